@@ -1,0 +1,60 @@
+# certspool — build, test, demo.
+#   make                 build ./certspool
+#   make test            every test (installs its tools on Debian if missing)
+#   make demo            init a demo directory, drop a sample batch, run once
+#   make SANITIZE=address,undefined test
+
+PKGS	 = libcrypto libxml-2.0 libarchive sqlite3
+CC	?= cc
+PREFIX	?= /usr/local
+SCHEMA_DIR ?= $(CURDIR)/schemas
+
+WARN	 = -Wall -Wextra -Wshadow -Wmissing-prototypes -Wvla -Wpointer-arith \
+	   -Wformat=2 -Wstrict-prototypes -Wno-unused-parameter
+ifdef WERROR
+WARN	+= -Werror
+endif
+CFLAGS	?= -O2 -g
+CFLAGS	+= -std=c11 -D_GNU_SOURCE -DOPENSSL_API_COMPAT=30000 \
+	   -DOPENSSL_NO_DEPRECATED $(WARN) \
+	   -DSCHEMA_DIR='"$(SCHEMA_DIR)"' \
+	   $(shell pkg-config --cflags $(PKGS))
+LDLIBS	+= $(shell pkg-config --libs $(PKGS)) -lpthread
+ifdef SANITIZE
+CFLAGS	+= -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS	+= -fsanitize=$(SANITIZE)
+endif
+
+SRCS	 = $(wildcard src/*.c)
+OBJS	 = $(SRCS:.c=.o)
+LIBOBJS	 = $(filter-out src/main.o,$(OBJS))
+UNITS	 = $(patsubst %.c,%,$(wildcard tests/unit/t_*.c))
+
+all: certspool
+
+certspool: $(OBJS)
+	$(CC) $(LDFLAGS) -o $@ $(OBJS) $(LDLIBS)
+
+$(OBJS): $(wildcard src/*.h)
+
+tests/unit/t_%: tests/unit/t_%.c $(LIBOBJS) tests/unit/t.h
+	$(CC) $(CFLAGS) -Isrc $(LDFLAGS) -o $@ $< $(LIBOBJS) $(LDLIBS)
+
+units: $(UNITS)
+
+deps:
+	sh scripts/install-deps.sh
+
+test: deps
+	$(MAKE) certspool units
+	sh tests/run.sh
+
+demo: deps
+	$(MAKE) certspool
+	sh scripts/demo.sh
+
+clean:
+	rm -f certspool src/*.o $(UNITS)
+	rm -rf tests/tmp
+
+.PHONY: all units deps test demo clean

@@ -1,0 +1,58 @@
+#!/bin/sh
+# The demo: the embedded defaults (./certspool.conf, ./spool, ./certspool.db,
+# demo CA in ./ca), one account, the spec's example batch, and the
+# operator's steps of the ordering workflow, ending in issued certificates.
+set -eu
+cd "$(dirname "$0")/.."
+export CERTSPOOL_SCHEMA_DIR="$PWD/schemas"
+B=./certspool
+EX=tests/data/xml/valid
+
+[ -f certspool.conf ] || $B init .
+$B status >/dev/null 2>&1 || true
+if ! $B account add acme >/dev/null 2>&1; then
+	echo "account acme exists; reusing it"
+fi
+oid=$(sqlite3 certspool.db "SELECT o.id FROM organization o JOIN account a ON a.id = o.account_id WHERE a.name = 'acme' AND o.name = 'Acme Corp'")
+[ -n "$oid" ] || oid=$($B org add acme "Acme Corp" --country US --org-id NTRUS+CA-1234567)
+
+# A fresh batch id each run, so a second demo is not a duplicate.
+id="DEMO-$(date +%Y%m%d%H%M%S)"
+sed "s/id=\"HR-2026-11-24-0001\"/id=\"$id\"/" "$EX/batch-example.xml" >spool/inbound/acme/.demo.part
+mv spool/inbound/acme/.demo.part "spool/inbound/acme/$id.xml"
+touch -d '1 minute ago' "spool/inbound/acme/$id.xml"	# settled
+
+step() { echo; echo "== $*"; }
+step "pass 1: the batch is taken; the organization needs validation"
+$B daemon --once
+$B status "$id"
+
+step "operator: organization validation by phone code"
+code=$($B org request "$oid" | tail -n 1 | awk '{print $NF}')
+$B org verify "$oid" "$code"
+
+step "pass 2: domain control validation mails go out"
+$B daemon --once
+$B status "$id"
+
+step "recipients of the DCV and mailbox mails follow their links"
+for f in $(grep -l "certspool domain confirm" spool/mail/*.eml); do
+	tok=$(tr -d '\r' <"$f" | sed -n 's/.*certspool domain confirm \([A-Za-z0-9_-]*\).*/\1/p' | head -n 1)
+	$B domain confirm "$tok" >/dev/null 2>&1 || true
+done
+
+step "pass 3: certificates are issued"
+$B daemon --once
+$B status "$id"
+
+step "the CSR for the csrLater recipient arrives"
+{ cat "$EX/csr-submission-example.xml"; echo "<!-- $id -->"; } >"spool/inbound/acme/$id-csr.xml"
+touch -d '1 minute ago' "spool/inbound/acme/$id-csr.xml"
+$B daemon --once
+$B status "$id"
+
+echo
+echo "results: $(ls spool/outbound/acme/$id.* | tr '\n' ' ')"
+echo "mail:    spool/mail/ ($(ls spool/mail | wc -l) messages)"
+echo "latest result:"
+cat "$(ls -t spool/outbound/acme/$id.*.result.xml | head -n 1)"

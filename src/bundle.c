@@ -1,0 +1,263 @@
+/*
+ * bundle.c: the outbound certificate archive of one processing pass.
+ * A bundle is a tar.gz (ustar headers, pax only where ustar cannot say
+ * it) or a zip, streamed with libarchive straight into a temporary file
+ * beside its final name; each entry is written as it is added and
+ * nothing is held in memory.  Entries are regular files only, mode
+ * 0644, owned by 0/0 ("root"), stamped with clock_now() taken when the
+ * bundle is opened.  Entry paths are built from order ids and mailbox
+ * addresses and are checked here again, component by component.
+ *
+ * Failure policy: a refused path leaves the bundle usable (nothing was
+ * written for it); any libarchive or write error poisons the bundle,
+ * and bundle_commit() then discards it.  The final name appears only
+ * after the archive is complete and fsynced (fs_tmp_commit); on every
+ * failure the temporary file is removed, so a reader never sees a
+ * partial archive.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "extern.h"
+
+#define BUNDLE_MODE		0640	/* the archive file in outbound/ */
+#define BUNDLE_ENTRY_MODE	0644	/* files inside it */
+#define BUNDLE_MAX_DEPTH	4
+#define BUNDLE_MAX_PATH		512
+#define BUNDLE_MAX_COMPONENT	128
+
+struct bundle {
+	struct fs_tmp	 tmp;
+	struct archive	*a;
+	time_t		 mtime;
+	int		 broken;	/* a write failed: never commit */
+};
+
+/* s for a log line: printable ASCII kept, anything else as '?'. */
+static const char *
+log_safe(const char *s, char *out, size_t len)
+{
+	size_t	 i;
+
+	if (s == NULL)
+		s = "";
+	for (i = 0; s[i] != '\0' && i + 1 < len; i++)
+		out[i] = s[i] >= ' ' && s[i] < 0x7f ? s[i] : '?';
+	out[i] = '\0';
+	return out;
+}
+
+/*
+ * One path component: [A-Za-z0-9._@+-], 1..128 bytes, not starting with
+ * '.' (so neither "." nor "..").  The rule of valid_name() widened by
+ * the two characters a mailbox address needs.
+ */
+static int
+valid_component(const char *s, size_t len)
+{
+	size_t	 i;
+	char	 c;
+
+	if (len == 0 || len > BUNDLE_MAX_COMPONENT || s[0] == '.')
+		return 0;
+	for (i = 0; i < len; i++) {
+		c = s[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+		    c == '-' || c == '@' || c == '+'))
+			return 0;
+	}
+	return 1;
+}
+
+/* A relative path of 1..4 valid components separated by single '/'. */
+static int
+valid_entry_path(const char *path)
+{
+	const char	*p, *slash;
+	size_t		 n = 0;
+
+	if (path == NULL || strlen(path) > BUNDLE_MAX_PATH)
+		return 0;
+	for (p = path;; p = slash + 1) {
+		if ((slash = strchr(p, '/')) == NULL)
+			slash = p + strlen(p);
+		if (!valid_component(p, (size_t)(slash - p)))
+			return 0;
+		if (++n > BUNDLE_MAX_DEPTH)
+			return 0;
+		if (*slash == '\0')
+			return 1;
+	}
+}
+
+struct bundle *
+bundle_open(int dirfd, const char *name, const char *format)
+{
+	struct bundle	*b = NULL;
+	char		 safe[64];
+	int		 zip, set, ok = 0;
+
+	if (!valid_name(name)) {
+		log_err("bundle: refusing archive name \"%s\"",
+		    log_safe(name, safe, sizeof(safe)));
+		return NULL;
+	}
+	if (format != NULL && strcmp(format, "tar.gz") == 0)
+		zip = 0;
+	else if (format != NULL && strcmp(format, "zip") == 0)
+		zip = 1;
+	else {
+		log_err("%s: unknown archive format \"%s\"", name,
+		    log_safe(format, safe, sizeof(safe)));
+		return NULL;
+	}
+
+	b = xcalloc(1, sizeof(*b));
+	b->tmp.fd = -1;
+	b->mtime = clock_now();
+	if (fs_tmp_open(&b->tmp, dirfd, name, BUNDLE_MODE) == -1) {
+		log_err("%s: cannot create temporary file: %s", name,
+		    strerror(errno));
+		goto out;
+	}
+	if ((b->a = archive_write_new()) == NULL) {
+		log_err("%s: archive_write_new failed", name);
+		goto out;
+	}
+	if (zip)
+		set = archive_write_set_format_zip(b->a) == ARCHIVE_OK &&
+		    archive_write_set_options(b->a,
+		    "zip:compression=deflate") == ARCHIVE_OK;
+	else
+		/* No wall-clock time in the gzip header: the entries
+		 * carry the one clock's time. */
+		set = archive_write_set_format_pax_restricted(b->a) ==
+		    ARCHIVE_OK &&
+		    archive_write_add_filter_gzip(b->a) == ARCHIVE_OK &&
+		    archive_write_set_options(b->a, "gzip:!timestamp") ==
+		    ARCHIVE_OK;
+	if (!set || archive_write_open_fd(b->a, b->tmp.fd) != ARCHIVE_OK) {
+		log_err("%s: libarchive: %s", name,
+		    archive_error_string(b->a));
+		goto out;
+	}
+	ok = 1;
+out:
+	if (!ok) {
+		bundle_abort(b);
+		b = NULL;
+	}
+	return b;
+}
+
+/* Write all of data into the current entry. */
+static int
+write_data(struct bundle *b, const void *data, size_t len)
+{
+	const unsigned char	*p = data;
+	la_ssize_t		 n;
+
+	while (len > 0) {
+		n = archive_write_data(b->a, p, len);
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+bundle_add(struct bundle *b, const char *path, const void *data, size_t len)
+{
+	struct archive_entry	*e = NULL;
+	char			 safe[BUNDLE_MAX_PATH + 1];
+	int			 rc = -1;
+
+	if (b->broken) {
+		log_err("%s: bundle already failed", b->tmp.name);
+		return -1;
+	}
+	if (!valid_entry_path(path)) {
+		log_err("%s: refusing entry path \"%s\"", b->tmp.name,
+		    log_safe(path, safe, sizeof(safe)));
+		return -1;
+	}
+	if (data == NULL && len > 0) {
+		log_err("%s: %s: no data", b->tmp.name, path);
+		return -1;
+	}
+
+	if ((e = archive_entry_new()) == NULL) {
+		log_err("out of memory");
+		abort();
+	}
+	archive_entry_set_pathname(e, path);
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, BUNDLE_ENTRY_MODE);
+	archive_entry_set_size(e, (la_int64_t)len);
+	archive_entry_set_uid(e, 0);
+	archive_entry_set_gid(e, 0);
+	archive_entry_set_uname(e, "root");
+	archive_entry_set_gname(e, "root");
+	archive_entry_set_mtime(e, b->mtime, 0);
+
+	if (archive_write_header(b->a, e) != ARCHIVE_OK ||
+	    write_data(b, data, len) == -1 ||
+	    archive_write_finish_entry(b->a) != ARCHIVE_OK) {
+		log_err("%s: %s: libarchive: %s", b->tmp.name, path,
+		    archive_error_string(b->a));
+		b->broken = 1;
+		goto out;
+	}
+	rc = 0;
+out:
+	archive_entry_free(e);
+	return rc;
+}
+
+int
+bundle_commit(struct bundle *b)
+{
+	int	 rc = -1;
+
+	if (b->broken) {
+		log_err("%s: not published: an entry failed", b->tmp.name);
+		goto out;
+	}
+	if (archive_write_close(b->a) != ARCHIVE_OK) {
+		log_err("%s: libarchive: %s", b->tmp.name,
+		    archive_error_string(b->a));
+		goto out;
+	}
+	archive_write_free(b->a);
+	b->a = NULL;
+	/* fs_tmp_commit removes the temporary file itself on failure. */
+	if (fs_tmp_commit(&b->tmp) == -1) {
+		log_err("%s: cannot publish: %s", b->tmp.name,
+		    strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	bundle_abort(b);
+	return rc;
+}
+
+void
+bundle_abort(struct bundle *b)
+{
+	if (b == NULL)
+		return;
+	if (b->a != NULL)
+		archive_write_free(b->a);
+	fs_tmp_abort(&b->tmp);
+	free(b);
+}

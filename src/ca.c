@@ -1,0 +1,896 @@
+/*
+ * Issuing CA: create a demo hierarchy (root and S/MIME issuing CA), load
+ * or import an issuing CA with its chain, and sign TBSCertificates built
+ * by profile.c.
+ *
+ * CA certificates follow S/MIME BR 7.1.2.1 (root: basicConstraints and
+ * keyUsage critical, SKI, no EKU, no policies) and 7.1.2.2 (issuing CA:
+ * also AKI key identifier, pathlen 0, extKeyUsage emailProtection and
+ * clientAuth for the multipurpose client products, explicit reserved
+ * S/MIME policy OIDs, HTTP CRL and AIA URLs) with subject C, O, CN
+ * (7.1.4.3.1).
+ *
+ * Failure policy: refusals (a key file open to group or others, a key
+ * that does not match, a certificate that is not a CA, a broken chain,
+ * an existing file) return -1 with one sentence in err and change
+ * nothing; files are created with O_EXCL and removed again if a later
+ * one fails.  ca_sign_tbs() is safe to call from several threads with the
+ * same struct ca: every call has its own digest context, and it checks
+ * its own signature before returning the certificate.
+ */
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "extern.h"
+
+#define CA_FILE_MAX	(1024 * 1024)
+#define DEMO_URL	"http://pki.certspool.example"
+
+static int
+fail(char *err, size_t errlen, int ssl, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Set err to the sentence, with the drained OpenSSL errors if ssl. */
+static int
+fail(char *err, size_t errlen, int ssl, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	 e[256];
+	size_t	 n;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	if (ssl) {
+		ssl_errstr(e, sizeof(e));
+		n = strlen(err);
+		if (e[0] != '\0' && n + 3 < errlen)
+			snprintf(err + n, errlen - n, ": %s", e);
+	} else
+		ERR_clear_error();
+	return -1;
+}
+
+/* PEM passphrase callback that refuses: never prompt on a terminal. */
+static int
+no_pass(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return -1;
+}
+
+/*
+ * Read a file dirfd/path (no symlinks, regular, at most 1 MiB); for a
+ * key, refuse any group or other permission bit.
+ */
+static int
+read_at(int dirfd, const char *path, int is_key, unsigned char **buf,
+    size_t *len, char *err, size_t errlen)
+{
+	struct stat	 st;
+	int		 fd, rc = -1;
+
+	*buf = NULL;
+	if ((fd = openat(dirfd, path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC)) == -1)
+		return fail(err, errlen, 0, "%s: %s", path, strerror(errno));
+	if (fstat(fd, &st) == -1) {
+		fail(err, errlen, 0, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		fail(err, errlen, 0, "%s: not a regular file", path);
+		goto out;
+	}
+	if (is_key && (st.st_mode & 077) != 0) {
+		fail(err, errlen, 0, "%s: mode %04o lets group or others read "
+		    "the CA private key; refusing it (chmod 600 %s)", path,
+		    (unsigned int)(st.st_mode & 07777), path);
+		goto out;
+	}
+	if (st.st_size > CA_FILE_MAX) {
+		fail(err, errlen, 0, "%s: larger than %d bytes", path,
+		    CA_FILE_MAX);
+		goto out;
+	}
+	if (fs_read_fd(fd, CA_FILE_MAX, buf, len) == -1) {
+		fail(err, errlen, 0, "%s: cannot read", path);
+		goto out;
+	}
+	rc = 0;
+ out:
+	close(fd);
+	return rc;
+}
+
+/* All certificates of a PEM buffer; NULL if there is none. */
+static STACK_OF(X509) *
+pem_certs(const unsigned char *buf, size_t len)
+{
+	STACK_OF(X509)	*sk;
+	BIO		*bio;
+	X509		*x;
+
+	if ((sk = sk_X509_new_null()) == NULL)
+		return NULL;
+	if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL) {
+		sk_X509_free(sk);
+		return NULL;
+	}
+	while ((x = PEM_read_bio_X509(bio, NULL, no_pass, NULL)) != NULL)
+		if (!sk_X509_push(sk, x)) {
+			X509_free(x);
+			break;
+		}
+	ERR_clear_error();	/* the end of the PEM stream */
+	BIO_free(bio);
+	if (sk_X509_num(sk) == 0) {
+		sk_X509_free(sk);
+		return NULL;
+	}
+	return sk;
+}
+
+static EVP_PKEY *
+pem_key(const unsigned char *buf, size_t len)
+{
+	EVP_PKEY	*key;
+	BIO		*bio;
+
+	if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL)
+		return NULL;
+	key = PEM_read_bio_PrivateKey(bio, NULL, no_pass, NULL);
+	BIO_free(bio);
+	return key;
+}
+
+/* Curve NID of an EC key, NID_undef otherwise. */
+static int
+key_curve(const EVP_PKEY *key)
+{
+	char	 g[64];
+	int	 nid;
+
+	if (!EVP_PKEY_is_a(key, "EC") ||
+	    !EVP_PKEY_get_group_name(key, g, sizeof(g), NULL))
+		return NID_undef;
+	if ((nid = OBJ_txt2nid(g)) == NID_undef)
+		nid = EC_curve_nist2nid(g);
+	return nid;
+}
+
+/*
+ * The checks shared by ca_load and ca_import: the key matches, the
+ * certificate is a CA that may sign certificates, the key is one we sign
+ * with, and the chain starts with the certificate and links up.
+ */
+static int
+ca_check(X509 *cert, EVP_PKEY *key, STACK_OF(X509) *chain, const char *what,
+    char *err, size_t errlen)
+{
+	X509		*a, *b;
+	uint32_t	 flags;
+	time_t		 now = clock_now();
+	int		 i, nid;
+
+	if (X509_check_private_key(cert, key) != 1)
+		return fail(err, errlen, 0, "%s: the private key does not "
+		    "match the CA certificate", what);
+	flags = X509_get_extension_flags(cert);
+	if (flags & EXFLAG_INVALID)
+		return fail(err, errlen, 0, "%s: the CA certificate has "
+		    "malformed extensions", what);
+	if (!(flags & EXFLAG_BCONS) || !(flags & EXFLAG_CA))
+		return fail(err, errlen, 0, "%s: S/MIME BR 7.1.2.2 (d): the "
+		    "certificate has no basicConstraints CA:TRUE; it is not a "
+		    "CA", what);
+	if (!(flags & EXFLAG_KUSAGE) ||
+	    !(X509_get_key_usage(cert) & KU_KEY_CERT_SIGN))
+		return fail(err, errlen, 0, "%s: S/MIME BR 7.1.2.2 (e): the "
+		    "CA certificate's keyUsage lacks keyCertSign", what);
+	if (X509_get0_subject_key_id(cert) == NULL)
+		return fail(err, errlen, 0, "%s: S/MIME BR 7.1.2.2 (i): the "
+		    "CA certificate has no subjectKeyIdentifier", what);
+	if (EVP_PKEY_is_a(key, "RSA")) {
+		if (EVP_PKEY_get_bits(key) < 2048)
+			return fail(err, errlen, 0, "%s: RSA CA key of %d "
+			    "bits; at least 2048 are needed", what,
+			    EVP_PKEY_get_bits(key));
+	} else {
+		nid = key_curve(key);
+		if (nid != NID_X9_62_prime256v1 && nid != NID_secp384r1)
+			return fail(err, errlen, 0, "%s: S/MIME BR 7.1.3.2: "
+			    "the CA key is neither RSA nor ECDSA P-256 or "
+			    "P-384", what);
+	}
+	if (X509_cmp_time(X509_get0_notAfter(cert), &now) <= 0)
+		return fail(err, errlen, 0, "%s: the CA certificate has "
+		    "expired", what);
+	if (sk_X509_num(chain) < 1 || X509_cmp(sk_X509_value(chain, 0),
+	    cert) != 0)
+		return fail(err, errlen, 0, "%s: the chain does not start "
+		    "with the issuing CA certificate", what);
+	for (i = 0; i + 1 < sk_X509_num(chain); i++) {
+		a = sk_X509_value(chain, i);
+		b = sk_X509_value(chain, i + 1);
+		if (X509_check_issued(b, a) != X509_V_OK ||
+		    X509_verify(a, X509_get0_pubkey(b)) != 1)
+			return fail(err, errlen, 0, "%s: chain certificate "
+			    "%d is not issued by certificate %d", what, i + 1,
+			    i + 2);
+	}
+	ERR_clear_error();
+	return 0;
+}
+
+struct ca *
+ca_load(const char *dir, char *err, size_t errlen)
+{
+	struct ca	*ca = NULL;
+	unsigned char	*cbuf = NULL, *kbuf = NULL, *chbuf = NULL;
+	size_t		 clen, klen = 0, chlen;
+	STACK_OF(X509)	*certs = NULL, *chain = NULL;
+	X509		*cert = NULL;
+	EVP_PKEY	*key = NULL;
+	int		 dirfd;
+
+	if ((dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		fail(err, errlen, 0, "%s: %s", dir, strerror(errno));
+		return NULL;
+	}
+	if (read_at(dirfd, "ca.pem", 0, &cbuf, &clen, err, errlen) == -1 ||
+	    read_at(dirfd, "ca.key", 1, &kbuf, &klen, err, errlen) == -1 ||
+	    read_at(dirfd, "chain.pem", 0, &chbuf, &chlen, err, errlen) == -1)
+		goto out;
+	if ((certs = pem_certs(cbuf, clen)) == NULL ||
+	    sk_X509_num(certs) != 1) {
+		fail(err, errlen, 0, "%s/ca.pem: not exactly one PEM "
+		    "certificate", dir);
+		goto out;
+	}
+	cert = sk_X509_shift(certs);
+	if ((key = pem_key(kbuf, klen)) == NULL) {
+		fail(err, errlen, 0, "%s/ca.key: not an unencrypted PEM "
+		    "private key", dir);
+		goto out;
+	}
+	if ((chain = pem_certs(chbuf, chlen)) == NULL) {
+		fail(err, errlen, 0, "%s/chain.pem: no PEM certificate", dir);
+		goto out;
+	}
+	if (ca_check(cert, key, chain, dir, err, errlen) == -1)
+		goto out;
+	ca = xcalloc(1, sizeof(*ca));
+	ca->cert = cert;
+	ca->key = key;
+	ca->chain = chain;
+	ca->ec_nid = key_curve(key);
+	ca->is_ec = ca->ec_nid != NID_undef;
+	cert = NULL;
+	key = NULL;
+	chain = NULL;
+ out:
+	close(dirfd);
+	free(cbuf);
+	if (kbuf != NULL)
+		OPENSSL_cleanse(kbuf, klen);
+	free(kbuf);
+	free(chbuf);
+	sk_X509_pop_free(certs, X509_free);
+	sk_X509_pop_free(chain, X509_free);
+	X509_free(cert);
+	EVP_PKEY_free(key);
+	return ca;
+}
+
+void
+ca_free(struct ca *ca)
+{
+	if (ca == NULL)
+		return;
+	X509_free(ca->cert);
+	EVP_PKEY_free(ca->key);
+	sk_X509_pop_free(ca->chain, X509_free);
+	free(ca);
+}
+
+int
+ca_hash_ok(const struct ca *ca, const char *hash, char *msg, size_t msglen)
+{
+	if (hash == NULL || *hash == '\0')
+		return 0;
+	if (strcmp(hash, "sha256") != 0 && strcmp(hash, "sha384") != 0 &&
+	    strcmp(hash, "sha512") != 0) {
+		snprintf(msg, msglen, "S/MIME BR 7.1.3.2: signature hash "
+		    "\"%s\" is not one of sha256, sha384, sha512", hash);
+		return -1;
+	}
+	if (!ca->is_ec)
+		return 0;
+	if (ca->ec_nid == NID_secp384r1 && strcmp(hash, "sha384") != 0) {
+		snprintf(msg, msglen, "S/MIME BR 7.1.3.2.2: ECDSA P-384 "
+		    "issuing CA signs with sha384 only");
+		return -1;
+	}
+	if (ca->ec_nid == NID_X9_62_prime256v1 &&
+	    strcmp(hash, "sha256") != 0) {
+		snprintf(msg, msglen, "S/MIME BR 7.1.3.2.2: ECDSA P-256 "
+		    "issuing CA signs with sha256 only");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- creating files ---- */
+
+static const char *const demo_files[] = {
+	"root.pem", "root.key", "ca.pem", "ca.key", "chain.pem"
+};
+
+/* Refuse if any of names exists in dirfd (or cannot be looked at). */
+static int
+none_exist(int dirfd, const char *dir, const char *const *names, size_t n,
+    char *err, size_t errlen)
+{
+	struct stat	 st;
+	size_t		 i;
+
+	for (i = 0; i < n; i++) {
+		if (fstatat(dirfd, names[i], &st, AT_SYMLINK_NOFOLLOW) == 0)
+			return fail(err, errlen, 0, "%s/%s exists; refusing "
+			    "to overwrite it", dir, names[i]);
+		if (errno != ENOENT)
+			return fail(err, errlen, 0, "%s/%s: %s", dir,
+			    names[i], strerror(errno));
+	}
+	return 0;
+}
+
+/* Create dirfd/name (O_EXCL) with mode, write, fsync. */
+static int
+write_new(int dirfd, const char *dir, const char *name, const void *p,
+    size_t len, mode_t mode, char *err, size_t errlen)
+{
+	int	 fd;
+
+	if ((fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL |
+	    O_NOFOLLOW | O_CLOEXEC, mode)) == -1)
+		return fail(err, errlen, 0, "%s/%s: %s", dir, name,
+		    strerror(errno));
+	if (fs_write_all(fd, p, len) == -1 || fsync(fd) == -1) {
+		fail(err, errlen, 0, "%s/%s: %s", dir, name, strerror(errno));
+		close(fd);
+		unlinkat(dirfd, name, 0);
+		return -1;
+	}
+	if (close(fd) == -1) {
+		fail(err, errlen, 0, "%s/%s: %s", dir, name, strerror(errno));
+		unlinkat(dirfd, name, 0);
+		return -1;
+	}
+	return 0;
+}
+
+/* PEM text of certificates and (optionally) a key, in one mem BIO. */
+static BIO *
+pem_bio(X509 *const *certs, size_t ncerts, EVP_PKEY *key)
+{
+	BIO	*bio;
+	size_t	 i;
+
+	if ((bio = BIO_new(BIO_s_mem())) == NULL)
+		return NULL;
+	for (i = 0; i < ncerts; i++)
+		if (!PEM_write_bio_X509(bio, certs[i]))
+			goto fail;
+	if (key != NULL && !PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0,
+	    NULL, NULL))
+		goto fail;
+	return bio;
+ fail:
+	BIO_free(bio);
+	return NULL;
+}
+
+/* Free a mem BIO that may hold a private key, wiping it first. */
+static void
+bio_wipe_free(BIO *bio)
+{
+	char	*p;
+	long	 n;
+
+	if (bio == NULL)
+		return;
+	if ((n = BIO_get_mem_data(bio, &p)) > 0)
+		OPENSSL_cleanse(p, (size_t)n);
+	BIO_free(bio);
+}
+
+/*
+ * Write each (name, BIO, mode) as a new file; on failure remove the files
+ * written so far.
+ */
+struct out_file {
+	const char	*name;
+	BIO		*bio;
+	mode_t		 mode;
+};
+
+static int
+write_all_new(int dirfd, const char *dir, struct out_file *f, size_t n,
+    char *err, size_t errlen)
+{
+	char	*p;
+	long	 len;
+	size_t	 i, j;
+
+	for (i = 0; i < n; i++) {
+		len = BIO_get_mem_data(f[i].bio, &p);
+		if (len <= 0 || write_new(dirfd, dir, f[i].name, p,
+		    (size_t)len, f[i].mode, err, errlen) == -1) {
+			if (len <= 0)
+				fail(err, errlen, 0, "%s/%s: nothing to write",
+				    dir, f[i].name);
+			for (j = 0; j < i; j++)
+				unlinkat(dirfd, f[j].name, 0);
+			return -1;
+		}
+	}
+	if (fs_fsync_dir(dirfd) == -1)
+		return fail(err, errlen, 0, "%s: fsync: %s", dir,
+		    strerror(errno));
+	return 0;
+}
+
+static int
+open_dir(const char *dir, char *err, size_t errlen)
+{
+	int	 fd;
+
+	if (fs_mkdirs(dir, 0700) == -1)
+		return fail(err, errlen, 0, "%s: cannot create: %s", dir,
+		    strerror(errno));
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return fail(err, errlen, 0, "%s: %s", dir, strerror(errno));
+	return fd;
+}
+
+/* ---- the demo hierarchy ---- */
+
+static int
+add_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value)
+{
+	X509_EXTENSION	*ext;
+	int		 ok;
+
+	if ((ext = X509V3_EXT_nconf_nid(NULL, ctx, nid, value)) == NULL)
+		return 0;
+	ok = X509_add_ext(x, ext, -1);
+	X509_EXTENSION_free(ext);
+	return ok;
+}
+
+/*
+ * A CA certificate for pub named cn, signed by ikey (issuer NULL: self
+ * signed root), valid for days from now.
+ */
+static X509 *
+make_ca_cert(const char *cn, EVP_PKEY *pub, X509 *issuer, EVP_PKEY *ikey,
+    int days)
+{
+	X509		*x = NULL;
+	X509_NAME	*name = NULL;
+	ASN1_INTEGER	*sn = NULL;
+	BIGNUM		*bn = NULL;
+	X509V3_CTX	 v3;
+	unsigned char	 serial[20];
+	size_t		 slen;
+	time_t		 now = clock_now();
+	const EVP_MD	*md;
+	int		 ok = 0;
+
+	serial_new(serial, &slen);
+	if ((x = X509_new()) == NULL || (name = X509_NAME_new()) == NULL ||
+	    (bn = BN_bin2bn(serial, (int)slen, NULL)) == NULL ||
+	    (sn = BN_to_ASN1_INTEGER(bn, NULL)) == NULL)
+		goto out;
+	if (!X509_set_version(x, X509_VERSION_3) ||
+	    !X509_set_serialNumber(x, sn) ||
+	    !X509_NAME_add_entry_by_txt(name, "C", MBSTRING_ASC,
+	    (const unsigned char *)"US", -1, -1, 0) ||
+	    !X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8,
+	    (const unsigned char *)"certspool demo", -1, -1, 0) ||
+	    !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+	    (const unsigned char *)cn, -1, -1, 0) ||
+	    !X509_set_subject_name(x, name) ||
+	    !X509_set_issuer_name(x, issuer != NULL ?
+	    X509_get_subject_name(issuer) : name) ||
+	    X509_time_adj_ex(X509_getm_notBefore(x), 0, 0, &now) == NULL ||
+	    X509_time_adj_ex(X509_getm_notAfter(x), days, 0, &now) == NULL ||
+	    !X509_set_pubkey(x, pub))
+		goto out;
+
+	X509V3_set_ctx(&v3, issuer != NULL ? issuer : x, x, NULL, NULL, 0);
+	if (!add_ext(x, &v3, NID_basic_constraints, issuer != NULL ?
+	    "critical,CA:TRUE,pathlen:0" : "critical,CA:TRUE") ||
+	    !add_ext(x, &v3, NID_key_usage, "critical,keyCertSign,cRLSign") ||
+	    !add_ext(x, &v3, NID_subject_key_identifier, "hash"))
+		goto out;
+	if (issuer != NULL && (
+	    !add_ext(x, &v3, NID_authority_key_identifier, "keyid:always") ||
+	    !add_ext(x, &v3, NID_ext_key_usage, "emailProtection,clientAuth") ||
+	    !add_ext(x, &v3, NID_certificate_policies,
+	    "2.23.140.1.5.1.2,2.23.140.1.5.1.3,2.23.140.1.5.2.2,"
+	    "2.23.140.1.5.2.3,2.23.140.1.5.3.2,2.23.140.1.5.3.3") ||
+	    !add_ext(x, &v3, NID_crl_distribution_points,
+	    "URI:" DEMO_URL "/root.crl") ||
+	    !add_ext(x, &v3, NID_info_access,
+	    "caIssuers;URI:" DEMO_URL "/root.crt")))
+		goto out;
+	md = key_curve(ikey) == NID_secp384r1 ? EVP_sha384() : EVP_sha256();
+	if (X509_sign(x, ikey, md) <= 0)
+		goto out;
+	ok = 1;
+ out:
+	X509_NAME_free(name);
+	ASN1_INTEGER_free(sn);
+	BN_free(bn);
+	if (!ok) {
+		X509_free(x);
+		return NULL;
+	}
+	return x;
+}
+
+int
+ca_init_demo(const char *dir, const char *keyalg, char *err, size_t errlen)
+{
+	EVP_PKEY	*rkey = NULL, *ikey = NULL;
+	X509		*root = NULL, *ica = NULL, *pair[2];
+	struct out_file	 f[5];
+	size_t		 i;
+	int		 dirfd = -1, ec, rc = -1;
+
+	memset(f, 0, sizeof(f));
+	if (keyalg == NULL || *keyalg == '\0' || strcmp(keyalg, "rsa3072") == 0)
+		ec = 0;
+	else if (strcmp(keyalg, "p384") == 0)
+		ec = 1;
+	else
+		return fail(err, errlen, 0, "CA key algorithm \"%s\" is not "
+		    "rsa3072 or p384", keyalg);
+	if ((dirfd = open_dir(dir, err, errlen)) == -1)
+		return -1;
+	if (none_exist(dirfd, dir, demo_files, 5, err, errlen) == -1)
+		goto out;
+
+	if (ec) {
+		rkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+		ikey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+	} else {
+		rkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)3072);
+		ikey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)3072);
+	}
+	if (rkey == NULL || ikey == NULL) {
+		fail(err, errlen, 1, "CA key generation failed");
+		goto out;
+	}
+	if ((root = make_ca_cert("certspool Demo Root CA", rkey, NULL, rkey,
+	    7305)) == NULL ||
+	    (ica = make_ca_cert("certspool Demo S/MIME Issuing CA", ikey,
+	    root, rkey, 3652)) == NULL) {
+		fail(err, errlen, 1, "building the demo CA certificates "
+		    "failed");
+		goto out;
+	}
+	pair[0] = ica;
+	pair[1] = root;
+	f[0] = (struct out_file){ "root.pem", pem_bio(&root, 1, NULL), 0644 };
+	f[1] = (struct out_file){ "root.key", pem_bio(NULL, 0, rkey), 0600 };
+	f[2] = (struct out_file){ "ca.pem", pem_bio(&ica, 1, NULL), 0644 };
+	f[3] = (struct out_file){ "ca.key", pem_bio(NULL, 0, ikey), 0600 };
+	f[4] = (struct out_file){ "chain.pem", pem_bio(pair, 2, NULL), 0644 };
+	for (i = 0; i < 5; i++)
+		if (f[i].bio == NULL) {
+			fail(err, errlen, 1, "PEM encoding failed");
+			goto out;
+		}
+	if (write_all_new(dirfd, dir, f, 5, err, errlen) == -1)
+		goto out;
+	rc = 0;
+ out:
+	for (i = 0; i < 5; i++)
+		bio_wipe_free(f[i].bio);
+	EVP_PKEY_free(rkey);
+	EVP_PKEY_free(ikey);
+	X509_free(root);
+	X509_free(ica);
+	if (dirfd != -1)
+		close(dirfd);
+	return rc;
+}
+
+int
+ca_import(const char *dir, const char *certfile, const char *keyfile,
+    const char *chainfile, char *err, size_t errlen)
+{
+	static const char *const names[] = { "ca.pem", "ca.key", "chain.pem" };
+	unsigned char	*cbuf = NULL, *kbuf = NULL, *chbuf = NULL;
+	size_t		 clen, klen = 0, chlen, i;
+	STACK_OF(X509)	*certs = NULL, *chain = NULL, *extra = NULL;
+	X509		*cert = NULL, *x;
+	EVP_PKEY	*key = NULL;
+	struct out_file	 f[3];
+	struct ca	*ca;
+	int		 dirfd = -1, rc = -1;
+
+	memset(f, 0, sizeof(f));
+	if (read_at(AT_FDCWD, certfile, 0, &cbuf, &clen, err, errlen) == -1 ||
+	    read_at(AT_FDCWD, keyfile, 1, &kbuf, &klen, err, errlen) == -1 ||
+	    (chainfile != NULL && read_at(AT_FDCWD, chainfile, 0, &chbuf,
+	    &chlen, err, errlen) == -1))
+		goto out;
+	if ((certs = pem_certs(cbuf, clen)) == NULL) {
+		fail(err, errlen, 0, "%s: no PEM certificate", certfile);
+		goto out;
+	}
+	cert = sk_X509_shift(certs);
+	if ((key = pem_key(kbuf, klen)) == NULL) {
+		fail(err, errlen, 0, "%s: not an unencrypted PEM private key",
+		    keyfile);
+		goto out;
+	}
+	/* The chain is the issuing CA, then the rest of the chain file. */
+	if ((chain = sk_X509_new_null()) == NULL ||
+	    !X509_up_ref(cert) || !sk_X509_push(chain, cert)) {
+		fail(err, errlen, 1, "out of memory");
+		goto out;
+	}
+	if (chbuf != NULL) {
+		if ((extra = pem_certs(chbuf, chlen)) == NULL) {
+			fail(err, errlen, 0, "%s: no PEM certificate",
+			    chainfile);
+			goto out;
+		}
+		while ((x = sk_X509_shift(extra)) != NULL) {
+			if (X509_cmp(x, cert) == 0) {
+				X509_free(x);
+				continue;
+			}
+			if (!sk_X509_push(chain, x)) {
+				X509_free(x);
+				fail(err, errlen, 1, "out of memory");
+				goto out;
+			}
+		}
+	}
+	if (ca_check(cert, key, chain, certfile, err, errlen) == -1)
+		goto out;
+
+	if ((dirfd = open_dir(dir, err, errlen)) == -1)
+		goto out;
+	if (none_exist(dirfd, dir, names, 3, err, errlen) == -1)
+		goto out;
+	f[0] = (struct out_file){ "ca.pem", pem_bio(&cert, 1, NULL), 0644 };
+	f[1] = (struct out_file){ "ca.key", pem_bio(NULL, 0, key), 0600 };
+	f[2] = (struct out_file){ "chain.pem", BIO_new(BIO_s_mem()), 0644 };
+	for (i = 0; f[2].bio != NULL && i < (size_t)sk_X509_num(chain); i++)
+		if (!PEM_write_bio_X509(f[2].bio, sk_X509_value(chain, i))) {
+			BIO_free(f[2].bio);
+			f[2].bio = NULL;
+		}
+	for (i = 0; i < 3; i++)
+		if (f[i].bio == NULL) {
+			fail(err, errlen, 1, "PEM encoding failed");
+			goto out;
+		}
+	if (write_all_new(dirfd, dir, f, 3, err, errlen) == -1)
+		goto out;
+	if ((ca = ca_load(dir, err, errlen)) == NULL)
+		goto out;
+	ca_free(ca);
+	rc = 0;
+ out:
+	for (i = 0; i < 3; i++)
+		bio_wipe_free(f[i].bio);
+	if (dirfd != -1)
+		close(dirfd);
+	free(cbuf);
+	if (kbuf != NULL)
+		OPENSSL_cleanse(kbuf, klen);
+	free(kbuf);
+	free(chbuf);
+	sk_X509_pop_free(certs, X509_free);
+	sk_X509_pop_free(chain, X509_free);
+	sk_X509_pop_free(extra, X509_free);
+	X509_free(cert);
+	EVP_PKEY_free(key);
+	return rc;
+}
+
+/* ---- signing ---- */
+
+/* One DER element at *pp (single-byte tag, definite length). */
+static int
+der_next(const unsigned char **pp, const unsigned char *end,
+    unsigned char *tag, const unsigned char **content, size_t *clen)
+{
+	const unsigned char	*p = *pp;
+	size_t			 len = 0, n;
+
+	if (end - p < 2 || (p[0] & 0x1f) == 0x1f)
+		return -1;
+	*tag = *p++;
+	if (*p < 0x80)
+		len = *p++;
+	else {
+		n = *p++ & 0x7f;
+		if (n == 0 || n > 4 || (size_t)(end - p) < n)
+			return -1;
+		while (n-- > 0)
+			len = (len << 8) | *p++;
+	}
+	if ((size_t)(end - p) < len)
+		return -1;
+	*content = p;
+	*clen = len;
+	*pp = p + len;
+	return 0;
+}
+
+/* The signature AlgorithmIdentifier inside a TBSCertificate. */
+static int
+tbs_sigalg(const unsigned char *tbs, size_t len, const unsigned char **alg,
+    size_t *alglen)
+{
+	const unsigned char	*p = tbs, *end = tbs + len, *c, *start;
+	unsigned char		 tag;
+	size_t			 clen;
+
+	if (der_next(&p, end, &tag, &c, &clen) == -1 || tag != 0x30 ||
+	    p != end)
+		return -1;
+	p = c;
+	end = c + clen;
+	if (der_next(&p, end, &tag, &c, &clen) == -1)
+		return -1;
+	if (tag == 0xa0 && der_next(&p, end, &tag, &c, &clen) == -1)
+		return -1;
+	if (tag != 0x02)
+		return -1;
+	start = p;
+	if (der_next(&p, end, &tag, &c, &clen) == -1 || tag != 0x30)
+		return -1;
+	*alg = start;
+	*alglen = p - start;
+	return 0;
+}
+
+static const struct sigalg {
+	unsigned char	 der[15];
+	size_t		 len;
+	const char	*md;
+	int		 curve;		/* NID_undef: RSA PKCS#1 v1.5 */
+} sigalgs[] = {
+	{ { 0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01,
+	    0x01, 0x0b, 0x05, 0x00 }, 15, "SHA256", NID_undef },
+	{ { 0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01,
+	    0x01, 0x0c, 0x05, 0x00 }, 15, "SHA384", NID_undef },
+	{ { 0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01,
+	    0x01, 0x0d, 0x05, 0x00 }, 15, "SHA512", NID_undef },
+	{ { 0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03,
+	    0x02 }, 12, "SHA256", NID_X9_62_prime256v1 },
+	{ { 0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03,
+	    0x03 }, 12, "SHA384", NID_secp384r1 },
+};
+
+static void
+der_hdr(struct buf *b, unsigned char tag, size_t len)
+{
+	unsigned char	 h[6];
+	size_t		 n = 0, i;
+
+	h[0] = tag;
+	if (len < 0x80) {
+		h[1] = (unsigned char)len;
+		buf_add(b, h, 2);
+		return;
+	}
+	for (i = len; i > 0; i >>= 8)
+		n++;
+	h[1] = 0x80 | (unsigned char)n;
+	for (i = 0; i < n; i++)
+		h[2 + i] = (unsigned char)(len >> (8 * (n - 1 - i)));
+	buf_add(b, h, 2 + n);
+}
+
+X509 *
+ca_sign_tbs(const struct ca *ca, const unsigned char *tbs, size_t len)
+{
+	EVP_MD_CTX		*mctx = NULL;
+	EVP_PKEY_CTX		*pctx = NULL;
+	const struct sigalg	*sa = NULL;
+	const unsigned char	*alg, *p;
+	unsigned char		*sig = NULL, zero = 0;
+	size_t			 alglen, siglen = 0, i;
+	struct buf		 body = { 0 }, cert = { 0 };
+	X509			*x = NULL;
+
+	if (tbs_sigalg(tbs, len, &alg, &alglen) == -1) {
+		log_err("ca_sign_tbs: not a DER TBSCertificate");
+		goto out;
+	}
+	for (i = 0; i < sizeof(sigalgs) / sizeof(sigalgs[0]); i++)
+		if (alglen == sigalgs[i].len &&
+		    memcmp(alg, sigalgs[i].der, alglen) == 0)
+			sa = &sigalgs[i];
+	if (sa == NULL || (ca->is_ec ? sa->curve != ca->ec_nid :
+	    sa->curve != NID_undef)) {
+		log_err("ca_sign_tbs: S/MIME BR 7.1.3.2: the TBS signature "
+		    "algorithm does not fit the CA key");
+		goto out;
+	}
+	if ((mctx = EVP_MD_CTX_new()) == NULL ||
+	    !EVP_DigestSignInit_ex(mctx, &pctx, sa->md, NULL, NULL, ca->key,
+	    NULL) ||
+	    (!ca->is_ec &&
+	    EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) <= 0) ||
+	    !EVP_DigestSign(mctx, NULL, &siglen, tbs, len) ||
+	    (sig = malloc(siglen)) == NULL ||
+	    !EVP_DigestSign(mctx, sig, &siglen, tbs, len)) {
+		log_ssl(LOGL_ERR, "ca_sign_tbs: signing failed");
+		goto out;
+	}
+	buf_add(&body, tbs, len);
+	buf_add(&body, alg, alglen);
+	der_hdr(&body, 0x03, siglen + 1);
+	buf_add(&body, &zero, 1);
+	buf_add(&body, sig, siglen);
+	der_hdr(&cert, 0x30, body.len);
+	buf_add(&cert, body.p, body.len);
+
+	p = cert.p;
+	if ((x = d2i_X509(NULL, &p, (long)cert.len)) == NULL ||
+	    p != cert.p + cert.len) {
+		log_ssl(LOGL_ERR, "ca_sign_tbs: the certificate does not "
+		    "decode");
+		X509_free(x);
+		x = NULL;
+		goto out;
+	}
+	/* A faulty signature must never leave (RSA fault attacks). */
+	if (X509_verify(x, ca->key) != 1) {
+		log_ssl(LOGL_ERR, "ca_sign_tbs: the new signature does not "
+		    "verify");
+		X509_free(x);
+		x = NULL;
+		goto out;
+	}
+ out:
+	EVP_MD_CTX_free(mctx);
+	free(sig);
+	buf_free(&body);
+	buf_free(&cert);
+	return x;
+}

@@ -1,0 +1,33 @@
+/*
+ * cmd.h: the CLI commands (SPEC section 5).  main.c parses the global
+ * options, loads the config and opens the store, then calls one of these
+ * with the arguments after the command words.  A command returns the
+ * process exit status; on failure it has printed one line on stderr
+ * with cli_err().
+ */
+#ifndef CERTSPOOL_CMD_H
+#define CERTSPOOL_CMD_H
+
+#include "extern.h"
+
+struct cmd_env {
+	struct conf	*conf;
+	struct store	*st;
+	const char	*confpath;
+};
+
+/* Print "certspool: <message>" on stderr; returns 1 (the exit status). */
+int	 cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Organization by numeric id, checked to exist; 0 and message if not. */
+long long cli_org_id(struct cmd_env *, const char *arg);
+
+/* cmd_validate.c */
+int	 cmd_org_add(struct cmd_env *, int argc, char **argv);
+int	 cmd_org_request(struct cmd_env *, int argc, char **argv);
+int	 cmd_org_verify(struct cmd_env *, int argc, char **argv);
+int	 cmd_domain_add(struct cmd_env *, int argc, char **argv);
+int	 cmd_domain_dcv(struct cmd_env *, int argc, char **argv);
+int	 cmd_domain_confirm(struct cmd_env *, int argc, char **argv);
+int	 cmd_validations(struct cmd_env *, int argc, char **argv);
+
+#endif

@@ -1,0 +1,861 @@
+/*
+ * cmd_validate.c: the operator's validation commands (SPEC section 5):
+ * organizations and their S/MIME organization validation by a phone
+ * verification code (S/MIME BR 3.2.3), domains and their Email DCV
+ * (S/MIME BR 3.2.2.1), confirmation of DCV and mailbox tokens (S/MIME BR
+ * 3.2.2.2), and the list of validations about to lapse (S/MIME BR 4.2.1).
+ * Secrets are printed or mailed once and stored only as SHA-256.
+ * Failure policy: every change runs in one transaction with its event
+ * rows; bad input or a refused secret is one line on stderr and exit 1;
+ * a store error rolls back and says so.  Waiting orders move on in the
+ * daemon's next pass, which re-evaluates every waiting order.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "extern.h"
+#include "cmd.h"
+#include "pipeline.h"
+#include "store.h"
+#include "dcv.h"
+
+#define NAME_MAX_CHARS	64	/* X.520 ub-organization-name */
+#define ORGID_MAX	64
+
+struct opt {
+	const char	*name;		/* "--country" */
+	const char	*val;		/* out */
+};
+
+static int
+wants_help(int argc, char **argv, const char *usage)
+{
+	int	 i;
+
+	for (i = 0; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0) {
+			printf("usage: certspool %s\n", usage);
+			return 1;
+		}
+	return 0;
+}
+
+/*
+ * Split argv into "--name VALUE" / "--name=VALUE" options and exactly
+ * npos positional arguments.  -1 after printing usage on anything else.
+ */
+static int
+args(int argc, char **argv, struct opt *o, size_t no, const char **pos,
+    int npos, const char *usage)
+{
+	size_t	 j, n;
+	int	 i, k = 0;
+
+	for (i = 0; i < argc; i++) {
+		if (strncmp(argv[i], "--", 2) != 0) {
+			if (k == npos)
+				goto bad;
+			pos[k++] = argv[i];
+			continue;
+		}
+		for (j = 0; j < no; j++) {
+			n = strlen(o[j].name);
+			if (strncmp(argv[i], o[j].name, n) != 0)
+				continue;
+			if (argv[i][n] == '=') {
+				o[j].val = argv[i] + n + 1;
+				break;
+			}
+			if (argv[i][n] == '\0' && i + 1 < argc) {
+				o[j].val = argv[++i];
+				break;
+			}
+		}
+		if (j == no)
+			goto bad;
+	}
+	if (k == npos)
+		return 0;
+bad:
+	cli_err("usage: certspool %s", usage);
+	return -1;
+}
+
+/* A decimal number in [min, max], digits only. */
+static int
+parse_num(const char *s, long long min, long long max, long long *out)
+{
+	char		*end;
+	long long	 v;
+
+	if (s[0] < '0' || s[0] > '9')
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+long long
+cli_org_id(struct cmd_env *env, const char *arg)
+{
+	long long	 id, n;
+
+	if (parse_num(arg, 1, LLONG_MAX, &id) == -1) {
+		cli_err("\"%s\" is not an organization id (the number org add "
+		    "printed)", arg);
+		return 0;
+	}
+	if (store_int(env->st, &n, 0, store_prep(env->st, "SELECT COUNT(*)"
+	    " FROM organization WHERE id = ?", "i", id)) == -1) {
+		cli_err("database error");
+		return 0;
+	}
+	if (n == 0) {
+		cli_err("organization %lld does not exist", id);
+		return 0;
+	}
+	return id;
+}
+
+/* The operator, for validated_by and events. */
+static void
+operator_name(char *out, size_t len)
+{
+	const char	*u = getenv("USER");
+
+	if (u != NULL && *u != '\0')
+		snprintf(out, len, "operator uid %u (%.32s)",
+		    (unsigned int)getuid(), u);
+	else
+		snprintf(out, len, "operator uid %u", (unsigned int)getuid());
+}
+
+/* An organizationName: UTF-8, no control characters, 1-64 characters,
+ * no leading or trailing space. */
+static int
+valid_org_name(const char *s)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 chars = 0, n, i;
+
+	if (*p == '\0' || *p == ' ' || s[strlen(s) - 1] == ' ')
+		return 0;
+	while (*p != '\0') {
+		if (*p < 0x20 || *p == 0x7f)
+			return 0;
+		if (*p < 0x80)
+			n = 1;
+		else if (*p >= 0xc2 && *p <= 0xdf)
+			n = 2;
+		else if (*p >= 0xe0 && *p <= 0xef)
+			n = 3;
+		else if (*p >= 0xf0 && *p <= 0xf4)
+			n = 4;
+		else
+			return 0;
+		for (i = 1; i < n; i++)
+			if ((p[i] & 0xc0) != 0x80)
+				return 0;
+		/* No overlong three-byte form, no surrogates. */
+		if (n == 3 && ((p[0] == 0xe0 && p[1] < 0xa0) ||
+		    (p[0] == 0xed && p[1] >= 0xa0)))
+			return 0;
+		if (n == 4 && ((p[0] == 0xf0 && p[1] < 0x90) ||
+		    (p[0] == 0xf4 && p[1] >= 0x90)))
+			return 0;
+		p += n;
+		chars++;
+	}
+	return chars <= NAME_MAX_CHARS;
+}
+
+/* ISO 3166-1 alpha-2 shape, not a user-assigned code (AA, QM-QZ,
+ * XA-XZ, ZZ). */
+static int
+valid_country(const char *s)
+{
+	if (strlen(s) != 2 || !isupper((unsigned char)s[0]) ||
+	    !isupper((unsigned char)s[1]))
+		return 0;
+	if (strcmp(s, "AA") == 0 || strcmp(s, "ZZ") == 0 || s[0] == 'X' ||
+	    (s[0] == 'Q' && s[1] >= 'M'))
+		return 0;
+	return 1;
+}
+
+/* ISO 17442: 20 upper-case alphanumerics whose value mod 97 is 1. */
+static int
+valid_lei(const char *s)
+{
+	unsigned int	 r = 0;
+	size_t		 i;
+	int		 v;
+
+	if (strlen(s) != 20)
+		return 0;
+	for (i = 0; i < 20; i++) {
+		if (isdigit((unsigned char)s[i]))
+			r = (r * 10 + (unsigned int)(s[i] - '0')) % 97;
+		else if (isupper((unsigned char)s[i])) {
+			v = s[i] - 'A' + 10;
+			r = (r * 100 + (unsigned int)v) % 97;
+		} else
+			return 0;
+	}
+	return r == 1;
+}
+
+/*
+ * The organizationIdentifier of S/MIME BR 7.1.4.2.2 (d): scheme (NTR,
+ * VAT, PSD, LEI, GOV, INT), country (XG for the global LEI and INT),
+ * for NTR optionally "+" and a 2-character subdivision, "-", reference.
+ * The country must be the organization's, except for XG.
+ */
+static int
+valid_org_identifier(const char *id, const char *cc, char *err, size_t len)
+{
+	static const char *const schemes[] = { "NTR", "VAT", "PSD", "LEI",
+	    "GOV", "INT" };
+	const char	*p, *ref;
+	char		 scheme[4], country[3];
+	size_t		 i;
+	int		 global;
+
+	if (strlen(id) > ORGID_MAX || strlen(id) < 7) {
+		snprintf(err, len, "length must be 7 to %d", ORGID_MAX);
+		return 0;
+	}
+	memcpy(scheme, id, 3);
+	scheme[3] = '\0';
+	for (i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
+		if (strcmp(scheme, schemes[i]) == 0)
+			break;
+	if (i == sizeof(schemes) / sizeof(schemes[0])) {
+		snprintf(err, len, "registration scheme \"%s\" is not one of "
+		    "NTR, VAT, PSD, LEI, GOV, INT", scheme);
+		return 0;
+	}
+	memcpy(country, id + 3, 2);
+	country[2] = '\0';
+	if (!isupper((unsigned char)country[0]) ||
+	    !isupper((unsigned char)country[1])) {
+		snprintf(err, len, "\"%s\" is not a 2-letter country code",
+		    country);
+		return 0;
+	}
+	global = strcmp(scheme, "LEI") == 0 || strcmp(scheme, "INT") == 0;
+	if (global && strcmp(country, "XG") != 0) {
+		snprintf(err, len, "scheme %s is global and takes country XG",
+		    scheme);
+		return 0;
+	}
+	if (!global && strcmp(country, cc) != 0) {
+		snprintf(err, len, "country %s differs from --country %s",
+		    country, cc);
+		return 0;
+	}
+	p = id + 5;
+	if (*p == '+') {
+		if (strcmp(scheme, "NTR") != 0) {
+			snprintf(err, len, "only NTR takes a \"+\" state or "
+			    "province");
+			return 0;
+		}
+		if (!isupper((unsigned char)p[1]) && !isdigit((unsigned char)p[1]))
+			goto badsub;
+		if (!isupper((unsigned char)p[2]) && !isdigit((unsigned char)p[2]))
+			goto badsub;
+		p += 3;
+	}
+	if (*p != '-') {
+		snprintf(err, len, "a \"-\" must follow the %s",
+		    p == id + 5 ? "country" : "state or province");
+		return 0;
+	}
+	ref = p + 1;
+	if (!isalnum((unsigned char)ref[0])) {
+		snprintf(err, len, "registration reference missing");
+		return 0;
+	}
+	for (p = ref; *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) && strchr("-./", *p) == NULL) {
+			snprintf(err, len, "character '%c' in the registration "
+			    "reference", isprint((unsigned char)*p) ? *p : '?');
+			return 0;
+		}
+	if (strcmp(scheme, "LEI") == 0 && !valid_lei(ref)) {
+		snprintf(err, len, "\"%s\" is not an LEI (ISO 17442: 20 "
+		    "characters, check digits)", ref);
+		return 0;
+	}
+	return 1;
+badsub:
+	snprintf(err, len, "the state or province after \"+\" must be 2 "
+	    "characters (ISO 3166-2)");
+	return 0;
+}
+
+int
+cmd_org_add(struct cmd_env *env, int argc, char **argv)
+{
+	static const char usage[] = "org add ACCOUNT NAME --country CC "
+	    "--org-id ID";
+	struct opt	 o[] = { { "--country", NULL }, { "--org-id", NULL } };
+	const char	*pos[2];
+	char		 err[160], detail[320];
+	long long	 aid, n, id;
+
+	if (wants_help(argc, argv, usage))
+		return 0;
+	if (args(argc, argv, o, 2, pos, 2, usage) == -1)
+		return 1;
+	if (o[0].val == NULL || o[1].val == NULL)
+		return cli_err("usage: certspool %s", usage);
+	if ((aid = store_account_id(env->st, pos[0])) == -1)
+		return cli_err("org add: database error");
+	if (aid == 0)
+		return cli_err("org add: no account \"%s\"", pos[0]);
+	if (!valid_org_name(pos[1]))
+		return cli_err("org add: \"%s\" is not an organization name "
+		    "(UTF-8, 1-%d characters, no control characters)", pos[1],
+		    NAME_MAX_CHARS);
+	if (!valid_country(o[0].val))
+		return cli_err("org add: --country \"%s\" is not an ISO 3166-1 "
+		    "country code (two upper-case letters)", o[0].val);
+	if (!valid_org_identifier(o[1].val, o[0].val, err, sizeof(err)))
+		return cli_err("org add: --org-id \"%s\": S/MIME BR 7.1.4.2.2 "
+		    "(d): %s", o[1].val, err);
+
+	if (store_begin(env->st) == -1)
+		return cli_err("org add: database busy");
+	if (store_int(env->st, &n, 0, store_prep(env->st, "SELECT id FROM"
+	    " organization WHERE account_id = ? AND name = ?", "it", aid,
+	    pos[1])) == -1)
+		goto fail;
+	if (n != 0) {
+		store_rollback(env->st);
+		return cli_err("org add: account \"%s\" already has "
+		    "organization \"%s\" (id %lld)", pos[0], pos[1], n);
+	}
+	if (store_done(env->st, store_prep(env->st, "INSERT INTO organization"
+	    " (account_id, name, country, org_identifier, created)"
+	    " VALUES (?, ?, ?, ?, ?)", "ittti",
+	    aid, pos[1], o[0].val, o[1].val, (long long)clock_now())) == -1)
+		goto fail;
+	id = store_last_id(env->st);
+	snprintf(detail, sizeof(detail), "organization %lld \"%s\" of account "
+	    "%s, %s, %s", id, pos[1], pos[0], o[0].val, o[1].val);
+	if (store_event(env->st, "org_added", 0, 0, 0, NULL, NULL, NULL,
+	    detail) == -1 || store_commit(env->st) == -1)
+		goto fail;
+	printf("%lld\n", id);
+	return 0;
+fail:
+	store_rollback(env->st);
+	return cli_err("org add: database error");
+}
+
+int
+cmd_org_request(struct cmd_env *env, int argc, char **argv)
+{
+	static const char usage[] = "org request ORG";
+	const char	*pos[1];
+	char		 raw[ORG_CODE_CHARS + 1], code[ORG_CODE_CHARS + 2];
+	char		 hash[65], detail[256];
+	long long	 org, rid, now = clock_now();
+
+	if (wants_help(argc, argv, usage))
+		return 0;
+	if (args(argc, argv, NULL, 0, pos, 1, usage) == -1)
+		return 1;
+	if ((org = cli_org_id(env, pos[0])) == 0)
+		return 1;
+	if (store_begin(env->st) == -1)
+		return cli_err("org request: database busy");
+	if (org_request_expire(env->st, org, 0, 0) == -1 ||
+	    store_int(env->st, &rid, 0, store_prep(env->st, "SELECT id FROM"
+	    " org_request WHERE org_id = ? AND state = 'open' ORDER BY id"
+	    " DESC LIMIT 1", "i", org)) == -1)
+		goto fail;
+	if (rid == 0) {
+		/* None open (none yet, used, expired or locked): a new one. */
+		if ((rid = org_request_insert(env->st, org, code,
+		    sizeof(code))) == -1)
+			goto fail;
+		snprintf(detail, sizeof(detail), "organization %lld request "
+		    "%lld opened by the operator (S/MIME BR 3.2.3)", org, rid);
+		if (store_event(env->st, "org_validation_requested", 0, 0, 0,
+		    NULL, "open", NULL, detail) == -1)
+			goto fail;
+	} else {
+		/* Only the hash is kept: showing it again means a new code. */
+		token_new(raw, ORG_CODE_CHARS);
+		token_hash(raw, hash);
+		snprintf(code, sizeof(code), "%.5s-%s", raw, raw + 5);
+		if (store_done(env->st, store_prep(env->st, "UPDATE org_request"
+		    " SET code_hash = ?, tries = 0, expires = ? WHERE id = ?",
+		    "tii", hash, now + ORG_REQUEST_TTL, rid)) == -1)
+			goto fail;
+		snprintf(detail, sizeof(detail), "organization %lld request "
+		    "%lld: new code, tries reset", org, rid);
+		if (store_event(env->st, "org_request_reissued", 0, 0, 0,
+		    "open", "open", NULL, detail) == -1)
+			goto fail;
+	}
+	if (store_commit(env->st) == -1)
+		goto fail;
+	printf("%s\n", code);
+	return 0;
+fail:
+	store_rollback(env->st);
+	return cli_err("org request: database error");
+}
+
+int
+cmd_org_verify(struct cmd_env *env, int argc, char **argv)
+{
+	static const char usage[] = "org verify ORG CODE";
+	sqlite3_stmt	*q = NULL;
+	const char	*pos[2];
+	char		*stored = NULL, *state = NULL, *name = NULL;
+	char		 canon[TOKEN_MAX + 1], hash[65], when[32], by[96];
+	char		 detail[512];
+	long long	 org, rid = 0, expires = 0, tries = 0, now = clock_now();
+	int		 match, rc = 1;
+
+	if (wants_help(argc, argv, usage))
+		return 0;
+	if (args(argc, argv, NULL, 0, pos, 2, usage) == -1)
+		return 1;
+	if ((org = cli_org_id(env, pos[0])) == 0)
+		return 1;
+	if (store_begin(env->st) == -1)
+		return cli_err("org verify: database busy");
+	q = store_prep(env->st, "SELECT r.id, r.code_hash, r.expires, r.tries,"
+	    " r.state, o.name FROM org_request r JOIN organization o ON"
+	    " o.id = r.org_id WHERE r.org_id = ? ORDER BY r.id DESC LIMIT 1",
+	    "i", org);
+	if (q == NULL)
+		goto fail;
+	if (sqlite3_step(q) == SQLITE_ROW) {
+		rid = sqlite3_column_int64(q, 0);
+		stored = store_col_text(q, 1);
+		expires = sqlite3_column_int64(q, 2);
+		tries = sqlite3_column_int64(q, 3);
+		state = store_col_text(q, 4);
+		name = store_col_text(q, 5);
+	}
+	sqlite3_finalize(q);
+	q = NULL;
+
+	if (rid == 0) {
+		cli_err("org verify: organization %lld has no validation "
+		    "request; certspool org request %lld opens one", org, org);
+		goto refuse;
+	}
+	if (strcmp(state, "locked") == 0) {
+		cli_err("org verify: request locked after %d wrong codes; "
+		    "certspool org request %lld opens a new one",
+		    ORG_MAX_TRIES, org);
+		goto refuse;
+	}
+	if (strcmp(state, "used") == 0) {
+		cli_err("org verify: the code of request %lld was already used "
+		    "(codes are single-use); certspool org request %lld opens "
+		    "a new one", rid, org);
+		goto refuse;
+	}
+	if (strcmp(state, "open") != 0 || expires <= now) {
+		time_fmt((time_t)expires, when, sizeof(when));
+		if (strcmp(state, "open") == 0 &&
+		    org_request_expire(env->st, org, 0, 0) == -1)
+			goto fail;
+		if (store_commit(env->st) == -1)
+			goto fail;
+		rc = cli_err("org verify: request %lld expired at %s (valid "
+		    "30 days); certspool org request %lld opens a new one",
+		    rid, when, org);
+		goto out;
+	}
+
+	/* Compare hashes, not codes, and in constant time. */
+	if (token_norm(pos[1], canon, sizeof(canon)) == -1)
+		canon[0] = '\0';
+	token_hash(canon, hash);
+	match = strlen(stored) == 64 && canon[0] != '\0' &&
+	    CRYPTO_memcmp(hash, stored, 64) == 0;
+	if (!match) {
+		tries++;
+		snprintf(detail, sizeof(detail), "organization %lld request "
+		    "%lld: wrong code, try %lld of %d", org, rid, tries,
+		    ORG_MAX_TRIES);
+		if (store_done(env->st, store_prep(env->st, "UPDATE org_request"
+		    " SET tries = ?, state = ? WHERE id = ?", "iti", tries,
+		    tries >= ORG_MAX_TRIES ? "locked" : "open", rid)) == -1 ||
+		    store_event(env->st, tries >= ORG_MAX_TRIES ?
+		    "org_request_locked" : "org_verify_failed", 0, 0, 0, "open",
+		    tries >= ORG_MAX_TRIES ? "locked" : "open", NULL,
+		    detail) == -1 || store_commit(env->st) == -1)
+			goto fail;
+		if (tries >= ORG_MAX_TRIES)
+			rc = cli_err("org verify: verification code does not "
+			    "match; request locked after %d wrong codes; "
+			    "certspool org request %lld opens a new one",
+			    ORG_MAX_TRIES, org);
+		else
+			rc = cli_err("org verify: verification code does not "
+			    "match (%lld %s left)", ORG_MAX_TRIES - tries,
+			    ORG_MAX_TRIES - tries == 1 ? "try" : "tries");
+		goto out;
+	}
+
+	operator_name(by, sizeof(by));
+	snprintf(detail, sizeof(detail), "organization %lld \"%s\" request "
+	    "%lld: phone verification code (S/MIME BR 3.2.3), %s", org, name,
+	    rid, by);
+	if (store_done(env->st, store_prep(env->st, "UPDATE org_request SET"
+	    " state = 'used' WHERE id = ?", "i", rid)) == -1 ||
+	    store_done(env->st, store_prep(env->st, "UPDATE organization SET"
+	    " validated_at = ?, validated_by = ?, validation_method = ?"
+	    " WHERE id = ?", "itti", now, by,
+	    "phone verification code (S/MIME BR 3.2.3)", org)) == -1 ||
+	    store_event(env->st, "org_validated", 0, 0, 0, "open", "used",
+	    NULL, detail) == -1 || store_commit(env->st) == -1)
+		goto fail;
+	time_fmt((time_t)(now + ORG_REUSE), when, sizeof(when));
+	printf("organization %lld \"%s\" validated (S/MIME BR 3.2.3); "
+	    "reusable until %s\n", org, name, when);
+	rc = 0;
+	goto out;
+refuse:
+	store_rollback(env->st);
+	goto out;
+fail:
+	sqlite3_finalize(q);
+	store_rollback(env->st);
+	rc = cli_err("org verify: database error");
+out:
+	free(stored);
+	free(state);
+	free(name);
+	return rc;
+}
+
+/* ASCII lower-case copy into out; -1 if it does not fit. */
+static int
+lower_copy(const char *in, char *out, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; in[i] != '\0'; i++) {
+		if (i + 1 >= len)
+			return -1;
+		out[i] = (char)tolower((unsigned char)in[i]);
+	}
+	out[i] = '\0';
+	return 0;
+}
+
+int
+cmd_domain_add(struct cmd_env *env, int argc, char **argv)
+{
+	static const char usage[] = "domain add ORG DOMAIN";
+	const char	*pos[2];
+	char		 dom[256], detail[384];
+	long long	 org, n, id;
+
+	if (wants_help(argc, argv, usage))
+		return 0;
+	if (args(argc, argv, NULL, 0, pos, 2, usage) == -1)
+		return 1;
+	if ((org = cli_org_id(env, pos[0])) == 0)
+		return 1;
+	if (lower_copy(pos[1], dom, sizeof(dom)) == -1 || !valid_domain(dom))
+		return cli_err("domain add: \"%s\" is not a domain name of LDH "
+		    "labels (A-labels for internationalized names, at most 253 "
+		    "characters, labels of at most 63, at least one dot)",
+		    pos[1]);
+	if (store_begin(env->st) == -1)
+		return cli_err("domain add: database busy");
+	if (store_int(env->st, &n, 0, store_prep(env->st, "SELECT id FROM"
+	    " domain WHERE org_id = ? AND name = ?", "it", org, dom)) == -1)
+		goto fail;
+	if (n != 0) {
+		store_rollback(env->st);
+		return cli_err("domain add: organization %lld already has "
+		    "domain %s (id %lld)", org, dom, n);
+	}
+	if (store_done(env->st, store_prep(env->st, "INSERT INTO domain"
+	    " (org_id, name) VALUES (?, ?)", "it", org, dom)) == -1)
+		goto fail;
+	id = store_last_id(env->st);
+	snprintf(detail, sizeof(detail), "domain %lld %s of organization "
+	    "%lld", id, dom, org);
+	if (store_event(env->st, "domain_added", 0, 0, 0, NULL, NULL, NULL,
+	    detail) == -1 || store_commit(env->st) == -1)
+		goto fail;
+	printf("%lld\n", id);
+	return 0;
+fail:
+	store_rollback(env->st);
+	return cli_err("domain add: database error");
+}
+
+int
+cmd_domain_dcv(struct cmd_env *env, int argc, char **argv)
+{
+	static const char usage[] = "domain dcv DOMAIN [--org ORG] "
+	    "[--method email|dns-txt|dns-cname|http]";
+	struct opt	 o[] = { { "--org", NULL }, { "--method", NULL } };
+	struct dcv_start ds;
+	sqlite3_stmt	*q;
+	const char	*pos[1], *m;
+	char		 dom[256], exp[32];
+	long long	 org = 0, did = 0, n = 0;
+
+	if (wants_help(argc, argv, usage))
+		return 0;
+	if (args(argc, argv, o, 2, pos, 1, usage) == -1)
+		return 1;
+	m = o[1].val == NULL ? "email" : o[1].val;
+	if (strcmp(m, "dns-txt") == 0 || strcmp(m, "dns-cname") == 0 ||
+	    strcmp(m, "http") == 0)
+		return cli_err("domain dcv: method %s is not available yet", m);
+	if (strcmp(m, "email") != 0)
+		return cli_err("domain dcv: unknown method \"%s\" (email, "
+		    "dns-txt, dns-cname, http)", m);
+	if (lower_copy(pos[0], dom, sizeof(dom)) == -1 || !valid_domain(dom))
+		return cli_err("domain dcv: \"%s\" is not a domain name",
+		    pos[0]);
+	if (o[0].val != NULL && (org = cli_org_id(env, o[0].val)) == 0)
+		return 1;
+
+	q = store_prep(env->st, "SELECT id FROM domain WHERE name = ? AND"
+	    " (? = 0 OR org_id = ?)", "tii", dom, org, org);
+	if (q == NULL)
+		return cli_err("domain dcv: database error");
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		did = sqlite3_column_int64(q, 0);
+		n++;
+	}
+	sqlite3_finalize(q);
+	if (n == 0 && org != 0)
+		return cli_err("domain dcv: organization %lld has no domain %s; "
+		    "certspool domain add %lld %s adds it", org, dom, org, dom);
+	if (n == 0)
+		return cli_err("domain dcv: no organization has domain %s; "
+		    "certspool domain add ORG %s adds it", dom, dom);
+	if (n > 1)
+		return cli_err("domain dcv: %lld organizations have domain %s; "
+		    "name one with --org ORG", n, dom);
+
+	memset(&ds, 0, sizeof(ds));
+	if (store_begin(env->st) == -1)
+		return cli_err("domain dcv: database busy");
+	if (dcv_start_email(env->st, env->conf, did, &ds) == -1 ||
+	    store_commit(env->st) == -1) {
+		store_rollback(env->st);
+		return cli_err("domain dcv: could not start the Email DCV "
+		    "(database or mail spool error)");
+	}
+	time_fmt(ds.expires, exp, sizeof(exp));
+	printf("%lld %s\n", ds.id, exp);
+	return 0;
+}
+
+int
+cmd_domain_confirm(struct cmd_env *env, int argc, char **argv)
+{
+	static const char usage[] = "domain confirm TOKEN";
+	sqlite3_stmt	*q = NULL;
+	const char	*pos[1];
+	char		*method = NULL, *mailbox = NULL, *state = NULL;
+	char		*dom = NULL, *org = NULL;
+	char		 canon[TOKEN_MAX + 1], hash[65], when[32], by[96];
+	char		 detail[512];
+	long long	 id = 0, did = 0, aid = 0, oid = 0, expires = 0;
+	long long	 now = clock_now();
+	int		 rc = 1, mbx;
+
+	if (wants_help(argc, argv, usage))
+		return 0;
+	if (args(argc, argv, NULL, 0, pos, 1, usage) == -1)
+		return 1;
+	if (token_norm(pos[0], canon, sizeof(canon)) == -1 ||
+	    strlen(canon) != DCV_TOKEN_CHARS)
+		return cli_err("domain confirm: unknown token");
+	token_hash(canon, hash);
+	if (store_begin(env->st) == -1)
+		return cli_err("domain confirm: database busy");
+	q = store_prep(env->st, "SELECT v.id, v.method, v.domain_id,"
+	    " v.account_id, v.mailbox, v.expires, v.state, d.name, o.id, o.name"
+	    " FROM dcv v LEFT JOIN domain d ON d.id = v.domain_id"
+	    " LEFT JOIN organization o ON o.id = d.org_id"
+	    " WHERE v.token_hash = ? ORDER BY v.id DESC LIMIT 1", "t", hash);
+	if (q == NULL)
+		goto fail;
+	if (sqlite3_step(q) == SQLITE_ROW) {
+		id = sqlite3_column_int64(q, 0);
+		method = store_col_text(q, 1);
+		did = sqlite3_column_int64(q, 2);
+		aid = sqlite3_column_int64(q, 3);
+		mailbox = store_col_text(q, 4);
+		expires = sqlite3_column_int64(q, 5);
+		state = store_col_text(q, 6);
+		dom = store_col_text(q, 7);
+		oid = sqlite3_column_int64(q, 8);
+		org = store_col_text(q, 9);
+	}
+	sqlite3_finalize(q);
+	q = NULL;
+	if (id == 0) {
+		cli_err("domain confirm: unknown token");
+		goto refuse;
+	}
+	mbx = strcmp(method, "mailbox") == 0;
+	if (!mbx && (strcmp(method, "email") != 0 || dom == NULL)) {
+		cli_err("domain confirm: dcv %lld (%s) is not confirmed by a "
+		    "token", id, method);
+		goto refuse;
+	}
+	if (strcmp(state, "used") == 0) {
+		cli_err("domain confirm: token already used (dcv %lld)", id);
+		goto refuse;
+	}
+	if (strcmp(state, "open") != 0 && strcmp(state, "expired") != 0) {
+		cli_err("domain confirm: token is void (dcv %lld is %s)", id,
+		    state);
+		goto refuse;
+	}
+	if (strcmp(state, "expired") == 0 || expires <= now) {
+		time_fmt((time_t)expires, when, sizeof(when));
+		snprintf(detail, sizeof(detail), "dcv %lld expired at %s", id,
+		    when);
+		if (strcmp(state, "open") == 0 && (store_done(env->st,
+		    store_prep(env->st, "UPDATE dcv SET state = 'expired'"
+		    " WHERE id = ?", "i", id)) == -1 ||
+		    store_event(env->st, "dcv_expired", 0, 0, 0, "open",
+		    "expired", NULL, detail) == -1))
+			goto fail;
+		if (store_commit(env->st) == -1)
+			goto fail;
+		rc = cli_err("domain confirm: token expired at %s (valid %s); "
+		    "%s", when, mbx ? "24 hours" : "30 days", mbx ? "the "
+		    "daemon sends a new one while the order waits" :
+		    "certspool domain dcv starts a new one");
+		goto out;
+	}
+
+	operator_name(by, sizeof(by));
+	if (mbx)
+		snprintf(detail, sizeof(detail), "dcv %lld: mailbox %s "
+		    "(S/MIME BR 3.2.2.2), confirmed by %s", id, mailbox, by);
+	else
+		snprintf(detail, sizeof(detail), "dcv %lld: domain %s of "
+		    "organization %lld \"%s\" by Email DCV (S/MIME BR 3.2.2.1), "
+		    "confirmed by %s", id, dom, oid, org, by);
+	if (store_done(env->st, store_prep(env->st, "UPDATE dcv SET"
+	    " state = 'used' WHERE id = ?", "i", id)) == -1)
+		goto fail;
+	if (mbx) {
+		if (store_done(env->st, store_prep(env->st, "INSERT INTO"
+		    " mailbox (account_id, email, validated_at) VALUES (?, ?, ?)"
+		    " ON CONFLICT (account_id, email) DO UPDATE SET"
+		    " validated_at = excluded.validated_at", "iti", aid,
+		    mailbox, now)) == -1)
+			goto fail;
+	} else if (store_done(env->st, store_prep(env->st, "UPDATE domain SET"
+	    " validated_at = ?, method = 'email' WHERE id = ?", "ii", now,
+	    did)) == -1)
+		goto fail;
+	if (store_event(env->st, mbx ? "mailbox_validated" :
+	    "domain_validated", 0, 0, 0, "open", "used", NULL, detail) == -1 ||
+	    store_commit(env->st) == -1)
+		goto fail;
+	time_fmt((time_t)(now + (mbx ? MAILBOX_REUSE : DOMAIN_REUSE)), when,
+	    sizeof(when));
+	if (mbx)
+		printf("mailbox %s validated (S/MIME BR 3.2.2.2); reusable "
+		    "until %s\n", mailbox, when);
+	else
+		printf("domain %s of organization %lld \"%s\" validated by "
+		    "Email DCV (S/MIME BR 3.2.2.1); reusable until %s\n", dom,
+		    oid, org, when);
+	rc = 0;
+	goto out;
+refuse:
+	store_rollback(env->st);
+	goto out;
+fail:
+	sqlite3_finalize(q);
+	store_rollback(env->st);
+	rc = cli_err("domain confirm: database error");
+out:
+	free(method);
+	free(mailbox);
+	free(state);
+	free(dom);
+	free(org);
+	return rc;
+}
+
+int
+cmd_validations(struct cmd_env *env, int argc, char **argv)
+{
+	static const char usage[] = "validations --expiring DAYS";
+	struct opt	 o[] = { { "--expiring", NULL } };
+	sqlite3_stmt	*q;
+	long long	 days, now = clock_now();
+	char		 va[32], lapse[32];
+
+	if (wants_help(argc, argv, usage))
+		return 0;
+	if (args(argc, argv, o, 1, NULL, 0, usage) == -1)
+		return 1;
+	if (o[0].val == NULL)
+		return cli_err("usage: certspool %s", usage);
+	if (parse_num(o[0].val, 0, 36500, &days) == -1)
+		return cli_err("validations: --expiring \"%s\" is not a number "
+		    "of days (0-36500)", o[0].val);
+
+	/* Lapse: validated_at + reuse period (S/MIME BR 4.2.1). */
+	q = store_prep(env->st, "SELECT kind, account, org, domain, at, lapse"
+	    " FROM ("
+	    " SELECT 'organization' AS kind, a.name AS account, o.name AS org,"
+	    "  '-' AS domain, o.validated_at AS at, o.validated_at + ? AS lapse"
+	    "  FROM organization o JOIN account a ON a.id = o.account_id"
+	    "  WHERE o.validated_at IS NOT NULL"
+	    " UNION ALL"
+	    " SELECT 'domain', a.name, o.name, d.name, d.validated_at,"
+	    "  d.validated_at + ?"
+	    "  FROM domain d JOIN organization o ON o.id = d.org_id"
+	    "  JOIN account a ON a.id = o.account_id"
+	    "  WHERE d.validated_at IS NOT NULL)"
+	    " WHERE lapse > ? AND lapse <= ?"
+	    " ORDER BY lapse, kind, account, org, domain", "iiii", ORG_REUSE,
+	    DOMAIN_REUSE, now, now + days * DAY);
+	if (q == NULL)
+		return cli_err("validations: database error");
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		time_fmt((time_t)sqlite3_column_int64(q, 4), va, sizeof(va));
+		time_fmt((time_t)sqlite3_column_int64(q, 5), lapse,
+		    sizeof(lapse));
+		printf("%s\t%s\t%s\t%s\t%s\t%s\n", sqlite3_column_text(q, 0),
+		    sqlite3_column_text(q, 1), sqlite3_column_text(q, 2),
+		    sqlite3_column_text(q, 3), va, lapse);
+	}
+	if (sqlite3_finalize(q) != SQLITE_OK)
+		return cli_err("validations: database error");
+	return 0;
+}

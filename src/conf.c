@@ -1,0 +1,359 @@
+/*
+ * conf.c: certspool.conf, "key = value" lines, '#' comments.
+ * Every key has a default; an unknown key, a bad value or a duplicate is
+ * an error naming the file and line, so a typo never silently changes how
+ * a CA issues.  Relative paths are taken from the config file's directory.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "extern.h"
+
+enum ktype { K_STR, K_PATH, K_INT, K_BOOL, K_READY, K_LEVEL, K_FORMAT,
+    K_URL, K_P12 };
+
+struct key {
+	const char	*name;
+	enum ktype	 type;
+	size_t		 off;
+	const char	*def;
+	long long	 min, max;
+	const char	*help;
+};
+
+#define O(f)	offsetof(struct conf, f)
+
+static const struct key keys[] = {
+	{ "spool_dir", K_PATH, O(spool_dir), "spool", 0, 0,
+	  "Root of the spool: inbound/, work/, archive/, rejected/,\n"
+	  "# outbound/, mail/ (SPEC section 1)." },
+	{ "database", K_PATH, O(database), "certspool.db", 0, 0,
+	  "The SQLite database holding all state." },
+	{ "ca_dir", K_PATH, O(ca_dir), "ca", 0, 0,
+	  "Issuing CA: ca.pem, ca.key (mode 0600), chain.pem." },
+	{ "ready", K_READY, O(ready), "settle", 0, 0,
+	  "When an inbound file is complete: settle (size and mtime\n"
+	  "# unchanged for settle_seconds) or marker (a NAME.xml.done file)." },
+	{ "settle_seconds", K_INT, O(settle_seconds), "2", 0, 3600,
+	  "Seconds a file must be unchanged with ready = settle." },
+	{ "poll_seconds", K_INT, O(poll_seconds), "5", 1, 3600,
+	  "The daemon scans the spool this often (and on inotify events)." },
+	{ "max_batch_bytes", K_INT, O(max_batch_bytes), "67108864", 1024,
+	  4294967296LL,
+	  "Inbound files larger than this are rejected unread." },
+	{ "workers", K_INT, O(workers), "0", 0, 256,
+	  "Signing threads; 0 means one per core." },
+	{ "archive_format", K_FORMAT, O(archive_format), "tar.gz", 0, 0,
+	  "Certificate bundles: tar.gz or zip." },
+	{ "crl_url", K_URL, O(crl_url), "http://crl.certspool.invalid/issuing.crl",
+	  0, 0, "CRL distribution point put in certificates (http:// only)." },
+	{ "aia_ca_issuers_url", K_URL, O(aia_ca_issuers_url),
+	  "http://aia.certspool.invalid/issuing.cer", 0, 0,
+	  "Authority Information Access caIssuers URL (http:// only)." },
+	{ "ocsp_url", K_URL, O(ocsp_url), "", 0, 0,
+	  "Authority Information Access OCSP URL (http://), empty for none." },
+	{ "log", K_STR, O(log), "stderr", 0, 0,
+	  "Where the daemon logs: stderr or syslog." },
+	{ "log_level", K_LEVEL, O(log_level), "info", 0, 0,
+	  "error, warning, info or debug." },
+	{ "caa_check", K_BOOL, O(caa_check), "off", 0, 0,
+	  "Honour CAA issuemail records (RFC 9495, S/MIME BR 4.2.2.1).\n"
+	  "# The offline demo turns it off; a production CA turns it on." },
+	{ "caa_identities", K_STR, O(caa_identities), "certspool.invalid", 0, 0,
+	  "Issuer domain names of this CA in CAA issuemail records,\n"
+	  "# comma separated." },
+	{ "dns_resolver", K_STR, O(dns_resolver), "system", 0, 0,
+	  "DNS resolver for DCV and CAA: host:port (e.g. 127.0.0.1:53)\n"
+	  "# or system (/etc/resolv.conf)." },
+	{ "public_email_domains", K_STR, O(public_email_domains),
+	  "gmail.com,googlemail.com,outlook.com,hotmail.com,live.com,msn.com,"
+	  "yahoo.com,ymail.com,aol.com,icloud.com,me.com,mac.com,gmx.com,"
+	  "gmx.de,gmx.net,web.de,mail.com,proton.me,protonmail.com,"
+	  "yandex.com,yandex.ru,mail.ru,qq.com,163.com,126.com,zoho.com",
+	  0, 0,
+	  "Public email provider domains (comma separated): refused for\n"
+	  "# organization-bound products (SPEC 3.4)." },
+	{ "mail_from", K_STR, O(mail_from), "certspool@localhost", 0, 0,
+	  "From address of notification messages." },
+	{ "sendmail_command", K_STR, O(sendmail_command), "", 0, 0,
+	  "If set, each message in spool/mail is also piped to this\n"
+	  "# command, e.g. \"/usr/sbin/sendmail -t -i\"." },
+	{ "p12_profile", K_P12, O(p12_profile), "aes", 0, 0,
+	  "PKCS#12 encryption for server-generated keys: aes (AES-256-CBC,\n"
+	  "# PBKDF2, SHA-256 MAC) or legacy (3DES, SHA-1 MAC) for old clients." },
+	{ "p12_iterations", K_INT, O(p12_iterations), "600000", 2048, 10000000,
+	  "PBKDF2 iterations for PKCS#12 files." },
+};
+
+static int
+set_value(struct conf *c, const struct key *k, const char *v, char *err,
+    size_t errlen)
+{
+	void		*field = (char *)c + k->off;
+	long long	 n;
+	char		*end;
+
+	switch (k->type) {
+	case K_STR:
+		break;
+	case K_PATH:
+		if (*v == '\0') {
+			snprintf(err, errlen, "%s: empty path", k->name);
+			return -1;
+		}
+		break;
+	case K_INT:
+		errno = 0;
+		n = strtoll(v, &end, 10);
+		if (errno != 0 || *v == '\0' || *end != '\0' ||
+		    n < k->min || n > k->max) {
+			snprintf(err, errlen, "%s: \"%s\" is not a number "
+			    "from %lld to %lld", k->name, v, k->min, k->max);
+			return -1;
+		}
+		if (k->off == O(max_batch_bytes))
+			c->max_batch_bytes = n;
+		else
+			*(int *)field = (int)n;
+		return 0;
+	case K_BOOL:
+		if (strcmp(v, "on") == 0 || strcmp(v, "yes") == 0)
+			*(int *)field = 1;
+		else if (strcmp(v, "off") == 0 || strcmp(v, "no") == 0)
+			*(int *)field = 0;
+		else {
+			snprintf(err, errlen, "%s: \"%s\" is not on or off",
+			    k->name, v);
+			return -1;
+		}
+		return 0;
+	case K_READY:
+		if (strcmp(v, "settle") == 0)
+			c->ready = READY_SETTLE;
+		else if (strcmp(v, "marker") == 0)
+			c->ready = READY_MARKER;
+		else {
+			snprintf(err, errlen, "ready: \"%s\" is not settle or "
+			    "marker", v);
+			return -1;
+		}
+		return 0;
+	case K_LEVEL:
+		if ((c->log_level = log_level_parse(v)) == -1) {
+			snprintf(err, errlen, "log_level: \"%s\" is not error, "
+			    "warning, info or debug", v);
+			return -1;
+		}
+		return 0;
+	case K_FORMAT:
+		if (strcmp(v, "tar.gz") != 0 && strcmp(v, "zip") != 0) {
+			snprintf(err, errlen, "archive_format: \"%s\" is not "
+			    "tar.gz or zip", v);
+			return -1;
+		}
+		break;
+	case K_URL:
+		if (*v != '\0' && (strncmp(v, "http://", 7) != 0 ||
+		    strlen(v) < 8 || strpbrk(v, " \t\"<>") != NULL)) {
+			snprintf(err, errlen, "%s: \"%s\" is not an http:// URL "
+			    "(S/MIME BR 7.1.2.3: HTTP only)", k->name, v);
+			return -1;
+		}
+		break;
+	case K_P12:
+		if (strcmp(v, "aes") != 0 && strcmp(v, "legacy") != 0) {
+			snprintf(err, errlen, "p12_profile: \"%s\" is not aes "
+			    "or legacy", v);
+			return -1;
+		}
+		break;
+	}
+	if (k->type == K_STR && k->off == O(log) && strcmp(v, "stderr") != 0 &&
+	    strcmp(v, "syslog") != 0) {
+		snprintf(err, errlen, "log: \"%s\" is not stderr or syslog", v);
+		return -1;
+	}
+	free(*(char **)field);
+	*(char **)field = xstrdup(v);
+	return 0;
+}
+
+/* Make a relative path absolute against the config file's directory. */
+static void
+resolve_path(struct conf *c, char **p)
+{
+	char	*abs;
+
+	if ((*p)[0] == '/')
+		return;
+	abs = xcalloc(1, strlen(c->base_dir) + strlen(*p) + 2);
+	sprintf(abs, "%s/%s", c->base_dir, *p);
+	free(*p);
+	*p = abs;
+}
+
+static char *
+trim(char *s)
+{
+	char	*e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+struct conf *
+conf_load(const char *path, char *err, size_t errlen)
+{
+	struct conf	*c;
+	FILE		*f = NULL;
+	char		 line[4096], e2[512], cwd[PATH_MAX], *slash;
+	unsigned char	 seen[sizeof(keys) / sizeof(keys[0])] = { 0 };
+	size_t		 i;
+	int		 lineno = 0;
+
+	c = xcalloc(1, sizeof(*c));
+	c->path = xstrdup(path);
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (set_value(c, &keys[i], keys[i].def, e2, sizeof(e2)) == -1)
+			abort();
+	if ((slash = strrchr(c->path, '/')) != NULL) {
+		c->base_dir = xstrdup(c->path);
+		c->base_dir[slash - c->path] = '\0';
+		if (c->base_dir[0] == '\0') {
+			free(c->base_dir);
+			c->base_dir = xstrdup("/");
+		}
+	} else
+		c->base_dir = xstrdup(".");
+	if (c->base_dir[0] != '/') {
+		char	*abs;
+
+		if (getcwd(cwd, sizeof(cwd)) == NULL) {
+			snprintf(err, errlen, "getcwd: %s", strerror(errno));
+			goto bad;
+		}
+		abs = xcalloc(1, strlen(cwd) + strlen(c->base_dir) + 2);
+		if (strcmp(c->base_dir, ".") == 0)
+			sprintf(abs, "%s", cwd);
+		else
+			sprintf(abs, "%s/%s", cwd, c->base_dir);
+		free(c->base_dir);
+		c->base_dir = abs;
+	}
+
+	if ((f = fopen(path, "re")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto bad;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char	*s, *eq, *k, *v;
+
+		lineno++;
+		if (strchr(line, '\n') == NULL && !feof(f)) {
+			snprintf(err, errlen, "%s:%d: line too long", path,
+			    lineno);
+			goto bad;
+		}
+		s = trim(line);
+		if (*s == '\0' || *s == '#')
+			continue;
+		if ((eq = strchr(s, '=')) == NULL) {
+			snprintf(err, errlen, "%s:%d: expected key = value",
+			    path, lineno);
+			goto bad;
+		}
+		*eq = '\0';
+		k = trim(s);
+		v = trim(eq + 1);
+		if (v[0] == '"' && strlen(v) >= 2 && v[strlen(v) - 1] == '"') {
+			v[strlen(v) - 1] = '\0';
+			v++;
+		}
+		for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+			if (strcmp(keys[i].name, k) == 0)
+				break;
+		if (i == sizeof(keys) / sizeof(keys[0])) {
+			snprintf(err, errlen, "%s:%d: unknown key \"%.64s\"",
+			    path, lineno, k);
+			goto bad;
+		}
+		if (seen[i]++) {
+			snprintf(err, errlen, "%s:%d: %s given twice", path,
+			    lineno, k);
+			goto bad;
+		}
+		if (set_value(c, &keys[i], v, e2, sizeof(e2)) == -1) {
+			snprintf(err, errlen, "%s:%d: %s", path, lineno, e2);
+			goto bad;
+		}
+	}
+	if (ferror(f)) {
+		snprintf(err, errlen, "%s: read error", path);
+		goto bad;
+	}
+	fclose(f);
+	resolve_path(c, &c->spool_dir);
+	resolve_path(c, &c->database);
+	resolve_path(c, &c->ca_dir);
+	if (c->workers == 0) {
+		long	 n = sysconf(_SC_NPROCESSORS_ONLN);
+		c->workers = n > 0 ? (int)n : 1;
+	}
+	return c;
+bad:
+	if (f != NULL)
+		fclose(f);
+	conf_free(c);
+	return NULL;
+}
+
+void
+conf_free(struct conf *c)
+{
+	size_t	 i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		enum ktype t = keys[i].type;
+
+		if (t == K_STR || t == K_PATH || t == K_FORMAT ||
+		    t == K_URL || t == K_P12)
+			free(*(char **)((char *)c + keys[i].off));
+	}
+	free(c->path);
+	free(c->base_dir);
+	free(c);
+}
+
+char *
+conf_default_text(const char *dir)
+{
+	struct buf	 b = { 0 };
+	size_t		 i;
+
+	(void)dir;
+	buf_addf(&b, "# certspool.conf: key = value; '#' starts a comment.\n"
+	    "# Every key is listed with its default.  Unknown keys are an "
+	    "error.\n# Relative paths are relative to this file's directory.\n");
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const char	*v = keys[i].def;
+
+		buf_addf(&b, "\n# %s\n", keys[i].help);
+		if (keys[i].type == K_STR && (strchr(v, ' ') != NULL ||
+		    *v == '\0'))
+			buf_addf(&b, "%s = \"%s\"\n", keys[i].name, v);
+		else
+			buf_addf(&b, "%s = %s\n", keys[i].name, v);
+	}
+	return (char *)b.p;
+}

@@ -1,0 +1,190 @@
+/*
+ * daemon.c: the daemon loop.  One instance per spool (an flock'd lock
+ * file); on start it finishes what a crash left (files in work/,
+ * write-ahead signing records, unwritten passes), then runs passes:
+ * intake -> evaluate -> sign -> publish.  It wakes on inotify events in
+ * the inbound directories and at least every poll_seconds.  SIGTERM and
+ * SIGINT finish the current step and exit; SIGHUP re-reads the config.
+ * Failure policy: a failed pass is logged and retried on the next
+ * wake-up; inputs stay where they are until a pass handles them.
+ */
+#include <sys/file.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "extern.h"
+#include "pipeline.h"
+#include "store.h"
+#include "daemon.h"
+
+static volatile sig_atomic_t	 got_term, got_hup;
+
+static void
+on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		got_hup = 1;
+	else
+		got_term = 1;
+}
+
+/* Add an inotify watch on every account's inbound directory. */
+static void
+watch_inbound(int ifd, struct store *st, const struct conf *c)
+{
+	sqlite3_stmt	*q;
+	char		 path[4096];
+
+	snprintf(path, sizeof(path), "%s/inbound", c->spool_dir);
+	(void)inotify_add_watch(ifd, path, IN_CREATE | IN_MOVED_TO);
+	if ((q = store_prep(st, "SELECT name FROM account", NULL)) == NULL)
+		return;
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		snprintf(path, sizeof(path), "%s/inbound/%s", c->spool_dir,
+		    (const char *)sqlite3_column_text(q, 0));
+		(void)inotify_add_watch(ifd, path, IN_CLOSE_WRITE |
+		    IN_MOVED_TO | IN_CREATE | IN_ATTRIB);
+	}
+	sqlite3_finalize(q);
+}
+
+/* One pass over everything; 0 or -1 if some step must be retried. */
+int
+daemon_pass(struct store *st, const struct conf *c, const struct schema *sch,
+    const struct ca *ca)
+{
+	int	 rc = 0;
+
+	if (spool_intake(st, c, sch) == -1)
+		rc = -1;
+	if (got_term)
+		return rc;
+	if (pipeline_evaluate(st, c, ca) == -1)
+		rc = -1;
+	if (got_term)
+		return rc;
+	if (signer_run(st, c, ca) == -1)
+		rc = -1;
+	if (report_publish(st, c, ca) == -1)
+		rc = -1;
+	return rc;
+}
+
+static int
+lock_spool(const struct conf *c)
+{
+	char	 path[4096];
+	int	 fd;
+
+	snprintf(path, sizeof(path), "%s/.certspool.lock", c->spool_dir);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0600)) == -1) {
+		log_err("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		log_err("%s: another certspool daemon is running on this "
+		    "spool", c->spool_dir);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+daemon_run(struct conf **cp, struct store *st, const char *confpath,
+    int once)
+{
+	struct conf		*c = *cp;
+	struct schema		*sch = NULL;
+	struct ca		*ca = NULL;
+	struct sigaction	 sa;
+	char			 err[512];
+	int			 lockfd = -1, ifd = -1, rc = 1;
+
+	log_init(c->log, c->log_level);
+	if ((lockfd = lock_spool(c)) == -1)
+		goto out;
+	if ((ca = ca_load(c->ca_dir, err, sizeof(err))) == NULL) {
+		log_err("issuing CA: %s", err);
+		goto out;
+	}
+	if ((sch = schema_load(schema_path(), err, sizeof(err))) == NULL) {
+		log_err("schema: %s", err);
+		goto out;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	/* Finish what a crash left behind, oldest step first. */
+	if (spool_recover(st, c, sch) == -1 ||
+	    signer_recover(st, c, ca) == -1 ||
+	    report_publish(st, c, ca) == -1)
+		log_warn("recovery incomplete; retrying in the next pass");
+
+	if (!once) {
+		ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+		if (ifd != -1)
+			watch_inbound(ifd, st, c);
+		log_info("daemon started on %s", c->spool_dir);
+	}
+	for (;;) {
+		struct pollfd	 pfd;
+		char		 evbuf[8192];
+
+		if (daemon_pass(st, c, sch, ca) == -1)
+			log_warn("pass incomplete; retrying");
+		if (once || got_term)
+			break;
+		pfd.fd = ifd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (poll(&pfd, ifd == -1 ? 0 : 1, c->poll_seconds * 1000) > 0)
+			while (read(ifd, evbuf, sizeof(evbuf)) > 0)
+				;
+		if (got_term)
+			break;
+		if (got_hup) {
+			struct conf	*nc;
+
+			got_hup = 0;
+			if ((nc = conf_load(confpath, err, sizeof(err))) ==
+			    NULL)
+				log_err("SIGHUP: keeping the old config: %s",
+				    err);
+			else {
+				conf_free(c);
+				*cp = c = nc;
+				log_init(c->log, c->log_level);
+				log_info("config re-read");
+			}
+		}
+		if (ifd != -1)
+			watch_inbound(ifd, st, c);
+	}
+	rc = 0;
+	if (!once)
+		log_info("daemon stopped");
+out:
+	if (ifd != -1)
+		close(ifd);
+	if (lockfd != -1)
+		close(lockfd);
+	schema_free(sch);
+	ca_free(ca);
+	return rc;
+}

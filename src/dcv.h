@@ -1,0 +1,83 @@
+/*
+ * dcv.h: organization, domain and mailbox validation shared by the
+ * validation stages (stage_org.c, stage_dcv.c) and the operator commands
+ * (cmd_validate.c): reuse periods, secret codes and tokens (only their
+ * SHA-256 is ever stored), and the start of an Email DCV.
+ */
+#ifndef CERTSPOOL_DCV_H
+#define CERTSPOOL_DCV_H
+
+#include "extern.h"
+
+#define DAY			86400LL
+/* Reuse of completed validations (S/MIME BR 4.2.1). */
+#define ORG_REUSE		(825 * DAY)
+#define DOMAIN_REUSE		(398 * DAY)
+#define MAILBOX_REUSE		(30 * DAY)
+/* Lifetime of secrets handed out. */
+#define ORG_REQUEST_TTL		(30 * DAY)
+#define DCV_EMAIL_TTL		(30 * DAY)	/* SPEC 3.4 */
+#define DCV_MAILBOX_TTL		(1 * DAY)	/* S/MIME BR 3.2.2.2 */
+#define ORG_MAX_TRIES		5
+
+/*
+ * Secrets are Crockford base32 (no I, L, O, U).  An organization code is
+ * read out on the phone: 10 characters, 50 bits, shown as XXXXX-XXXXX;
+ * guessing is bounded by ORG_MAX_TRIES and the request's expiry.  A DCV
+ * token travels by mail: 32 characters, 160 bits.
+ */
+#define ORG_CODE_CHARS		10
+#define DCV_TOKEN_CHARS		32
+#define TOKEN_MAX		64
+
+/* nchars random Crockford base32 characters plus NUL into out. */
+void	 token_new(char *out, size_t nchars);
+/* Canonical form of a typed secret: dashes and white space dropped, upper
+ * case, O->0, I/L->1.  -1 if a character is not base32 or it is too long. */
+int	 token_norm(const char *in, char *out, size_t outlen);
+/* SHA-256 (hex) of the canonical form; what the store keeps. */
+void	 token_hash(const char *canon, char out[65]);
+
+/*
+ * Insert an open validation request for organization org_id with a fresh
+ * code (expires ORG_REQUEST_TTL from now).  The code, if code is not
+ * NULL (ORG_CODE_CHARS + 2 bytes or more), is returned formatted
+ * XXXXX-XXXXX.  Returns the request id, or -1 (store).
+ */
+long long org_request_insert(struct store *, long long org_id, char *code,
+	    size_t codelen);
+
+/* Mark the organization's open requests past their expiry 'expired',
+ * with events (batch, order: 0 when not from an order).  0 or -1. */
+int	 org_request_expire(struct store *, long long org_id, long long batch,
+	    long long order);
+
+/* Where a started Email DCV is reported; batch/order only for events. */
+struct dcv_start {
+	long long	 batch_id;	/* in: 0 when not started by an order */
+	long long	 order_id;	/* in */
+	long long	 id;		/* out: the dcv row */
+	time_t		 expires;	/* out */
+};
+
+/*
+ * Start an Email DCV (S/MIME BR 3.2.2.1) for the domain row domain_id:
+ * a dcv row with a random token (stored hashed, valid DCV_EMAIL_TTL) and
+ * one message to each constructed address, named dcv-<id>-<local part>.
+ * Runs inside the caller's transaction.  -1 on a store error; -1 too if a
+ * message could not be written, after marking the row 'failed' (so a
+ * later attempt starts afresh).
+ */
+int	 dcv_start_email(struct store *, const struct conf *,
+	    long long domain_id, struct dcv_start *);
+
+/*
+ * A lower-case host name of LDH labels (internationalized labels as
+ * A-labels): at most 253 bytes, labels of 1-63, at least two labels, no
+ * reserved ??-- label other than xn--, a top-level label not all digits.
+ */
+int	 valid_domain(const char *);
+/* Is domain (lower case) in conf->public_email_domains? */
+int	 is_public_domain(const struct conf *, const char *domain);
+
+#endif

@@ -1,0 +1,445 @@
+/*
+ * certspool: shared declarations.
+ *
+ * Data flows one way: spool intake (spool.c) -> streaming batch parser
+ * (batch.c) -> store (store.c) -> validation stages (stage_*.c, driven by
+ * pipeline.c) -> certificate profile (profile.c) + pre-issuance lint
+ * (lint.c) -> signer pool (signer.c, ca.c) -> bundle and mail writers
+ * (bundle.c, mail.c) -> result report (report.c).
+ *
+ * Conventions: functions that act return 0 on success and -1 on failure;
+ * constructors return a pointer or NULL; *_free() accepts NULL.
+ */
+#ifndef CERTSPOOL_EXTERN_H
+#define CERTSPOOL_EXTERN_H
+
+#include <sys/types.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#define CERTSPOOL_VERSION	"0.1.0"
+
+/* ---- time and randomness: the only sources (clock.c) ---- */
+
+/*
+ * The one clock.  Returns the current UTC time, unless the environment
+ * variable CERTSPOOL_NOW is set (tests): either an absolute time
+ * "YYYY-MM-DDTHH:MM:SSZ" / seconds since the epoch, or "+N" / "-N" seconds
+ * of offset from the real clock.
+ */
+time_t	 clock_now(void);
+/* The one source of randomness (the OpenSSL CSPRNG); aborts on failure. */
+void	 rnd_bytes(void *buf, size_t len);
+/* Format t as "YYYY-MM-DDTHH:MM:SSZ" into buf (at least 21 bytes). */
+void	 time_fmt(time_t t, char *buf, size_t len);
+/* Parse "YYYY-MM-DDTHH:MM:SSZ" or "YYYY-MM-DD" (00:00:00Z); -1 if bad. */
+int	 time_parse(const char *s, time_t *t);
+
+/* ---- logging (log.c) ---- */
+
+#define LOGL_ERR	3
+#define LOGL_WARN	4
+#define LOGL_INFO	6
+#define LOGL_DEBUG	7
+
+/* where: "stderr" or "syslog"; level: one of LOGL_*. */
+void	 log_init(const char *where, int level);
+int	 log_level_parse(const char *s);
+void	 logx(int level, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* As logx(), then drains the OpenSSL error queue into the log. */
+void	 log_ssl(int level, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* Drains the OpenSSL error queue into buf as one line ("" if empty). */
+void	 ssl_errstr(char *buf, size_t len);
+
+#define log_err(...)	logx(LOGL_ERR, __VA_ARGS__)
+#define log_warn(...)	logx(LOGL_WARN, __VA_ARGS__)
+#define log_info(...)	logx(LOGL_INFO, __VA_ARGS__)
+#define log_debug(...)	logx(LOGL_DEBUG, __VA_ARGS__)
+
+/* ---- small utilities (util.c) ---- */
+
+void	*xcalloc(size_t n, size_t sz);
+char	*xstrdup(const char *s);	/* NULL in, NULL out */
+void	 hex_encode(const unsigned char *in, size_t len, char *out); /* 2*len+1 */
+/* SHA-256 of buf as 64 lower-case hex digits plus NUL. */
+void	 sha256_hex(const void *buf, size_t len, char out[65]);
+/* Growable byte buffer. */
+struct buf {
+	unsigned char	*p;
+	size_t		 len, cap;
+};
+void	 buf_add(struct buf *b, const void *p, size_t len);
+void	 buf_addf(struct buf *b, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	 buf_free(struct buf *b);
+/* Copy src into dst of size dstsz, always NUL-terminated (like strlcpy). */
+size_t	 strlcpy_(char *dst, const char *src, size_t dstsz);
+
+/* ---- file system (fsutil.c) ---- */
+
+/* A name safe to use in the file system: [A-Za-z0-9._-], 1..128 bytes,
+ * not starting with '.', not "..". */
+int	 valid_name(const char *s);
+/* mkdir -p with mode for every created component. */
+int	 fs_mkdirs(const char *path, mode_t mode);
+int	 fs_fsync_dir(int dirfd);
+/*
+ * Open an untrusted file dir/name: O_RDONLY|O_NOFOLLOW|O_NONBLOCK|O_CLOEXEC,
+ * then fstat: regular file, one link, size <= maxsize.  On refusal returns
+ * -1 with a sentence in err.  On success *st is filled.
+ */
+struct stat;
+int	 fs_open_untrusted(int dirfd, const char *name, off_t maxsize,
+	    struct stat *st, char *err, size_t errlen);
+/* Read all of fd (at most max bytes) into a NUL-terminated malloc'd buf. */
+int	 fs_read_fd(int fd, size_t max, unsigned char **out, size_t *outlen);
+/* Read a whole (trusted) file by path. */
+int	 fs_read_file(const char *path, size_t max, unsigned char **out,
+	    size_t *outlen);
+
+/* A file being written under a temporary name, published by fs_tmp_commit. */
+struct fs_tmp {
+	int	 dirfd;		/* borrowed */
+	int	 fd;
+	char	 tmpname[160];
+	char	 name[160];
+};
+int	 fs_tmp_open(struct fs_tmp *t, int dirfd, const char *name,
+	    mode_t mode);
+/* write -> fsync(file) -> rename -> fsync(dir); closes t->fd. */
+int	 fs_tmp_commit(struct fs_tmp *t);
+/* Closes and unlinks the temporary file; safe on a never-opened t. */
+void	 fs_tmp_abort(struct fs_tmp *t);
+int	 fs_write_all(int fd, const void *buf, size_t len);
+/* The whole sequence for a buffer. */
+int	 fs_write_atomic(int dirfd, const char *name, const void *buf,
+	    size_t len, mode_t mode);
+/* As above by directory path. */
+int	 fs_write_atomic_path(const char *dir, const char *name,
+	    const void *buf, size_t len, mode_t mode);
+/* rename(2) between directories, then fsync both directories. */
+int	 fs_move(int fromdir, const char *from, int todir, const char *to);
+
+/* ---- configuration (conf.c) ---- */
+
+enum ready_mode { READY_SETTLE, READY_MARKER };
+
+struct conf {
+	char		*path;		/* the file read */
+	char		*base_dir;	/* directory of the config file */
+	char		*spool_dir;
+	char		*database;
+	char		*ca_dir;	/* issuing CA: ca.pem, ca.key, chain.pem */
+	enum ready_mode	 ready;
+	int		 settle_seconds;
+	int		 poll_seconds;
+	long long	 max_batch_bytes;
+	int		 workers;
+	char		*archive_format;	/* "tar.gz" or "zip" */
+	char		*crl_url;
+	char		*aia_ca_issuers_url;
+	char		*ocsp_url;		/* may be empty */
+	char		*log;			/* "stderr" or "syslog" */
+	int		 log_level;
+	int		 caa_check;		/* 0 off, 1 on */
+	char		*caa_identities;	/* comma separated */
+	char		*dns_resolver;		/* host:port or "system" */
+	char		*public_email_domains;	/* comma separated */
+	char		*mail_from;
+	char		*sendmail_command;	/* empty: only the mail spool */
+	char		*p12_profile;		/* "aes" or "legacy" */
+	int		 p12_iterations;
+};
+
+/* Load and check a config file; NULL with one line in err on failure. */
+struct conf	*conf_load(const char *path, char *err, size_t errlen);
+void		 conf_free(struct conf *);
+/* The text init writes: every key, with its explanation, paths in dir. */
+char		*conf_default_text(const char *dir);
+
+/* ---- products (product.c) ---- */
+
+enum vtype { VT_MAILBOX = 1, VT_ORGANIZATION = 2, VT_SPONSOR = 3 };
+enum generation { GEN_LEGACY = 1, GEN_MULTIPURPOSE = 2, GEN_STRICT = 3 };
+
+struct product {
+	const char	*name;
+	enum vtype	 vtype;
+	enum generation	 gen;
+	int		 sign_only;	/* keyUsage digitalSignature only */
+	int		 client_auth;	/* extKeyUsage adds clientAuth */
+};
+
+const struct product	*product_find(const char *name);
+/* "2.23.140.1.5.<vtype>.<gen>" */
+void			 product_policy_oid(const struct product *, char *,
+			    size_t);
+
+/* ---- batch parsing (batch.c) ---- */
+
+enum cn_type { CN_NONE = 0, CN_NAME, CN_EMAIL, CN_ORGANIZATION };
+enum validity_kind { VALID_NONE = 0, VALID_YEARS, VALID_DAYS, VALID_NOTAFTER };
+enum doc_kind { DOC_BATCH = 1, DOC_CSRSUB = 2 };
+
+struct problem {
+	int	 line;
+	char	*text;
+};
+struct problems {
+	struct problem	*v;
+	size_t		 n;
+	size_t		 dropped;	/* not kept beyond PROBLEMS_MAX */
+};
+#define PROBLEMS_MAX	100
+void	 problems_add(struct problems *, int line, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+void	 problems_free(struct problems *);
+
+struct recipient_in {
+	int		 line;
+	enum cn_type	 cn_type;
+	char		*cn;
+	char		*given_name;
+	char		*surname;
+	char		*pseudonym;
+	char		*email;
+	char		*csr;		/* text as given, or NULL */
+	int		 csr_later;
+	char		*keygen;	/* algorithm, or NULL */
+};
+
+struct order_in {
+	int		 line;
+	char		*id;
+	char		*product;
+	char		*organization;	/* NULL if absent */
+	char		*sig_hash;	/* NULL if absent */
+	enum validity_kind vkind;
+	char		*vvalue;	/* "1", "365", "2027-12-31" */
+	int		 auto_renew;	/* -1: unlimited */
+	char		*att_officer;	/* order-level attestation or NULL */
+	char		*att_title;
+	struct recipient_in *rcpt;
+	size_t		 nrcpt;
+	char		*additional_emails;
+	char		*pay_method;	/* NULL if absent */
+	char		*pay_ref;
+	int		 agreement;	/* 1 accepted="true", 0 otherwise */
+};
+
+struct batch_head {
+	enum doc_kind	 kind;
+	char		*id;		/* batch: id; csrSubmission: NULL */
+	char		*account;	/* NULL if absent */
+	char		*created;
+	char		*att_officer;	/* batch-level attestation or NULL */
+	char		*att_title;
+};
+
+struct csr_in {
+	int	 line;
+	char	*order;
+	char	*email;
+	char	*csr;
+};
+
+/*
+ * Callbacks; a non-zero return stops the parse (it then fails with the
+ * problem the callback added).  on_head is called once, after the root's
+ * attributes and any batch-level attestation, before the first order or
+ * csr.  The structures passed are freed by the parser after the call.
+ */
+struct batch_cb {
+	void	*arg;
+	int	(*on_head)(void *arg, const struct batch_head *);
+	int	(*on_order)(void *arg, const struct order_in *);
+	int	(*on_csr)(void *arg, const struct csr_in *);
+};
+
+/*
+ * Load the XML Schema once (schemas/batch-1.xsd); NULL on failure.  The
+ * returned object is shared read-only by all parses.
+ */
+struct schema	*schema_load(const char *xsd_path, char *err, size_t errlen);
+void		 schema_free(struct schema *);
+/*
+ * Stream-parse and validate fd as a batch or csrSubmission document.
+ * Returns 0 if the whole document is valid and every callback returned 0;
+ * -1 otherwise, with at least one problem (line numbers where known).
+ * Refuses DOCTYPE, entities, XInclude, network; memory does not grow with
+ * the number of orders.
+ */
+int		 batch_parse(const struct schema *, int fd, const char *name,
+		    const struct batch_cb *, struct problems *);
+/* Where the XSD is: $CERTSPOOL_SCHEMA_DIR, else the compiled-in path. */
+const char	*schema_path(void);
+
+/* ---- store (store.c) ---- */
+
+struct sqlite3;
+struct store {
+	struct sqlite3	*db;
+	int		 in_tx;
+};
+struct store	*store_open(const char *path, char *err, size_t errlen);
+void		 store_close(struct store *);
+int		 store_begin(struct store *);	/* BEGIN IMMEDIATE */
+int		 store_commit(struct store *);
+void		 store_rollback(struct store *);
+/* Run SQL with no result; printf-free, use bound statements elsewhere. */
+int		 store_exec(struct store *, const char *sql);
+/* Append an event (part of the caller's transaction). */
+int		 store_event(struct store *, const char *kind, long long batch,
+		    long long order, long long rcpt, const char *from,
+		    const char *to, const char *reason, const char *detail);
+
+/* ---- issuing CA (ca.c) ---- */
+
+struct ca {
+	X509		*cert;		/* issuing CA */
+	EVP_PKEY	*key;
+	STACK_OF(X509)	*chain;		/* issuing CA first, then up to root */
+	int		 is_ec;		/* ECDSA CA key */
+	int		 ec_nid;	/* its curve, if is_ec */
+};
+
+/*
+ * Create a demo hierarchy in dir: root.pem, root.key, ca.pem, ca.key,
+ * chain.pem (issuing CA then root).  keyalg: "rsa3072" (default) or
+ * "p384".  Keys 0600.  -1 with err on failure; refuses to overwrite.
+ */
+int	 ca_init_demo(const char *dir, const char *keyalg, char *err,
+	    size_t errlen);
+/* Load dir/ca.pem, ca.key, chain.pem; refuses a key file readable by group
+ * or others, a key that does not match, a certificate that is not a CA. */
+struct ca *ca_load(const char *dir, char *err, size_t errlen);
+void	 ca_free(struct ca *);
+/* Import an existing issuing CA into dir (same checks as ca_load). */
+int	 ca_import(const char *dir, const char *certfile, const char *keyfile,
+	    const char *chainfile, char *err, size_t errlen);
+/* Check that hash ("sha256"...) can be used with this CA's key; -1 with
+ * a sentence in msg if not (an ECDSA CA signs with its curve's hash). */
+int	 ca_hash_ok(const struct ca *, const char *hash, char *msg,
+	    size_t msglen);
+/*
+ * Sign a TBSCertificate DER exactly as given (its signature algorithm was
+ * chosen by profile_build) and return the certificate; NULL on failure.
+ * Deterministic input: the stored write-ahead TBS can be signed after a
+ * crash and yields the same certificate content.
+ */
+X509	*ca_sign_tbs(const struct ca *, const unsigned char *tbs, size_t len);
+
+/* ---- CSR key stage (csr.c) ---- */
+
+/*
+ * Parse a CSR (PEM with either header, or base64 DER), verify its
+ * self-signature, and check its key (S/MIME BR 6.1.5, 6.1.1.3).  On
+ * success *pub is the public key (the only thing used).  On refusal
+ * returns -1 with a reason code (snake_case) and a sentence.
+ */
+int	 csr_check(const char *text, size_t len, EVP_PKEY **pub,
+	    char *reason, size_t reasonlen, char *msg, size_t msglen);
+/* Check a public key alone (used for server-generated keys too). */
+int	 key_check(EVP_PKEY *pub, char *reason, size_t reasonlen, char *msg,
+	    size_t msglen);
+/* SHA-256 of the DER SubjectPublicKeyInfo, hex. */
+int	 key_spki_sha256(EVP_PKEY *pub, char out[65]);
+
+/* ---- certificate profile and lint (profile.c, lint.c) ---- */
+
+/* Validated order data for one certificate; never CSR fields. */
+struct cert_req {
+	const struct product	*prod;
+	enum cn_type		 cn_type;
+	const char		*cn;
+	const char		*given_name;	/* sponsor only, or NULL */
+	const char		*surname;
+	const char		*pseudonym;
+	const char		*org_name;	/* org/sponsor types */
+	const char		*org_country;	/* ISO 3166 two letters */
+	const char		*org_identifier; /* e.g. NTRUS+CA-1234567 */
+	const char		*email;		/* the mailbox */
+	EVP_PKEY		*pubkey;
+	const char		*hash;		/* "sha256", "sha384", "sha512" */
+	time_t			 not_before;
+	time_t			 not_after;
+	unsigned char		 serial[20];
+	size_t			 serial_len;
+};
+
+/* A fresh serial: 20 bytes, top bit clear, >= 64 random bits, non-zero
+ * first byte so the DER is positive and < 2^159. */
+void	 serial_new(unsigned char serial[20], size_t *len);
+/*
+ * Build the DER TBSCertificate for req, signed-by-to-be ca, with the
+ * config's CRL DP / AIA URLs.  Returns 0 and a malloc'd *der, or -1 with
+ * a sentence in err.
+ */
+int	 profile_build(const struct ca *, const struct conf *,
+	    const struct cert_req *, unsigned char **der, size_t *len,
+	    char *err, size_t errlen);
+/*
+ * The pre-issuance linter: check a TBSCertificate DER against the S/MIME
+ * BR profile of req->prod, written independently of profile_build.
+ * 0 if it conforms; -1 with a reason code ("lint_...") and a sentence.
+ */
+int	 lint_tbs(const struct ca *, const struct conf *,
+	    const struct cert_req *, const unsigned char *der, size_t len,
+	    char *reason, size_t reasonlen, char *msg, size_t msglen);
+
+/* ---- server-side keys and PKCS#12 (p12.c) ---- */
+
+/* alg: ecc-p256, ecc-p384, rsa-2048, rsa-3072, rsa-4096. */
+EVP_PKEY *keygen_new(const char *alg, char *err, size_t errlen);
+/* A random password of >= 112 bits, base32, NUL-terminated (>= 32 B). */
+void	 p12_password(char *out, size_t len);
+/* PKCS#12 of key + cert + chain; legacy=0: AES-256-CBC, PBKDF2,
+ * SHA-256 MAC; legacy=1: 3DES/SHA-1 for old clients. */
+int	 p12_make(EVP_PKEY *key, X509 *cert, STACK_OF(X509) *chain,
+	    const char *password, int legacy, int iterations,
+	    unsigned char **der, size_t *len);
+
+/* ---- bundle archives and mail (bundle.c, mail.c) ---- */
+
+struct bundle;
+/* Open outbound archive <name> (tar.gz or zip by format) in dirfd,
+ * written under a temporary name. */
+struct bundle *bundle_open(int dirfd, const char *name, const char *format);
+/* Add a regular file (mode 0644) at path; path must be a safe relative
+ * path of safe components. */
+int	 bundle_add(struct bundle *, const char *path, const void *data,
+	    size_t len);
+/* Finish, fsync, rename into place, fsync the directory; frees b. */
+int	 bundle_commit(struct bundle *);
+void	 bundle_abort(struct bundle *);
+
+struct mail_attach {
+	const char	*filename;
+	const char	*content_type;
+	const void	*data;
+	size_t		 len;
+};
+struct mail_msg {
+	const char		*from;
+	const char		*to;		/* one address */
+	const char		*cc;		/* comma separated, or NULL */
+	const char		*subject;	/* UTF-8 */
+	const char		*body;		/* UTF-8 text */
+	const struct mail_attach *att;
+	size_t			 natt;
+	const char		*message_id_seed; /* stable per message */
+};
+/* Render an RFC 5322 MIME message; 0 and a malloc'd buffer. */
+int	 mail_render(const struct mail_msg *, time_t date, struct buf *out);
+/* Write it atomically as <name>.eml in the mail spool and, if
+ * sendmail_command is set, pipe it to that command ("sendmail -t"). */
+int	 mail_send(const struct conf *, const char *name,
+	    const struct mail_msg *);
+
+#endif /* CERTSPOOL_EXTERN_H */

@@ -1,0 +1,288 @@
+/*
+ * fsutil.c: the file-system discipline of the spool.
+ * Untrusted files are opened without following links and checked with
+ * fstat before a byte is read.  Everything published is written under a
+ * temporary name in the same directory, fsynced, renamed and the
+ * directory fsynced, so a reader sees a file whole or not at all.
+ * Failure policy: every function reports -1 with errno kept and a log
+ * line; the caller decides whether to keep the input and retry.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "extern.h"
+
+int
+valid_name(const char *s)
+{
+	size_t	 i;
+
+	if (s == NULL || s[0] == '\0' || s[0] == '.')
+		return 0;
+	for (i = 0; s[i] != '\0'; i++) {
+		char	 c = s[i];
+
+		if (i >= 128)
+			return 0;
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+int
+fs_mkdirs(const char *path, mode_t mode)
+{
+	char	 tmp[4096];
+	char	*p;
+
+	if (strlcpy_(tmp, path, sizeof(tmp)) >= sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (p = tmp + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, mode) == -1 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(tmp, mode) == -1 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+int
+fs_fsync_dir(int dirfd)
+{
+	if (fsync(dirfd) == -1) {
+		log_warn("fsync of directory: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+fs_open_untrusted(int dirfd, const char *name, off_t maxsize,
+    struct stat *st, char *err, size_t errlen)
+{
+	int	 fd;
+
+	fd = openat(dirfd, name,
+	    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd == -1) {
+		if (errno == ELOOP)
+			snprintf(err, errlen, "is a symbolic link");
+		else
+			snprintf(err, errlen, "cannot open: %s",
+			    strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, st) == -1) {
+		snprintf(err, errlen, "fstat: %s", strerror(errno));
+		goto bad;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		snprintf(err, errlen, "not a regular file");
+		goto bad;
+	}
+	if (st->st_nlink != 1) {
+		snprintf(err, errlen, "has %lu hard links; only 1 is allowed",
+		    (unsigned long)st->st_nlink);
+		goto bad;
+	}
+	if (st->st_size > maxsize) {
+		snprintf(err, errlen, "size %lld exceeds max_batch_bytes %lld",
+		    (long long)st->st_size, (long long)maxsize);
+		goto bad;
+	}
+	/* Regular file: blocking reads are fine from here on. */
+	if (fcntl(fd, F_SETFL, 0) == -1) {
+		snprintf(err, errlen, "fcntl: %s", strerror(errno));
+		goto bad;
+	}
+	return fd;
+bad:
+	close(fd);
+	return -1;
+}
+
+int
+fs_read_fd(int fd, size_t max, unsigned char **out, size_t *outlen)
+{
+	struct buf	 b = { 0 };
+	unsigned char	 tmp[65536];
+	ssize_t		 n;
+
+	for (;;) {
+		n = read(fd, tmp, sizeof(tmp));
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			buf_free(&b);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		if (b.len + (size_t)n > max) {
+			buf_free(&b);
+			errno = EFBIG;
+			return -1;
+		}
+		buf_add(&b, tmp, (size_t)n);
+	}
+	if (b.p == NULL)
+		buf_add(&b, "", 0);
+	*out = b.p;
+	*outlen = b.len;
+	return 0;
+}
+
+int
+fs_read_file(const char *path, size_t max, unsigned char **out,
+    size_t *outlen)
+{
+	int	 fd, rc;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	rc = fs_read_fd(fd, max, out, outlen);
+	close(fd);
+	return rc;
+}
+
+int
+fs_write_all(int fd, const void *buf, size_t len)
+{
+	const unsigned char	*p = buf;
+	ssize_t			 n;
+
+	while (len > 0) {
+		if ((n = write(fd, p, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+fs_tmp_open(struct fs_tmp *t, int dirfd, const char *name, mode_t mode)
+{
+	unsigned char	 r[6];
+	char		 hex[13];
+
+	memset(t, 0, sizeof(*t));
+	t->fd = -1;
+	t->dirfd = dirfd;
+	if (strlcpy_(t->name, name, sizeof(t->name)) >= sizeof(t->name)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	rnd_bytes(r, sizeof(r));
+	hex_encode(r, sizeof(r), hex);
+	snprintf(t->tmpname, sizeof(t->tmpname), ".%s.%s.tmp", name, hex);
+	t->fd = openat(dirfd, t->tmpname,
+	    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (t->fd == -1) {
+		log_warn("%s: create: %s", t->tmpname, strerror(errno));
+		t->tmpname[0] = '\0';
+		return -1;
+	}
+	/* The umask must not widen or narrow what we publish. */
+	(void)fchmod(t->fd, mode);
+	return 0;
+}
+
+int
+fs_tmp_commit(struct fs_tmp *t)
+{
+	int	 save;
+
+	if (fsync(t->fd) == -1) {
+		log_warn("%s: fsync: %s", t->tmpname, strerror(errno));
+		goto bad;
+	}
+	if (close(t->fd) == -1) {
+		t->fd = -1;
+		log_warn("%s: close: %s", t->tmpname, strerror(errno));
+		goto bad;
+	}
+	t->fd = -1;
+	if (renameat(t->dirfd, t->tmpname, t->dirfd, t->name) == -1) {
+		log_warn("%s: rename: %s", t->name, strerror(errno));
+		goto bad;
+	}
+	t->tmpname[0] = '\0';
+	return fs_fsync_dir(t->dirfd);
+bad:
+	save = errno;
+	fs_tmp_abort(t);
+	errno = save;
+	return -1;
+}
+
+void
+fs_tmp_abort(struct fs_tmp *t)
+{
+	if (t->fd != -1)
+		close(t->fd);
+	t->fd = -1;
+	if (t->tmpname[0] != '\0')
+		(void)unlinkat(t->dirfd, t->tmpname, 0);
+	t->tmpname[0] = '\0';
+}
+
+int
+fs_write_atomic(int dirfd, const char *name, const void *buf, size_t len,
+    mode_t mode)
+{
+	struct fs_tmp	 t;
+
+	if (fs_tmp_open(&t, dirfd, name, mode) == -1)
+		return -1;
+	if (fs_write_all(t.fd, buf, len) == -1) {
+		log_warn("%s: write: %s", t.tmpname, strerror(errno));
+		fs_tmp_abort(&t);
+		return -1;
+	}
+	return fs_tmp_commit(&t);
+}
+
+int
+fs_write_atomic_path(const char *dir, const char *name, const void *buf,
+    size_t len, mode_t mode)
+{
+	int	 dfd, rc;
+
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		log_warn("%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	rc = fs_write_atomic(dfd, name, buf, len, mode);
+	close(dfd);
+	return rc;
+}
+
+int
+fs_move(int fromdir, const char *from, int todir, const char *to)
+{
+	if (renameat(fromdir, from, todir, to) == -1)
+		return -1;
+	if (fs_fsync_dir(todir) == -1)
+		return -1;
+	if (fromdir != todir && fs_fsync_dir(fromdir) == -1)
+		return -1;
+	return 0;
+}

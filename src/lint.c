@@ -1,0 +1,922 @@
+/*
+ * Pre-issuance linter (S/MIME BR 4.3.1.2): checks a TBSCertificate DER
+ * against the S/MIME BR profile of the order's product before the CA key
+ * signs it.  It is written apart from profile.c and shares no code with
+ * it: the TBS is decoded by libcrypto (wrapped in a certificate with a
+ * dummy signature) and every rule is checked on the decoded values and
+ * against the order data (struct cert_req) and the issuing CA.
+ *
+ * Failure policy: the first broken rule returns -1 with a reason code
+ * "lint_<rule>" and a sentence naming the S/MIME BR section; a failing
+ * lint is a bug in the profile or a bad order and nothing is signed.
+ */
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/asn1.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "extern.h"
+
+struct lint {
+	char	*reason;
+	size_t	 rlen;
+	char	*msg;
+	size_t	 mlen;
+};
+
+static int
+lfail(struct lint *l, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+lfail(struct lint *l, const char *code, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (l->reason != NULL && l->rlen > 0)
+		snprintf(l->reason, l->rlen, "%s", code);
+	if (l->msg != NULL && l->mlen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(l->msg, l->mlen, fmt, ap);
+		va_end(ap);
+	}
+	ERR_clear_error();
+	return -1;
+}
+
+/*
+ * Decode the TBS by wrapping it as Certificate { tbs, sha256WithRSA,
+ * BIT STRING '' }; the result must re-encode to the very same bytes.
+ */
+static X509 *
+tbs_decode(const unsigned char *der, size_t len)
+{
+	static const unsigned char tail[] = {
+		0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d,
+		0x01, 0x01, 0x0b, 0x05, 0x00, 0x03, 0x01, 0x00
+	};
+	unsigned char		*w = NULL, *re = NULL;
+	const unsigned char	*p;
+	size_t			 body = len + sizeof(tail), n, i, k;
+	X509			*x = NULL;
+	int			 relen;
+
+	if (len == 0 || len > 1024 * 1024)
+		return NULL;
+	if ((w = malloc(body + 6)) == NULL)
+		return NULL;
+	w[0] = 0x30;
+	if (body < 0x80) {
+		w[1] = (unsigned char)body;
+		n = 2;
+	} else {
+		for (i = body, k = 0; i > 0; i >>= 8)
+			k++;
+		w[1] = 0x80 | (unsigned char)k;
+		for (i = 0; i < k; i++)
+			w[2 + i] = (unsigned char)(body >> (8 * (k - 1 - i)));
+		n = 2 + k;
+	}
+	memcpy(w + n, der, len);
+	memcpy(w + n + len, tail, sizeof(tail));
+	p = w;
+	if ((x = d2i_X509(NULL, &p, (long)(n + body))) == NULL ||
+	    p != w + n + body)
+		goto fail;
+	if ((relen = i2d_re_X509_tbs(x, &re)) <= 0 || (size_t)relen != len ||
+	    memcmp(re, der, len) != 0)
+		goto fail;
+	free(w);
+	OPENSSL_free(re);
+	return x;
+ fail:
+	X509_free(x);
+	free(w);
+	OPENSSL_free(re);
+	return NULL;
+}
+
+static int
+key_is_rsa(EVP_PKEY *pk)
+{
+	return EVP_PKEY_is_a(pk, "RSA");
+}
+
+static int
+check_serial(struct lint *l, X509 *x, const struct cert_req *req)
+{
+	const ASN1_INTEGER	*sn = X509_get0_serialNumber(x);
+	const unsigned char	*d = ASN1_STRING_get0_data(sn);
+	int			 n = ASN1_STRING_length(sn);
+
+	if (ASN1_STRING_type(sn) != V_ASN1_INTEGER || n < 1 || d[0] == 0)
+		return lfail(l, "lint_serial", "S/MIME BR 7.1: the serial "
+		    "number is not positive");
+	if (n > 20 || d[0] >= 0x80)
+		return lfail(l, "lint_serial", "S/MIME BR 7.1: the serial "
+		    "number is not below 2^159 (at most 20 octets)");
+	if (n < 9)
+		return lfail(l, "lint_serial", "S/MIME BR 7.1: a serial number "
+		    "of %d octets cannot hold 64 random bits", n);
+	if ((size_t)n != req->serial_len || memcmp(d, req->serial, n) != 0)
+		return lfail(l, "lint_serial", "the serial number is not the "
+		    "one allocated for the order");
+	return 0;
+}
+
+/* S/MIME BR 7.1.3.2: the algorithm the CA key signs with. */
+static int
+check_sigalg(struct lint *l, X509 *x, const struct ca *ca,
+    const struct cert_req *req)
+{
+	const X509_ALGOR	*alg = X509_get0_tbs_sigalg(x);
+	const ASN1_OBJECT	*obj;
+	const void		*pval;
+	const char		*h = req->hash;
+	int			 ptype, nid, want;
+
+	X509_ALGOR_get0(&obj, &ptype, &pval, alg);
+	nid = OBJ_obj2nid(obj);
+	if (ca->is_ec) {
+		want = ca->ec_nid == NID_secp384r1 ? NID_ecdsa_with_SHA384 :
+		    NID_ecdsa_with_SHA256;
+		if (h != NULL && *h != '\0' && strcmp(h, want ==
+		    NID_ecdsa_with_SHA384 ? "sha384" : "sha256") != 0)
+			return lfail(l, "lint_signature_algorithm",
+			    "S/MIME BR 7.1.3.2.2: an ECDSA CA on this curve "
+			    "cannot sign with %s", h);
+		if (nid != want || ptype != V_ASN1_UNDEF)
+			return lfail(l, "lint_signature_algorithm",
+			    "S/MIME BR 7.1.3.2.2: the signature algorithm is "
+			    "not %s without parameters", OBJ_nid2sn(want));
+		return 0;
+	}
+	if (h == NULL || *h == '\0' || strcmp(h, "sha256") == 0)
+		want = NID_sha256WithRSAEncryption;
+	else if (strcmp(h, "sha384") == 0)
+		want = NID_sha384WithRSAEncryption;
+	else if (strcmp(h, "sha512") == 0)
+		want = NID_sha512WithRSAEncryption;
+	else
+		return lfail(l, "lint_signature_algorithm", "S/MIME BR "
+		    "7.1.3.2.1: hash %s is not allowed", h);
+	if (nid != want || ptype != V_ASN1_NULL)
+		return lfail(l, "lint_signature_algorithm", "S/MIME BR "
+		    "7.1.3.2.1: the signature algorithm is not %s with NULL "
+		    "parameters", OBJ_nid2sn(want));
+	return 0;
+}
+
+static int
+check_issuer(struct lint *l, X509 *x, const struct ca *ca)
+{
+	const unsigned char	*a, *b;
+	size_t			 alen, blen;
+
+	if (!X509_NAME_get0_der(X509_get_issuer_name(x), &a, &alen) ||
+	    !X509_NAME_get0_der(X509_get_subject_name(ca->cert), &b, &blen) ||
+	    alen != blen || memcmp(a, b, alen) != 0)
+		return lfail(l, "lint_issuer", "S/MIME BR 7.1.4.1: the issuer "
+		    "name is not byte for byte the issuing CA's subject");
+	return 0;
+}
+
+/* RFC 5280 4.1.2.5: UTCTime through 2049, GeneralizedTime after, Z. */
+static int
+check_time(struct lint *l, const ASN1_TIME *t, time_t want, const char *what)
+{
+	const unsigned char	*d = ASN1_STRING_get0_data(t);
+	int			 n = ASN1_STRING_length(t), type, i, year;
+	struct tm		 tm;
+
+	type = ASN1_STRING_type(t);
+	if (!ASN1_TIME_to_tm(t, &tm))
+		return lfail(l, "lint_time_encoding", "RFC 5280 4.1.2.5: "
+		    "%s does not decode", what);
+	year = tm.tm_year + 1900;
+	if (year >= 1950 && year <= 2049 ? type != V_ASN1_UTCTIME ||
+	    n != 13 : type != V_ASN1_GENERALIZEDTIME || n != 15)
+		return lfail(l, "lint_time_encoding", "RFC 5280 4.1.2.5: "
+		    "%s in %d is not encoded as %s", what, year,
+		    year >= 1950 && year <= 2049 ? "UTCTime YYMMDDHHMMSSZ" :
+		    "GeneralizedTime YYYYMMDDHHMMSSZ");
+	for (i = 0; i < n - 1; i++)
+		if (d[i] < '0' || d[i] > '9')
+			return lfail(l, "lint_time_encoding", "RFC 5280 "
+			    "4.1.2.5: %s has a non-digit", what);
+	if (d[n - 1] != 'Z')
+		return lfail(l, "lint_time_encoding", "RFC 5280 4.1.2.5: "
+		    "%s is not in UTC (Z)", what);
+	if (ASN1_TIME_cmp_time_t(t, want) != 0)
+		return lfail(l, "lint_validity", "%s is not the time of the "
+		    "order", what);
+	return 0;
+}
+
+static int
+check_validity(struct lint *l, X509 *x, const struct cert_req *req)
+{
+	const ASN1_TIME	*nb = X509_get0_notBefore(x);
+	const ASN1_TIME	*na = X509_get0_notAfter(x);
+	long long	 secs;
+	int		 day, sec;
+
+	if (check_time(l, nb, req->not_before, "notBefore") == -1 ||
+	    check_time(l, na, req->not_after, "notAfter") == -1)
+		return -1;
+	if (!ASN1_TIME_diff(&day, &sec, nb, na))
+		return lfail(l, "lint_validity", "the validity period cannot "
+		    "be computed");
+	secs = (long long)day * 86400 + sec;
+	if (secs <= 0 || secs > 825LL * 86400 - 1)
+		return lfail(l, "lint_validity", "S/MIME BR 6.3.2: a validity "
+		    "of %lld seconds is not within 1 second to 825 days "
+		    "(inclusive)", secs);
+	return 0;
+}
+
+/* Characters (UTF-8 code points) in s. */
+static size_t
+u8len(const char *s)
+{
+	size_t	 n = 0;
+
+	for (; *s != '\0'; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+static int
+streq(const char *a, const char *b)
+{
+	return a != NULL && b != NULL && strcmp(a, b) == 0;
+}
+
+static int
+nonempty(const char *s)
+{
+	return s != NULL && *s != '\0';
+}
+
+/* A NUL-terminated copy of an ASN.1 string; NULL if it holds a NUL. */
+static char *
+asn1_cstr(const ASN1_STRING *v)
+{
+	size_t	 n = (size_t)ASN1_STRING_length(v);
+	char	*s;
+
+	if (memchr(ASN1_STRING_get0_data(v), '\0', n) != NULL ||
+	    (s = malloc(n + 1)) == NULL)
+		return NULL;
+	memcpy(s, ASN1_STRING_get0_data(v), n);
+	s[n] = '\0';
+	return s;
+}
+
+enum { A_CN, A_O, A_ORGID, A_C, A_GN, A_SN, A_PSEUDO, A_MAX };
+
+static int
+check_subject(struct lint *l, X509 *x, const struct cert_req *req,
+    int *empty)
+{
+	static const char *const aname[A_MAX] = {
+		"commonName", "organizationName", "organizationIdentifier",
+		"countryName", "givenName", "surname", "pseudonym"
+	};
+	const X509_NAME		*nm = X509_get_subject_name(x);
+	const X509_NAME_ENTRY	*ne;
+	const ASN1_STRING	*v;
+	char			*val[A_MAX] = { 0 };
+	const char		*email = req->email;
+	enum vtype		 vt = req->prod->vtype;
+	int			 i, n, nid, a, type, rc = -1, org, sp;
+
+	n = X509_NAME_entry_count(nm);
+	*empty = n == 0;
+	org = vt == VT_ORGANIZATION || vt == VT_SPONSOR;
+	sp = vt == VT_SPONSOR;
+	for (i = 0; i < n; i++) {
+		ne = X509_NAME_get_entry(nm, i);
+		if (X509_NAME_ENTRY_set(ne) != i) {
+			lfail(l, "lint_subject", "RFC 5280 4.1.2.4: the "
+			    "subject has a multi-valued RDN");
+			goto out;
+		}
+		nid = OBJ_obj2nid(X509_NAME_ENTRY_get_object(ne));
+		switch (nid) {
+		case NID_commonName:		a = A_CN; break;
+		case NID_organizationName:	a = org ? A_O : -1; break;
+		case NID_organizationIdentifier: a = org ? A_ORGID : -1; break;
+		case NID_countryName:		a = org ? A_C : -1; break;
+		case NID_givenName:		a = sp ? A_GN : -1; break;
+		case NID_surname:		a = sp ? A_SN : -1; break;
+		case NID_pseudonym:		a = sp ? A_PSEUDO : -1; break;
+		default:			a = -1; break;
+		}
+		if (a == -1) {
+			lfail(l, "lint_subject", "S/MIME BR 7.1.4.2.%d: "
+			    "subject attribute %s is not allowed for this "
+			    "validation type", vt == VT_MAILBOX ? 3 :
+			    vt == VT_ORGANIZATION ? 4 : 5,
+			    OBJ_nid2ln(nid) != NULL ? OBJ_nid2ln(nid) : "?");
+			goto out;
+		}
+		if (val[a] != NULL) {
+			lfail(l, "lint_subject", "S/MIME BR 7.1.4.2.2: "
+			    "subject attribute %s appears twice", aname[a]);
+			goto out;
+		}
+		v = X509_NAME_ENTRY_get_data(ne);
+		type = ASN1_STRING_type(v);
+		if (a == A_C ? type != V_ASN1_PRINTABLESTRING :
+		    type != V_ASN1_UTF8STRING &&
+		    type != V_ASN1_PRINTABLESTRING) {
+			lfail(l, "lint_subject", "RFC 5280 4.1.2.6: %s is "
+			    "not a %s", aname[a], a == A_C ?
+			    "PrintableString" : "UTF8String or "
+			    "PrintableString");
+			goto out;
+		}
+		if ((val[a] = asn1_cstr(v)) == NULL) {
+			lfail(l, "lint_subject", "%s holds a NUL character",
+			    aname[a]);
+			goto out;
+		}
+	}
+
+	if (org) {
+		if (!streq(val[A_O], req->org_name) ||
+		    !streq(val[A_ORGID], req->org_identifier) ||
+		    !streq(val[A_C], req->org_country)) {
+			lfail(l, "lint_subject", "S/MIME BR 7.1.4.2.%d: "
+			    "organizationName, organizationIdentifier and "
+			    "countryName must be present and be the validated "
+			    "organization's", vt == VT_ORGANIZATION ? 4 : 5);
+			goto out;
+		}
+	}
+	if (sp) {
+		if (!(nonempty(req->given_name) ? streq(val[A_GN],
+		    req->given_name) : val[A_GN] == NULL) ||
+		    !(nonempty(req->surname) ? streq(val[A_SN], req->surname) :
+		    val[A_SN] == NULL) ||
+		    !(nonempty(req->pseudonym) ? streq(val[A_PSEUDO],
+		    req->pseudonym) : val[A_PSEUDO] == NULL)) {
+			lfail(l, "lint_subject", "S/MIME BR 7.1.4.2.2 (e, f): "
+			    "givenName, surname and pseudonym are not the "
+			    "validated ones");
+			goto out;
+		}
+		if ((val[A_GN] != NULL || val[A_SN] != NULL) ==
+		    (val[A_PSEUDO] != NULL)) {
+			lfail(l, "lint_subject", "S/MIME BR 7.1.4.2.5: a "
+			    "sponsor-validated subject has givenName and/or "
+			    "surname, or a pseudonym, not both or neither");
+			goto out;
+		}
+	}
+
+	/* commonName: S/MIME BR 7.1.4.2.2 (a) */
+	if (val[A_CN] != NULL && u8len(val[A_CN]) > 64) {
+		lfail(l, "lint_subject", "RFC 5280 appendix A: commonName is "
+		    "longer than 64 characters");
+		goto out;
+	}
+	switch (req->cn_type) {
+	case CN_NONE:
+		if (vt == VT_MAILBOX ? !(streq(val[A_CN], email) ||
+		    (val[A_CN] == NULL && u8len(email) > 64)) :
+		    val[A_CN] != NULL) {
+			lfail(l, "lint_subject", "S/MIME BR 7.1.4.2.2 (a): "
+			    "commonName is not what the order asked for");
+			goto out;
+		}
+		break;
+	case CN_EMAIL:
+		if (!(streq(val[A_CN], email) ||
+		    (val[A_CN] == NULL && u8len(email) > 64))) {
+			lfail(l, "lint_subject", "S/MIME BR 7.1.4.2.2 (a): "
+			    "commonName is not the mailbox address");
+			goto out;
+		}
+		break;
+	case CN_ORGANIZATION:
+		if (vt != VT_ORGANIZATION || !streq(val[A_CN], val[A_O])) {
+			lfail(l, "lint_subject", "S/MIME BR 7.1.4.2.2 (a): "
+			    "an organization name as commonName is only for "
+			    "organization-validated certificates and must be "
+			    "the organizationName");
+			goto out;
+		}
+		break;
+	case CN_NAME:
+		if (vt != VT_SPONSOR || !streq(val[A_CN], req->cn) ||
+		    (val[A_PSEUDO] != NULL && !streq(val[A_CN],
+		    val[A_PSEUDO]))) {
+			lfail(l, "lint_subject", "S/MIME BR 7.1.4.2.2 (a): "
+			    "a personal name or pseudonym as commonName is "
+			    "only for sponsor-validated certificates and must "
+			    "be the validated one");
+			goto out;
+		}
+		break;
+	}
+	rc = 0;
+ out:
+	for (i = 0; i < A_MAX; i++)
+		free(val[i]);
+	return rc;
+}
+
+/* S/MIME BR 7.1.3.1: SPKI algorithm identifiers, byte for byte. */
+static int
+check_pubkey(struct lint *l, X509 *x, const struct cert_req *req)
+{
+	static const unsigned char rsa[] = {
+		0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d,
+		0x01, 0x01, 0x01, 0x05, 0x00
+	};
+	static const unsigned char p256[] = {
+		0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02,
+		0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01,
+		0x07
+	};
+	static const unsigned char p384[] = {
+		0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02,
+		0x01, 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22
+	};
+	X509_ALGOR		*alg = NULL;
+	EVP_PKEY		*pk = X509_get0_pubkey(x);
+	unsigned char		*der = NULL;
+	char			 reason[64], msg[256];
+	int			 n, ok;
+
+	if (pk == NULL)
+		return lfail(l, "lint_public_key", "S/MIME BR 6.1.5: the "
+		    "public key does not decode");
+	if (key_check(pk, reason, sizeof(reason), msg, sizeof(msg)) == -1)
+		return lfail(l, "lint_public_key", "%s (%s)", msg, reason);
+	if (req->pubkey == NULL || EVP_PKEY_eq(pk, req->pubkey) != 1)
+		return lfail(l, "lint_public_key", "the public key is not the "
+		    "order's key");
+	if (!X509_PUBKEY_get0_param(NULL, NULL, NULL, &alg,
+	    X509_get_X509_PUBKEY(x)) || (n = i2d_X509_ALGOR(alg, &der)) <= 0)
+		return lfail(l, "lint_public_key", "the key algorithm does "
+		    "not encode");
+	ok = ((size_t)n == sizeof(rsa) && memcmp(der, rsa, n) == 0) ||
+	    ((size_t)n == sizeof(p256) && memcmp(der, p256, n) == 0) ||
+	    ((size_t)n == sizeof(p384) && memcmp(der, p384, n) == 0);
+	OPENSSL_free(der);
+	if (!ok)
+		return lfail(l, "lint_public_key", "S/MIME BR 7.1.3.1: the "
+		    "subjectPublicKeyInfo algorithm is not one of the "
+		    "permitted encodings");
+	return 0;
+}
+
+static const int allowed_ext[] = {
+	NID_authority_key_identifier, NID_subject_key_identifier,
+	NID_key_usage, NID_ext_key_usage, NID_certificate_policies,
+	NID_subject_alt_name, NID_crl_distribution_points, NID_info_access,
+	NID_basic_constraints
+};
+#define NALLOWED	(sizeof(allowed_ext) / sizeof(allowed_ext[0]))
+
+/* Only known extensions, each once, each in canonical DER. */
+static int
+check_ext_set(struct lint *l, X509 *x)
+{
+	X509_EXTENSION		*ext;
+	const X509V3_EXT_METHOD	*m;
+	const ASN1_OCTET_STRING	*data;
+	unsigned char		*re = NULL;
+	void			*val;
+	char			 oid[80];
+	int			 seen[NALLOWED] = { 0 };
+	int			 i, n, nid, relen, ok;
+	size_t			 k;
+
+	if (X509_get_extension_flags(x) & EXFLAG_INVALID)
+		return lfail(l, "lint_extension_der", "RFC 5280 4.2: an "
+		    "extension does not decode or appears twice");
+	n = X509_get_ext_count(x);
+	for (i = 0; i < n; i++) {
+		ext = X509_get_ext(x, i);
+		nid = OBJ_obj2nid(X509_EXTENSION_get_object(ext));
+		for (k = 0; k < NALLOWED; k++)
+			if (allowed_ext[k] == nid)
+				break;
+		if (k == NALLOWED) {
+			OBJ_obj2txt(oid, sizeof(oid),
+			    X509_EXTENSION_get_object(ext), 1);
+			return lfail(l, "lint_extension_unknown", "S/MIME BR "
+			    "7.1.2.4: extension %s%s is not in the profile",
+			    oid, X509_EXTENSION_get_critical(ext) ?
+			    " (critical)" : "");
+		}
+		if (seen[k]++)
+			return lfail(l, "lint_extension_unknown", "RFC 5280 "
+			    "4.2: extension %s appears twice",
+			    OBJ_nid2sn(nid));
+		if ((m = X509V3_EXT_get(ext)) == NULL || m->it == NULL ||
+		    (val = X509V3_EXT_d2i(ext)) == NULL)
+			return lfail(l, "lint_extension_der", "RFC 5280 4.2: "
+			    "extension %s does not decode", OBJ_nid2sn(nid));
+		data = X509_EXTENSION_get_data(ext);
+		relen = ASN1_item_i2d(val, &re, ASN1_ITEM_ptr(m->it));
+		ok = relen > 0 && relen == ASN1_STRING_length(data) &&
+		    memcmp(re, ASN1_STRING_get0_data(data), relen) == 0;
+		ASN1_item_free(val, ASN1_ITEM_ptr(m->it));
+		OPENSSL_free(re);
+		re = NULL;
+		if (!ok)
+			return lfail(l, "lint_extension_der", "X.690: "
+			    "extension %s is not in DER", OBJ_nid2sn(nid));
+	}
+	return 0;
+}
+
+/* Decoded extension nid, with criticality; NULL and crit -1 if absent. */
+static void *
+ext_get(X509 *x, int nid, int *crit)
+{
+	void	*v = X509_get_ext_d2i(x, nid, crit, NULL);
+
+	ERR_clear_error();
+	return v;
+}
+
+static int
+check_key_usage(struct lint *l, X509 *x, const struct cert_req *req)
+{
+	ASN1_BIT_STRING		*ku;
+	const ASN1_OCTET_STRING	*raw;
+	const unsigned char	*d;
+	int			 crit, i, want, have = 0, n, last, unused;
+
+	if ((ku = ext_get(x, NID_key_usage, &crit)) == NULL)
+		return lfail(l, "lint_key_usage", "S/MIME BR 7.1.2.3 (e): "
+		    "keyUsage is missing");
+	n = ASN1_STRING_length(ku);
+	for (i = 0; i < n * 8; i++)
+		if (ASN1_BIT_STRING_get_bit(ku, i))
+			have |= 1 << (i < 30 ? i : 30);
+	ASN1_BIT_STRING_free(ku);
+	if (crit != 1)
+		return lfail(l, "lint_key_usage", "S/MIME BR 7.1.2.3 (e): "
+		    "keyUsage is not critical");
+	/* bit 0 digitalSignature, 2 keyEncipherment, 4 keyAgreement */
+	if (req->prod->sign_only)
+		want = 1 << 0;
+	else if (key_is_rsa(X509_get0_pubkey(x)))
+		want = 1 << 0 | 1 << 2;
+	else
+		want = 1 << 0 | 1 << 4;
+	if (have != want)
+		return lfail(l, "lint_key_usage", "S/MIME BR 7.1.2.3 (e): "
+		    "keyUsage bits 0x%x, expected 0x%x for a %s%s key", have,
+		    want, req->prod->sign_only ? "signing-only " : "dual-use ",
+		    key_is_rsa(X509_get0_pubkey(x)) ? "RSA" : "ECC");
+	/* X.690 11.2.2: no trailing zero bits in a named bit list. */
+	raw = X509_EXTENSION_get_data(X509_get_ext(x,
+	    X509_get_ext_by_NID(x, NID_key_usage, -1)));
+	d = ASN1_STRING_get0_data(raw);
+	n = ASN1_STRING_length(raw);
+	if (n < 4 || d[0] != 0x03 || d[1] != n - 2)
+		return lfail(l, "lint_key_usage", "X.690: keyUsage is not a "
+		    "short BIT STRING");
+	unused = d[2];
+	last = d[n - 1];
+	if (last == 0 || unused > 7 || (last & ((1 << unused) - 1)) != 0 ||
+	    (last & (1 << unused)) == 0)
+		return lfail(l, "lint_key_usage", "X.690 11.2.2: keyUsage has "
+		    "trailing zero bits");
+	return 0;
+}
+
+static int
+check_eku(struct lint *l, X509 *x, const struct cert_req *req)
+{
+	EXTENDED_KEY_USAGE	*eku;
+	int			 crit, i, nid, email = 0, client = 0, other = 0,
+				 want_client, rc = -1;
+
+	if ((eku = ext_get(x, NID_ext_key_usage, &crit)) == NULL)
+		return lfail(l, "lint_eku", "S/MIME BR 7.1.2.3 (f): "
+		    "extKeyUsage is missing");
+	for (i = 0; i < sk_ASN1_OBJECT_num(eku); i++) {
+		nid = OBJ_obj2nid(sk_ASN1_OBJECT_value(eku, i));
+		if (nid == NID_email_protect)
+			email++;
+		else if (nid == NID_client_auth)
+			client++;
+		else if (nid == NID_anyExtendedKeyUsage ||
+		    nid == NID_server_auth || nid == NID_code_sign ||
+		    nid == NID_time_stamp) {
+			lfail(l, "lint_eku", "S/MIME BR 7.1.2.3 (f): %s is "
+			    "prohibited", OBJ_nid2sn(nid));
+			goto out;
+		} else
+			other++;
+	}
+	want_client = req->prod->client_auth &&
+	    req->prod->gen == GEN_MULTIPURPOSE;
+	if (email != 1) {
+		lfail(l, "lint_eku", "S/MIME BR 7.1.2.3 (f): emailProtection "
+		    "must be present once");
+		goto out;
+	}
+	if (req->prod->gen == GEN_STRICT && (client || other)) {
+		lfail(l, "lint_eku", "S/MIME BR 7.1.2.3 (f): a strict "
+		    "certificate has emailProtection only");
+		goto out;
+	}
+	if (other || client != want_client) {
+		lfail(l, "lint_eku", "S/MIME BR 7.1.2.4: extKeyUsage is not "
+		    "emailProtection%s as product %s requires",
+		    want_client ? " and clientAuth" : " alone",
+		    req->prod->name);
+		goto out;
+	}
+	rc = 0;
+ out:
+	EXTENDED_KEY_USAGE_free(eku);
+	return rc;
+}
+
+static int
+check_policies(struct lint *l, X509 *x, const struct cert_req *req)
+{
+	CERTIFICATEPOLICIES	*cp;
+	POLICYINFO		*pi;
+	char			 want[40], have[80];
+	int			 crit, rc = -1;
+
+	if (req->prod->gen != GEN_MULTIPURPOSE &&
+	    req->prod->gen != GEN_STRICT)
+		return lfail(l, "lint_policy", "S/MIME BR 7.1.6.1: only "
+		    "multipurpose and strict generations are issued");
+	snprintf(want, sizeof(want), "2.23.140.1.5.%d.%d",
+	    (int)req->prod->vtype, (int)req->prod->gen);
+	if ((cp = ext_get(x, NID_certificate_policies, &crit)) == NULL)
+		return lfail(l, "lint_policy", "S/MIME BR 7.1.2.3 (a): "
+		    "certificatePolicies is missing");
+	if (crit) {
+		lfail(l, "lint_policy", "S/MIME BR 7.1.2.3 (a): "
+		    "certificatePolicies is critical");
+		goto out;
+	}
+	if (sk_POLICYINFO_num(cp) != 1) {
+		lfail(l, "lint_policy", "S/MIME BR 7.1.6.4: %d policies; "
+		    "exactly one (%s) is expected", sk_POLICYINFO_num(cp),
+		    want);
+		goto out;
+	}
+	pi = sk_POLICYINFO_value(cp, 0);
+	OBJ_obj2txt(have, sizeof(have), pi->policyid, 1);
+	if (strcmp(have, want) != 0 || pi->qualifiers != NULL) {
+		lfail(l, "lint_policy", "S/MIME BR 7.1.6.1: policy %s is not "
+		    "%s (without qualifiers) for product %s", have, want,
+		    req->prod->name);
+		goto out;
+	}
+	rc = 0;
+ out:
+	CERTIFICATEPOLICIES_free(cp);
+	return rc;
+}
+
+static int
+check_san(struct lint *l, X509 *x, const struct cert_req *req, int empty)
+{
+	GENERAL_NAMES		*gens;
+	GENERAL_NAME		*gn;
+	const ASN1_STRING	*s = NULL;
+	const char		*e = req->email, *p;
+	int			 crit, utf8 = 0, ok = 0;
+
+	for (p = e; p != NULL && *p != '\0' && *p != '@'; p++)
+		if ((unsigned char)*p >= 0x80)
+			utf8 = 1;
+	if ((gens = ext_get(x, NID_subject_alt_name, &crit)) == NULL)
+		return lfail(l, "lint_san", "S/MIME BR 7.1.2.3 (h): "
+		    "subjectAltName is missing");
+	if (sk_GENERAL_NAME_num(gens) == 1) {
+		gn = sk_GENERAL_NAME_value(gens, 0);
+		if (!utf8 && gn->type == GEN_EMAIL)
+			s = gn->d.rfc822Name;
+		else if (utf8 && gn->type == GEN_OTHERNAME &&
+		    OBJ_obj2nid(gn->d.otherName->type_id) ==
+		    NID_id_on_SmtpUTF8Mailbox &&
+		    gn->d.otherName->value->type == V_ASN1_UTF8STRING)
+			s = gn->d.otherName->value->value.utf8string;
+		ok = s != NULL && e != NULL &&
+		    (size_t)ASN1_STRING_length(s) == strlen(e) &&
+		    memcmp(ASN1_STRING_get0_data(s), e, strlen(e)) == 0;
+	}
+	GENERAL_NAMES_free(gens);
+	if (!ok)
+		return lfail(l, "lint_san", "S/MIME BR 7.1.4.2.1: "
+		    "subjectAltName is not exactly the mailbox as %s",
+		    utf8 ? "SmtpUTF8Mailbox (RFC 9598)" : "rfc822Name");
+	if (crit != empty)
+		return lfail(l, "lint_san", "S/MIME BR 7.1.2.3 (h): "
+		    "subjectAltName is critical exactly when the subject is "
+		    "empty");
+	return 0;
+}
+
+static int
+check_aki_ski(struct lint *l, X509 *x, const struct ca *ca)
+{
+	AUTHORITY_KEYID		*akid;
+	ASN1_OCTET_STRING	*ski;
+	const ASN1_OCTET_STRING	*caski = X509_get0_subject_key_id(ca->cert);
+	unsigned char		 md[EVP_MAX_MD_SIZE];
+	unsigned int		 mdlen;
+	int			 crit, ok;
+
+	if ((akid = ext_get(x, NID_authority_key_identifier, &crit)) == NULL)
+		return lfail(l, "lint_aki", "S/MIME BR 7.1.2.3 (g): "
+		    "authorityKeyIdentifier is missing");
+	ok = crit == 0 && akid->keyid != NULL && akid->issuer == NULL &&
+	    akid->serial == NULL && caski != NULL &&
+	    ASN1_OCTET_STRING_cmp(akid->keyid, caski) == 0;
+	AUTHORITY_KEYID_free(akid);
+	if (!ok)
+		return lfail(l, "lint_aki", "S/MIME BR 7.1.2.3 (g): "
+		    "authorityKeyIdentifier is not a non-critical keyIdentifier "
+		    "equal to the issuing CA's subjectKeyIdentifier");
+	if ((ski = ext_get(x, NID_subject_key_identifier, &crit)) == NULL)
+		return lfail(l, "lint_ski", "S/MIME BR 7.1.2.3 (n): "
+		    "subjectKeyIdentifier is missing");
+	ok = crit == 0 && X509_pubkey_digest(x, EVP_sha1(), md, &mdlen) &&
+	    (unsigned int)ASN1_STRING_length(ski) == mdlen &&
+	    memcmp(ASN1_STRING_get0_data(ski), md, mdlen) == 0;
+	ASN1_OCTET_STRING_free(ski);
+	if (!ok)
+		return lfail(l, "lint_ski", "S/MIME BR 7.1.2.3 (n): "
+		    "subjectKeyIdentifier is critical or not derived from the "
+		    "public key (RFC 5280 4.2.1.2 method 1)");
+	return 0;
+}
+
+static int
+is_http_uri(const GENERAL_NAME *gn)
+{
+	const ASN1_IA5STRING	*u;
+
+	if (gn->type != GEN_URI)
+		return 0;
+	u = gn->d.uniformResourceIdentifier;
+	return ASN1_STRING_length(u) > 7 &&
+	    strncmp((const char *)ASN1_STRING_get0_data(u), "http://", 7) == 0;
+}
+
+static int
+uri_is(const GENERAL_NAME *gn, const char *url)
+{
+	const ASN1_IA5STRING	*u = gn->d.uniformResourceIdentifier;
+
+	return url != NULL && (size_t)ASN1_STRING_length(u) == strlen(url) &&
+	    memcmp(ASN1_STRING_get0_data(u), url, strlen(url)) == 0;
+}
+
+static int
+check_crldp(struct lint *l, X509 *x, const struct conf *conf)
+{
+	CRL_DIST_POINTS		*dps;
+	DIST_POINT		*dp;
+	GENERAL_NAME		*gn;
+	int			 crit, ok = 0;
+
+	if ((dps = ext_get(x, NID_crl_distribution_points, &crit)) == NULL)
+		return lfail(l, "lint_crl_dp", "S/MIME BR 7.1.2.3 (b): "
+		    "cRLDistributionPoints is missing");
+	if (crit == 0 && sk_DIST_POINT_num(dps) == 1) {
+		dp = sk_DIST_POINT_value(dps, 0);
+		if (dp->distpoint != NULL && dp->distpoint->type == 0 &&
+		    dp->reasons == NULL && dp->CRLissuer == NULL &&
+		    sk_GENERAL_NAME_num(dp->distpoint->name.fullname) == 1) {
+			gn = sk_GENERAL_NAME_value(
+			    dp->distpoint->name.fullname, 0);
+			ok = is_http_uri(gn) && uri_is(gn, conf->crl_url);
+		}
+	}
+	CRL_DIST_POINTS_free(dps);
+	if (!ok)
+		return lfail(l, "lint_crl_dp", "S/MIME BR 7.1.2.3 (b): "
+		    "cRLDistributionPoints is not one non-critical http:// "
+		    "fullName equal to crl_url");
+	return 0;
+}
+
+static int
+check_aia(struct lint *l, X509 *x, const struct conf *conf)
+{
+	AUTHORITY_INFO_ACCESS	*aia;
+	ACCESS_DESCRIPTION	*ad;
+	int			 crit, i, nid, ocsp = 0, issuers = 0, bad = 0;
+	int			 want_ocsp, want_iss;
+
+	want_ocsp = nonempty(conf->ocsp_url);
+	want_iss = nonempty(conf->aia_ca_issuers_url);
+	if ((aia = ext_get(x, NID_info_access, &crit)) == NULL) {
+		if (want_ocsp || want_iss)
+			return lfail(l, "lint_aia", "S/MIME BR 7.1.2.3 (c): "
+			    "authorityInformationAccess is missing");
+		return 0;
+	}
+	for (i = 0; i < sk_ACCESS_DESCRIPTION_num(aia); i++) {
+		ad = sk_ACCESS_DESCRIPTION_value(aia, i);
+		nid = OBJ_obj2nid(ad->method);
+		if (!is_http_uri(ad->location))
+			bad++;
+		else if (nid == NID_ad_OCSP &&
+		    uri_is(ad->location, conf->ocsp_url))
+			ocsp++;
+		else if (nid == NID_ad_ca_issuers &&
+		    uri_is(ad->location, conf->aia_ca_issuers_url))
+			issuers++;
+		else
+			bad++;
+	}
+	AUTHORITY_INFO_ACCESS_free(aia);
+	if (crit != 0 || bad || ocsp != want_ocsp || issuers != want_iss)
+		return lfail(l, "lint_aia", "S/MIME BR 7.1.2.3 (c): "
+		    "authorityInformationAccess is not non-critical with "
+		    "exactly the configured http:// OCSP and caIssuers URLs");
+	return 0;
+}
+
+static int
+check_basic_constraints(struct lint *l, X509 *x)
+{
+	BASIC_CONSTRAINTS	*bc;
+	int			 crit, ok;
+
+	if ((bc = ext_get(x, NID_basic_constraints, &crit)) == NULL)
+		return 0;
+	ok = !bc->ca && bc->pathlen == NULL;
+	BASIC_CONSTRAINTS_free(bc);
+	if (!ok)
+		return lfail(l, "lint_basic_constraints", "S/MIME BR 7.1.2.3 "
+		    "(d): a subscriber certificate is not a CA and has no "
+		    "pathLenConstraint");
+	return 0;
+}
+
+int
+lint_tbs(const struct ca *ca, const struct conf *conf,
+    const struct cert_req *req, const unsigned char *der, size_t len,
+    char *reason, size_t reasonlen, char *msg, size_t msglen)
+{
+	struct lint	 l = { reason, reasonlen, msg, msglen };
+	X509		*x = NULL;
+	int		 empty, rc = -1;
+
+	if (req->prod == NULL) {
+		lfail(&l, "lint_product", "no product");
+		goto out;
+	}
+	if ((x = tbs_decode(der, len)) == NULL) {
+		lfail(&l, "lint_der", "X.690: the TBSCertificate is not one "
+		    "DER TBSCertificate");
+		goto out;
+	}
+	if (X509_get_version(x) != X509_VERSION_3) {
+		lfail(&l, "lint_version", "S/MIME BR 7.1.1: the certificate "
+		    "is not X.509 v3");
+		goto out;
+	}
+	if (check_serial(&l, x, req) == -1 ||
+	    check_sigalg(&l, x, ca, req) == -1 ||
+	    check_issuer(&l, x, ca) == -1 ||
+	    check_validity(&l, x, req) == -1 ||
+	    check_subject(&l, x, req, &empty) == -1 ||
+	    check_pubkey(&l, x, req) == -1 ||
+	    check_ext_set(&l, x) == -1 ||
+	    check_key_usage(&l, x, req) == -1 ||
+	    check_eku(&l, x, req) == -1 ||
+	    check_policies(&l, x, req) == -1 ||
+	    check_san(&l, x, req, empty) == -1 ||
+	    check_aki_ski(&l, x, ca) == -1 ||
+	    check_crldp(&l, x, conf) == -1 ||
+	    check_aia(&l, x, conf) == -1 ||
+	    check_basic_constraints(&l, x) == -1)
+		goto out;
+	rc = 0;
+ out:
+	X509_free(x);
+	return rc;
+}

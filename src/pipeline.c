@@ -1,0 +1,427 @@
+/*
+ * pipeline.c: runs every new or waiting order through the validation
+ * stages in SPEC section 3 order and records where each order and
+ * recipient stands.  Orders are evaluated in groups, one transaction a
+ * group, so that a crash leaves each order before or after its
+ * evaluation, never half-way.  Stages re-run from the start each pass:
+ * an order waits only for what it still lacks, and reuse periods are
+ * checked again when it finally moves on.
+ * Failure policy: a stage's rejection is data; a database error aborts
+ * the group (rolled back) and the pass is retried later.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "extern.h"
+#include "pipeline.h"
+#include "store.h"
+
+#define EVAL_GROUP	256
+
+const char *
+email_domain(const char *email)
+{
+	const char	*at;
+
+	if (email == NULL || (at = strrchr(email, '@')) == NULL || at[1] == 0)
+		return NULL;
+	return at + 1;
+}
+
+void
+eval_reject(struct eval *e, const char *reason, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	strlcpy_(e->state, S_REJECTED, sizeof(e->state));
+	strlcpy_(e->reason, reason, sizeof(e->reason));
+	va_start(ap, fmt);
+	vsnprintf(e->message, sizeof(e->message), fmt, ap);
+	va_end(ap);
+}
+
+void
+eval_wait(struct eval *e, const char *state, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	strlcpy_(e->state, state, sizeof(e->state));
+	e->reason[0] = '\0';
+	va_start(ap, fmt);
+	vsnprintf(e->message, sizeof(e->message), fmt, ap);
+	va_end(ap);
+}
+
+void
+rcpt_set(struct rcpt *r, const char *state, const char *reason,
+    const char *fmt, ...)
+{
+	va_list	 ap;
+
+	strlcpy_(r->new_state, state, sizeof(r->new_state));
+	strlcpy_(r->reason, reason ? reason : "", sizeof(r->reason));
+	va_start(ap, fmt);
+	vsnprintf(r->message, sizeof(r->message), fmt, ap);
+	va_end(ap);
+}
+
+void
+order_free(struct order *o)
+{
+	size_t	 i;
+
+	if (o == NULL)
+		return;
+	for (i = 0; i < o->nr; i++) {
+		struct rcpt *r = &o->r[i];
+
+		free(r->cn);
+		free(r->given_name);
+		free(r->surname);
+		free(r->pseudonym);
+		free(r->email);
+		free(r->csr);
+		free(r->keygen);
+		free(r->spki);
+	}
+	free(o->r);
+	free(o->ext_id);
+	free(o->product);
+	free(o->organization);
+	free(o->sig_hash);
+	free(o->vvalue);
+	free(o->att_officer);
+	free(o->att_title);
+	free(o->add_emails);
+	free(o->pay_method);
+	free(o->pay_ref);
+	free(o->org_name);
+	free(o->org_country);
+	free(o->org_identifier);
+	free(o);
+}
+
+struct order *
+order_load(struct store *st, long long id)
+{
+	struct order	*o = NULL;
+	sqlite3_stmt	*q;
+	size_t		 n = 0;
+
+	q = store_prep(st, "SELECT o.id, o.batch_id, b.account_id,"
+	    " o.ext_id, o.product, o.organization, o.sig_hash, o.vkind,"
+	    " o.vvalue, o.auto_renew, COALESCE(o.att_officer, b.att_officer),"
+	    " CASE WHEN o.att_officer IS NULL THEN b.att_title"
+	    " ELSE o.att_title END,"
+	    " o.add_emails, o.pay_method, o.pay_ref, o.agreement, o.state"
+	    " FROM orders o JOIN batch b ON b.id = o.batch_id"
+	    " WHERE o.id = ?", "i", id);
+	if (q == NULL)
+		return NULL;
+	if (sqlite3_step(q) != SQLITE_ROW) {
+		sqlite3_finalize(q);
+		return NULL;
+	}
+	o = xcalloc(1, sizeof(*o));
+	o->id = sqlite3_column_int64(q, 0);
+	o->batch_id = sqlite3_column_int64(q, 1);
+	o->account_id = sqlite3_column_int64(q, 2);
+	o->ext_id = store_col_text(q, 3);
+	o->product = store_col_text(q, 4);
+	o->organization = store_col_text(q, 5);
+	o->sig_hash = store_col_text(q, 6);
+	o->vkind = (enum validity_kind)sqlite3_column_int(q, 7);
+	o->vvalue = store_col_text(q, 8);
+	o->auto_renew = sqlite3_column_int(q, 9);
+	o->att_officer = store_col_text(q, 10);
+	o->att_title = store_col_text(q, 11);
+	o->add_emails = store_col_text(q, 12);
+	o->pay_method = store_col_text(q, 13);
+	o->pay_ref = store_col_text(q, 14);
+	o->agreement = sqlite3_column_int(q, 15);
+	strlcpy_(o->state, (const char *)sqlite3_column_text(q, 16),
+	    sizeof(o->state));
+	sqlite3_finalize(q);
+
+	q = store_prep(st, "SELECT id, idx, cn_type, cn, given_name, surname,"
+	    " pseudonym, email, csr, csr_later, keygen, spki_sha256, state"
+	    " FROM recipient WHERE order_id = ? ORDER BY idx", "i", id);
+	if (q == NULL) {
+		order_free(o);
+		return NULL;
+	}
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		struct rcpt	*r;
+
+		if (n == o->nr) {
+			size_t	 cap = o->nr ? o->nr * 2 : 4;
+			struct rcpt *nv = xcalloc(cap, sizeof(*nv));
+
+			if (o->nr)
+				memcpy(nv, o->r, o->nr * sizeof(*nv));
+			free(o->r);
+			o->r = nv;
+			o->nr = cap;
+		}
+		r = &o->r[n++];
+		r->id = sqlite3_column_int64(q, 0);
+		r->idx = sqlite3_column_int(q, 1);
+		r->cn_type = (enum cn_type)sqlite3_column_int(q, 2);
+		r->cn = store_col_text(q, 3);
+		r->given_name = store_col_text(q, 4);
+		r->surname = store_col_text(q, 5);
+		r->pseudonym = store_col_text(q, 6);
+		r->email = store_col_text(q, 7);
+		r->csr = store_col_text(q, 8);
+		r->csr_later = sqlite3_column_int(q, 9);
+		r->keygen = store_col_text(q, 10);
+		r->spki = store_col_text(q, 11);
+		strlcpy_(r->state, (const char *)sqlite3_column_text(q, 12),
+		    sizeof(r->state));
+	}
+	sqlite3_finalize(q);
+	o->nr = n;
+	return o;
+}
+
+/* A recipient the pipeline may still move (not final, not in signing). */
+static int
+is_open(const char *state)
+{
+	return strcmp(state, S_ISSUED) != 0 &&
+	    strcmp(state, S_REJECTED) != 0 &&
+	    strcmp(state, S_CANCELLED) != 0 &&
+	    strcmp(state, S_APPROVED) != 0;
+}
+
+/*
+ * The order's state from its recipients (SPEC 4): the first waiting state
+ * any recipient is in; approved while any is to be signed; issued when
+ * all are; rejected otherwise.
+ */
+static const char *
+derive_state(const struct order *o, int *nissued, int *nrej)
+{
+	static const char *waits[] = { S_WAIT_ORG, S_WAIT_DCV, S_WAIT_CSR,
+	    S_WAIT_FUNDS };
+	size_t	 i, w;
+	int	 approved = 0;
+
+	*nissued = *nrej = 0;
+	for (w = 0; w < sizeof(waits) / sizeof(waits[0]); w++)
+		for (i = 0; i < o->nr; i++)
+			if (strcmp(o->r[i].new_state, waits[w]) == 0)
+				return waits[w];
+	for (i = 0; i < o->nr; i++) {
+		if (strcmp(o->r[i].new_state, S_APPROVED) == 0)
+			approved++;
+		else if (strcmp(o->r[i].new_state, S_ISSUED) == 0)
+			(*nissued)++;
+		else
+			(*nrej)++;
+	}
+	if (approved)
+		return S_APPROVED;
+	if (*nrej == 0)
+		return S_ISSUED;
+	return S_REJECTED;
+}
+
+/* Run the stages over o; fills new states.  No database writes except
+ * what a stage itself opens (a validation request, a DCV message). */
+static int
+evaluate(struct eval *e)
+{
+	static enum stage_rc (*const stages[])(struct eval *) = {
+		stage_agreement, stage_terms, stage_org, stage_dcv,
+		stage_attest,
+	};
+	struct order	*o = e->o;
+	enum stage_rc	 rc = STAGE_PASS;
+	size_t		 i;
+
+	for (i = 0; i < o->nr; i++)
+		rcpt_set(&o->r[i], o->r[i].state, NULL, "%s", "");
+	for (i = 0; i < sizeof(stages) / sizeof(stages[0]); i++)
+		if ((rc = stages[i](e)) != STAGE_PASS)
+			break;
+	if (rc == STAGE_ERROR)
+		return -1;
+	/*
+	 * As in the seed workflow, domain control is validated while the
+	 * organization is: start the DCV now, though the order shows the
+	 * organization it waits for.
+	 */
+	if (rc == STAGE_WAIT && strcmp(e->state, S_WAIT_ORG) == 0) {
+		struct eval	 d = *e;
+
+		if (stage_dcv(&d) == STAGE_ERROR)
+			return -1;
+	}
+	for (i = 0; i < o->nr; i++) {
+		struct rcpt *r = &o->r[i];
+
+		if (!is_open(r->state))
+			continue;
+		if (rc == STAGE_REJECT)
+			rcpt_set(r, S_REJECTED, e->reason, "%s", e->message);
+		else if (rc == STAGE_WAIT)
+			rcpt_set(r, e->state, NULL, "%s", e->message);
+		else {
+			enum stage_rc	 r2 = stage_csr(e, r);
+
+			if (r2 == STAGE_ERROR)
+				return -1;
+			if (r2 == STAGE_PASS)
+				rcpt_set(r, S_APPROVED, NULL, "%s", "");
+		}
+	}
+	return 0;
+}
+
+static int
+save(struct eval *e)
+{
+	struct order	*o = e->o;
+	const char	*ostate;
+	char		 reason[48] = "", message[512] = "";
+	int		 nissued, nrej, changed = 0;
+	size_t		 i;
+
+	for (i = 0; i < o->nr; i++) {
+		struct rcpt *r = &o->r[i];
+
+		if (strcmp(r->state, r->new_state) == 0 && r->reason[0] == 0)
+			continue;
+		if (strcmp(r->state, r->new_state) == 0)
+			continue;
+		changed = 1;
+		if (store_done(e->st, store_prep(e->st,
+		    "UPDATE recipient SET state = ?, reason = NULLIF(?, ''),"
+		    " message = NULLIF(?, ''), spki_sha256 = ? WHERE id = ?",
+		    "tttti", r->new_state, r->reason, r->message, r->spki,
+		    r->id)) == -1 ||
+		    store_event(e->st, "recipient_state", o->batch_id, o->id,
+		    r->id, r->state, r->new_state, r->reason[0] ? r->reason :
+		    NULL, r->message[0] ? r->message : NULL) == -1)
+			return -1;
+	}
+	ostate = derive_state(o, &nissued, &nrej);
+	if (strcmp(e->state, S_REJECTED) == 0) {
+		ostate = S_REJECTED;
+		strlcpy_(reason, e->reason, sizeof(reason));
+		strlcpy_(message, e->message, sizeof(message));
+	} else if (strcmp(ostate, S_REJECTED) == 0) {
+		if (nissued == 0) {
+			for (i = 0; i < o->nr; i++)
+				if (o->r[i].reason[0] != '\0')
+					break;
+			if (o->nr == 1 && i < o->nr) {
+				strlcpy_(reason, o->r[i].reason, sizeof(reason));
+				strlcpy_(message, o->r[i].message,
+				    sizeof(message));
+			} else {
+				strlcpy_(reason, "recipients_rejected",
+				    sizeof(reason));
+				snprintf(message, sizeof(message), "every "
+				    "recipient was refused; see each recipient");
+			}
+		} else {
+			strlcpy_(reason, "recipients_rejected", sizeof(reason));
+			snprintf(message, sizeof(message), "%d of %zu "
+			    "recipients were refused; the others were issued",
+			    nrej, o->nr);
+		}
+	} else if (strncmp(ostate, "waiting_", 8) == 0)
+		strlcpy_(message, e->message, sizeof(message));
+	if (strcmp(ostate, o->state) != 0)
+		changed = 1;
+	if (!changed)
+		return 0;
+	if (store_done(e->st, store_prep(e->st,
+	    "UPDATE orders SET state = ?, reason = NULLIF(?, ''),"
+	    " message = NULLIF(?, ''),"
+	    " org_id = COALESCE(NULLIF(?, 0), org_id),"
+	    " not_after = COALESCE(NULLIF(?, 0), not_after),"
+	    " updated = ? WHERE id = ?",
+	    "tttiiii", ostate, reason, message, o->org_id,
+	    (long long)o->not_after, (long long)clock_now(), o->id)) == -1 ||
+	    store_done(e->st, store_prep(e->st,
+	    "UPDATE batch SET dirty = 1 WHERE id = ?", "i", o->batch_id)) == -1)
+		return -1;
+	if (strcmp(ostate, o->state) != 0 && store_event(e->st, "order_state",
+	    o->batch_id, o->id, 0, o->state, ostate, reason[0] ? reason : NULL,
+	    message[0] ? message : NULL) == -1)
+		return -1;
+	return 0;
+}
+
+int
+pipeline_evaluate(struct store *st, const struct conf *c, const struct ca *ca)
+{
+	sqlite3_stmt	*q;
+	long long	 ids[EVAL_GROUP], last = 0;
+	size_t		 n, i;
+
+	for (;;) {
+		q = store_prep(st, "SELECT id FROM orders WHERE id > ? AND"
+		    " state IN ('new', 'waiting_org', 'waiting_dcv',"
+		    " 'waiting_csr', 'waiting_funds') ORDER BY id LIMIT ?",
+		    "ii", last, (long long)EVAL_GROUP);
+		if (q == NULL)
+			return -1;
+		n = 0;
+		while (n < EVAL_GROUP && sqlite3_step(q) == SQLITE_ROW)
+			ids[n++] = sqlite3_column_int64(q, 0);
+		sqlite3_finalize(q);
+		if (n == 0)
+			return 0;
+		last = ids[n - 1];
+		if (store_begin(st) == -1)
+			return -1;
+		for (i = 0; i < n; i++) {
+			struct eval	 e;
+
+			memset(&e, 0, sizeof(e));
+			e.st = st;
+			e.conf = c;
+			e.ca = ca;
+			if ((e.o = order_load(st, ids[i])) == NULL)
+				goto fail;
+			if (evaluate(&e) == -1 || save(&e) == -1) {
+				order_free(e.o);
+				goto fail;
+			}
+			order_free(e.o);
+		}
+		crash_point("before_eval_commit");
+		if (store_commit(st) == -1)
+			return -1;
+		crash_point("after_eval_commit");
+	}
+fail:
+	store_rollback(st);
+	return -1;
+}
+
+int
+order_resettle(struct store *st, long long id)
+{
+	struct eval	 e;
+	size_t		 i;
+	int		 rc;
+
+	memset(&e, 0, sizeof(e));
+	e.st = st;
+	if ((e.o = order_load(st, id)) == NULL)
+		return -1;
+	for (i = 0; i < e.o->nr; i++)
+		rcpt_set(&e.o->r[i], e.o->r[i].state, NULL, "%s", "");
+	/* Keep the coverage end the evaluation computed. */
+	e.o->not_after = 0;
+	rc = save(&e);
+	order_free(e.o);
+	return rc;
+}

@@ -1,0 +1,122 @@
+/*
+ * pipeline.h: the order as the validation stages see it, and the stage
+ * contract.  Each stage lives in its own file (stage_*.c) and either
+ * passes, rejects (reason code + sentence) or makes the order wait.
+ */
+#ifndef CERTSPOOL_PIPELINE_H
+#define CERTSPOOL_PIPELINE_H
+
+#include "extern.h"
+
+/* Order and recipient states (SPEC section 4) plus the internal ones. */
+#define S_NEW		"new"		/* parsed, not yet evaluated */
+#define S_APPROVED	"approved"	/* passed every stage, to be signed */
+#define S_ISSUED	"issued"
+#define S_WAIT_ORG	"waiting_org"
+#define S_WAIT_DCV	"waiting_dcv"
+#define S_WAIT_CSR	"waiting_csr"
+#define S_WAIT_FUNDS	"waiting_funds"
+#define S_REJECTED	"rejected"
+#define S_CANCELLED	"cancelled"
+
+struct rcpt {
+	long long	 id;
+	int		 idx;
+	enum cn_type	 cn_type;
+	char		*cn, *given_name, *surname, *pseudonym, *email;
+	char		*csr;
+	int		 csr_later;
+	char		*keygen;
+	char		*spki;		/* hex SHA-256 of the CSR key */
+	char		 state[24];
+	/* set by stages */
+	char		 new_state[24];
+	char		 reason[48];
+	char		 message[512];
+};
+
+struct order {
+	long long	 id, batch_id, account_id, org_id;
+	char		*ext_id, *product, *organization, *sig_hash;
+	enum validity_kind vkind;
+	char		*vvalue;
+	int		 auto_renew;
+	char		*att_officer, *att_title;	/* effective */
+	char		*add_emails, *pay_method, *pay_ref;
+	int		 agreement;
+	char		 state[24];
+	struct rcpt	*r;
+	size_t		 nr;
+	/* derived by stages */
+	const struct product *prod;
+	char		*org_name, *org_country, *org_identifier;
+	time_t		 not_before, not_after;
+};
+
+/* STAGE_ERROR: the environment failed (database, disk); the group is
+ * rolled back and evaluated again in the next pass. */
+enum stage_rc { STAGE_PASS = 0, STAGE_REJECT, STAGE_WAIT, STAGE_ERROR };
+
+struct eval {
+	struct store		*st;
+	const struct conf	*conf;
+	const struct ca		*ca;
+	struct order		*o;
+	int			 dry_run;	/* certspool check: no side effects */
+	/* outcome of an order-level stage */
+	char			 state[24];
+	char			 reason[48];
+	char			 message[512];
+};
+
+/* Order-level stages, in SPEC 3 order. */
+enum stage_rc	 stage_agreement(struct eval *);
+enum stage_rc	 stage_terms(struct eval *);
+enum stage_rc	 stage_org(struct eval *);
+enum stage_rc	 stage_dcv(struct eval *);
+enum stage_rc	 stage_attest(struct eval *);
+/* Per-recipient stage: sets r->new_state/reason/message. */
+enum stage_rc	 stage_csr(struct eval *, struct rcpt *);
+
+void	 eval_reject(struct eval *, const char *reason, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+void	 eval_wait(struct eval *, const char *state, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+void	 rcpt_set(struct rcpt *, const char *state, const char *reason,
+	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Domain part of an address (after the last '@'), or NULL. */
+const char *email_domain(const char *email);
+
+/* pipeline.c */
+struct order	*order_load(struct store *, long long id);
+void		 order_free(struct order *);
+/* Recompute an order's state from its recipients (same transaction). */
+int		 order_resettle(struct store *, long long id);
+/* Evaluate every order that is new or waiting; 0 or -1 (environment). */
+int		 pipeline_evaluate(struct store *, const struct conf *,
+		    const struct ca *);
+/* signer.c: sign every approved recipient; 0 or -1 (environment). */
+int		 signer_run(struct store *, const struct conf *,
+		    const struct ca *);
+/* Recover write-ahead rows left by a crash (before signer_run). */
+int		 signer_recover(struct store *, const struct conf *,
+		    const struct ca *);
+/* report.c: write outbound results for every batch that changed. */
+int		 report_publish(struct store *, const struct conf *,
+		    const struct ca *);
+/* report.c: <error> report for a refused input. */
+int		 report_error(int dirfd, const char *name, const char *file,
+		    const struct problems *);
+/* spool.c: take every ready inbound file; 0 or -1 (environment). */
+int		 spool_intake(struct store *, const struct conf *,
+		    const struct schema *);
+int		 spool_recover(struct store *, const struct conf *,
+		    const struct schema *);
+/* spool.c: create the per-account spool directories. */
+int		 spool_account_dirs(const struct conf *, const char *account);
+
+/* crash.c: die here if CERTSPOOL_CRASH_AT names this point (tests). */
+void		 crash_point(const char *name);
+
+#endif

@@ -1,0 +1,826 @@
+/*
+ * Certificate profile: the DER TBSCertificate of one S/MIME subscriber
+ * certificate, built byte by byte from validated order data (struct
+ * cert_req) and the issuing CA, never from CSR fields (S/MIME BR 7.1).
+ *
+ * Decisions: exactly one CA/B Forum policy OID and no qualifiers; keyUsage
+ * critical with only the bits the BR requires for the key type (no
+ * nonRepudiation, no dataEncipherment); no basicConstraints extension
+ * (optional for subscribers, S/MIME BR 7.1.2.3 (d); a v3 certificate
+ * without it is not a CA, RFC 5280 4.2.1.9); an email address longer than
+ * ub-common-name (64) is left out of the subject, and an empty subject
+ * makes subjectAltName critical (RFC 5280 4.2.1.6).
+ *
+ * Failure policy: an order the profile cannot express returns -1 with one
+ * sentence naming the rule; nothing is half built.  The result is
+ * deterministic: the same request gives the same bytes.
+ */
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "extern.h"
+
+#define MAX_VALIDITY	(825LL * 86400 - 1)	/* S/MIME BR 6.3.2 */
+
+static void
+der_len(struct buf *b, size_t len)
+{
+	unsigned char	 h[5];
+	size_t		 n = 0, i;
+
+	if (len < 0x80) {
+		h[0] = (unsigned char)len;
+		buf_add(b, h, 1);
+		return;
+	}
+	for (i = len; i > 0; i >>= 8)
+		n++;
+	h[0] = 0x80 | (unsigned char)n;
+	for (i = 0; i < n; i++)
+		h[1 + i] = (unsigned char)(len >> (8 * (n - 1 - i)));
+	buf_add(b, h, n + 1);
+}
+
+static void
+der_tlv(struct buf *b, unsigned char tag, const void *p, size_t len)
+{
+	buf_add(b, &tag, 1);
+	der_len(b, len);
+	if (len > 0)
+		buf_add(b, p, len);
+}
+
+/* Wrap inner as one TLV appended to b; frees inner. */
+static void
+der_wrap(struct buf *b, unsigned char tag, struct buf *inner)
+{
+	der_tlv(b, tag, inner->p, inner->len);
+	buf_free(inner);
+	memset(inner, 0, sizeof(*inner));
+}
+
+/* Dotted OID to DER; -1 if malformed. */
+static int
+der_oid(struct buf *b, const char *dotted)
+{
+	unsigned char	 body[64], tmp[10];
+	unsigned long	 arcs[20], v;
+	size_t		 narcs = 0, n = 0, k, i;
+	const char	*p = dotted;
+	char		*end;
+
+	while (*p != '\0') {
+		if (*p < '0' || *p > '9' || narcs == 20)
+			return -1;
+		v = strtoul(p, &end, 10);
+		arcs[narcs++] = v;
+		if (*end == '.')
+			end++;
+		else if (*end != '\0')
+			return -1;
+		p = end;
+	}
+	if (narcs < 2 || arcs[0] > 2 || (arcs[0] < 2 && arcs[1] > 39))
+		return -1;
+	arcs[1] += arcs[0] * 40;
+	for (i = 1; i < narcs; i++) {
+		v = arcs[i];
+		k = 0;
+		do {
+			tmp[k++] = v & 0x7f;
+			v >>= 7;
+		} while (v > 0);
+		if (n + k > sizeof(body))
+			return -1;
+		while (k > 0) {
+			k--;
+			body[n++] = tmp[k] | (k > 0 ? 0x80 : 0);
+		}
+	}
+	der_tlv(b, 0x06, body, n);
+	return 0;
+}
+
+/* UTCTime through 2049, GeneralizedTime otherwise (RFC 5280 4.1.2.5). */
+static int
+der_time(struct buf *b, time_t t)
+{
+	struct tm	 tm;
+	char		 s[20];
+	int		 n;
+
+	if (gmtime_r(&t, &tm) == NULL)
+		return -1;
+	if (tm.tm_year + 1900 >= 1950 && tm.tm_year + 1900 <= 2049) {
+		n = snprintf(s, sizeof(s), "%02d%02d%02d%02d%02d%02dZ",
+		    tm.tm_year % 100, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		    tm.tm_min, tm.tm_sec);
+		der_tlv(b, 0x17, s, (size_t)n);
+	} else {
+		if (tm.tm_year + 1900 > 9999 || tm.tm_year + 1900 < 0)
+			return -1;
+		n = snprintf(s, sizeof(s), "%04d%02d%02d%02d%02d%02dZ",
+		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		    tm.tm_min, tm.tm_sec);
+		der_tlv(b, 0x18, s, (size_t)n);
+	}
+	return 0;
+}
+
+/*
+ * Number of code points if s is valid UTF-8 without control characters,
+ * else -1.
+ */
+static long
+utf8_chars(const char *s)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	unsigned int		 c;
+	long			 n = 0;
+	int			 k, i;
+
+	while (*p != '\0') {
+		c = *p;
+		if (c < 0x20 || c == 0x7f)
+			return -1;
+		if (c < 0x80)
+			k = 0;
+		else if ((c & 0xe0) == 0xc0 && c >= 0xc2)
+			k = 1, c &= 0x1f;
+		else if ((c & 0xf0) == 0xe0)
+			k = 2, c &= 0x0f;
+		else if ((c & 0xf8) == 0xf0 && c <= 0xf4)
+			k = 3, c &= 0x07;
+		else
+			return -1;
+		for (i = 1; i <= k; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return -1;
+			c = (c << 6) | (p[i] & 0x3f);
+		}
+		if ((k == 2 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) ||
+		    (k == 3 && (c < 0x10000 || c > 0x10ffff)) ||
+		    (c >= 0x80 && c <= 0x9f))
+			return -1;
+		p += k + 1;
+		n++;
+	}
+	return n;
+}
+
+/* S/MIME BR 7.1.4.2: a value is not only '.', '-' and spaces. */
+static int
+is_metadata_only(const char *s)
+{
+	return s[strspn(s, ".- ")] == '\0';
+}
+
+static int
+valid_attr(const char *what, const char *v, long ub, char *err,
+    size_t errlen)
+{
+	long	 n;
+
+	if (v == NULL || *v == '\0') {
+		snprintf(err, errlen, "S/MIME BR 7.1.4.2.2: %s is missing",
+		    what);
+		return -1;
+	}
+	if ((n = utf8_chars(v)) < 0) {
+		snprintf(err, errlen, "S/MIME BR 7.1.4: %s is not valid "
+		    "UTF-8 text", what);
+		return -1;
+	}
+	if (is_metadata_only(v)) {
+		snprintf(err, errlen, "S/MIME BR 7.1.4.2: %s \"%s\" only "
+		    "holds metadata characters", what, v);
+		return -1;
+	}
+	if (n > ub) {
+		snprintf(err, errlen, "S/MIME BR 7.1.4.2.2: %s is longer "
+		    "than %ld characters", what, ub);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+is_atext(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
+}
+
+/*
+ * A mailbox: dot-atom local part (UTF-8 allowed, RFC 6531), ASCII LDH
+ * domain.  *utf8 is set when the local part is not ASCII.
+ */
+static int
+valid_mailbox(const char *email, int *utf8, char *err, size_t errlen)
+{
+	const char	*at, *p, *label;
+	size_t		 llen, dlen;
+
+	*utf8 = 0;
+	if (email == NULL || (at = strchr(email, '@')) == NULL ||
+	    strchr(at + 1, '@') != NULL) {
+		snprintf(err, errlen, "S/MIME BR 7.1.4.2.1: \"%s\" is not a "
+		    "mailbox address", email != NULL ? email : "");
+		return -1;
+	}
+	llen = at - email;
+	dlen = strlen(at + 1);
+	if (llen == 0 || llen > 64 || dlen == 0 || dlen > 253 ||
+	    utf8_chars(email) < 0) {
+		snprintf(err, errlen, "S/MIME BR 7.1.4.2.1: \"%s\" is not a "
+		    "mailbox address", email);
+		return -1;
+	}
+	for (p = email; p < at; p++) {
+		if ((unsigned char)*p >= 0x80) {
+			*utf8 = 1;
+			continue;
+		}
+		if (*p == '.' && (p == email || p + 1 == at || p[1] == '.'))
+			goto badlocal;
+		if (*p != '.' && !is_atext((unsigned char)*p))
+			goto badlocal;
+	}
+	for (p = at + 1; *p != '\0'; p++)
+		if ((unsigned char)*p >= 0x80) {
+			snprintf(err, errlen, "RFC 9598 section 3: the domain "
+			    "of \"%s\" is not ASCII; give it in A-label "
+			    "(xn--) form", email);
+			return -1;
+		}
+	label = at + 1;
+	for (p = at + 1;; p++) {
+		if (*p == '.' || *p == '\0') {
+			if (p == label || p - label > 63 || *label == '-' ||
+			    p[-1] == '-')
+				goto baddomain;
+			if (*p == '\0')
+				break;
+			label = p + 1;
+			continue;
+		}
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '-'))
+			goto baddomain;
+	}
+	if (strchr(at + 1, '.') == NULL)
+		goto baddomain;
+	return 0;
+ badlocal:
+	snprintf(err, errlen, "S/MIME BR 7.1.4.2.1: the local part of "
+	    "\"%s\" is not a dot-atom", email);
+	return -1;
+ baddomain:
+	snprintf(err, errlen, "S/MIME BR 7.1.4.2.1: the domain of \"%s\" is "
+	    "not a host name", email);
+	return -1;
+}
+
+/* An http:// URL of printable ASCII without spaces. */
+static int
+valid_http_url(const char *what, const char *url, char *err, size_t errlen)
+{
+	const char	*p;
+
+	if (strncmp(url, "http://", 7) != 0 || url[7] == '\0') {
+		snprintf(err, errlen, "S/MIME BR 7.1.2.3 (b, c): %s \"%s\" is "
+		    "not an http:// URL", what, url);
+		return -1;
+	}
+	for (p = url; *p != '\0'; p++)
+		if (*p <= 0x20 || *p >= 0x7f) {
+			snprintf(err, errlen, "RFC 5280 4.2.1.13: %s \"%s\" "
+			    "has a character not allowed in a URI", what, url);
+			return -1;
+		}
+	return 0;
+}
+
+/* S/MIME BR 7.1.4.2.2 (d): SSSCC[+SSS]-reference, or GOV/INT forms. */
+static int
+valid_org_identifier(const char *s, char *err, size_t errlen)
+{
+	size_t	 i, n;
+
+	if (valid_attr("organizationIdentifier", s, 128, err, errlen) == -1)
+		return -1;
+	for (i = 0; i < 5; i++)
+		if (s[i] < 'A' || s[i] > 'Z')
+			goto bad;
+	i = 5;
+	if (s[i] == '+') {
+		for (n = 0, i++; (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9'); i++)
+			n++;
+		if (n < 1 || n > 3)
+			goto bad;
+	}
+	if (s[i] == '\0' && (strncmp(s, "GOV", 3) == 0 ||
+	    strncmp(s, "INT", 3) == 0))
+		return 0;
+	if (s[i] != '-' || s[i + 1] == '\0')
+		goto bad;
+	for (; s[i] != '\0'; i++)
+		if ((unsigned char)s[i] >= 0x80)
+			goto bad;
+	return 0;
+ bad:
+	snprintf(err, errlen, "S/MIME BR 7.1.4.2.2 (d): organizationIdentifier "
+	    "\"%s\" is not of the form SSSCC[+SSS]-reference", s);
+	return -1;
+}
+
+/* One single-valued RDN: SET { SEQUENCE { type, value } }. */
+static void
+der_rdn(struct buf *b, const char *oid, unsigned char strtag, const char *v)
+{
+	struct buf	 atv = { 0 }, set = { 0 };
+
+	der_oid(&atv, oid);
+	der_tlv(&atv, strtag, v, strlen(v));
+	der_wrap(&set, 0x30, &atv);
+	der_wrap(b, 0x31, &set);
+}
+
+#define OID_C		"2.5.4.6"
+#define OID_O		"2.5.4.10"
+#define OID_ORGID	"2.5.4.97"
+#define OID_GN		"2.5.4.42"
+#define OID_SN		"2.5.4.4"
+#define OID_PSEUDO	"2.5.4.65"
+#define OID_CN		"2.5.4.3"
+
+/*
+ * The subject per validation type (S/MIME BR 7.1.4.2.2 to 7.1.4.2.5);
+ * *empty is set when no attribute is present.
+ */
+static int
+build_subject(const struct cert_req *req, struct buf *out, int *empty,
+    char *err, size_t errlen)
+{
+	struct buf	 rdns = { 0 };
+	const char	*cn = NULL;
+	enum vtype	 vt = req->prod->vtype;
+	int		 pseudo;
+
+	*empty = 0;
+	if (vt == VT_ORGANIZATION || vt == VT_SPONSOR) {
+		if (valid_attr("organizationName", req->org_name, 64,
+		    err, errlen) == -1 ||
+		    valid_org_identifier(req->org_identifier, err,
+		    errlen) == -1)
+			goto fail;
+		if (req->org_country == NULL ||
+		    strlen(req->org_country) != 2 ||
+		    req->org_country[0] < 'A' || req->org_country[0] > 'Z' ||
+		    req->org_country[1] < 'A' || req->org_country[1] > 'Z') {
+			snprintf(err, errlen, "S/MIME BR 7.1.4.2.2 (n): "
+			    "countryName \"%s\" is not two capital letters",
+			    req->org_country != NULL ? req->org_country : "");
+			goto fail;
+		}
+	}
+
+	switch (req->cn_type) {
+	case CN_NONE:
+		cn = vt == VT_MAILBOX ? req->email : NULL;
+		break;
+	case CN_EMAIL:
+		if (req->cn != NULL && *req->cn != '\0' &&
+		    strcasecmp(req->cn, req->email) != 0) {
+			snprintf(err, errlen, "S/MIME BR 7.1.4.2.2 (a): "
+			    "commonName \"%s\" is not the mailbox %s",
+			    req->cn, req->email);
+			goto fail;
+		}
+		cn = req->email;
+		break;
+	case CN_ORGANIZATION:
+		if (vt != VT_ORGANIZATION) {
+			snprintf(err, errlen, "S/MIME BR 7.1.4.2.2 (a): an "
+			    "organization name is a commonName only in "
+			    "organization-validated certificates");
+			goto fail;
+		}
+		cn = req->org_name;
+		break;
+	case CN_NAME:
+		if (vt != VT_SPONSOR) {
+			snprintf(err, errlen, "S/MIME BR 7.1.4.2.2 (a): a "
+			    "personal name is a commonName only in "
+			    "sponsor-validated certificates");
+			goto fail;
+		}
+		if (valid_attr("commonName", req->cn, 64, err, errlen) == -1)
+			goto fail;
+		cn = req->cn;
+		break;
+	}
+	/* A mailbox too long for ub-common-name stays in the SAN only. */
+	if (cn == req->email && utf8_chars(cn) > 64)
+		cn = NULL;
+
+	if (vt == VT_ORGANIZATION || vt == VT_SPONSOR) {
+		der_rdn(&rdns, OID_C, 0x13, req->org_country);
+		der_rdn(&rdns, OID_O, 0x0c, req->org_name);
+		der_rdn(&rdns, OID_ORGID, 0x0c, req->org_identifier);
+	}
+	if (vt == VT_SPONSOR) {
+		pseudo = req->pseudonym != NULL && *req->pseudonym != '\0';
+		if (pseudo && ((req->given_name != NULL &&
+		    *req->given_name != '\0') ||
+		    (req->surname != NULL && *req->surname != '\0'))) {
+			snprintf(err, errlen, "S/MIME BR 7.1.4.2.2 (e, f): "
+			    "givenName and surname are not allowed with a "
+			    "pseudonym");
+			goto fail;
+		}
+		if (pseudo) {
+			if (valid_attr("pseudonym", req->pseudonym, 128,
+			    err, errlen) == -1)
+				goto fail;
+			if (req->cn_type == CN_NAME &&
+			    strcmp(req->cn, req->pseudonym) != 0) {
+				snprintf(err, errlen, "S/MIME BR 7.1.4.2.2 "
+				    "(a): with a pseudonym the commonName must "
+				    "be the pseudonym");
+				goto fail;
+			}
+			der_rdn(&rdns, OID_PSEUDO, 0x0c, req->pseudonym);
+		} else {
+			if ((req->given_name == NULL ||
+			    *req->given_name == '\0') &&
+			    (req->surname == NULL || *req->surname == '\0')) {
+				snprintf(err, errlen, "S/MIME BR 7.1.4.2.5: a "
+				    "sponsor-validated certificate needs "
+				    "givenName and/or surname, or a pseudonym");
+				goto fail;
+			}
+			if (req->given_name != NULL &&
+			    *req->given_name != '\0') {
+				if (valid_attr("givenName", req->given_name,
+				    128, err, errlen) == -1)
+					goto fail;
+				der_rdn(&rdns, OID_GN, 0x0c, req->given_name);
+			}
+			if (req->surname != NULL && *req->surname != '\0') {
+				if (valid_attr("surname", req->surname, 128,
+				    err, errlen) == -1)
+					goto fail;
+				der_rdn(&rdns, OID_SN, 0x0c, req->surname);
+			}
+		}
+	}
+	if (cn != NULL)
+		der_rdn(&rdns, OID_CN, 0x0c, cn);
+	*empty = rdns.len == 0;
+	der_wrap(out, 0x30, &rdns);
+	return 0;
+ fail:
+	buf_free(&rdns);
+	return -1;
+}
+
+/* Extension ::= SEQUENCE { extnID, critical DEFAULT FALSE, OCTET STRING } */
+static void
+der_ext(struct buf *exts, const char *oid, int critical, struct buf *value)
+{
+	static const unsigned char	 yes[] = { 0x01, 0x01, 0xff };
+	struct buf			 e = { 0 };
+
+	der_oid(&e, oid);
+	if (critical)
+		buf_add(&e, yes, sizeof(yes));
+	der_tlv(&e, 0x04, value->p, value->len);
+	buf_free(value);
+	memset(value, 0, sizeof(*value));
+	der_wrap(exts, 0x30, &e);
+}
+
+/* keyUsage for the key type and product, S/MIME BR 7.1.2.3 (e). */
+static void
+ext_key_usage(struct buf *exts, const struct cert_req *req, int is_rsa)
+{
+	/* BIT STRING with named bits, trailing zeros removed (X.690 11.2.2) */
+	static const unsigned char	 sign[] = { 0x03, 0x02, 0x07, 0x80 };
+	static const unsigned char	 sign_ke[] = { 0x03, 0x02, 0x05, 0xa0 };
+	static const unsigned char	 sign_ka[] = { 0x03, 0x02, 0x03, 0x88 };
+	struct buf			 v = { 0 };
+
+	if (req->prod->sign_only)
+		buf_add(&v, sign, sizeof(sign));
+	else if (is_rsa)
+		buf_add(&v, sign_ke, sizeof(sign_ke));
+	else
+		buf_add(&v, sign_ka, sizeof(sign_ka));
+	der_ext(exts, "2.5.29.15", 1, &v);
+}
+
+static void
+ext_eku(struct buf *exts, const struct cert_req *req)
+{
+	struct buf	 seq = { 0 }, v = { 0 };
+
+	der_oid(&seq, "1.3.6.1.5.5.7.3.4");		/* emailProtection */
+	if (req->prod->client_auth && req->prod->gen == GEN_MULTIPURPOSE)
+		der_oid(&seq, "1.3.6.1.5.5.7.3.2");	/* clientAuth */
+	der_wrap(&v, 0x30, &seq);
+	der_ext(exts, "2.5.29.37", 0, &v);
+}
+
+static int
+ext_policies(struct buf *exts, const struct cert_req *req, char *err,
+    size_t errlen)
+{
+	struct buf	 pi = { 0 }, seq = { 0 }, v = { 0 };
+	char		 oid[40];
+
+	if (req->prod->gen != GEN_MULTIPURPOSE &&
+	    req->prod->gen != GEN_STRICT) {
+		snprintf(err, errlen, "S/MIME BR 7.1.6.1: product %s is of a "
+		    "generation that may no longer be issued", req->prod->name);
+		return -1;
+	}
+	product_policy_oid(req->prod, oid, sizeof(oid));
+	if (der_oid(&pi, oid) == -1) {
+		buf_free(&pi);
+		snprintf(err, errlen, "S/MIME BR 7.1.6.1: bad policy OID %s",
+		    oid);
+		return -1;
+	}
+	der_wrap(&seq, 0x30, &pi);
+	der_wrap(&v, 0x30, &seq);
+	der_ext(exts, "2.5.29.32", 0, &v);
+	return 0;
+}
+
+/* rfc822Name, or otherName SmtpUTF8Mailbox for a UTF-8 local part. */
+static void
+ext_san(struct buf *exts, const char *email, int utf8, int critical)
+{
+	struct buf	 names = { 0 }, on = { 0 }, val = { 0 }, v = { 0 };
+
+	if (!utf8)
+		der_tlv(&names, 0x81, email, strlen(email));
+	else {
+		der_oid(&on, "1.3.6.1.5.5.7.8.9");
+		der_tlv(&val, 0x0c, email, strlen(email));
+		der_wrap(&on, 0xa0, &val);
+		der_wrap(&names, 0xa0, &on);
+	}
+	der_wrap(&v, 0x30, &names);
+	der_ext(exts, "2.5.29.17", critical, &v);
+}
+
+static void
+ext_aki(struct buf *exts, const ASN1_OCTET_STRING *ski)
+{
+	struct buf	 seq = { 0 }, v = { 0 };
+
+	der_tlv(&seq, 0x80, ASN1_STRING_get0_data(ski),
+	    (size_t)ASN1_STRING_length(ski));
+	der_wrap(&v, 0x30, &seq);
+	der_ext(exts, "2.5.29.35", 0, &v);
+}
+
+/* RFC 5280 4.2.1.2 method (1): SHA-1 of the subjectPublicKey bits. */
+static int
+ext_ski(struct buf *exts, const unsigned char *spki, size_t spkilen)
+{
+	X509_PUBKEY		*xpk = NULL;
+	const unsigned char	*p = spki, *bits;
+	unsigned char		 md[EVP_MAX_MD_SIZE];
+	unsigned int		 mdlen;
+	int			 bitslen, rc = -1;
+	struct buf		 v = { 0 };
+
+	if ((xpk = d2i_X509_PUBKEY(NULL, &p, (long)spkilen)) == NULL ||
+	    !X509_PUBKEY_get0_param(NULL, &bits, &bitslen, NULL, xpk) ||
+	    !EVP_Digest(bits, (size_t)bitslen, md, &mdlen, EVP_sha1(), NULL)) {
+		log_ssl(LOGL_ERR, "profile: subjectKeyIdentifier");
+		goto out;
+	}
+	der_tlv(&v, 0x04, md, mdlen);
+	der_ext(exts, "2.5.29.14", 0, &v);
+	rc = 0;
+ out:
+	X509_PUBKEY_free(xpk);
+	return rc;
+}
+
+static void
+ext_crldp(struct buf *exts, const char *url)
+{
+	struct buf	 gn = { 0 }, dpn = { 0 }, dp = { 0 }, seq = { 0 },
+			 v = { 0 };
+
+	der_tlv(&gn, 0x86, url, strlen(url));
+	der_wrap(&dpn, 0xa0, &gn);	/* fullName [0] GeneralNames */
+	der_wrap(&dp, 0xa0, &dpn);	/* distributionPoint [0] */
+	der_wrap(&seq, 0x30, &dp);
+	der_wrap(&v, 0x30, &seq);
+	der_ext(exts, "2.5.29.31", 0, &v);
+}
+
+static void
+ext_aia(struct buf *exts, const char *ocsp, const char *issuers)
+{
+	struct buf	 ad = { 0 }, seq = { 0 }, v = { 0 };
+
+	if (ocsp != NULL && *ocsp != '\0') {
+		der_oid(&ad, "1.3.6.1.5.5.7.48.1");
+		der_tlv(&ad, 0x86, ocsp, strlen(ocsp));
+		der_wrap(&seq, 0x30, &ad);
+	}
+	if (issuers != NULL && *issuers != '\0') {
+		der_oid(&ad, "1.3.6.1.5.5.7.48.2");
+		der_tlv(&ad, 0x86, issuers, strlen(issuers));
+		der_wrap(&seq, 0x30, &ad);
+	}
+	der_wrap(&v, 0x30, &seq);
+	der_ext(exts, "1.3.6.1.5.5.7.1.1", 0, &v);
+}
+
+void
+serial_new(unsigned char serial[20], size_t *len)
+{
+	rnd_bytes(serial, 20);
+	serial[0] &= 0x7f;
+	if (serial[0] == 0)
+		serial[0] = 0x01;
+	*len = 20;
+}
+
+/* The signature AlgorithmIdentifier, S/MIME BR 7.1.3.2. */
+static int
+sig_algid(const struct ca *ca, const char *hash, struct buf *out, char *err,
+    size_t errlen)
+{
+	static const unsigned char rsa[] = {
+		0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d,
+		0x01, 0x01, 0x0b, 0x05, 0x00
+	};
+	static const unsigned char ecdsa[] = {
+		0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04,
+		0x03, 0x02
+	};
+	unsigned char	 a[sizeof(rsa)];
+
+	if (ca_hash_ok(ca, hash, err, errlen) == -1)
+		return -1;
+	if (ca->is_ec) {
+		memcpy(a, ecdsa, sizeof(ecdsa));
+		a[sizeof(ecdsa) - 1] = ca->ec_nid == NID_secp384r1 ? 0x03 :
+		    0x02;
+		buf_add(out, a, sizeof(ecdsa));
+		return 0;
+	}
+	memcpy(a, rsa, sizeof(rsa));
+	if (hash == NULL || strcmp(hash, "sha256") == 0)
+		a[12] = 0x0b;
+	else if (strcmp(hash, "sha384") == 0)
+		a[12] = 0x0c;
+	else
+		a[12] = 0x0d;
+	buf_add(out, a, sizeof(rsa));
+	return 0;
+}
+
+int
+profile_build(const struct ca *ca, const struct conf *conf,
+    const struct cert_req *req, unsigned char **der, size_t *len,
+    char *err, size_t errlen)
+{
+	static const unsigned char	 v3[] = { 0xa0, 0x03, 0x02, 0x01, 0x02 };
+	struct buf			 tbs = { 0 }, exts = { 0 }, seq = { 0 },
+					 val = { 0 }, out = { 0 };
+	const ASN1_OCTET_STRING		*caski;
+	const unsigned char		*iss;
+	unsigned char			*spki = NULL;
+	size_t				 isslen;
+	int				 spkilen, utf8, empty, is_rsa, rc = -1;
+
+	*der = NULL;
+	*len = 0;
+	if (req->prod == NULL || req->pubkey == NULL) {
+		snprintf(err, errlen, "no product or no public key");
+		goto out;
+	}
+	if (req->serial_len < 9 || req->serial_len > 20 ||
+	    req->serial[0] == 0 || req->serial[0] > 0x7f) {
+		snprintf(err, errlen, "S/MIME BR 7.1: the serial number is not "
+		    "a positive 9 to 20 byte number");
+		goto out;
+	}
+	if (req->not_after <= req->not_before ||
+	    (long long)req->not_after - (long long)req->not_before >
+	    MAX_VALIDITY) {
+		snprintf(err, errlen, "S/MIME BR 6.3.2: validity of %lld "
+		    "seconds is not within 1 to 825 days",
+		    (long long)req->not_after - (long long)req->not_before);
+		goto out;
+	}
+	if (valid_mailbox(req->email, &utf8, err, errlen) == -1)
+		goto out;
+	if (conf->crl_url == NULL || *conf->crl_url == '\0') {
+		snprintf(err, errlen, "S/MIME BR 7.1.2.3 (b): no CRL "
+		    "distribution point URL is configured");
+		goto out;
+	}
+	if (valid_http_url("crl_url", conf->crl_url, err, errlen) == -1 ||
+	    (conf->ocsp_url != NULL && *conf->ocsp_url != '\0' &&
+	    valid_http_url("ocsp_url", conf->ocsp_url, err, errlen) == -1) ||
+	    (conf->aia_ca_issuers_url != NULL &&
+	    *conf->aia_ca_issuers_url != '\0' &&
+	    valid_http_url("aia_ca_issuers_url", conf->aia_ca_issuers_url,
+	    err, errlen) == -1))
+		goto out;
+	if (EVP_PKEY_is_a(req->pubkey, "RSA"))
+		is_rsa = 1;
+	else if (EVP_PKEY_is_a(req->pubkey, "EC"))
+		is_rsa = 0;
+	else {
+		snprintf(err, errlen, "S/MIME BR 7.1.3.1: only RSA and ECDSA "
+		    "subscriber keys are issued");
+		goto out;
+	}
+	if ((caski = X509_get0_subject_key_id(ca->cert)) == NULL) {
+		snprintf(err, errlen, "S/MIME BR 7.1.2.2 (i): the issuing CA "
+		    "certificate has no subjectKeyIdentifier");
+		goto out;
+	}
+	if (!X509_NAME_get0_der(X509_get_subject_name(ca->cert), &iss,
+	    &isslen)) {
+		log_ssl(LOGL_ERR, "profile: issuer name");
+		snprintf(err, errlen, "cannot encode the issuer name");
+		goto out;
+	}
+	if ((spkilen = i2d_PUBKEY(req->pubkey, &spki)) <= 0) {
+		log_ssl(LOGL_ERR, "profile: i2d_PUBKEY");
+		snprintf(err, errlen, "cannot encode the public key");
+		goto out;
+	}
+
+	buf_add(&tbs, v3, sizeof(v3));
+	der_tlv(&tbs, 0x02, req->serial, req->serial_len);
+	if (sig_algid(ca, req->hash, &tbs, err, errlen) == -1)
+		goto out;
+	buf_add(&tbs, iss, isslen);
+	if (der_time(&val, req->not_before) == -1 ||
+	    der_time(&val, req->not_after) == -1) {
+		buf_free(&val);
+		snprintf(err, errlen, "RFC 5280 4.1.2.5: validity dates "
+		    "cannot be encoded");
+		goto out;
+	}
+	der_wrap(&tbs, 0x30, &val);
+	if (build_subject(req, &tbs, &empty, err, errlen) == -1)
+		goto out;
+	buf_add(&tbs, spki, (size_t)spkilen);
+
+	ext_aki(&exts, caski);
+	if (ext_ski(&exts, spki, (size_t)spkilen) == -1) {
+		snprintf(err, errlen, "cannot compute the "
+		    "subjectKeyIdentifier");
+		goto out;
+	}
+	ext_key_usage(&exts, req, is_rsa);
+	ext_eku(&exts, req);
+	if (ext_policies(&exts, req, err, errlen) == -1)
+		goto out;
+	ext_san(&exts, req->email, utf8, empty);
+	ext_crldp(&exts, conf->crl_url);
+	if ((conf->ocsp_url != NULL && *conf->ocsp_url != '\0') ||
+	    (conf->aia_ca_issuers_url != NULL &&
+	    *conf->aia_ca_issuers_url != '\0'))
+		ext_aia(&exts, conf->ocsp_url, conf->aia_ca_issuers_url);
+	der_wrap(&seq, 0x30, &exts);
+	der_wrap(&tbs, 0xa3, &seq);
+
+	der_wrap(&out, 0x30, &tbs);
+	*der = out.p;
+	*len = out.len;
+	out.p = NULL;
+	rc = 0;
+ out:
+	OPENSSL_free(spki);
+	buf_free(&tbs);
+	buf_free(&exts);
+	buf_free(&out);
+	return rc;
+}

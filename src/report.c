@@ -1,0 +1,712 @@
+/*
+ * report.c: what clients read back.  For each batch whose orders moved,
+ * a pass is recorded (seq counts from 1), then its outputs are written
+ * from the database alone: the certificate archive (if the pass issued
+ * anything), one message per new certificate, and the result.xml last
+ * (SPEC section 4).  Outputs are derived from stored state and written
+ * atomically under fixed names, so re-writing a pass after a crash
+ * yields the same files, never a second copy.  Refused inputs get an
+ * <error> report beside them.
+ * Failure policy: a failed write leaves the pass open; it is written
+ * again in the next pass of the daemon.
+ */
+#include <sys/stat.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libxml/xmlwriter.h>
+#include <openssl/pem.h>
+#include <openssl/pkcs7.h>
+
+#include "extern.h"
+#include "pipeline.h"
+#include "store.h"
+
+#define NS_RESULT	"urn:certspool:result:1"
+
+/* Copy s into out, replacing invalid UTF-8 and control bytes by '?'. */
+static void
+clean_text(const char *s, char *out, size_t outlen)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 o = 0;
+
+	while (*p != '\0' && o + 5 < outlen) {
+		int	 n = 0, i;
+
+		if (*p < 0x80)
+			n = 1;
+		else if ((*p & 0xe0) == 0xc0 && *p >= 0xc2)
+			n = 2;
+		else if ((*p & 0xf0) == 0xe0)
+			n = 3;
+		else if ((*p & 0xf8) == 0xf0 && *p <= 0xf4)
+			n = 4;
+		for (i = 1; i < n; i++)
+			if ((p[i] & 0xc0) != 0x80)
+				n = 0;
+		if (n == 0 || (n == 1 && *p < 0x20 && *p != '\t' &&
+		    *p != '\n')) {
+			out[o++] = '?';
+			p++;
+			continue;
+		}
+		memcpy(out + o, p, (size_t)n);
+		o += (size_t)n;
+		p += n;
+	}
+	out[o] = '\0';
+}
+
+static xmlTextWriterPtr
+writer_open(struct fs_tmp *t, int dirfd, const char *name)
+{
+	xmlOutputBufferPtr	 ob;
+	xmlTextWriterPtr	 w;
+
+	if (fs_tmp_open(t, dirfd, name, 0644) == -1)
+		return NULL;
+	if ((ob = xmlOutputBufferCreateFd(t->fd, NULL)) == NULL) {
+		fs_tmp_abort(t);
+		return NULL;
+	}
+	if ((w = xmlNewTextWriter(ob)) == NULL) {
+		xmlOutputBufferClose(ob);
+		fs_tmp_abort(t);
+		return NULL;
+	}
+	xmlTextWriterSetIndent(w, 1);
+	xmlTextWriterSetIndentString(w, BAD_CAST "  ");
+	if (xmlTextWriterStartDocument(w, "1.0", "UTF-8", NULL) < 0) {
+		xmlFreeTextWriter(w);
+		fs_tmp_abort(t);
+		return NULL;
+	}
+	return w;
+}
+
+static int
+writer_commit(struct fs_tmp *t, xmlTextWriterPtr w, int ok)
+{
+	if (ok && xmlTextWriterEndDocument(w) < 0)
+		ok = 0;
+	if (ok && xmlTextWriterFlush(w) < 0)
+		ok = 0;
+	xmlFreeTextWriter(w);	/* closes the output buffer, not the fd */
+	if (!ok) {
+		fs_tmp_abort(t);
+		return -1;
+	}
+	return fs_tmp_commit(t);
+}
+
+static int
+attr(xmlTextWriterPtr w, const char *name, const char *value)
+{
+	char	 clean[2048];
+
+	clean_text(value, clean, sizeof(clean));
+	return xmlTextWriterWriteAttribute(w, BAD_CAST name, BAD_CAST clean);
+}
+
+static int
+elem(xmlTextWriterPtr w, const char *name, const char *value)
+{
+	char	 clean[2048];
+
+	clean_text(value, clean, sizeof(clean));
+	return xmlTextWriterWriteElement(w, BAD_CAST name, BAD_CAST clean);
+}
+
+int
+report_error(int dirfd, const char *name, const char *file,
+    const struct problems *pr)
+{
+	struct fs_tmp		 t;
+	xmlTextWriterPtr	 w;
+	size_t			 i;
+	int			 ok = 1;
+	char			 line[32];
+
+	if ((w = writer_open(&t, dirfd, name)) == NULL)
+		return -1;
+	ok = xmlTextWriterStartElementNS(w, NULL, BAD_CAST "error",
+	    BAD_CAST NS_RESULT) >= 0 && attr(w, "file", file) >= 0;
+	for (i = 0; ok && i < pr->n; i++) {
+		snprintf(line, sizeof(line), "%d", pr->v[i].line);
+		ok = xmlTextWriterStartElement(w, BAD_CAST "problem") >= 0 &&
+		    attr(w, "line", line) >= 0;
+		if (ok) {
+			char	 clean[2048];
+
+			clean_text(pr->v[i].text, clean, sizeof(clean));
+			ok = xmlTextWriterWriteString(w, BAD_CAST clean) >= 0 &&
+			    xmlTextWriterEndElement(w) >= 0;
+		}
+	}
+	if (ok && pr->dropped > 0 && pr->dropped != (size_t)-1) {
+		char	 more[96];
+
+		snprintf(more, sizeof(more), "%zu more problems not listed",
+		    pr->dropped);
+		ok = xmlTextWriterStartElement(w, BAD_CAST "problem") >= 0 &&
+		    attr(w, "line", "0") >= 0 &&
+		    xmlTextWriterWriteString(w, BAD_CAST more) >= 0 &&
+		    xmlTextWriterEndElement(w) >= 0;
+	}
+	if (ok)
+		ok = xmlTextWriterEndElement(w) >= 0;
+	return writer_commit(&t, w, ok);
+}
+
+/* ---- certificate files ---- */
+
+static char *
+pem_of(X509 *x, size_t *len)
+{
+	BIO	*b = BIO_new(BIO_s_mem());
+	char	*p = NULL, *data;
+	long	 n;
+
+	if (b == NULL)
+		return NULL;
+	if (PEM_write_bio_X509(b, x) == 1) {
+		n = BIO_get_mem_data(b, &data);
+		p = xcalloc(1, (size_t)n + 1);
+		memcpy(p, data, (size_t)n);
+		*len = (size_t)n;
+	}
+	BIO_free(b);
+	return p;
+}
+
+static char *
+chain_pem(const struct ca *ca, size_t *len)
+{
+	struct buf	 b = { 0 };
+	int		 i;
+
+	for (i = 0; i < sk_X509_num(ca->chain); i++) {
+		size_t	 n;
+		char	*p = pem_of(sk_X509_value(ca->chain, i), &n);
+
+		if (p == NULL) {
+			buf_free(&b);
+			return NULL;
+		}
+		buf_add(&b, p, n);
+		free(p);
+	}
+	*len = b.len;
+	return (char *)b.p;
+}
+
+/* certs-only PKCS#7 (RFC 8551 3.2.2): the certificate and its chain. */
+static unsigned char *
+p7b_of(X509 *x, const struct ca *ca, size_t *len)
+{
+	PKCS7		*p7 = NULL;
+	unsigned char	*der = NULL, *q;
+	int		 i, n;
+
+	if ((p7 = PKCS7_new()) == NULL ||
+	    PKCS7_set_type(p7, NID_pkcs7_signed) != 1 ||
+	    PKCS7_content_new(p7, NID_pkcs7_data) != 1 ||
+	    PKCS7_add_certificate(p7, x) != 1)
+		goto out;
+	for (i = 0; i < sk_X509_num(ca->chain); i++)
+		if (PKCS7_add_certificate(p7, sk_X509_value(ca->chain, i)) != 1)
+			goto out;
+	if ((n = i2d_PKCS7(p7, NULL)) <= 0)
+		goto out;
+	der = q = xcalloc(1, (size_t)n);
+	i2d_PKCS7(p7, &q);
+	*len = (size_t)n;
+out:
+	PKCS7_free(p7);
+	return der;
+}
+
+/* A safe directory name for a recipient inside the archive. */
+static void
+rcpt_dirname(const char *email, int idx, char *out, size_t len)
+{
+	const char	*p;
+	int		 ok = email != NULL && email[0] != '.' &&
+	    strlen(email) < 200 && strstr(email, "..") == NULL;
+
+	for (p = email; ok && *p != '\0'; p++)
+		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= '0' && *p <= '9') || strchr("._-+@", *p) != NULL))
+			ok = 0;
+	if (ok)
+		strlcpy_(out, email, len);
+	else
+		snprintf(out, len, "recipient-%d", idx);
+}
+
+struct cert_row {
+	long long	 cid, rid, oid;
+	char		*serial, *email, *order_ext, *add_emails, *password;
+	int		 idx, mailed;
+	X509		*x;
+	unsigned char	*p12;
+	size_t		 p12len;
+};
+
+static void
+cert_row_free(struct cert_row *r)
+{
+	free(r->serial);
+	free(r->email);
+	free(r->order_ext);
+	free(r->add_emails);
+	if (r->password != NULL)
+		OPENSSL_cleanse(r->password, strlen(r->password));
+	free(r->password);
+	X509_free(r->x);
+	free(r->p12);
+	memset(r, 0, sizeof(*r));
+}
+
+static int
+cert_row_next(sqlite3_stmt *q, struct cert_row *r)
+{
+	const unsigned char	*der;
+
+	memset(r, 0, sizeof(*r));
+	if (sqlite3_step(q) != SQLITE_ROW)
+		return 0;
+	r->cid = sqlite3_column_int64(q, 0);
+	r->rid = sqlite3_column_int64(q, 1);
+	r->oid = sqlite3_column_int64(q, 2);
+	r->serial = store_col_text(q, 3);
+	r->email = store_col_text(q, 4);
+	r->order_ext = store_col_text(q, 5);
+	r->add_emails = store_col_text(q, 6);
+	r->password = store_col_text(q, 7);
+	r->idx = sqlite3_column_int(q, 8);
+	r->mailed = sqlite3_column_int(q, 9);
+	der = sqlite3_column_blob(q, 10);
+	r->x = d2i_X509(NULL, &der, sqlite3_column_bytes(q, 10));
+	if (sqlite3_column_type(q, 11) != SQLITE_NULL) {
+		r->p12len = (size_t)sqlite3_column_bytes(q, 11);
+		r->p12 = xcalloc(1, r->p12len);
+		memcpy(r->p12, sqlite3_column_blob(q, 11), r->p12len);
+	}
+	return r->x != NULL ? 1 : -1;
+}
+
+static const char *cert_cols = "SELECT c.id, c.recipient_id, o.id, c.serial,"
+    " r.email, o.ext_id, o.add_emails, c.p12_password, r.idx, c.mailed,"
+    " c.der, c.p12 FROM certificate c JOIN recipient r ON r.id ="
+    " c.recipient_id JOIN orders o ON o.id = r.order_id";
+
+static int
+write_archive(struct store *st, const struct conf *c, const struct ca *ca,
+    int outfd, long long pass_id, const char *name)
+{
+	struct bundle	*b;
+	struct cert_row	 r;
+	sqlite3_stmt	*q;
+	char		*chain = NULL, path[512], dir[256];
+	size_t		 chainlen = 0;
+	int		 rc = -1, got;
+
+	if ((chain = chain_pem(ca, &chainlen)) == NULL)
+		return -1;
+	if ((b = bundle_open(outfd, name, c->archive_format)) == NULL) {
+		free(chain);
+		return -1;
+	}
+	{
+		char	 sql[1024];
+
+		snprintf(sql, sizeof(sql), "%s WHERE c.pass_id = ? AND"
+		    " c.state = 'issued' ORDER BY o.id, r.idx", cert_cols);
+		q = store_prep(st, sql, "i", pass_id);
+	}
+	if (q == NULL)
+		goto out;
+	while ((got = cert_row_next(q, &r)) == 1) {
+		char		*pem;
+		unsigned char	*p7;
+		size_t		 pemlen, p7len;
+		int		 bad = 0;
+
+		rcpt_dirname(r.email, r.idx, dir, sizeof(dir));
+		pem = pem_of(r.x, &pemlen);
+		p7 = p7b_of(r.x, ca, &p7len);
+		if (pem == NULL || p7 == NULL)
+			bad = 1;
+#define ADD(file, d, l) do {						\
+	snprintf(path, sizeof(path), "%s/%s/%s", r.order_ext, dir, file);	\
+	if (!bad && bundle_add(b, path, d, l) == -1)			\
+		bad = 1;						\
+} while (0)
+		ADD("cert.pem", pem, pemlen);
+		ADD("chain.pem", chain, chainlen);
+		ADD("cert.p7b", p7, p7len);
+		if (r.p12 != NULL)
+			ADD("bundle.p12", r.p12, r.p12len);
+#undef ADD
+		free(pem);
+		free(p7);
+		cert_row_free(&r);
+		if (bad) {
+			sqlite3_finalize(q);
+			q = NULL;
+			goto out;
+		}
+	}
+	cert_row_free(&r);
+	sqlite3_finalize(q);
+	q = NULL;
+	if (got == -1)
+		goto out;
+	if (bundle_commit(b) == -1) {
+		b = NULL;
+		goto out;
+	}
+	b = NULL;
+	rc = 0;
+out:
+	if (b != NULL)
+		bundle_abort(b);
+	free(chain);
+	return rc;
+}
+
+/* The "client certificate issued" message, and the PKCS#12 password in
+ * a message of its own to the recipient alone. */
+static int
+write_mails(struct store *st, const struct conf *c, const struct ca *ca,
+    const struct cert_row *r)
+{
+	struct mail_msg		 m;
+	struct mail_attach	 att[2];
+	char			*pem = NULL, name[96], subject[256], seed[128];
+	struct buf		 body = { 0 };
+	unsigned char		*p7 = NULL;
+	size_t			 pemlen = 0, p7len = 0;
+	char			 na[32];
+	int			 rc = -1;
+
+	if ((pem = pem_of(r->x, &pemlen)) == NULL ||
+	    (p7 = p7b_of(r->x, ca, &p7len)) == NULL)
+		goto out;
+	time_fmt((time_t)0, na, sizeof(na));
+	{
+		const ASN1_TIME	*t = X509_get0_notAfter(r->x);
+		struct tm	 tm;
+
+		if (ASN1_TIME_to_tm(t, &tm) == 1)
+			strftime(na, sizeof(na), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	}
+	buf_addf(&body, "A client certificate was issued for %s.\n\n"
+	    "Order:         %s\nSerial number: %s\nValid until:   %s\n\n"
+	    "The certificate is attached (cert.pem, and cert.p7b with its "
+	    "chain).\n", r->email, r->order_ext, r->serial, na);
+	if (r->p12 != NULL)
+		buf_addf(&body, "Your private key was generated for you and "
+		    "is in bundle.p12 in the\ncertificate archive; its "
+		    "password comes in a separate message.\n");
+	snprintf(subject, sizeof(subject), "Client certificate issued for %s",
+	    r->email);
+	snprintf(seed, sizeof(seed), "cert-%s", r->serial);
+	att[0].filename = "cert.pem";
+	att[0].content_type = "application/x-pem-file";
+	att[0].data = pem;
+	att[0].len = pemlen;
+	att[1].filename = "cert.p7b";
+	att[1].content_type = "application/pkcs7-mime; smime-type=certs-only";
+	att[1].data = p7;
+	att[1].len = p7len;
+	memset(&m, 0, sizeof(m));
+	m.from = c->mail_from;
+	m.to = r->email;
+	m.cc = r->add_emails;
+	m.subject = subject;
+	m.body = (const char *)body.p;
+	m.att = att;
+	m.natt = 2;
+	m.message_id_seed = seed;
+	snprintf(name, sizeof(name), "cert-%s", r->serial);
+	if (mail_send(c, name, &m) == -1)
+		goto out;
+	if (r->password != NULL) {
+		buf_free(&body);
+		buf_addf(&body, "The password of bundle.p12 for %s (serial %s) "
+		    "is:\n\n    %s\n\nKeep it apart from the file; it is not "
+		    "stored by the CA.\n", r->email, r->serial, r->password);
+		snprintf(subject, sizeof(subject), "Password for your "
+		    "certificate bundle");
+		snprintf(seed, sizeof(seed), "p12-%s", r->serial);
+		memset(&m, 0, sizeof(m));
+		m.from = c->mail_from;
+		m.to = r->email;
+		m.subject = subject;
+		m.body = (const char *)body.p;
+		m.message_id_seed = seed;
+		snprintf(name, sizeof(name), "p12pass-%s", r->serial);
+		if (mail_send(c, name, &m) == -1)
+			goto out;
+	}
+	/* The password leaves the database once its message is written. */
+	if (store_done(st, store_prep(st, "UPDATE certificate SET mailed = 1,"
+	    " p12_password = NULL WHERE id = ?", "i", r->cid)) == -1)
+		goto out;
+	rc = 0;
+out:
+	if (body.p != NULL)
+		OPENSSL_cleanse(body.p, body.len);
+	buf_free(&body);
+	free(pem);
+	free(p7);
+	return rc;
+}
+
+static int
+write_result(struct store *st, int outfd, long long batch_id,
+    const char *batch_ext, const char *account, long long seq,
+    const char *archive, const char *name)
+{
+	struct fs_tmp		 t;
+	xmlTextWriterPtr	 w;
+	sqlite3_stmt		*q;
+	long long		 cur = 0;
+	char			 num[32];
+	int			 ok;
+
+	if ((w = writer_open(&t, outfd, name)) == NULL)
+		return -1;
+	snprintf(num, sizeof(num), "%lld", seq);
+	ok = xmlTextWriterStartElementNS(w, NULL, BAD_CAST "result",
+	    BAD_CAST NS_RESULT) >= 0 && attr(w, "batch", batch_ext) >= 0 &&
+	    attr(w, "account", account) >= 0 && attr(w, "seq", num) >= 0;
+	if (ok && archive != NULL)
+		ok = attr(w, "archive", archive) >= 0;
+	q = store_prep(st, "SELECT o.id, o.ext_id, o.state, o.reason,"
+	    " o.message, r.email, r.state, r.reason, r.message, c.serial,"
+	    " c.not_after, c.der FROM orders o JOIN recipient r ON"
+	    " r.order_id = o.id LEFT JOIN certificate c ON c.recipient_id ="
+	    " r.id AND c.state = 'issued' WHERE o.batch_id = ?"
+	    " ORDER BY o.id, r.idx", "i", batch_id);
+	if (q == NULL)
+		ok = 0;
+	while (ok && sqlite3_step(q) == SQLITE_ROW) {
+		const char *ostate = (const char *)sqlite3_column_text(q, 2);
+		const char *rstate = (const char *)sqlite3_column_text(q, 6);
+
+		if (sqlite3_column_int64(q, 0) != cur) {
+			if (cur != 0)
+				ok = xmlTextWriterEndElement(w) >= 0;
+			cur = sqlite3_column_int64(q, 0);
+			ok = ok && xmlTextWriterStartElement(w,
+			    BAD_CAST "order") >= 0 &&
+			    attr(w, "id", (const char *)
+			    sqlite3_column_text(q, 1)) >= 0 &&
+			    attr(w, "state", ostate) >= 0;
+			if (ok && sqlite3_column_text(q, 3) != NULL)
+				ok = attr(w, "reason", (const char *)
+				    sqlite3_column_text(q, 3)) >= 0;
+			if (ok && sqlite3_column_text(q, 4) != NULL)
+				ok = elem(w, "message", (const char *)
+				    sqlite3_column_text(q, 4)) >= 0;
+		}
+		ok = ok && xmlTextWriterStartElement(w,
+		    BAD_CAST "recipient") >= 0 &&
+		    attr(w, "email", (const char *)
+		    sqlite3_column_text(q, 5)) >= 0 &&
+		    attr(w, "state", rstate) >= 0;
+		if (ok && sqlite3_column_text(q, 9) != NULL) {
+			char		 na[32], sha[65], *pem;
+			const unsigned char *der = sqlite3_column_blob(q, 11);
+			X509		*x;
+			size_t		 pemlen;
+
+			time_fmt((time_t)sqlite3_column_int64(q, 10), na,
+			    sizeof(na));
+			x = d2i_X509(NULL, &der, sqlite3_column_bytes(q, 11));
+			pem = x ? pem_of(x, &pemlen) : NULL;
+			if (pem != NULL)
+				sha256_hex(pem, pemlen, sha);
+			ok = pem != NULL && attr(w, "serial", (const char *)
+			    sqlite3_column_text(q, 9)) >= 0 &&
+			    attr(w, "notAfter", na) >= 0 &&
+			    attr(w, "sha256", sha) >= 0;
+			free(pem);
+			X509_free(x);
+		} else if (ok && sqlite3_column_text(q, 7) != NULL &&
+		    strcmp(rstate, S_REJECTED) == 0)
+			ok = attr(w, "reason", (const char *)
+			    sqlite3_column_text(q, 7)) >= 0;
+		if (ok && sqlite3_column_text(q, 8) != NULL &&
+		    strcmp(rstate, S_ISSUED) != 0)
+			ok = elem(w, "message", (const char *)
+			    sqlite3_column_text(q, 8)) >= 0;
+		ok = ok && xmlTextWriterEndElement(w) >= 0;
+	}
+	sqlite3_finalize(q);
+	if (ok && cur != 0)
+		ok = xmlTextWriterEndElement(w) >= 0;
+	ok = ok && xmlTextWriterEndElement(w) >= 0;
+	return writer_commit(&t, w, ok);
+}
+
+/* Write every output of one pass; then mark it written. */
+static int
+write_pass(struct store *st, const struct conf *c, const struct ca *ca,
+    long long pass_id)
+{
+	sqlite3_stmt	*q;
+	char		*batch_ext = NULL, *account = NULL, *archive = NULL;
+	char		 base[128], name[200], sql[1024], path[4096];
+	long long	 batch_id = 0, seq = 0, ncert = 0;
+	int		 outfd = -1, rc = -1, got;
+	struct cert_row	 r;
+
+	q = store_prep(st, "SELECT p.batch_id, p.seq, b.ext_id, a.name"
+	    " FROM pass p JOIN batch b ON b.id = p.batch_id JOIN account a"
+	    " ON a.id = b.account_id WHERE p.id = ?", "i", pass_id);
+	if (q == NULL)
+		return -1;
+	if (sqlite3_step(q) == SQLITE_ROW) {
+		batch_id = sqlite3_column_int64(q, 0);
+		seq = sqlite3_column_int64(q, 1);
+		batch_ext = store_col_text(q, 2);
+		account = store_col_text(q, 3);
+	}
+	sqlite3_finalize(q);
+	if (batch_ext == NULL || account == NULL)
+		goto out;
+	if (valid_name(batch_ext))
+		snprintf(base, sizeof(base), "%s.%lld", batch_ext, seq);
+	else
+		snprintf(base, sizeof(base), "batch-%lld.%lld", batch_id, seq);
+	snprintf(path, sizeof(path), "%s/outbound/%s", c->spool_dir, account);
+	if ((outfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		log_err("%s: cannot open", path);
+		goto out;
+	}
+	if (store_int(st, &ncert, 0, store_prep(st, "SELECT count(*) FROM"
+	    " certificate WHERE pass_id = ? AND state = 'issued'", "i",
+	    pass_id)) == -1)
+		goto out;
+	crash_point("before_archive");
+	if (ncert > 0) {
+		snprintf(name, sizeof(name), "%s.%s", base,
+		    strcmp(c->archive_format, "zip") == 0 ? "zip" : "tar.gz");
+		archive = xstrdup(name);
+		if (write_archive(st, c, ca, outfd, pass_id, name) == -1)
+			goto out;
+	}
+
+	/* Messages for certificates not yet mailed. */
+	snprintf(sql, sizeof(sql), "%s WHERE c.pass_id = ? AND c.state ="
+	    " 'issued' AND c.mailed = 0 ORDER BY c.id", cert_cols);
+	if (store_begin(st) == -1)
+		goto out;
+	if ((q = store_prep(st, sql, "i", pass_id)) == NULL) {
+		store_rollback(st);
+		goto out;
+	}
+	while ((got = cert_row_next(q, &r)) == 1) {
+		if (write_mails(st, c, ca, &r) == -1)
+			got = -1;
+		cert_row_free(&r);
+		if (got == -1)
+			break;
+	}
+	cert_row_free(&r);
+	sqlite3_finalize(q);
+	if (got == -1 || store_commit(st) == -1) {
+		store_rollback(st);
+		goto out;
+	}
+
+	crash_point("before_result");
+	snprintf(name, sizeof(name), "%s.result.xml", base);
+	if (write_result(st, outfd, batch_id, batch_ext, account, seq,
+	    archive, name) == -1)
+		goto out;
+	if (store_begin(st) == -1)
+		goto out;
+	if (store_done(st, store_prep(st, "UPDATE pass SET state = 'written',"
+	    " archive = ? WHERE id = ?", "ti", archive, pass_id)) == -1 ||
+	    store_event(st, "result_written", batch_id, 0, 0, NULL, NULL, NULL,
+	    name) == -1 || store_commit(st) == -1) {
+		store_rollback(st);
+		goto out;
+	}
+	log_info("%s/%s written%s%s", account, name, archive ? " with " : "",
+	    archive ? archive : "");
+	rc = 0;
+out:
+	if (outfd != -1)
+		close(outfd);
+	free(batch_ext);
+	free(account);
+	free(archive);
+	return rc;
+}
+
+int
+report_publish(struct store *st, const struct conf *c, const struct ca *ca)
+{
+	sqlite3_stmt	*q;
+	long long	 id;
+	int		 rc = 0;
+
+	/* Open a pass for each changed batch with nothing left to sign. */
+	for (;;) {
+		if (store_int(st, &id, 0, store_prep(st, "SELECT b.id FROM"
+		    " batch b WHERE b.dirty = 1 AND NOT EXISTS (SELECT 1 FROM"
+		    " orders o JOIN recipient r ON r.order_id = o.id WHERE"
+		    " o.batch_id = b.id AND r.state = 'approved')"
+		    " ORDER BY b.id LIMIT 1", NULL)) == -1)
+			return -1;
+		if (id == 0)
+			break;
+		if (store_begin(st) == -1)
+			return -1;
+		if (store_done(st, store_prep(st, "INSERT INTO pass (batch_id,"
+		    " seq, state, created) SELECT id, next_seq, 'open', ?"
+		    " FROM batch WHERE id = ?", "ii", (long long)clock_now(),
+		    id)) == -1 ||
+		    store_done(st, store_prep(st, "UPDATE certificate SET"
+		    " pass_id = ? WHERE pass_id IS NULL AND state = 'issued'"
+		    " AND recipient_id IN (SELECT r.id FROM recipient r JOIN"
+		    " orders o ON o.id = r.order_id WHERE o.batch_id = ?)",
+		    "ii", store_last_id(st), id)) == -1 ||
+		    store_done(st, store_prep(st, "UPDATE batch SET next_seq ="
+		    " next_seq + 1, dirty = 0 WHERE id = ?", "i", id)) == -1 ||
+		    store_commit(st) == -1) {
+			store_rollback(st);
+			return -1;
+		}
+	}
+	/* Write every open pass, including those a crash interrupted. */
+	q = store_prep(st, "SELECT id FROM pass WHERE state = 'open'"
+	    " ORDER BY id", NULL);
+	if (q == NULL)
+		return -1;
+	for (;;) {
+		long long	 pid;
+
+		if (sqlite3_step(q) != SQLITE_ROW)
+			break;
+		pid = sqlite3_column_int64(q, 0);
+		sqlite3_reset(q);
+		if (write_pass(st, c, ca, pid) == -1) {
+			rc = -1;
+			break;
+		}
+	}
+	sqlite3_finalize(q);
+	return rc;
+}

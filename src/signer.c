@@ -1,0 +1,477 @@
+/*
+ * signer.c: turns approved recipients into certificates.  Work goes in
+ * chunks through a pool of threads (one per core by default):
+ *   A  (threads) public key from the CSR or a new server key, serial,
+ *      to-be-signed certificate (profile.c), pre-issuance lint (lint.c);
+ *   W  (this thread) one transaction records every serial and TBS as
+ *      'signing' -- the write-ahead record -- before the CA key is used;
+ *   B  (threads) the CA signs the recorded TBS; server keys are wrapped
+ *      into PKCS#12;
+ *   C  (this thread) one transaction stores the certificates and moves
+ *      the recipients to issued.
+ * After a crash, signer_recover() signs each 'signing' TBS again (same
+ * serial, same content), so no certificate is lost and no serial is
+ * reused.  A server-generated key existed only in memory: its serial is
+ * voided and the recipient gets a fresh key and serial.
+ * Failure policy: a lint failure rejects that recipient; a signing or
+ * database failure leaves the chunk for the next pass.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/x509.h>
+
+#include "extern.h"
+#include "pipeline.h"
+#include "store.h"
+
+#define CHUNK_PER_WORKER	64
+#define MAX_VALIDITY		(825L * 86400 - 1)
+
+struct job {
+	long long	 rid, oid, bid;
+	struct cert_req	 req;
+	char		*cn, *given, *surname, *pseudonym, *email;
+	char		*org_name, *org_country, *org_id;
+	char		*product, *hash, *csr, *keygen;
+	time_t		 coverage_end;
+	EVP_PKEY	*key;		/* server-generated, or NULL */
+	unsigned char	*tbs;
+	size_t		 tbslen;
+	char		 spki[65];
+	char		 serial_hex[41];
+	X509		*cert;
+	unsigned char	*der, *p12;
+	size_t		 derlen, p12len;
+	char		 password[40];
+	char		 reason[48];
+	char		 message[512];
+	int		 failed;	/* 1 lint/profile refusal, 2 transient */
+	long long	 cert_id;
+};
+
+struct pool {
+	const struct conf	*conf;
+	const struct ca		*ca;
+	struct job		*jobs;
+	size_t			 n;
+	size_t			 next;
+	pthread_mutex_t		 mu;
+	void			(*fn)(struct pool *, struct job *);
+};
+
+static void *
+pool_thread(void *arg)
+{
+	struct pool	*p = arg;
+	size_t		 i;
+
+	for (;;) {
+		pthread_mutex_lock(&p->mu);
+		i = p->next++;
+		pthread_mutex_unlock(&p->mu);
+		if (i >= p->n)
+			return NULL;
+		p->fn(p, &p->jobs[i]);
+	}
+}
+
+/* Run fn over every job on conf->workers threads. */
+static void
+pool_run(struct pool *p, void (*fn)(struct pool *, struct job *))
+{
+	pthread_t	 th[256];
+	int		 i, nt = p->conf->workers;
+
+	if (nt < 1)
+		nt = 1;
+	if (nt > 256)
+		nt = 256;
+	p->fn = fn;
+	p->next = 0;
+	for (i = 0; i < nt; i++)
+		if (pthread_create(&th[i], NULL, pool_thread, p) != 0)
+			break;
+	if (i == 0) {
+		pool_thread(p);
+		return;
+	}
+	while (i-- > 0)
+		pthread_join(th[i], NULL);
+}
+
+static void
+job_clear(struct job *j)
+{
+	free(j->cn);
+	free(j->given);
+	free(j->surname);
+	free(j->pseudonym);
+	free(j->email);
+	free(j->org_name);
+	free(j->org_country);
+	free(j->org_id);
+	free(j->product);
+	free(j->hash);
+	free(j->csr);
+	free(j->keygen);
+	EVP_PKEY_free(j->key);
+	EVP_PKEY_free(j->req.pubkey);
+	free(j->tbs);
+	X509_free(j->cert);
+	free(j->der);
+	free(j->p12);
+	OPENSSL_cleanse(j->password, sizeof(j->password));
+	memset(j, 0, sizeof(*j));
+}
+
+/* Phase A: key, serial, TBS, lint. */
+static void
+phase_build(struct pool *p, struct job *j)
+{
+	char	 err[512];
+	long	 span;
+
+	j->req.prod = product_find(j->product);
+	if (j->req.prod == NULL) {
+		j->failed = 1;
+		snprintf(j->reason, sizeof(j->reason), "unknown_product");
+		return;
+	}
+	if (j->keygen != NULL) {
+		if ((j->key = keygen_new(j->keygen, err, sizeof(err))) == NULL) {
+			j->failed = 2;
+			log_err("keygen %s: %s", j->keygen, err);
+			return;
+		}
+		if (EVP_PKEY_up_ref(j->key) != 1) {
+			j->failed = 2;
+			return;
+		}
+		j->req.pubkey = j->key;
+	} else if (csr_check(j->csr, strlen(j->csr), &j->req.pubkey, j->reason,
+	    sizeof(j->reason), j->message, sizeof(j->message)) == -1) {
+		j->failed = 1;
+		return;
+	}
+	if (key_spki_sha256(j->req.pubkey, j->spki) == -1) {
+		j->failed = 2;
+		return;
+	}
+	j->req.cn = j->cn;
+	j->req.given_name = j->given;
+	j->req.surname = j->surname;
+	j->req.pseudonym = j->pseudonym;
+	j->req.email = j->email;
+	j->req.org_name = j->org_name;
+	j->req.org_country = j->org_country;
+	j->req.org_identifier = j->org_id;
+	j->req.hash = j->hash;
+	j->req.not_before = clock_now();
+	span = (long)(j->coverage_end - j->req.not_before);
+	if (span > MAX_VALIDITY)
+		span = MAX_VALIDITY;
+	if (span < 3600) {
+		j->failed = 1;
+		snprintf(j->reason, sizeof(j->reason), "validity_in_past");
+		snprintf(j->message, sizeof(j->message), "the coverage ends "
+		    "before a certificate could be issued");
+		return;
+	}
+	j->req.not_after = j->req.not_before + span;
+	serial_new(j->req.serial, &j->req.serial_len);
+	hex_encode(j->req.serial, j->req.serial_len, j->serial_hex);
+	if (profile_build(p->ca, p->conf, &j->req, &j->tbs, &j->tbslen, err,
+	    sizeof(err)) == -1) {
+		j->failed = 1;
+		snprintf(j->reason, sizeof(j->reason), "profile_refused");
+		snprintf(j->message, sizeof(j->message), "%s", err);
+		return;
+	}
+	if (lint_tbs(p->ca, p->conf, &j->req, j->tbs, j->tbslen, j->reason,
+	    sizeof(j->reason), j->message, sizeof(j->message)) == -1) {
+		j->failed = 1;
+		log_err("pre-issuance lint refused serial %s: %s: %s",
+		    j->serial_hex, j->reason, j->message);
+		return;
+	}
+}
+
+/* Phase B: the CA signs the recorded TBS. */
+static void
+phase_sign(struct pool *p, struct job *j)
+{
+	unsigned char	*q;
+	int		 n;
+
+	if (j->failed)
+		return;
+	if ((j->cert = ca_sign_tbs(p->ca, j->tbs, j->tbslen)) == NULL) {
+		j->failed = 2;
+		return;
+	}
+	if ((n = i2d_X509(j->cert, NULL)) <= 0) {
+		j->failed = 2;
+		return;
+	}
+	j->der = q = xcalloc(1, (size_t)n);
+	i2d_X509(j->cert, &q);
+	j->derlen = (size_t)n;
+	if (j->key != NULL) {
+		p12_password(j->password, sizeof(j->password));
+		if (p12_make(j->key, j->cert, p->ca->chain, j->password,
+		    strcmp(p->conf->p12_profile, "legacy") == 0,
+		    p->conf->p12_iterations, &j->p12, &j->p12len) == -1)
+			j->failed = 2;
+	}
+}
+
+/* Recompute an order's state from its recipients after signing. */
+static int
+resettle(struct store *st, long long oid)
+{
+	return order_resettle(st, oid);
+}
+
+static int
+load_jobs(struct store *st, struct job *jobs, size_t max, size_t *n)
+{
+	sqlite3_stmt	*q;
+
+	*n = 0;
+	q = store_prep(st, "SELECT r.id, o.id, o.batch_id, r.cn, r.given_name,"
+	    " r.surname, r.pseudonym, r.email, r.csr, r.keygen, o.product,"
+	    " o.sig_hash, o.not_after, g.name, g.country, g.org_identifier,"
+	    " r.cn_type"
+	    " FROM recipient r JOIN orders o ON o.id = r.order_id"
+	    " LEFT JOIN organization g ON g.id = o.org_id"
+	    " WHERE r.state = 'approved' AND NOT EXISTS (SELECT 1 FROM"
+	    " certificate c WHERE c.recipient_id = r.id AND c.state != 'void')"
+	    " ORDER BY r.id LIMIT ?", "i", (long long)max);
+	if (q == NULL)
+		return -1;
+	while (*n < max && sqlite3_step(q) == SQLITE_ROW) {
+		struct job *j = &jobs[(*n)++];
+
+		memset(j, 0, sizeof(*j));
+		j->rid = sqlite3_column_int64(q, 0);
+		j->oid = sqlite3_column_int64(q, 1);
+		j->bid = sqlite3_column_int64(q, 2);
+		j->cn = store_col_text(q, 3);
+		j->given = store_col_text(q, 4);
+		j->surname = store_col_text(q, 5);
+		j->pseudonym = store_col_text(q, 6);
+		j->email = store_col_text(q, 7);
+		j->csr = store_col_text(q, 8);
+		j->keygen = store_col_text(q, 9);
+		j->product = store_col_text(q, 10);
+		j->hash = store_col_text(q, 11);
+		j->coverage_end = (time_t)sqlite3_column_int64(q, 12);
+		j->org_name = store_col_text(q, 13);
+		j->org_country = store_col_text(q, 14);
+		j->org_id = store_col_text(q, 15);
+		j->req.cn_type = (enum cn_type)sqlite3_column_int(q, 16);
+	}
+	sqlite3_finalize(q);
+	return 0;
+}
+
+static int
+refuse_job(struct store *st, struct job *j)
+{
+	return store_done(st, store_prep(st, "UPDATE recipient SET state ="
+	    " 'rejected', reason = ?, message = ? WHERE id = ?", "tti",
+	    j->reason[0] ? j->reason : "issuance_refused", j->message, j->rid))
+	    == -1 || store_event(st, "issuance_refused", j->bid, j->oid, j->rid,
+	    S_APPROVED, S_REJECTED, j->reason, j->message) == -1 ||
+	    resettle(st, j->oid) == -1 ? -1 : 0;
+}
+
+/* Store a signed certificate and move its recipient to issued. */
+static int
+store_issued(struct store *st, long long cert_id, long long rid,
+    long long oid, long long bid, const unsigned char *der, size_t derlen,
+    const unsigned char *p12, size_t p12len, const char *password,
+    const char *serial)
+{
+	if (store_done(st, store_prep(st, "UPDATE certificate SET state ="
+	    " 'issued', der = ?, p12 = ?, p12_password = ? WHERE id = ?",
+	    "bbti", der, derlen, p12, p12len, password, cert_id)) == -1 ||
+	    store_done(st, store_prep(st, "UPDATE recipient SET state ="
+	    " 'issued', reason = NULL, message = NULL WHERE id = ?", "i",
+	    rid)) == -1 ||
+	    store_event(st, "certificate_issued", bid, oid, rid, S_APPROVED,
+	    S_ISSUED, NULL, serial) == -1 ||
+	    resettle(st, oid) == -1)
+		return -1;
+	return 0;
+}
+
+int
+signer_run(struct store *st, const struct conf *c, const struct ca *ca)
+{
+	struct pool	 p;
+	struct job	*jobs;
+	size_t		 max, n, i;
+	int		 rc = -1, progress;
+
+	max = (size_t)(c->workers > 0 ? c->workers : 1) * CHUNK_PER_WORKER;
+	jobs = xcalloc(max, sizeof(*jobs));
+	memset(&p, 0, sizeof(p));
+	p.conf = c;
+	p.ca = ca;
+	p.jobs = jobs;
+	pthread_mutex_init(&p.mu, NULL);
+	for (;;) {
+		if (load_jobs(st, jobs, max, &n) == -1)
+			goto out;
+		if (n == 0)
+			break;
+		p.n = n;
+		pool_run(&p, phase_build);
+
+		/* W: the write-ahead record, before the CA key is used. */
+		if (store_begin(st) == -1)
+			goto out;
+		progress = 0;
+		for (i = 0; i < n; i++) {
+			struct job *j = &jobs[i];
+
+			if (j->failed == 1) {
+				if (refuse_job(st, j) == -1)
+					goto fail;
+				progress = 1;
+				continue;
+			}
+			if (j->failed)
+				continue;
+			if (store_done(st, store_prep(st, "INSERT INTO"
+			    " certificate (recipient_id, serial, state, tbs,"
+			    " not_before, not_after, spki_sha256, created)"
+			    " VALUES (?, ?, 'signing', ?, ?, ?, ?, ?)", "itb"
+			    "iiti", j->rid, j->serial_hex, j->tbs, j->tbslen,
+			    (long long)j->req.not_before,
+			    (long long)j->req.not_after, j->spki,
+			    (long long)clock_now())) == -1)
+				goto fail;
+			j->cert_id = store_last_id(st);
+			progress = 1;
+		}
+		crash_point("before_writeahead_commit");
+		if (store_commit(st) == -1)
+			goto out;
+		crash_point("after_writeahead");
+
+		pool_run(&p, phase_sign);
+		crash_point("after_sign");
+
+		if (store_begin(st) == -1)
+			goto out;
+		for (i = 0; i < n; i++) {
+			struct job *j = &jobs[i];
+
+			if (j->failed)
+				continue;
+			if (store_issued(st, j->cert_id, j->rid, j->oid, j->bid,
+			    j->der, j->derlen, j->p12, j->p12len,
+			    j->p12 ? j->password : NULL, j->serial_hex) == -1)
+				goto fail;
+		}
+		crash_point("before_issue_commit");
+		if (store_commit(st) == -1)
+			goto out;
+		crash_point("after_issue_commit");
+		for (i = 0; i < n; i++)
+			job_clear(&jobs[i]);
+		if (!progress)
+			break;	/* only transient failures: next pass */
+	}
+	rc = 0;
+	goto out;
+fail:
+	store_rollback(st);
+out:
+	for (i = 0; i < max; i++)
+		job_clear(&jobs[i]);
+	free(jobs);
+	pthread_mutex_destroy(&p.mu);
+	return rc;
+}
+
+int
+signer_recover(struct store *st, const struct conf *c, const struct ca *ca)
+{
+	sqlite3_stmt	*q;
+	int		 rc = 0;
+
+	(void)c;
+	for (;;) {
+		long long	 cid, rid, oid, bid;
+		char		*serial = NULL, *keygen = NULL;
+		unsigned char	*der = NULL, *tbs = NULL, *p;
+		size_t		 tbslen;
+		X509		*x = NULL;
+		int		 n;
+
+		q = store_prep(st, "SELECT c.id, c.recipient_id, o.id,"
+		    " o.batch_id, c.serial, r.keygen, c.tbs FROM certificate c"
+		    " JOIN recipient r ON r.id = c.recipient_id"
+		    " JOIN orders o ON o.id = r.order_id"
+		    " WHERE c.state = 'signing' ORDER BY c.id LIMIT 1", NULL);
+		if (q == NULL)
+			return -1;
+		if (sqlite3_step(q) != SQLITE_ROW) {
+			sqlite3_finalize(q);
+			return rc;
+		}
+		cid = sqlite3_column_int64(q, 0);
+		rid = sqlite3_column_int64(q, 1);
+		oid = sqlite3_column_int64(q, 2);
+		bid = sqlite3_column_int64(q, 3);
+		serial = store_col_text(q, 4);
+		keygen = store_col_text(q, 5);
+		tbslen = (size_t)sqlite3_column_bytes(q, 6);
+		tbs = xcalloc(1, tbslen);
+		memcpy(tbs, sqlite3_column_blob(q, 6), tbslen);
+		sqlite3_finalize(q);
+
+		if (store_begin(st) == -1)
+			rc = -1;
+		else if (keygen != NULL) {
+			/* The key lived only in memory: void this serial. */
+			if (store_done(st, store_prep(st, "UPDATE certificate"
+			    " SET state = 'void' WHERE id = ?", "i", cid)) == -1
+			    || store_event(st, "serial_voided", bid, oid, rid,
+			    NULL, NULL, "server_key_lost_in_crash", serial) == -1)
+				rc = -1;
+			log_warn("serial %s voided after a crash: its server "
+			    "key was never stored; a new key will be made",
+			    serial);
+		} else if ((x = ca_sign_tbs(ca, tbs, tbslen)) == NULL ||
+		    (n = i2d_X509(x, NULL)) <= 0) {
+			rc = -1;
+		} else {
+			der = p = xcalloc(1, (size_t)n);
+			i2d_X509(x, &p);
+			if (store_issued(st, cid, rid, oid, bid, der, (size_t)n,
+			    NULL, 0, NULL, serial) == -1)
+				rc = -1;
+			else
+				log_info("serial %s: signed again from its "
+				    "write-ahead record", serial);
+		}
+		if (rc == 0 && store_commit(st) == -1)
+			rc = -1;
+		if (rc == -1)
+			store_rollback(st);
+		X509_free(x);
+		free(der);
+		free(tbs);
+		free(serial);
+		free(keygen);
+		if (rc == -1)
+			return -1;
+	}
+}

@@ -1,0 +1,677 @@
+/*
+ * spool.c: spool intake, after Postfix pickup.  A client's file is taken
+ * only when complete (settle or marker), claimed by rename(2) into
+ * work/<account>/, opened without following links and checked with
+ * fstat, hashed, and parsed in one database transaction.  It then ends in
+ * archive/<account>/ or, beside <name>.error.xml, in rejected/<account>/.
+ * Failure policy: bad input is REMOVE (rejected with a report); a broken
+ * environment (database busy, disk full) is KEEP: the transaction rolls
+ * back, the file stays in work/ and is retried by spool_recover.
+ */
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "extern.h"
+#include "pipeline.h"
+#include "store.h"
+
+struct ingest {
+	struct store		*st;
+	const struct conf	*conf;
+	struct problems		*pr;
+	long long		 account_id;
+	const char		*account;
+	long long		 input_id;
+	long long		 batch_id;
+	enum doc_kind		 kind;
+	char			 sha[65];
+	const char		*name;
+	int			 norders;
+	int			 ncsr;
+};
+
+static const char *subdirs[] = { "inbound", "archive", "rejected", "outbound",
+    "work" };
+
+int
+spool_account_dirs(const struct conf *c, const char *account)
+{
+	char	 path[4096];
+	size_t	 i;
+
+	if (!valid_name(account))
+		return -1;
+	for (i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s/%s", c->spool_dir,
+		    subdirs[i], account);
+		if (fs_mkdirs(path, 0750) == -1) {
+			log_err("%s: %s", path, strerror(errno));
+			return -1;
+		}
+	}
+	snprintf(path, sizeof(path), "%s/mail", c->spool_dir);
+	return fs_mkdirs(path, 0750);
+}
+
+static int
+open_dir(const struct conf *c, const char *sub, const char *account)
+{
+	char	 path[4096];
+	int	 fd;
+
+	snprintf(path, sizeof(path), "%s/%s/%s", c->spool_dir, sub, account);
+	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+	    O_NOFOLLOW)) == -1)
+		log_err("%s: %s", path, strerror(errno));
+	return fd;
+}
+
+/* ---- parse callbacks: store the document inside the transaction ---- */
+
+static int
+on_head(void *arg, const struct batch_head *h)
+{
+	struct ingest	*in = arg;
+	sqlite3_stmt	*q;
+	long long	 other = 0;
+
+	in->kind = h->kind;
+	if (h->account != NULL && strcmp(h->account, in->account) != 0) {
+		problems_add(in->pr, 0, "document names account \"%s\" but "
+		    "was delivered by account \"%s\"", h->account, in->account);
+		return -1;
+	}
+	if (h->kind != DOC_BATCH)
+		return 0;
+	q = store_prep(in->st, "SELECT b.id, i.work_name, b.received"
+	    " FROM batch b LEFT JOIN input i ON i.batch_id = b.id"
+	    " WHERE b.account_id = ? AND b.ext_id = ?", "it",
+	    in->account_id, h->id);
+	if (q == NULL)
+		return -1;
+	if (sqlite3_step(q) == SQLITE_ROW) {
+		char	 when[32];
+
+		other = sqlite3_column_int64(q, 0);
+		time_fmt((time_t)sqlite3_column_int64(q, 2), when, sizeof(when));
+		problems_add(in->pr, 0, "batch id \"%s\" was already "
+		    "submitted in file \"%s\" received %s; not processed "
+		    "twice", h->id, sqlite3_column_text(q, 1) ?
+		    (const char *)sqlite3_column_text(q, 1) : "?", when);
+	}
+	sqlite3_finalize(q);
+	if (other != 0)
+		return -1;
+	if (store_done(in->st, store_prep(in->st,
+	    "INSERT INTO batch (account_id, ext_id, sha256, file_name,"
+	    " received, created, att_officer, att_title)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", "ittti" "ttt",
+	    in->account_id, h->id, in->sha, in->name,
+	    (long long)clock_now(), h->created, h->att_officer,
+	    h->att_title)) == -1) {
+		problems_add(in->pr, 0, "cannot store batch");
+		return -1;
+	}
+	in->batch_id = store_last_id(in->st);
+	return store_event(in->st, "batch_received", in->batch_id, 0, 0,
+	    NULL, NULL, NULL, in->name);
+}
+
+/* After a failed statement: bad input (constraint) or a broken store. */
+static int
+db_failed(struct ingest *in, int line, const char *what)
+{
+	if (sqlite3_errcode(in->st->db) == SQLITE_CONSTRAINT) {
+		problems_add(in->pr, line, "%s", what);
+		return -1;
+	}
+	problems_add(in->pr, line, "database error; the file is kept and "
+	    "retried");
+	in->pr->dropped = (size_t)-1;	/* marks an environment failure */
+	return -1;
+}
+
+static int
+on_order(void *arg, const struct order_in *o)
+{
+	struct ingest	*in = arg;
+	long long	 oid;
+	size_t		 i;
+	char		 what[160];
+
+	snprintf(what, sizeof(what), "order id \"%s\" appears more than once "
+	    "in the batch", o->id);
+	if (store_done(in->st, store_prep(in->st,
+	    "INSERT INTO orders (batch_id, ext_id, line, product, organization,"
+	    " sig_hash, vkind, vvalue, auto_renew, att_officer, att_title,"
+	    " add_emails, pay_method, pay_ref, agreement, state, updated)"
+	    " VALUES (?,?,?,?,?, ?,?,?,?,?, ?,?,?,?,?, ?,?)",
+	    "itittt" "iti" "ttttt" "i" "ti",
+	    in->batch_id, o->id, (long long)o->line, o->product,
+	    o->organization, o->sig_hash ? o->sig_hash : "sha256",
+	    (long long)o->vkind, o->vvalue, (long long)o->auto_renew,
+	    o->att_officer, o->att_title, o->additional_emails, o->pay_method,
+	    o->pay_ref, (long long)o->agreement, S_NEW,
+	    (long long)clock_now())) == -1)
+		return db_failed(in, o->line, what);
+	oid = store_last_id(in->st);
+	for (i = 0; i < o->nrcpt; i++) {
+		const struct recipient_in *r = &o->rcpt[i];
+
+		if (store_done(in->st, store_prep(in->st,
+		    "INSERT INTO recipient (order_id, idx, cn_type, cn,"
+		    " given_name, surname, pseudonym, email, csr, csr_later,"
+		    " keygen, state) VALUES (?,?,?,?,?, ?,?,?,?,?, ?,?)",
+		    "iiit" "t" "tttt" "i" "tt", oid, (long long)i,
+		    (long long)r->cn_type, r->cn, r->given_name, r->surname,
+		    r->pseudonym, r->email, r->csr, (long long)r->csr_later,
+		    r->keygen, S_NEW)) == -1)
+			return db_failed(in, r->line, "recipient stored twice");
+	}
+	in->norders++;
+	return 0;
+}
+
+/* A CSR for a csrLater recipient of this account, still waiting. */
+static int
+on_csr(void *arg, const struct csr_in *c)
+{
+	struct ingest	*in = arg;
+	long long	 rid = 0, bid = 0, oid = 0;
+	sqlite3_stmt	*q;
+
+	q = store_prep(in->st, "SELECT r.id, o.batch_id, o.id FROM recipient r"
+	    " JOIN orders o ON o.id = r.order_id"
+	    " JOIN batch b ON b.id = o.batch_id"
+	    " WHERE b.account_id = ? AND o.ext_id = ? AND r.email = ?"
+	    " AND r.csr_later = 1 AND r.csr IS NULL"
+	    " AND r.state IN ('new', 'waiting_csr')"
+	    " ORDER BY b.id DESC LIMIT 1", "itt", in->account_id, c->order,
+	    c->email);
+	if (q == NULL)
+		return db_failed(in, c->line, "");
+	if (sqlite3_step(q) == SQLITE_ROW) {
+		rid = sqlite3_column_int64(q, 0);
+		bid = sqlite3_column_int64(q, 1);
+		oid = sqlite3_column_int64(q, 2);
+	}
+	sqlite3_finalize(q);
+	if (rid == 0) {
+		problems_add(in->pr, c->line, "no recipient %s in order \"%s\" "
+		    "of this account is waiting for a CSR", c->email, c->order);
+		return 0;	/* keep collecting problems */
+	}
+	if (store_done(in->st, store_prep(in->st,
+	    "UPDATE recipient SET csr = ?, state = 'new' WHERE id = ?", "ti",
+	    c->csr, rid)) == -1 ||
+	    store_done(in->st, store_prep(in->st,
+	    "UPDATE orders SET state = 'new' WHERE id = ? AND state = ?",
+	    "it", oid, S_WAIT_CSR)) == -1 ||
+	    store_done(in->st, store_prep(in->st,
+	    "UPDATE batch SET dirty = 1 WHERE id = ?", "i", bid)) == -1 ||
+	    store_event(in->st, "csr_received", bid, oid, rid, S_WAIT_CSR,
+	    S_NEW, NULL, in->name) == -1)
+		return db_failed(in, c->line, "");
+	in->ncsr++;
+	return 0;
+}
+
+/* ---- one file ---- */
+
+/* Move work/<acct>/<name> to <sub>/<acct>/ without replacing anything;
+ * the final name is written to out. */
+static int
+finish_move(const struct conf *c, const char *account, const char *name,
+    const char *sub, long long input_id, char *out, size_t outlen)
+{
+	int	 wd = -1, td = -1, rc = -1;
+	char	 alt[200];
+	size_t	 n;
+
+	if ((wd = open_dir(c, "work", account)) == -1 ||
+	    (td = open_dir(c, sub, account)) == -1)
+		goto out;
+	strlcpy_(out, name, outlen);
+	if (renameat2(wd, name, td, out, RENAME_NOREPLACE) == -1) {
+		if (errno != EEXIST)
+			goto bad;
+		n = strlen(name);
+		if (n > 4 && strcmp(name + n - 4, ".xml") == 0)
+			snprintf(alt, sizeof(alt), "%.*s.%lld.xml", (int)(n - 4),
+			    name, input_id);
+		else
+			snprintf(alt, sizeof(alt), "%s.%lld", name, input_id);
+		strlcpy_(out, alt, outlen);
+		if (renameat2(wd, name, td, out, RENAME_NOREPLACE) == -1)
+			goto bad;
+	}
+	if (fs_fsync_dir(td) == -1 || fs_fsync_dir(wd) == -1)
+		goto out;
+	rc = 0;
+	goto out;
+bad:
+	log_err("%s/%s: move to %s: %s", account, name, sub, strerror(errno));
+out:
+	if (wd != -1)
+		close(wd);
+	if (td != -1)
+		close(td);
+	return rc;
+}
+
+static int
+reject_file(const struct conf *c, const char *account, const char *name,
+    long long input_id, const struct problems *pr)
+{
+	char	 final[256], ename[300];
+	int	 td, rc;
+
+	if (finish_move(c, account, name, "rejected", input_id, final,
+	    sizeof(final)) == -1)
+		return -1;
+	snprintf(ename, sizeof(ename), "%s.error.xml", final);
+	if ((td = open_dir(c, "rejected", account)) == -1)
+		return -1;
+	rc = report_error(td, ename, final, pr);
+	close(td);
+	log_info("%s/%s: rejected (%zu problem%s)", account, final, pr->n,
+	    pr->n == 1 ? "" : "s");
+	return rc;
+}
+
+/* Record the outcome of an input (its own transaction). */
+static long long
+record_input(struct store *st, long long account_id, const char *sha,
+    const char *name, const char *kind, const char *outcome,
+    long long batch_id, const struct problems *pr)
+{
+	char	 detail[512] = "";
+
+	if (pr != NULL && pr->n > 0)
+		snprintf(detail, sizeof(detail), "line %d: %s", pr->v[0].line,
+		    pr->v[0].text);
+	if (store_done(st, store_prep(st,
+	    "INSERT INTO input (account_id, sha256, work_name, kind, outcome,"
+	    " batch_id, received) VALUES (?, ?, ?, ?, ?, NULLIF(?, 0), ?)",
+	    "itttti" "i", account_id, sha, name, kind, outcome, batch_id,
+	    (long long)clock_now())) == -1)
+		return -1;
+	if (store_event(st, strcmp(outcome, "accepted") == 0 ?
+	    "input_accepted" : "input_rejected", batch_id, 0, 0, NULL, NULL,
+	    NULL, detail[0] ? detail : name) == -1)
+		return -1;
+	return store_last_id(st);
+}
+
+static int
+sha256_fd(int fd, char out[65])
+{
+	EVP_MD_CTX	*ctx;
+	unsigned char	 buf[65536], md[32];
+	ssize_t		 n;
+	int		 rc = -1;
+
+	if ((ctx = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+		goto out;
+	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			goto out;
+		}
+		if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1)
+			goto out;
+	}
+	if (EVP_DigestFinal_ex(ctx, md, NULL) != 1)
+		goto out;
+	hex_encode(md, sizeof(md), out);
+	rc = lseek(fd, 0, SEEK_SET) == 0 ? 0 : -1;
+out:
+	EVP_MD_CTX_free(ctx);
+	return rc;
+}
+
+/*
+ * Process work/<account>/<name>.  Returns 0 when the file reached its
+ * final place, -1 when it must be kept for a later retry.
+ */
+static int
+process_file(struct store *st, const struct conf *c,
+    const struct schema *sch, const char *account, long long account_id,
+    const char *name, int recovering)
+{
+	struct problems	 pr = { 0 };
+	struct ingest	 in;
+	struct batch_cb	 cb;
+	struct stat	 sb;
+	char		 err[256], final[256];
+	int		 wd = -1, fd = -1, rc = -1, ok;
+	long long	 prev_id = 0, iid;
+
+	memset(&in, 0, sizeof(in));
+	in.st = st;
+	in.conf = c;
+	in.pr = &pr;
+	in.account = account;
+	in.account_id = account_id;
+	in.name = name;
+	strlcpy_(in.sha, "-", sizeof(in.sha));
+
+	if ((wd = open_dir(c, "work", account)) == -1)
+		goto out;
+	fd = fs_open_untrusted(wd, name, (off_t)c->max_batch_bytes, &sb, err,
+	    sizeof(err));
+	if (fd == -1) {
+		problems_add(&pr, 0, "%s: %s", name, err);
+		goto refuse;
+	}
+	if (sb.st_size == 0) {
+		problems_add(&pr, 0, "%s: empty file", name);
+		goto refuse;
+	}
+	if (sha256_fd(fd, in.sha) == -1) {
+		log_err("%s/%s: read: %s", account, name, strerror(errno));
+		goto out;
+	}
+
+	/* After a crash between commit and move: finish what was decided. */
+	if (recovering) {
+		const char	*outcome = NULL;
+		sqlite3_stmt	*q;
+
+		q = store_prep(st, "SELECT id, outcome FROM input WHERE"
+		    " account_id = ? AND sha256 = ? AND work_name = ?"
+		    " ORDER BY id DESC LIMIT 1", "itt", account_id, in.sha, name);
+		if (q != NULL && sqlite3_step(q) == SQLITE_ROW) {
+			prev_id = sqlite3_column_int64(q, 0);
+			outcome = strcmp((const char *)sqlite3_column_text(q, 1),
+			    "accepted") == 0 ? "archive" : "rejected";
+		}
+		sqlite3_finalize(q);
+		if (outcome != NULL && strcmp(outcome, "archive") == 0) {
+			rc = finish_move(c, account, name, "archive", prev_id,
+			    final, sizeof(final));
+			goto out;
+		}
+		if (outcome != NULL) {
+			problems_add(&pr, 0, "%s: refused before a restart; "
+			    "see the event log of input %lld", name, prev_id);
+			rc = reject_file(c, account, name, prev_id, &pr);
+			goto out;
+		}
+	}
+
+	/* The same bytes again: point to the first. */
+	{
+		sqlite3_stmt	*q;
+		int		 dup = 0;
+
+		q = store_prep(st, "SELECT i.work_name, i.received, b.ext_id"
+		    " FROM input i LEFT JOIN batch b ON b.id = i.batch_id"
+		    " WHERE i.account_id = ? AND i.sha256 = ? AND"
+		    " i.outcome = 'accepted' ORDER BY i.id LIMIT 1", "it",
+		    account_id, in.sha);
+		if (q == NULL)
+			goto out;
+		if (sqlite3_step(q) == SQLITE_ROW) {
+			char	 when[32];
+
+			time_fmt((time_t)sqlite3_column_int64(q, 1), when,
+			    sizeof(when));
+			problems_add(&pr, 0, "same file (SHA-256 %s) as \"%s\" "
+			    "received %s%s%s; not processed twice", in.sha,
+			    (const char *)sqlite3_column_text(q, 0), when,
+			    sqlite3_column_text(q, 2) ? " as batch " : "",
+			    sqlite3_column_text(q, 2) ?
+			    (const char *)sqlite3_column_text(q, 2) : "");
+			dup = 1;
+		}
+		sqlite3_finalize(q);
+		if (dup)
+			goto refuse;
+	}
+
+	memset(&cb, 0, sizeof(cb));
+	cb.arg = &in;
+	cb.on_head = on_head;
+	cb.on_order = on_order;
+	cb.on_csr = on_csr;
+	if (store_begin(st) == -1)
+		goto out;
+	ok = batch_parse(sch, fd, name, &cb, &pr) == 0 && pr.n == 0;
+	if (!ok) {
+		store_rollback(st);
+		if (pr.dropped == (size_t)-1)
+			goto out;	/* environment: keep and retry */
+		if (pr.n == 0)
+			problems_add(&pr, 0, "%s: refused", name);
+		goto refuse;
+	}
+	if (in.kind == DOC_BATCH && in.norders == 0) {
+		store_rollback(st);
+		problems_add(&pr, 0, "batch has no orders");
+		goto refuse;
+	}
+	if (record_input(st, account_id, in.sha, name,
+	    in.kind == DOC_BATCH ? "batch" : "csrSubmission", "accepted",
+	    in.batch_id, NULL) == -1 || store_commit(st) == -1) {
+		store_rollback(st);
+		goto out;
+	}
+	iid = store_last_id(st);
+	crash_point("after_parse_commit");
+	log_info("%s/%s: accepted (%d order%s, %d csr%s)", account, name,
+	    in.norders, in.norders == 1 ? "" : "s", in.ncsr,
+	    in.ncsr == 1 ? "" : "s");
+	rc = finish_move(c, account, name, "archive", iid, final,
+	    sizeof(final));
+	goto out;
+
+refuse:
+	if (store_begin(st) == -1)
+		goto out;
+	if ((iid = record_input(st, account_id, in.sha, name,
+	    in.kind == DOC_CSRSUB ? "csrSubmission" : "batch", "rejected", 0,
+	    &pr)) == -1 || store_commit(st) == -1) {
+		store_rollback(st);
+		goto out;
+	}
+	if (fd != -1) {
+		close(fd);
+		fd = -1;
+	}
+	rc = reject_file(c, account, name, iid, &pr);
+out:
+	if (fd != -1)
+		close(fd);
+	if (wd != -1)
+		close(wd);
+	problems_free(&pr);
+	return rc;
+}
+
+/* ---- intake ---- */
+
+static int
+has_suffix(const char *s, const char *suf)
+{
+	size_t	 a = strlen(s), b = strlen(suf);
+
+	return a >= b && strcmp(s + a - b, suf) == 0;
+}
+
+/* Names never taken: still being written, or markers and signatures. */
+static int
+is_ignored(const char *name)
+{
+	return name[0] == '.' || has_suffix(name, ".part") ||
+	    has_suffix(name, ".tmp") || has_suffix(name, ".done") ||
+	    has_suffix(name, ".p7s");
+}
+
+static int
+is_ready(const struct conf *c, int ind, const char *name,
+    const struct stat *sb)
+{
+	char		 marker[300];
+	struct stat	 mb;
+	time_t		 now = time(NULL);
+
+	if (c->ready == READY_MARKER) {
+		snprintf(marker, sizeof(marker), "%s.done", name);
+		return fstatat(ind, marker, &mb, AT_SYMLINK_NOFOLLOW) == 0;
+	}
+	/* File times come from the kernel's clock, so compare with it. */
+	return now - sb->st_mtime >= c->settle_seconds;
+}
+
+/* Claim one inbound entry into work/; the work name is written to out. */
+static int
+claim(const struct conf *c, int ind, int wd, const char *name, char *out,
+    size_t outlen)
+{
+	unsigned char	 r[8];
+	char		 hex[17], marker[300];
+
+	if (valid_name(name) && has_suffix(name, ".xml"))
+		strlcpy_(out, name, outlen);
+	else {
+		/* Never reuse an untrusted name: generate one. */
+		rnd_bytes(r, sizeof(r));
+		hex_encode(r, sizeof(r), hex);
+		snprintf(out, outlen, "badname-%s", hex);
+	}
+	if (renameat2(ind, name, wd, out, RENAME_NOREPLACE) == -1) {
+		if (errno != EEXIST)
+			log_warn("claim: %s", strerror(errno));
+		return -1;
+	}
+	if (fs_fsync_dir(wd) == -1 || fs_fsync_dir(ind) == -1)
+		return -1;
+	crash_point("after_claim");
+	if (c->ready == READY_MARKER) {
+		snprintf(marker, sizeof(marker), "%s.done", name);
+		(void)unlinkat(ind, marker, 0);
+	}
+	return 0;
+}
+
+static int
+intake_account(struct store *st, const struct conf *c,
+    const struct schema *sch, const char *account, long long account_id)
+{
+	DIR		*d = NULL;
+	struct dirent	*de;
+	struct stat	 sb;
+	int		 ind = -1, wd = -1, rc = 0;
+	char		 wname[256];
+
+	if ((ind = open_dir(c, "inbound", account)) == -1 ||
+	    (wd = open_dir(c, "work", account)) == -1) {
+		rc = -1;
+		goto out;
+	}
+	if ((d = fdopendir(dup(ind))) == NULL) {
+		rc = -1;
+		goto out;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0 || is_ignored(de->d_name))
+			continue;
+		if (fstatat(ind, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == -1)
+			continue;
+		if (S_ISREG(sb.st_mode) && !is_ready(c, ind, de->d_name, &sb))
+			continue;
+		if (claim(c, ind, wd, de->d_name, wname, sizeof(wname)) == -1)
+			continue;
+		if (process_file(st, c, sch, account, account_id, wname,
+		    0) == -1)
+			rc = -1;
+	}
+out:
+	if (d != NULL)
+		closedir(d);
+	if (ind != -1)
+		close(ind);
+	if (wd != -1)
+		close(wd);
+	return rc;
+}
+
+/* For every account (in name order), apply fn. */
+static int
+each_account(struct store *st, const struct conf *c, const struct schema *sch,
+    int (*fn)(struct store *, const struct conf *, const struct schema *,
+    const char *, long long))
+{
+	sqlite3_stmt	*q;
+	int		 rc = 0;
+
+	q = store_prep(st, "SELECT id, name FROM account ORDER BY name", NULL);
+	if (q == NULL)
+		return -1;
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		char		*name = store_col_text(q, 1);
+		long long	 id = sqlite3_column_int64(q, 0);
+
+		if (fn(st, c, sch, name, id) == -1)
+			rc = -1;
+		free(name);
+	}
+	sqlite3_finalize(q);
+	return rc;
+}
+
+static int
+intake_one(struct store *st, const struct conf *c, const struct schema *sch,
+    const char *account, long long id)
+{
+	return intake_account(st, c, sch, account, id);
+}
+
+int
+spool_intake(struct store *st, const struct conf *c, const struct schema *sch)
+{
+	return each_account(st, c, sch, intake_one);
+}
+
+static int
+recover_account(struct store *st, const struct conf *c,
+    const struct schema *sch, const char *account, long long account_id)
+{
+	DIR		*d;
+	struct dirent	*de;
+	int		 wd, rc = 0;
+
+	if ((wd = open_dir(c, "work", account)) == -1)
+		return -1;
+	if ((d = fdopendir(wd)) == NULL) {
+		close(wd);
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		log_info("%s/%s: recovering from work/", account, de->d_name);
+		if (process_file(st, c, sch, account, account_id, de->d_name,
+		    1) == -1)
+			rc = -1;
+	}
+	closedir(d);
+	return rc;
+}
+
+int
+spool_recover(struct store *st, const struct conf *c, const struct schema *sch)
+{
+	return each_account(st, c, sch, recover_account);
+}

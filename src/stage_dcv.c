@@ -1,0 +1,609 @@
+/*
+ * stage_dcv.c: the email domain control stage (SPEC 3.4) and the Email
+ * DCV it starts.
+ *
+ * Organization- and sponsor-validated products: each recipient's email
+ * domain needs a domain validation of the order's organization less than
+ * 398 days old (S/MIME BR 3.2.2.1, 4.2.1).  Public email provider domains
+ * are refused unless the organization prevalidated them.  Otherwise an
+ * Email DCV is started: a random token (160 bits, only its SHA-256
+ * stored, valid 30 days) mailed to the five constructed addresses of the
+ * domain.  Mailbox-validated products: each mailbox needs a mailbox
+ * validation less than 30 days old (S/MIME BR 3.2.2.2, 4.2.1), else a
+ * token valid 24 hours is mailed to the mailbox itself.  Either way the
+ * order waits in waiting_dcv until certspool domain confirm TOKEN.
+ *
+ * Messages are written inside the pipeline's transaction and named after
+ * the dcv row (dcv-<id>-<local part>).  Rows are never deleted, so a
+ * committed row's id is never handed out again and its messages are
+ * never overwritten; after a rollback SQLite hands the same id to the
+ * retried row, whose messages then replace the void ones.  A void
+ * message that escapes anyway (piped to sendmail before the rollback)
+ * carries a token no row has, which certspool domain confirm refuses.
+ *
+ * Failure policy: a bad or public domain rejects the order; a store
+ * error or a message that cannot be written makes the order wait (it is
+ * evaluated again next pass) and is logged.  A dry run writes nothing.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "extern.h"
+#include "pipeline.h"
+#include "store.h"
+#include "dcv.h"
+
+static const char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/* The constructed addresses of S/MIME BR 3.2.2.1 via TLS BR 3.2.2.4.4. */
+static const char *const constructed[] = {
+	"admin", "administrator", "webmaster", "hostmaster", "postmaster",
+};
+#define NCONSTRUCTED	(sizeof(constructed) / sizeof(constructed[0]))
+
+/* Distinct names an order needs validated, and which still lack it. */
+struct want {
+	char	**name;
+	int	 *ok;
+	size_t	  n;
+};
+
+void
+token_new(char *out, size_t nchars)
+{
+	unsigned char	 r[TOKEN_MAX];
+	size_t		 i;
+
+	if (nchars > sizeof(r))
+		abort();
+	rnd_bytes(r, nchars);
+	/* 256 is a multiple of 32: the low five bits are uniform. */
+	for (i = 0; i < nchars; i++)
+		out[i] = crockford[r[i] & 31];
+	out[nchars] = '\0';
+}
+
+int
+token_norm(const char *in, char *out, size_t outlen)
+{
+	size_t	 n = 0;
+	int	 c;
+
+	for (; *in != '\0'; in++) {
+		if (*in == '-' || isspace((unsigned char)*in))
+			continue;
+		c = toupper((unsigned char)*in);
+		if (c == 'O')
+			c = '0';
+		else if (c == 'I' || c == 'L')
+			c = '1';
+		if (c == '\0' || strchr(crockford, c) == NULL)
+			return -1;
+		if (n + 1 >= outlen)
+			return -1;
+		out[n++] = (char)c;
+	}
+	if (outlen == 0)
+		return -1;
+	out[n] = '\0';
+	return n == 0 ? -1 : 0;
+}
+
+void
+token_hash(const char *canon, char out[65])
+{
+	sha256_hex(canon, strlen(canon), out);
+}
+
+int
+is_public_domain(const struct conf *c, const char *domain)
+{
+	const char	*p, *end;
+	size_t		 len = strlen(domain), n;
+
+	if (c->public_email_domains == NULL)
+		return 0;
+	for (p = c->public_email_domains; *p != '\0'; p = end) {
+		while (*p == ',' || *p == ' ' || *p == '\t')
+			p++;
+		end = p + strcspn(p, ",");
+		n = (size_t)(end - p);
+		while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+			n--;
+		if (n == len && n > 0 && strncasecmp(p, domain, n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+int
+valid_domain(const char *s)
+{
+	size_t	 len = strlen(s), i, label = 0, start = 0, dots = 0;
+	int	 alldigit = 1;
+
+	if (len == 0 || len > 253)
+		return 0;
+	for (i = 0; i <= len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '.' || c == '\0') {
+			if (label == 0 || label > 63 || s[i - 1] == '-')
+				return 0;
+			/* Reserved LDH labels: only xn-- (RFC 5890 2.3.1). */
+			if (label >= 4 && s[start + 2] == '-' &&
+			    s[start + 3] == '-' && strncmp(s + start, "xn", 2))
+				return 0;
+			if (c == '.')
+				dots++;
+			label = 0;
+			start = i + 1;
+			if (c == '\0')
+				break;
+			alldigit = 1;
+			continue;
+		}
+		if (c > 0x7f || !(islower(c) || isdigit(c) || c == '-'))
+			return 0;
+		if (c == '-' && label == 0)
+			return 0;
+		if (!isdigit(c))
+			alldigit = 0;
+		label++;
+	}
+	/* A top-level label of digits only would be an address. */
+	return dots > 0 && !alldigit;
+}
+
+static void
+want_add(struct want *w, const char *name)
+{
+	size_t	 i;
+	char	**nv;
+	int	 *okv;
+
+	for (i = 0; i < w->n; i++)
+		if (strcmp(w->name[i], name) == 0)
+			return;
+	nv = xcalloc(w->n + 1, sizeof(*nv));
+	okv = xcalloc(w->n + 1, sizeof(*okv));
+	if (w->n > 0) {
+		memcpy(nv, w->name, w->n * sizeof(*nv));
+		memcpy(okv, w->ok, w->n * sizeof(*okv));
+	}
+	free(w->name);
+	free(w->ok);
+	w->name = nv;
+	w->ok = okv;
+	w->name[w->n++] = xstrdup(name);
+}
+
+static void
+want_free(struct want *w)
+{
+	size_t	 i;
+
+	for (i = 0; i < w->n; i++)
+		free(w->name[i]);
+	free(w->name);
+	free(w->ok);
+	memset(w, 0, sizeof(*w));
+}
+
+/* "a.example, b.example" of the names not ok, at most len bytes. */
+static void
+want_list(const struct want *w, char *out, size_t len)
+{
+	size_t	 i, used = 0;
+	int	 n;
+
+	out[0] = '\0';
+	for (i = 0; i < w->n; i++) {
+		if (w->ok[i])
+			continue;
+		n = snprintf(out + used, len - used, "%s%s",
+		    used ? ", " : "", w->name[i]);
+		if (n < 0 || (size_t)n >= len - used)
+			return;
+		used += (size_t)n;
+	}
+}
+
+/* Mark a dcv row whose messages could not all be written as failed. */
+static int
+dcv_failed(struct store *st, long long id, long long batch, long long order,
+    const char *what)
+{
+	char	 detail[320];
+
+	snprintf(detail, sizeof(detail), "dcv %lld: message to %s not "
+	    "written; a later attempt starts afresh", id, what);
+	if (store_done(st, store_prep(st, "UPDATE dcv SET state = 'failed'"
+	    " WHERE id = ?", "i", id)) == -1 ||
+	    store_event(st, "dcv_mail_failed", batch, order, 0, "open",
+	    "failed", NULL, detail) == -1)
+		return -1;
+	return 0;
+}
+
+/* Write one confirmation message as dcv-<id>-<tag>.eml. */
+static int
+dcv_mail(const struct conf *c, long long id, const char *tag,
+    const char *hash, const char *to, const char *subject, const char *body)
+{
+	struct mail_msg	 m;
+	char		 name[96], seed[160];
+
+	snprintf(name, sizeof(name), "dcv-%lld-%s", id, tag);
+	/* Stable per message, distinct for a retried row's new token. */
+	snprintf(seed, sizeof(seed), "%s-%.16s", name, hash);
+	memset(&m, 0, sizeof(m));
+	m.from = c->mail_from;
+	m.to = to;
+	m.subject = subject;
+	m.body = body;
+	m.message_id_seed = seed;
+	return mail_send(c, name, &m);
+}
+
+int
+dcv_start_email(struct store *st, const struct conf *c, long long domain_id,
+    struct dcv_start *ds)
+{
+	sqlite3_stmt	*q = NULL;
+	struct buf	 body = { 0 };
+	char		*domain = NULL, *org = NULL;
+	char		 tok[DCV_TOKEN_CHARS + 1], hash[65], exp[32];
+	char		 to[320], subject[320], detail[512];
+	long long	 now = clock_now(), account = 0, id;
+	size_t		 i;
+	int		 rc = -1;
+
+	q = store_prep(st, "SELECT d.name, o.name, o.account_id FROM domain d"
+	    " JOIN organization o ON o.id = d.org_id WHERE d.id = ?", "i",
+	    domain_id);
+	if (q == NULL)
+		goto out;
+	if (sqlite3_step(q) != SQLITE_ROW) {
+		log_err("dcv: domain %lld does not exist", domain_id);
+		goto out;
+	}
+	domain = store_col_text(q, 0);
+	org = store_col_text(q, 1);
+	account = sqlite3_column_int64(q, 2);
+	sqlite3_finalize(q);
+	q = NULL;
+
+	token_new(tok, DCV_TOKEN_CHARS);
+	token_hash(tok, hash);
+	ds->expires = (time_t)(now + DCV_EMAIL_TTL);
+	if (store_done(st, store_prep(st, "INSERT INTO dcv (domain_id,"
+	    " account_id, mailbox, method, token_hash, value, created,"
+	    " expires, state) VALUES (?, ?, NULL, 'email', ?, NULL, ?, ?,"
+	    " 'open')", "iitii", domain_id, account, hash, now,
+	    (long long)ds->expires)) == -1)
+		goto out;
+	ds->id = id = store_last_id(st);
+	time_fmt(ds->expires, exp, sizeof(exp));
+
+	snprintf(subject, sizeof(subject), "Confirm control of %s for S/MIME "
+	    "certificates", domain);
+	buf_addf(&body, "The organization \"%s\" asked for S/MIME "
+	    "certificates for email addresses at %s.\n\n"
+	    "This message goes to the administrative addresses of %s "
+	    "(admin, administrator, webmaster, hostmaster and postmaster) "
+	    "so that whoever controls the domain can confirm it (Email "
+	    "domain control validation, S/MIME BR 3.2.2.1).\n\n"
+	    "To confirm, give this token to the certificate authority, "
+	    "which runs:\n\n"
+	    "    certspool domain confirm %s\n\n"
+	    "The token is valid until %s and can be used once.  If you did "
+	    "not expect this message, ignore it: without the confirmation "
+	    "no certificate is issued for %s.\n", org, domain, domain, tok,
+	    exp, domain);
+
+	for (i = 0; i < NCONSTRUCTED; i++) {
+		snprintf(to, sizeof(to), "%s@%s", constructed[i], domain);
+		if (dcv_mail(c, id, constructed[i], hash, to, subject,
+		    (const char *)body.p) == -1) {
+			log_err("dcv %lld: %s: confirmation message not "
+			    "written", id, to);
+			(void)dcv_failed(st, id, ds->batch_id, ds->order_id,
+			    to);
+			goto out;
+		}
+	}
+	snprintf(detail, sizeof(detail), "email dcv %lld for %s of "
+	    "organization \"%s\" (S/MIME BR 3.2.2.1): token sent to admin@, "
+	    "administrator@, webmaster@, hostmaster@, postmaster@; expires %s",
+	    id, domain, org, exp);
+	if (store_event(st, "dcv_started", ds->batch_id, ds->order_id, 0,
+	    NULL, "open", NULL, detail) == -1)
+		goto out;
+	rc = 0;
+out:
+	sqlite3_finalize(q);
+	buf_free(&body);
+	free(domain);
+	free(org);
+	return rc;
+}
+
+/* Mailbox control (S/MIME BR 3.2.2.2): a token to the mailbox itself. */
+static int
+dcv_start_mailbox(struct eval *e, const char *mailbox)
+{
+	struct order	*o = e->o;
+	struct buf	 body = { 0 };
+	char		 tok[DCV_TOKEN_CHARS + 1], hash[65], exp[32];
+	char		 detail[512];
+	long long	 now = clock_now(), expires, id;
+	int		 rc = -1;
+
+	token_new(tok, DCV_TOKEN_CHARS);
+	token_hash(tok, hash);
+	expires = now + DCV_MAILBOX_TTL;
+	if (store_done(e->st, store_prep(e->st, "INSERT INTO dcv (domain_id,"
+	    " account_id, mailbox, method, token_hash, value, created,"
+	    " expires, state) VALUES (NULL, ?, ?, 'mailbox', ?, NULL, ?, ?,"
+	    " 'open')", "ittii", o->account_id, mailbox, hash, now,
+	    expires)) == -1)
+		goto out;
+	id = store_last_id(e->st);
+	time_fmt((time_t)expires, exp, sizeof(exp));
+
+	buf_addf(&body, "An S/MIME certificate was ordered for this "
+	    "mailbox, %s.\n\n"
+	    "To confirm that you control it (S/MIME BR 3.2.2.2), give this "
+	    "token to the certificate authority, which runs:\n\n"
+	    "    certspool domain confirm %s\n\n"
+	    "The token is valid until %s and can be used once.  If you did "
+	    "not expect this message, ignore it: without the confirmation "
+	    "no certificate is issued for this mailbox.\n", mailbox, tok, exp);
+	if (dcv_mail(e->conf, id, "mailbox", hash, mailbox,
+	    "Confirm your mailbox for an S/MIME certificate",
+	    (const char *)body.p) == -1) {
+		log_err("dcv %lld: %s: confirmation message not written", id,
+		    mailbox);
+		(void)dcv_failed(e->st, id, o->batch_id, o->id, mailbox);
+		goto out;
+	}
+	snprintf(detail, sizeof(detail), "mailbox dcv %lld for %s (S/MIME "
+	    "BR 3.2.2.2): token sent to the mailbox; expires %s", id,
+	    mailbox, exp);
+	if (store_event(e->st, "dcv_started", o->batch_id, o->id, 0, NULL,
+	    "open", NULL, detail) == -1)
+		goto out;
+	rc = 0;
+out:
+	buf_free(&body);
+	return rc;
+}
+
+/* Open rows past their expiry become 'expired' (bookkeeping only). */
+static int
+dcv_expire(struct eval *e, const char *where, const char *fmt,
+    long long a, const char *b)
+{
+	char	 sql[256];
+
+	snprintf(sql, sizeof(sql), "UPDATE dcv SET state = 'expired' WHERE"
+	    " state = 'open' AND expires <= ? AND %s", where);
+	if (b != NULL)
+		return store_done(e->st, store_prep(e->st, sql, fmt,
+		    (long long)clock_now(), a, b));
+	return store_done(e->st, store_prep(e->st, sql, fmt,
+	    (long long)clock_now(), a));
+}
+
+/* Mailbox-validated products: 0 with w->ok filled, or -1 (store). */
+static int
+check_mailboxes(struct eval *e, struct want *w)
+{
+	long long	 v, open;
+	size_t		 i;
+
+	for (i = 0; i < w->n; i++) {
+		if (store_int(e->st, &v, 0, store_prep(e->st,
+		    "SELECT COUNT(*) FROM mailbox WHERE account_id = ? AND"
+		    " email = ? AND validated_at IS NOT NULL AND ? -"
+		    " validated_at < ?", "itii", e->o->account_id, w->name[i],
+		    (long long)clock_now(), MAILBOX_REUSE)) == -1)
+			return -1;
+		if ((w->ok[i] = v > 0) || e->dry_run)
+			continue;
+		if (dcv_expire(e, "account_id = ? AND mailbox = ? AND"
+		    " method = 'mailbox'", "iit", e->o->account_id,
+		    w->name[i]) == -1)
+			return -1;
+		if (store_int(e->st, &open, 0, store_prep(e->st,
+		    "SELECT COUNT(*) FROM dcv WHERE account_id = ? AND"
+		    " mailbox = ? AND method = 'mailbox' AND state = 'open'"
+		    " AND expires > ?", "iti", e->o->account_id, w->name[i],
+		    (long long)clock_now())) == -1)
+			return -1;
+		if (open == 0 && dcv_start_mailbox(e, w->name[i]) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* Is domain validated for the order's organization within 398 days? */
+static int
+domain_valid(struct eval *e, const char *domain, int *ok)
+{
+	long long	 v;
+
+	if (store_int(e->st, &v, 0, store_prep(e->st,
+	    "SELECT COUNT(*) FROM domain WHERE org_id = ? AND name = ? AND"
+	    " validated_at IS NOT NULL AND ? - validated_at < ?", "itii",
+	    e->o->org_id, domain, (long long)clock_now(), DOMAIN_REUSE)) == -1)
+		return -1;
+	*ok = v > 0;
+	return 0;
+}
+
+/* Make sure an Email DCV is under way for domain; 0 or -1. */
+static int
+domain_start(struct eval *e, const char *domain)
+{
+	struct dcv_start ds;
+	long long	 did, open;
+	char		 detail[320];
+
+	if (store_int(e->st, &did, 0, store_prep(e->st, "SELECT id FROM"
+	    " domain WHERE org_id = ? AND name = ?", "it", e->o->org_id,
+	    domain)) == -1)
+		return -1;
+	if (did == 0) {
+		if (store_done(e->st, store_prep(e->st, "INSERT INTO domain"
+		    " (org_id, name) VALUES (?, ?)", "it", e->o->org_id,
+		    domain)) == -1)
+			return -1;
+		did = store_last_id(e->st);
+		snprintf(detail, sizeof(detail), "domain %lld %s of "
+		    "organization %lld, from an order", did, domain,
+		    e->o->org_id);
+		if (store_event(e->st, "domain_added", e->o->batch_id,
+		    e->o->id, 0, NULL, NULL, NULL, detail) == -1)
+			return -1;
+	}
+	if (dcv_expire(e, "domain_id = ? AND method = 'email'", "ii", did,
+	    NULL) == -1)
+		return -1;
+	if (store_int(e->st, &open, 0, store_prep(e->st, "SELECT COUNT(*)"
+	    " FROM dcv WHERE domain_id = ? AND method = 'email' AND"
+	    " state = 'open' AND expires > ?", "ii", did,
+	    (long long)clock_now())) == -1)
+		return -1;
+	if (open > 0)
+		return 0;
+	memset(&ds, 0, sizeof(ds));
+	ds.batch_id = e->o->batch_id;
+	ds.order_id = e->o->id;
+	return dcv_start_email(e->st, e->conf, did, &ds);
+}
+
+/*
+ * Organization- and sponsor-validated products.  Returns 0 with w->ok
+ * filled, 1 when the order was rejected (public domain), -1 on error.
+ */
+static int
+check_domains(struct eval *e, struct want *w)
+{
+	size_t	 i;
+
+	for (i = 0; i < w->n; i++) {
+		if (domain_valid(e, w->name[i], &w->ok[i]) == -1)
+			return -1;
+		if (!w->ok[i] && is_public_domain(e->conf, w->name[i])) {
+			eval_reject(e, "public_email_domain", "%s is a public "
+			    "email provider's domain; only "
+			    "secure_email_individual may use it, or the "
+			    "organization must prevalidate it (SPEC 3.4)",
+			    w->name[i]);
+			return 1;
+		}
+	}
+	if (e->dry_run)
+		return 0;
+	for (i = 0; i < w->n; i++)
+		if (!w->ok[i] && domain_start(e, w->name[i]) == -1)
+			return -1;
+	return 0;
+}
+
+enum stage_rc
+stage_dcv(struct eval *e)
+{
+	struct order	*o = e->o;
+	struct want	 w = { 0 };
+	char		 mailbox[320], list[400];
+	const char	*dom;
+	size_t		 i, j, pending = 0;
+	int		 mbx, rc;
+	enum stage_rc	 src = STAGE_PASS;
+
+	if (o->prod == NULL)
+		abort();	/* stage_terms runs first */
+	mbx = o->prod->vtype == VT_MAILBOX;
+	if (!mbx && o->org_id == 0) {
+		eval_reject(e, "organization_missing", "product %s needs an "
+		    "organization for domain control validation", o->prod->name);
+		return STAGE_REJECT;
+	}
+
+	for (i = 0; i < o->nr; i++) {
+		struct rcpt *r = &o->r[i];
+
+		if (strcmp(r->state, S_ISSUED) == 0 ||
+		    strcmp(r->state, S_REJECTED) == 0 ||
+		    strcmp(r->state, S_CANCELLED) == 0 ||
+		    strcmp(r->state, S_APPROVED) == 0)
+			continue;
+		if ((dom = email_domain(r->email)) == NULL ||
+		    (size_t)snprintf(mailbox, sizeof(mailbox), "%s",
+		    r->email) >= sizeof(mailbox)) {
+			eval_reject(e, "email_domain_invalid", "recipient %d: "
+			    "\"%s\" is not an email address", r->idx + 1,
+			    r->email ? r->email : "");
+			src = STAGE_REJECT;
+			goto done;
+		}
+		/* The domain is case-insensitive, the local part is not. */
+		for (j = (size_t)(dom - r->email); mailbox[j] != '\0'; j++)
+			mailbox[j] = (char)tolower((unsigned char)mailbox[j]);
+		dom = mailbox + (dom - r->email);
+		if (!valid_domain(dom)) {
+			eval_reject(e, "email_domain_invalid", "recipient %s: "
+			    "domain \"%s\" is not a host name of LDH labels "
+			    "(internationalized domains as A-labels, xn--)",
+			    r->email, dom);
+			src = STAGE_REJECT;
+			goto done;
+		}
+		want_add(&w, mbx ? mailbox : dom);
+	}
+
+	if (mbx)
+		rc = check_mailboxes(e, &w);
+	else
+		rc = check_domains(e, &w);
+	if (rc == -1)
+		goto fail;
+	if (rc == 1) {
+		src = STAGE_REJECT;
+		goto done;
+	}
+
+	for (i = 0; i < w.n; i++)
+		if (!w.ok[i])
+			pending++;
+	if (pending == 0)
+		goto done;
+	want_list(&w, list, sizeof(list));
+	if (mbx)
+		eval_wait(e, S_WAIT_DCV, "mailbox control validation (S/MIME BR "
+		    "3.2.2.2) pending for %s: a confirmation message with a "
+		    "token valid 24 hours went to each mailbox; certspool "
+		    "domain confirm TOKEN completes it", list);
+	else
+		eval_wait(e, S_WAIT_DCV, "domain control validation (S/MIME BR "
+		    "3.2.2.1) pending for %s: a confirmation message with a "
+		    "token valid 30 days went to admin@, administrator@, "
+		    "webmaster@, hostmaster@ and postmaster@ of %s; certspool "
+		    "domain confirm TOKEN completes it", list,
+		    pending > 1 ? "each domain" : "the domain");
+	src = STAGE_WAIT;
+	goto done;
+
+fail:
+	log_err("order %lld: domain control stage: store or mail error; "
+	    "retried on the next pass", o->id);
+	src = STAGE_ERROR;
+done:
+	want_free(&w);
+	return src;
+}

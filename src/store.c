@@ -1,0 +1,453 @@
+/*
+ * store.c: the SQLite store.  One database file in WAL mode with foreign
+ * keys on and synchronous=FULL; the schema is versioned (user_version)
+ * and migrated on open inside one transaction.  Every state change runs
+ * in a transaction together with its append-only event row.
+ * Failure policy: SQLITE_BUSY is retried by the busy timeout; any other
+ * error is logged and returned, and the caller rolls back and keeps its
+ * input for the next pass.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "extern.h"
+#include "store.h"
+
+static const char *schema_v1 =
+"CREATE TABLE account ("
+"  id INTEGER PRIMARY KEY,"
+"  name TEXT NOT NULL UNIQUE,"
+"  balance INTEGER NOT NULL DEFAULT 0,"
+"  created INTEGER NOT NULL);"
+"CREATE TABLE contract ("
+"  id INTEGER PRIMARY KEY,"
+"  account_id INTEGER NOT NULL REFERENCES account(id),"
+"  ref TEXT NOT NULL,"
+"  units INTEGER NOT NULL,"
+"  ends INTEGER,"
+"  UNIQUE (account_id, ref));"
+"CREATE TABLE organization ("
+"  id INTEGER PRIMARY KEY,"
+"  account_id INTEGER NOT NULL REFERENCES account(id),"
+"  name TEXT NOT NULL,"
+"  country TEXT NOT NULL,"
+"  org_identifier TEXT NOT NULL,"
+"  validated_at INTEGER,"
+"  validated_by TEXT,"
+"  validation_method TEXT,"
+"  created INTEGER NOT NULL,"
+"  UNIQUE (account_id, name));"
+"CREATE TABLE org_request ("
+"  id INTEGER PRIMARY KEY,"
+"  org_id INTEGER NOT NULL REFERENCES organization(id),"
+"  code_hash TEXT NOT NULL,"
+"  created INTEGER NOT NULL,"
+"  expires INTEGER NOT NULL,"
+"  tries INTEGER NOT NULL DEFAULT 0,"
+"  state TEXT NOT NULL);"
+"CREATE TABLE domain ("
+"  id INTEGER PRIMARY KEY,"
+"  org_id INTEGER NOT NULL REFERENCES organization(id),"
+"  name TEXT NOT NULL,"
+"  validated_at INTEGER,"
+"  method TEXT,"
+"  UNIQUE (org_id, name));"
+"CREATE TABLE dcv ("
+"  id INTEGER PRIMARY KEY,"
+"  domain_id INTEGER REFERENCES domain(id),"
+"  account_id INTEGER REFERENCES account(id),"
+"  mailbox TEXT,"
+"  method TEXT NOT NULL,"
+"  token_hash TEXT,"
+"  value TEXT,"
+"  created INTEGER NOT NULL,"
+"  expires INTEGER NOT NULL,"
+"  state TEXT NOT NULL);"
+"CREATE TABLE mailbox ("
+"  id INTEGER PRIMARY KEY,"
+"  account_id INTEGER NOT NULL REFERENCES account(id),"
+"  email TEXT NOT NULL,"
+"  validated_at INTEGER,"
+"  UNIQUE (account_id, email));"
+"CREATE TABLE batch ("
+"  id INTEGER PRIMARY KEY,"
+"  account_id INTEGER NOT NULL REFERENCES account(id),"
+"  ext_id TEXT NOT NULL,"
+"  sha256 TEXT NOT NULL,"
+"  file_name TEXT NOT NULL,"
+"  received INTEGER NOT NULL,"
+"  created TEXT,"
+"  att_officer TEXT,"
+"  att_title TEXT,"
+"  next_seq INTEGER NOT NULL DEFAULT 1,"
+"  dirty INTEGER NOT NULL DEFAULT 1,"
+"  UNIQUE (account_id, ext_id),"
+"  UNIQUE (account_id, sha256));"
+"CREATE TABLE input ("
+"  id INTEGER PRIMARY KEY,"
+"  account_id INTEGER NOT NULL REFERENCES account(id),"
+"  sha256 TEXT NOT NULL,"
+"  work_name TEXT NOT NULL,"
+"  kind TEXT NOT NULL,"
+"  outcome TEXT NOT NULL,"
+"  batch_id INTEGER REFERENCES batch(id),"
+"  received INTEGER NOT NULL);"
+"CREATE INDEX input_sha ON input(account_id, sha256);"
+"CREATE TABLE orders ("
+"  id INTEGER PRIMARY KEY,"
+"  batch_id INTEGER NOT NULL REFERENCES batch(id),"
+"  ext_id TEXT NOT NULL,"
+"  line INTEGER,"
+"  product TEXT NOT NULL,"
+"  organization TEXT,"
+"  org_id INTEGER REFERENCES organization(id),"
+"  sig_hash TEXT NOT NULL,"
+"  vkind INTEGER NOT NULL,"
+"  vvalue TEXT,"
+"  auto_renew INTEGER NOT NULL DEFAULT 0,"
+"  att_officer TEXT,"
+"  att_title TEXT,"
+"  att_recorded INTEGER,"
+"  add_emails TEXT,"
+"  pay_method TEXT,"
+"  pay_ref TEXT,"
+"  agreement INTEGER NOT NULL,"
+"  state TEXT NOT NULL,"
+"  reason TEXT,"
+"  message TEXT,"
+"  not_before INTEGER,"
+"  not_after INTEGER,"
+"  updated INTEGER NOT NULL,"
+"  UNIQUE (batch_id, ext_id));"
+"CREATE INDEX orders_state ON orders(state);"
+"CREATE TABLE recipient ("
+"  id INTEGER PRIMARY KEY,"
+"  order_id INTEGER NOT NULL REFERENCES orders(id),"
+"  idx INTEGER NOT NULL,"
+"  cn_type INTEGER NOT NULL,"
+"  cn TEXT,"
+"  given_name TEXT,"
+"  surname TEXT,"
+"  pseudonym TEXT,"
+"  email TEXT NOT NULL,"
+"  csr TEXT,"
+"  csr_later INTEGER NOT NULL DEFAULT 0,"
+"  keygen TEXT,"
+"  spki_sha256 TEXT,"
+"  state TEXT NOT NULL,"
+"  reason TEXT,"
+"  message TEXT,"
+"  UNIQUE (order_id, idx));"
+"CREATE INDEX recipient_state ON recipient(state);"
+"CREATE INDEX recipient_spki ON recipient(spki_sha256);"
+"CREATE TABLE pass ("
+"  id INTEGER PRIMARY KEY,"
+"  batch_id INTEGER NOT NULL REFERENCES batch(id),"
+"  seq INTEGER NOT NULL,"
+"  state TEXT NOT NULL,"
+"  archive TEXT,"
+"  created INTEGER NOT NULL,"
+"  UNIQUE (batch_id, seq));"
+"CREATE TABLE certificate ("
+"  id INTEGER PRIMARY KEY,"
+"  recipient_id INTEGER NOT NULL REFERENCES recipient(id),"
+"  round INTEGER NOT NULL DEFAULT 0,"
+"  serial TEXT NOT NULL UNIQUE,"
+"  state TEXT NOT NULL,"
+"  tbs BLOB NOT NULL,"
+"  der BLOB,"
+"  not_before INTEGER NOT NULL,"
+"  not_after INTEGER NOT NULL,"
+"  spki_sha256 TEXT NOT NULL,"
+"  p12 BLOB,"
+"  p12_password TEXT,"
+"  pass_id INTEGER REFERENCES pass(id),"
+"  mailed INTEGER NOT NULL DEFAULT 0,"
+"  created INTEGER NOT NULL);"
+"CREATE UNIQUE INDEX certificate_once ON certificate(recipient_id, round)"
+"  WHERE state != 'void';"
+"CREATE INDEX certificate_spki ON certificate(spki_sha256);"
+"CREATE INDEX certificate_pass ON certificate(pass_id);"
+"CREATE TABLE compromised_key ("
+"  spki_sha256 TEXT PRIMARY KEY,"
+"  reason TEXT,"
+"  added INTEGER NOT NULL);"
+"CREATE TABLE event ("
+"  id INTEGER PRIMARY KEY,"
+"  at INTEGER NOT NULL,"
+"  kind TEXT NOT NULL,"
+"  batch_id INTEGER,"
+"  order_id INTEGER,"
+"  recipient_id INTEGER,"
+"  from_state TEXT,"
+"  to_state TEXT,"
+"  reason TEXT,"
+"  detail TEXT);"
+"CREATE TRIGGER event_append_only_u BEFORE UPDATE ON event"
+"  BEGIN SELECT RAISE(ABORT, 'event log is append-only'); END;"
+"CREATE TRIGGER event_append_only_d BEFORE DELETE ON event"
+"  BEGIN SELECT RAISE(ABORT, 'event log is append-only'); END;";
+
+/* Each entry migrates from version i to i + 1. */
+static const char *migrations[] = {
+	NULL,		/* 0 -> 1 is schema_v1 */
+};
+#define SCHEMA_VERSION	1
+
+static int
+exec_err(struct store *s, const char *sql, char *err, size_t errlen)
+{
+	char	*msg = NULL;
+
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errlen, "sqlite: %s", msg ? msg : "error");
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_exec(struct store *s, const char *sql)
+{
+	char	 err[512];
+
+	if (exec_err(s, sql, err, sizeof(err)) == -1) {
+		log_err("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+migrate(struct store *s, char *err, size_t errlen)
+{
+	sqlite3_stmt	*st = NULL;
+	int		 v, rc = -1;
+	char		 sql[64];
+
+	if (exec_err(s, "BEGIN IMMEDIATE", err, errlen) == -1)
+		return -1;
+	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st,
+	    NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
+		snprintf(err, errlen, "sqlite: %s", sqlite3_errmsg(s->db));
+		goto out;
+	}
+	v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (v > SCHEMA_VERSION) {
+		snprintf(err, errlen, "database schema version %d is newer "
+		    "than this program's %d", v, SCHEMA_VERSION);
+		goto out;
+	}
+	if (v == 0 && exec_err(s, schema_v1, err, errlen) == -1)
+		goto out;
+	for (v = v == 0 ? 1 : v; v < SCHEMA_VERSION; v++)
+		if (exec_err(s, migrations[v], err, errlen) == -1)
+			goto out;
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", SCHEMA_VERSION);
+	if (exec_err(s, sql, err, errlen) == -1)
+		goto out;
+	if (exec_err(s, "COMMIT", err, errlen) == -1)
+		goto out;
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	if (rc == -1)
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+struct store *
+store_open(const char *path, char *err, size_t errlen)
+{
+	struct store	*s;
+
+	s = xcalloc(1, sizeof(*s));
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path,
+		    s->db ? sqlite3_errmsg(s->db) : "cannot open");
+		goto bad;
+	}
+	sqlite3_busy_timeout(s->db, 10000);
+	if (exec_err(s, "PRAGMA journal_mode = WAL;"
+	    "PRAGMA synchronous = FULL;"
+	    "PRAGMA foreign_keys = ON;"
+	    "PRAGMA secure_delete = ON;", err, errlen) == -1)
+		goto bad;
+	if (migrate(s, err, errlen) == -1)
+		goto bad;
+	return s;
+bad:
+	store_close(s);
+	return NULL;
+}
+
+void
+store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	if (s->db != NULL)
+		sqlite3_close_v2(s->db);
+	free(s);
+}
+
+int
+store_begin(struct store *s)
+{
+	if (store_exec(s, "BEGIN IMMEDIATE") == -1)
+		return -1;
+	s->in_tx = 1;
+	return 0;
+}
+
+int
+store_commit(struct store *s)
+{
+	s->in_tx = 0;
+	if (store_exec(s, "COMMIT") == -1) {
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+void
+store_rollback(struct store *s)
+{
+	if (s->in_tx)
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	s->in_tx = 0;
+}
+
+/*
+ * Prepare sql and bind the arguments described by fmt: 'i' long long,
+ * 't' text (NULL allowed), 'b' blob (pointer, size_t length).
+ */
+sqlite3_stmt *
+store_prep(struct store *s, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt	*st;
+	va_list		 ap;
+	int		 i, rc = SQLITE_OK;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		log_err("sqlite: prepare: %s: %s", sqlite3_errmsg(s->db), sql);
+		return NULL;
+	}
+	va_start(ap, fmt);
+	for (i = 0; fmt != NULL && fmt[i] != '\0' && rc == SQLITE_OK; i++) {
+		switch (fmt[i]) {
+		case 'i':
+			rc = sqlite3_bind_int64(st, i + 1, va_arg(ap, long long));
+			break;
+		case 't': {
+			const char *t = va_arg(ap, const char *);
+			rc = t == NULL ? sqlite3_bind_null(st, i + 1) :
+			    sqlite3_bind_text(st, i + 1, t, -1, SQLITE_TRANSIENT);
+			break;
+		}
+		case 'b': {
+			const void *p = va_arg(ap, const void *);
+			size_t n = va_arg(ap, size_t);
+			rc = p == NULL ? sqlite3_bind_null(st, i + 1) :
+			    sqlite3_bind_blob64(st, i + 1, p, n, SQLITE_TRANSIENT);
+			break;
+		}
+		default:
+			abort();
+		}
+	}
+	va_end(ap);
+	if (rc != SQLITE_OK) {
+		log_err("sqlite: bind: %s", sqlite3_errmsg(s->db));
+		sqlite3_finalize(st);
+		return NULL;
+	}
+	return st;
+}
+
+/* Step a statement prepared by store_prep to completion and finalize it. */
+int
+store_done(struct store *s, sqlite3_stmt *st)
+{
+	int	 rc;
+
+	if (st == NULL)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		;
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		log_err("sqlite: %s", sqlite3_errmsg(s->db));
+		return -1;
+	}
+	return 0;
+}
+
+/* A single integer from the first row; def if there is no row. */
+int
+store_int(struct store *s, long long *out, long long def, sqlite3_stmt *st)
+{
+	int	 rc;
+
+	if (st == NULL)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_type(st, 0) == SQLITE_NULL ? def :
+		    sqlite3_column_int64(st, 0);
+	else if (rc == SQLITE_DONE)
+		*out = def;
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		log_err("sqlite: %s", sqlite3_errmsg(s->db));
+		return -1;
+	}
+	return 0;
+}
+
+/* malloc'd copy of a text column, NULL for NULL. */
+char *
+store_col_text(sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	return t == NULL ? NULL : xstrdup((const char *)t);
+}
+
+long long
+store_last_id(struct store *s)
+{
+	return sqlite3_last_insert_rowid(s->db);
+}
+
+int
+store_event(struct store *s, const char *kind, long long batch,
+    long long order, long long rcpt, const char *from, const char *to,
+    const char *reason, const char *detail)
+{
+	return store_done(s, store_prep(s,
+	    "INSERT INTO event (at, kind, batch_id, order_id, recipient_id,"
+	    " from_state, to_state, reason, detail)"
+	    " VALUES (?, ?, NULLIF(?, 0), NULLIF(?, 0), NULLIF(?, 0),"
+	    " ?, ?, ?, ?)", "itiiitttt", (long long)clock_now(), kind, batch,
+	    order, rcpt, from, to, reason, detail));
+}
+
+long long
+store_account_id(struct store *s, const char *name)
+{
+	long long	 id;
+
+	if (store_int(s, &id, 0, store_prep(s,
+	    "SELECT id FROM account WHERE name = ?", "t", name)) == -1)
+		return -1;
+	return id;
+}

@@ -1,0 +1,133 @@
+/*
+ * util.c: small helpers shared by every module (allocation, hex, buffers).
+ * Failure policy: allocation failure is a broken environment we cannot
+ * recover from inside a signing pipeline, so it aborts.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "extern.h"
+
+void *
+xcalloc(size_t n, size_t sz)
+{
+	void	*p;
+
+	if ((p = calloc(n == 0 ? 1 : n, sz == 0 ? 1 : sz)) == NULL) {
+		log_err("out of memory");
+		abort();
+	}
+	return p;
+}
+
+char *
+xstrdup(const char *s)
+{
+	char	*p;
+
+	if (s == NULL)
+		return NULL;
+	if ((p = strdup(s)) == NULL) {
+		log_err("out of memory");
+		abort();
+	}
+	return p;
+}
+
+size_t
+strlcpy_(char *dst, const char *src, size_t dstsz)
+{
+	size_t	 n = strlen(src);
+
+	if (dstsz > 0) {
+		size_t	 c = n < dstsz - 1 ? n : dstsz - 1;
+		memcpy(dst, src, c);
+		dst[c] = '\0';
+	}
+	return n;
+}
+
+void
+hex_encode(const unsigned char *in, size_t len, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t	 i;
+
+	for (i = 0; i < len; i++) {
+		out[2 * i] = hex[in[i] >> 4];
+		out[2 * i + 1] = hex[in[i] & 0xf];
+	}
+	out[2 * len] = '\0';
+}
+
+void
+sha256_hex(const void *buf, size_t len, char out[65])
+{
+	unsigned char	 md[32];
+	unsigned int	 mdlen = sizeof(md);
+
+	if (EVP_Digest(buf, len, md, &mdlen, EVP_sha256(), NULL) != 1) {
+		log_ssl(LOGL_ERR, "sha256");
+		abort();
+	}
+	hex_encode(md, sizeof(md), out);
+}
+
+static void
+buf_grow(struct buf *b, size_t need)
+{
+	unsigned char	*p;
+	size_t		 cap;
+
+	if (b->len + need + 1 <= b->cap)
+		return;
+	cap = b->cap ? b->cap : 256;
+	while (cap < b->len + need + 1)
+		cap *= 2;
+	if ((p = realloc(b->p, cap)) == NULL) {
+		log_err("out of memory");
+		abort();
+	}
+	b->p = p;
+	b->cap = cap;
+}
+
+void
+buf_add(struct buf *b, const void *p, size_t len)
+{
+	buf_grow(b, len);
+	if (len > 0)
+		memcpy(b->p + b->len, p, len);
+	b->len += len;
+	b->p[b->len] = '\0';
+}
+
+void
+buf_addf(struct buf *b, const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		abort();
+	buf_grow(b, (size_t)n);
+	va_start(ap, fmt);
+	vsnprintf((char *)b->p + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+void
+buf_free(struct buf *b)
+{
+	free(b->p);
+	b->p = NULL;
+	b->len = b->cap = 0;
+}

@@ -1,0 +1,114 @@
+# tests/lib.sh: shared helpers for the end-to-end scripts.  Each script
+# sources this, drives the real ./certspool over a temporary directory,
+# and ends with finish, which prints "N passed, M failed".
+set -u
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BIN=$ROOT/certspool
+EXAMPLES=$ROOT/tests/data/xml/valid
+T=$(mktemp -d "${TMPDIR:-/tmp}/certspool-t.XXXXXX")
+export CERTSPOOL_SCHEMA_DIR=$ROOT/schemas
+pass=0
+fail=0
+cleanup() {
+	if [ "$fail" -ne 0 ] || [ -n "${KEEP:-}" ]; then
+		echo "work directory kept: $T"
+	else
+		rm -rf "$T"
+	fi
+}
+trap cleanup EXIT
+
+# check DESCRIPTION COMMAND...: the command must succeed.
+check() {
+	desc=$1
+	shift
+	if "$@" >/dev/null 2>&1; then
+		pass=$((pass + 1))
+	else
+		fail=$((fail + 1))
+		echo "FAIL: $desc"
+	fi
+}
+# check_not DESCRIPTION COMMAND...: the command must fail.
+check_not() {
+	desc=$1
+	shift
+	if "$@" >/dev/null 2>&1; then
+		fail=$((fail + 1))
+		echo "FAIL: $desc"
+	else
+		pass=$((pass + 1))
+	fi
+}
+# check_eq DESCRIPTION EXPECTED ACTUAL
+check_eq() {
+	if [ "$2" = "$3" ]; then
+		pass=$((pass + 1))
+	else
+		fail=$((fail + 1))
+		echo "FAIL: $1: expected \"$2\", got \"$3\""
+	fi
+}
+finish() {
+	echo "$pass passed, $fail failed"
+	[ "$fail" -eq 0 ]
+}
+
+# cs ARGS...: the binary with the test's config.
+cs() {
+	"$BIN" --config "$T/certspool.conf" "$@"
+}
+# setup: a fresh certspool directory in $T with settle_seconds = 0.
+setup() {
+	"$BIN" init "$T" ${1:+--ca-key "$1"} >/dev/null || {
+		echo "FAIL: init"; fail=$((fail + 1)); finish; exit 1; }
+	sed -i 's/^settle_seconds = .*/settle_seconds = 0/' "$T/certspool.conf"
+	S=$T/spool
+}
+# run_once: one daemon pass; its log goes to $T/daemon.log.
+run_once() {
+	cs daemon --once >>"$T/daemon.log" 2>&1
+}
+# sql QUERY: one query on the test database.
+sql() {
+	sqlite3 -batch -noheader "$T/certspool.db" "$1"
+}
+# drop ACCOUNT FILE [NAME]: deliver a file as a client would (.part, rename).
+drop() {
+	n=${3:-$(basename "$2")}
+	cp "$2" "$S/inbound/$1/$n.part" && mv "$S/inbound/$1/$n.part" "$S/inbound/$1/$n"
+}
+# xattr FILE XPATH: an XPath value from an XML file.
+xval() {
+	xmllint --xpath "$2" "$1" 2>/dev/null
+}
+# A validated organization with a validated domain for ACCOUNT; prints
+# the organization id.  Uses only the CLI and the mail spool.
+validated_org() {
+	acct=$1 name=$2 domain=$3
+	oid=$(cs org add "$acct" "$name" --country US --org-id NTRUS+CA-1234567) || return 1
+	code=$(cs org request "$oid" | tail -n 1 | awk '{print $NF}')
+	cs org verify "$oid" "$code" >/dev/null || return 1
+	cs domain add "$oid" "$domain" >/dev/null || return 1
+	cs domain dcv "$domain" --org "$oid" >/dev/null || return 1
+	tok=$(mail_token "admin@$domain") || return 1
+	cs domain confirm "$tok" >/dev/null || return 1
+	echo "$oid"
+}
+# mail_token ADDRESS: the newest DCV token mailed to ADDRESS.
+mail_token() {
+	f=$(grep -l "^To: $1" "$S"/mail/*.eml 2>/dev/null | xargs -r ls -t | head -n 1)
+	[ -n "$f" ] || return 1
+	tr -d '\r' <"$f" | sed -n 's/.*certspool domain confirm \([A-Za-z0-9_-]*\).*/\1/p' | head -n 1
+}
+# csr KEYSPEC EMAIL: a CSR (PEM) for a new key; KEYSPEC rsa:2048, ec:P-256...
+csr() {
+	k=$T/keys/$2.key
+	mkdir -p "$T/keys"
+	case $1 in
+	rsa:*) openssl genpkey -algorithm RSA -pkeyopt "rsa_keygen_bits:${1#rsa:}" -out "$k" 2>/dev/null ;;
+	ec:*) openssl genpkey -algorithm EC -pkeyopt "ec_paramgen_curve:${1#ec:}" -out "$k" 2>/dev/null ;;
+	esac
+	openssl req -new -key "$k" -subj "/CN=ignored@example.com/O=Ignored Inc" \
+	    -addext "subjectAltName=email:csr-only@example.com" 2>/dev/null
+}
