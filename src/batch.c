@@ -14,26 +14,26 @@
  * once.  After other errors reading goes on, to report more problems (at
  * most PROBLEMS_MAX are kept), but no callback is called any more.
  *
- * Documents are UTF-8.  Bytes reach libxml2 only through guard_read(),
- * which refuses "<!" markup other than comments and CDATA sections (so a
- * DOCTYPE and its entity declarations are never parsed at all), NUL bytes,
- * bytes that cannot occur in UTF-8 and runs of more than RUN_MAX bytes
- * without markup.  The input encoding is forced to UTF-8, so the guard
- * sees the bytes exactly as the parser does.
+ * Documents are UTF-8.  Bytes reach libxml2 only through the byte guard
+ * (xmlguard.c), which refuses "<!" markup other than comments and CDATA
+ * sections (so a DOCTYPE is never parsed at all), NUL bytes, bytes that
+ * cannot occur in UTF-8 and long runs without markup.  The input encoding
+ * is forced to UTF-8, so the guard sees the bytes exactly as the parser.
+ *
+ * Line numbers: the parser's line where the error was found; a value that
+ * breaks a facet is found where its element ends.
  *
  * Contract with the caller: validation is streaming, so an error may be
  * found after on_order has been called for earlier orders.  batch_parse()
  * then still returns -1; the caller stores the orders of one document in
  * one transaction and rolls it back.
  */
-#include <errno.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <libxml/parser.h>
 #include <libxml/xinclude.h>
@@ -42,6 +42,7 @@
 #include <libxml/xmlschemas.h>
 
 #include "extern.h"
+#include "xmlguard.h"
 
 #ifndef SCHEMA_DIR
 #define SCHEMA_DIR	"schemas"
@@ -59,12 +60,6 @@
 
 /* Longest text kept for one element (the schema's limit is smaller). */
 #define TEXT_MAX	(256 * 1024)
-/*
- * Most bytes between two "<" or ">": far above anything schema-valid (a
- * CSR is at most 65536 characters), far below libxml2's own 10 MB limit,
- * so no single node costs much memory or time.
- */
-#define RUN_MAX		(1024 * 1024)
 /* Longest problem text kept, in bytes. */
 #define PROBLEM_TEXT_MAX 480
 
@@ -72,31 +67,9 @@ struct schema {
 	xmlSchemaPtr	 xsd;
 };
 
-/* Where the byte guard is in the markup. */
-enum guard_state {
-	G_TEXT,		/* content, tags, attributes */
-	G_LT,		/* after "<" */
-	G_BANG,		/* after "<!" */
-	G_DASH,		/* after "<!-" */
-	G_CDOPEN,	/* inside "<![CDATA[" */
-	G_COMMENT,
-	G_CDATA,
-	G_PI
-};
-
-struct guard {
-	int			 fd;
-	enum guard_state	 st;
-	int			 n;		/* match progress */
-	size_t			 run;		/* bytes since "<" or ">" */
-	int			 line;
-	unsigned long long	 total;		/* bytes read */
-	int			 refused;	/* input cut off */
-};
-
 /* The state of one parse. */
 struct parse {
-	struct guard		 g;
+	struct xmlguard		 g;
 	xmlTextReaderPtr	 r;		/* NULL while loading a schema */
 	const struct batch_cb	*cb;
 	struct problems		*pr;
@@ -297,104 +270,6 @@ on_generic_error(void *arg, const char *fmt, ...)
 	}
 }
 
-static int
-guard_refuse(struct parse *p, const char *what)
-{
-	parse_problem(p, p->g.line, "SPEC 2: %s", what);
-	p->g.refused = 1;
-	p->stop = 1;
-	return -1;
-}
-
-/* Check bytes on their way to the parser; -1 to cut the input off. */
-static int
-guard_scan(struct parse *p, const unsigned char *b, size_t len)
-{
-	static const char	 cdata[] = "CDATA[";
-	struct guard		*g = &p->g;
-	size_t			 i;
-	unsigned char		 c;
-
-	for (i = 0; i < len; i++) {
-		c = b[i];
-		if (c == '\0')
-			return guard_refuse(p, "NUL byte not allowed");
-		if (c == 0xfe || c == 0xff)
-			return guard_refuse(p, "document is not UTF-8");
-		if (c == '\n')
-			g->line++;
-		if (c == '<' || c == '>')
-			g->run = 0;
-		else if (++g->run > RUN_MAX)
-			return guard_refuse(p, "more than 1 MiB of text "
-			    "without markup");
-		switch (g->st) {
-		case G_TEXT:
-			if (c == '<')
-				g->st = G_LT;
-			break;
-		case G_LT:
-			if (c == '!')
-				g->st = G_BANG;
-			else if (c == '?') {
-				g->st = G_PI;
-				g->n = 0;
-			} else if (c != '<')
-				g->st = G_TEXT;
-			break;
-		case G_BANG:
-			if (c == '-')
-				g->st = G_DASH;
-			else if (c == '[') {
-				g->st = G_CDOPEN;
-				g->n = 0;
-			} else if (c == 'D')
-				return guard_refuse(p, "DOCTYPE not allowed");
-			else
-				return guard_refuse(p,
-				    "markup declaration not allowed");
-			break;
-		case G_DASH:
-			if (c != '-')
-				return guard_refuse(p,
-				    "markup declaration not allowed");
-			g->st = G_COMMENT;
-			g->n = 0;
-			break;
-		case G_CDOPEN:
-			if (c != (unsigned char)cdata[g->n])
-				return guard_refuse(p,
-				    "markup declaration not allowed");
-			if (cdata[++g->n] == '\0') {
-				g->st = G_CDATA;
-				g->n = 0;
-			}
-			break;
-		case G_COMMENT:
-		case G_CDATA:
-			/* "-->" or "]]>" */
-			if (c == (g->st == G_COMMENT ? '-' : ']'))
-				g->n++;
-			else {
-				if (c == '>' && g->n >= 2)
-					g->st = G_TEXT;
-				g->n = 0;
-			}
-			break;
-		case G_PI:
-			if (c == '?')
-				g->n = 1;
-			else {
-				if (c == '>' && g->n)
-					g->st = G_TEXT;
-				g->n = 0;
-			}
-			break;
-		}
-	}
-	return 0;
-}
-
 /* The parser's only input: read(2) on the caller's fd, through the guard. */
 static int
 guard_read(void *arg, char *buf, int len)
@@ -404,22 +279,14 @@ guard_read(void *arg, char *buf, int len)
 
 	if (p->g.refused || len <= 0)
 		return -1;
-	do {
-		n = read(p->g.fd, buf, (size_t)len);
-	} while (n == -1 && errno == EINTR);
-	if (n == -1) {
-		parse_problem(p, 0, "read: %s", strerror(errno));
-		p->g.refused = 1;
+	if ((n = xmlguard_read(&p->g, buf, (size_t)len)) == -1) {
+		if (p->g.err != 0)
+			parse_problem(p, 0, "read: %s", strerror(p->g.err));
+		else
+			parse_problem(p, p->g.line, "SPEC 2: %s", p->g.why);
 		p->stop = 1;
 		return -1;
 	}
-	if (n == 0 && p->g.total == 0) {
-		guard_refuse(p, "empty document");
-		return -1;
-	}
-	p->g.total += (unsigned long long)n;
-	if (guard_scan(p, (unsigned char *)buf, (size_t)n) == -1)
-		return -1;
 	return (int)n;
 }
 
@@ -951,16 +818,17 @@ int
 batch_parse(const struct schema *s, int fd, const char *name,
     const struct batch_cb *cb, struct problems *pr)
 {
-	struct parse		 p;
-	xmlGenericErrorFunc	 old_gen;
-	xmlStructuredErrorFunc	 old_st;
-	void			*old_genctx, *old_stctx;
-	size_t			 before;
-	int			 rc = -1, n = 0;
+	static const struct batch_cb	 nocb;
+	struct parse			 p;
+	xmlGenericErrorFunc		 old_gen;
+	xmlStructuredErrorFunc		 old_st;
+	void				*old_genctx, *old_stctx;
+	size_t				 before;
+	int				 rc = -1, n = 0;
 
 	pthread_once(&init_once, parser_init);
 	memset(&p, 0, sizeof(p));
-	p.cb = cb;
+	p.cb = cb != NULL ? cb : &nocb;
 	p.pr = pr;
 	before = pr->n + pr->dropped;
 
@@ -976,8 +844,7 @@ batch_parse(const struct schema *s, int fd, const char *name,
 		parse_problem(&p, 0, "SPEC 2: no schema loaded");
 		goto out;
 	}
-	p.g.fd = fd;
-	p.g.line = 1;
+	xmlguard_init(&p.g, fd);
 	p.r = xmlReaderForIO(guard_read, NULL, &p, name, "UTF-8", READER_OPTS);
 	if (p.r == NULL) {
 		if (!p.bad)

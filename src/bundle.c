@@ -26,7 +26,7 @@
 
 #include "extern.h"
 
-#define BUNDLE_MODE		0640	/* the archive file in outbound/ */
+#define BUNDLE_MODE		0644	/* the archive file in outbound/ */
 #define BUNDLE_ENTRY_MODE	0644	/* files inside it */
 #define BUNDLE_MAX_DEPTH	4
 #define BUNDLE_MAX_PATH		512

@@ -31,6 +31,7 @@
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>
+#include <openssl/conf.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -504,6 +505,7 @@ make_ca_cert(const char *cn, EVP_PKEY *pub, X509 *issuer, EVP_PKEY *ikey,
 	ASN1_INTEGER	*sn = NULL;
 	BIGNUM		*bn = NULL;
 	X509V3_CTX	 v3;
+	CONF		*cnf = NULL;
 	unsigned char	 serial[20];
 	size_t		 slen;
 	time_t		 now = clock_now();
@@ -532,6 +534,10 @@ make_ca_cert(const char *cn, EVP_PKEY *pub, X509 *issuer, EVP_PKEY *ikey,
 		goto out;
 
 	X509V3_set_ctx(&v3, issuer != NULL ? issuer : x, x, NULL, NULL, 0);
+	/* certificatePolicies is parsed raw and wants a (here empty) config. */
+	if ((cnf = NCONF_new(NULL)) == NULL)
+		goto out;
+	X509V3_set_nconf(&v3, cnf);
 	if (!add_ext(x, &v3, NID_basic_constraints, issuer != NULL ?
 	    "critical,CA:TRUE,pathlen:0" : "critical,CA:TRUE") ||
 	    !add_ext(x, &v3, NID_key_usage, "critical,keyCertSign,cRLSign") ||
@@ -553,6 +559,7 @@ make_ca_cert(const char *cn, EVP_PKEY *pub, X509 *issuer, EVP_PKEY *ikey,
 		goto out;
 	ok = 1;
  out:
+	NCONF_free(cnf);
 	X509_NAME_free(name);
 	ASN1_INTEGER_free(sn);
 	BN_free(bn);

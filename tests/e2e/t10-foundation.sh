@@ -81,7 +81,7 @@ check "other account's result in its own outbound" test -f "$S/outbound/other/HR
 # A batch naming another account.
 drop acme "$T/other.xml" wrongacct.xml
 run_once
-check "batch naming another account rejected" grep -q 'names account "other"' "$S/rejected/acme/wrongacct.xml.error.xml"
+check "batch naming another account rejected" grep -q 'names account &quot;other&quot;' "$S/rejected/acme/wrongacct.xml.error.xml"
 
 # The hostile corpus: each one rejected with a report; daemon keeps going.
 for f in "$DATA"/hostile/*.xml; do
@@ -125,7 +125,7 @@ check "nothing written outside the test directory" sh -c "! find / -xdev -newer 
 
 # marker mode: a file waits for its .done marker.
 sed -i 's/^ready = .*/ready = marker/' "$T/certspool.conf"
-cp "$EXAMPLES/multi-order.xml" "$S/inbound/acme/m.xml"
+sed 's/account="acme-hr"/account="acme"/' "$EXAMPLES/multi-order.xml" >"$S/inbound/acme/m.xml"
 run_once
 check "marker mode waits" test -f "$S/inbound/acme/m.xml"
 touch "$S/inbound/acme/m.xml.done"
@@ -134,7 +134,7 @@ check "marker mode takes it" test -f "$S/archive/acme/m.xml"
 check "marker removed" test ! -e "$S/inbound/acme/m.xml.done"
 # settle mode: a fresh file waits.
 sed -i 's/^ready = .*/ready = settle/; s/^settle_seconds = .*/settle_seconds = 30/' "$T/certspool.conf"
-sed 's/id="B-MULTI[^"]*"/id="B-SETTLE"/' "$EXAMPLES/multi-order.xml" >"$S/inbound/acme/s.xml"
+sed 's/account="acme-hr"/account="acme"/; s/id="NIGHTLY.2026-11-25_01"/id="B-SETTLE"/' "$EXAMPLES/multi-order.xml" >"$S/inbound/acme/s.xml"
 run_once
 check "settle mode waits for a fresh file" test -f "$S/inbound/acme/s.xml"
 touch -d '1 minute ago' "$S/inbound/acme/s.xml"
@@ -144,7 +144,7 @@ check ".part never taken" sh -c "cp '$EXAMPLES/multi-order.xml' '$S/inbound/acme
 
 # One daemon per spool.
 sed -i 's/^poll_seconds = .*/poll_seconds = 1/' "$T/certspool.conf"
-cs daemon >>"$T/daemon.log" 2>&1 &
+"$BIN" --config "$T/certspool.conf" daemon >>"$T/daemon.log" 2>&1 &
 dpid=$!
 sleep 1
 check_not "second daemon refused" cs daemon --once

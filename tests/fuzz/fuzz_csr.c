@@ -1,0 +1,69 @@
+/*
+ * fuzz_csr.c: libFuzzer target for the CSR key stage, csr_check() (csr.c):
+ * PEM or base64 text, DER decoding, the self-signature and the key checks.
+ *
+ * The input is passed as it comes, exactly size bytes and not
+ * NUL-terminated, so a read past the length the caller gives is caught.
+ * On success the key is also hashed, as the pipeline does.  Besides the
+ * sanitizers, the target checks the contract (extern.h): 0 with a key,
+ * -1 with no key and a snake_case reason code.
+ *
+ * Failure policy: a broken contract aborts (a crash for libFuzzer).
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+
+#include "extern.h"
+
+int	 LLVMFuzzerInitialize(int *, char ***);
+int	 LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+static void
+broken(const char *what)
+{
+	fprintf(stderr, "fuzz_csr: contract broken: %s\n", what);
+	abort();
+}
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	log_init("stderr", 0);		/* logx drops every level above 0 */
+	return 0;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	EVP_PKEY	*pub = NULL;
+	char		 reason[64], msg[512], hash[65];
+	int		 rc;
+
+	reason[0] = msg[0] = '\0';
+	rc = csr_check((const char *)data, size, &pub, reason, sizeof(reason),
+	    msg, sizeof(msg));
+	if (rc == 0) {
+		if (pub == NULL)
+			broken("0 without a public key");
+		if (key_spki_sha256(pub, hash) != 0 || strlen(hash) != 64)
+			broken("accepted key cannot be hashed");
+	} else if (rc == -1) {
+		if (pub != NULL)
+			broken("-1 with a public key");
+		if (reason[0] == '\0' ||
+		    strspn(reason, "abcdefghijklmnopqrstuvwxyz0123456789_") !=
+		    strlen(reason))
+			broken("-1 without a snake_case reason code");
+	} else
+		broken("csr_check returned neither 0 nor -1");
+	EVP_PKEY_free(pub);
+	ERR_clear_error();
+	return 0;
+}
