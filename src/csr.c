@@ -558,6 +558,12 @@ rsa_check(EVP_PKEY *pub, char *reason, size_t rlen, char *msg, size_t mlen)
 		goto out;
 	}
 	bits = BN_num_bits(n);
+	if (bits % 8 != 0) {
+		refuse(reason, rlen, msg, mlen, "csr_key_size",
+		    "RSA key of %d bits, not a multiple of 8 (S/MIME BR "
+		    "6.1.5); " ALLOWED, bits);
+		goto out;
+	}
 	if (bits < 2048) {
 		refuse(reason, rlen, msg, mlen, "csr_key_too_small",
 		    "RSA key of %d bits; " ALLOWED, bits);

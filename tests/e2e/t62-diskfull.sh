@@ -68,26 +68,31 @@ check "account directories on the tmpfs" test -d "$M/inbound/acme" -a -d "$M/out
 oid=$(validated_org acme "Acme Corp" acme.example)
 check "organization and domain validated" test -n "$oid"
 
+# issue_batch FILE BATCH-ID TAG: a batch whose orders are all issued in one
+# pass (fresh CSR keys; mailboxes made distinct by TAG).
+issue_batch() {
+	{
+		echo '<?xml version="1.0" encoding="UTF-8"?>'
+		echo "<batch xmlns=\"urn:certspool:batch:1\" id=\"$2\" account=\"acme\">"
+		echo '  <attestation officer="Pat Lee" title="HR Director"/>'
+		echo "  <order id=\"$3-ORG\"><product>secure_email_organization</product><organization>Acme Corp</organization>"
+		echo '    <validity><years>1</years></validity>'
+		echo "    <recipient><commonName type=\"email\">rsa.$3@acme.example</commonName><email>rsa.$3@acme.example</email>"
+		echo "      <csr>$(csr rsa:2048 "rsa.$3@acme.example")</csr></recipient>"
+		echo '    <agreement accepted="true"/></order>'
+		echo "  <order id=\"$3-BIZ\"><product>secure_email_business</product><organization>Acme Corp</organization>"
+		echo '    <validity><years>1</years></validity>'
+		echo '    <recipient><commonName type="name">Jane Doe</commonName><givenName>Jane</givenName><surname>Doe</surname>'
+		echo "      <email>jane.$3@acme.example</email><csr>$(csr ec:P-256 "jane.$3@acme.example")</csr></recipient>"
+		echo '    <recipient><commonName type="name">Raj Patel</commonName><givenName>Raj</givenName><surname>Patel</surname>'
+		echo "      <email>raj.$3@acme.example</email><keygen algorithm=\"ecc-p256\"/></recipient>"
+		echo '    <additionalEmails>hr@acme.example</additionalEmails>'
+		echo '    <agreement accepted="true"/></order>'
+		echo '</batch>'
+	} >"$1"
+}
 B=$T/full.xml
-{
-	echo '<?xml version="1.0" encoding="UTF-8"?>'
-	echo '<batch xmlns="urn:certspool:batch:1" id="FULL-1" account="acme">'
-	echo '  <attestation officer="Pat Lee" title="HR Director"/>'
-	echo '  <order id="F-ORG"><product>secure_email_organization</product><organization>Acme Corp</organization>'
-	echo '    <validity><years>1</years></validity>'
-	echo '    <recipient><commonName type="email">rsa.org@acme.example</commonName><email>rsa.org@acme.example</email>'
-	echo "      <csr>$(csr rsa:2048 rsa.org@acme.example)</csr></recipient>"
-	echo '    <agreement accepted="true"/></order>'
-	echo '  <order id="F-BIZ"><product>secure_email_business</product><organization>Acme Corp</organization>'
-	echo '    <validity><years>1</years></validity>'
-	echo '    <recipient><commonName type="name">Jane Doe</commonName><givenName>Jane</givenName><surname>Doe</surname>'
-	echo '      <email>jane.doe@acme.example</email><csr>'"$(csr ec:P-256 jane.doe@acme.example)"'</csr></recipient>'
-	echo '    <recipient><commonName type="name">Raj Patel</commonName><givenName>Raj</givenName><surname>Patel</surname>'
-	echo '      <email>raj.patel@acme.example</email><keygen algorithm="ecc-p256"/></recipient>'
-	echo '    <additionalEmails>hr@acme.example</additionalEmails>'
-	echo '    <agreement accepted="true"/></order>'
-	echo '</batch>'
-} >"$B"
+issue_batch "$B" FULL-1 f1
 check "batch is schema-valid" xmllint --noout --schema "$ROOT/schemas/batch-1.xsd" "$B"
 drop acme "$B"
 drop acme "$ROOT/tests/data/xml/hostile/not_xml.xml" refused.xml
@@ -103,6 +108,7 @@ check "writing one more byte fails" sh -c "! printf x >'$M/probe' 2>/dev/null ||
 rm -f "$M/probe"
 
 # audit LABEL: the no-half-written-output invariants over the spool.
+SEEN_REJECTED=""
 audit() {
 	lbl=$1
 	zero=$(find "$M/outbound" "$M/rejected" "$M/mail" "$M/archive" -type f -size 0 ! -name '.*' 2>/dev/null)
@@ -122,7 +128,10 @@ audit() {
 		a=$(xval "$f" 'string(/*/@archive)')
 		[ -n "$a" ] && check "$lbl: $(basename "$f") only with its archive $a" test -f "$(dirname "$f")/$a"
 	done
+	# (each rejected file is judged once, when first seen)
 	for f in $(find "$M/rejected" -type f ! -name '*.error.xml' ! -name '.*'); do
+		case " $SEEN_REJECTED " in *" $f "*) continue ;; esac
+		SEEN_REJECTED="$SEEN_REJECTED $f"
 		check "$lbl: rejected $(basename "$f") sits beside its error.xml" test -f "$f.error.xml"
 	done
 }
@@ -131,7 +140,9 @@ audit() {
 st=$(run_once_t)
 echo "daemon --once on a full spool exited with status $st"
 check "disk full: daemon not killed by a signal nor timed out (status $st)" test "$st" -lt 124
-check "disk full: ENOSPC logged" grep -q "No space left on device" "$T/daemon.log"
+check "disk full: the daemon logged an error" grep -q "^certspool: error: " "$T/daemon.log"
+check "disk full: a certspool log line names the cause (No space left on device)" \
+    grep -q "^certspool: .*No space left on device" "$T/daemon.log"
 where=""
 for d in inbound work archive rejected; do
 	[ -f "$M/$d/acme/full.xml" ] && where="$where $d"
@@ -179,4 +190,58 @@ check_eq "space again: recipients issued" 3 "$(sql "SELECT count(*) FROM recipie
 check "space again: refused file in rejected/" test -f "$M/rejected/acme/refused.xml"
 check "space again: its error report" xmllint --noout "$M/rejected/acme/refused.xml.error.xml"
 audit "space again"
+
+# ---- nearly full: room for the archive, not for every mail ----
+# The first publication of a pass is the archive, then the mails, then
+# result.xml.  Leave one page more than the first pass's archive took, so
+# that the pass is cut off part-way; result.xml must then not appear, and
+# the next pass must complete the same pass (seq 1) without duplicates.
+B2=$T/full2.xml
+issue_batch "$B2" FULL-2 f2
+check "second batch is schema-valid" xmllint --noout --schema "$ROOT/schemas/batch-1.xsd" "$B2"
+drop acme "$B2"
+mails_before=$(ls "$M/mail" | grep -c '^cert-')
+asize=$(stat -c %s "$M/outbound/acme/FULL-1.1.tar.gz" 2>/dev/null || echo 16384)
+pages=$(((asize + 4095) / 4096 + 1))
+timeout 60 dd if=/dev/zero of="$M/filler" bs=4096 >/dev/null 2>&1
+truncate -s "-$((pages * 4096))" "$M/filler"
+sync
+avail=$(df -B1 --output=avail "$M" | tail -n 1 | tr -d ' ')
+echo "tmpfs nearly full: $avail bytes available (previous archive: $asize bytes)"
+check "nearly full: a few pages free" test "$avail" -ge 4096 -a "$avail" -le 65536
+: >"$T/daemon.log"
+st=$(run_once_t)
+echo "daemon --once on a nearly full spool exited with status $st"
+check "nearly full: daemon not killed by a signal nor timed out (status $st)" test "$st" -lt 124
+echo "    published: $(ls "$M/outbound/acme" | grep '^FULL-2' | tr '\n' ' ')and $(($(ls "$M/mail" | grep -c '^cert-') - mails_before)) of 3 certificate mails"
+grep -E 'certspool: (error|warning):' "$T/daemon.log" | sed 's/^/    daemon: /' | head -n 10
+check "nearly full: batch kept" sh -c "test -f '$M/archive/acme/full2.xml' || test -f '$M/work/acme/full2.xml' || test -f '$M/inbound/acme/full2.xml'"
+n2=$(($(ls "$M/mail" | grep -c '^cert-') - mails_before))
+if [ -f "$M/outbound/acme/FULL-2.1.result.xml" ]; then
+	check_eq "nearly full: result.xml only after every certificate mail" 3 "$n2"
+fi
+audit "nearly full"
+rm -f "$M/filler"
+st=$(run_once_t)
+check_eq "recovered: daemon --once exits 0" 0 "$st"
+R2=$M/outbound/acme/FULL-2.1.result.xml
+check "recovered: result.xml seq 1 of the second batch" test -f "$R2"
+check_eq "recovered: one result pass" "FULL-2.1.result.xml" \
+    "$(ls "$M/outbound/acme" | grep '^FULL-2\..*result.xml$' | tr '\n' ' ' | sed 's/ $//')"
+check_eq "recovered: every order issued" 2 "$(xval "$R2" 'count(//*[local-name()="order"][@state="issued"])')"
+check_eq "recovered: archive has a cert.pem per recipient" 3 \
+    "$(bsdtar -tf "$M/outbound/acme/FULL-2.1.tar.gz" 2>/dev/null | grep -c '/cert.pem$')"
+check_eq "recovered: exactly one certificate mail per new recipient" 3 \
+    "$(($(ls "$M/mail" | grep -c '^cert-') - mails_before))"
+check_eq "recovered: one PKCS#12 password mail per server key" 2 "$(ls "$M/mail" | grep -c '^p12pass-')"
+# The sha256 in result.xml is the cert.pem that is in the archive.
+mkdir -p "$T/x2"
+(cd "$T/x2" && bsdtar -xf "$M/outbound/acme/FULL-2.1.tar.gz" 2>/dev/null)
+for e in rsa.f2@acme.example jane.f2@acme.example raj.f2@acme.example; do
+	c=$(find "$T/x2" -path "*/$e/cert.pem" | head -n 1)
+	check_eq "recovered: result sha256 of $e matches the archive" \
+	    "$(xval "$R2" "string(//*[local-name()='recipient'][@email='$e']/@sha256)")" \
+	    "$( [ -n "$c" ] && sha256sum "$c" | cut -c1-64)"
+done
+audit "recovered"
 finish
