@@ -212,8 +212,9 @@ bundle_add(struct bundle *b, const char *path, const void *data, size_t len)
 	if (archive_write_header(b->a, e) != ARCHIVE_OK ||
 	    write_data(b, data, len) == -1 ||
 	    archive_write_finish_entry(b->a) != ARCHIVE_OK) {
-		log_err("%s: %s: libarchive: %s", b->tmp.name, path,
-		    archive_error_string(b->a));
+		log_err("%s: %s: libarchive: %s%s%s", b->tmp.name, path,
+		    archive_error_string(b->a), archive_errno(b->a) ? ": " : "",
+		    archive_errno(b->a) ? strerror(archive_errno(b->a)) : "");
 		b->broken = 1;
 		goto out;
 	}
@@ -233,8 +234,9 @@ bundle_commit(struct bundle *b)
 		goto out;
 	}
 	if (archive_write_close(b->a) != ARCHIVE_OK) {
-		log_err("%s: libarchive: %s", b->tmp.name,
-		    archive_error_string(b->a));
+		log_err("%s: libarchive: %s%s%s", b->tmp.name,
+		    archive_error_string(b->a), archive_errno(b->a) ? ": " : "",
+		    archive_errno(b->a) ? strerror(archive_errno(b->a)) : "");
 		goto out;
 	}
 	archive_write_free(b->a);

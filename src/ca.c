@@ -43,7 +43,8 @@
 #include "extern.h"
 
 #define CA_FILE_MAX	(1024 * 1024)
-#define DEMO_URL	"http://pki.certspool.example"
+#define DEMO_CRL	"http://crl.certspool.invalid/root.crl"
+#define DEMO_AIA	"http://aia.certspool.invalid/root.cer"
 
 static int
 fail(char *err, size_t errlen, int ssl, const char *fmt, ...)
@@ -213,6 +214,15 @@ ca_check(X509 *cert, EVP_PKEY *key, STACK_OF(X509) *chain, const char *what,
 	if (X509_get0_subject_key_id(cert) == NULL)
 		return fail(err, errlen, 0, "%s: S/MIME BR 7.1.2.2 (i): the "
 		    "CA certificate has no subjectKeyIdentifier", what);
+	if (X509_check_issued(cert, cert) == X509_V_OK &&
+	    X509_verify(cert, key) == 1)
+		return fail(err, errlen, 0, "%s: S/MIME BR 6.1.7: the "
+		    "certificate is a self-signed root; a root CA key does not "
+		    "sign subscriber certificates", what);
+	if (!(flags & EXFLAG_XKUSAGE) ||
+	    !(X509_get_extended_key_usage(cert) & XKU_SMIME))
+		return fail(err, errlen, 0, "%s: S/MIME BR 7.1.2.2 (g): the "
+		    "CA certificate's extKeyUsage lacks emailProtection", what);
 	if (EVP_PKEY_is_a(key, "RSA")) {
 		if (EVP_PKEY_get_bits(key) < 2048)
 			return fail(err, errlen, 0, "%s: RSA CA key of %d "
@@ -550,9 +560,9 @@ make_ca_cert(const char *cn, EVP_PKEY *pub, X509 *issuer, EVP_PKEY *ikey,
 	    "2.23.140.1.5.1.2,2.23.140.1.5.1.3,2.23.140.1.5.2.2,"
 	    "2.23.140.1.5.2.3,2.23.140.1.5.3.2,2.23.140.1.5.3.3") ||
 	    !add_ext(x, &v3, NID_crl_distribution_points,
-	    "URI:" DEMO_URL "/root.crl") ||
+	    "URI:" DEMO_CRL) ||
 	    !add_ext(x, &v3, NID_info_access,
-	    "caIssuers;URI:" DEMO_URL "/root.crt")))
+	    "caIssuers;URI:" DEMO_AIA)))
 		goto out;
 	md = key_curve(ikey) == NID_secp384r1 ? EVP_sha384() : EVP_sha256();
 	if (X509_sign(x, ikey, md) <= 0)

@@ -267,7 +267,7 @@ csr_check(const char *text, size_t len, EVP_PKEY **pub, char *reason,
 	}
 	if (csr_text_der((const unsigned char *)text, len, &der, &derlen,
 	    msg, mlen) == -1) {
-		refuse(reason, rlen, NULL, 0, "csr_malformed", "%s", "");
+		snprintf(reason, rlen, "csr_malformed");
 		goto out;
 	}
 	p = der;

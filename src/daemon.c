@@ -64,6 +64,9 @@ daemon_pass(struct store *st, const struct conf *c, const struct schema *sch,
 {
 	int	 rc = 0;
 
+	/* Inputs kept in work/ by an earlier failure are retried first. */
+	if (spool_recover(st, c, sch) == -1)
+		rc = -1;
 	if (spool_intake(st, c, sch) == -1)
 		rc = -1;
 	if (got_term)
@@ -131,8 +134,7 @@ daemon_run(struct conf **cp, struct store *st, const char *confpath,
 	signal(SIGPIPE, SIG_IGN);
 
 	/* Finish what a crash left behind, oldest step first. */
-	if (spool_recover(st, c, sch) == -1 ||
-	    signer_recover(st, c, ca) == -1 ||
+	if (signer_recover(st, c, ca) == -1 ||
 	    report_publish(st, c, ca) == -1)
 		log_warn("recovery incomplete; retrying in the next pass");
 

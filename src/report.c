@@ -12,6 +12,7 @@
  */
 #include <sys/stat.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,6 +99,7 @@ writer_commit(struct fs_tmp *t, xmlTextWriterPtr w, int ok)
 		ok = 0;
 	xmlFreeTextWriter(w);	/* closes the output buffer, not the fd */
 	if (!ok) {
+		log_err("%s: cannot write: %s", t->name, strerror(errno));
 		fs_tmp_abort(t);
 		return -1;
 	}

@@ -266,23 +266,69 @@ out:
 	return rc;
 }
 
+/* A name in dirfd free for NAME and NAME.error.xml; written to out. */
+static void
+pick_free_name(int dirfd, const char *name, char *out, size_t outlen)
+{
+	unsigned char	 r[4];
+	char		 hex[9], rep[300];
+	size_t		 n = strlen(name);
+
+	strlcpy_(out, name, outlen);
+	for (;;) {
+		snprintf(rep, sizeof(rep), "%s.error.xml", out);
+		if (faccessat(dirfd, out, F_OK, AT_SYMLINK_NOFOLLOW) == -1 &&
+		    faccessat(dirfd, rep, F_OK, AT_SYMLINK_NOFOLLOW) == -1)
+			return;
+		rnd_bytes(r, sizeof(r));
+		hex_encode(r, sizeof(r), hex);
+		if (n > 4 && strcmp(name + n - 4, ".xml") == 0)
+			snprintf(out, outlen, "%.*s.%s.xml", (int)(n - 4), name,
+			    hex);
+		else
+			snprintf(out, outlen, "%s.%s", name, hex);
+	}
+}
+
+/*
+ * Refuse work/<acct>/<name>: the report is written first, then the input
+ * moved beside it, so a refused input never stands without its report.
+ * If either step fails the input stays in work/ and is refused again,
+ * with the same problems, in a later pass.
+ */
 static int
 reject_file(const struct conf *c, const char *account, const char *name,
-    long long input_id, const struct problems *pr)
+    const struct problems *pr)
 {
 	char	 final[256], ename[300];
-	int	 td, rc;
+	int	 wd = -1, td = -1, rc = -1;
 
-	if (finish_move(c, account, name, "rejected", input_id, final,
-	    sizeof(final)) == -1)
-		return -1;
+	if ((wd = open_dir(c, "work", account)) == -1 ||
+	    (td = open_dir(c, "rejected", account)) == -1)
+		goto out;
+	pick_free_name(td, name, final, sizeof(final));
 	snprintf(ename, sizeof(ename), "%s.error.xml", final);
-	if ((td = open_dir(c, "rejected", account)) == -1)
-		return -1;
-	rc = report_error(td, ename, final, pr);
-	close(td);
+	if (report_error(td, ename, final, pr) == -1) {
+		log_err("%s/%s: cannot write the error report; the input is "
+		    "kept in work/ and refused again later", account, name);
+		goto out;
+	}
+	if (renameat2(wd, name, td, final, RENAME_NOREPLACE) == -1) {
+		log_err("%s/%s: move to rejected: %s", account, name,
+		    strerror(errno));
+		(void)unlinkat(td, ename, 0);
+		goto out;
+	}
+	if (fs_fsync_dir(td) == -1 || fs_fsync_dir(wd) == -1)
+		goto out;
 	log_info("%s/%s: rejected (%zu problem%s)", account, final, pr->n,
 	    pr->n == 1 ? "" : "s");
+	rc = 0;
+out:
+	if (wd != -1)
+		close(wd);
+	if (td != -1)
+		close(td);
 	return rc;
 }
 
@@ -396,15 +442,10 @@ process_file(struct store *st, const struct conf *c,
 			    "accepted") == 0 ? "archive" : "rejected";
 		}
 		sqlite3_finalize(q);
+		/* A refusal is decided again from the bytes. */
 		if (outcome != NULL && strcmp(outcome, "archive") == 0) {
 			rc = finish_move(c, account, name, "archive", prev_id,
 			    final, sizeof(final));
-			goto out;
-		}
-		if (outcome != NULL) {
-			problems_add(&pr, 0, "%s: refused before a restart; "
-			    "see the event log of input %lld", name, prev_id);
-			rc = reject_file(c, account, name, prev_id, &pr);
 			goto out;
 		}
 	}
@@ -460,7 +501,8 @@ process_file(struct store *st, const struct conf *c,
 		problems_add(&pr, 0, "batch has no orders");
 		goto refuse;
 	}
-	if (record_input(st, account_id, in.sha, name,
+	/* The audit copy is on disk before the database says accepted. */
+	if (fsync(fd) == -1 || record_input(st, account_id, in.sha, name,
 	    in.kind == DOC_BATCH ? "batch" : "csrSubmission", "accepted",
 	    in.batch_id, NULL) == -1 || store_commit(st) == -1) {
 		store_rollback(st);
@@ -476,19 +518,20 @@ process_file(struct store *st, const struct conf *c,
 	goto out;
 
 refuse:
-	if (store_begin(st) == -1)
-		goto out;
-	if ((iid = record_input(st, account_id, in.sha, name,
-	    in.kind == DOC_CSRSUB ? "csrSubmission" : "batch", "rejected", 0,
-	    &pr)) == -1 || store_commit(st) == -1) {
-		store_rollback(st);
-		goto out;
-	}
 	if (fd != -1) {
 		close(fd);
 		fd = -1;
 	}
-	rc = reject_file(c, account, name, iid, &pr);
+	if ((rc = reject_file(c, account, name, &pr)) == -1)
+		goto out;
+	/* The record of a refusal is informational: a crash before it
+	 * loses only this row, never the input or its report. */
+	if (store_begin(st) == -1)
+		goto out;
+	if (record_input(st, account_id, in.sha, name,
+	    in.kind == DOC_CSRSUB ? "csrSubmission" : "batch", "rejected", 0,
+	    &pr) == -1 || store_commit(st) == -1)
+		store_rollback(st);
 out:
 	if (fd != -1)
 		close(fd);

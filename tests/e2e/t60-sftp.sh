@@ -218,6 +218,9 @@ printf 'put %s %s/bigA.xml\n' "$A" "$IN" >"$K/a.batch"
 t0=$(date +%s.%N)
 sftp_bg "$K/a.batch" -l "$kbit"
 polls=0 early="" seen=0 vanished=0
+early_add() {
+	case " $early " in *" $1 "*) ;; *) early="${early:+$early }$1" ;; esac
+}
 while kill -0 "$SFTP_PID" 2>/dev/null; do
 	if [ -e "$IN/bigA.xml" ]; then
 		seen=1
@@ -225,10 +228,10 @@ while kill -0 "$SFTP_PID" 2>/dev/null; do
 	elif [ "$seen" -eq 1 ]; then
 		vanished=$((vanished + 1))
 	fi
-	[ -e "$S/work/acme/bigA.xml" ] && early="$early work"
-	ls "$S/archive/acme" 2>/dev/null | grep -q '^bigA' && early="$early archive"
-	ls "$S/rejected/acme" 2>/dev/null | grep -q '^bigA' && early="$early rejected"
-	grep -q 'bigA' "$T/daemon.log" && early="$early log"
+	[ -e "$S/work/acme/bigA.xml" ] && early_add work
+	ls "$S/archive/acme" 2>/dev/null | grep -q '^bigA' && early_add archive
+	ls "$S/rejected/acme" 2>/dev/null | grep -q '^bigA' && early_add rejected
+	grep -q 'bigA' "$T/daemon.log" && early_add log
 	sleep 0.3
 done
 wait "$SFTP_PID"
