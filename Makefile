@@ -53,8 +53,11 @@ demo: deps
 	$(MAKE) certspool
 	sh scripts/demo.sh
 
-clean:
+clean: fuzz-clean
 	rm -f certspool src/*.o $(UNITS)
 	rm -rf tests/tmp
 
 .PHONY: all units deps test demo clean
+
+# libFuzzer targets: make fuzz [FUZZ_SECONDS=N], make fuzz-smoke
+include tests/fuzz/fuzz.mk

@@ -377,18 +377,11 @@ check_subject(struct lint *l, X509 *x, const struct cert_req *req,
 			    "validated ones");
 			goto out;
 		}
-		if ((val[A_GN] != NULL || val[A_SN] != NULL) &&
-		    val[A_PSEUDO] != NULL) {
-			lfail(l, "lint_subject", "S/MIME BR 7.1.4.2.2 (e, f): "
-			    "a sponsor-validated subject has givenName and/or "
-			    "surname, or a pseudonym, not both");
-			goto out;
-		}
-		if (req->cn_type == CN_NAME && val[A_GN] == NULL &&
-		    val[A_SN] == NULL && val[A_PSEUDO] == NULL) {
-			lfail(l, "lint_subject", "S/MIME BR 7.1.4.2.2 (a): "
-			    "a personal name as commonName without givenName, "
-			    "surname or pseudonym");
+		if ((val[A_GN] != NULL || val[A_SN] != NULL) ==
+		    (val[A_PSEUDO] != NULL)) {
+			lfail(l, "lint_subject", "S/MIME BR 7.1.4.2.5: a "
+			    "sponsor-validated subject has givenName and/or "
+			    "surname, or a pseudonym, not both or neither");
 			goto out;
 		}
 	}

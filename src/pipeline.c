@@ -265,6 +265,10 @@ evaluate(struct eval *e)
 
 		if (!is_open(r->state))
 			continue;
+		/* Refused alone by an order stage (e.g. its subject). */
+		if (rc != STAGE_REJECT &&
+		    strcmp(r->new_state, S_REJECTED) == 0)
+			continue;
 		if (rc == STAGE_REJECT)
 			rcpt_set(r, S_REJECTED, e->reason, "%s", e->message);
 		else if (rc == STAGE_WAIT)

@@ -463,14 +463,11 @@ build_subject(const struct cert_req *req, struct buf *out, int *empty,
 			}
 			der_rdn(&rdns, OID_PSEUDO, 0x0c, req->pseudonym);
 		} else {
-			/* Names are MAY (S/MIME BR 7.1.4.2.5), but a
-			 * personal name as commonName stands on them. */
-			if (req->cn_type == CN_NAME &&
-			    (req->given_name == NULL ||
+			if ((req->given_name == NULL ||
 			    *req->given_name == '\0') &&
 			    (req->surname == NULL || *req->surname == '\0')) {
-				snprintf(err, errlen, "S/MIME BR 7.1.4.2.2 (a): a "
-				    "personal name as commonName needs "
+				snprintf(err, errlen, "S/MIME BR 7.1.4.2.5: a "
+				    "sponsor-validated certificate needs "
 				    "givenName and/or surname, or a pseudonym");
 				goto fail;
 			}

@@ -33,6 +33,8 @@ stage_csr(struct eval *e, struct rcpt *r)
 	}
 	if (csr_check(r->csr, strlen(r->csr), &pub, reason, sizeof(reason),
 	    msg, sizeof(msg)) == -1) {
+		if (strcmp(reason, "csr_internal") == 0)
+			return STAGE_ERROR;	/* libcrypto, not the CSR */
 		rcpt_set(r, S_REJECTED, reason, "%s", msg);
 		return STAGE_REJECT;
 	}

@@ -62,7 +62,7 @@ coverage_end(struct eval *e, time_t now, time_t *end)
 }
 
 static int
-subject_ok(struct eval *e, const struct rcpt *r)
+subject_ok(struct eval *e, struct rcpt *r)
 {
 	const struct product	*p = e->o->prod;
 	int			 personal = r->given_name || r->surname ||
@@ -112,6 +112,13 @@ subject_ok(struct eval *e, const struct rcpt *r)
 		eval_reject(e, "cn_type_not_allowed", "recipient %s: unknown "
 		    "commonName type", r->email);
 		return -1;
+	}
+	if (!personal && p->vtype == VT_SPONSOR) {
+		/* S/MIME BR 7.1.4.2.5 note 2: this recipient alone. */
+		rcpt_set(r, S_REJECTED, "name_missing", "recipient %s: a "
+		    "sponsor-validated certificate needs givenName and/or "
+		    "surname, or pseudonym (S/MIME BR 7.1.4.2.5)", r->email);
+		return 0;
 	}
 	if (personal && p->vtype != VT_SPONSOR) {
 		eval_reject(e, "subject_not_allowed", "recipient %s: "
