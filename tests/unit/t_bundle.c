@@ -433,7 +433,7 @@ test_bundle(const char *format)
 	    "%s: after commit only the final name, found \"%s\"", format,
 	    first);
 	T_CHECK(stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
-	    (st.st_mode & 07777) == 0640, "%s: mode %o", path,
+	    (st.st_mode & 07777) == 0644, "%s: mode %o", path,
 	    (unsigned int)st.st_mode);
 	check_archive(path, format, e, 5);
 	check_bsdtar(path, e, 5);
