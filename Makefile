@@ -61,3 +61,7 @@ clean: fuzz-clean
 
 # libFuzzer targets: make fuzz [FUZZ_SECONDS=N], make fuzz-smoke
 include tests/fuzz/fuzz.mk
+
+# crash torture, valgrind (tests/torture.mk); benchmark (scripts/bench.mk)
+-include tests/torture.mk
+-include scripts/bench.mk
