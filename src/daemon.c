@@ -79,6 +79,9 @@ daemon_pass(struct store *st, const struct conf *c, const struct schema *sch,
 		rc = -1;
 	if (report_publish(st, c, ca) == -1)
 		rc = -1;
+	/* Messages a failed sendmail command left behind. */
+	if (mail_flush(c) == -1)
+		rc = -1;
 	return rc;
 }
 

@@ -155,6 +155,9 @@ struct conf {
 	char		*sendmail_command;	/* empty: only the mail spool */
 	char		*p12_profile;		/* "aes" or "legacy" */
 	int		 p12_iterations;
+	int		 dns_timeout_seconds;	/* per DNS question */
+	int		 http_dcv_port;		/* HTTP DCV fetches */
+	char		*dcv_cname_target;	/* DNS CNAME DCV target */
 };
 
 /* Load and check a config file; NULL with one line in err on failure. */
@@ -441,5 +444,8 @@ int	 mail_render(const struct mail_msg *, time_t date, struct buf *out);
  * sendmail_command is set, pipe it to that command ("sendmail -t"). */
 int	 mail_send(const struct conf *, const char *name,
 	    const struct mail_msg *);
+/* Hand every message of the mail spool not yet handed over to the
+ * sendmail command (retry after a failure); 0, or -1 if any failed. */
+int	 mail_flush(const struct conf *);
 
 #endif /* CERTSPOOL_EXTERN_H */

@@ -27,6 +27,7 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -788,15 +789,97 @@ out:
 	return rc;
 }
 
+/* A message's identity: SHA-256 of its bytes without the Date line, so
+ * the same message rendered at another time has the same key. */
+static void
+msg_key(const unsigned char *p, size_t len, char out[65])
+{
+	struct buf	 b = { 0 };
+	size_t		 i = 0, j;
+	int		 skipped = 0;
+
+	while (i < len) {
+		for (j = i; j < len && p[j] != '\n'; j++)
+			continue;
+		if (j < len)
+			j++;
+		if (!skipped && j - i >= 5 && memcmp(p + i, "Date:", 5) == 0)
+			skipped = 1;
+		else
+			buf_add(&b, p + i, j - i);
+		i = j;
+	}
+	sha256_hex(b.p ? (const void *)b.p : "", b.len, out);
+	buf_free(&b);
+}
+
+/* 1 if dir/.sent/<file> records that this very message was handed over. */
+static int
+was_sent(const char *dir, const char *file, const char *key)
+{
+	char		 path[PATH_MAX];
+	unsigned char	*old = NULL;
+	size_t		 oldlen;
+	int		 same;
+
+	snprintf(path, sizeof(path), "%s/.sent/%s", dir, file);
+	if (fs_read_file(path, 128, &old, &oldlen) == -1)
+		return 0;
+	same = oldlen >= 64 && memcmp(old, key, 64) == 0;
+	free(old);
+	return same;
+}
+
+/*
+ * Hand one message of the spool to the sendmail command, once: a marker
+ * in <spool>/mail/.sent/ records what was handed over.  A failure is
+ * logged and left for mail_flush() to retry in a later pass.
+ */
+static int
+pipe_one(const struct conf *conf, const char *dir, const char *file,
+    const unsigned char *p, size_t len)
+{
+	struct buf	 lf = { 0 };
+	char		 key[65], sent[PATH_MAX];
+	size_t		 i, j;
+	int		 rc = -1;
+
+	msg_key(p, len, key);
+	if (was_sent(dir, file, key))
+		return 0;
+	/* Local mail programs take LF line ends; CR only occurs in CRLF. */
+	for (i = 0; i < len; i = j + 1) {
+		for (j = i; j < len && p[j] != '\r'; j++)
+			continue;
+		buf_add(&lf, p + i, j - i);
+	}
+	if (pipe_to(conf->sendmail_command, lf.p, lf.len, file) == -1) {
+		log_warn("mail: %s: the sendmail command failed; the message "
+		    "stays in the spool and is handed over again later", file);
+		goto out;
+	}
+	snprintf(sent, sizeof(sent), "%s/.sent", dir);
+	if (fs_mkdirs(sent, MAIL_DIR_MODE) == -1 ||
+	    fs_write_atomic_path(sent, file, key, 64, MAIL_MODE) == -1)
+		log_warn("mail: %s: handed over, but the record of it was not "
+		    "written; it may be handed over twice", file);
+	log_debug("mail: %s: handed to sendmail command", file);
+	rc = 0;
+out:
+	buf_free(&lf);
+	return rc;
+}
+
 int
 mail_send(const struct conf *conf, const char *name,
     const struct mail_msg *m)
 {
-	struct buf	 msg = { 0 }, lf = { 0 };
-	char		 file[160], dir[PATH_MAX], safe[160];
-	size_t		 i, j;
-	int		 rc = -1;
+	struct buf	 msg = { 0 };
+	char		 file[160], dir[PATH_MAX], safe[160], key[65];
+	int		 rc = -1, piping;
 
+	piping = conf->sendmail_command != NULL &&
+	    conf->sendmail_command[0] != '\0';
 	if (!valid_name(name)) {
 		log_err("mail: refusing message name \"%s\"",
 		    log_safe(name, SIZE_MAX, safe, sizeof(safe)));
@@ -816,6 +899,12 @@ mail_send(const struct conf *conf, const char *name,
 		log_err("mail: %s: message not written", name);
 		goto out;
 	}
+	/* Already handed over as it is: keep the record as delivered. */
+	msg_key(msg.p, msg.len, key);
+	if (piping && was_sent(dir, file, key)) {
+		rc = 0;
+		goto out;
+	}
 	if (fs_mkdirs(dir, MAIL_DIR_MODE) == -1) {
 		log_err("mail: %s: %s", dir, strerror(errno));
 		goto out;
@@ -824,24 +913,45 @@ mail_send(const struct conf *conf, const char *name,
 		log_err("mail: %s/%s: not written", dir, file);
 		goto out;
 	}
-	if (conf->sendmail_command == NULL ||
-	    conf->sendmail_command[0] == '\0') {
-		rc = 0;
-		goto out;
-	}
-
-	/* Local mail programs take LF line ends; CR only occurs in CRLF. */
-	for (i = 0; i < msg.len; i = j + 1) {
-		for (j = i; j < msg.len && msg.p[j] != '\r'; j++)
-			continue;
-		buf_add(&lf, msg.p + i, j - i);
-	}
-	if (pipe_to(conf->sendmail_command, lf.p, lf.len, file) == -1)
-		goto out;
-	log_debug("mail: %s: handed to sendmail command", file);
+	/* The record is written: delivery problems are retried later. */
+	if (piping)
+		(void)pipe_one(conf, dir, file, msg.p, msg.len);
 	rc = 0;
 out:
 	buf_free(&msg);
-	buf_free(&lf);
+	return rc;
+}
+
+int
+mail_flush(const struct conf *conf)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		 dir[PATH_MAX], path[PATH_MAX];
+	int		 rc = 0;
+
+	if (conf->sendmail_command == NULL ||
+	    conf->sendmail_command[0] == '\0')
+		return 0;
+	snprintf(dir, sizeof(dir), "%s/mail", conf->spool_dir);
+	if ((d = opendir(dir)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		unsigned char	*p;
+		size_t		 len, n = strlen(de->d_name);
+
+		if (de->d_name[0] == '.' || n < 5 ||
+		    strcmp(de->d_name + n - 4, ".eml") != 0)
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir,
+		    de->d_name) >= sizeof(path))
+			continue;
+		if (fs_read_file(path, 64 * 1024 * 1024, &p, &len) == -1)
+			continue;
+		if (pipe_one(conf, dir, de->d_name, p, len) == -1)
+			rc = -1;
+		free(p);
+	}
+	closedir(d);
 	return rc;
 }

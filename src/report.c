@@ -660,7 +660,6 @@ out:
 int
 report_publish(struct store *st, const struct conf *c, const struct ca *ca)
 {
-	sqlite3_stmt	*q;
 	long long	 id;
 	int		 rc = 0;
 
@@ -692,23 +691,17 @@ report_publish(struct store *st, const struct conf *c, const struct ca *ca)
 			return -1;
 		}
 	}
-	/* Write every open pass, including those a crash interrupted. */
-	q = store_prep(st, "SELECT id FROM pass WHERE state = 'open'"
-	    " ORDER BY id", NULL);
-	if (q == NULL)
-		return -1;
-	for (;;) {
-		long long	 pid;
-
-		if (sqlite3_step(q) != SQLITE_ROW)
+	/* Write every open pass, including those a crash interrupted; one
+	 * that fails does not hold up the others. */
+	for (id = 0;;) {
+		if (store_int(st, &id, 0, store_prep(st, "SELECT id FROM pass"
+		    " WHERE state = 'open' AND id > ? ORDER BY id LIMIT 1", "i",
+		    id)) == -1)
+			return -1;
+		if (id == 0)
 			break;
-		pid = sqlite3_column_int64(q, 0);
-		sqlite3_reset(q);
-		if (write_pass(st, c, ca, pid) == -1) {
+		if (write_pass(st, c, ca, id) == -1)
 			rc = -1;
-			break;
-		}
 	}
-	sqlite3_finalize(q);
 	return rc;
 }

@@ -995,7 +995,7 @@ test_mail_send(void)
 	struct conf		 c;
 	struct buf		 want = { 0 }, lf = { 0 };
 	struct stat		 st;
-	char			 spool[300], maildir[320], sent[320];
+	char			 spool[300], maildir[320], sent[320], path[400];
 	char			 cmd[400], eml[400], first[256];
 	unsigned char		*got;
 	size_t			 len, i;
@@ -1026,8 +1026,8 @@ test_mail_send(void)
 	free(got);
 	T_CHECK(stat(eml, &st) == 0 && (st.st_mode & 07777) == 0640,
 	    "eml mode %o", (unsigned int)st.st_mode);
-	T_CHECK(dir_count(maildir, first, sizeof(first)) == 1,
-	    "mail dir holds more than the message (%s)", first);
+	T_CHECK(dir_count(maildir, first, sizeof(first)) == 2,
+	    "mail dir holds more than the message and .sent (%s)", first);
 	for (i = 0; i < want.len; i++)
 		if (want.p[i] != '\r')
 			buf_add(&lf, &want.p[i], 1);
@@ -1038,24 +1038,40 @@ test_mail_send(void)
 	    "CR in piped message");
 	free(got);
 
-	/* Failing commands fail the send; the .eml stays. */
-	unlink(eml);
+	/* Handed over once: sending the same message again pipes nothing. */
+	unlink(sent);
+	T_CHECK(mail_send(&c, "HR-1.EMP-1001.1", &m) == 0, "resend");
+	T_CHECK(access(sent, F_OK) == -1, "same message piped twice");
+
+	/* A failing command keeps the record; mail_flush retries it. */
 	c.sendmail_command = "cat >/dev/null; exit 3";
-	T_CHECK(mail_send(&c, "HR-1.EMP-1001.1", &m) == -1, "exit 3 accepted");
-	T_CHECK(access(eml, F_OK) == 0, ".eml removed after failed send");
+	T_CHECK(mail_send(&c, "HR-1.fail", &m) == 0, "record kept on exit 3");
+	snprintf(path, sizeof(path), "%s/HR-1.fail.eml", maildir);
+	T_CHECK(access(path, F_OK) == 0, ".eml missing after failed send");
+	T_CHECK(mail_flush(&c) == -1, "exit 3 accepted by flush");
 	c.sendmail_command = "kill -9 $$";
-	T_CHECK(mail_send(&c, "HR-1.EMP-1001.1", &m) == -1, "signal accepted");
+	T_CHECK(mail_flush(&c) == -1, "signal accepted");
 	c.sendmail_command = "exec 2>/dev/null; /nonexistent/sendmail -t";
-	T_CHECK(mail_send(&c, "HR-1.EMP-1001.1", &m) == -1, "127 accepted");
+	T_CHECK(mail_flush(&c) == -1, "127 accepted");
+	c.sendmail_command = cmd;
+	T_CHECK(mail_flush(&c) == 0, "flush after the command recovers");
+	got = slurp(sent, &len);
+	T_CHECK(got != NULL && len > 0 && memmem(got, len, "To: jane.doe",
+	    12) != NULL, "retried message piped");
+	free(got);
+	unlink(sent);
+	T_CHECK(mail_flush(&c) == 0 && access(sent, F_OK) == -1,
+	    "flush pipes a delivered message again");
 
 	/* A command that quits without reading: EPIPE, not SIGPIPE death. */
 	fill(big, sizeof(big), 5);
 	att = (struct mail_attach){ "big.bin", "application/octet-stream",
 	    big, sizeof(big) };
 	c.sendmail_command = "exit 0";
-	T_CHECK(mail_send(&c, "HR-1.big", &m) == -1, "short read accepted");
+	T_CHECK(mail_send(&c, "HR-1.big", &m) == 0, "big: record kept");
+	T_CHECK(mail_flush(&c) == -1, "short read accepted");
 	c.sendmail_command = "cat >/dev/null";
-	T_CHECK(mail_send(&c, "HR-1.big", &m) == 0, "large message");
+	T_CHECK(mail_flush(&c) == 0, "large message");
 
 	/* No command: only the spool. */
 	c.sendmail_command = "";
@@ -1071,7 +1087,7 @@ test_mail_send(void)
 	m.subject = "x\r\nBcc: x@evil.example";
 	T_CHECK(mail_send(&c, "HR-1.evil", &m) == -1, "injection sent");
 	T_CHECK(!file_exists(maildir, "HR-1.evil.eml"), "injection spooled");
-	T_CHECK(dir_count(maildir, NULL, 0) == 4, "mail dir: %d entries",
+	T_CHECK(dir_count(maildir, NULL, 0) == 6, "mail dir: %d entries",
 	    dir_count(maildir, NULL, 0));
 
 	buf_free(&want);
