@@ -9,10 +9,18 @@ B=./certspool
 EX=tests/data/xml/valid
 
 [ -f certspool.conf ] || $B init .
+# Card payments go to the demo processor (scripts/demo-card-processor).
+grep -q '^card_processor_command = "[^"]' certspool.conf || {
+	sed -i '/^card_processor_command = /d' certspool.conf
+	echo "card_processor_command = \"$PWD/scripts/demo-card-processor $PWD/certspool.db-card-ledger.json\"" >>certspool.conf
+}
 $B status >/dev/null 2>&1 || true
 if ! $B account add acme >/dev/null 2>&1; then
 	echo "account acme exists; reusing it"
 fi
+# The example pays by contract C-2026-01, by balance and by card.
+$B account contract acme C-2026-01 --units 10 >/dev/null
+$B account deposit acme 100000 >/dev/null
 oid=$(sqlite3 certspool.db "SELECT o.id FROM organization o JOIN account a ON a.id = o.account_id WHERE a.name = 'acme' AND o.name = 'Acme Corp'")
 [ -n "$oid" ] || oid=$($B org add acme "Acme Corp" --country US --org-id NTRUS+CA-1234567)
 
@@ -57,5 +65,7 @@ $B status "$id"
 echo
 echo "results: $(ls spool/outbound/acme/$id.* | tr '\n' ' ')"
 echo "mail:    spool/mail/ ($(ls spool/mail | wc -l) messages)"
+echo "billing: $B account show acme"
+$B account show acme --limit 8
 echo "latest result:"
 cat "$(ls -t spool/outbound/acme/$id.*.result.xml | head -n 1)"

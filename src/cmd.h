@@ -29,5 +29,16 @@ int	 cmd_domain_add(struct cmd_env *, int argc, char **argv);
 int	 cmd_domain_dcv(struct cmd_env *, int argc, char **argv);
 int	 cmd_domain_confirm(struct cmd_env *, int argc, char **argv);
 int	 cmd_validations(struct cmd_env *, int argc, char **argv);
+/* cmd_domain.c (and cmd_domain_confirm) */
+int	 cmd_domain_check(struct cmd_env *, int argc, char **argv);
+/* cmd_check.c */
+int	 cmd_check(struct cmd_env *, int argc, char **argv);
+/* cmd_billing.c */
+int	 cmd_account_add(struct cmd_env *, int argc, char **argv);
+int	 cmd_account_deposit(struct cmd_env *, int argc, char **argv);
+int	 cmd_account_contract(struct cmd_env *, int argc, char **argv);
+int	 cmd_account_show(struct cmd_env *, int argc, char **argv);
+int	 cmd_order_cancel(struct cmd_env *, int argc, char **argv);
+int	 cmd_renew(struct cmd_env *, int argc, char **argv);
 
 #endif

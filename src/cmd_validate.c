@@ -1,8 +1,9 @@
 /*
  * cmd_validate.c: the operator's validation commands (SPEC section 5):
  * organizations and their S/MIME organization validation by a phone
- * verification code (S/MIME BR 3.2.3), domains and their Email DCV
- * (S/MIME BR 3.2.2.1), confirmation of DCV and mailbox tokens (S/MIME BR
+ * verification code (S/MIME BR 3.2.3), domains and their Email, DNS TXT,
+ * DNS CNAME or HTTP DCV (S/MIME BR 3.2.2.1; the network methods are
+ * looked up by dcv_net.c), confirmation of DCV and mailbox tokens (S/MIME BR
  * 3.2.2.2), and the list of validations about to lapse (S/MIME BR 4.2.1).
  * Secrets are printed or mailed once and stored only as SHA-256.
  * Failure policy: every change runs in one transaction with its event
@@ -612,6 +613,40 @@ fail:
 	return cli_err("domain add: database error");
 }
 
+/* domain dcv --method dns-txt|dns-cname|http: open it, say what to
+ * publish. */
+static int
+domain_dcv_net(struct cmd_env *env, long long did, const char *dom,
+    const char *m)
+{
+	struct dcv_start	 ds;
+	struct dcv_publish	 pub;
+	char			 exp[32];
+
+	memset(&ds, 0, sizeof(ds));
+	if (store_begin(env->st) == -1)
+		return cli_err("domain dcv: database busy");
+	if (dcv_start_net(env->st, env->conf, did, m, &ds, &pub) == -1 ||
+	    store_commit(env->st) == -1) {
+		store_rollback(env->st);
+		return cli_err("domain dcv: could not start the %s DCV "
+		    "(database error, or dcv_cname_target is not a host name)",
+		    net_method_name(m));
+	}
+	time_fmt(ds.expires, exp, sizeof(exp));
+	printf("%lld %s\n", ds.id, exp);
+	if (strcmp(m, "http") == 0)
+		printf("serve this file (HTTP on port %d, no redirect to another "
+		    "host), its body holding the value:\n%s\n%s\n",
+		    env->conf->http_dcv_port, pub.name, pub.data);
+	else
+		printf("publish this DNS record:\n%s IN %s %s\n", pub.name,
+		    pub.rtype, pub.data);
+	printf("then: certspool domain check %s (the daemon also looks while "
+	    "an order waits for it); open until %s\n", dom, exp);
+	return 0;
+}
+
 int
 cmd_domain_dcv(struct cmd_env *env, int argc, char **argv)
 {
@@ -629,10 +664,7 @@ cmd_domain_dcv(struct cmd_env *env, int argc, char **argv)
 	if (args(argc, argv, o, 2, pos, 1, usage) == -1)
 		return 1;
 	m = o[1].val == NULL ? "email" : o[1].val;
-	if (strcmp(m, "dns-txt") == 0 || strcmp(m, "dns-cname") == 0 ||
-	    strcmp(m, "http") == 0)
-		return cli_err("domain dcv: method %s is not available yet", m);
-	if (strcmp(m, "email") != 0)
+	if (strcmp(m, "email") != 0 && !is_net_method(m))
 		return cli_err("domain dcv: unknown method \"%s\" (email, "
 		    "dns-txt, dns-cname, http)", m);
 	if (lower_copy(pos[0], dom, sizeof(dom)) == -1 || !valid_domain(dom))
@@ -661,6 +693,8 @@ cmd_domain_dcv(struct cmd_env *env, int argc, char **argv)
 		    "name one with --org ORG", n, dom);
 
 	memset(&ds, 0, sizeof(ds));
+	if (is_net_method(m))
+		return domain_dcv_net(env, did, dom, m);
 	if (store_begin(env->st) == -1)
 		return cli_err("domain dcv: database busy");
 	if (dcv_start_email(env->st, env->conf, did, &ds) == -1 ||
@@ -672,142 +706,6 @@ cmd_domain_dcv(struct cmd_env *env, int argc, char **argv)
 	time_fmt(ds.expires, exp, sizeof(exp));
 	printf("%lld %s\n", ds.id, exp);
 	return 0;
-}
-
-int
-cmd_domain_confirm(struct cmd_env *env, int argc, char **argv)
-{
-	static const char usage[] = "domain confirm TOKEN";
-	sqlite3_stmt	*q = NULL;
-	const char	*pos[1];
-	char		*method = NULL, *mailbox = NULL, *state = NULL;
-	char		*dom = NULL, *org = NULL;
-	char		 canon[TOKEN_MAX + 1], hash[65], when[32], by[96];
-	char		 detail[512];
-	long long	 id = 0, did = 0, aid = 0, oid = 0, expires = 0;
-	long long	 now = clock_now();
-	int		 rc = 1, mbx;
-
-	if (wants_help(argc, argv, usage))
-		return 0;
-	if (args(argc, argv, NULL, 0, pos, 1, usage) == -1)
-		return 1;
-	if (token_norm(pos[0], canon, sizeof(canon)) == -1 ||
-	    strlen(canon) != DCV_TOKEN_CHARS)
-		return cli_err("domain confirm: unknown token");
-	token_hash(canon, hash);
-	if (store_begin(env->st) == -1)
-		return cli_err("domain confirm: database busy");
-	q = store_prep(env->st, "SELECT v.id, v.method, v.domain_id,"
-	    " v.account_id, v.mailbox, v.expires, v.state, d.name, o.id, o.name"
-	    " FROM dcv v LEFT JOIN domain d ON d.id = v.domain_id"
-	    " LEFT JOIN organization o ON o.id = d.org_id"
-	    " WHERE v.token_hash = ? ORDER BY v.id DESC LIMIT 1", "t", hash);
-	if (q == NULL)
-		goto fail;
-	if (sqlite3_step(q) == SQLITE_ROW) {
-		id = sqlite3_column_int64(q, 0);
-		method = store_col_text(q, 1);
-		did = sqlite3_column_int64(q, 2);
-		aid = sqlite3_column_int64(q, 3);
-		mailbox = store_col_text(q, 4);
-		expires = sqlite3_column_int64(q, 5);
-		state = store_col_text(q, 6);
-		dom = store_col_text(q, 7);
-		oid = sqlite3_column_int64(q, 8);
-		org = store_col_text(q, 9);
-	}
-	sqlite3_finalize(q);
-	q = NULL;
-	if (id == 0) {
-		cli_err("domain confirm: unknown token");
-		goto refuse;
-	}
-	mbx = strcmp(method, "mailbox") == 0;
-	if (!mbx && (strcmp(method, "email") != 0 || dom == NULL)) {
-		cli_err("domain confirm: dcv %lld (%s) is not confirmed by a "
-		    "token", id, method);
-		goto refuse;
-	}
-	if (strcmp(state, "used") == 0) {
-		cli_err("domain confirm: token already used (dcv %lld)", id);
-		goto refuse;
-	}
-	if (strcmp(state, "open") != 0 && strcmp(state, "expired") != 0) {
-		cli_err("domain confirm: token is void (dcv %lld is %s)", id,
-		    state);
-		goto refuse;
-	}
-	if (strcmp(state, "expired") == 0 || expires <= now) {
-		time_fmt((time_t)expires, when, sizeof(when));
-		snprintf(detail, sizeof(detail), "dcv %lld expired at %s", id,
-		    when);
-		if (strcmp(state, "open") == 0 && (store_done(env->st,
-		    store_prep(env->st, "UPDATE dcv SET state = 'expired'"
-		    " WHERE id = ?", "i", id)) == -1 ||
-		    store_event(env->st, "dcv_expired", 0, 0, 0, "open",
-		    "expired", NULL, detail) == -1))
-			goto fail;
-		if (store_commit(env->st) == -1)
-			goto fail;
-		rc = cli_err("domain confirm: token expired at %s (valid %s); "
-		    "%s", when, mbx ? "24 hours" : "30 days", mbx ? "the "
-		    "daemon sends a new one while the order waits" :
-		    "certspool domain dcv starts a new one");
-		goto out;
-	}
-
-	operator_name(by, sizeof(by));
-	if (mbx)
-		snprintf(detail, sizeof(detail), "dcv %lld: mailbox %s "
-		    "(S/MIME BR 3.2.2.2), confirmed by %s", id, mailbox, by);
-	else
-		snprintf(detail, sizeof(detail), "dcv %lld: domain %s of "
-		    "organization %lld \"%s\" by Email DCV (S/MIME BR 3.2.2.1), "
-		    "confirmed by %s", id, dom, oid, org, by);
-	if (store_done(env->st, store_prep(env->st, "UPDATE dcv SET"
-	    " state = 'used' WHERE id = ?", "i", id)) == -1)
-		goto fail;
-	if (mbx) {
-		if (store_done(env->st, store_prep(env->st, "INSERT INTO"
-		    " mailbox (account_id, email, validated_at) VALUES (?, ?, ?)"
-		    " ON CONFLICT (account_id, email) DO UPDATE SET"
-		    " validated_at = excluded.validated_at", "iti", aid,
-		    mailbox, now)) == -1)
-			goto fail;
-	} else if (store_done(env->st, store_prep(env->st, "UPDATE domain SET"
-	    " validated_at = ?, method = 'email' WHERE id = ?", "ii", now,
-	    did)) == -1)
-		goto fail;
-	if (store_event(env->st, mbx ? "mailbox_validated" :
-	    "domain_validated", 0, 0, 0, "open", "used", NULL, detail) == -1 ||
-	    store_commit(env->st) == -1)
-		goto fail;
-	time_fmt((time_t)(now + (mbx ? MAILBOX_REUSE : DOMAIN_REUSE)), when,
-	    sizeof(when));
-	if (mbx)
-		printf("mailbox %s validated (S/MIME BR 3.2.2.2); reusable "
-		    "until %s\n", mailbox, when);
-	else
-		printf("domain %s of organization %lld \"%s\" validated by "
-		    "Email DCV (S/MIME BR 3.2.2.1); reusable until %s\n", dom,
-		    oid, org, when);
-	rc = 0;
-	goto out;
-refuse:
-	store_rollback(env->st);
-	goto out;
-fail:
-	sqlite3_finalize(q);
-	store_rollback(env->st);
-	rc = cli_err("domain confirm: database error");
-out:
-	free(method);
-	free(mailbox);
-	free(state);
-	free(dom);
-	free(org);
-	return rc;
 }
 
 int

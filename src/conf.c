@@ -13,9 +13,10 @@
 #include <unistd.h>
 
 #include "extern.h"
+#include "billing.h"
 
 enum ktype { K_STR, K_PATH, K_INT, K_BOOL, K_READY, K_LEVEL, K_FORMAT,
-    K_URL, K_P12 };
+    K_URL, K_P12, K_PRICE };
 
 struct key {
 	const char	*name;
@@ -70,6 +71,17 @@ static const struct key keys[] = {
 	{ "dns_resolver", K_STR, O(dns_resolver), "system", 0, 0,
 	  "DNS resolver for DCV and CAA: host:port (e.g. 127.0.0.1:53)\n"
 	  "# or system (/etc/resolv.conf)." },
+	{ "dns_timeout_seconds", K_INT, O(dns_timeout_seconds), "5", 1, 60,
+	  "Time limit of one DNS question (DCV and CAA lookups), retries\n"
+	  "# included." },
+	{ "http_dcv_port", K_INT, O(http_dcv_port), "80", 1, 65535,
+	  "Port of HTTP domain validation fetches (http://DOMAIN/.well-known/\n"
+	  "# pki-validation/...).  80 for production; another port only in\n"
+	  "# test labs." },
+	{ "dcv_cname_target", K_STR, O(dcv_cname_target),
+	  "dcv.certspool.invalid", 0, 0,
+	  "A name this CA controls: DNS CNAME domain validation asks for\n"
+	  "# RANDOM.DOMAIN CNAME to point here." },
 	{ "public_email_domains", K_STR, O(public_email_domains),
 	  "gmail.com,googlemail.com,outlook.com,hotmail.com,live.com,msn.com,"
 	  "yahoo.com,ymail.com,aol.com,icloud.com,me.com,mac.com,gmx.com,"
@@ -88,6 +100,39 @@ static const struct key keys[] = {
 	  "# PBKDF2, SHA-256 MAC) or legacy (3DES, SHA-1 MAC) for old clients." },
 	{ "p12_iterations", K_INT, O(p12_iterations), "600000", 2048, 10000000,
 	  "PBKDF2 iterations for PKCS#12 files." },
+	{ "agreement_version", K_STR, O(agreement_version), "2026-01", 0, 0,
+	  "Version of the subscriber agreement an order accepts with\n"
+	  "# <agreement accepted=\"true\"/>; recorded with the order." },
+	{ "currency", K_STR, O(currency), "USD", 0, 0,
+	  "Currency of the prices, balances and card amounts (ISO 4217)." },
+	{ "price_secure_email_individual", K_PRICE, O(price_individual),
+	  "2500,4500,6500", 0, 0,
+	  "Price of one certificate, in cents, for 1, 2 and 3 years of\n"
+	  "# coverage (SPEC 3.7); a contract pays one unit per\n"
+	  "# certificate-year instead.  One key per product." },
+	{ "price_secure_email_business", K_PRICE, O(price_business),
+	  "4900,8900,12900", 0, 0, "secure_email_business, 1-3 years." },
+	{ "price_secure_email_organization", K_PRICE, O(price_organization),
+	  "3900,6900,9900", 0, 0, "secure_email_organization, 1-3 years." },
+	{ "price_premium", K_PRICE, O(price_premium), "9900,17900,25900", 0, 0,
+	  "premium, 1-3 years." },
+	{ "price_email_security_plus", K_PRICE, O(price_esp),
+	  "6900,12900,18900", 0, 0, "email_security_plus, 1-3 years." },
+	{ "price_digital_signature_plus", K_PRICE, O(price_dsp),
+	  "6900,12900,18900", 0, 0, "digital_signature_plus, 1-3 years." },
+	{ "price_client1_smime", K_PRICE, O(price_client1), "2500,4500,6500",
+	  0, 0, "client1_smime, 1-3 years." },
+	{ "card_processor_command", K_STR, O(card_processor_command), "", 0, 0,
+	  "Card payments: a command run with /bin/sh -c that reads one JSON\n"
+	  "# request on stdin and writes one JSON answer on stdout (README,\n"
+	  "# Billing).  Empty: card orders wait in waiting_funds.  The demo\n"
+	  "# processor is scripts/demo-card-processor LEDGER-FILE." },
+	{ "renew_before_days", K_INT, O(renew_before_days), "30", 1, 365,
+	  "Reissue (within paid coverage) or renew (autoRenew) this many\n"
+	  "# days before a certificate expires." },
+	{ "renewal_notice_days", K_INT, O(renewal_notice_days), "14", 0, 365,
+	  "A \"renewal due\" notice goes out this many days before an\n"
+	  "# automatic renewal, so that leavers can be cancelled." },
 };
 
 static int
@@ -165,6 +210,17 @@ set_value(struct conf *c, const struct key *k, const char *v, char *err,
 			return -1;
 		}
 		break;
+	case K_PRICE: {
+		long long	 p[PRICE_YEARS];
+
+		if (price_parse(v, p) == -1) {
+			snprintf(err, errlen, "%s: \"%s\" is not three prices "
+			    "in cents (1, 2 and 3 years), e.g. 4900,8900,12900",
+			    k->name, v);
+			return -1;
+		}
+		break;
+	}
 	case K_P12:
 		if (strcmp(v, "aes") != 0 && strcmp(v, "legacy") != 0) {
 			snprintf(err, errlen, "p12_profile: \"%s\" is not aes "
@@ -327,7 +383,7 @@ conf_free(struct conf *c)
 		enum ktype t = keys[i].type;
 
 		if (t == K_STR || t == K_PATH || t == K_FORMAT ||
-		    t == K_URL || t == K_P12)
+		    t == K_URL || t == K_P12 || t == K_PRICE)
 			free(*(char **)((char *)c + keys[i].off));
 	}
 	free(c->path);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "extern.h"
+#include "billing.h"
 #include "pipeline.h"
 #include "store.h"
 #include "daemon.h"
@@ -71,11 +72,17 @@ daemon_pass(struct store *st, const struct conf *c, const struct schema *sch,
 		rc = -1;
 	if (got_term)
 		return rc;
+	/* Reissues within coverage, renewals, notices (renew.c). */
+	if (renew_run(st, c, NULL, NULL, NULL) == -1)
+		rc = -1;
 	if (pipeline_evaluate(st, c, ca) == -1)
 		rc = -1;
 	if (got_term)
 		return rc;
 	if (signer_run(st, c, ca) == -1)
+		rc = -1;
+	/* Card captures of what was issued, releases of what was not. */
+	if (billing_settle(st, c, 0) == -1)
 		rc = -1;
 	if (report_publish(st, c, ca) == -1)
 		rc = -1;

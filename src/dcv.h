@@ -72,6 +72,65 @@ int	 dcv_start_email(struct store *, const struct conf *,
 	    long long domain_id, struct dcv_start *);
 
 /*
+ * DNS TXT, DNS CNAME and HTTP DCV (S/MIME BR 3.2.2.1 via TLS BR
+ * 3.2.2.4.7 and 3.2.2.4.18), dcv_net.c.  Each dcv row holds a random
+ * value of DCV_TOKEN_CHARS (160 bits), stored as its SHA-256 only; value
+ * holds the CNAME label or the HTTP file name, which the CA must know to
+ * look.  Open DCV_NET_TTL; checked by certspool domain check and by the
+ * daemon while an order needs the domain.
+ *   dns-txt:   _certspool-challenge.DOMAIN  TXT  "VALUE"
+ *   dns-cname: <value in lower case>.DOMAIN CNAME dcv_cname_target
+ *   http:      http://DOMAIN/.well-known/pki-validation/<file> holding VALUE
+ */
+#define DCV_NET_TTL		(30 * DAY)
+#define DCV_TXT_LABEL		"_certspool-challenge"
+#define DCV_HTTP_DIR		"/.well-known/pki-validation/"
+#define DCV_NET_METHODS		"'dns-txt', 'dns-cname', 'http'"
+
+/* Is m one of dns-txt, dns-cname, http? */
+int	 is_net_method(const char *m);
+/* "DNS TXT", "DNS CNAME", "HTTP" for a method. */
+const char *net_method_name(const char *m);
+
+/* What the domain holder publishes, from dcv_start_net(). */
+struct dcv_publish {
+	char	 token[DCV_TOKEN_CHARS + 1];	/* the random value */
+	char	 name[300];	/* record owner, or the URL */
+	char	 rtype[8];	/* "TXT", "CNAME", "URL" */
+	char	 data[300];	/* record data, or the file's content */
+};
+
+/*
+ * Open a DNS TXT, DNS CNAME or HTTP DCV for the domain row domain_id in
+ * the caller's transaction (row, event).  -1 on a store error or a bad
+ * dcv_cname_target (with a log line).
+ */
+int	 dcv_start_net(struct store *, const struct conf *, long long domain_id,
+	    const char *method, struct dcv_start *, struct dcv_publish *);
+/*
+ * Look for the DCV's value over the network (no store access).  1 if it
+ * is there, 0 if not, with a sentence in msg either way.
+ */
+int	 dcv_net_probe(const struct conf *, long long id, const char *method,
+	    const char *domain, const char *token_hash, const char *value,
+	    char *msg, size_t msglen);
+/* Mark DCV id used and its domain validated by its method, with an
+ * event; caller's transaction.  0 or -1. */
+int	 dcv_net_complete(struct store *, long long id, long long domain_id,
+	    const char *method, long long batch, long long order,
+	    const char *detail);
+/*
+ * For the pipeline: expire the domain row's lapsed DNS/HTTP DCVs, probe
+ * the open ones (answers are remembered 30 s so one pass asks once) and
+ * complete the first that matches.  *ok is 1 when the domain became
+ * validated; note gets why not ("" when none is open).  Nothing is
+ * written with dry_run.  0 or -1 (store).
+ */
+int	 dcv_net_check(struct store *, const struct conf *, long long domain_id,
+	    long long batch, long long order, int dry_run, int *ok, char *note,
+	    size_t notelen);
+
+/*
  * A lower-case host name of LDH labels (internationalized labels as
  * A-labels): at most 253 bytes, labels of 1-63, at least two labels, no
  * reserved ??-- label other than xn--, a top-level label not all digits.

@@ -158,6 +158,19 @@ struct conf {
 	int		 dns_timeout_seconds;	/* per DNS question */
 	int		 http_dcv_port;		/* HTTP DCV fetches */
 	char		*dcv_cname_target;	/* DNS CNAME DCV target */
+	/* billing (billing.h) */
+	char		*agreement_version;	/* recorded with acceptance */
+	char		*currency;		/* ISO 4217 code of prices */
+	char		*price_individual;	/* "N,N,N" cents, 1-3 years */
+	char		*price_business;
+	char		*price_organization;
+	char		*price_premium;
+	char		*price_esp;		/* email_security_plus */
+	char		*price_dsp;		/* digital_signature_plus */
+	char		*price_client1;		/* client1_smime */
+	char		*card_processor_command; /* empty: no card payments */
+	int		 renew_before_days;	/* reissue/renew lead time */
+	int		 renewal_notice_days;	/* notice before a renewal */
 };
 
 /* Load and check a config file; NULL with one line in err on failure. */

@@ -68,17 +68,6 @@ take_flag(int *argc, char **argv, const char *name)
 	return 0;
 }
 
-static int
-parse_ll(const char *s, long long min, long long max, long long *out)
-{
-	char	*end;
-
-	errno = 0;
-	*out = strtoll(s, &end, 10);
-	return errno == 0 && *s != '\0' && *end == '\0' && *out >= min &&
-	    *out <= max ? 0 : -1;
-}
-
 /* ---- init ---- */
 
 static int
@@ -139,79 +128,7 @@ out:
 	return rc;
 }
 
-/* ---- accounts ---- */
-
-static int
-cmd_account_add(struct cmd_env *env, int argc, char **argv)
-{
-	const char	*contract, *units_s, *balance_s;
-	long long	 units = 0, balance = 0, aid;
-
-	contract = take_opt(&argc, argv, "--contract");
-	units_s = take_opt(&argc, argv, "--units");
-	balance_s = take_opt(&argc, argv, "--balance");
-	if (argc != 1)
-		return cli_err("usage: certspool account add NAME "
-		    "[--contract REF --units N] [--balance CENTS]");
-	if (!valid_name(argv[0]) || strlen(argv[0]) > 32)
-		return cli_err("account add: \"%s\" is not a valid account "
-		    "name ([A-Za-z0-9._-], up to 32)", argv[0]);
-	if ((contract == NULL) != (units_s == NULL))
-		return cli_err("account add: --contract and --units go "
-		    "together");
-	if (units_s && parse_ll(units_s, 0, 100000000, &units) == -1)
-		return cli_err("account add: bad --units \"%s\"", units_s);
-	if (balance_s && parse_ll(balance_s, 0, 1000000000000LL, &balance) == -1)
-		return cli_err("account add: bad --balance \"%s\"", balance_s);
-	if (store_account_id(env->st, argv[0]) > 0)
-		return cli_err("account add: account \"%s\" exists", argv[0]);
-	if (spool_account_dirs(env->conf, argv[0]) == -1)
-		return cli_err("account add: cannot create spool directories");
-	if (store_begin(env->st) == -1)
-		return cli_err("account add: database busy");
-	if (store_done(env->st, store_prep(env->st, "INSERT INTO account (name,"
-	    " balance, created) VALUES (?, ?, ?)", "tii", argv[0], balance,
-	    (long long)clock_now())) == -1)
-		goto fail;
-	aid = store_last_id(env->st);
-	if (contract != NULL && store_done(env->st, store_prep(env->st,
-	    "INSERT INTO contract (account_id, ref, units) VALUES (?, ?, ?)",
-	    "iti", aid, contract, units)) == -1)
-		goto fail;
-	if (store_event(env->st, "account_added", 0, 0, 0, NULL, NULL, NULL,
-	    argv[0]) == -1 || store_commit(env->st) == -1)
-		goto fail;
-	printf("account %s added\n", argv[0]);
-	return 0;
-fail:
-	store_rollback(env->st);
-	return cli_err("account add: database error");
-}
-
-static int
-cmd_account_deposit(struct cmd_env *env, int argc, char **argv)
-{
-	long long	 cents, aid;
-
-	if (argc != 2)
-		return cli_err("usage: certspool account deposit NAME CENTS");
-	if ((aid = store_account_id(env->st, argv[0])) <= 0)
-		return cli_err("account deposit: no account \"%s\"", argv[0]);
-	if (parse_ll(argv[1], 1, 1000000000000LL, &cents) == -1)
-		return cli_err("account deposit: \"%s\" is not a positive "
-		    "amount in cents", argv[1]);
-	if (store_begin(env->st) == -1)
-		return cli_err("account deposit: database busy");
-	if (store_done(env->st, store_prep(env->st, "UPDATE account SET"
-	    " balance = balance + ? WHERE id = ?", "ii", cents, aid)) == -1 ||
-	    store_event(env->st, "deposit", 0, 0, 0, NULL, NULL, NULL,
-	    argv[1]) == -1 || store_commit(env->st) == -1) {
-		store_rollback(env->st);
-		return cli_err("account deposit: database error");
-	}
-	printf("account %s: deposited %lld cents\n", argv[0], cents);
-	return 0;
-}
+/* ---- accounts: cmd_billing.c ---- */
 
 /* ---- status ---- */
 
@@ -291,9 +208,16 @@ struct command {
 
 static const struct command commands[] = {
 	{ "account", "add", cmd_account_add, "account add NAME [--contract REF "
-	  "--units N] [--balance CENTS]" },
+	  "--units N [--ends DATE]] [--balance CENTS]" },
 	{ "account", "deposit", cmd_account_deposit, "account deposit NAME "
 	  "CENTS" },
+	{ "account", "contract", cmd_account_contract, "account contract NAME "
+	  "REF --units N [--ends DATE]" },
+	{ "account", "show", cmd_account_show, "account show NAME "
+	  "[--limit N]" },
+	{ "order", "cancel", cmd_order_cancel, "order cancel BATCH-ID "
+	  "ORDER-ID [--account NAME]" },
+	{ "renew", NULL, cmd_renew, "renew --due" },
 	{ "org", "add", cmd_org_add, "org add ACCOUNT NAME --country CC "
 	  "--org-id ID" },
 	{ "org", "request", cmd_org_request, "org request ORG" },
@@ -302,6 +226,9 @@ static const struct command commands[] = {
 	{ "domain", "dcv", cmd_domain_dcv, "domain dcv DOMAIN [--org ORG] "
 	  "[--method email|dns-txt|dns-cname|http]" },
 	{ "domain", "confirm", cmd_domain_confirm, "domain confirm TOKEN" },
+	{ "domain", "check", cmd_domain_check, "domain check DOMAIN "
+	  "[--org ORG]" },
+	{ "check", NULL, cmd_check, "check FILE [--account NAME]" },
 	{ "validations", NULL, cmd_validations, "validations --expiring DAYS" },
 	{ "status", NULL, cmd_status, "status [BATCH-ID|ORDER-ID]" },
 	{ "ca", "import", cmd_ca_import, "ca import CERT KEY CHAIN" },

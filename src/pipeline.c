@@ -236,7 +236,7 @@ evaluate(struct eval *e)
 {
 	static enum stage_rc (*const stages[])(struct eval *) = {
 		stage_agreement, stage_terms, stage_org, stage_dcv,
-		stage_attest,
+		stage_attest, stage_payment_terms,
 	};
 	struct order	*o = e->o;
 	enum stage_rc	 rc = STAGE_PASS;
@@ -274,9 +274,21 @@ evaluate(struct eval *e)
 		else if (rc == STAGE_WAIT)
 			rcpt_set(r, e->state, NULL, "%s", e->message);
 		else {
-			enum stage_rc	 r2 = stage_csr(e, r);
+			/* CAA (S/MIME BR 4.2.2.1): a refused or waiting
+			 * recipient has its state set by stage_caa. */
+			enum stage_rc	 r2 = stage_caa(e, r);
 
 			if (r2 == STAGE_ERROR)
+				return -1;
+			if (r2 != STAGE_PASS)
+				continue;
+			r2 = stage_csr(e, r);
+			if (r2 == STAGE_ERROR)
+				return -1;
+			/* Payment (SPEC 3.7): the charge at approval; a
+			 * recipient that does not pass has its state set. */
+			if (r2 == STAGE_PASS &&
+			    (r2 = stage_payment(e, r)) == STAGE_ERROR)
 				return -1;
 			if (r2 == STAGE_PASS)
 				rcpt_set(r, S_APPROVED, NULL, "%s", "");
@@ -399,6 +411,7 @@ pipeline_evaluate(struct store *st, const struct conf *c, const struct ca *ca)
 				goto fail;
 			}
 			order_free(e.o);
+			crash_point("eval_order");
 		}
 		crash_point("before_eval_commit");
 		if (store_commit(st) == -1)

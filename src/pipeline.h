@@ -51,6 +51,11 @@ struct order {
 	const struct product *prod;
 	char		*org_name, *org_country, *org_identifier;
 	time_t		 not_before, not_after;
+	/* payment (stage_payment.c) */
+	char		 pay_kind[12];	/* contract, balance or card */
+	long long	 pay_contract;	/* contract id, for contract */
+	long long	 pay_unit;	/* cents per certificate */
+	int		 pay_years;	/* years of coverage priced */
 };
 
 /* STAGE_ERROR: the environment failed (database, disk); the group is
@@ -77,6 +82,22 @@ enum stage_rc	 stage_dcv(struct eval *);
 enum stage_rc	 stage_attest(struct eval *);
 /* Per-recipient stage: sets r->new_state/reason/message. */
 enum stage_rc	 stage_csr(struct eval *, struct rcpt *);
+/* Per-recipient CAA check before stage_csr (stage_caa.c); sets the
+ * recipient's state itself when it does not pass. */
+enum stage_rc	 stage_caa(struct eval *, struct rcpt *);
+/* SPEC 3.7, order level, last of the order stages (stage_payment.c):
+ * how the order pays (contract, balance, card) when a charge is due. */
+enum stage_rc	 stage_payment_terms(struct eval *);
+/* SPEC 3.7, per recipient after stage_csr: the charge at approval
+ * (none for a reissue within paid coverage); sets the recipient's
+ * state itself when it does not pass. */
+enum stage_rc	 stage_payment(struct eval *, struct rcpt *);
+/* The order's price from the config's table (stage_payment.c); called
+ * by stage_agreement, so that every order shows its price. */
+int		 billing_quote(struct eval *);
+/* 1 (and the order rejected) if intake screened out a card number as
+ * its payment reference; 0 if not; -1 on a database error. */
+int		 billing_screened(struct eval *);
 
 void	 eval_reject(struct eval *, const char *reason, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));

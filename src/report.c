@@ -255,6 +255,8 @@ struct cert_row {
 	long long	 cid, rid, oid;
 	char		*serial, *email, *order_ext, *add_emails, *password;
 	int		 idx, mailed;
+	int		 kind;		/* 0 issued, 1 reissued, 2 renewed */
+	time_t		 cov_end;
 	X509		*x;
 	unsigned char	*p12;
 	size_t		 p12len;
@@ -300,12 +302,16 @@ cert_row_next(sqlite3_stmt *q, struct cert_row *r)
 		r->p12 = xcalloc(1, r->p12len);
 		memcpy(r->p12, sqlite3_column_blob(q, 11), r->p12len);
 	}
+	r->kind = sqlite3_column_int(q, 12);
+	r->cov_end = (time_t)sqlite3_column_int64(q, 13);
 	return r->x != NULL ? 1 : -1;
 }
 
 static const char *cert_cols = "SELECT c.id, c.recipient_id, o.id, c.serial,"
     " r.email, o.ext_id, o.add_emails, c.p12_password, r.idx, c.mailed,"
-    " c.der, c.p12 FROM certificate c JOIN recipient r ON r.id ="
+    " c.der, c.p12, CASE WHEN c.round = 0 THEN 0 WHEN c.round = r.round"
+    " AND r.round_covered = 1 THEN 1 ELSE 2 END, COALESCE(r.cov_end, 0)"
+    " FROM certificate c JOIN recipient r ON r.id ="
     " c.recipient_id JOIN orders o ON o.id = r.order_id";
 
 static int
@@ -329,7 +335,8 @@ write_archive(struct store *st, const struct conf *c, const struct ca *ca,
 		char	 sql[1024];
 
 		snprintf(sql, sizeof(sql), "%s WHERE c.pass_id = ? AND"
-		    " c.state = 'issued' ORDER BY o.id, r.idx", cert_cols);
+		    " c.state IN ('issued', 'superseded') ORDER BY o.id, r.idx",
+		    cert_cols);
 		q = store_prep(st, sql, "i", pass_id);
 	}
 	if (q == NULL)
@@ -364,6 +371,7 @@ write_archive(struct store *st, const struct conf *c, const struct ca *ca,
 			q = NULL;
 			goto out;
 		}
+		crash_point("archive_entry");
 	}
 	cert_row_free(&r);
 	sqlite3_finalize(q);
@@ -409,15 +417,25 @@ write_mails(struct store *st, const struct conf *c, const struct ca *ca,
 		if (ASN1_TIME_to_tm(t, &tm) == 1)
 			strftime(na, sizeof(na), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	}
-	buf_addf(&body, "A client certificate was issued for %s.\n\n"
-	    "Order:         %s\nSerial number: %s\nValid until:   %s\n\n"
-	    "The certificate is attached (cert.pem, and cert.p7b with its "
-	    "chain).\n", r->email, r->order_ext, r->serial, na);
+	buf_addf(&body, "A client certificate was %s for %s.\n\n"
+	    "Order:         %s\nSerial number: %s\nValid until:   %s\n",
+	    r->kind == 1 ? "reissued" : r->kind == 2 ? "renewed" : "issued",
+	    r->email, r->order_ext, r->serial, na);
+	if (r->cov_end != 0) {
+		char	 ce[32];
+
+		time_fmt(r->cov_end, ce, sizeof(ce));
+		buf_addf(&body, "Coverage until: %s%s\n", ce, r->kind == 1 ?
+		    " (reissued within the paid coverage, no charge)" : "");
+	}
+	buf_addf(&body, "\nThe certificate is attached (cert.pem, and "
+	    "cert.p7b with its chain).\n");
 	if (r->p12 != NULL)
 		buf_addf(&body, "Your private key was generated for you and "
 		    "is in bundle.p12 in the\ncertificate archive; its "
 		    "password comes in a separate message.\n");
-	snprintf(subject, sizeof(subject), "Client certificate issued for %s",
+	snprintf(subject, sizeof(subject), "Client certificate %s for %s",
+	    r->kind == 1 ? "reissued" : r->kind == 2 ? "renewed" : "issued",
 	    r->email);
 	snprintf(seed, sizeof(seed), "cert-%s", r->serial);
 	att[0].filename = "cert.pem";
@@ -472,10 +490,19 @@ out:
 	return rc;
 }
 
+/* Net cents charged (balance debits less refunds, card captures) and
+ * contract units used by one order, as SQL over o.id. */
+#define SQL_CHARGED	"(SELECT COALESCE(-sum(l.amount), 0) FROM ledger l"	\
+    " WHERE l.order_id = o.id AND l.kind IN ('debit', 'refund',"		\
+    " 'card_capture'))"
+#define SQL_UNITS	"(SELECT COALESCE(-sum(l.amount), 0) FROM ledger l"	\
+    " WHERE l.order_id = o.id AND l.recipient_id IS NOT NULL AND"		\
+    " l.kind IN ('unit_debit', 'unit_credit'))"
+
 static int
-write_result(struct store *st, int outfd, long long batch_id,
-    const char *batch_ext, const char *account, long long seq,
-    const char *archive, const char *name)
+write_result(struct store *st, const struct conf *c, int outfd,
+    long long batch_id, const char *batch_ext, const char *account,
+    long long seq, const char *archive, const char *name)
 {
 	struct fs_tmp		 t;
 	xmlTextWriterPtr	 w;
@@ -492,9 +519,28 @@ write_result(struct store *st, int outfd, long long batch_id,
 	    attr(w, "account", account) >= 0 && attr(w, "seq", num) >= 0;
 	if (ok && archive != NULL)
 		ok = attr(w, "archive", archive) >= 0;
+	/* The batch's total price and what was charged (README, Billing). */
+	q = store_prep(st, "SELECT COALESCE(sum(o.price), 0), COALESCE(sum("
+	    SQL_CHARGED "), 0), COALESCE(sum(" SQL_UNITS "), 0) FROM orders o"
+	    " WHERE o.batch_id = ?", "i", batch_id);
+	if (q == NULL || sqlite3_step(q) != SQLITE_ROW)
+		ok = 0;
+	if (ok) {
+		ok = attr(w, "currency", c->currency) >= 0;
+		snprintf(num, sizeof(num), "%lld", sqlite3_column_int64(q, 0));
+		ok = ok && attr(w, "total", num) >= 0;
+		snprintf(num, sizeof(num), "%lld", sqlite3_column_int64(q, 1));
+		ok = ok && attr(w, "charged", num) >= 0;
+		snprintf(num, sizeof(num), "%lld", sqlite3_column_int64(q, 2));
+		if (ok && sqlite3_column_int64(q, 2) != 0)
+			ok = attr(w, "units", num) >= 0;
+	}
+	sqlite3_finalize(q);
 	q = store_prep(st, "SELECT o.id, o.ext_id, o.state, o.reason,"
 	    " o.message, r.email, r.state, r.reason, r.message, c.serial,"
-	    " c.not_after, c.der FROM orders o JOIN recipient r ON"
+	    " c.not_after, c.der, COALESCE(o.price, 0), o.pay_used, "
+	    SQL_CHARGED ", " SQL_UNITS ", r.cov_end"
+	    " FROM orders o JOIN recipient r ON"
 	    " r.order_id = o.id LEFT JOIN certificate c ON c.recipient_id ="
 	    " r.id AND c.state = 'issued' WHERE o.batch_id = ?"
 	    " ORDER BY o.id, r.idx", "i", batch_id);
@@ -516,6 +562,19 @@ write_result(struct store *st, int outfd, long long batch_id,
 			if (ok && sqlite3_column_text(q, 3) != NULL)
 				ok = attr(w, "reason", (const char *)
 				    sqlite3_column_text(q, 3)) >= 0;
+			snprintf(num, sizeof(num), "%lld",
+			    sqlite3_column_int64(q, 12));
+			ok = ok && attr(w, "price", num) >= 0;
+			if (ok && sqlite3_column_text(q, 13) != NULL)
+				ok = attr(w, "payment", (const char *)
+				    sqlite3_column_text(q, 13)) >= 0;
+			snprintf(num, sizeof(num), "%lld",
+			    sqlite3_column_int64(q, 14));
+			ok = ok && attr(w, "charged", num) >= 0;
+			snprintf(num, sizeof(num), "%lld",
+			    sqlite3_column_int64(q, 15));
+			if (ok && sqlite3_column_int64(q, 15) != 0)
+				ok = attr(w, "units", num) >= 0;
 			if (ok && sqlite3_column_text(q, 4) != NULL)
 				ok = elem(w, "message", (const char *)
 				    sqlite3_column_text(q, 4)) >= 0;
@@ -541,6 +600,11 @@ write_result(struct store *st, int outfd, long long batch_id,
 			    sqlite3_column_text(q, 9)) >= 0 &&
 			    attr(w, "notAfter", na) >= 0 &&
 			    attr(w, "sha256", sha) >= 0;
+			if (ok && sqlite3_column_type(q, 16) != SQLITE_NULL) {
+				time_fmt((time_t)sqlite3_column_int64(q, 16),
+				    na, sizeof(na));
+				ok = attr(w, "coverageEnd", na) >= 0;
+			}
 			free(pem);
 			X509_free(x);
 		} else if (ok && sqlite3_column_text(q, 7) != NULL &&
@@ -596,7 +660,8 @@ write_pass(struct store *st, const struct conf *c, const struct ca *ca,
 		goto out;
 	}
 	if (store_int(st, &ncert, 0, store_prep(st, "SELECT count(*) FROM"
-	    " certificate WHERE pass_id = ? AND state = 'issued'", "i",
+	    " certificate WHERE pass_id = ? AND state IN ('issued',"
+	    " 'superseded')", "i",
 	    pass_id)) == -1)
 		goto out;
 	crash_point("before_archive");
@@ -609,8 +674,9 @@ write_pass(struct store *st, const struct conf *c, const struct ca *ca,
 	}
 
 	/* Messages for certificates not yet mailed. */
-	snprintf(sql, sizeof(sql), "%s WHERE c.pass_id = ? AND c.state ="
-	    " 'issued' AND c.mailed = 0 ORDER BY c.id", cert_cols);
+	snprintf(sql, sizeof(sql), "%s WHERE c.pass_id = ? AND c.state IN"
+	    " ('issued', 'superseded') AND c.mailed = 0 ORDER BY c.id",
+	    cert_cols);
 	if (store_begin(st) == -1)
 		goto out;
 	if ((q = store_prep(st, sql, "i", pass_id)) == NULL) {
@@ -623,6 +689,7 @@ write_pass(struct store *st, const struct conf *c, const struct ca *ca,
 		cert_row_free(&r);
 		if (got == -1)
 			break;
+		crash_point("after_mail");
 	}
 	cert_row_free(&r);
 	sqlite3_finalize(q);
@@ -633,9 +700,10 @@ write_pass(struct store *st, const struct conf *c, const struct ca *ca,
 
 	crash_point("before_result");
 	snprintf(name, sizeof(name), "%s.result.xml", base);
-	if (write_result(st, outfd, batch_id, batch_ext, account, seq,
+	if (write_result(st, c, outfd, batch_id, batch_ext, account, seq,
 	    archive, name) == -1)
 		goto out;
+	crash_point("after_result");
 	if (store_begin(st) == -1)
 		goto out;
 	if (store_done(st, store_prep(st, "UPDATE pass SET state = 'written',"
@@ -663,12 +731,15 @@ report_publish(struct store *st, const struct conf *c, const struct ca *ca)
 	long long	 id;
 	int		 rc = 0;
 
-	/* Open a pass for each changed batch with nothing left to sign. */
+	/* Open a pass for each changed batch with nothing left to sign
+	 * or to evaluate: an order still new (a crash between intake and
+	 * evaluation) must not show in a result. */
 	for (;;) {
 		if (store_int(st, &id, 0, store_prep(st, "SELECT b.id FROM"
 		    " batch b WHERE b.dirty = 1 AND NOT EXISTS (SELECT 1 FROM"
 		    " orders o JOIN recipient r ON r.order_id = o.id WHERE"
-		    " o.batch_id = b.id AND r.state = 'approved')"
+		    " o.batch_id = b.id AND (o.state = 'new' OR"
+		    " r.state IN ('new', 'approved')))"
 		    " ORDER BY b.id LIMIT 1", NULL)) == -1)
 			return -1;
 		if (id == 0)
@@ -680,7 +751,8 @@ report_publish(struct store *st, const struct conf *c, const struct ca *ca)
 		    " FROM batch WHERE id = ?", "ii", (long long)clock_now(),
 		    id)) == -1 ||
 		    store_done(st, store_prep(st, "UPDATE certificate SET"
-		    " pass_id = ? WHERE pass_id IS NULL AND state = 'issued'"
+		    " pass_id = ? WHERE pass_id IS NULL AND state IN ('issued',"
+		    " 'superseded')"
 		    " AND recipient_id IN (SELECT r.id FROM recipient r JOIN"
 		    " orders o ON o.id = r.order_id WHERE o.batch_id = ?)",
 		    "ii", store_last_id(st), id)) == -1 ||
@@ -690,6 +762,7 @@ report_publish(struct store *st, const struct conf *c, const struct ca *ca)
 			store_rollback(st);
 			return -1;
 		}
+		crash_point("after_pass_open");
 	}
 	/* Write every open pass, including those a crash interrupted; one
 	 * that fails does not hold up the others. */

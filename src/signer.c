@@ -13,6 +13,11 @@
  * serial, same content), so no certificate is lost and no serial is
  * reused.  A server-generated key existed only in memory: its serial is
  * voided and the recipient gets a fresh key and serial.
+ * A recipient is signed once per round (its certificate generation: a
+ * reissue or renewal is the next round); the certificate runs to the
+ * end of the coverage it paid for, at most 825 days, and when it is
+ * stored the earlier round's certificate becomes 'superseded'.  A
+ * refusal gives back the charge of that round (ledger.c).
  * Failure policy: a lint failure rejects that recipient; a signing or
  * database failure leaves the chunk for the next pass.
  */
@@ -24,6 +29,7 @@
 #include <openssl/x509.h>
 
 #include "extern.h"
+#include "billing.h"
 #include "pipeline.h"
 #include "store.h"
 
@@ -32,6 +38,7 @@
 
 struct job {
 	long long	 rid, oid, bid;
+	int		 round;
 	struct cert_req	 req;
 	char		*cn, *given, *surname, *pseudonym, *email;
 	char		*org_name, *org_country, *org_id;
@@ -243,12 +250,13 @@ load_jobs(struct store *st, struct job *jobs, size_t max, size_t *n)
 	*n = 0;
 	q = store_prep(st, "SELECT r.id, o.id, o.batch_id, r.cn, r.given_name,"
 	    " r.surname, r.pseudonym, r.email, r.csr, r.keygen, o.product,"
-	    " o.sig_hash, o.not_after, g.name, g.country, g.org_identifier,"
-	    " r.cn_type"
+	    " o.sig_hash, COALESCE(r.cov_end, o.not_after), g.name, g.country,"
+	    " g.org_identifier, r.cn_type, r.round"
 	    " FROM recipient r JOIN orders o ON o.id = r.order_id"
 	    " LEFT JOIN organization g ON g.id = o.org_id"
 	    " WHERE r.state = 'approved' AND NOT EXISTS (SELECT 1 FROM"
-	    " certificate c WHERE c.recipient_id = r.id AND c.state != 'void')"
+	    " certificate c WHERE c.recipient_id = r.id AND c.round = r.round"
+	    " AND c.state != 'void')"
 	    " ORDER BY r.id LIMIT ?", "i", (long long)max);
 	if (q == NULL)
 		return -1;
@@ -273,6 +281,7 @@ load_jobs(struct store *st, struct job *jobs, size_t max, size_t *n)
 		j->org_country = store_col_text(q, 14);
 		j->org_id = store_col_text(q, 15);
 		j->req.cn_type = (enum cn_type)sqlite3_column_int(q, 16);
+		j->round = sqlite3_column_int(q, 17);
 	}
 	sqlite3_finalize(q);
 	return 0;
@@ -286,7 +295,8 @@ refuse_job(struct store *st, struct job *j)
 	    j->reason[0] ? j->reason : "issuance_refused", j->message, j->rid))
 	    == -1 || store_event(st, "issuance_refused", j->bid, j->oid, j->rid,
 	    S_APPROVED, S_REJECTED, j->reason, j->message) == -1 ||
-	    resettle(st, j->oid) == -1 ? -1 : 0;
+	    ledger_refund(st, j->rid, j->round, "certificate refused at "
+	    "signing") == -1 || resettle(st, j->oid) == -1 ? -1 : 0;
 }
 
 /* Store a signed certificate and move its recipient to issued. */
@@ -299,6 +309,9 @@ store_issued(struct store *st, long long cert_id, long long rid,
 	if (store_done(st, store_prep(st, "UPDATE certificate SET state ="
 	    " 'issued', der = ?, p12 = ?, p12_password = ? WHERE id = ?",
 	    "bbti", der, derlen, p12, p12len, password, cert_id)) == -1 ||
+	    store_done(st, store_prep(st, "UPDATE certificate SET state ="
+	    " 'superseded' WHERE recipient_id = ? AND state = 'issued' AND"
+	    " id != ?", "ii", rid, cert_id)) == -1 ||
 	    store_done(st, store_prep(st, "UPDATE recipient SET state ="
 	    " 'issued', reason = NULL, message = NULL WHERE id = ?", "i",
 	    rid)) == -1 ||
@@ -348,11 +361,11 @@ signer_run(struct store *st, const struct conf *c, const struct ca *ca)
 			if (j->failed)
 				continue;
 			if (store_done(st, store_prep(st, "INSERT INTO"
-			    " certificate (recipient_id, serial, state, tbs,"
-			    " not_before, not_after, spki_sha256, created)"
-			    " VALUES (?, ?, 'signing', ?, ?, ?, ?, ?)", "itb"
-			    "iiti", j->rid, j->serial_hex, j->tbs, j->tbslen,
-			    (long long)j->req.not_before,
+			    " certificate (recipient_id, round, serial, state,"
+			    " tbs, not_before, not_after, spki_sha256, created)"
+			    " VALUES (?, ?, ?, 'signing', ?, ?, ?, ?, ?)", "iitb"
+			    "iiti", j->rid, (long long)j->round, j->serial_hex,
+			    j->tbs, j->tbslen, (long long)j->req.not_before,
 			    (long long)j->req.not_after, j->spki,
 			    (long long)clock_now())) == -1)
 				goto fail;
@@ -464,6 +477,7 @@ signer_recover(struct store *st, const struct conf *c, const struct ca *ca)
 		}
 		if (rc == 0 && store_commit(st) == -1)
 			rc = -1;
+		crash_point("after_recover_commit");
 		if (rc == -1)
 			store_rollback(st);
 		X509_free(x);

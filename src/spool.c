@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "extern.h"
+#include "billing.h"
 #include "pipeline.h"
 #include "store.h"
 
@@ -145,21 +146,24 @@ on_order(void *arg, const struct order_in *o)
 	long long	 oid;
 	size_t		 i;
 	char		 what[160];
+	/* A card number as payment reference is never stored (nor logged):
+	 * the order keeps a flag and stage_terms rejects it. */
+	int		 pan = is_card_number(o->pay_ref);
 
 	snprintf(what, sizeof(what), "order id \"%s\" appears more than once "
 	    "in the batch", o->id);
 	if (store_done(in->st, store_prep(in->st,
 	    "INSERT INTO orders (batch_id, ext_id, line, product, organization,"
 	    " sig_hash, vkind, vvalue, auto_renew, att_officer, att_title,"
-	    " add_emails, pay_method, pay_ref, agreement, state, updated)"
-	    " VALUES (?,?,?,?,?, ?,?,?,?,?, ?,?,?,?,?, ?,?)",
-	    "itittt" "iti" "ttttt" "i" "ti",
+	    " add_emails, pay_method, pay_ref, agreement, state, updated,"
+	    " card_flag) VALUES (?,?,?,?,?, ?,?,?,?,?, ?,?,?,?,?, ?,?,?)",
+	    "itittt" "iti" "ttttt" "i" "tii",
 	    in->batch_id, o->id, (long long)o->line, o->product,
 	    o->organization, o->sig_hash ? o->sig_hash : "sha256",
 	    (long long)o->vkind, o->vvalue, (long long)o->auto_renew,
 	    o->att_officer, o->att_title, o->additional_emails, o->pay_method,
-	    o->pay_ref, (long long)o->agreement, S_NEW,
-	    (long long)clock_now())) == -1)
+	    pan ? NULL : o->pay_ref, (long long)o->agreement, S_NEW,
+	    (long long)clock_now(), (long long)pan)) == -1)
 		return db_failed(in, o->line, what);
 	oid = store_last_id(in->st);
 	for (i = 0; i < o->nrcpt; i++) {
@@ -266,19 +270,26 @@ out:
 	return rc;
 }
 
-/* A name in dirfd free for NAME and NAME.error.xml; written to out. */
+/*
+ * A name in dirfd free for NAME and NAME.error.xml; written to out.  A
+ * NAME.error.xml standing alone -- no NAME beside it, and not itself a
+ * refused input (which has its own report) -- is what a refusal left
+ * when a crash came between its report and the move: it is replaced.
+ */
 static void
 pick_free_name(int dirfd, const char *name, char *out, size_t outlen)
 {
 	unsigned char	 r[4];
-	char		 hex[9], rep[300];
+	char		 hex[9], rep[300], rep2[320];
 	size_t		 n = strlen(name);
 
 	strlcpy_(out, name, outlen);
 	for (;;) {
 		snprintf(rep, sizeof(rep), "%s.error.xml", out);
+		snprintf(rep2, sizeof(rep2), "%s.error.xml", rep);
 		if (faccessat(dirfd, out, F_OK, AT_SYMLINK_NOFOLLOW) == -1 &&
-		    faccessat(dirfd, rep, F_OK, AT_SYMLINK_NOFOLLOW) == -1)
+		    (faccessat(dirfd, rep, F_OK, AT_SYMLINK_NOFOLLOW) == -1 ||
+		    faccessat(dirfd, rep2, F_OK, AT_SYMLINK_NOFOLLOW) == -1))
 			return;
 		rnd_bytes(r, sizeof(r));
 		hex_encode(r, sizeof(r), hex);
@@ -313,6 +324,7 @@ reject_file(const struct conf *c, const char *account, const char *name,
 		    "kept in work/ and refused again later", account, name);
 		goto out;
 	}
+	crash_point("after_error_report");
 	if (renameat2(wd, name, td, final, RENAME_NOREPLACE) == -1) {
 		log_err("%s/%s: move to rejected: %s", account, name,
 		    strerror(errno));
@@ -413,6 +425,13 @@ process_file(struct store *st, const struct conf *c,
 
 	if ((wd = open_dir(c, "work", account)) == -1)
 		goto out;
+	/* claim() keeps only valid names ending .xml: others were claimed
+	 * as badname-<hex>, and are refused unread. */
+	if (strlen(name) < 5 || strcmp(name + strlen(name) - 4, ".xml") != 0) {
+		problems_add(&pr, 0, "the file name is not [A-Za-z0-9._-] "
+		    "ending in .xml; claimed as %s and refused unread", name);
+		goto refuse;
+	}
 	fd = fs_open_untrusted(wd, name, (off_t)c->max_batch_bytes, &sb, err,
 	    sizeof(err));
 	if (fd == -1) {
@@ -524,6 +543,7 @@ refuse:
 	}
 	if ((rc = reject_file(c, account, name, &pr)) == -1)
 		goto out;
+	crash_point("after_reject_move");
 	/* The record of a refusal is informational: a crash before it
 	 * loses only this row, never the input or its report. */
 	if (store_begin(st) == -1)

@@ -11,7 +11,10 @@
  * domain.  Mailbox-validated products: each mailbox needs a mailbox
  * validation less than 30 days old (S/MIME BR 3.2.2.2, 4.2.1), else a
  * token valid 24 hours is mailed to the mailbox itself.  Either way the
- * order waits in waiting_dcv until certspool domain confirm TOKEN.
+ * order waits in waiting_dcv until certspool domain confirm TOKEN.  A
+ * domain's open DNS TXT, DNS CNAME or HTTP DCVs (dcv_net.c) are looked up
+ * each time the stage needs the domain, so a published record validates
+ * it in the next pass; while one is open no Email DCV is started.
  *
  * Messages are written inside the pipeline's transaction and named after
  * the dcv row (dcv-<id>-<local part>).  Rows are never deleted, so a
@@ -48,6 +51,7 @@ struct want {
 	char	**name;
 	int	 *ok;
 	size_t	  n;
+	char	  note[320];	/* why a DNS/HTTP DCV did not match yet */
 };
 
 void
@@ -430,18 +434,35 @@ check_mailboxes(struct eval *e, struct want *w)
 	return 0;
 }
 
-/* Is domain validated for the order's organization within 398 days? */
+/*
+ * Is domain validated for the order's organization within 398 days?  If
+ * not, its open DNS/HTTP DCVs are looked up now (dcv_net.c); a match
+ * validates it.  Why they did not match goes to w->note.
+ */
 static int
-domain_valid(struct eval *e, const char *domain, int *ok)
+domain_valid(struct eval *e, struct want *w, const char *domain, int *ok)
 {
-	long long	 v;
+	long long	 v, did;
+	char		 note[320];
 
 	if (store_int(e->st, &v, 0, store_prep(e->st,
 	    "SELECT COUNT(*) FROM domain WHERE org_id = ? AND name = ? AND"
 	    " validated_at IS NOT NULL AND ? - validated_at < ?", "itii",
 	    e->o->org_id, domain, (long long)clock_now(), DOMAIN_REUSE)) == -1)
 		return -1;
-	*ok = v > 0;
+	if ((*ok = v > 0))
+		return 0;
+	if (store_int(e->st, &did, 0, store_prep(e->st, "SELECT id FROM"
+	    " domain WHERE org_id = ? AND name = ?", "it", e->o->org_id,
+	    domain)) == -1)
+		return -1;
+	if (did == 0)
+		return 0;
+	if (dcv_net_check(e->st, e->conf, did, e->o->batch_id, e->o->id,
+	    e->dry_run, ok, note, sizeof(note)) == -1)
+		return -1;
+	if (!*ok && note[0] != '\0' && w->note[0] == '\0')
+		strlcpy_(w->note, note, sizeof(w->note));
 	return 0;
 }
 
@@ -473,9 +494,10 @@ domain_start(struct eval *e, const char *domain)
 	if (dcv_expire(e, "domain_id = ? AND method = 'email'", "ii", did,
 	    NULL) == -1)
 		return -1;
+	/* An open DNS/HTTP DCV (the organization chose it) is enough too. */
 	if (store_int(e->st, &open, 0, store_prep(e->st, "SELECT COUNT(*)"
-	    " FROM dcv WHERE domain_id = ? AND method = 'email' AND"
-	    " state = 'open' AND expires > ?", "ii", did,
+	    " FROM dcv WHERE domain_id = ? AND method IN ('email', "
+	    DCV_NET_METHODS ") AND state = 'open' AND expires > ?", "ii", did,
 	    (long long)clock_now())) == -1)
 		return -1;
 	if (open > 0)
@@ -496,7 +518,7 @@ check_domains(struct eval *e, struct want *w)
 	size_t	 i;
 
 	for (i = 0; i < w->n; i++) {
-		if (domain_valid(e, w->name[i], &w->ok[i]) == -1)
+		if (domain_valid(e, w, w->name[i], &w->ok[i]) == -1)
 			return -1;
 		if (!w->ok[i] && is_public_domain(e->conf, w->name[i])) {
 			eval_reject(e, "public_email_domain", "%s is a public "
@@ -589,6 +611,10 @@ stage_dcv(struct eval *e)
 		    "3.2.2.2) pending for %s: a confirmation message with a "
 		    "token valid 24 hours went to each mailbox; certspool "
 		    "domain confirm TOKEN completes it", list);
+	else if (w.note[0] != '\0')
+		eval_wait(e, S_WAIT_DCV, "domain control validation (S/MIME BR "
+		    "3.2.2.1) pending for %s: the open DNS/HTTP DCV is looked "
+		    "up again each pass (%s)", list, w.note);
 	else
 		eval_wait(e, S_WAIT_DCV, "domain control validation (S/MIME BR "
 		    "3.2.2.1) pending for %s: a confirmation message with a "

@@ -3,7 +3,11 @@
  * the subject each recipient asks for against what the product's
  * validation type allows (S/MIME BR 7.1.4.2).  A certificate never runs
  * longer than 825 days counted inclusively (S/MIME BR 6.3.2); a longer
- * order is a coverage period served by reissues.
+ * order is a coverage period served by reissues.  The coverage each
+ * recipient paid for is fixed when it is charged (stage_payment.c); once
+ * an order has one, its validity was accepted and is not refused again
+ * when a reissue or renewal brings the order back (its notAfter date
+ * may then be near or past).
  * Failure policy: every refusal rejects the whole order with a reason.
  */
 #include <stdio.h>
@@ -13,10 +17,12 @@
 #include <time.h>
 
 #include "pipeline.h"
+#include "store.h"
 
-/* The end of the coverage the order asks for, from now. */
+/* The end of the coverage the order asks for, from now; an order with
+ * an established coverage (established) is not refused for its date. */
 static int
-coverage_end(struct eval *e, time_t now, time_t *end)
+coverage_end(struct eval *e, time_t now, int established, time_t *end)
 {
 	struct order	*o = e->o;
 	struct tm	 tm;
@@ -42,6 +48,8 @@ coverage_end(struct eval *e, time_t now, time_t *end)
 		if (o->vvalue == NULL || time_parse(o->vvalue, end) == -1)
 			break;
 		*end += 86399;		/* the end of that day, UTC */
+		if (established)
+			return 0;
 		if (*end < now + 86400) {
 			eval_reject(e, "validity_in_past", "notAfter %s is not "
 			    "at least one day in the future", o->vvalue);
@@ -141,8 +149,19 @@ stage_terms(struct eval *e)
 	struct order	*o = e->o;
 	char		 msg[256];
 	time_t		 now = clock_now(), end;
+	long long	 established;
 	size_t		 i;
 
+	/* A card number as payment reference, screened out at intake:
+	 * refused before any validation starts (SPEC 3.7). */
+	switch (billing_screened(e)) {
+	case -1:
+		return STAGE_ERROR;
+	case 1:
+		return STAGE_REJECT;
+	default:
+		break;
+	}
 	if ((o->prod = product_find(o->product)) == NULL) {
 		eval_reject(e, "unknown_product", "unknown product \"%s\"",
 		    o->product);
@@ -153,7 +172,11 @@ stage_terms(struct eval *e)
 		eval_reject(e, "signature_hash_unsupported", "%s", msg);
 		return STAGE_REJECT;
 	}
-	if (coverage_end(e, now, &end) == -1)
+	if (store_int(e->st, &established, 0, store_prep(e->st,
+	    "SELECT count(*) FROM recipient WHERE order_id = ? AND"
+	    " cov_end IS NOT NULL", "i", o->id)) == -1)
+		return STAGE_ERROR;
+	if (coverage_end(e, now, established > 0, &end) == -1)
 		return STAGE_REJECT;
 	o->not_after = end;
 	for (i = 0; i < o->nr; i++)

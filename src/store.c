@@ -191,11 +191,84 @@ static const char *schema_v1 =
 "CREATE TRIGGER event_append_only_d BEFORE DELETE ON event"
 "  BEGIN SELECT RAISE(ABORT, 'event log is append-only'); END;";
 
+/*
+ * Schema 2: billing and coverage.  orders: the quote (price, unit_price,
+ * cov_years), how it is paid (pay_used, contract_id), a card number
+ * screened out at intake (card_flag), the agreement accepted
+ * (agreement_version, agreement_at), cancelled_at.  recipient: round
+ * (certificate generation; certificate.round), round_covered (1: a
+ * reissue within paid coverage, no charge), the paid coverage
+ * (cov_start, cov_end, cov_years), renewals done, notice_at (renewal
+ * notice sent).  ledger: every money and unit movement, append-only;
+ * a charge of one kind happens once per recipient and round.
+ */
+static const char schema_v2[] =
+"ALTER TABLE orders ADD COLUMN price INTEGER;"
+"ALTER TABLE orders ADD COLUMN unit_price INTEGER;"
+"ALTER TABLE orders ADD COLUMN cov_years INTEGER;"
+"ALTER TABLE orders ADD COLUMN pay_used TEXT;"
+"ALTER TABLE orders ADD COLUMN contract_id INTEGER REFERENCES contract(id);"
+"ALTER TABLE orders ADD COLUMN card_flag INTEGER NOT NULL DEFAULT 0;"
+"ALTER TABLE orders ADD COLUMN agreement_version TEXT;"
+"ALTER TABLE orders ADD COLUMN agreement_at INTEGER;"
+"ALTER TABLE orders ADD COLUMN cancelled_at INTEGER;"
+"ALTER TABLE recipient ADD COLUMN round INTEGER NOT NULL DEFAULT 0;"
+"ALTER TABLE recipient ADD COLUMN round_covered INTEGER NOT NULL DEFAULT 0;"
+"ALTER TABLE recipient ADD COLUMN cov_start INTEGER;"
+"ALTER TABLE recipient ADD COLUMN cov_end INTEGER;"
+"ALTER TABLE recipient ADD COLUMN cov_years INTEGER;"
+"ALTER TABLE recipient ADD COLUMN renewals INTEGER NOT NULL DEFAULT 0;"
+"ALTER TABLE recipient ADD COLUMN notice_at INTEGER;"
+"ALTER TABLE contract ADD COLUMN created INTEGER;"
+"CREATE TABLE ledger ("
+"  id INTEGER PRIMARY KEY,"
+"  at INTEGER NOT NULL,"
+"  account_id INTEGER NOT NULL REFERENCES account(id),"
+"  kind TEXT NOT NULL CHECK (kind IN ('deposit', 'debit', 'refund',"
+"    'unit_debit', 'unit_credit', 'card_authorize', 'card_capture',"
+"    'card_release')),"
+"  amount INTEGER NOT NULL,"
+"  contract_id INTEGER REFERENCES contract(id),"
+"  batch_id INTEGER,"
+"  order_id INTEGER,"
+"  recipient_id INTEGER,"
+"  round INTEGER,"
+"  ref TEXT,"
+"  detail TEXT);"
+"CREATE UNIQUE INDEX ledger_once ON ledger(recipient_id, round, kind)"
+"  WHERE recipient_id IS NOT NULL;"
+"CREATE INDEX ledger_account ON ledger(account_id, id);"
+"CREATE INDEX ledger_order ON ledger(order_id);"
+"CREATE TRIGGER ledger_append_only_u BEFORE UPDATE ON ledger"
+"  BEGIN SELECT RAISE(ABORT, 'ledger is append-only'); END;"
+"CREATE TRIGGER ledger_append_only_d BEFORE DELETE ON ledger"
+"  BEGIN SELECT RAISE(ABORT, 'ledger is append-only'); END;"
+"CREATE INDEX certificate_expiry ON certificate(not_after)"
+"  WHERE state = 'issued';"
+"CREATE TABLE meta ("
+"  key TEXT PRIMARY KEY,"
+"  value TEXT NOT NULL);"
+/* Certificates issued under schema 1: their coverage is the order's. */
+"UPDATE recipient SET"
+"  cov_end = (SELECT o.not_after FROM orders o WHERE o.id = order_id),"
+"  cov_start = (SELECT min(c.not_before) FROM certificate c"
+"    WHERE c.recipient_id = recipient.id AND c.state = 'issued')"
+"  WHERE state = 'issued';"
+/* Opening balances and units, so that the ledger reconciles. */
+"INSERT INTO ledger (at, account_id, kind, amount, detail)"
+"  SELECT created, id, 'deposit', balance, 'opening balance (schema 2)'"
+"  FROM account WHERE balance != 0;"
+"INSERT INTO ledger (at, account_id, kind, amount, contract_id, ref,"
+"  detail) SELECT a.created, c.account_id, 'unit_credit', c.units, c.id,"
+"  c.ref, 'opening units (schema 2)' FROM contract c JOIN account a"
+"  ON a.id = c.account_id WHERE c.units != 0;";
+
 /* Each entry migrates from version i to i + 1. */
 static const char *migrations[] = {
 	NULL,		/* 0 -> 1 is schema_v1 */
+	schema_v2,	/* 1 -> 2 */
 };
-#define SCHEMA_VERSION	1
+#define SCHEMA_VERSION	2
 
 static int
 exec_err(struct store *s, const char *sql, char *err, size_t errlen)
@@ -220,6 +293,21 @@ store_exec(struct store *s, const char *sql)
 		return -1;
 	}
 	return 0;
+}
+
+/* A random id of this database, for idempotency references given to
+ * outside services (the card processor). */
+static int
+meta_instance(struct store *s, char *err, size_t errlen)
+{
+	unsigned char	 r[8];
+	char		 hex[17], sql[96];
+
+	rnd_bytes(r, sizeof(r));
+	hex_encode(r, sizeof(r), hex);
+	snprintf(sql, sizeof(sql), "INSERT INTO meta (key, value)"
+	    " VALUES ('instance', '%s')", hex);
+	return exec_err(s, sql, err, errlen);
 }
 
 static int
@@ -247,7 +335,8 @@ migrate(struct store *s, char *err, size_t errlen)
 	if (v == 0 && exec_err(s, schema_v1, err, errlen) == -1)
 		goto out;
 	for (v = v == 0 ? 1 : v; v < SCHEMA_VERSION; v++)
-		if (exec_err(s, migrations[v], err, errlen) == -1)
+		if (exec_err(s, migrations[v], err, errlen) == -1 ||
+		    (v == 1 && meta_instance(s, err, errlen) == -1))
 			goto out;
 	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", SCHEMA_VERSION);
 	if (exec_err(s, sql, err, errlen) == -1)

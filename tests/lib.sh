@@ -54,15 +54,18 @@ finish() {
 	[ "$fail" -eq 0 ]
 }
 
-# cs ARGS...: the binary with the test's config.
+# cs ARGS...: the binary with the test's config.  CERTSPOOL_WRAP, if set,
+# runs it under a wrapper (make valgrind: CERTSPOOL_WRAP="valgrind ...").
 cs() {
-	"$BIN" --config "$T/certspool.conf" "$@"
+	${CERTSPOOL_WRAP:-} "$BIN" --config "$T/certspool.conf" "$@"
 }
 # setup: a fresh certspool directory in $T with settle_seconds = 0.
 setup() {
 	"$BIN" init "$T" ${1:+--ca-key "$1"} >/dev/null || {
 		echo "FAIL: init"; fail=$((fail + 1)); finish; exit 1; }
 	sed -i 's/^settle_seconds = .*/settle_seconds = 0/' "$T/certspool.conf"
+	# Card payments go to the demo processor, its ledger in $T.
+	sed -i "s|^card_processor_command = .*|card_processor_command = \"$ROOT/scripts/demo-card-processor $T/card-ledger.json\"|" "$T/certspool.conf"
 	S=$T/spool
 }
 # run_once: one daemon pass; its log goes to $T/daemon.log.

@@ -6,7 +6,7 @@
 . "$(dirname "$0")/../lib.sh"
 CAKEY=${1:-}
 setup $CAKEY
-cs account add acme >/dev/null
+cs account add acme --balance 100000000 >/dev/null
 oid=$(validated_org acme "Acme Corp" acme.example)
 check "organization and domain validated" test -n "$oid"
 

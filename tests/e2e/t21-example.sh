@@ -5,7 +5,7 @@
 # csrSubmission; every certificate issued and each pass answered.
 . "$(dirname "$0")/../lib.sh"
 setup
-cs account add acme >/dev/null
+cs account add acme --contract C-2026-01 --units 1000 --balance 100000000 >/dev/null
 oid=$(cs org add acme "Acme Corp" --country US --org-id NTRUS+CA-1234567)
 drop acme "$EXAMPLES/batch-example.xml"
 run_once

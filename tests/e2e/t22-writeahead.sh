@@ -5,7 +5,7 @@
 # signed again under its own serial, and outputs appear once and whole.
 . "$(dirname "$0")/../lib.sh"
 setup
-cs account add acme >/dev/null
+cs account add acme --balance 100000000 >/dev/null
 validated_org acme "Acme Corp" acme.example >/dev/null
 
 # mkbatch ID N KEYGEN: a batch of N orders with CSRs (+1 keygen recipient)

@@ -3,7 +3,7 @@
 # P-384 issuing CA (signs with sha384 only), zip bundles, legacy PKCS#12.
 . "$(dirname "$0")/../lib.sh"
 setup p384
-cs account add acme >/dev/null
+cs account add acme --balance 100000000 >/dev/null
 validated_org acme "Acme Corp" acme.example >/dev/null
 check "P-384 issuing CA" sh -c "openssl x509 -in '$T/ca/ca.pem' -noout -text | grep -q 'NIST CURVE: P-384'"
 

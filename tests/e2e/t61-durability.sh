@@ -51,7 +51,7 @@ for tool in python3 sqlite3 xmllint bsdtar openssl; do
 done
 
 setup
-cs account add acme >/dev/null
+cs account add acme --balance 100000000 >/dev/null
 oid=$(validated_org acme "Acme Corp" acme.example)
 check "organization and domain validated" test -n "$oid"
 

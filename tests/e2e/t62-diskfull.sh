@@ -63,7 +63,7 @@ check "2 MB tmpfs mounted" mountpoint -q "$M"
 cp -a "$S/." "$M/"
 sed -i "s|^spool_dir = .*|spool_dir = $M|" "$T/certspool.conf"
 S=$M
-cs account add acme >/dev/null
+cs account add acme --balance 100000000 >/dev/null
 check "account directories on the tmpfs" test -d "$M/inbound/acme" -a -d "$M/outbound/acme"
 oid=$(validated_org acme "Acme Corp" acme.example)
 check "organization and domain validated" test -n "$oid"

@@ -141,7 +141,7 @@ if ! id postfix >/dev/null 2>&1 || ! getent group postdrop >/dev/null 2>&1; then
 fi
 
 setup
-cs account add acme >/dev/null
+cs account add acme --balance 100000000 >/dev/null
 
 # ---- the private Postfix instance ----
 # virtual(8) delivers as nobody and postfix(8)'s processes run as postfix:

@@ -1,0 +1,533 @@
+/*
+ * cmd_check.c: certspool check FILE [--account NAME], a dry run of a
+ * batch (or csrSubmission) file.  The file is opened like an inbound one
+ * (no symbolic link, a regular file of one link, at most max_batch_bytes),
+ * parsed by the real parser with the XML Schema and stored as the spool
+ * would store it, inside one transaction that is always rolled back.
+ * Every order then runs through the stages as pipeline.c evaluate() runs
+ * them, with e.dry_run set (no validation request, no DCV, no mail; DNS
+ * and CAA are looked up), and the state it would reach is printed:
+ *
+ *   order ID STATE[ REASON][: MESSAGE]
+ *     recipient EMAIL STATE[ REASON][: MESSAGE]
+ *
+ * "issued" means the order passed every stage and would be signed in
+ * the same pass.  Nothing is charged, signed, stored, written or mailed.
+ * Failure policy: a file the spool would refuse is listed with its
+ * problems and exit 1; a store error rolls back and says so.
+ */
+#include <sys/stat.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "extern.h"
+#include "cmd.h"
+#include "pipeline.h"
+#include "store.h"
+
+#define CHECK_GROUP	256
+
+struct dry {
+	struct store		*st;
+	const struct conf	*conf;
+	struct problems		*pr;
+	const char		*want;		/* --account, or NULL */
+	char			 account[64];
+	long long		 account_id;
+	long long		 batch_id;
+	enum doc_kind		 kind;
+	char			 sha[65];
+	const char		*name;
+	int			 norders;
+	long long		*csr_orders;	/* orders a csrSubmission feeds */
+	size_t			 ncsr;
+	int			 dberr;
+};
+
+static int
+sha256_fd(int fd, char out[65])
+{
+	EVP_MD_CTX	*ctx;
+	unsigned char	 buf[65536], md[32];
+	ssize_t		 n;
+	int		 rc = -1;
+
+	if ((ctx = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+		goto out;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1)
+			goto out;
+	if (n == -1 || EVP_DigestFinal_ex(ctx, md, NULL) != 1)
+		goto out;
+	hex_encode(md, sizeof(md), out);
+	rc = lseek(fd, 0, SEEK_SET) == 0 ? 0 : -1;
+out:
+	EVP_MD_CTX_free(ctx);
+	return rc;
+}
+
+static int
+db_problem(struct dry *d, int line)
+{
+	problems_add(d->pr, line, "database error");
+	d->dberr = 1;
+	return -1;
+}
+
+/* ---- the spool's storing, inside the rolled-back transaction ---- */
+
+static int
+on_head(void *arg, const struct batch_head *h)
+{
+	struct dry	*d = arg;
+	const char	*acct = d->want ? d->want : h->account;
+	long long	 n;
+
+	d->kind = h->kind;
+	if (d->want != NULL && h->account != NULL &&
+	    strcmp(d->want, h->account) != 0) {
+		problems_add(d->pr, 0, "document names account \"%s\" but "
+		    "--account says \"%s\"", h->account, d->want);
+		return -1;
+	}
+	if (acct == NULL) {
+		problems_add(d->pr, 0, "the document names no account; give "
+		    "--account NAME");
+		return -1;
+	}
+	strlcpy_(d->account, acct, sizeof(d->account));
+	if ((d->account_id = store_account_id(d->st, acct)) == -1)
+		return db_problem(d, 0);
+	if (d->account_id == 0) {
+		problems_add(d->pr, 0, "no account \"%s\"", acct);
+		return -1;
+	}
+	if (store_int(d->st, &n, 0, store_prep(d->st, "SELECT COUNT(*) FROM"
+	    " input WHERE account_id = ? AND sha256 = ? AND"
+	    " outcome = 'accepted'", "it", d->account_id, d->sha)) == -1)
+		return db_problem(d, 0);
+	if (n > 0) {
+		problems_add(d->pr, 0, "the same file (SHA-256 %s) was already "
+		    "received; not processed twice", d->sha);
+		return -1;
+	}
+	if (h->kind != DOC_BATCH)
+		return 0;
+	if (store_int(d->st, &n, 0, store_prep(d->st, "SELECT COUNT(*) FROM"
+	    " batch WHERE account_id = ? AND ext_id = ?", "it", d->account_id,
+	    h->id)) == -1)
+		return db_problem(d, 0);
+	if (n > 0) {
+		problems_add(d->pr, 0, "batch id \"%s\" was already submitted; "
+		    "not processed twice", h->id);
+		return -1;
+	}
+	if (store_done(d->st, store_prep(d->st,
+	    "INSERT INTO batch (account_id, ext_id, sha256, file_name,"
+	    " received, created, att_officer, att_title)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", "ittti" "ttt",
+	    d->account_id, h->id, d->sha, d->name, (long long)clock_now(),
+	    h->created, h->att_officer, h->att_title)) == -1)
+		return db_problem(d, 0);
+	d->batch_id = store_last_id(d->st);
+	return 0;
+}
+
+static int
+on_order(void *arg, const struct order_in *o)
+{
+	struct dry	*d = arg;
+	long long	 oid;
+	size_t		 i;
+
+	if (store_done(d->st, store_prep(d->st,
+	    "INSERT INTO orders (batch_id, ext_id, line, product, organization,"
+	    " sig_hash, vkind, vvalue, auto_renew, att_officer, att_title,"
+	    " add_emails, pay_method, pay_ref, agreement, state, updated)"
+	    " VALUES (?,?,?,?,?, ?,?,?,?,?, ?,?,?,?,?, ?,?)",
+	    "itittt" "iti" "ttttt" "i" "ti",
+	    d->batch_id, o->id, (long long)o->line, o->product,
+	    o->organization, o->sig_hash ? o->sig_hash : "sha256",
+	    (long long)o->vkind, o->vvalue, (long long)o->auto_renew,
+	    o->att_officer, o->att_title, o->additional_emails, o->pay_method,
+	    o->pay_ref, (long long)o->agreement, S_NEW,
+	    (long long)clock_now())) == -1) {
+		if (sqlite3_errcode(d->st->db) != SQLITE_CONSTRAINT)
+			return db_problem(d, o->line);
+		problems_add(d->pr, o->line, "order id \"%s\" appears more than "
+		    "once in the batch", o->id);
+		return -1;
+	}
+	oid = store_last_id(d->st);
+	for (i = 0; i < o->nrcpt; i++) {
+		const struct recipient_in *r = &o->rcpt[i];
+
+		if (store_done(d->st, store_prep(d->st,
+		    "INSERT INTO recipient (order_id, idx, cn_type, cn,"
+		    " given_name, surname, pseudonym, email, csr, csr_later,"
+		    " keygen, state) VALUES (?,?,?,?,?, ?,?,?,?,?, ?,?)",
+		    "iiit" "t" "tttt" "i" "tt", oid, (long long)i,
+		    (long long)r->cn_type, r->cn, r->given_name, r->surname,
+		    r->pseudonym, r->email, r->csr, (long long)r->csr_later,
+		    r->keygen, S_NEW)) == -1)
+			return db_problem(d, r->line);
+	}
+	d->norders++;
+	return 0;
+}
+
+static int
+on_csr(void *arg, const struct csr_in *c)
+{
+	struct dry	*d = arg;
+	sqlite3_stmt	*q;
+	long long	 rid = 0, oid = 0, *nv;
+
+	q = store_prep(d->st, "SELECT r.id, o.id FROM recipient r"
+	    " JOIN orders o ON o.id = r.order_id"
+	    " JOIN batch b ON b.id = o.batch_id"
+	    " WHERE b.account_id = ? AND o.ext_id = ? AND r.email = ?"
+	    " AND r.csr_later = 1 AND r.csr IS NULL"
+	    " AND r.state IN ('new', 'waiting_csr')"
+	    " ORDER BY b.id DESC LIMIT 1", "itt", d->account_id, c->order,
+	    c->email);
+	if (q == NULL)
+		return db_problem(d, c->line);
+	if (sqlite3_step(q) == SQLITE_ROW) {
+		rid = sqlite3_column_int64(q, 0);
+		oid = sqlite3_column_int64(q, 1);
+	}
+	sqlite3_finalize(q);
+	if (rid == 0) {
+		problems_add(d->pr, c->line, "no recipient %s in order \"%s\" "
+		    "of this account is waiting for a CSR", c->email, c->order);
+		return 0;
+	}
+	if (store_done(d->st, store_prep(d->st, "UPDATE recipient SET"
+	    " csr = ?, state = 'new' WHERE id = ?", "ti", c->csr, rid)) == -1)
+		return db_problem(d, c->line);
+	nv = xcalloc(d->ncsr + 1, sizeof(*nv));
+	if (d->ncsr > 0)
+		memcpy(nv, d->csr_orders, d->ncsr * sizeof(*nv));
+	free(d->csr_orders);
+	d->csr_orders = nv;
+	d->csr_orders[d->ncsr++] = oid;
+	return 0;
+}
+
+/* ---- the stages, as pipeline.c evaluate() runs them ---- */
+
+static int
+is_open(const char *state)
+{
+	return strcmp(state, S_ISSUED) != 0 &&
+	    strcmp(state, S_REJECTED) != 0 &&
+	    strcmp(state, S_CANCELLED) != 0 &&
+	    strcmp(state, S_APPROVED) != 0;
+}
+
+static int
+dry_evaluate(struct eval *e)
+{
+	static enum stage_rc (*const stages[])(struct eval *) = {
+		stage_agreement, stage_terms, stage_org, stage_dcv,
+		stage_attest, stage_payment_terms,
+	};
+	struct order	*o = e->o;
+	enum stage_rc	 rc = STAGE_PASS, r2;
+	size_t		 i;
+
+	for (i = 0; i < o->nr; i++)
+		rcpt_set(&o->r[i], o->r[i].state, NULL, "%s", "");
+	for (i = 0; i < sizeof(stages) / sizeof(stages[0]); i++)
+		if ((rc = stages[i](e)) != STAGE_PASS)
+			break;
+	if (rc == STAGE_ERROR)
+		return -1;
+	for (i = 0; i < o->nr; i++) {
+		struct rcpt *r = &o->r[i];
+
+		if (!is_open(r->state))
+			continue;
+		if (rc == STAGE_REJECT)
+			rcpt_set(r, S_REJECTED, e->reason, "%s", e->message);
+		else if (rc == STAGE_WAIT)
+			rcpt_set(r, e->state, NULL, "%s", e->message);
+		else {
+			if ((r2 = stage_caa(e, r)) == STAGE_ERROR)
+				return -1;
+			if (r2 != STAGE_PASS)
+				continue;
+			if ((r2 = stage_csr(e, r)) == STAGE_ERROR)
+				return -1;
+			if (r2 == STAGE_PASS &&
+			    (r2 = stage_payment(e, r)) == STAGE_ERROR)
+				return -1;
+			if (r2 == STAGE_PASS)
+				rcpt_set(r, S_APPROVED, NULL, "%s", "");
+		}
+	}
+	return 0;
+}
+
+static const char *
+shown(const char *state)
+{
+	return strcmp(state, S_APPROVED) == 0 ? S_ISSUED : state;
+}
+
+static void
+print_line(const char *indent, const char *what, const char *id,
+    const char *state, const char *reason, const char *msg)
+{
+	printf("%s%s %s %s%s%s%s%s\n", indent, what, id, shown(state),
+	    reason && *reason ? " " : "", reason ? reason : "",
+	    msg && *msg ? ": " : "", msg ? msg : "");
+}
+
+/* Print where the evaluated order would stand (pipeline.c's rules). */
+static void
+print_order(const struct eval *e)
+{
+	static const char *waits[] = { S_WAIT_ORG, S_WAIT_DCV, S_WAIT_CSR,
+	    S_WAIT_FUNDS };
+	const struct order	*o = e->o;
+	const char		*state = NULL, *reason = "", *msg = "";
+	char			 buf[160];
+	size_t			 i, w;
+	int			 ok = 0, rej = 0;
+
+	if (strcmp(e->state, S_REJECTED) == 0) {
+		state = S_REJECTED;
+		reason = e->reason;
+		msg = e->message;
+	}
+	for (w = 0; state == NULL && w < sizeof(waits) / sizeof(waits[0]);
+	    w++)
+		for (i = 0; i < o->nr; i++)
+			if (strcmp(o->r[i].new_state, waits[w]) == 0) {
+				state = waits[w];
+				msg = e->message[0] ? e->message :
+				    o->r[i].message;
+				break;
+			}
+	if (state == NULL) {
+		for (i = 0; i < o->nr; i++) {
+			if (strcmp(o->r[i].new_state, S_APPROVED) == 0 ||
+			    strcmp(o->r[i].new_state, S_ISSUED) == 0)
+				ok++;
+			else
+				rej++;
+		}
+		if (rej == 0)
+			state = S_ISSUED;
+		else if (ok == 0 && o->nr == 1) {
+			state = S_REJECTED;
+			reason = o->r[0].reason;
+			msg = o->r[0].message;
+		} else {
+			state = S_REJECTED;
+			reason = "recipients_rejected";
+			if (ok == 0)
+				snprintf(buf, sizeof(buf), "every recipient "
+				    "would be refused; see each recipient");
+			else
+				snprintf(buf, sizeof(buf), "%d of %zu "
+				    "recipients would be refused; the others "
+				    "issued", rej, o->nr);
+			msg = buf;
+		}
+	}
+	print_line("", "order", o->ext_id, state, reason, msg);
+	for (i = 0; i < o->nr; i++)
+		print_line("  ", "recipient", o->r[i].email, o->r[i].new_state,
+		    o->r[i].reason, strcmp(o->r[i].new_state, state) == 0 &&
+		    strcmp(o->r[i].message, msg) == 0 ? "" : o->r[i].message);
+}
+
+/* Evaluate one order dry and print it; its recipients' outcome is kept
+ * in the transaction so later orders see their keys.  0 or -1. */
+static int
+check_order(struct store *st, const struct conf *c, const struct ca *ca,
+    long long id)
+{
+	struct eval	 e;
+	size_t		 i;
+	int		 rc = -1;
+
+	memset(&e, 0, sizeof(e));
+	e.st = st;
+	e.conf = c;
+	e.ca = ca;
+	e.dry_run = 1;
+	if ((e.o = order_load(st, id)) == NULL)
+		return -1;
+	if (dry_evaluate(&e) == -1)
+		goto out;
+	print_order(&e);
+	for (i = 0; i < e.o->nr; i++)
+		if (store_done(st, store_prep(st, "UPDATE recipient SET"
+		    " state = ?, spki_sha256 = ? WHERE id = ?", "tti",
+		    e.o->r[i].new_state, e.o->r[i].spki, e.o->r[i].id)) == -1)
+			goto out;
+	rc = 0;
+out:
+	order_free(e.o);
+	return rc;
+}
+
+static int
+check_batch_orders(struct store *st, const struct conf *c,
+    const struct ca *ca, long long batch_id)
+{
+	sqlite3_stmt	*q;
+	long long	 ids[CHECK_GROUP], last = 0;
+	size_t		 n, i;
+
+	for (;;) {
+		q = store_prep(st, "SELECT id FROM orders WHERE batch_id = ?"
+		    " AND id > ? ORDER BY id LIMIT ?", "iii", batch_id, last,
+		    (long long)CHECK_GROUP);
+		if (q == NULL)
+			return -1;
+		n = 0;
+		while (n < CHECK_GROUP && sqlite3_step(q) == SQLITE_ROW)
+			ids[n++] = sqlite3_column_int64(q, 0);
+		sqlite3_finalize(q);
+		if (n == 0)
+			return 0;
+		last = ids[n - 1];
+		for (i = 0; i < n; i++)
+			if (check_order(st, c, ca, ids[i]) == -1)
+				return -1;
+	}
+}
+
+int
+cmd_check(struct cmd_env *env, int argc, char **argv)
+{
+	static const char usage[] = "check FILE [--account NAME]";
+	struct problems	 pr = { 0 };
+	struct dry	 d;
+	struct batch_cb	 cb;
+	struct schema	*sch = NULL;
+	struct ca	*ca = NULL;
+	struct stat	 sb;
+	const char	*file = NULL, *base;
+	char		 err[512];
+	size_t		 i;
+	int		 fd = -1, rc = 1, k;
+
+	memset(&d, 0, sizeof(d));
+	for (k = 0; k < argc; k++) {
+		if (strcmp(argv[k], "--help") == 0) {
+			printf("usage: certspool %s\n", usage);
+			return 0;
+		}
+		if (strcmp(argv[k], "--account") == 0 && k + 1 < argc)
+			d.want = argv[++k];
+		else if (strncmp(argv[k], "--account=", 10) == 0)
+			d.want = argv[k] + 10;
+		else if (argv[k][0] == '-' || file != NULL)
+			return cli_err("usage: certspool %s", usage);
+		else
+			file = argv[k];
+	}
+	if (file == NULL)
+		return cli_err("usage: certspool %s", usage);
+	base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
+
+	fd = fs_open_untrusted(AT_FDCWD, file, (off_t)env->conf->max_batch_bytes,
+	    &sb, err, sizeof(err));
+	if (fd == -1)
+		return cli_err("check: %s: %s", file, err);
+	if (sb.st_size == 0) {
+		rc = cli_err("check: %s: empty file", file);
+		goto out;
+	}
+	if (sha256_fd(fd, d.sha) == -1) {
+		rc = cli_err("check: %s: read error", file);
+		goto out;
+	}
+	if ((sch = schema_load(schema_path(), err, sizeof(err))) == NULL) {
+		rc = cli_err("check: schema: %s", err);
+		goto out;
+	}
+	if ((ca = ca_load(env->conf->ca_dir, err, sizeof(err))) == NULL)
+		fprintf(stderr, "certspool: check: issuing CA not loaded (%s); "
+		    "signature hashes are not checked against its key\n", err);
+
+	d.st = env->st;
+	d.conf = env->conf;
+	d.pr = &pr;
+	d.name = base;
+	memset(&cb, 0, sizeof(cb));
+	cb.arg = &d;
+	cb.on_head = on_head;
+	cb.on_order = on_order;
+	cb.on_csr = on_csr;
+	if (store_begin(env->st) == -1) {
+		rc = cli_err("check: database busy");
+		goto out;
+	}
+	if ((batch_parse(sch, fd, base, &cb, &pr) != 0 || pr.n > 0) &&
+	    pr.n == 0)
+		problems_add(&pr, 0, "%s: refused", base);
+	if (pr.n == 0 && d.kind == DOC_BATCH && d.norders == 0)
+		problems_add(&pr, 0, "batch has no orders");
+	if (d.dberr) {
+		rc = cli_err("check: database error");
+		goto out;
+	}
+	if (pr.n > 0) {
+		printf("check %s: the spool would reject this file (%zu "
+		    "problem%s):\n", file, pr.n, pr.n == 1 ? "" : "s");
+		for (i = 0; i < pr.n; i++)
+			printf("  line %d: %s\n", pr.v[i].line, pr.v[i].text);
+		rc = cli_err("check: %s would be rejected", file);
+		goto out;
+	}
+	if (d.kind == DOC_BATCH)
+		printf("check %s: batch of account %s, %d order%s; dry run: "
+		    "nothing is stored, charged, signed or mailed\n", file,
+		    d.account, d.norders, d.norders == 1 ? "" : "s");
+	else
+		printf("check %s: csrSubmission of account %s, %zu CSR%s; dry "
+		    "run: nothing is stored, charged, signed or mailed\n", file,
+		    d.account, d.ncsr, d.ncsr == 1 ? "" : "s");
+	if (d.kind == DOC_BATCH) {
+		if (check_batch_orders(env->st, env->conf, ca, d.batch_id) == -1)
+			goto dberr;
+	} else
+		for (i = 0; i < d.ncsr; i++) {
+			/* Once per order, however many CSRs it got. */
+			size_t j;
+
+			for (j = 0; j < i && d.csr_orders[j] != d.csr_orders[i];
+			    j++)
+				;
+			if (j == i && check_order(env->st, env->conf, ca,
+			    d.csr_orders[i]) == -1)
+				goto dberr;
+		}
+	rc = 0;
+	goto out;
+dberr:
+	rc = cli_err("check: database error; nothing was changed");
+out:
+	store_rollback(env->st);
+	if (fd != -1)
+		close(fd);
+	schema_free(sch);
+	ca_free(ca);
+	problems_free(&pr);
+	free(d.csr_orders);
+	return rc;
+}

@@ -1,0 +1,371 @@
+/*
+ * cmd_domain.c: confirming and checking domain control (S/MIME BR
+ * 3.2.2.1) and mailbox control (3.2.2.2).
+ *
+ * certspool domain confirm TOKEN: the recipient of an Email DCV or
+ * mailbox message gives back its token (compared as SHA-256, in constant
+ * time; single use; 30 days or 24 hours).
+ *
+ * certspool domain check DOMAIN [--org ORG]: look up the open DNS TXT,
+ * DNS CNAME and HTTP DCVs of DOMAIN now (dcv_net.c) and mark the domain
+ * validated on a match.  The network is asked outside any transaction;
+ * only the outcome is written (the validation, or a dcv_check_failed
+ * event for the audit trail).
+ *
+ * Failure policy: a refused token or a DCV without a match is one line
+ * on stderr and exit 1 (a DNS/HTTP DCV stays open until it expires); a
+ * store error rolls back and says so.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "extern.h"
+#include "cmd.h"
+#include "pipeline.h"
+#include "store.h"
+#include "dcv.h"
+
+#define CHECK_MAX_DCV	16
+
+static int
+wants_help(int argc, char **argv, const char *usage)
+{
+	int	 i;
+
+	for (i = 0; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0) {
+			printf("usage: certspool %s\n", usage);
+			return 1;
+		}
+	return 0;
+}
+
+/* The operator, for events (as cmd_validate.c records it). */
+static void
+operator_name(char *out, size_t len)
+{
+	const char	*u = getenv("USER");
+
+	if (u != NULL && *u != '\0')
+		snprintf(out, len, "operator uid %u (%.32s)",
+		    (unsigned int)getuid(), u);
+	else
+		snprintf(out, len, "operator uid %u", (unsigned int)getuid());
+}
+
+/* "--name VALUE" / "--name=VALUE" options and npos positionals. */
+static int
+parse_args(int argc, char **argv, const char *optname, const char **optval,
+    const char **pos, int npos, const char *usage)
+{
+	size_t	 n = optname ? strlen(optname) : 0;
+	int	 i, k = 0;
+
+	for (i = 0; i < argc; i++) {
+		if (strncmp(argv[i], "--", 2) != 0) {
+			if (k == npos)
+				goto bad;
+			pos[k++] = argv[i];
+		} else if (optname != NULL && strncmp(argv[i], optname, n) == 0
+		    && argv[i][n] == '=')
+			*optval = argv[i] + n + 1;
+		else if (optname != NULL && strcmp(argv[i], optname) == 0 &&
+		    i + 1 < argc)
+			*optval = argv[++i];
+		else
+			goto bad;
+	}
+	if (k == npos)
+		return 0;
+bad:
+	cli_err("usage: certspool %s", usage);
+	return -1;
+}
+
+/* ---- domain check ---- */
+
+struct open_dcv {
+	long long	 id, domain_id, org_id, expires;
+	char		*method, *hash, *value, *org;
+};
+
+static void
+open_dcv_free(struct open_dcv *v, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].method);
+		free(v[i].hash);
+		free(v[i].value);
+		free(v[i].org);
+	}
+}
+
+/* Record a failed look-up (audit); errors here are only logged. */
+static void
+check_failed_event(struct store *st, const char *msg)
+{
+	if (store_begin(st) == -1)
+		return;
+	if (store_event(st, "dcv_check_failed", 0, 0, 0, "open", "open", NULL,
+	    msg) == -1 || store_commit(st) == -1)
+		store_rollback(st);
+}
+
+int
+cmd_domain_check(struct cmd_env *env, int argc, char **argv)
+{
+	static const char usage[] = "domain check DOMAIN [--org ORG]";
+	struct open_dcv	 v[CHECK_MAX_DCV];
+	sqlite3_stmt	*q;
+	const char	*pos[1], *orgarg = NULL;
+	char		 dom[256], msg[400], detail[1024], when[32];
+	long long	 org = 0, now = clock_now(), n;
+	size_t		 nv = 0, i, j;
+	int		 validated = 0, rc = 1;
+
+	if (wants_help(argc, argv, usage))
+		return 0;
+	if (parse_args(argc, argv, "--org", &orgarg, pos, 1, usage) == -1)
+		return 1;
+	for (j = 0; pos[0][j] != '\0' && j + 1 < sizeof(dom); j++)
+		dom[j] = (char)tolower((unsigned char)pos[0][j]);
+	dom[j] = '\0';
+	if (pos[0][j] != '\0' || !valid_domain(dom))
+		return cli_err("domain check: \"%s\" is not a domain name",
+		    pos[0]);
+	if (orgarg != NULL && (org = cli_org_id(env, orgarg)) == 0)
+		return 1;
+
+	/* Lapsed ones first, so that they are reported as such. */
+	if (store_begin(env->st) == -1)
+		return cli_err("domain check: database busy");
+	if (store_done(env->st, store_prep(env->st, "UPDATE dcv SET"
+	    " state = 'expired' WHERE state = 'open' AND expires <= ? AND"
+	    " method IN (" DCV_NET_METHODS ") AND domain_id IN (SELECT id FROM"
+	    " domain WHERE name = ? AND (? = 0 OR org_id = ?))", "itii", now,
+	    dom, org, org)) == -1 || store_commit(env->st) == -1) {
+		store_rollback(env->st);
+		return cli_err("domain check: database error");
+	}
+	q = store_prep(env->st, "SELECT v.id, v.domain_id, d.org_id,"
+	    " v.expires, v.method, v.token_hash, v.value, o.name FROM dcv v"
+	    " JOIN domain d ON d.id = v.domain_id"
+	    " JOIN organization o ON o.id = d.org_id"
+	    " WHERE d.name = ? AND (? = 0 OR d.org_id = ?) AND"
+	    " v.state = 'open' AND v.method IN (" DCV_NET_METHODS ")"
+	    " ORDER BY v.id DESC", "tii", dom, org, org);
+	if (q == NULL)
+		return cli_err("domain check: database error");
+	while (nv < CHECK_MAX_DCV && sqlite3_step(q) == SQLITE_ROW) {
+		v[nv].id = sqlite3_column_int64(q, 0);
+		v[nv].domain_id = sqlite3_column_int64(q, 1);
+		v[nv].org_id = sqlite3_column_int64(q, 2);
+		v[nv].expires = sqlite3_column_int64(q, 3);
+		v[nv].method = store_col_text(q, 4);
+		v[nv].hash = store_col_text(q, 5);
+		v[nv].value = store_col_text(q, 6);
+		v[nv].org = store_col_text(q, 7);
+		nv++;
+	}
+	sqlite3_finalize(q);
+	if (nv == 0) {
+		if (store_int(env->st, &n, 0, store_prep(env->st, "SELECT"
+		    " COUNT(*) FROM domain WHERE name = ? AND (? = 0 OR"
+		    " org_id = ?)", "tii", dom, org, org)) == -1)
+			return cli_err("domain check: database error");
+		if (n == 0)
+			return cli_err("domain check: no organization%s has "
+			    "domain %s; certspool domain add ORG %s adds it",
+			    org ? " given" : "", dom, dom);
+		return cli_err("domain check: no open DNS or HTTP DCV for %s; "
+		    "certspool domain dcv %s --method dns-txt|dns-cname|http "
+		    "opens one (valid 30 days)", dom, dom);
+	}
+
+	/* The newest first; the first match validates, the rest stay open. */
+	for (i = 0; i < nv && !validated; i++) {
+		if (!dcv_net_probe(env->conf, v[i].id, v[i].method, dom,
+		    v[i].hash, v[i].value, msg, sizeof(msg))) {
+			time_fmt((time_t)v[i].expires, when, sizeof(when));
+			fprintf(stderr, "certspool: domain check: %s not "
+			    "validated: %s; the DCV stays open until %s\n", dom,
+			    msg, when);
+			check_failed_event(env->st, msg);
+			continue;
+		}
+		snprintf(detail, sizeof(detail), "dcv %lld: domain %s of "
+		    "organization %lld \"%s\" by %s (S/MIME BR 3.2.2.1): %s",
+		    v[i].id, dom, v[i].org_id, v[i].org,
+		    net_method_name(v[i].method), msg);
+		if (store_begin(env->st) == -1)
+			goto fail;
+		/* Still open?  (Another check may have used it.) */
+		if (store_int(env->st, &n, 0, store_prep(env->st, "SELECT"
+		    " COUNT(*) FROM dcv WHERE id = ? AND state = 'open'", "i",
+		    v[i].id)) == -1)
+			goto fail;
+		if (n == 1 && dcv_net_complete(env->st, v[i].id,
+		    v[i].domain_id, v[i].method, 0, 0, detail) == -1)
+			goto fail;
+		if (store_commit(env->st) == -1)
+			goto fail;
+		time_fmt((time_t)(now + DOMAIN_REUSE), when, sizeof(when));
+		printf("domain %s of organization %lld \"%s\" validated by %s "
+		    "(S/MIME BR 3.2.2.1); reusable until %s\n", dom,
+		    v[i].org_id, v[i].org, net_method_name(v[i].method), when);
+		validated = 1;
+	}
+	rc = validated ? 0 : 1;
+	goto out;
+fail:
+	store_rollback(env->st);
+	rc = cli_err("domain check: database error");
+out:
+	open_dcv_free(v, nv);
+	return rc;
+}
+
+int
+cmd_domain_confirm(struct cmd_env *env, int argc, char **argv)
+{
+	static const char usage[] = "domain confirm TOKEN";
+	sqlite3_stmt	*q = NULL;
+	const char	*pos[1];
+	char		*method = NULL, *mailbox = NULL, *state = NULL;
+	char		*dom = NULL, *org = NULL;
+	char		 canon[TOKEN_MAX + 1], hash[65], when[32], by[96];
+	char		 detail[512];
+	long long	 id = 0, did = 0, aid = 0, oid = 0, expires = 0;
+	long long	 now = clock_now();
+	int		 rc = 1, mbx;
+
+	if (wants_help(argc, argv, usage))
+		return 0;
+	if (parse_args(argc, argv, NULL, NULL, pos, 1, usage) == -1)
+		return 1;
+	if (token_norm(pos[0], canon, sizeof(canon)) == -1 ||
+	    strlen(canon) != DCV_TOKEN_CHARS)
+		return cli_err("domain confirm: unknown token");
+	token_hash(canon, hash);
+	if (store_begin(env->st) == -1)
+		return cli_err("domain confirm: database busy");
+	q = store_prep(env->st, "SELECT v.id, v.method, v.domain_id,"
+	    " v.account_id, v.mailbox, v.expires, v.state, d.name, o.id, o.name"
+	    " FROM dcv v LEFT JOIN domain d ON d.id = v.domain_id"
+	    " LEFT JOIN organization o ON o.id = d.org_id"
+	    " WHERE v.token_hash = ? ORDER BY v.id DESC LIMIT 1", "t", hash);
+	if (q == NULL)
+		goto fail;
+	if (sqlite3_step(q) == SQLITE_ROW) {
+		id = sqlite3_column_int64(q, 0);
+		method = store_col_text(q, 1);
+		did = sqlite3_column_int64(q, 2);
+		aid = sqlite3_column_int64(q, 3);
+		mailbox = store_col_text(q, 4);
+		expires = sqlite3_column_int64(q, 5);
+		state = store_col_text(q, 6);
+		dom = store_col_text(q, 7);
+		oid = sqlite3_column_int64(q, 8);
+		org = store_col_text(q, 9);
+	}
+	sqlite3_finalize(q);
+	q = NULL;
+	if (id == 0) {
+		cli_err("domain confirm: unknown token");
+		goto refuse;
+	}
+	mbx = strcmp(method, "mailbox") == 0;
+	if (!mbx && (strcmp(method, "email") != 0 || dom == NULL)) {
+		cli_err("domain confirm: dcv %lld is a %s DCV, not confirmed "
+		    "by a token: certspool domain check %s looks it up", id,
+		    method, dom ? dom : "DOMAIN");
+		goto refuse;
+	}
+	if (strcmp(state, "used") == 0) {
+		cli_err("domain confirm: token already used (dcv %lld)", id);
+		goto refuse;
+	}
+	if (strcmp(state, "open") != 0 && strcmp(state, "expired") != 0) {
+		cli_err("domain confirm: token is void (dcv %lld is %s)", id,
+		    state);
+		goto refuse;
+	}
+	if (strcmp(state, "expired") == 0 || expires <= now) {
+		time_fmt((time_t)expires, when, sizeof(when));
+		snprintf(detail, sizeof(detail), "dcv %lld expired at %s", id,
+		    when);
+		if (strcmp(state, "open") == 0 && (store_done(env->st,
+		    store_prep(env->st, "UPDATE dcv SET state = 'expired'"
+		    " WHERE id = ?", "i", id)) == -1 ||
+		    store_event(env->st, "dcv_expired", 0, 0, 0, "open",
+		    "expired", NULL, detail) == -1))
+			goto fail;
+		if (store_commit(env->st) == -1)
+			goto fail;
+		rc = cli_err("domain confirm: token expired at %s (valid %s); "
+		    "%s", when, mbx ? "24 hours" : "30 days", mbx ? "the "
+		    "daemon sends a new one while the order waits" :
+		    "certspool domain dcv starts a new one");
+		goto out;
+	}
+
+	operator_name(by, sizeof(by));
+	if (mbx)
+		snprintf(detail, sizeof(detail), "dcv %lld: mailbox %s "
+		    "(S/MIME BR 3.2.2.2), confirmed by %s", id, mailbox, by);
+	else
+		snprintf(detail, sizeof(detail), "dcv %lld: domain %s of "
+		    "organization %lld \"%s\" by Email DCV (S/MIME BR 3.2.2.1), "
+		    "confirmed by %s", id, dom, oid, org, by);
+	if (store_done(env->st, store_prep(env->st, "UPDATE dcv SET"
+	    " state = 'used' WHERE id = ?", "i", id)) == -1)
+		goto fail;
+	if (mbx) {
+		if (store_done(env->st, store_prep(env->st, "INSERT INTO"
+		    " mailbox (account_id, email, validated_at) VALUES (?, ?, ?)"
+		    " ON CONFLICT (account_id, email) DO UPDATE SET"
+		    " validated_at = excluded.validated_at", "iti", aid,
+		    mailbox, now)) == -1)
+			goto fail;
+	} else if (store_done(env->st, store_prep(env->st, "UPDATE domain SET"
+	    " validated_at = ?, method = 'email' WHERE id = ?", "ii", now,
+	    did)) == -1)
+		goto fail;
+	if (store_event(env->st, mbx ? "mailbox_validated" :
+	    "domain_validated", 0, 0, 0, "open", "used", NULL, detail) == -1 ||
+	    store_commit(env->st) == -1)
+		goto fail;
+	time_fmt((time_t)(now + (mbx ? MAILBOX_REUSE : DOMAIN_REUSE)), when,
+	    sizeof(when));
+	if (mbx)
+		printf("mailbox %s validated (S/MIME BR 3.2.2.2); reusable "
+		    "until %s\n", mailbox, when);
+	else
+		printf("domain %s of organization %lld \"%s\" validated by "
+		    "Email DCV (S/MIME BR 3.2.2.1); reusable until %s\n", dom,
+		    oid, org, when);
+	rc = 0;
+	goto out;
+refuse:
+	store_rollback(env->st);
+	goto out;
+fail:
+	sqlite3_finalize(q);
+	store_rollback(env->st);
+	rc = cli_err("domain confirm: database error");
+out:
+	free(method);
+	free(mailbox);
+	free(state);
+	free(dom);
+	free(org);
+	return rc;
+}

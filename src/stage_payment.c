@@ -1,0 +1,386 @@
+/*
+ * stage_payment.c: SPEC 3.7 — payment.  Every order is quoted from the
+ * config's price table (billing_quote, from stage_agreement).  The
+ * order-level stage decides how the order pays: the method it names, or
+ * the account's contract in force, or else its balance; an unknown or
+ * ended contract or a missing card token rejects the order.  A card
+ * number given as reference (screened out at intake, never stored)
+ * rejects it at once, with the terms (billing_screened, stage_terms).
+ * The per-recipient stage charges one certificate when it is approved:
+ * the balance is debited, a contract loses one unit per certificate-
+ * year, a card is authorized (captured after issuance, ledger.c).  Not
+ * enough money or units, or a card processor that does not answer, is
+ * waiting_funds; the recipient is charged when it next passes.  A
+ * reissue within paid coverage is not charged; a renewal is, like a
+ * new order, and extends the coverage by one period.
+ * Failure policy: a database error is STAGE_ERROR (the group rolls back,
+ * the charge with it); the card processor is idempotent by reference,
+ * so the retried authorization is the same one.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "extern.h"
+#include "billing.h"
+#include "pipeline.h"
+#include "store.h"
+
+int
+billing_quote(struct eval *e)
+{
+	struct order	*o = e->o;
+	time_t		 now = clock_now(), end;
+	long long	 unit;
+	long		 n;
+	char		*ep;
+
+	o->pay_years = 1;
+	switch (o->vkind) {
+	case VALID_YEARS:
+		n = strtol(o->vvalue ? o->vvalue : "", &ep, 10);
+		if (*ep == '\0' && n >= 1 && n <= PRICE_YEARS)
+			o->pay_years = (int)n;
+		break;
+	case VALID_DAYS:
+		n = strtol(o->vvalue ? o->vvalue : "", &ep, 10);
+		if (*ep == '\0' && n >= 1 && n <= 100000)
+			o->pay_years = coverage_years((time_t)n * 86400);
+		break;
+	case VALID_NOTAFTER:
+		if (o->vvalue != NULL && time_parse(o->vvalue, &end) == 0 &&
+		    end + 86399 > now)
+			o->pay_years = coverage_years(end + 86400 - now);
+		break;
+	default:
+		break;
+	}
+	if ((unit = price_of(e->conf, o->product, o->pay_years)) < 0)
+		unit = 0;	/* unknown product: refused by stage_terms */
+	o->pay_unit = unit;
+	if (e->dry_run)
+		return 0;
+	return store_done(e->st, store_prep(e->st, "UPDATE orders SET"
+	    " price = ?, unit_price = ?, cov_years = ? WHERE id = ?", "iiii",
+	    unit * (long long)o->nr, unit, (long long)o->pay_years, o->id));
+}
+
+int
+billing_screened(struct eval *e)
+{
+	long long	 flag;
+
+	if (store_int(e->st, &flag, 0, store_prep(e->st, "SELECT card_flag"
+	    " FROM orders WHERE id = ?", "i", e->o->id)) == -1)
+		return -1;
+	if (flag)
+		eval_reject(e, "card_number_not_allowed", "a payment card "
+		    "number was given as the payment reference; it was not "
+		    "stored.  Pay by card with the token of your card "
+		    "processor only");
+	return flag ? 1 : 0;
+}
+
+enum stage_rc
+stage_payment_terms(struct eval *e)
+{
+	struct order	*o = e->o;
+	sqlite3_stmt	*q;
+	long long	 due, cid = 0, ends = 0;
+	const char	*m = o->pay_method;
+	time_t		 now = clock_now();
+
+	/* Only a recipient still to be charged needs a payment method. */
+	if (store_int(e->st, &due, 0, store_prep(e->st, "SELECT count(*)"
+	    " FROM recipient WHERE order_id = ? AND round_covered = 0 AND"
+	    " state NOT IN ('issued', 'rejected', 'cancelled', 'approved')",
+	    "i", o->id)) == -1)
+		return STAGE_ERROR;
+	if (due == 0)
+		return STAGE_PASS;
+
+	if (m == NULL || (strcmp(m, "contract") == 0 && o->pay_ref == NULL))
+		q = store_prep(e->st, "SELECT id, COALESCE(ends, 0) FROM"
+		    " contract WHERE account_id = ? AND (ends IS NULL OR"
+		    " ends > ?) ORDER BY id DESC LIMIT 1", "ii", o->account_id,
+		    (long long)now);
+	else if (strcmp(m, "contract") == 0)
+		q = store_prep(e->st, "SELECT id, COALESCE(ends, 0) FROM"
+		    " contract WHERE account_id = ? AND ref = ?", "it",
+		    o->account_id, o->pay_ref);
+	else
+		q = store_prep(e->st, "SELECT 0, 0", NULL);
+	if (q == NULL)
+		return STAGE_ERROR;
+	if (sqlite3_step(q) == SQLITE_ROW) {
+		cid = sqlite3_column_int64(q, 0);
+		ends = sqlite3_column_int64(q, 1);
+	}
+	sqlite3_finalize(q);
+
+	if (m == NULL)
+		m = cid != 0 ? "contract" : "balance";
+	if (strcmp(m, "contract") == 0) {
+		if (cid == 0) {
+			if (o->pay_ref != NULL)
+				eval_reject(e, "contract_unknown", "the account "
+				    "has no contract \"%s\"", o->pay_ref);
+			else
+				eval_reject(e, "contract_unknown", "the account "
+				    "has no contract in force");
+			return STAGE_REJECT;
+		}
+		if (ends != 0 && ends <= now) {
+			char	 when[32];
+
+			time_fmt((time_t)ends, when, sizeof(when));
+			eval_reject(e, "contract_ended", "contract \"%s\" "
+			    "ended %s", o->pay_ref ? o->pay_ref : "", when);
+			return STAGE_REJECT;
+		}
+	} else if (strcmp(m, "card") == 0) {
+		if (o->pay_ref == NULL || o->pay_ref[0] == '\0') {
+			eval_reject(e, "card_token_missing", "payment by card "
+			    "needs ref=\"TOKEN\", the card processor's token");
+			return STAGE_REJECT;
+		}
+		if (e->conf->card_processor_command[0] == '\0') {
+			eval_wait(e, S_WAIT_FUNDS, "card payments are not "
+			    "available: no card processor is configured");
+			return STAGE_WAIT;
+		}
+	}
+	strlcpy_(o->pay_kind, m, sizeof(o->pay_kind));
+	o->pay_contract = strcmp(m, "contract") == 0 ? cid : 0;
+	if (e->dry_run)
+		return STAGE_PASS;
+	if (store_done(e->st, store_prep(e->st, "UPDATE orders SET pay_used ="
+	    " ?, contract_id = NULLIF(?, 0) WHERE id = ?", "tii", m,
+	    o->pay_contract, o->id)) == -1)
+		return STAGE_ERROR;
+	return STAGE_PASS;
+}
+
+/* The end of a renewal's coverage: one more period from start. */
+static time_t
+renewal_end(const struct order *o, time_t start, time_t old_start,
+    time_t old_end)
+{
+	struct tm	 tm;
+	long		 n = o->vvalue ? strtol(o->vvalue, NULL, 10) : 0;
+
+	switch (o->vkind) {
+	case VALID_YEARS:
+		gmtime_r(&start, &tm);
+		tm.tm_year += (int)(n >= 1 && n <= 3 ? n : 1);
+		return timegm(&tm) - 1;
+	case VALID_DAYS:
+		return start + (time_t)(n >= 1 ? n : 365) * 86400 - 1;
+	default:
+		return start + (old_end - old_start);
+	}
+}
+
+static void wait_funds(struct eval *, struct rcpt *, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* The recipient waits for funds; the order shows the first reason. */
+static void
+wait_funds(struct eval *e, struct rcpt *r, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	 msg[512];
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	rcpt_set(r, S_WAIT_FUNDS, NULL, "%s", msg);
+	if (e->message[0] == '\0')
+		strlcpy_(e->message, msg, sizeof(e->message));
+}
+
+/* Charge the card: authorize now, capture after issuance. */
+static enum stage_rc
+charge_card(struct eval *e, struct rcpt *r, int round, long long amount,
+    struct ledger_row *l)
+{
+	struct card_req		 req;
+	struct card_resp	 resp;
+	char			 ref[160], desc[256], *acct = NULL;
+	sqlite3_stmt		*q;
+	enum card_rc		 rc;
+
+	if ((q = store_prep(e->st, "SELECT name FROM account WHERE id = ?",
+	    "i", e->o->account_id)) == NULL)
+		return STAGE_ERROR;
+	if (sqlite3_step(q) == SQLITE_ROW)
+		acct = store_col_text(q, 0);
+	sqlite3_finalize(q);
+	snprintf(ref, sizeof(ref), "certspool-%s-authorize-%lld-%d",
+	    ledger_instance(e->st), r->id, round);
+	snprintf(desc, sizeof(desc), "%s certificate for %s, %d year%s",
+	    e->o->product, r->email, e->o->pay_years,
+	    e->o->pay_years == 1 ? "" : "s");
+	memset(&req, 0, sizeof(req));
+	req.op = "authorize";
+	req.reference = ref;
+	req.token = e->o->pay_ref;
+	req.amount = amount;
+	req.currency = e->conf->currency;
+	req.account = acct;
+	req.order = e->o->ext_id;
+	req.description = desc;
+	rc = card_call(e->conf, &req, &resp);
+	free(acct);
+	if (rc == CARD_REFUSED) {
+		rcpt_set(r, S_REJECTED, "card_declined", "the card processor "
+		    "refused the authorization of %lld cents: %s%s%s", amount,
+		    resp.error, resp.message[0] ? ": " : "", resp.message);
+		return STAGE_REJECT;
+	}
+	if (rc == CARD_UNAVAILABLE) {
+		wait_funds(e, r, "the card authorization could not be "
+		    "obtained (%s); retried in the next pass",
+		    resp.message[0] ? resp.message : "processor unavailable");
+		return STAGE_WAIT;
+	}
+	l->kind = L_CARD_AUTH;
+	l->amount = -amount;
+	l->ref = xstrdup(resp.id);
+	return STAGE_PASS;
+}
+
+enum stage_rc
+stage_payment(struct eval *e, struct rcpt *r)
+{
+	struct order		*o = e->o;
+	struct ledger_row	 l;
+	sqlite3_stmt		*q;
+	time_t			 now = clock_now(), start, end;
+	time_t			 old_start = 0, old_end = 0;
+	long long		 paid, amount, units, have, ends;
+	int			 round = 0, covered = 0, years;
+	char			*cref = NULL, detail[256];
+	enum stage_rc		 rc = STAGE_ERROR;
+
+	if (e->dry_run)
+		return STAGE_PASS;
+	if ((q = store_prep(e->st, "SELECT round, round_covered,"
+	    " COALESCE(cov_start, 0), COALESCE(cov_end, 0),"
+	    " COALESCE(cov_years, 0) FROM recipient WHERE id = ?", "i",
+	    r->id)) == NULL)
+		return STAGE_ERROR;
+	years = o->pay_years;
+	if (sqlite3_step(q) == SQLITE_ROW) {
+		round = sqlite3_column_int(q, 0);
+		covered = sqlite3_column_int(q, 1);
+		old_start = (time_t)sqlite3_column_int64(q, 2);
+		old_end = (time_t)sqlite3_column_int64(q, 3);
+		if (sqlite3_column_int(q, 4) > 0)
+			years = sqlite3_column_int(q, 4);
+	}
+	sqlite3_finalize(q);
+	if (covered)
+		return STAGE_PASS;	/* a reissue within paid coverage */
+	if (store_int(e->st, &paid, 0, store_prep(e->st, "SELECT count(*)"
+	    " FROM ledger WHERE recipient_id = ? AND round = ? AND kind IN"
+	    " ('debit', 'unit_debit', 'card_authorize')", "ii", r->id,
+	    (long long)round)) == -1)
+		return STAGE_ERROR;
+	if (paid > 0)
+		return STAGE_PASS;	/* charged before (defensive) */
+
+	if (round == 0 || old_end == 0) {
+		start = now;
+		end = o->not_after;
+		years = o->pay_years;
+		amount = o->pay_unit;
+	} else {
+		/* A renewal: one more period after the paid one. */
+		start = old_end + 1 > now ? old_end + 1 : now;
+		end = renewal_end(o, start, old_start, old_end);
+		if ((amount = price_of(e->conf, o->product, years)) < 0)
+			amount = 0;
+	}
+	units = years;
+	memset(&l, 0, sizeof(l));
+	l.account_id = o->account_id;
+	l.batch_id = o->batch_id;
+	l.order_id = o->id;
+	l.rcpt_id = r->id;
+	l.round = round;
+	snprintf(detail, sizeof(detail), "%s, %d year%s%s, %s", o->product,
+	    years, years == 1 ? "" : "s", round > 0 ? ", renewal" : "",
+	    r->email);
+	l.detail = detail;
+
+	if (strcmp(o->pay_kind, "balance") == 0) {
+		if (store_done(e->st, store_prep(e->st, "UPDATE account SET"
+		    " balance = balance - ?1 WHERE id = ?2 AND balance >= ?1",
+		    "ii", amount, o->account_id)) == -1)
+			return STAGE_ERROR;
+		if (sqlite3_changes(e->st->db) == 0) {
+			if (store_int(e->st, &have, 0, store_prep(e->st,
+			    "SELECT balance FROM account WHERE id = ?", "i",
+			    o->account_id)) == -1)
+				return STAGE_ERROR;
+			wait_funds(e, r, "the account balance of %lld cents "
+			    "does not cover the price of %lld cents; waiting "
+			    "for a deposit", have, amount);
+			return STAGE_WAIT;
+		}
+		l.kind = L_DEBIT;
+		l.amount = -amount;
+	} else if (strcmp(o->pay_kind, "contract") == 0) {
+		if ((q = store_prep(e->st, "SELECT ref, units, COALESCE(ends,"
+		    " 0) FROM contract WHERE id = ?", "i", o->pay_contract)) ==
+		    NULL)
+			return STAGE_ERROR;
+		have = ends = 0;
+		if (sqlite3_step(q) == SQLITE_ROW) {
+			cref = store_col_text(q, 0);
+			have = sqlite3_column_int64(q, 1);
+			ends = sqlite3_column_int64(q, 2);
+		}
+		sqlite3_finalize(q);
+		if (ends != 0 && ends <= now) {
+			rcpt_set(r, S_REJECTED, "contract_ended", "contract "
+			    "\"%s\" has ended", cref ? cref : "");
+			rc = STAGE_REJECT;
+			goto out;
+		}
+		if (have < units) {
+			wait_funds(e, r, "contract \"%s\" has %lld units left; "
+			    "this certificate needs %lld (one per year)",
+			    cref ? cref : "", have, units);
+			rc = STAGE_WAIT;
+			goto out;
+		}
+		if (store_done(e->st, store_prep(e->st, "UPDATE contract SET"
+		    " units = units - ? WHERE id = ?", "ii", units,
+		    o->pay_contract)) == -1)
+			goto out;
+		l.kind = L_UNIT_DEBIT;
+		l.amount = -units;
+		l.contract_id = o->pay_contract;
+		l.ref = cref;
+	} else if (strcmp(o->pay_kind, "card") == 0) {
+		if (amount > 0 && (rc = charge_card(e, r, round, amount, &l)) !=
+		    STAGE_PASS)
+			goto out;
+		cref = (char *)l.ref;	/* freed below */
+	} else
+		abort();	/* stage_payment_terms resolved the method */
+
+	if ((l.kind != NULL && ledger_add(e->st, &l) == -1) ||
+	    store_done(e->st, store_prep(e->st, "UPDATE recipient SET"
+	    " cov_start = ?, cov_end = ?, cov_years = ? WHERE id = ?", "iiii",
+	    (long long)start, (long long)end, (long long)years, r->id)) == -1)
+		goto out;
+	rc = STAGE_PASS;
+out:
+	free(cref);
+	return rc;
+}
