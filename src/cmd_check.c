@@ -144,40 +144,14 @@ static int
 on_order(void *arg, const struct order_in *o)
 {
 	struct dry	*d = arg;
-	long long	 oid;
-	size_t		 i;
+	int		 line;
 
-	if (store_done(d->st, store_prep(d->st,
-	    "INSERT INTO orders (batch_id, ext_id, line, product, organization,"
-	    " sig_hash, vkind, vvalue, auto_renew, att_officer, att_title,"
-	    " add_emails, pay_method, pay_ref, agreement, state, updated)"
-	    " VALUES (?,?,?,?,?, ?,?,?,?,?, ?,?,?,?,?, ?,?)",
-	    "itittt" "iti" "ttttt" "i" "ti",
-	    d->batch_id, o->id, (long long)o->line, o->product,
-	    o->organization, o->sig_hash ? o->sig_hash : "sha256",
-	    (long long)o->vkind, o->vvalue, (long long)o->auto_renew,
-	    o->att_officer, o->att_title, o->additional_emails, o->pay_method,
-	    o->pay_ref, (long long)o->agreement, S_NEW,
-	    (long long)clock_now())) == -1) {
+	if (order_store(d->st, d->batch_id, o, &line) == -1) {
 		if (sqlite3_errcode(d->st->db) != SQLITE_CONSTRAINT)
-			return db_problem(d, o->line);
+			return db_problem(d, line);
 		problems_add(d->pr, o->line, "order id \"%s\" appears more than "
 		    "once in the batch", o->id);
 		return -1;
-	}
-	oid = store_last_id(d->st);
-	for (i = 0; i < o->nrcpt; i++) {
-		const struct recipient_in *r = &o->rcpt[i];
-
-		if (store_done(d->st, store_prep(d->st,
-		    "INSERT INTO recipient (order_id, idx, cn_type, cn,"
-		    " given_name, surname, pseudonym, email, csr, csr_later,"
-		    " keygen, state) VALUES (?,?,?,?,?, ?,?,?,?,?, ?,?)",
-		    "iiit" "t" "tttt" "i" "tt", oid, (long long)i,
-		    (long long)r->cn_type, r->cn, r->given_name, r->surname,
-		    r->pseudonym, r->email, r->csr, (long long)r->csr_later,
-		    r->keygen, S_NEW)) == -1)
-			return db_problem(d, r->line);
 	}
 	d->norders++;
 	return 0;
@@ -219,61 +193,6 @@ on_csr(void *arg, const struct csr_in *c)
 	free(d->csr_orders);
 	d->csr_orders = nv;
 	d->csr_orders[d->ncsr++] = oid;
-	return 0;
-}
-
-/* ---- the stages, as pipeline.c evaluate() runs them ---- */
-
-static int
-is_open(const char *state)
-{
-	return strcmp(state, S_ISSUED) != 0 &&
-	    strcmp(state, S_REJECTED) != 0 &&
-	    strcmp(state, S_CANCELLED) != 0 &&
-	    strcmp(state, S_APPROVED) != 0;
-}
-
-static int
-dry_evaluate(struct eval *e)
-{
-	static enum stage_rc (*const stages[])(struct eval *) = {
-		stage_agreement, stage_terms, stage_org, stage_dcv,
-		stage_attest, stage_payment_terms,
-	};
-	struct order	*o = e->o;
-	enum stage_rc	 rc = STAGE_PASS, r2;
-	size_t		 i;
-
-	for (i = 0; i < o->nr; i++)
-		rcpt_set(&o->r[i], o->r[i].state, NULL, "%s", "");
-	for (i = 0; i < sizeof(stages) / sizeof(stages[0]); i++)
-		if ((rc = stages[i](e)) != STAGE_PASS)
-			break;
-	if (rc == STAGE_ERROR)
-		return -1;
-	for (i = 0; i < o->nr; i++) {
-		struct rcpt *r = &o->r[i];
-
-		if (!is_open(r->state))
-			continue;
-		if (rc == STAGE_REJECT)
-			rcpt_set(r, S_REJECTED, e->reason, "%s", e->message);
-		else if (rc == STAGE_WAIT)
-			rcpt_set(r, e->state, NULL, "%s", e->message);
-		else {
-			if ((r2 = stage_caa(e, r)) == STAGE_ERROR)
-				return -1;
-			if (r2 != STAGE_PASS)
-				continue;
-			if ((r2 = stage_csr(e, r)) == STAGE_ERROR)
-				return -1;
-			if (r2 == STAGE_PASS &&
-			    (r2 = stage_payment(e, r)) == STAGE_ERROR)
-				return -1;
-			if (r2 == STAGE_PASS)
-				rcpt_set(r, S_APPROVED, NULL, "%s", "");
-		}
-	}
 	return 0;
 }
 
@@ -369,7 +288,7 @@ check_order(struct store *st, const struct conf *c, const struct ca *ca,
 	e.dry_run = 1;
 	if ((e.o = order_load(st, id)) == NULL)
 		return -1;
-	if (dry_evaluate(&e) == -1)
+	if (pipeline_eval(&e) == -1)
 		goto out;
 	print_order(&e);
 	for (i = 0; i < e.o->nr; i++)

@@ -231,8 +231,8 @@ derive_state(const struct order *o, int *nissued, int *nrej)
 
 /* Run the stages over o; fills new states.  No database writes except
  * what a stage itself opens (a validation request, a DCV message). */
-static int
-evaluate(struct eval *e)
+int
+pipeline_eval(struct eval *e)
 {
 	static enum stage_rc (*const stages[])(struct eval *) = {
 		stage_agreement, stage_terms, stage_org, stage_dcv,
@@ -406,7 +406,7 @@ pipeline_evaluate(struct store *st, const struct conf *c, const struct ca *ca)
 			e.ca = ca;
 			if ((e.o = order_load(st, ids[i])) == NULL)
 				goto fail;
-			if (evaluate(&e) == -1 || save(&e) == -1) {
+			if (pipeline_eval(&e) == -1 || save(&e) == -1) {
 				order_free(e.o);
 				goto fail;
 			}

@@ -134,6 +134,12 @@ int		 spool_intake(struct store *, const struct conf *,
 		    const struct schema *);
 int		 spool_recover(struct store *, const struct conf *,
 		    const struct schema *);
+/* spool.c: store one parsed order and its recipients (state new), in the
+ * caller's transaction; on failure *line is the offending line. */
+int		 order_store(struct store *, long long batch_id,
+		    const struct order_in *, int *line);
+/* pipeline.c: run the stages over e->o (e->dry_run: no side effects). */
+int		 pipeline_eval(struct eval *);
 /* spool.c: create the per-account spool directories. */
 int		 spool_account_dirs(const struct conf *, const char *account);
 

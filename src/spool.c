@@ -139,37 +139,36 @@ db_failed(struct ingest *in, int line, const char *what)
 	return -1;
 }
 
-static int
-on_order(void *arg, const struct order_in *o)
+int
+order_store(struct store *st, long long batch_id, const struct order_in *o,
+    int *line)
 {
-	struct ingest	*in = arg;
 	long long	 oid;
 	size_t		 i;
-	char		 what[160];
 	/* A card number as payment reference is never stored (nor logged):
 	 * the order keeps a flag and stage_terms rejects it. */
 	int		 pan = is_card_number(o->pay_ref);
 
-	snprintf(what, sizeof(what), "order id \"%s\" appears more than once "
-	    "in the batch", o->id);
-	if (store_done(in->st, store_prep(in->st,
+	*line = o->line;
+	if (store_done(st, store_prep(st,
 	    "INSERT INTO orders (batch_id, ext_id, line, product, organization,"
 	    " sig_hash, vkind, vvalue, auto_renew, att_officer, att_title,"
 	    " add_emails, pay_method, pay_ref, agreement, state, updated,"
 	    " card_flag) VALUES (?,?,?,?,?, ?,?,?,?,?, ?,?,?,?,?, ?,?,?)",
 	    "itittt" "iti" "ttttt" "i" "tii",
-	    in->batch_id, o->id, (long long)o->line, o->product,
+	    batch_id, o->id, (long long)o->line, o->product,
 	    o->organization, o->sig_hash ? o->sig_hash : "sha256",
 	    (long long)o->vkind, o->vvalue, (long long)o->auto_renew,
 	    o->att_officer, o->att_title, o->additional_emails, o->pay_method,
 	    pan ? NULL : o->pay_ref, (long long)o->agreement, S_NEW,
 	    (long long)clock_now(), (long long)pan)) == -1)
-		return db_failed(in, o->line, what);
-	oid = store_last_id(in->st);
+		return -1;
+	oid = store_last_id(st);
 	for (i = 0; i < o->nrcpt; i++) {
 		const struct recipient_in *r = &o->rcpt[i];
 
-		if (store_done(in->st, store_prep(in->st,
+		*line = r->line;
+		if (store_done(st, store_prep(st,
 		    "INSERT INTO recipient (order_id, idx, cn_type, cn,"
 		    " given_name, surname, pseudonym, email, csr, csr_later,"
 		    " keygen, state) VALUES (?,?,?,?,?, ?,?,?,?,?, ?,?)",
@@ -177,8 +176,22 @@ on_order(void *arg, const struct order_in *o)
 		    (long long)r->cn_type, r->cn, r->given_name, r->surname,
 		    r->pseudonym, r->email, r->csr, (long long)r->csr_later,
 		    r->keygen, S_NEW)) == -1)
-			return db_failed(in, r->line, "recipient stored twice");
+			return -1;
 	}
+	return 0;
+}
+
+static int
+on_order(void *arg, const struct order_in *o)
+{
+	struct ingest	*in = arg;
+	char		 what[160];
+	int		 line;
+
+	snprintf(what, sizeof(what), "order id \"%s\" appears more than once "
+	    "in the batch", o->id);
+	if (order_store(in->st, in->batch_id, o, &line) == -1)
+		return db_failed(in, line, what);
 	in->norders++;
 	return 0;
 }
@@ -196,7 +209,8 @@ on_csr(void *arg, const struct csr_in *c)
 	    " JOIN batch b ON b.id = o.batch_id"
 	    " WHERE b.account_id = ? AND o.ext_id = ? AND r.email = ?"
 	    " AND r.csr_later = 1 AND r.csr IS NULL"
-	    " AND r.state IN ('new', 'waiting_csr')"
+	    " AND r.state IN ('new', 'waiting_org', 'waiting_dcv',"
+	    " 'waiting_csr', 'waiting_funds')"
 	    " ORDER BY b.id DESC LIMIT 1", "itt", in->account_id, c->order,
 	    c->email);
 	if (q == NULL)
