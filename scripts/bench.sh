@@ -1,0 +1,674 @@
+#!/bin/sh
+# scripts/bench.sh: end-to-end issuance benchmark of certspool.
+#
+# For each issuing CA and each N: a fresh certspool directory, a validated
+# organization and domain (CLI and mail spool only, as tests/lib.sh does),
+# N orders of one recipient each with distinct keys in batch files of at
+# most --per-file orders, then one `certspool daemon --once` under
+# /usr/bin/time -v.  Printed per run: certificates/s end-to-end, peak RSS,
+# the raw limit = cores / (CA signature time + CSR verification time) from
+# `openssl speed` measured at the start of the same invocation, and their
+# ratio; optionally cfssl `serve` signing the same CSRs with the same CA key
+# (driven by wrk) and the certspool/cfssl ratio.  Then the pickup latency
+# of a running daemon (inotify): p50/p99 over --drops one-order batches,
+# from rename into inbound/ to result.xml.  Ends with a markdown table.
+#
+# Nothing here asserts speed; it measures and prints.  The exit status is
+# non-zero only if the benchmark itself did not work (a run that did not
+# issue all N certificates, a missing tool).  Also printed per run: CPU
+# per certificate, the load average around the run (other work on the
+# machine skews every timing), coarse phase times from the event log, and
+# the "CPU share": of the daemon's CPU time, the part the signatures and
+# CSR verifications alone need (1.00 = it did nothing else).
+#
+#   sh scripts/bench.sh [options]         (make bench / make bench-smoke)
+#   --n "N ..."          orders per run (default 10000)
+#   --ca "CA ..."        issuing CAs: rsa3072 (certspool init's demo CA)
+#                        and/or rsa2048 (made with openssl, `ca import`ed)
+#                        (default "rsa3072 rsa2048")
+#   --rss-n "N ..."      extra runs (rsa2048 CA if listed, no cfssl) for the
+#                        RSS flatness check (default "1000 100000"; "" for
+#                        none; 100,000 P-256 CSRs take about a minute to
+#                        generate once, the run itself several minutes)
+#   --key p256|rsa2048   CSR key type (default p256)
+#   --per-file N         orders per batch file (default 10000; a P-256
+#                        order is ~0.75 KiB; max_batch_bytes is raised in
+#                        the run's config if a file is larger than 64 MiB)
+#   --workers N          the daemon's `workers` (default 0: one per core)
+#   --drops N            pickup latency samples, 0 to skip (default 50)
+#   --latency-dir DIR    measure the pickup latency on an existing run
+#                        directory (e.g. a kept N = 100000 run: a populated
+#                        database) instead of a fresh one
+#   --no-cfssl           skip the cfssl comparison
+#   --cfssl-seconds S    wrk duration per CA (default 10)
+#   --speed-seconds S    `openssl speed` duration per algorithm (default 3)
+#   --perf               also record each run with perf (a second run, in
+#                        perf-<CA>-<N>/: perf.txt top symbols,
+#                        perf-summary.txt CPU by step and cost class)
+#   --keep               keep the run directories
+#   --setup-only         prepare the run directories (batches in inbound/)
+#                        and print them, without running: for profiling
+#   --smoke              N=200, both CAs, no cfssl, 5 drops, 1 s speed
+# Environment: BENCH_DIR (default tests/tmp/bench) holds the CSR cache
+# (csr-<key>.pem, reused and extended across invocations) and the runs;
+# BENCH_BIN (default ./certspool) the binary, e.g. to compare two builds.
+set -eu
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BIN=${BENCH_BIN:-$ROOT/certspool}
+BD=${BENCH_DIR:-$ROOT/tests/tmp/bench}
+export CERTSPOOL_SCHEMA_DIR=$ROOT/schemas
+
+NS="10000"
+CAS="rsa3072 rsa2048"
+RSSNS="1000 100000"
+KEY=p256
+PERFILE=10000
+WORKERS=0
+DROPS=50
+CFSSL=1
+CFSSL_SECONDS=10
+SPEED_SECONDS=3
+PERF=0
+KEEP=0
+SETUP_ONLY=0
+LATDIR=""
+while [ $# -gt 0 ]; do
+	case $1 in
+	--n) NS=$2; shift ;;
+	--ca) CAS=$2; shift ;;
+	--rss-n) RSSNS=$2; shift ;;
+	--key) KEY=$2; shift ;;
+	--per-file) PERFILE=$2; shift ;;
+	--workers) WORKERS=$2; shift ;;
+	--drops) DROPS=$2; shift ;;
+	--no-cfssl) CFSSL=0 ;;
+	--cfssl-seconds) CFSSL_SECONDS=$2; shift ;;
+	--speed-seconds) SPEED_SECONDS=$2; shift ;;
+	--perf) PERF=1 ;;
+	--keep) KEEP=1 ;;
+	--latency-dir) LATDIR=$2; shift ;;
+	--setup-only) SETUP_ONLY=1; KEEP=1; CFSSL=0; DROPS=0 ;;
+	--smoke) NS=200; CAS="rsa3072 rsa2048"; RSSNS=""; CFSSL=0; DROPS=5
+		SPEED_SECONDS=1; PERFILE=10000 ;;
+	-h|--help) sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//'
+		exit 0 ;;
+	*) echo "bench: unknown option $1" >&2; exit 2 ;;
+	esac
+	shift
+done
+case $KEY in
+p256) SPEED_VERIFY=ecdsap256 ;;
+rsa2048) SPEED_VERIFY=rsa2048 ;;
+*) echo "bench: --key is p256 or rsa2048" >&2; exit 2 ;;
+esac
+for ca in $CAS; do
+	case $ca in rsa3072|rsa2048) ;; *)
+		echo "bench: --ca takes rsa3072 and/or rsa2048" >&2; exit 2 ;;
+	esac
+done
+
+say() { printf '%s\n' "$*"; }
+die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+
+# ---- tools -----------------------------------------------------------
+need_pkgs=""
+want() { command -v "$1" >/dev/null 2>&1 || need_pkgs="$need_pkgs $2"; }
+want cc build-essential
+want openssl openssl
+want sqlite3 sqlite3
+want python3 python3
+want perl perl
+[ -x /usr/bin/time ] || need_pkgs="$need_pkgs time"
+[ -f /usr/include/openssl/evp.h ] || need_pkgs="$need_pkgs libssl-dev"
+if [ "$CFSSL" = 1 ]; then
+	want wrk wrk
+	want cfssl golang-cfssl
+fi
+if [ "$PERF" = 1 ]; then
+	want perf linux-perf
+fi
+if [ -n "$need_pkgs" ]; then
+	say "bench: installing:$need_pkgs"
+	SUDO=""
+	[ "$(id -u)" -eq 0 ] || SUDO=sudo
+	export DEBIAN_FRONTEND=noninteractive
+	$SUDO apt-get update -qq >/dev/null
+	# shellcheck disable=SC2086
+	$SUDO apt-get install -y -qq $need_pkgs >/dev/null
+fi
+[ -x "$BIN" ] || die "$BIN is missing: run make first"
+
+mkdir -p "$BD"
+GENCSR=$BD/gencsr
+if [ ! -x "$GENCSR" ] || [ "$ROOT/scripts/gencsr.c" -nt "$GENCSR" ]; then
+	cc -O2 -o "$GENCSR.tmp" "$ROOT/scripts/gencsr.c" -lcrypto &&
+	    mv "$GENCSR.tmp" "$GENCSR" || die "cannot build gencsr"
+fi
+
+CORES=$(nproc)
+MODEL=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+MACHINE="${MODEL:-unknown CPU}, $CORES cores"
+
+# ---- CSR cache -------------------------------------------------------
+# csr_cache COUNT: at least COUNT distinct CSRs in $CACHE.
+CACHE=$BD/csr-$KEY.pem
+csr_cache() {
+	have=0
+	[ -f "$CACHE" ] && have=$(grep -c 'BEGIN CERTIFICATE REQUEST' "$CACHE")
+	[ "$have" -ge "$1" ] && return 0
+	more=$(( $1 - have ))
+	say "generating $more $KEY CSRs (cache $CACHE has $have)"
+	t0=$(date +%s)
+	"$GENCSR" "$KEY" "$more" "$CACHE.new.$$" "$CORES" || die "gencsr failed"
+	if [ -f "$CACHE" ]; then
+		cat "$CACHE" "$CACHE.new.$$" >"$CACHE.tmp.$$"
+		rm -f "$CACHE.new.$$"
+	else
+		mv "$CACHE.new.$$" "$CACHE.tmp.$$"
+	fi
+	mv "$CACHE.tmp.$$" "$CACHE"
+	say "  done in $(( $(date +%s) - t0 )) s"
+}
+
+# ---- raw limit from openssl speed -----------------------------------
+# Per-second rates on one core; "-multi 1" runs the timing in a child.
+SPEED_ALGS=$SPEED_VERIFY
+for ca in $CAS; do
+	case " $SPEED_ALGS " in *" $ca "*) ;; *) SPEED_ALGS="$SPEED_ALGS $ca" ;; esac
+done
+say "machine: $MACHINE"
+say "openssl speed -seconds $SPEED_SECONDS -multi 1 $SPEED_ALGS"
+SPEED_OUT=$BD/speed.txt
+# shellcheck disable=SC2086
+openssl speed -seconds "$SPEED_SECONDS" -multi 1 $SPEED_ALGS >"$SPEED_OUT" 2>/dev/null ||
+    die "openssl speed failed"
+# rate ALG sign|verify: operations per second on one core.
+rate() {
+	case $1 in
+	rsa*) bits=${1#rsa}
+		awk -v b="$bits" -v w="$2" '$1 == "rsa" && $2 == b && $3 ~ /^bits/ {
+		    print (w == "sign" ? $(NF-1) : $NF); exit }' "$SPEED_OUT" ;;
+	ecdsap256) awk -v w="$2" '/ecdsa \(nistp256\)/ {
+		    print (w == "sign" ? $(NF-1) : $NF); exit }' "$SPEED_OUT" ;;
+	esac
+}
+VERIFY_RATE=$(rate "$SPEED_VERIFY" verify)
+[ -n "$VERIFY_RATE" ] || die "cannot read $SPEED_VERIFY verify/s from openssl speed"
+say "  $SPEED_VERIFY verify: $VERIFY_RATE/s per core"
+for ca in $CAS; do
+	r=$(rate "$ca" sign)
+	[ -n "$r" ] || die "cannot read $ca sign/s from openssl speed"
+	say "  $ca sign: $r/s per core"
+done
+# limit CA: certificates/s if every core did nothing but sign and verify.
+limit() {
+	awk -v c="$CORES" -v s="$(rate "$1" sign)" -v v="$VERIFY_RATE" \
+	    'BEGIN { printf "%.1f", c / (1 / s + 1 / v) }'
+}
+
+# ---- one certspool directory -----------------------------------------
+# setup_dir DIR CA: init, CA, account "bench", validated org + domain.
+setup_dir() {
+	W=$1
+	rm -rf "$W"
+	mkdir -p "$W"
+	"$BIN" init "$W" >/dev/null || die "certspool init failed"
+	sed -i -e 's/^settle_seconds = .*/settle_seconds = 0/' \
+	    -e "s/^workers = .*/workers = $WORKERS/" "$W/certspool.conf"
+	if [ "$2" = rsa2048 ]; then
+		make_ca2048 "$W" || die "cannot make the RSA-2048 issuing CA"
+	fi
+	cs() { "$BIN" --config "$W/certspool.conf" "$@"; }
+	# Prepaid units and a balance: issuance never waits for funds.
+	cs account add bench --contract BENCH-1 --units 100000000 \
+	    --balance 100000000000 >/dev/null || die "account add failed"
+	oid=$(cs org add bench "Bench Corp" --country US --org-id NTRUS+CA-1234567) ||
+	    die "org add failed"
+	code=$(cs org request "$oid" | tail -n 1 | awk '{print $NF}')
+	cs org verify "$oid" "$code" >/dev/null || die "org verify failed"
+	cs domain add "$oid" bench.example >/dev/null || die "domain add failed"
+	cs domain dcv bench.example --org "$oid" >/dev/null || die "dcv failed"
+	f=$(grep -l '^To: admin@bench.example' "$W"/spool/mail/*.eml | head -n 1)
+	tok=$(tr -d '\r' <"$f" |
+	    sed -n 's/.*certspool domain confirm \([A-Za-z0-9_-]*\).*/\1/p' |
+	    head -n 1)
+	cs domain confirm "$tok" >/dev/null || die "domain confirm failed"
+	rm -f "$W"/spool/mail/*.eml
+}
+
+# An RSA-2048 issuing CA under the demo root, imported with `ca import`.
+make_ca2048() {
+	d=$1/ca2048
+	mkdir -p "$d"
+	cat >"$d/ext.cnf" <<-EOF
+	basicConstraints = critical,CA:TRUE,pathlen:0
+	keyUsage = critical,keyCertSign,cRLSign
+	subjectKeyIdentifier = hash
+	authorityKeyIdentifier = keyid:always
+	extendedKeyUsage = emailProtection,clientAuth
+	certificatePolicies = 2.23.140.1.5.1.2,2.23.140.1.5.1.3,2.23.140.1.5.2.2,2.23.140.1.5.2.3,2.23.140.1.5.3.2,2.23.140.1.5.3.3
+	crlDistributionPoints = URI:http://crl.certspool.invalid/root.crl
+	authorityInfoAccess = caIssuers;URI:http://aia.certspool.invalid/root.cer
+	EOF
+	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
+	    -out "$d/ca.key" 2>/dev/null &&
+	openssl req -new -key "$d/ca.key" -out "$d/ca.csr" \
+	    -subj "/C=US/O=certspool bench/CN=certspool Bench RSA-2048 Issuing CA" &&
+	openssl x509 -req -in "$d/ca.csr" -CA "$1/ca/root.pem" \
+	    -CAkey "$1/ca/root.key" -set_serial "0x$(openssl rand -hex 16)" \
+	    -days 3650 -sha256 -extfile "$d/ext.cnf" -out "$d/ca.pem" \
+	    2>/dev/null &&
+	cat "$d/ca.pem" "$1/ca/root.pem" >"$d/chain.pem" &&
+	mkdir "$1/ca.demo" && mv "$1/ca/ca.pem" "$1/ca/ca.key" \
+	    "$1/ca/chain.pem" "$1/ca.demo/" &&
+	"$BIN" --config "$1/certspool.conf" ca import "$d/ca.pem" \
+	    "$d/ca.key" "$d/chain.pem" >/dev/null
+}
+
+# make_batches OUTDIR N FIRST TAG: batch files of one-recipient orders with
+# CSRs FIRST..FIRST+N-1 of the cache (at most $PERFILE orders a file).
+make_batches() {
+	mkdir -p "$1"
+	awk -v n="$2" -v first="$3" -v per="$PERFILE" -v dir="$1" -v tag="$4" '
+	function open_file() {
+		if (out != "") { print "</batch>" > out; close(out) }
+		k++
+		out = sprintf("%s/%s-%03d.xml", dir, tag, k)
+		print "<?xml version=\"1.0\" encoding=\"UTF-8\"?>" > out
+		printf "<batch xmlns=\"urn:certspool:batch:1\" id=\"%s-%03d\" account=\"bench\">\n", tag, k > out
+	}
+	/BEGIN CERTIFICATE REQUEST/ { pem = $0 "\n"; next }
+	/END CERTIFICATE REQUEST/ {
+		pem = pem $0
+		if (idx++ < first) next
+		if (i >= n) exit
+		if (i % per == 0) open_file()
+		i++
+		e = sprintf("u%06d@bench.example", i)
+		printf "<order id=\"O%06d\"><product>secure_email_organization</product>" \
+		    "<organization>Bench Corp</organization><signatureHash>sha256</signatureHash>" \
+		    "<validity><years>1</years></validity><autoRenew>0</autoRenew>" \
+		    "<recipient><commonName type=\"email\">%s</commonName><email>%s</email>" \
+		    "<csr>%s</csr></recipient><agreement accepted=\"true\"/></order>\n", \
+		    i, e, e, pem > out
+		next
+	}
+	{ pem = pem $0 "\n" }
+	END {
+		if (out != "") { print "</batch>" > out; close(out) }
+		if (i < n) { print "bench: only " i " CSRs in the cache" > "/dev/stderr"; exit 1 }
+	}' "$CACHE"
+}
+
+# Peak RSS in KiB and elapsed seconds from a /usr/bin/time -v file.
+rss_kib() { sed -n 's/.*Maximum resident set size (kbytes): //p' "$1"; }
+
+RESULTS=$BD/results.$$
+: >"$RESULTS"
+FAILED=0
+
+# run_one CA N: the throughput run; appends a line to $RESULTS.
+run_one() {
+	ca=$1 n=$2
+	W=$BD/run-$ca-$n
+	say ""
+	say "== run: CA $ca, CSR $KEY, N $n"
+	setup_dir "$W" "$ca"
+	make_batches "$W/stage" "$n" 0 BENCH || die "cannot make batches"
+	nfiles=$(ls "$W/stage" | wc -l)
+	bytes=$(cat "$W"/stage/*.xml | wc -c)
+	for f in "$W"/stage/*.xml; do
+		b=$(basename "$f")
+		mv "$f" "$W/spool/inbound/bench/$b.part"
+		mv "$W/spool/inbound/bench/$b.part" "$W/spool/inbound/bench/$b"
+	done
+	big=$(ls -l "$W"/spool/inbound/bench/*.xml | awk '$5 > m { m = $5 } END { print m + 0 }')
+	if [ "$big" -gt 67108864 ]; then
+		sed -i "s/^max_batch_bytes = .*/max_batch_bytes = $big/" "$W/certspool.conf"
+		say "note: max_batch_bytes raised to $big for this run"
+	fi
+	sync
+	if [ "$SETUP_ONLY" = 1 ]; then
+		say "prepared: $W ($nfiles files); run: $BIN --config $W/certspool.conf daemon --once"
+		return 0
+	fi
+	load0=$(cut -d' ' -f1 /proc/loadavg)
+	t0=$(date +%s%N)
+	/usr/bin/time -v -o "$W/time.txt" "$BIN" --config "$W/certspool.conf" \
+	    daemon --once >"$W/daemon.log" 2>&1 || true
+	t1=$(date +%s%N)
+	issued=$(sqlite3 "$W/certspool.db" "SELECT count(*) FROM certificate WHERE state = 'issued'")
+	results=$(ls "$W"/spool/outbound/bench/*.result.xml 2>/dev/null | wc -l)
+	mails=$(ls "$W"/spool/mail 2>/dev/null | wc -l)
+	secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
+	cps=$(awk -v n="$issued" -v s="$secs" 'BEGIN { printf "%.1f", n / s }')
+	lim=$(limit "$ca")
+	ratio=$(awk -v a="$cps" -v b="$lim" 'BEGIN { printf "%.2f", a / b }')
+	rss=$(rss_kib "$W/time.txt")
+	rssm=$(awk -v k="$rss" 'BEGIN { printf "%.1f", k / 1024 }')
+	cpu=$(awk -F': ' '/User time/ { u = $2 } /System time/ { s = $2 }
+	    END { printf "%.2f user + %.2f sys", u, s }' "$W/time.txt")
+	cpc=$(awk -F': ' -v n="$issued" '/User time/ { u = $2 } /System time/ { s = $2 }
+	    END { printf "%.0f", n ? (u + s) * 1e6 / n : 0 }' "$W/time.txt")
+	load1=$(cut -d' ' -f1 /proc/loadavg)
+	say "batch files: $nfiles ($bytes bytes)"
+	say "issued: $issued/$n (result.xml files: $results, mails: $mails)"
+	say "elapsed: $secs s ($cpu s CPU, $cpc us CPU per certificate)"
+	say "load average (1 min) before/after: $load0/$load1 (other work on the machine skews timings)"
+	say "certs/s: $cps"
+	say "raw limit: $lim certs/s ($CORES cores / ($ca sign + $KEY verify))"
+	say "ratio: $ratio (target >= 0.85)"
+	# Load-independent view: of the CPU the daemon used, the share that
+	# the signatures and CSR verifications alone need (openssl speed).
+	share=$(awk -F': ' -v n="$issued" -v s="$(rate "$ca" sign)" -v v="$VERIFY_RATE" \
+	    '/User time/ { u = $2 } /System time/ { t = $2 }
+	    END { printf "%.2f", ((u + t) > 0 ? n * (1 / s + 1 / v) / (u + t) : 0) }' "$W/time.txt")
+	say "CPU share of signing + CSR verification: $share (1.00 = the daemon did nothing else)"
+	say "peak RSS: $rssm MiB"
+	phases "$W/certspool.db"
+	[ "$issued" -eq "$n" ] || {
+		say "bench: run $ca/$n issued $issued of $n; see $W/daemon.log"
+		FAILED=1
+	}
+	cfr="-"
+	if [ "$CFSSL" = 1 ] && [ "$3" = cfssl ]; then
+		cfssl_run "$W" "$n" && cfr=$(awk -v a="$cps" -v b="$CFSSL_RPS" \
+		    'BEGIN { printf "%.2f", a / b }')
+		say "cfssl ratio: $cfr (certspool $cps / cfssl $CFSSL_RPS certs/s; target >= 4)"
+	fi
+	if [ "$PERF" = 1 ]; then
+		perf_run "$ca" "$n"
+	fi
+	printf '%s|%s|%s|%s|%s|%s|%s|%s|%s|%s\n' "$ca" "$KEY" "$n" "$cps" "$lim" \
+	    "$ratio" "$rssm" "$cfr" "$secs" "$share" >>"$RESULTS"
+	[ "$KEEP" = 1 ] || [ "$PERF" = 1 ] || rm -rf "$W"
+}
+
+# Coarse phase times from the event log (clock_now, 1 s resolution).
+phases() {
+	sqlite3 -batch -noheader -separator ' ' "$1" "
+	    SELECT 'phases (s, from event times, +-1 s): intake',
+	      (SELECT max(at) - min(at) FROM event WHERE kind IN ('batch_received', 'input_accepted')),
+	      ', evaluate', (SELECT max(at) - min(at) FROM event WHERE kind IN ('recipient_state', 'order_state') AND to_state = 'approved'),
+	      ', sign', (SELECT max(at) - min(at) FROM event WHERE kind = 'certificate_issued'),
+	      ', publish', (SELECT max(at) FROM event WHERE kind = 'result_written') -
+	        (SELECT max(at) FROM event WHERE kind = 'certificate_issued');" |
+	    sed 's/ , /, /g'
+}
+
+# A second, identical run under perf record.  perf.txt: top symbols;
+# perf-summary.txt: CPU by daemon step (outermost certspool function) and
+# by cost class (innermost library call of interest).  For exact
+# attribution build without inlining first:
+#   CFLAGS="-O2 -g -fno-omit-frame-pointer -fno-inline-functions \
+#     -fno-inline-small-functions -fno-inline-functions-called-once" make
+perf_run() {
+	P=$BD/perf-$1-$2
+	say "perf: recording a second run into $P"
+	setup_dir "$P" "$1"
+	make_batches "$P/stage" "$2" 0 BENCH
+	for f in "$P"/stage/*.xml; do
+		mv "$f" "$P/spool/inbound/bench/$(basename "$f")"
+	done
+	perf record -F 199 --call-graph dwarf,16384 -o "$P/perf.data" -- \
+	    "$BIN" --config "$P/certspool.conf" daemon --once \
+	    >"$P/daemon.log" 2>&1 || true
+	perf report -i "$P/perf.data" --no-children --sort dso,symbol \
+	    --stdio -g none 2>/dev/null | grep '%' | head -n 60 >"$P/perf.txt" || true
+	perf script -i "$P/perf.data" -F tid,ip,sym 2>/dev/null |
+	    python3 -c "$PERF_FOLD" >"$P/perf-summary.txt" || true
+	say "perf: $P/perf.txt, $P/perf-summary.txt"
+	cat "$P/perf-summary.txt"
+}
+PERF_FOLD='
+import sys, collections
+STEPS = ["spool_intake", "pipeline_evaluate", "phase_build", "phase_sign",
+    "signer_run", "report_publish"]
+CLASSES = [("RSA_sign", "RSA signature"), ("ossl_ecdsa_sign_sig", "ECDSA signature"),
+    ("OSSL_DECODER_CTX_new_for_pkey", "OpenSSL 3.0 key decoder setup (d2i of a public key)"),
+    ("OSSL_ENCODER_CTX_new_for_pkey", "OpenSSL 3.0 key encoder setup (i2d_PUBKEY)"),
+    ("sqlite3_prepare_v2", "SQLite statement preparation"), ("sqlite3_step", "SQLite execution"),
+    ("__GI_fsync", "fsync (kernel CPU only; waiting is not sampled)"),
+    ("fsync", "fsync (kernel CPU only; waiting is not sampled)"),
+    ("EC_GROUP_new_by_curve_name_ex", "EC_GROUP_new"),
+    ("EC_POINT_mul", "EC scalar multiplication (CSR verify, key check)"),
+    ("deflate", "gzip"), ("xmlTextReaderRead", "XML parse")]
+cls_of = dict(CLASSES)
+tot = 0
+by_step = collections.Counter(); by_cls = collections.Counter(); both = collections.Counter()
+def flush(stack):
+    global tot
+    if not stack:
+        return
+    tot += 1
+    step = "other (start-up, libc, kernel)"
+    for s in reversed(stack):
+        if s in STEPS:
+            step = s
+            if s in ("phase_build", "phase_sign"):
+                break
+    cls = "other"
+    for s in stack:
+        if s in cls_of:
+            cls = cls_of[s]
+            break
+    by_step[step] += 1; by_cls[cls] += 1; both[(step, cls)] += 1
+stack = []
+for line in sys.stdin:
+    if not line.strip():
+        flush(stack); stack = []
+    elif line[0] == "\t":
+        f = line.split(None, 1)
+        if len(f) == 2:
+            stack.append(f[1].strip().replace(" (inlined)", ""))
+flush(stack)
+if not tot:
+    sys.exit("no samples")
+p = lambda n: "%5.1f%%" % (100.0 * n / tot)
+print("samples: %d" % tot)
+print("by step (outermost certspool function):")
+for k, v in by_step.most_common(): print("  " + p(v), k)
+print("by cost class (innermost match):")
+for k, v in by_cls.most_common(): print("  " + p(v), k)
+print("step x class (>= 1%):")
+for (a, b), v in both.most_common():
+    if v * 100 >= tot: print("  " + p(v), a, "/", b)
+'
+
+# cfssl serve with the run's issuing CA, wrk POSTing the same CSRs.
+CFSSL_RPS=0
+cfssl_run() {
+	W=$1
+	C=$W/cfssl
+	mkdir -p "$C"
+	cat >"$C/config.json" <<-'EOF'
+	{"signing": {"default": {"expiry": "8760h",
+	  "usages": ["digital signature", "key encipherment", "email protection"]}}}
+	EOF
+	awk -v n="$2" '
+	/BEGIN CERTIFICATE REQUEST/ { pem = $0 "\\n"; next }
+	/END CERTIFICATE REQUEST/ {
+		printf "{\"certificate_request\": \"%s%s\\n\"}\n", pem, $0
+		if (++i >= n) exit
+		next
+	}
+	{ pem = pem $0 "\\n" }' "$CACHE" >"$C/bodies.jsonl"
+	cat >"$C/sign.lua" <<-'EOF'
+	local bodies, i = {}, 0
+	function init(args)
+	  for line in io.lines(args[1]) do bodies[#bodies + 1] = line end
+	  i = math.random(#bodies)
+	end
+	function request()
+	  i = i % #bodies + 1
+	  return wrk.format("POST", "/api/v1/cfssl/sign",
+	    {["Content-Type"] = "application/json"}, bodies[i])
+	end
+	EOF
+	port=$(( 20000 + $$ % 20000 ))
+	cfssl serve -address 127.0.0.1 -port "$port" -ca "$W/ca/ca.pem" \
+	    -ca-key "$W/ca/ca.key" -config "$C/config.json" -loglevel 4 \
+	    >"$C/cfssl.log" 2>&1 &
+	cpid=$!
+	ok=0
+	for _ in $(seq 1 100); do
+		if python3 - "$port" "$C/bodies.jsonl" >"$C/probe.txt" 2>&1 <<-'EOF'
+		import json, sys, urllib.request
+		body = open(sys.argv[2], "rb").readline()
+		req = urllib.request.Request("http://127.0.0.1:%s/api/v1/cfssl/sign" % sys.argv[1],
+		    data=body, headers={"Content-Type": "application/json"})
+		r = json.load(urllib.request.urlopen(req, timeout=5))
+		assert r["success"] and "BEGIN CERTIFICATE" in r["result"]["certificate"], r
+		EOF
+		then ok=1; break; fi
+		sleep 0.1
+	done
+	if [ "$ok" != 1 ]; then
+		kill "$cpid" 2>/dev/null || true
+		wait "$cpid" 2>/dev/null || true
+		say "cfssl: no signed certificate from cfssl serve; see $C"
+		FAILED=1
+		return 1
+	fi
+	wrk -t "$CORES" -c $(( CORES * 4 )) -d "${CFSSL_SECONDS}s" \
+	    -s "$C/sign.lua" "http://127.0.0.1:$port" -- "$C/bodies.jsonl" \
+	    >"$C/wrk.txt" 2>&1 || true
+	kill "$cpid" 2>/dev/null || true
+	wait "$cpid" 2>/dev/null || true
+	CFSSL_RPS=$(awk '/^Requests\/sec:/ { printf "%.1f", $2 }' "$C/wrk.txt")
+	bad=$(awk '/Non-2xx/ { print $NF }' "$C/wrk.txt")
+	say "cfssl serve: $CFSSL_RPS certs/s (wrk -t $CORES -c $(( CORES * 4 )) -d ${CFSSL_SECONDS}s${bad:+, $bad non-2xx})"
+	[ -n "$CFSSL_RPS" ] && [ -z "$bad" ]
+}
+
+# Pickup latency: a running daemon, one-order batches renamed into
+# inbound/ one at a time; time until the pass's result.xml exists.
+LAT="-"
+latency_run() {
+	W=$BD/run-latency
+	say ""
+	if [ -n "$LATDIR" ]; then
+		W=$LATDIR
+		say "== pickup latency: $DROPS one-order batches into $W ($(sqlite3 "$W/certspool.db" "SELECT count(*) FROM certificate") certificates in its database), daemon running (inotify)"
+	else
+		say "== pickup latency: $DROPS one-order batches, daemon running (inotify)"
+		setup_dir "$W" "$1"
+	fi
+	"$BIN" --config "$W/certspool.conf" daemon >"$W/daemon.log" 2>&1 &
+	dpid=$!
+	python3 - "$W/spool" "$CACHE" "$DROPS" "$LATSKIP" >"$W/latency.txt" <<-'EOF' || true
+	import os, sys, time
+	spool, cache, drops, skip = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+	pems, cur = [], None
+	with open(cache) as f:
+	    for line in f:
+	        if "BEGIN CERTIFICATE REQUEST" in line:
+	            cur = [line]
+	        elif cur is not None:
+	            cur.append(line)
+	            if "END CERTIFICATE REQUEST" in line:
+	                pems.append("".join(cur).strip())
+	                cur = None
+	                if len(pems) >= skip + drops:
+	                    break
+	pems = pems[skip:]
+	inb = os.path.join(spool, "inbound", "bench")
+	outb = os.path.join(spool, "outbound", "bench")
+	time.sleep(0.5)  # let the daemon finish its start-up pass
+	lat = []
+	for i in range(drops):
+	    e = "lat%03d@bench.example" % i
+	    doc = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+	        '<batch xmlns="urn:certspool:batch:1" id="LAT-%03d" account="bench">'
+	        '<order id="L%03d"><product>secure_email_organization</product>'
+	        '<organization>Bench Corp</organization><signatureHash>sha256</signatureHash>'
+	        '<validity><years>1</years></validity><autoRenew>0</autoRenew>'
+	        '<recipient><commonName type="email">%s</commonName><email>%s</email>'
+	        '<csr>%s</csr></recipient><agreement accepted="true"/></order></batch>\n'
+	        % (i, i, e, e, pems[i]))
+	    name = "LAT-%03d.xml" % i
+	    if os.path.exists(os.path.join(os.path.dirname(inb), "..", "archive", "bench", name)):
+	        print("LAT batches already used in this directory")
+	        sys.exit(1)
+	    part = os.path.join(inb, name + ".part")
+	    with open(part, "w") as f:
+	        f.write(doc)
+	        f.flush()
+	        os.fsync(f.fileno())
+	    want = os.path.join(outb, "LAT-%03d.1.result.xml" % i)
+	    t0 = time.monotonic()
+	    os.rename(part, os.path.join(inb, name))
+	    while not os.path.exists(want):
+	        if time.monotonic() - t0 > 30:
+	            print("timeout %d" % i)
+	            sys.exit(1)
+	        time.sleep(0.0005)
+	    lat.append((time.monotonic() - t0) * 1000)
+	    time.sleep(0.02)
+	s = sorted(lat)
+	def pct(p):
+	    k = max(0, -(-p * len(s) // 100) - 1)  # nearest rank
+	    return s[int(k)]
+	print("samples %d p50 %.1f p99 %.1f max %.1f min %.1f" % (len(s), pct(50), pct(99), s[-1], s[0]))
+	EOF
+	kill -TERM "$dpid" 2>/dev/null || true
+	wait "$dpid" 2>/dev/null || true
+	if grep -q '^samples' "$W/latency.txt"; then
+		LAT=$(awk '/^samples/ { printf "p50 %s ms, p99 %s ms (max %s, min %s, %s drops)", $4, $6, $8, $10, $2 }' "$W/latency.txt")
+		say "pickup latency: $LAT (target p99 <= 250 ms)"
+	else
+		say "pickup latency: failed: $(cat "$W/latency.txt"); see $W/daemon.log"
+		FAILED=1
+	fi
+	[ "$KEEP" = 1 ] || [ -n "$LATDIR" ] || rm -rf "$W"
+}
+
+# ---- main ------------------------------------------------------------
+maxn=$DROPS
+for n in $NS $RSSNS; do [ "$n" -gt "$maxn" ] && maxn=$n; done
+# The latency drops use keys no run of the directory has certified.
+LATSKIP=0
+if [ -n "$LATDIR" ]; then
+	LATSKIP=$(sqlite3 "$LATDIR/certspool.db" "SELECT count(*) FROM certificate") ||
+	    die "$LATDIR: no certspool database"
+	[ $(( LATSKIP + DROPS )) -gt "$maxn" ] && maxn=$(( LATSKIP + DROPS ))
+fi
+csr_cache "$maxn"
+FIRSTCA=${CAS%% *}
+RSSCA=$FIRSTCA
+case " $CAS " in *" rsa2048 "*) RSSCA=rsa2048 ;; esac
+for ca in $CAS; do
+	for n in $NS; do
+		run_one "$ca" "$n" cfssl
+	done
+done
+for n in $RSSNS; do
+	case " $NS " in *" $n "*) continue ;; esac
+	run_one "$RSSCA" "$n" nocfssl
+done
+[ "$DROPS" -gt 0 ] && latency_run "$FIRSTCA"
+[ "$SETUP_ONLY" = 1 ] && exit 0
+
+say ""
+say "## certspool benchmark ($(date -u +%Y-%m-%d), $(openssl version | awk '{print $1, $2}'), CSR key $KEY, workers $WORKERS)"
+say ""
+say "| machine | issuing CA | N | certs/s | raw limit | ratio | peak RSS | cfssl ratio | CPU share |"
+say "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+sort -t'|' -k1,1r -k3,3n "$RESULTS" | while IFS='|' read -r ca key n cps lim ratio rssm cfr secs share; do
+	say "| $MACHINE | $ca | $n | $cps | $lim | $ratio | $rssm MiB | $cfr | $share |"
+done
+say ""
+say "pickup latency: $LAT"
+# RSS flatness: smallest vs largest N with the same CA.
+awk -F'|' '{ if (!($1 in lo) || $3 < lon[$1]) { lon[$1] = $3; lo[$1] = $7 }
+	if (!($1 in hi) || $3 > hin[$1]) { hin[$1] = $3; hi[$1] = $7 } }
+	END { for (c in lo) if (lon[c] != hin[c])
+	printf "RSS flatness (%s): N=%d %.1f MiB vs N=%d %.1f MiB, difference %.1f MiB (target <= 8)\n",
+	    c, lon[c], lo[c], hin[c], hi[c], hi[c] - lo[c] }' "$RESULTS"
+say "CPU share: of the daemon's CPU time, the part signatures + CSR verifications need; independent of other load"
+say "targets: ratio >= 0.85 at N = 10000; cfssl ratio >= 4 (RSA-2048 CA); peak RSS <= 64 MiB; p99 <= 250 ms"
+rm -f "$RESULTS"
+if [ "$FAILED" -ne 0 ]; then
+	say "bench: some runs did not complete (see above)"
+	exit 1
+fi

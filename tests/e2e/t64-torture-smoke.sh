@@ -1,0 +1,11 @@
+#!/bin/sh
+# Crash torture, small: scripts/torture.sh with ~60 orders and ~25 SIGKILLs
+# (named crash points, random moments, a live daemon), the invariants
+# checked after every run and after the final drain: every order issued
+# exactly once or rejected as planned, one cert.pem per recipient across
+# all archives, no serial reused, archives and results whole, every input
+# in archive/ or rejected/ exactly once, PRAGMA integrity_check ok.
+# `make torture` is the large run.  Ends with "N passed, M failed".
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+TORTURE_ORDERS=${TORTURE_ORDERS:-60} TORTURE_KILLS=${TORTURE_KILLS:-25} \
+    exec bash "$ROOT/scripts/torture.sh"
