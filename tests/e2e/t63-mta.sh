@@ -216,7 +216,7 @@ timeout 60 postfix -c "$PF/etc" start >"$PF/start.log" 2>&1 ||
     bail "postfix start: $(tail -n 3 "$PF/start.log"; tail -n 3 "$PF/maillog" 2>/dev/null)"
 wait_for 20 postfix -c "$PF/etc" status || bail "postfix master not running"
 check "Postfix master running from the private config" \
-    grep -q "configuration $PF/etc" "$PF/maillog"
+    wait_for 20 grep -q "configuration $PF/etc" "$PF/maillog"
 check_eq "Postfix instance has no inet service" "" \
     "$(postconf -c "$PF/etc" -M 2>/dev/null | awk '$2 == "inet"')"
 
