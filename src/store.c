@@ -261,7 +261,12 @@ static const char schema_v2[] =
 "INSERT INTO ledger (at, account_id, kind, amount, contract_id, ref,"
 "  detail) SELECT a.created, c.account_id, 'unit_credit', c.units, c.id,"
 "  c.ref, 'opening units (schema 2)' FROM contract c JOIN account a"
-"  ON a.id = c.account_id WHERE c.units != 0;";
+"  ON a.id = c.account_id WHERE c.units != 0;"
+/* A recipient's certificates by round, and the write-ahead rows: the
+ * lookups of signing, results and renewals stay logarithmic. */
+"CREATE INDEX certificate_recipient ON certificate(recipient_id, round);"
+"CREATE INDEX certificate_signing ON certificate(state)"
+"  WHERE state = 'signing';";
 
 /* Each entry migrates from version i to i + 1. */
 static const char *migrations[] = {
