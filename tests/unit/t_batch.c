@@ -265,7 +265,7 @@ ends(const char *s, const char *suffix)
 static void
 check_batch_example(const char *path)
 {
-	struct got		 g;
+	struct got g = { 0 };
 	struct problems		 pr;
 	struct order_in		*o;
 	struct recipient_in	*r;
@@ -397,7 +397,7 @@ check_batch_example(const char *path)
 static void
 check_csr_example(const char *path)
 {
-	struct got	 g;
+	struct got g = { 0 };
 	struct problems	 pr;
 	int		 rc;
 
@@ -431,7 +431,7 @@ static void
 check_multi_order(void)
 {
 	const char		*path = CORPUS "/valid/multi-order.xml";
-	struct got		 g;
+	struct got g = { 0 };
 	struct problems		 pr;
 	struct order_in		*o;
 	struct recipient_in	*r;
@@ -518,7 +518,7 @@ static void
 check_other_account(void)
 {
 	const char	*path = CORPUS "/valid-other-account/another_account.xml";
-	struct got	 g;
+	struct got g = { 0 };
 	struct problems	 pr;
 	int		 rc;
 
@@ -535,7 +535,7 @@ check_other_account(void)
 static void
 check_hostile_path(const char *path, int need_line)
 {
-	struct got	 g;
+	struct got g = { 0 };
 	struct problems	 pr;
 	double		 secs = 0;
 	size_t		 i;
@@ -574,7 +574,7 @@ static void
 check_no_orders(const char *file)
 {
 	char		 path[512];
-	struct got	 g;
+	struct got g = { 0 };
 	struct problems	 pr;
 	size_t		 i;
 	int		 said = 0;
@@ -605,7 +605,7 @@ has_problem(const struct problems *pr, const char *needle)
 static void
 check_hostile_messages(void)
 {
-	struct got	 g;
+	struct got g = { 0 };
 	struct problems	 pr;
 
 	(void)parse_path(CORPUS "/hostile/xinclude.xml", &g, &pr, NULL);
@@ -672,7 +672,7 @@ static void
 check_streaming(void)
 {
 	char		 path[512];
-	struct got	 g;
+	struct got g = { 0 };
 	struct problems	 pr;
 	FILE		*f;
 	unsigned long	 i;
@@ -717,7 +717,7 @@ static void
 check_late_error(void)
 {
 	char		 path[512];
-	struct got	 g;
+	struct got g = { 0 };
 	struct problems	 pr;
 	FILE		*f;
 	int		 i, rc;
@@ -753,7 +753,7 @@ check_late_error(void)
 static void
 check_refusal(void)
 {
-	struct got	 g;
+	struct got g = { 0 };
 	struct problems	 pr;
 	int		 rc;
 
@@ -774,7 +774,7 @@ static void
 check_csr_size(size_t len, int want)
 {
 	char		 path[512];
-	struct got	 g;
+	struct got g = { 0 };
 	struct problems	 pr;
 	FILE		*f;
 	size_t		 i;
@@ -946,7 +946,7 @@ check_schema_api(void)
 static void *
 thread_main(void *arg)
 {
-	struct got	 g;
+	struct got g = { 0 };
 	struct problems	 pr;
 	long		 bad = 0;
 	int		 i;
