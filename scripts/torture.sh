@@ -628,7 +628,7 @@ for a in accounts.values():
 check("rejected_input_has_report", bad)
 check("no_error_report_without_input", orphan)
 
-# ---- billing (placeholder until a ledger table exists)
+# ---- billing (each certificate charged once, from the ledger)
 def check_ledger_no_double_charge():
     """Nothing is charged twice.  Without a `ledger` table (billing not
     there yet) this check is skipped, not counted; once the table exists
