@@ -36,6 +36,9 @@
 #                        the run's config if a file is larger than 64 MiB)
 #   --workers N          the daemon's `workers` (default 0: one per core)
 #   --drops N            pickup latency samples, 0 to skip (default 50)
+#   --settle S           settle_seconds of the runs (default 0, as the
+#                        tests use; certspool's default is 2, and then a
+#                        file is taken at the next poll, poll_seconds = 5)
 #   --latency-dir DIR    measure the pickup latency on an existing run
 #                        directory (e.g. a kept N = 100000 run: a populated
 #                        database) instead of a fresh one
@@ -72,6 +75,7 @@ PERF=0
 KEEP=0
 SETUP_ONLY=0
 LATDIR=""
+SETTLE=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--n) NS=$2; shift ;;
@@ -87,6 +91,7 @@ while [ $# -gt 0 ]; do
 	--perf) PERF=1 ;;
 	--keep) KEEP=1 ;;
 	--latency-dir) LATDIR=$2; shift ;;
+	--settle) SETTLE=$2; shift ;;
 	--setup-only) SETUP_ONLY=1; KEEP=1; CFSSL=0; DROPS=0 ;;
 	--smoke) NS=200; CAS="rsa3072 rsa2048"; RSSNS=""; CFSSL=0; DROPS=5
 		SPEED_SECONDS=1; PERFILE=10000 ;;
@@ -117,7 +122,6 @@ want cc build-essential
 want openssl openssl
 want sqlite3 sqlite3
 want python3 python3
-want perl perl
 [ -x /usr/bin/time ] || need_pkgs="$need_pkgs time"
 [ -f /usr/include/openssl/evp.h ] || need_pkgs="$need_pkgs libssl-dev"
 if [ "$CFSSL" = 1 ]; then
@@ -213,7 +217,7 @@ setup_dir() {
 	rm -rf "$W"
 	mkdir -p "$W"
 	"$BIN" init "$W" >/dev/null || die "certspool init failed"
-	sed -i -e 's/^settle_seconds = .*/settle_seconds = 0/' \
+	sed -i -e "s/^settle_seconds = .*/settle_seconds = $SETTLE/" \
 	    -e "s/^workers = .*/workers = $WORKERS/" "$W/certspool.conf"
 	if [ "$2" = rsa2048 ]; then
 		make_ca2048 "$W" || die "cannot make the RSA-2048 issuing CA"
@@ -551,7 +555,7 @@ latency_run() {
 		W=$LATDIR
 		say "== pickup latency: $DROPS one-order batches into $W ($(sqlite3 "$W/certspool.db" "SELECT count(*) FROM certificate") certificates in its database), daemon running (inotify)"
 	else
-		say "== pickup latency: $DROPS one-order batches, daemon running (inotify)"
+		say "== pickup latency: $DROPS one-order batches, daemon running (inotify, ready = settle, settle_seconds = $SETTLE)"
 		setup_dir "$W" "$1"
 	fi
 	"$BIN" --config "$W/certspool.conf" daemon >"$W/daemon.log" 2>&1 &

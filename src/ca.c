@@ -748,34 +748,6 @@ ca_import(const char *dir, const char *certfile, const char *keyfile,
 
 /* ---- signing ---- */
 
-/* One DER element at *pp (single-byte tag, definite length). */
-static int
-der_next(const unsigned char **pp, const unsigned char *end,
-    unsigned char *tag, const unsigned char **content, size_t *clen)
-{
-	const unsigned char	*p = *pp;
-	size_t			 len = 0, n;
-
-	if (end - p < 2 || (p[0] & 0x1f) == 0x1f)
-		return -1;
-	*tag = *p++;
-	if (*p < 0x80)
-		len = *p++;
-	else {
-		n = *p++ & 0x7f;
-		if (n == 0 || n > 4 || (size_t)(end - p) < n)
-			return -1;
-		while (n-- > 0)
-			len = (len << 8) | *p++;
-	}
-	if ((size_t)(end - p) < len)
-		return -1;
-	*content = p;
-	*clen = len;
-	*pp = p + len;
-	return 0;
-}
-
 /* The signature AlgorithmIdentifier inside a TBSCertificate. */
 static int
 tbs_sigalg(const unsigned char *tbs, size_t len, const unsigned char **alg,
@@ -842,18 +814,21 @@ der_hdr(struct buf *b, unsigned char tag, size_t len)
 	buf_add(b, h, 2 + n);
 }
 
-X509 *
-ca_sign_tbs(const struct ca *ca, const unsigned char *tbs, size_t len)
+int
+ca_sign_tbs(const struct ca *ca, const unsigned char *tbs, size_t len,
+    unsigned char **der, size_t *derlen)
 {
 	EVP_MD_CTX		*mctx = NULL;
 	EVP_PKEY_CTX		*pctx = NULL;
 	const struct sigalg	*sa = NULL;
-	const unsigned char	*alg, *p;
+	const unsigned char	*alg;
 	unsigned char		*sig = NULL, zero = 0;
 	size_t			 alglen, siglen = 0, i;
 	struct buf		 body = { 0 }, cert = { 0 };
-	X509			*x = NULL;
+	int			 rc = -1;
 
+	*der = NULL;
+	*derlen = 0;
 	if (tbs_sigalg(tbs, len, &alg, &alglen) == -1) {
 		log_err("ca_sign_tbs: not a DER TBSCertificate");
 		goto out;
@@ -879,6 +854,18 @@ ca_sign_tbs(const struct ca *ca, const unsigned char *tbs, size_t len)
 		log_ssl(LOGL_ERR, "ca_sign_tbs: signing failed");
 		goto out;
 	}
+	/* A faulty signature must never leave (RSA fault attacks). */
+	EVP_MD_CTX_reset(mctx);
+	pctx = NULL;
+	if (!EVP_DigestVerifyInit_ex(mctx, &pctx, sa->md, NULL, NULL,
+	    ca->key, NULL) ||
+	    (!ca->is_ec &&
+	    EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) <= 0) ||
+	    EVP_DigestVerify(mctx, sig, siglen, tbs, len) != 1) {
+		log_ssl(LOGL_ERR, "ca_sign_tbs: the new signature does not "
+		    "verify");
+		goto out;
+	}
 	buf_add(&body, tbs, len);
 	buf_add(&body, alg, alglen);
 	der_hdr(&body, 0x03, siglen + 1);
@@ -886,28 +873,14 @@ ca_sign_tbs(const struct ca *ca, const unsigned char *tbs, size_t len)
 	buf_add(&body, sig, siglen);
 	der_hdr(&cert, 0x30, body.len);
 	buf_add(&cert, body.p, body.len);
-
-	p = cert.p;
-	if ((x = d2i_X509(NULL, &p, (long)cert.len)) == NULL ||
-	    p != cert.p + cert.len) {
-		log_ssl(LOGL_ERR, "ca_sign_tbs: the certificate does not "
-		    "decode");
-		X509_free(x);
-		x = NULL;
-		goto out;
-	}
-	/* A faulty signature must never leave (RSA fault attacks). */
-	if (X509_verify(x, ca->key) != 1) {
-		log_ssl(LOGL_ERR, "ca_sign_tbs: the new signature does not "
-		    "verify");
-		X509_free(x);
-		x = NULL;
-		goto out;
-	}
+	*der = cert.p;
+	*derlen = cert.len;
+	cert.p = NULL;
+	rc = 0;
  out:
 	EVP_MD_CTX_free(mctx);
 	free(sig);
 	buf_free(&body);
 	buf_free(&cert);
-	return x;
+	return rc;
 }

@@ -259,7 +259,7 @@ cmd_account_show(struct cmd_env *env, int argc, char **argv)
 		}
 		printf("\n");
 	}
-	sqlite3_finalize(q);
+	store_release(q);
 	printf("ledger (newest %lld of %lld)\n", limit < n ? limit : n, n);
 	printf("  %-6s %-20s %-14s %10s %-16s %-12s %-28s %-5s %s\n", "ID",
 	    "AT", "KIND", "AMOUNT", "BATCH", "ORDER", "RECIPIENT", "ROUND",
@@ -279,7 +279,7 @@ cmd_account_show(struct cmd_env *env, int argc, char **argv)
 		    sqlite3_column_int64(q, 3), col(q, 4), col(q, 5), col(q, 6),
 		    col(q, 7), col(q, 8));
 	}
-	sqlite3_finalize(q);
+	store_release(q);
 	return 0;
 }
 
@@ -308,7 +308,7 @@ cmd_order_cancel(struct cmd_env *env, int argc, char **argv)
 		from = store_col_text(q, 2);
 		n++;
 	}
-	sqlite3_finalize(q);
+	store_release(q);
 	if (n == 0)
 		return cli_err("order cancel: no order \"%s\" in batch \"%s\"",
 		    argv[1], argv[0]);

@@ -178,7 +178,7 @@ on_csr(void *arg, const struct csr_in *c)
 		rid = sqlite3_column_int64(q, 0);
 		oid = sqlite3_column_int64(q, 1);
 	}
-	sqlite3_finalize(q);
+	store_release(q);
 	if (rid == 0) {
 		problems_add(d->pr, c->line, "no recipient %s in order \"%s\" "
 		    "of this account is waiting for a CSR", c->email, c->order);
@@ -319,7 +319,7 @@ check_batch_orders(struct store *st, const struct conf *c,
 		n = 0;
 		while (n < CHECK_GROUP && sqlite3_step(q) == SQLITE_ROW)
 			ids[n++] = sqlite3_column_int64(q, 0);
-		sqlite3_finalize(q);
+		store_release(q);
 		if (n == 0)
 			return 0;
 		last = ids[n - 1];

@@ -175,7 +175,7 @@ cmd_domain_check(struct cmd_env *env, int argc, char **argv)
 		v[nv].org = store_col_text(q, 7);
 		nv++;
 	}
-	sqlite3_finalize(q);
+	store_release(q);
 	if (nv == 0) {
 		if (store_int(env->st, &n, 0, store_prep(env->st, "SELECT"
 		    " COUNT(*) FROM domain WHERE name = ? AND (? = 0 OR"
@@ -276,7 +276,7 @@ cmd_domain_confirm(struct cmd_env *env, int argc, char **argv)
 		oid = sqlite3_column_int64(q, 8);
 		org = store_col_text(q, 9);
 	}
-	sqlite3_finalize(q);
+	store_release(q);
 	q = NULL;
 	if (id == 0) {
 		cli_err("domain confirm: unknown token");
@@ -358,7 +358,7 @@ refuse:
 	store_rollback(env->st);
 	goto out;
 fail:
-	sqlite3_finalize(q);
+	store_release(q);
 	store_rollback(env->st);
 	rc = cli_err("domain confirm: database error");
 out:

@@ -457,7 +457,7 @@ cmd_org_verify(struct cmd_env *env, int argc, char **argv)
 		state = store_col_text(q, 4);
 		name = store_col_text(q, 5);
 	}
-	sqlite3_finalize(q);
+	store_release(q);
 	q = NULL;
 
 	if (rid == 0) {
@@ -543,7 +543,7 @@ refuse:
 	store_rollback(env->st);
 	goto out;
 fail:
-	sqlite3_finalize(q);
+	store_release(q);
 	store_rollback(env->st);
 	rc = cli_err("org verify: database error");
 out:
@@ -681,7 +681,7 @@ cmd_domain_dcv(struct cmd_env *env, int argc, char **argv)
 		did = sqlite3_column_int64(q, 0);
 		n++;
 	}
-	sqlite3_finalize(q);
+	store_release(q);
 	if (n == 0 && org != 0)
 		return cli_err("domain dcv: organization %lld has no domain %s; "
 		    "certspool domain add %lld %s adds it", org, dom, org, dom);
@@ -753,7 +753,7 @@ cmd_validations(struct cmd_env *env, int argc, char **argv)
 		    sqlite3_column_text(q, 1), sqlite3_column_text(q, 2),
 		    sqlite3_column_text(q, 3), va, lapse);
 	}
-	if (sqlite3_finalize(q) != SQLITE_OK)
+	if (store_release(q) != SQLITE_OK)
 		return cli_err("validations: database error");
 	return 0;
 }

@@ -674,7 +674,13 @@ ec_check(EVP_PKEY *pub, char *reason, size_t rlen, char *msg, size_t mlen)
 		    "out of memory checking the key");
 		goto out;
 	}
-	if (EVP_PKEY_public_check(pctx) != 1) {
+	/*
+	 * On the curve, not the point at infinity, coordinates in range.
+	 * P-256 and P-384 have cofactor 1, so such a point has order n and
+	 * the check of nQ = O (a scalar multiplication, as costly as the
+	 * CSR's verification) adds nothing (SP 800-56A 5.6.2.3.3).
+	 */
+	if (EVP_PKEY_public_check_quick(pctx) != 1) {
 		ERR_clear_error();
 		refuse(reason, rlen, msg, mlen, "csr_key_invalid",
 		    "S/MIME BR 6.1.6: the ECC public key is not a valid point "
@@ -707,17 +713,75 @@ key_check(EVP_PKEY *pub, char *reason, size_t rlen, char *msg, size_t mlen)
 }
 
 int
-key_spki_sha256(EVP_PKEY *pub, char out[65])
+key_spki(EVP_PKEY *pub, unsigned char **der, size_t *len)
 {
-	unsigned char	*der = NULL;
-	int		 len;
+	unsigned char	*p = NULL;
+	int		 n;
 
-	out[0] = '\0';
-	if ((len = i2d_PUBKEY(pub, &der)) <= 0) {
-		log_ssl(LOGL_ERR, "key_spki_sha256: i2d_PUBKEY");
+	*der = NULL;
+	*len = 0;
+	if ((n = i2d_PUBKEY(pub, &p)) <= 0) {
+		log_ssl(LOGL_ERR, "key_spki: i2d_PUBKEY");
 		return -1;
 	}
-	sha256_hex(der, (size_t)len, out);
-	OPENSSL_free(der);
+	*der = xcalloc(1, (size_t)n);
+	memcpy(*der, p, (size_t)n);
+	*len = (size_t)n;
+	OPENSSL_free(p);
 	return 0;
+}
+
+int
+key_spki_sha256(EVP_PKEY *pub, char out[65])
+{
+	unsigned char	*der;
+	size_t		 len;
+
+	out[0] = '\0';
+	if (key_spki(pub, &der, &len) == -1)
+		return -1;
+	sha256_hex(der, len, out);
+	free(der);
+	return 0;
+}
+
+int
+csr_spki(const char *text, size_t len, unsigned char **spki,
+    size_t *spkilen)
+{
+	const unsigned char	*p, *end, *c, *start;
+	unsigned char		*der = NULL, tag;
+	size_t			 derlen, clen;
+	char			 msg[160];
+	int			 rc = -1;
+
+	*spki = NULL;
+	*spkilen = 0;
+	if (len > CSR_MAX || csr_text_der((const unsigned char *)text, len,
+	    &der, &derlen, msg, sizeof(msg)) == -1)
+		return -1;
+	p = der;
+	end = der + derlen;
+	/* CertificationRequest { info { version, subject, spki, ... } } */
+	if (der_next(&p, end, &tag, &c, &clen) == -1 || tag != 0x30)
+		goto out;
+	p = c;
+	end = c + clen;
+	if (der_next(&p, end, &tag, &c, &clen) == -1 || tag != 0x30)
+		goto out;
+	p = c;
+	end = c + clen;
+	if (der_next(&p, end, &tag, &c, &clen) == -1 || tag != 0x02 ||
+	    der_next(&p, end, &tag, &c, &clen) == -1 || tag != 0x30)
+		goto out;
+	start = p;
+	if (der_next(&p, end, &tag, &c, &clen) == -1 || tag != 0x30)
+		goto out;
+	*spkilen = (size_t)(p - start);
+	*spki = xcalloc(1, *spkilen);
+	memcpy(*spki, start, *spkilen);
+	rc = 0;
+ out:
+	free(der);
+	return rc;
 }

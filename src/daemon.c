@@ -12,8 +12,10 @@
 #include <sys/inotify.h>
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -38,6 +40,42 @@ on_signal(int sig)
 		got_term = 1;
 }
 
+/*
+ * Temporaries a crash left behind in the directories only certspool
+ * writes (spool/mail, outbound/ACCOUNT, rejected/ACCOUNT); never in
+ * inbound/, where dot-files are uploads in progress.  A minute old at
+ * least, so a message being written by a CLI command is left alone.
+ */
+static void
+sweep_temporaries(const struct conf *c)
+{
+	static const char *const tops[] = { "outbound", "rejected" };
+	char		 path[PATH_MAX];
+	DIR		*d;
+	struct dirent	*de;
+	size_t		 i;
+	int		 n;
+
+	snprintf(path, sizeof(path), "%s/mail", c->spool_dir);
+	n = fs_sweep_tmp(path, 60);
+	for (i = 0; i < sizeof(tops) / sizeof(tops[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", c->spool_dir, tops[i]);
+		if ((d = opendir(path)) == NULL)
+			continue;
+		while ((de = readdir(d)) != NULL) {
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "%s/%s/%s", c->spool_dir,
+			    tops[i], de->d_name);
+			n += fs_sweep_tmp(path, 60);
+		}
+		closedir(d);
+	}
+	if (n > 0)
+		log_info("removed %d temporary files left by an earlier "
+		    "run", n);
+}
+
 /* Add an inotify watch on every account's inbound directory. */
 static void
 watch_inbound(int ifd, struct store *st, const struct conf *c)
@@ -55,7 +93,7 @@ watch_inbound(int ifd, struct store *st, const struct conf *c)
 		(void)inotify_add_watch(ifd, path, IN_CLOSE_WRITE |
 		    IN_MOVED_TO | IN_CREATE | IN_ATTRIB);
 	}
-	sqlite3_finalize(q);
+	store_release(q);
 }
 
 /* One pass over everything; 0 or -1 if some step must be retried. */
@@ -144,6 +182,7 @@ daemon_run(struct conf **cp, struct store *st, const char *confpath,
 	signal(SIGPIPE, SIG_IGN);
 
 	/* Finish what a crash left behind, oldest step first. */
+	sweep_temporaries(c);
 	if (signer_recover(st, c, ca) == -1 ||
 	    report_publish(st, c, ca) == -1)
 		log_warn("recovery incomplete; retrying in the next pass");
@@ -157,6 +196,7 @@ daemon_run(struct conf **cp, struct store *st, const char *confpath,
 	for (;;) {
 		struct pollfd	 pfd;
 		char		 evbuf[8192];
+		long		 timeout, due;
 
 		if (daemon_pass(st, c, sch, ca) == -1)
 			log_warn("pass incomplete; retrying");
@@ -165,7 +205,11 @@ daemon_run(struct conf **cp, struct store *st, const char *confpath,
 		pfd.fd = ifd;
 		pfd.events = POLLIN;
 		pfd.revents = 0;
-		if (poll(&pfd, ifd == -1 ? 0 : 1, c->poll_seconds * 1000) > 0)
+		/* Wake when a settling file is due, or at the poll interval. */
+		timeout = c->poll_seconds * 1000L;
+		if ((due = spool_wait_ms()) >= 0 && due < timeout)
+			timeout = due;
+		if (poll(&pfd, ifd == -1 ? 0 : 1, (int)timeout) > 0)
 			while (read(ifd, evbuf, sizeof(evbuf)) > 0)
 				;
 		if (got_term)

@@ -145,7 +145,7 @@ dcv_start_net(struct store *st, const struct conf *c, long long domain_id,
 		goto out;
 	rc = 0;
 out:
-	sqlite3_finalize(q);
+	store_release(q);
 	free(domain);
 	return rc;
 }
@@ -359,6 +359,6 @@ dcv_net_check(struct store *st, const struct conf *c, long long domain_id,
 	}
 	rc = 0;
 out:
-	sqlite3_finalize(q);
+	store_release(q);
 	return rc;
 }

@@ -78,6 +78,18 @@ void	 buf_add(struct buf *b, const void *p, size_t len);
 void	 buf_addf(struct buf *b, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	 buf_free(struct buf *b);
+/*
+ * One DER element at *pp before end (single-byte tag, definite length of
+ * at most 4 bytes): its tag and content; *pp moves past it.  0 or -1.
+ */
+int	 der_next(const unsigned char **pp, const unsigned char *end,
+	    unsigned char *tag, const unsigned char **content, size_t *clen);
+/*
+ * Call fn(&items[i], arg) for each of the n elements of size bytes on
+ * `workers` threads (workpool.c); returns when every call has returned.
+ */
+void	 workpool_run(int workers, void *items, size_t n, size_t size,
+	    void (*fn)(void *item, void *arg), void *arg);
 /* Copy src into dst of size dstsz, always NUL-terminated (like strlcpy). */
 size_t	 strlcpy_(char *dst, const char *src, size_t dstsz);
 
@@ -116,7 +128,19 @@ int	 fs_tmp_open(struct fs_tmp *t, int dirfd, const char *name,
 int	 fs_tmp_commit(struct fs_tmp *t);
 /* Closes and unlinks the temporary file; safe on a never-opened t. */
 void	 fs_tmp_abort(struct fs_tmp *t);
+/* Close t->fd without fsync: the temporary t->tmpname stays for a group
+ * commit (one fs_syncfs for many files, then renameat, fs_fsync_dir). */
+int	 fs_tmp_close(struct fs_tmp *t);
+/* syncfs(2) of the file system of fd: every file written on it since fd
+ * was opened is on disk (Linux >= 5.8 reports write-back errors).  -1
+ * with errno ENOSYS where the kernel lacks it: fsync each file instead. */
+int	 fs_syncfs(int fd);
+/* fsync(2) of dirfd/name (opened O_RDONLY|O_NOFOLLOW, then closed). */
+int	 fs_fsync_at(int dirfd, const char *name);
 int	 fs_write_all(int fd, const void *buf, size_t len);
+/* Remove our temporaries (".NAME.hex.tmp") left in dir by a crash, those
+ * older than min_age seconds; returns how many were removed. */
+int	 fs_sweep_tmp(const char *dir, time_t min_age);
 /* The whole sequence for a buffer. */
 int	 fs_write_atomic(int dirfd, const char *name, const void *buf,
 	    size_t len, mode_t mode);
@@ -345,11 +369,13 @@ int	 ca_hash_ok(const struct ca *, const char *hash, char *msg,
 	    size_t msglen);
 /*
  * Sign a TBSCertificate DER exactly as given (its signature algorithm was
- * chosen by profile_build) and return the certificate; NULL on failure.
+ * chosen by profile_build) and return the DER certificate (malloc'd) once
+ * its signature verifies with the CA's public key; -1 on failure.
  * Deterministic input: the stored write-ahead TBS can be signed after a
  * crash and yields the same certificate content.
  */
-X509	*ca_sign_tbs(const struct ca *, const unsigned char *tbs, size_t len);
+int	 ca_sign_tbs(const struct ca *, const unsigned char *tbs, size_t len,
+	    unsigned char **der, size_t *derlen);
 
 /* ---- CSR key stage (csr.c) ---- */
 
@@ -366,6 +392,15 @@ int	 key_check(EVP_PKEY *pub, char *reason, size_t reasonlen, char *msg,
 	    size_t msglen);
 /* SHA-256 of the DER SubjectPublicKeyInfo, hex. */
 int	 key_spki_sha256(EVP_PKEY *pub, char out[65]);
+/* The DER SubjectPublicKeyInfo of a key (malloc'd); 0 or -1. */
+int	 key_spki(EVP_PKEY *pub, unsigned char **der, size_t *len);
+/*
+ * The SubjectPublicKeyInfo bytes of a CSR as they stand in it, without
+ * decoding the key or checking anything else (csr_check does that);
+ * 0 and a malloc'd copy, or -1 if the CSR does not have that shape.
+ */
+int	 csr_spki(const char *text, size_t len, unsigned char **spki,
+	    size_t *spkilen);
 
 /* ---- certificate profile and lint (profile.c, lint.c) ---- */
 
@@ -381,7 +416,8 @@ struct cert_req {
 	const char		*org_country;	/* ISO 3166 two letters */
 	const char		*org_identifier; /* e.g. NTRUS+CA-1234567 */
 	const char		*email;		/* the mailbox */
-	EVP_PKEY		*pubkey;
+	const unsigned char	*spki;		/* DER SubjectPublicKeyInfo */
+	size_t			 spkilen;
 	const char		*hash;		/* "sha256", "sha384", "sha512" */
 	time_t			 not_before;
 	time_t			 not_after;
@@ -454,9 +490,27 @@ struct mail_msg {
 /* Render an RFC 5322 MIME message; 0 and a malloc'd buffer. */
 int	 mail_render(const struct mail_msg *, time_t date, struct buf *out);
 /* Write it atomically as <name>.eml in the mail spool and, if
- * sendmail_command is set, pipe it to that command ("sendmail -t"). */
+ * sendmail_command is set, pipe it to that command ("sendmail -t").
+ * A batch of one (below). */
 int	 mail_send(const struct conf *, const char *name,
 	    const struct mail_msg *);
+/*
+ * Group commit of many messages.  mail_batch_add() renders a message and
+ * writes it as a dot-temporary in the mail spool, without fsync;
+ * mail_batch_commit() makes every temporary durable (one syncfs),
+ * renames each to <name>.eml, fsyncs the directory once, then pipes
+ * each to sendmail_command as mail_send() does; it frees the batch and
+ * returns 0 only if every message is published.  A batch that reaches
+ * 4096 messages commits them so from mail_batch_add() (bounded memory).
+ * mail_batch_abort() unlinks the temporaries and frees the batch (NULL
+ * is fine).
+ */
+struct mail_batch;
+struct mail_batch *mail_batch_begin(const struct conf *);
+int	 mail_batch_add(struct mail_batch *, const char *name,
+	    const struct mail_msg *);
+int	 mail_batch_commit(struct mail_batch *);
+void	 mail_batch_abort(struct mail_batch *);
 /* Hand every message of the mail spool not yet handed over to the
  * sendmail command (retry after a failure); 0, or -1 if any failed. */
 int	 mail_flush(const struct conf *);

@@ -4,16 +4,20 @@
  * fstat before a byte is read.  Everything published is written under a
  * temporary name in the same directory, fsynced, renamed and the
  * directory fsynced, so a reader sees a file whole or not at all.
+ * A group of files may share the flushes instead (fs_tmp_close, then
+ * one fs_syncfs, the renames, one fs_fsync_dir): see mail_batch_commit.
  * Failure policy: every function reports -1 with errno kept and a log
  * line; the caller decides whether to keep the input and retry.
  */
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "extern.h"
@@ -206,6 +210,50 @@ fs_tmp_open(struct fs_tmp *t, int dirfd, const char *name, mode_t mode)
 }
 
 int
+fs_tmp_close(struct fs_tmp *t)
+{
+	int	 rc = 0;
+
+	if (close(t->fd) == -1) {
+		log_warn("%s: close: %s", t->tmpname, strerror(errno));
+		rc = -1;
+	}
+	t->fd = -1;
+	return rc;
+}
+
+int
+fs_syncfs(int fd)
+{
+	if (syncfs(fd) == -1) {
+		if (errno != ENOSYS)
+			log_warn("syncfs: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+fs_fsync_at(int dirfd, const char *name)
+{
+	int	 fd, save;
+
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1) {
+		log_warn("%s: open: %s", name, strerror(errno));
+		return -1;
+	}
+	if (fsync(fd) == -1) {
+		save = errno;
+		log_warn("%s: fsync: %s", name, strerror(errno));
+		close(fd);
+		errno = save;
+		return -1;
+	}
+	return close(fd);
+}
+
+int
 fs_tmp_commit(struct fs_tmp *t)
 {
 	int	 save;
@@ -285,4 +333,36 @@ fs_move(int fromdir, const char *from, int todir, const char *to)
 	if (fromdir != todir && fs_fsync_dir(fromdir) == -1)
 		return -1;
 	return 0;
+}
+
+int
+fs_sweep_tmp(const char *dir, time_t min_age)
+{
+	DIR		*d;
+	struct dirent	*de;
+	struct stat	 sb;
+	time_t		 now = time(NULL);
+	size_t		 n;
+	int		 fd, count = 0;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		return 0;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return 0;
+	}
+	while ((de = readdir(d)) != NULL) {
+		n = strlen(de->d_name);
+		if (de->d_name[0] != '.' || n < 6 ||
+		    strcmp(de->d_name + n - 4, ".tmp") != 0)
+			continue;
+		if (fstatat(fd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == -1 ||
+		    !S_ISREG(sb.st_mode) || now - sb.st_mtime < min_age)
+			continue;
+		if (unlinkat(fd, de->d_name, 0) == 0)
+			count++;
+	}
+	closedir(d);
+	return count;
 }

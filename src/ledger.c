@@ -246,7 +246,7 @@ ledger_refund(struct store *st, long long rcpt_id, int round, const char *why)
 		if (rc == 0)
 			rc = ledger_add(st, &l);
 	}
-	sqlite3_finalize(q);
+	store_release(q);
 	return rc;
 }
 
@@ -264,7 +264,7 @@ ledger_instance(struct store *st)
 	if (sqlite3_step(q) == SQLITE_ROW)
 		strlcpy_(id, (const char *)sqlite3_column_text(q, 0),
 		    sizeof(id));
-	sqlite3_finalize(q);
+	store_release(q);
 	return id;
 }
 
@@ -331,7 +331,7 @@ settle_next(struct store *st, long long order_id, long long *after,
 		*after = sqlite3_column_int64(q, 10);
 		rc = 1;
 	}
-	sqlite3_finalize(q);
+	store_release(q);
 	return rc;
 }
 

@@ -4,7 +4,13 @@
  * signs it.  It is written apart from profile.c and shares no code with
  * it: the TBS is decoded by libcrypto (wrapped in a certificate with a
  * dummy signature) and every rule is checked on the decoded values and
- * against the order data (struct cert_req) and the issuing CA.
+ * against the order data (struct cert_req) and the issuing CA.  The
+ * subjectPublicKeyInfo is checked on its DER bytes: it must be the very
+ * key the order's CSR carried (verified and checked by csr.c at intake)
+ * in one of the permitted encodings.  libcrypto is handed the TBS with
+ * that key replaced by a placeholder, because OpenSSL 3.0 sets up its
+ * key decoders on every parse of a key, which costs a fifth of an RSA
+ * signature, and the decoded key is not needed.
  *
  * Failure policy: the first broken rule returns -1 with a reason code
  * "lint_<rule>" and a sentence naming the S/MIME BR section; a failing
@@ -27,10 +33,13 @@
 #include "extern.h"
 
 struct lint {
-	char	*reason;
-	size_t	 rlen;
-	char	*msg;
-	size_t	 mlen;
+	char			*reason;
+	size_t			 rlen;
+	char			*msg;
+	size_t			 mlen;
+	const unsigned char	*spki;	/* the TBS's SubjectPublicKeyInfo */
+	size_t			 spkilen;
+	int			 rsa;	/* its algorithm is rsaEncryption */
 };
 
 static int
@@ -53,62 +62,113 @@ lfail(struct lint *l, const char *code, const char *fmt, ...)
 	return -1;
 }
 
+/* A SubjectPublicKeyInfo of an unregistered algorithm (OID 1.3.6.1.4.1.
+ * 99999.1): libcrypto keeps it as bytes and runs no key decoder. */
+static const unsigned char placeholder_spki[] = {
+	0x30, 0x12, 0x30, 0x0d, 0x06, 0x09, 0x2b, 0x06, 0x01, 0x04, 0x01,
+	0x86, 0x8d, 0x1f, 0x01, 0x05, 0x00, 0x03, 0x01, 0x00
+};
+
+/* Where the SubjectPublicKeyInfo lies inside a TBSCertificate. */
+static int
+tbs_find_spki(const unsigned char *der, size_t len, size_t *off,
+    size_t *spkilen)
+{
+	const unsigned char	*p = der, *end = der + len, *c, *start;
+	unsigned char		 tag;
+	size_t			 clen;
+	int			 i;
+
+	if (der_next(&p, end, &tag, &c, &clen) == -1 || tag != 0x30 ||
+	    p != end)
+		return -1;
+	p = c;
+	end = c + clen;
+	/* [0] version, serial, signature, issuer, validity, subject */
+	for (i = 0; i < 6; i++)
+		if (der_next(&p, end, &tag, &c, &clen) == -1 ||
+		    (i == 0 && tag != 0xa0))
+			return -1;
+	start = p;
+	if (der_next(&p, end, &tag, &c, &clen) == -1 || tag != 0x30)
+		return -1;
+	*off = (size_t)(start - der);
+	*spkilen = (size_t)(p - start);
+	return 0;
+}
+
+static void
+put_len(struct buf *b, unsigned char tag, size_t len)
+{
+	unsigned char	 h[6];
+	size_t		 n = 0, i;
+
+	h[0] = tag;
+	if (len < 0x80) {
+		h[1] = (unsigned char)len;
+		buf_add(b, h, 2);
+		return;
+	}
+	for (i = len; i > 0; i >>= 8)
+		n++;
+	h[1] = 0x80 | (unsigned char)n;
+	for (i = 0; i < n; i++)
+		h[2 + i] = (unsigned char)(len >> (8 * (n - 1 - i)));
+	buf_add(b, h, 2 + n);
+}
+
 /*
- * Decode the TBS by wrapping it as Certificate { tbs, sha256WithRSA,
- * BIT STRING '' }; the result must re-encode to the very same bytes.
+ * Decode the TBS by wrapping it as Certificate { tbs', sha256WithRSA,
+ * BIT STRING '' }, where tbs' has the placeholder key; tbs' must
+ * re-encode to the very same bytes.  l->spki points at the real key.
  */
 static X509 *
-tbs_decode(const unsigned char *der, size_t len)
+tbs_decode(struct lint *l, const unsigned char *der, size_t len)
 {
 	static const unsigned char tail[] = {
 		0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d,
 		0x01, 0x01, 0x0b, 0x05, 0x00, 0x03, 0x01, 0x00
 	};
-	unsigned char		*w = NULL, *re = NULL;
-	const unsigned char	*p;
-	size_t			 body = len + sizeof(tail), n, i, k;
+	const unsigned char	*body, *p;
+	unsigned char		*re = NULL, tag;
+	struct buf		 tbs = { 0 }, w = { 0 };
+	size_t			 off, spkilen, blen;
 	X509			*x = NULL;
 	int			 relen;
 
-	if (len == 0 || len > 1024 * 1024)
+	if (len == 0 || len > 1024 * 1024 ||
+	    tbs_find_spki(der, len, &off, &spkilen) == -1)
 		return NULL;
-	if ((w = malloc(body + 6)) == NULL)
+	l->spki = der + off;
+	l->spkilen = spkilen;
+	p = der;
+	if (der_next(&p, der + len, &tag, &body, &blen) == -1)
 		return NULL;
-	w[0] = 0x30;
-	if (body < 0x80) {
-		w[1] = (unsigned char)body;
-		n = 2;
-	} else {
-		for (i = body, k = 0; i > 0; i >>= 8)
-			k++;
-		w[1] = 0x80 | (unsigned char)k;
-		for (i = 0; i < k; i++)
-			w[2 + i] = (unsigned char)(body >> (8 * (k - 1 - i)));
-		n = 2 + k;
-	}
-	memcpy(w + n, der, len);
-	memcpy(w + n + len, tail, sizeof(tail));
-	p = w;
-	if ((x = d2i_X509(NULL, &p, (long)(n + body))) == NULL ||
-	    p != w + n + body)
+	put_len(&tbs, 0x30, blen - spkilen + sizeof(placeholder_spki));
+	buf_add(&tbs, body, (size_t)(der + off - body));
+	buf_add(&tbs, placeholder_spki, sizeof(placeholder_spki));
+	buf_add(&tbs, der + off + spkilen, len - off - spkilen);
+	put_len(&w, 0x30, tbs.len + sizeof(tail));
+	buf_add(&w, tbs.p, tbs.len);
+	buf_add(&w, tail, sizeof(tail));
+	p = w.p;
+	if ((x = d2i_X509(NULL, &p, (long)w.len)) == NULL ||
+	    p != w.p + w.len)
 		goto fail;
-	if ((relen = i2d_re_X509_tbs(x, &re)) <= 0 || (size_t)relen != len ||
-	    memcmp(re, der, len) != 0)
+	if ((relen = i2d_re_X509_tbs(x, &re)) <= 0 ||
+	    (size_t)relen != tbs.len || memcmp(re, tbs.p, tbs.len) != 0)
 		goto fail;
-	free(w);
+	buf_free(&tbs);
+	buf_free(&w);
 	OPENSSL_free(re);
 	return x;
  fail:
+	ERR_clear_error();
 	X509_free(x);
-	free(w);
+	buf_free(&tbs);
+	buf_free(&w);
 	OPENSSL_free(re);
 	return NULL;
-}
-
-static int
-key_is_rsa(EVP_PKEY *pk)
-{
-	return EVP_PKEY_is_a(pk, "RSA");
 }
 
 static int
@@ -438,9 +498,58 @@ check_subject(struct lint *l, X509 *x, const struct cert_req *req,
 	return rc;
 }
 
-/* S/MIME BR 7.1.3.1: SPKI algorithm identifiers, byte for byte. */
+/* An unsigned DER INTEGER's content: no sign bit, minimal; NULL if not. */
+static const unsigned char *
+der_uint(const unsigned char *c, size_t clen, size_t *n)
+{
+	if (clen == 0 || (c[0] & 0x80) != 0 ||
+	    (clen > 1 && c[0] == 0 && (c[1] & 0x80) == 0))
+		return NULL;
+	if (c[0] == 0 && clen > 1) {
+		c++;
+		clen--;
+	}
+	*n = clen;
+	return c;
+}
+
+/* RSAPublicKey: a 2048, 3072 or 4096-bit odd modulus and an odd public
+ * exponent from 65537 to 2^256-1 (S/MIME BR 6.1.5, 6.1.6). */
 static int
-check_pubkey(struct lint *l, X509 *x, const struct cert_req *req)
+rsa_bytes_ok(const unsigned char *p, size_t len)
+{
+	const unsigned char	*end = p + len, *c, *n, *e;
+	unsigned char		 tag;
+	size_t			 clen, nlen, elen;
+
+	if (der_next(&p, end, &tag, &c, &clen) == -1 || tag != 0x30 ||
+	    p != end)
+		return 0;
+	p = c;
+	end = c + clen;
+	if (der_next(&p, end, &tag, &c, &clen) == -1 || tag != 0x02 ||
+	    (n = der_uint(c, clen, &nlen)) == NULL ||
+	    der_next(&p, end, &tag, &c, &clen) == -1 || tag != 0x02 ||
+	    (e = der_uint(c, clen, &elen)) == NULL || p != end)
+		return 0;
+	if ((nlen != 256 && nlen != 384 && nlen != 512) ||
+	    (n[0] & 0x80) == 0 || (n[nlen - 1] & 1) == 0)
+		return 0;
+	/* Minimal and odd: 3 bytes or more is at least 65537. */
+	if (elen < 3 || elen > 32 || (e[elen - 1] & 1) == 0)
+		return 0;
+	return 1;
+}
+
+/*
+ * S/MIME BR 7.1.3.1 and 6.1.5: the order's own key, its algorithm
+ * identifier byte for byte one of the permitted encodings, an RSA key
+ * of a permitted size and exponent or an uncompressed P-256/P-384 point.
+ * (That the point lies on its curve and the modulus has no small factor
+ * was checked on the decoded key when its CSR was accepted.)
+ */
+static int
+check_pubkey(struct lint *l, const struct cert_req *req)
 {
 	static const unsigned char rsa[] = {
 		0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d,
@@ -455,32 +564,49 @@ check_pubkey(struct lint *l, X509 *x, const struct cert_req *req)
 		0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02,
 		0x01, 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22
 	};
-	X509_ALGOR		*alg = NULL;
-	EVP_PKEY		*pk = X509_get0_pubkey(x);
-	unsigned char		*der = NULL;
-	char			 reason[64], msg[256];
-	int			 n, ok;
+	const unsigned char	*p = l->spki, *end = l->spki + l->spkilen;
+	const unsigned char	*c, *alg, *bits;
+	unsigned char		 tag;
+	size_t			 clen, alglen, bitslen;
+	int			 ok;
 
-	if (pk == NULL)
-		return lfail(l, "lint_public_key", "S/MIME BR 6.1.5: the "
-		    "public key does not decode");
-	if (key_check(pk, reason, sizeof(reason), msg, sizeof(msg)) == -1)
-		return lfail(l, "lint_public_key", "%s (%s)", msg, reason);
-	if (req->pubkey == NULL || EVP_PKEY_eq(pk, req->pubkey) != 1)
+	if (req->spki == NULL || req->spkilen != l->spkilen ||
+	    memcmp(req->spki, l->spki, l->spkilen) != 0)
 		return lfail(l, "lint_public_key", "the public key is not the "
 		    "order's key");
-	if (!X509_PUBKEY_get0_param(NULL, NULL, NULL, &alg,
-	    X509_get_X509_PUBKEY(x)) || (n = i2d_X509_ALGOR(alg, &der)) <= 0)
-		return lfail(l, "lint_public_key", "the key algorithm does "
-		    "not encode");
-	ok = ((size_t)n == sizeof(rsa) && memcmp(der, rsa, n) == 0) ||
-	    ((size_t)n == sizeof(p256) && memcmp(der, p256, n) == 0) ||
-	    ((size_t)n == sizeof(p384) && memcmp(der, p384, n) == 0);
-	OPENSSL_free(der);
-	if (!ok)
+	if (der_next(&p, end, &tag, &c, &clen) == -1 || tag != 0x30 ||
+	    p != end)
+		return lfail(l, "lint_public_key", "X.690: the "
+		    "subjectPublicKeyInfo is not DER");
+	p = c;
+	end = c + clen;
+	alg = p;
+	if (der_next(&p, end, &tag, &c, &clen) == -1 || tag != 0x30)
+		return lfail(l, "lint_public_key", "X.690: the key algorithm "
+		    "is not DER");
+	alglen = (size_t)(p - alg);
+	if (der_next(&p, end, &tag, &bits, &bitslen) == -1 || tag != 0x03 ||
+	    p != end || bitslen < 2 || bits[0] != 0)
+		return lfail(l, "lint_public_key", "X.690: the "
+		    "subjectPublicKey is not a whole-byte BIT STRING");
+	bits++;
+	bitslen--;
+	l->rsa = alglen == sizeof(rsa) && memcmp(alg, rsa, alglen) == 0;
+	if (l->rsa)
+		ok = rsa_bytes_ok(bits, bitslen);
+	else if (alglen == sizeof(p256) && memcmp(alg, p256, alglen) == 0)
+		ok = bitslen == 65 && bits[0] == 0x04;
+	else if (alglen == sizeof(p384) && memcmp(alg, p384, alglen) == 0)
+		ok = bitslen == 97 && bits[0] == 0x04;
+	else
 		return lfail(l, "lint_public_key", "S/MIME BR 7.1.3.1: the "
 		    "subjectPublicKeyInfo algorithm is not one of the "
 		    "permitted encodings");
+	if (!ok)
+		return lfail(l, "lint_public_key", "S/MIME BR 6.1.5: the "
+		    "public key is not an RSA key of 2048, 3072 or 4096 bits "
+		    "with an odd exponent from 65537, or an uncompressed "
+		    "P-256/P-384 point");
 	return 0;
 }
 
@@ -578,7 +704,7 @@ check_key_usage(struct lint *l, X509 *x, const struct cert_req *req)
 	/* bit 0 digitalSignature, 2 keyEncipherment, 4 keyAgreement */
 	if (req->prod->sign_only)
 		want = 1 << 0;
-	else if (key_is_rsa(X509_get0_pubkey(x)))
+	else if (l->rsa)
 		want = 1 << 0 | 1 << 2;
 	else
 		want = 1 << 0 | 1 << 4;
@@ -586,7 +712,7 @@ check_key_usage(struct lint *l, X509 *x, const struct cert_req *req)
 		return lfail(l, "lint_key_usage", "S/MIME BR 7.1.2.3 (e): "
 		    "keyUsage bits 0x%x, expected 0x%x for a %s%s key", have,
 		    want, req->prod->sign_only ? "signing-only " : "dual-use ",
-		    key_is_rsa(X509_get0_pubkey(x)) ? "RSA" : "ECC");
+		    l->rsa ? "RSA" : "ECC");
 	/* X.690 11.2.2: no trailing zero bits in a named bit list. */
 	raw = X509_EXTENSION_get_data(X509_get_ext(x,
 	    X509_get_ext_by_NID(x, NID_key_usage, -1)));
@@ -736,6 +862,27 @@ check_san(struct lint *l, X509 *x, const struct cert_req *req, int empty)
 	return 0;
 }
 
+/* SHA-1 of the subjectPublicKey bits (RFC 5280 4.2.1.2, method 1). */
+static int
+spki_sha1(struct lint *l, unsigned char *md, unsigned int *mdlen)
+{
+	const unsigned char	*p = l->spki, *end = l->spki + l->spkilen;
+	const unsigned char	*c, *bits;
+	unsigned char		 tag;
+	size_t			 clen, bitslen;
+
+	if (der_next(&p, end, &tag, &c, &clen) == -1 || tag != 0x30)
+		return -1;
+	p = c;
+	end = c + clen;
+	if (der_next(&p, end, &tag, &c, &clen) == -1 ||
+	    der_next(&p, end, &tag, &bits, &bitslen) == -1 || tag != 0x03 ||
+	    bitslen < 1 || bits[0] != 0)
+		return -1;
+	return EVP_Digest(bits + 1, bitslen - 1, md, mdlen, EVP_sha1(),
+	    NULL) == 1 ? 0 : -1;
+}
+
 static int
 check_aki_ski(struct lint *l, X509 *x, const struct ca *ca)
 {
@@ -760,7 +907,7 @@ check_aki_ski(struct lint *l, X509 *x, const struct ca *ca)
 	if ((ski = ext_get(x, NID_subject_key_identifier, &crit)) == NULL)
 		return lfail(l, "lint_ski", "S/MIME BR 7.1.2.3 (n): "
 		    "subjectKeyIdentifier is missing");
-	ok = crit == 0 && X509_pubkey_digest(x, EVP_sha1(), md, &mdlen) &&
+	ok = crit == 0 && spki_sha1(l, md, &mdlen) == 0 &&
 	    (unsigned int)ASN1_STRING_length(ski) == mdlen &&
 	    memcmp(ASN1_STRING_get0_data(ski), md, mdlen) == 0;
 	ASN1_OCTET_STRING_free(ski);
@@ -881,7 +1028,7 @@ lint_tbs(const struct ca *ca, const struct conf *conf,
     const struct cert_req *req, const unsigned char *der, size_t len,
     char *reason, size_t reasonlen, char *msg, size_t msglen)
 {
-	struct lint	 l = { reason, reasonlen, msg, msglen };
+	struct lint	 l = { reason, reasonlen, msg, msglen, NULL, 0, 0 };
 	X509		*x = NULL;
 	int		 empty, rc = -1;
 
@@ -889,7 +1036,7 @@ lint_tbs(const struct ca *ca, const struct conf *conf,
 		lfail(&l, "lint_product", "no product");
 		goto out;
 	}
-	if ((x = tbs_decode(der, len)) == NULL) {
+	if ((x = tbs_decode(&l, der, len)) == NULL) {
 		lfail(&l, "lint_der", "X.690: the TBSCertificate is not one "
 		    "DER TBSCertificate");
 		goto out;
@@ -904,7 +1051,7 @@ lint_tbs(const struct ca *ca, const struct conf *conf,
 	    check_issuer(&l, x, ca) == -1 ||
 	    check_validity(&l, x, req) == -1 ||
 	    check_subject(&l, x, req, &empty) == -1 ||
-	    check_pubkey(&l, x, req) == -1 ||
+	    check_pubkey(&l, req) == -1 ||
 	    check_ext_set(&l, x) == -1 ||
 	    check_key_usage(&l, x, req) == -1 ||
 	    check_eku(&l, x, req) == -1 ||

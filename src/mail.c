@@ -14,15 +14,25 @@
  * plain addr-spec, an attachment name outside [A-Za-z0-9._-] or text
  * that is not UTF-8 makes mail_render() fail; it never repairs input.
  *
- * mail_send() writes the message atomically as mail/<name>.eml (a
- * retry replaces it): that file is the record and an operator's MTA
- * may pick it up.  When
- * sendmail_command is set, the message (LF line ends, as local mail
- * programs expect) is also piped to "/bin/sh -c <command>"; the command
- * comes from the trusted configuration and message data only ever
- * travels on its standard input.  A command that fails, exits non-zero
- * or does not finish within SENDMAIL_TIMEOUT seconds makes mail_send()
- * return -1, and the .eml stays in the spool either way.
+ * A message is written atomically as mail/<name>.eml (a retry replaces
+ * it): that file is the record and an operator's MTA may pick it up.
+ * Messages go out in batches with one group commit: mail_batch_add()
+ * writes each under its temporary name .<name>.eml.<hex>.tmp without
+ * fsync; mail_batch_commit() makes them all durable with one syncfs(2)
+ * of the spool's file system (an fsync per file for a batch of one or
+ * where the kernel has no syncfs), renames each to its final name and
+ * fsyncs the directory once.  So a message under its final name is
+ * complete and on disk; a crash before the commit leaves only
+ * dot-temporaries, which nothing takes.  To keep memory bounded, a batch
+ * that grows to BATCH_GROUP messages commits that group from within
+ * mail_batch_add() and goes on.  mail_send() is a batch of one.
+ * After the commit, when sendmail_command is set, each message (LF line
+ * ends, as local mail programs expect) is also piped to "/bin/sh -c
+ * <command>"; the command comes from the trusted configuration and
+ * message data only ever travels on its standard input.  A command
+ * that fails, exits non-zero or does not finish within SENDMAIL_TIMEOUT
+ * seconds is logged; the .eml stays in the spool and mail_flush()
+ * hands it over again later.
  */
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -40,6 +50,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "extern.h"
 
 #define MAIL_MODE		0640
@@ -52,6 +64,7 @@
 #define EW_BYTES		42	/* text per encoded-word: 68 columns */
 #define CTYPE_MAX		200
 #define SENDMAIL_TIMEOUT	120	/* seconds for the whole hand-over */
+#define BATCH_GROUP		4096	/* messages per group commit */
 
 /* At most n bytes of s for a log line: printable ASCII, else '?'. */
 static const char *
@@ -870,16 +883,165 @@ out:
 	return rc;
 }
 
+/* One message of a batch: written as tmp, published as file. */
+struct mail_entry {
+	char	*file;		/* <name>.eml */
+	char	*tmp;		/* .<file>.<hex>.tmp; NULL once renamed */
+};
+
+struct mail_batch {
+	const struct conf	*conf;
+	char			 dir[PATH_MAX];
+	int			 dirfd;
+	int			 piping;
+	struct mail_entry	*v;	/* written, not yet published */
+	size_t			 n, cap;
+};
+
+static void
+mail_batch_free(struct mail_batch *b)
+{
+	size_t	 i;
+
+	for (i = 0; i < b->n; i++) {
+		free(b->v[i].file);
+		free(b->v[i].tmp);
+	}
+	free(b->v);
+	if (b->dirfd != -1)
+		close(b->dirfd);
+	free(b);
+}
+
+struct mail_batch *
+mail_batch_begin(const struct conf *conf)
+{
+	struct mail_batch	*b;
+
+	b = xcalloc(1, sizeof(*b));
+	b->conf = conf;
+	b->dirfd = -1;
+	b->piping = conf->sendmail_command != NULL &&
+	    conf->sendmail_command[0] != '\0';
+	if ((size_t)snprintf(b->dir, sizeof(b->dir), "%s/mail",
+	    conf->spool_dir) >= sizeof(b->dir)) {
+		log_err("mail: %s/mail: path too long", conf->spool_dir);
+		goto bad;
+	}
+	if (fs_mkdirs(b->dir, MAIL_DIR_MODE) == -1) {
+		log_err("mail: %s: %s", b->dir, strerror(errno));
+		goto bad;
+	}
+	/* Opened before any message is written: fs_syncfs reports the
+	 * write-back errors of the file system since this open. */
+	if ((b->dirfd = open(b->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
+	    -1) {
+		log_err("mail: %s: %s", b->dir, strerror(errno));
+		goto bad;
+	}
+	return b;
+bad:
+	mail_batch_free(b);
+	return NULL;
+}
+
+/* The data of every temporary of b on disk: one syncfs for many files,
+ * an fsync for one (or each, where the kernel has no syncfs). */
+static int
+batch_sync(struct mail_batch *b)
+{
+	size_t	 i;
+
+	if (b->n > 1) {
+		if (fs_syncfs(b->dirfd) == 0)
+			return 0;
+		if (errno != ENOSYS)
+			return -1;
+	}
+	for (i = 0; i < b->n; i++)
+		if (fs_fsync_at(b->dirfd, b->v[i].tmp) == -1)
+			return -1;
+	return 0;
+}
+
+/* Hand a published message to the sendmail command (pipe_one). */
+static void
+batch_pipe(struct mail_batch *b, const char *file)
+{
+	unsigned char	*p = NULL;
+	size_t		 len;
+	int		 fd;
+
+	if ((fd = openat(b->dirfd, file, O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1 || fs_read_fd(fd, 64 * 1024 * 1024, &p,
+	    &len) == -1) {
+		log_warn("mail: %s/%s: cannot read back for the sendmail "
+		    "command: %s; it is handed over later", b->dir, file,
+		    strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return;
+	}
+	close(fd);
+	(void)pipe_one(b->conf, b->dir, file, p, len);
+	OPENSSL_cleanse(p, len);
+	free(p);
+}
+
+/*
+ * The group commit of what b holds: every temporary made durable, then
+ * renamed to its final name, then the directory fsynced once; then each
+ * message piped to the sendmail command.  On failure the temporaries not
+ * renamed are unlinked.  b is empty afterwards either way.
+ */
+static int
+batch_publish(struct mail_batch *b)
+{
+	size_t	 i = 0, j;
+	int	 rc = -1;
+
+	if (b->n == 0)
+		return 0;
+	if (batch_sync(b) == -1) {
+		log_err("mail: %s: messages not made durable; none published",
+		    b->dir);
+		goto out;
+	}
+	for (i = 0; i < b->n; i++) {
+		if (renameat(b->dirfd, b->v[i].tmp, b->dirfd,
+		    b->v[i].file) == -1) {
+			log_err("mail: %s/%s: rename: %s", b->dir,
+			    b->v[i].file, strerror(errno));
+			break;
+		}
+	}
+	if (fs_fsync_dir(b->dirfd) == -1 || i < b->n)
+		goto out;
+	/* The records are written: delivery problems are retried later. */
+	if (b->piping)
+		for (j = 0; j < b->n; j++)
+			batch_pipe(b, b->v[j].file);
+	rc = 0;
+out:
+	for (j = 0; j < b->n; j++) {
+		if (j >= i)
+			(void)unlinkat(b->dirfd, b->v[j].tmp, 0);
+		free(b->v[j].file);
+		free(b->v[j].tmp);
+	}
+	b->n = 0;
+	return rc;
+}
+
 int
-mail_send(const struct conf *conf, const char *name,
+mail_batch_add(struct mail_batch *b, const char *name,
     const struct mail_msg *m)
 {
+	struct fs_tmp	 t;
 	struct buf	 msg = { 0 };
-	char		 file[160], dir[PATH_MAX], safe[160], key[65];
-	int		 rc = -1, piping;
+	char		 file[160], safe[160], key[65];
+	int		 rc = -1;
 
-	piping = conf->sendmail_command != NULL &&
-	    conf->sendmail_command[0] != '\0';
 	if (!valid_name(name)) {
 		log_err("mail: refusing message name \"%s\"",
 		    log_safe(name, SIZE_MAX, safe, sizeof(safe)));
@@ -890,36 +1052,85 @@ mail_send(const struct conf *conf, const char *name,
 		log_err("mail: %s: name too long", name);
 		goto out;
 	}
-	if ((size_t)snprintf(dir, sizeof(dir), "%s/mail", conf->spool_dir) >=
-	    sizeof(dir)) {
-		log_err("mail: %s/mail: path too long", conf->spool_dir);
-		goto out;
-	}
 	if (mail_render(m, clock_now(), &msg) == -1) {
 		log_err("mail: %s: message not written", name);
 		goto out;
 	}
 	/* Already handed over as it is: keep the record as delivered. */
 	msg_key(msg.p, msg.len, key);
-	if (piping && was_sent(dir, file, key)) {
+	if (b->piping && was_sent(b->dir, file, key)) {
 		rc = 0;
 		goto out;
 	}
-	if (fs_mkdirs(dir, MAIL_DIR_MODE) == -1) {
-		log_err("mail: %s: %s", dir, strerror(errno));
+	if (fs_tmp_open(&t, b->dirfd, file, MAIL_MODE) == -1) {
+		log_err("mail: %s/%s: not written", b->dir, file);
 		goto out;
 	}
-	if (fs_write_atomic_path(dir, file, msg.p, msg.len, MAIL_MODE) == -1) {
-		log_err("mail: %s/%s: not written", dir, file);
+	if (fs_write_all(t.fd, msg.p, msg.len) == -1 ||
+	    fs_tmp_close(&t) == -1) {
+		log_err("mail: %s/%s: not written: %s", b->dir, t.tmpname,
+		    strerror(errno));
+		fs_tmp_abort(&t);
 		goto out;
 	}
-	/* The record is written: delivery problems are retried later. */
-	if (piping)
-		(void)pipe_one(conf, dir, file, msg.p, msg.len);
-	rc = 0;
+	if (b->n == b->cap) {
+		struct mail_entry	*v;
+		size_t			 cap = b->cap == 0 ? 16 : b->cap * 2;
+
+		if ((v = reallocarray(b->v, cap, sizeof(*v))) == NULL) {
+			log_err("out of memory");
+			abort();
+		}
+		b->v = v;
+		b->cap = cap;
+	}
+	b->v[b->n].file = xstrdup(file);
+	b->v[b->n].tmp = xstrdup(t.tmpname);
+	b->n++;
+	/* Bounded memory: a large batch is committed in groups. */
+	rc = b->n < BATCH_GROUP ? 0 : batch_publish(b);
 out:
+	if (msg.p != NULL)
+		OPENSSL_cleanse(msg.p, msg.len);
 	buf_free(&msg);
 	return rc;
+}
+
+int
+mail_batch_commit(struct mail_batch *b)
+{
+	int	 rc;
+
+	rc = batch_publish(b);
+	mail_batch_free(b);
+	return rc;
+}
+
+void
+mail_batch_abort(struct mail_batch *b)
+{
+	size_t	 i;
+
+	if (b == NULL)
+		return;
+	for (i = 0; i < b->n; i++)
+		(void)unlinkat(b->dirfd, b->v[i].tmp, 0);
+	mail_batch_free(b);
+}
+
+int
+mail_send(const struct conf *conf, const char *name,
+    const struct mail_msg *m)
+{
+	struct mail_batch	*b;
+
+	if ((b = mail_batch_begin(conf)) == NULL)
+		return -1;
+	if (mail_batch_add(b, name, m) == -1) {
+		mail_batch_abort(b);
+		return -1;
+	}
+	return mail_batch_commit(b);
 }
 
 int

@@ -153,7 +153,7 @@ cmd_status(struct cmd_env *env, int argc, char **argv)
 			printf("%-16s %-32s %-14s %d\n",
 			    sqlite3_column_text(q, 0), sqlite3_column_text(q, 1),
 			    sqlite3_column_text(q, 2), sqlite3_column_int(q, 3));
-		sqlite3_finalize(q);
+		store_release(q);
 		return 0;
 	}
 	q = store_prep(env->st, "SELECT a.name, b.ext_id, o.ext_id, o.state,"
@@ -176,7 +176,7 @@ cmd_status(struct cmd_env *env, int argc, char **argv)
 		    sqlite3_column_text(q, 7), sqlite3_column_text(q, 8));
 		n++;
 	}
-	sqlite3_finalize(q);
+	store_release(q);
 	if (n == 0)
 		return cli_err("status: no batch or order \"%s\"", argv[0]);
 	return 0;

@@ -121,7 +121,7 @@ order_load(struct store *st, long long id)
 	if (q == NULL)
 		return NULL;
 	if (sqlite3_step(q) != SQLITE_ROW) {
-		sqlite3_finalize(q);
+		store_release(q);
 		return NULL;
 	}
 	o = xcalloc(1, sizeof(*o));
@@ -143,7 +143,7 @@ order_load(struct store *st, long long id)
 	o->agreement = sqlite3_column_int(q, 15);
 	strlcpy_(o->state, (const char *)sqlite3_column_text(q, 16),
 	    sizeof(o->state));
-	sqlite3_finalize(q);
+	store_release(q);
 
 	q = store_prep(st, "SELECT id, idx, cn_type, cn, given_name, surname,"
 	    " pseudonym, email, csr, csr_later, keygen, spki_sha256, state"
@@ -181,7 +181,7 @@ order_load(struct store *st, long long id)
 		strlcpy_(r->state, (const char *)sqlite3_column_text(q, 12),
 		    sizeof(r->state));
 	}
-	sqlite3_finalize(q);
+	store_release(q);
 	o->nr = n;
 	return o;
 }
@@ -374,10 +374,52 @@ save(struct eval *e)
 	return 0;
 }
 
+static void
+precheck_one(void *item, void *arg)
+{
+	(void)arg;
+	csr_precheck(*(struct rcpt **)item);
+}
+
+/*
+ * Verify the CSRs of a group's orders on the worker threads, ahead of
+ * their evaluation: those of orders evaluated for the first time or
+ * waiting for a CSR or for funds, which are the ones likely to reach
+ * stage_csr now.  Any other is checked there when it is reached.
+ */
+static void
+precheck(const struct conf *c, struct order **os, size_t n)
+{
+	struct rcpt	**rs;
+	size_t		 i, k, nr = 0;
+
+	for (i = 0; i < n; i++)
+		if (os[i] != NULL)
+			nr += os[i]->nr;
+	if (nr == 0)
+		return;
+	rs = xcalloc(nr, sizeof(*rs));
+	for (i = 0, nr = 0; i < n; i++) {
+		struct order *o = os[i];
+
+		if (o == NULL || (strcmp(o->state, S_NEW) != 0 &&
+		    strcmp(o->state, S_WAIT_CSR) != 0 &&
+		    strcmp(o->state, S_WAIT_FUNDS) != 0))
+			continue;
+		for (k = 0; k < o->nr; k++)
+			if (is_open(o->r[k].state) && o->r[k].csr != NULL &&
+			    o->r[k].keygen == NULL)
+				rs[nr++] = &o->r[k];
+	}
+	workpool_run(c->workers, rs, nr, sizeof(*rs), precheck_one, NULL);
+	free(rs);
+}
+
 int
 pipeline_evaluate(struct store *st, const struct conf *c, const struct ca *ca)
 {
 	sqlite3_stmt	*q;
+	struct order	*os[EVAL_GROUP];
 	long long	 ids[EVAL_GROUP], last = 0;
 	size_t		 n, i;
 
@@ -391,12 +433,17 @@ pipeline_evaluate(struct store *st, const struct conf *c, const struct ca *ca)
 		n = 0;
 		while (n < EVAL_GROUP && sqlite3_step(q) == SQLITE_ROW)
 			ids[n++] = sqlite3_column_int64(q, 0);
-		sqlite3_finalize(q);
+		store_release(q);
 		if (n == 0)
 			return 0;
 		last = ids[n - 1];
 		if (store_begin(st) == -1)
 			return -1;
+		memset(os, 0, sizeof(os));
+		for (i = 0; i < n; i++)
+			if ((os[i] = order_load(st, ids[i])) == NULL)
+				goto fail;
+		precheck(c, os, n);
 		for (i = 0; i < n; i++) {
 			struct eval	 e;
 
@@ -404,21 +451,21 @@ pipeline_evaluate(struct store *st, const struct conf *c, const struct ca *ca)
 			e.st = st;
 			e.conf = c;
 			e.ca = ca;
-			if ((e.o = order_load(st, ids[i])) == NULL)
+			e.o = os[i];
+			if (pipeline_eval(&e) == -1 || save(&e) == -1)
 				goto fail;
-			if (pipeline_eval(&e) == -1 || save(&e) == -1) {
-				order_free(e.o);
-				goto fail;
-			}
-			order_free(e.o);
 			crash_point("eval_order");
 		}
+		for (i = 0; i < n; i++)
+			order_free(os[i]);
 		crash_point("before_eval_commit");
 		if (store_commit(st) == -1)
 			return -1;
 		crash_point("after_eval_commit");
 	}
 fail:
+	for (i = 0; i < n; i++)
+		order_free(os[i]);
 	store_rollback(st);
 	return -1;
 }

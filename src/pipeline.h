@@ -29,11 +29,18 @@ struct rcpt {
 	char		*keygen;
 	char		*spki;		/* hex SHA-256 of the CSR key */
 	char		 state[24];
+	/* the CSR checked ahead, in parallel (csr_precheck) */
+	int		 pre;		/* PRE_NONE, PRE_OK, ... */
+	char		 pre_spki[65];
+	char		 pre_reason[48];
+	char		 pre_message[512];
 	/* set by stages */
 	char		 new_state[24];
 	char		 reason[48];
 	char		 message[512];
 };
+
+enum { PRE_NONE, PRE_OK, PRE_REFUSED, PRE_INTERNAL };
 
 struct order {
 	long long	 id, batch_id, account_id, org_id;
@@ -82,6 +89,9 @@ enum stage_rc	 stage_dcv(struct eval *);
 enum stage_rc	 stage_attest(struct eval *);
 /* Per-recipient stage: sets r->new_state/reason/message. */
 enum stage_rc	 stage_csr(struct eval *, struct rcpt *);
+/* The CSR part of stage_csr that needs no database: verify the CSR and
+ * check its key into r->pre*; thread-safe, run ahead on a worker pool. */
+void		 csr_precheck(struct rcpt *r);
 /* Per-recipient CAA check before stage_csr (stage_caa.c); sets the
  * recipient's state itself when it does not pass. */
 enum stage_rc	 stage_caa(struct eval *, struct rcpt *);
@@ -130,6 +140,9 @@ int		 report_publish(struct store *, const struct conf *,
 int		 report_error(int dirfd, const char *name, const char *file,
 		    const struct problems *);
 /* spool.c: take every ready inbound file; 0 or -1 (environment). */
+/* Milliseconds until a file seen settling in the last intake is due
+ * (settle_seconds after its mtime), 0 if due now, -1 if none. */
+long		 spool_wait_ms(void);
 int		 spool_intake(struct store *, const struct conf *,
 		    const struct schema *);
 int		 spool_recover(struct store *, const struct conf *,

@@ -598,29 +598,65 @@ ext_aki(struct buf *exts, const ASN1_OCTET_STRING *ski)
 	der_ext(exts, "2.5.29.35", 0, &v);
 }
 
+/*
+ * The parts of a DER SubjectPublicKeyInfo the profile needs: whether its
+ * algorithm is rsaEncryption or id-ecPublicKey, and the subjectPublicKey
+ * bits (after the unused-bits octet, which must be 0).
+ */
+static int
+spki_parts(const unsigned char *spki, size_t len, int *is_rsa,
+    const unsigned char **bits, size_t *bitslen)
+{
+	static const unsigned char rsa[] = {
+		0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01
+	};
+	static const unsigned char ec[] = {
+		0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01
+	};
+	const unsigned char	*p = spki, *end = spki + len, *c, *q, *oid;
+	unsigned char		 tag;
+	size_t			 clen, oidlen;
+
+	if (spki == NULL ||
+	    der_next(&p, end, &tag, &c, &clen) == -1 || tag != 0x30 ||
+	    p != end)
+		return -1;
+	p = c;
+	end = c + clen;
+	if (der_next(&p, end, &tag, &c, &clen) == -1 || tag != 0x30)
+		return -1;
+	q = c;
+	if (der_next(&q, c + clen, &tag, &oid, &oidlen) == -1 || tag != 0x06)
+		return -1;
+	if (oidlen == sizeof(rsa) && memcmp(oid, rsa, oidlen) == 0)
+		*is_rsa = 1;
+	else if (oidlen == sizeof(ec) && memcmp(oid, ec, oidlen) == 0)
+		*is_rsa = 0;
+	else
+		return -1;
+	if (der_next(&p, end, &tag, &c, &clen) == -1 || tag != 0x03 ||
+	    p != end || clen < 2 || c[0] != 0)
+		return -1;
+	*bits = c + 1;
+	*bitslen = clen - 1;
+	return 0;
+}
+
 /* RFC 5280 4.2.1.2 method (1): SHA-1 of the subjectPublicKey bits. */
 static int
-ext_ski(struct buf *exts, const unsigned char *spki, size_t spkilen)
+ext_ski(struct buf *exts, const unsigned char *bits, size_t bitslen)
 {
-	X509_PUBKEY		*xpk = NULL;
-	const unsigned char	*p = spki, *bits;
-	unsigned char		 md[EVP_MAX_MD_SIZE];
-	unsigned int		 mdlen;
-	int			 bitslen, rc = -1;
-	struct buf		 v = { 0 };
+	unsigned char	 md[EVP_MAX_MD_SIZE];
+	unsigned int	 mdlen;
+	struct buf	 v = { 0 };
 
-	if ((xpk = d2i_X509_PUBKEY(NULL, &p, (long)spkilen)) == NULL ||
-	    !X509_PUBKEY_get0_param(NULL, &bits, &bitslen, NULL, xpk) ||
-	    !EVP_Digest(bits, (size_t)bitslen, md, &mdlen, EVP_sha1(), NULL)) {
+	if (!EVP_Digest(bits, bitslen, md, &mdlen, EVP_sha1(), NULL)) {
 		log_ssl(LOGL_ERR, "profile: subjectKeyIdentifier");
-		goto out;
+		return -1;
 	}
 	der_tlv(&v, 0x04, md, mdlen);
 	der_ext(exts, "2.5.29.14", 0, &v);
-	rc = 0;
- out:
-	X509_PUBKEY_free(xpk);
-	return rc;
+	return 0;
 }
 
 static void
@@ -710,14 +746,13 @@ profile_build(const struct ca *ca, const struct conf *conf,
 	struct buf			 tbs = { 0 }, exts = { 0 }, seq = { 0 },
 					 val = { 0 }, out = { 0 };
 	const ASN1_OCTET_STRING		*caski;
-	const unsigned char		*iss;
-	unsigned char			*spki = NULL;
-	size_t				 isslen;
-	int				 spkilen, utf8, empty, is_rsa, rc = -1;
+	const unsigned char		*iss, *bits;
+	size_t				 isslen, bitslen;
+	int				 utf8, empty, is_rsa, rc = -1;
 
 	*der = NULL;
 	*len = 0;
-	if (req->prod == NULL || req->pubkey == NULL) {
+	if (req->prod == NULL || req->spki == NULL) {
 		snprintf(err, errlen, "no product or no public key");
 		goto out;
 	}
@@ -750,11 +785,8 @@ profile_build(const struct ca *ca, const struct conf *conf,
 	    valid_http_url("aia_ca_issuers_url", conf->aia_ca_issuers_url,
 	    err, errlen) == -1))
 		goto out;
-	if (EVP_PKEY_is_a(req->pubkey, "RSA"))
-		is_rsa = 1;
-	else if (EVP_PKEY_is_a(req->pubkey, "EC"))
-		is_rsa = 0;
-	else {
+	if (spki_parts(req->spki, req->spkilen, &is_rsa, &bits,
+	    &bitslen) == -1) {
 		snprintf(err, errlen, "S/MIME BR 7.1.3.1: only RSA and ECDSA "
 		    "subscriber keys are issued");
 		goto out;
@@ -768,11 +800,6 @@ profile_build(const struct ca *ca, const struct conf *conf,
 	    &isslen)) {
 		log_ssl(LOGL_ERR, "profile: issuer name");
 		snprintf(err, errlen, "cannot encode the issuer name");
-		goto out;
-	}
-	if ((spkilen = i2d_PUBKEY(req->pubkey, &spki)) <= 0) {
-		log_ssl(LOGL_ERR, "profile: i2d_PUBKEY");
-		snprintf(err, errlen, "cannot encode the public key");
 		goto out;
 	}
 
@@ -791,10 +818,10 @@ profile_build(const struct ca *ca, const struct conf *conf,
 	der_wrap(&tbs, 0x30, &val);
 	if (build_subject(req, &tbs, &empty, err, errlen) == -1)
 		goto out;
-	buf_add(&tbs, spki, (size_t)spkilen);
+	buf_add(&tbs, req->spki, req->spkilen);
 
 	ext_aki(&exts, caski);
-	if (ext_ski(&exts, spki, (size_t)spkilen) == -1) {
+	if (ext_ski(&exts, bits, bitslen) == -1) {
 		snprintf(err, errlen, "cannot compute the "
 		    "subjectKeyIdentifier");
 		goto out;
@@ -818,7 +845,6 @@ profile_build(const struct ca *ca, const struct conf *conf,
 	out.p = NULL;
 	rc = 0;
  out:
-	OPENSSL_free(spki);
 	buf_free(&tbs);
 	buf_free(&exts);
 	buf_free(&out);

@@ -211,7 +211,7 @@ renew_run(struct store *st, const struct conf *c, int *nreissue,
 		if (q == NULL)
 			return -1;
 		got = due_next(q, &d);
-		sqlite3_finalize(q);
+		store_release(q);
 		if (got == 0)
 			break;
 		last = d.rid;

@@ -6,7 +6,10 @@
  * (SPEC section 4).  Outputs are derived from stored state and written
  * atomically under fixed names, so re-writing a pass after a crash
  * yields the same files, never a second copy.  Refused inputs get an
- * <error> report beside them.
+ * <error> report beside them.  The certificate files are made from the
+ * stored DER bytes (PEM and the certs-only PKCS#7 by hand, the chain
+ * once per pass), and the messages of a pass are published as one mail
+ * batch (one syncfs) before the certificates are marked mailed.
  * Failure policy: a failed write leaves the pass open; it is written
  * again in the next pass of the daemon.
  */
@@ -20,8 +23,8 @@
 #include <unistd.h>
 
 #include <libxml/xmlwriter.h>
-#include <openssl/pem.h>
-#include <openssl/pkcs7.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include "extern.h"
 #include "pipeline.h"
@@ -165,72 +168,160 @@ report_error(int dirfd, const char *name, const char *file,
 	return writer_commit(&t, w, ok);
 }
 
-/* ---- certificate files ---- */
+/* ---- certificate files, from the stored DER ---- */
 
+#define PEM_BEGIN	"-----BEGIN CERTIFICATE-----\n"
+#define PEM_END		"-----END CERTIFICATE-----\n"
+#define PEM_LINE	48	/* DER bytes per 64-character line */
+
+/* PEM of one certificate's DER, byte for byte what PEM_write_bio_X509
+ * writes: base64 in lines of 64 characters, each ended by "\n". */
 static char *
-pem_of(X509 *x, size_t *len)
+pem_of_der(const unsigned char *der, size_t len, size_t *outlen)
 {
-	BIO	*b = BIO_new(BIO_s_mem());
-	char	*p = NULL, *data;
-	long	 n;
+	char	*p;
+	size_t	 i, n, o, cap;
 
-	if (b == NULL)
-		return NULL;
-	if (PEM_write_bio_X509(b, x) == 1) {
-		n = BIO_get_mem_data(b, &data);
-		p = xcalloc(1, (size_t)n + 1);
-		memcpy(p, data, (size_t)n);
-		*len = (size_t)n;
+	cap = sizeof(PEM_BEGIN) + sizeof(PEM_END) +
+	    (len + PEM_LINE - 1) / PEM_LINE * 65 + 1;
+	p = xcalloc(1, cap);
+	memcpy(p, PEM_BEGIN, sizeof(PEM_BEGIN) - 1);
+	o = sizeof(PEM_BEGIN) - 1;
+	for (i = 0; i < len; i += n) {
+		n = len - i < PEM_LINE ? len - i : PEM_LINE;
+		o += (size_t)EVP_EncodeBlock((unsigned char *)p + o, der + i,
+		    (int)n);
+		p[o++] = '\n';
 	}
-	BIO_free(b);
+	memcpy(p + o, PEM_END, sizeof(PEM_END) - 1);
+	o += sizeof(PEM_END) - 1;
+	p[o] = '\0';
+	*outlen = o;
 	return p;
 }
 
-static char *
-chain_pem(const struct ca *ca, size_t *len)
+/* What every certificate of a pass shares: the chain as PEM (chain.pem)
+ * and as the concatenated DER of its certificates (for cert.p7b). */
+struct chain {
+	char		*pem;
+	size_t		 pemlen;
+	unsigned char	*der;
+	size_t		 derlen;
+};
+
+static void
+chain_free(struct chain *ch)
 {
-	struct buf	 b = { 0 };
-	int		 i;
-
-	for (i = 0; i < sk_X509_num(ca->chain); i++) {
-		size_t	 n;
-		char	*p = pem_of(sk_X509_value(ca->chain, i), &n);
-
-		if (p == NULL) {
-			buf_free(&b);
-			return NULL;
-		}
-		buf_add(&b, p, n);
-		free(p);
-	}
-	*len = b.len;
-	return (char *)b.p;
+	free(ch->pem);
+	free(ch->der);
+	memset(ch, 0, sizeof(*ch));
 }
 
-/* certs-only PKCS#7 (RFC 8551 3.2.2): the certificate and its chain. */
-static unsigned char *
-p7b_of(X509 *x, const struct ca *ca, size_t *len)
+static int
+chain_load(const struct ca *ca, struct chain *ch)
 {
-	PKCS7		*p7 = NULL;
-	unsigned char	*der = NULL, *q;
-	int		 i, n;
+	struct buf	 pem = { 0 }, der = { 0 };
+	unsigned char	*d = NULL;
+	char		*p;
+	size_t		 n;
+	int		 i, len;
 
-	if ((p7 = PKCS7_new()) == NULL ||
-	    PKCS7_set_type(p7, NID_pkcs7_signed) != 1 ||
-	    PKCS7_content_new(p7, NID_pkcs7_data) != 1 ||
-	    PKCS7_add_certificate(p7, x) != 1)
-		goto out;
-	for (i = 0; i < sk_X509_num(ca->chain); i++)
-		if (PKCS7_add_certificate(p7, sk_X509_value(ca->chain, i)) != 1)
-			goto out;
-	if ((n = i2d_PKCS7(p7, NULL)) <= 0)
-		goto out;
-	der = q = xcalloc(1, (size_t)n);
-	i2d_PKCS7(p7, &q);
-	*len = (size_t)n;
-out:
-	PKCS7_free(p7);
-	return der;
+	memset(ch, 0, sizeof(*ch));
+	for (i = 0; i < sk_X509_num(ca->chain); i++) {
+		if ((len = i2d_X509(sk_X509_value(ca->chain, i), &d)) <= 0) {
+			log_ssl(LOGL_ERR, "chain certificate %d: i2d_X509",
+			    i + 1);
+			buf_free(&pem);
+			buf_free(&der);
+			return -1;
+		}
+		buf_add(&der, d, (size_t)len);
+		p = pem_of_der(d, (size_t)len, &n);
+		buf_add(&pem, p, n);
+		free(p);
+		OPENSSL_free(d);
+		d = NULL;
+	}
+	ch->pem = (char *)pem.p;
+	ch->pemlen = pem.len;
+	ch->der = der.p;
+	ch->derlen = der.len;
+	return 0;
+}
+
+/* Bytes of a DER tag and length header for len content bytes. */
+static size_t
+der_hdrlen(size_t len)
+{
+	size_t	 n = 2;
+
+	if (len < 0x80)
+		return n;
+	for (; len > 0; len >>= 8)
+		n++;
+	return n;
+}
+
+/* Write the tag and DER length of len content bytes at p; the end. */
+static unsigned char *
+der_hdr(unsigned char *p, unsigned char tag, size_t len)
+{
+	size_t	 n = der_hdrlen(len) - 2, i;
+
+	*p++ = tag;
+	if (n == 0) {
+		*p++ = (unsigned char)len;
+		return p;
+	}
+	*p++ = 0x80 | (unsigned char)n;
+	for (i = n; i > 0; i--)
+		*p++ = (unsigned char)(len >> (8 * (i - 1)));
+	return p;
+}
+
+/*
+ * certs-only PKCS#7 (RFC 8551 3.2.2, RFC 2315 9.1): ContentInfo {
+ * signedData, [0] SignedData { version 1, digestAlgorithms {}, data with
+ * an empty OCTET STRING as content, [0] IMPLICIT the certificate then the
+ * chain in that order, signerInfos {} } }.  Byte for byte what
+ * i2d_PKCS7 wrote for PKCS7_set_type(signed), PKCS7_content_new(data)
+ * and PKCS7_add_certificate (certificates are a SEQUENCE OF there, kept
+ * in the order added).
+ */
+static unsigned char *
+p7b_of_der(const unsigned char *der, size_t derlen, const struct chain *ch,
+    size_t *outlen)
+{
+	static const unsigned char oid_signed[] = { 0x06, 0x09, 0x2a, 0x86,
+	    0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02 };
+	static const unsigned char head[] = { 0x02, 0x01, 0x01, 0x31, 0x00,
+	    0x30, 0x0f, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01,
+	    0x07, 0x01, 0xa0, 0x02, 0x04, 0x00 };
+	static const unsigned char tail[] = { 0x31, 0x00 };
+	unsigned char	*out, *p;
+	size_t		 certs, sd, exp, ci;
+
+	certs = derlen + ch->derlen;
+	sd = sizeof(head) + der_hdrlen(certs) + certs + sizeof(tail);
+	exp = der_hdrlen(sd) + sd;
+	ci = sizeof(oid_signed) + der_hdrlen(exp) + exp;
+	*outlen = der_hdrlen(ci) + ci;
+	p = out = xcalloc(1, *outlen);
+	p = der_hdr(p, 0x30, ci);
+	memcpy(p, oid_signed, sizeof(oid_signed));
+	p += sizeof(oid_signed);
+	p = der_hdr(p, 0xa0, exp);
+	p = der_hdr(p, 0x30, sd);
+	memcpy(p, head, sizeof(head));
+	p += sizeof(head);
+	p = der_hdr(p, 0xa0, certs);
+	memcpy(p, der, derlen);
+	p += derlen;
+	if (ch->derlen > 0)
+		memcpy(p, ch->der, ch->derlen);
+	p += ch->derlen;
+	memcpy(p, tail, sizeof(tail));
+	return out;
 }
 
 /* A safe directory name for a recipient inside the archive. */
@@ -256,8 +347,9 @@ struct cert_row {
 	char		*serial, *email, *order_ext, *add_emails, *password;
 	int		 idx, mailed;
 	int		 kind;		/* 0 issued, 1 reissued, 2 renewed */
-	time_t		 cov_end;
-	X509		*x;
+	time_t		 cov_end, not_after;
+	unsigned char	*der;		/* the certificate as stored */
+	size_t		 derlen;
 	unsigned char	*p12;
 	size_t		 p12len;
 };
@@ -272,7 +364,7 @@ cert_row_free(struct cert_row *r)
 	if (r->password != NULL)
 		OPENSSL_cleanse(r->password, strlen(r->password));
 	free(r->password);
-	X509_free(r->x);
+	free(r->der);
 	free(r->p12);
 	memset(r, 0, sizeof(*r));
 }
@@ -280,7 +372,7 @@ cert_row_free(struct cert_row *r)
 static int
 cert_row_next(sqlite3_stmt *q, struct cert_row *r)
 {
-	const unsigned char	*der;
+	const void	*der;
 
 	memset(r, 0, sizeof(*r));
 	if (sqlite3_step(q) != SQLITE_ROW)
@@ -295,8 +387,12 @@ cert_row_next(sqlite3_stmt *q, struct cert_row *r)
 	r->password = store_col_text(q, 7);
 	r->idx = sqlite3_column_int(q, 8);
 	r->mailed = sqlite3_column_int(q, 9);
-	der = sqlite3_column_blob(q, 10);
-	r->x = d2i_X509(NULL, &der, sqlite3_column_bytes(q, 10));
+	if ((der = sqlite3_column_blob(q, 10)) != NULL &&
+	    sqlite3_column_bytes(q, 10) > 0) {
+		r->derlen = (size_t)sqlite3_column_bytes(q, 10);
+		r->der = xcalloc(1, r->derlen);
+		memcpy(r->der, der, r->derlen);
+	}
 	if (sqlite3_column_type(q, 11) != SQLITE_NULL) {
 		r->p12len = (size_t)sqlite3_column_bytes(q, 11);
 		r->p12 = xcalloc(1, r->p12len);
@@ -304,33 +400,34 @@ cert_row_next(sqlite3_stmt *q, struct cert_row *r)
 	}
 	r->kind = sqlite3_column_int(q, 12);
 	r->cov_end = (time_t)sqlite3_column_int64(q, 13);
-	return r->x != NULL ? 1 : -1;
+	r->not_after = (time_t)sqlite3_column_int64(q, 14);
+	if (r->der == NULL) {
+		log_err("certificate %s: no DER stored", r->serial ?
+		    r->serial : "?");
+		return -1;
+	}
+	return 1;
 }
 
 static const char *cert_cols = "SELECT c.id, c.recipient_id, o.id, c.serial,"
     " r.email, o.ext_id, o.add_emails, c.p12_password, r.idx, c.mailed,"
     " c.der, c.p12, CASE WHEN c.round = 0 THEN 0 WHEN c.round = r.round"
-    " AND r.round_covered = 1 THEN 1 ELSE 2 END, COALESCE(r.cov_end, 0)"
-    " FROM certificate c JOIN recipient r ON r.id ="
+    " AND r.round_covered = 1 THEN 1 ELSE 2 END, COALESCE(r.cov_end, 0),"
+    " c.not_after FROM certificate c JOIN recipient r ON r.id ="
     " c.recipient_id JOIN orders o ON o.id = r.order_id";
 
 static int
-write_archive(struct store *st, const struct conf *c, const struct ca *ca,
+write_archive(struct store *st, const struct conf *c, const struct chain *ch,
     int outfd, long long pass_id, const char *name)
 {
 	struct bundle	*b;
 	struct cert_row	 r;
 	sqlite3_stmt	*q;
-	char		*chain = NULL, path[512], dir[256];
-	size_t		 chainlen = 0;
+	char		 path[512], dir[256];
 	int		 rc = -1, got;
 
-	if ((chain = chain_pem(ca, &chainlen)) == NULL)
+	if ((b = bundle_open(outfd, name, c->archive_format)) == NULL)
 		return -1;
-	if ((b = bundle_open(outfd, name, c->archive_format)) == NULL) {
-		free(chain);
-		return -1;
-	}
 	{
 		char	 sql[1024];
 
@@ -348,17 +445,15 @@ write_archive(struct store *st, const struct conf *c, const struct ca *ca,
 		int		 bad = 0;
 
 		rcpt_dirname(r.email, r.idx, dir, sizeof(dir));
-		pem = pem_of(r.x, &pemlen);
-		p7 = p7b_of(r.x, ca, &p7len);
-		if (pem == NULL || p7 == NULL)
-			bad = 1;
+		pem = pem_of_der(r.der, r.derlen, &pemlen);
+		p7 = p7b_of_der(r.der, r.derlen, ch, &p7len);
 #define ADD(file, d, l) do {						\
 	snprintf(path, sizeof(path), "%s/%s/%s", r.order_ext, dir, file);	\
 	if (!bad && bundle_add(b, path, d, l) == -1)			\
 		bad = 1;						\
 } while (0)
 		ADD("cert.pem", pem, pemlen);
-		ADD("chain.pem", chain, chainlen);
+		ADD("chain.pem", ch->pem, ch->pemlen);
 		ADD("cert.p7b", p7, p7len);
 		if (r.p12 != NULL)
 			ADD("bundle.p12", r.p12, r.p12len);
@@ -367,14 +462,14 @@ write_archive(struct store *st, const struct conf *c, const struct ca *ca,
 		free(p7);
 		cert_row_free(&r);
 		if (bad) {
-			sqlite3_finalize(q);
+			store_release(q);
 			q = NULL;
 			goto out;
 		}
 		crash_point("archive_entry");
 	}
 	cert_row_free(&r);
-	sqlite3_finalize(q);
+	store_release(q);
 	q = NULL;
 	if (got == -1)
 		goto out;
@@ -387,15 +482,14 @@ write_archive(struct store *st, const struct conf *c, const struct ca *ca,
 out:
 	if (b != NULL)
 		bundle_abort(b);
-	free(chain);
 	return rc;
 }
 
 /* The "client certificate issued" message, and the PKCS#12 password in
- * a message of its own to the recipient alone. */
+ * a message of its own to the recipient alone, into the batch mb. */
 static int
-write_mails(struct store *st, const struct conf *c, const struct ca *ca,
-    const struct cert_row *r)
+write_mails(struct mail_batch *mb, const struct conf *c,
+    const struct chain *ch, const struct cert_row *r)
 {
 	struct mail_msg		 m;
 	struct mail_attach	 att[2];
@@ -406,17 +500,9 @@ write_mails(struct store *st, const struct conf *c, const struct ca *ca,
 	char			 na[32];
 	int			 rc = -1;
 
-	if ((pem = pem_of(r->x, &pemlen)) == NULL ||
-	    (p7 = p7b_of(r->x, ca, &p7len)) == NULL)
-		goto out;
-	time_fmt((time_t)0, na, sizeof(na));
-	{
-		const ASN1_TIME	*t = X509_get0_notAfter(r->x);
-		struct tm	 tm;
-
-		if (ASN1_TIME_to_tm(t, &tm) == 1)
-			strftime(na, sizeof(na), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	}
+	pem = pem_of_der(r->der, r->derlen, &pemlen);
+	p7 = p7b_of_der(r->der, r->derlen, ch, &p7len);
+	time_fmt(r->not_after, na, sizeof(na));
 	buf_addf(&body, "A client certificate was %s for %s.\n\n"
 	    "Order:         %s\nSerial number: %s\nValid until:   %s\n",
 	    r->kind == 1 ? "reissued" : r->kind == 2 ? "renewed" : "issued",
@@ -456,7 +542,7 @@ write_mails(struct store *st, const struct conf *c, const struct ca *ca,
 	m.natt = 2;
 	m.message_id_seed = seed;
 	snprintf(name, sizeof(name), "cert-%s", r->serial);
-	if (mail_send(c, name, &m) == -1)
+	if (mail_batch_add(mb, name, &m) == -1)
 		goto out;
 	if (r->password != NULL) {
 		buf_free(&body);
@@ -473,13 +559,9 @@ write_mails(struct store *st, const struct conf *c, const struct ca *ca,
 		m.body = (const char *)body.p;
 		m.message_id_seed = seed;
 		snprintf(name, sizeof(name), "p12pass-%s", r->serial);
-		if (mail_send(c, name, &m) == -1)
+		if (mail_batch_add(mb, name, &m) == -1)
 			goto out;
 	}
-	/* The password leaves the database once its message is written. */
-	if (store_done(st, store_prep(st, "UPDATE certificate SET mailed = 1,"
-	    " p12_password = NULL WHERE id = ?", "i", r->cid)) == -1)
-		goto out;
 	rc = 0;
 out:
 	if (body.p != NULL)
@@ -535,7 +617,7 @@ write_result(struct store *st, const struct conf *c, int outfd,
 		if (ok && sqlite3_column_int64(q, 2) != 0)
 			ok = attr(w, "units", num) >= 0;
 	}
-	sqlite3_finalize(q);
+	store_release(q);
 	q = store_prep(st, "SELECT o.id, o.ext_id, o.state, o.reason,"
 	    " o.message, r.email, r.state, r.reason, r.message, c.serial,"
 	    " c.not_after, c.der, COALESCE(o.price, 0), o.pay_used, "
@@ -585,17 +667,20 @@ write_result(struct store *st, const struct conf *c, int outfd,
 		    sqlite3_column_text(q, 5)) >= 0 &&
 		    attr(w, "state", rstate) >= 0;
 		if (ok && sqlite3_column_text(q, 9) != NULL) {
-			char		 na[32], sha[65], *pem;
-			const unsigned char *der = sqlite3_column_blob(q, 11);
-			X509		*x;
+			const void	*der = sqlite3_column_blob(q, 11);
+			char		 na[32], sha[65], *pem = NULL;
 			size_t		 pemlen;
+			int		 derlen = sqlite3_column_bytes(q, 11);
 
 			time_fmt((time_t)sqlite3_column_int64(q, 10), na,
 			    sizeof(na));
-			x = d2i_X509(NULL, &der, sqlite3_column_bytes(q, 11));
-			pem = x ? pem_of(x, &pemlen) : NULL;
-			if (pem != NULL)
+			/* sha256 of cert.pem as the archive holds it */
+			if (derlen > 0) {
+				pem = pem_of_der(der, (size_t)derlen, &pemlen);
 				sha256_hex(pem, pemlen, sha);
+			} else
+				log_err("certificate %s: no DER stored",
+				    sqlite3_column_text(q, 9));
 			ok = pem != NULL && attr(w, "serial", (const char *)
 			    sqlite3_column_text(q, 9)) >= 0 &&
 			    attr(w, "notAfter", na) >= 0 &&
@@ -606,7 +691,6 @@ write_result(struct store *st, const struct conf *c, int outfd,
 				ok = attr(w, "coverageEnd", na) >= 0;
 			}
 			free(pem);
-			X509_free(x);
 		} else if (ok && sqlite3_column_text(q, 7) != NULL &&
 		    strcmp(rstate, S_REJECTED) == 0)
 			ok = attr(w, "reason", (const char *)
@@ -617,7 +701,7 @@ write_result(struct store *st, const struct conf *c, int outfd,
 			    sqlite3_column_text(q, 8)) >= 0;
 		ok = ok && xmlTextWriterEndElement(w) >= 0;
 	}
-	sqlite3_finalize(q);
+	store_release(q);
 	if (ok && cur != 0)
 		ok = xmlTextWriterEndElement(w) >= 0;
 	ok = ok && xmlTextWriterEndElement(w) >= 0;
@@ -635,19 +719,23 @@ write_pass(struct store *st, const struct conf *c, const struct ca *ca,
 	long long	 batch_id = 0, seq = 0, ncert = 0;
 	int		 outfd = -1, rc = -1, got;
 	struct cert_row	 r;
+	struct chain	 ch;
+	struct mail_batch *mb = NULL;
 
+	if (chain_load(ca, &ch) == -1)
+		return -1;
 	q = store_prep(st, "SELECT p.batch_id, p.seq, b.ext_id, a.name"
 	    " FROM pass p JOIN batch b ON b.id = p.batch_id JOIN account a"
 	    " ON a.id = b.account_id WHERE p.id = ?", "i", pass_id);
 	if (q == NULL)
-		return -1;
+		goto out;
 	if (sqlite3_step(q) == SQLITE_ROW) {
 		batch_id = sqlite3_column_int64(q, 0);
 		seq = sqlite3_column_int64(q, 1);
 		batch_ext = store_col_text(q, 2);
 		account = store_col_text(q, 3);
 	}
-	sqlite3_finalize(q);
+	store_release(q);
 	if (batch_ext == NULL || account == NULL)
 		goto out;
 	if (valid_name(batch_ext))
@@ -669,22 +757,28 @@ write_pass(struct store *st, const struct conf *c, const struct ca *ca,
 		snprintf(name, sizeof(name), "%s.%s", base,
 		    strcmp(c->archive_format, "zip") == 0 ? "zip" : "tar.gz");
 		archive = xstrdup(name);
-		if (write_archive(st, c, ca, outfd, pass_id, name) == -1)
+		if (write_archive(st, c, &ch, outfd, pass_id, name) == -1)
 			goto out;
 	}
 
-	/* Messages for certificates not yet mailed. */
+	/*
+	 * Messages for certificates not yet mailed, in one batch: each is
+	 * written under its temporary name, the batch commit makes them
+	 * durable and publishes them, and only then are the certificates
+	 * marked mailed and their passwords erased.  A crash before that
+	 * leaves dot-temporaries (and, in a pass of more than 4096
+	 * messages, groups already published) and mailed = 0: the next
+	 * pass writes the same messages again under the same names.
+	 */
 	snprintf(sql, sizeof(sql), "%s WHERE c.pass_id = ? AND c.state IN"
 	    " ('issued', 'superseded') AND c.mailed = 0 ORDER BY c.id",
 	    cert_cols);
-	if (store_begin(st) == -1)
+	if ((mb = mail_batch_begin(c)) == NULL)
 		goto out;
-	if ((q = store_prep(st, sql, "i", pass_id)) == NULL) {
-		store_rollback(st);
+	if ((q = store_prep(st, sql, "i", pass_id)) == NULL)
 		goto out;
-	}
 	while ((got = cert_row_next(q, &r)) == 1) {
-		if (write_mails(st, c, ca, &r) == -1)
+		if (write_mails(mb, c, &ch, &r) == -1)
 			got = -1;
 		cert_row_free(&r);
 		if (got == -1)
@@ -692,8 +786,22 @@ write_pass(struct store *st, const struct conf *c, const struct ca *ca,
 		crash_point("after_mail");
 	}
 	cert_row_free(&r);
-	sqlite3_finalize(q);
-	if (got == -1 || store_commit(st) == -1) {
+	store_release(q);
+	if (got == -1)
+		goto out;
+	crash_point("before_mail_commit");
+	got = mail_batch_commit(mb);
+	mb = NULL;
+	if (got == -1)
+		goto out;
+	crash_point("after_mail_commit");
+	/* The passwords leave the database once their messages are. */
+	if (store_begin(st) == -1)
+		goto out;
+	if (store_done(st, store_prep(st, "UPDATE certificate SET mailed = 1,"
+	    " p12_password = NULL WHERE pass_id = ? AND state IN ('issued',"
+	    " 'superseded') AND mailed = 0", "i", pass_id)) == -1 ||
+	    store_commit(st) == -1) {
 		store_rollback(st);
 		goto out;
 	}
@@ -717,11 +825,13 @@ write_pass(struct store *st, const struct conf *c, const struct ca *ca,
 	    archive ? archive : "");
 	rc = 0;
 out:
+	mail_batch_abort(mb);
 	if (outfd != -1)
 		close(outfd);
 	free(batch_ext);
 	free(account);
 	free(archive);
+	chain_free(&ch);
 	return rc;
 }
 

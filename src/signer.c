@@ -9,6 +9,9 @@
  *      into PKCS#12;
  *   C  (this thread) one transaction stores the certificates and moves
  *      the recipients to issued.
+ * B of chunk k overlaps A and W of chunk k+1 and C of chunk k-1.  The
+ * key of a CSR is taken from the CSR as it stands once it matches the
+ * key validated at intake (csr_key()); nothing is parsed twice.
  * After a crash, signer_recover() signs each 'signing' TBS again (same
  * serial, same content), so no certificate is lost and no serial is
  * reused.  A server-generated key existed only in memory: its serial is
@@ -33,7 +36,7 @@
 #include "pipeline.h"
 #include "store.h"
 
-#define CHUNK_PER_WORKER	64
+#define CHUNK_PER_WORKER	128
 #define MAX_VALIDITY		(825L * 86400 - 1)
 
 struct job {
@@ -43,6 +46,9 @@ struct job {
 	char		*cn, *given, *surname, *pseudonym, *email;
 	char		*org_name, *org_country, *org_id;
 	char		*product, *hash, *csr, *keygen;
+	char		*spki_want;	/* SHA-256 recorded when validated */
+	unsigned char	*spkider;
+	size_t		 spkilen;
 	time_t		 coverage_end;
 	EVP_PKEY	*key;		/* server-generated, or NULL */
 	unsigned char	*tbs;
@@ -62,52 +68,7 @@ struct job {
 struct pool {
 	const struct conf	*conf;
 	const struct ca		*ca;
-	struct job		*jobs;
-	size_t			 n;
-	size_t			 next;
-	pthread_mutex_t		 mu;
-	void			(*fn)(struct pool *, struct job *);
 };
-
-static void *
-pool_thread(void *arg)
-{
-	struct pool	*p = arg;
-	size_t		 i;
-
-	for (;;) {
-		pthread_mutex_lock(&p->mu);
-		i = p->next++;
-		pthread_mutex_unlock(&p->mu);
-		if (i >= p->n)
-			return NULL;
-		p->fn(p, &p->jobs[i]);
-	}
-}
-
-/* Run fn over every job on conf->workers threads. */
-static void
-pool_run(struct pool *p, void (*fn)(struct pool *, struct job *))
-{
-	pthread_t	 th[256];
-	int		 i, nt = p->conf->workers;
-
-	if (nt < 1)
-		nt = 1;
-	if (nt > 256)
-		nt = 256;
-	p->fn = fn;
-	p->next = 0;
-	for (i = 0; i < nt; i++)
-		if (pthread_create(&th[i], NULL, pool_thread, p) != 0)
-			break;
-	if (i == 0) {
-		pool_thread(p);
-		return;
-	}
-	while (i-- > 0)
-		pthread_join(th[i], NULL);
-}
 
 static void
 job_clear(struct job *j)
@@ -124,8 +85,9 @@ job_clear(struct job *j)
 	free(j->hash);
 	free(j->csr);
 	free(j->keygen);
+	free(j->spki_want);
 	EVP_PKEY_free(j->key);
-	EVP_PKEY_free(j->req.pubkey);
+	free(j->spkider);
 	free(j->tbs);
 	X509_free(j->cert);
 	free(j->der);
@@ -134,10 +96,55 @@ job_clear(struct job *j)
 	memset(j, 0, sizeof(*j));
 }
 
+/*
+ * The key of a CSR recipient.  The CSR was verified and its key checked
+ * when the order was validated, and the SHA-256 of its key recorded: its
+ * SubjectPublicKeyInfo is taken from the CSR as it stands if it is that
+ * key, without decoding it again.  Otherwise (a key whose encoding was
+ * not canonical, or no record) the CSR is checked again in full.
+ */
+static int
+csr_key(struct job *j)
+{
+	EVP_PKEY	*pk = NULL;
+	char		 have[65];
+
+	if (csr_spki(j->csr, strlen(j->csr), &j->spkider, &j->spkilen) == 0 &&
+	    j->spki_want != NULL) {
+		sha256_hex(j->spkider, j->spkilen, have);
+		if (strcmp(have, j->spki_want) == 0)
+			return 0;
+	}
+	free(j->spkider);
+	j->spkider = NULL;
+	if (csr_check(j->csr, strlen(j->csr), &pk, j->reason,
+	    sizeof(j->reason), j->message, sizeof(j->message)) == -1) {
+		j->failed = 1;
+		return -1;
+	}
+	if (key_spki(pk, &j->spkider, &j->spkilen) == -1) {
+		EVP_PKEY_free(pk);
+		j->failed = 2;
+		return -1;
+	}
+	EVP_PKEY_free(pk);
+	sha256_hex(j->spkider, j->spkilen, have);
+	if (j->spki_want != NULL && strcmp(have, j->spki_want) != 0) {
+		j->failed = 1;
+		snprintf(j->reason, sizeof(j->reason), "csr_key_changed");
+		snprintf(j->message, sizeof(j->message), "the CSR's key is "
+		    "not the key validated for this recipient");
+		return -1;
+	}
+	return 0;
+}
+
 /* Phase A: key, serial, TBS, lint. */
 static void
-phase_build(struct pool *p, struct job *j)
+phase_build(void *item, void *arg)
 {
+	struct job	*j = item;
+	struct pool	*p = arg;
 	char	 err[512];
 	long	 span;
 
@@ -153,20 +160,15 @@ phase_build(struct pool *p, struct job *j)
 			log_err("keygen %s: %s", j->keygen, err);
 			return;
 		}
-		if (EVP_PKEY_up_ref(j->key) != 1) {
+		if (key_spki(j->key, &j->spkider, &j->spkilen) == -1) {
 			j->failed = 2;
 			return;
 		}
-		j->req.pubkey = j->key;
-	} else if (csr_check(j->csr, strlen(j->csr), &j->req.pubkey, j->reason,
-	    sizeof(j->reason), j->message, sizeof(j->message)) == -1) {
-		j->failed = 1;
+	} else if (csr_key(j) == -1)
 		return;
-	}
-	if (key_spki_sha256(j->req.pubkey, j->spki) == -1) {
-		j->failed = 2;
-		return;
-	}
+	sha256_hex(j->spkider, j->spkilen, j->spki);
+	j->req.spki = j->spkider;
+	j->req.spkilen = j->spkilen;
 	j->req.cn = j->cn;
 	j->req.given_name = j->given;
 	j->req.surname = j->surname;
@@ -208,25 +210,24 @@ phase_build(struct pool *p, struct job *j)
 
 /* Phase B: the CA signs the recorded TBS. */
 static void
-phase_sign(struct pool *p, struct job *j)
+phase_sign(void *item, void *arg)
 {
-	unsigned char	*q;
-	int		 n;
+	struct job	*j = item;
+	struct pool	*p = arg;
 
 	if (j->failed)
 		return;
-	if ((j->cert = ca_sign_tbs(p->ca, j->tbs, j->tbslen)) == NULL) {
+	if (ca_sign_tbs(p->ca, j->tbs, j->tbslen, &j->der, &j->derlen) == -1) {
 		j->failed = 2;
 		return;
 	}
-	if ((n = i2d_X509(j->cert, NULL)) <= 0) {
-		j->failed = 2;
-		return;
-	}
-	j->der = q = xcalloc(1, (size_t)n);
-	i2d_X509(j->cert, &q);
-	j->derlen = (size_t)n;
 	if (j->key != NULL) {
+		const unsigned char *q = j->der;
+
+		if ((j->cert = d2i_X509(NULL, &q, (long)j->derlen)) == NULL) {
+			j->failed = 2;
+			return;
+		}
 		p12_password(j->password, sizeof(j->password));
 		if (p12_make(j->key, j->cert, p->ca->chain, j->password,
 		    strcmp(p->conf->p12_profile, "legacy") == 0,
@@ -251,7 +252,7 @@ load_jobs(struct store *st, struct job *jobs, size_t max, size_t *n)
 	q = store_prep(st, "SELECT r.id, o.id, o.batch_id, r.cn, r.given_name,"
 	    " r.surname, r.pseudonym, r.email, r.csr, r.keygen, o.product,"
 	    " o.sig_hash, COALESCE(r.cov_end, o.not_after), g.name, g.country,"
-	    " g.org_identifier, r.cn_type, r.round"
+	    " g.org_identifier, r.cn_type, r.round, r.spki_sha256"
 	    " FROM recipient r JOIN orders o ON o.id = r.order_id"
 	    " LEFT JOIN organization g ON g.id = o.org_id"
 	    " WHERE r.state = 'approved' AND NOT EXISTS (SELECT 1 FROM"
@@ -282,8 +283,9 @@ load_jobs(struct store *st, struct job *jobs, size_t max, size_t *n)
 		j->org_id = store_col_text(q, 15);
 		j->req.cn_type = (enum cn_type)sqlite3_column_int(q, 16);
 		j->round = sqlite3_column_int(q, 17);
+		j->spki_want = store_col_text(q, 18);
 	}
-	sqlite3_finalize(q);
+	store_release(q);
 	return 0;
 }
 
@@ -322,94 +324,175 @@ store_issued(struct store *st, long long cert_id, long long rid,
 	return 0;
 }
 
+/* W: the write-ahead record of a chunk, before the CA key is used. */
+static int
+write_ahead(struct store *st, struct job *jobs, size_t n, int *progress)
+{
+	size_t	 i;
+
+	*progress = 0;
+	if (store_begin(st) == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		struct job *j = &jobs[i];
+
+		if (j->failed == 1) {
+			if (refuse_job(st, j) == -1)
+				goto fail;
+			*progress = 1;
+			continue;
+		}
+		if (j->failed)
+			continue;
+		if (store_done(st, store_prep(st, "INSERT INTO certificate"
+		    " (recipient_id, round, serial, state, tbs, not_before,"
+		    " not_after, spki_sha256, created)"
+		    " VALUES (?, ?, ?, 'signing', ?, ?, ?, ?, ?)", "iitbiiti",
+		    j->rid, (long long)j->round, j->serial_hex, j->tbs,
+		    j->tbslen, (long long)j->req.not_before,
+		    (long long)j->req.not_after, j->spki,
+		    (long long)clock_now())) == -1)
+			goto fail;
+		j->cert_id = store_last_id(st);
+		*progress = 1;
+	}
+	crash_point("before_writeahead_commit");
+	if (store_commit(st) == -1)
+		return -1;
+	crash_point("after_writeahead");
+	return 0;
+fail:
+	store_rollback(st);
+	return -1;
+}
+
+/* C: store a signed chunk's certificates, recipients to issued. */
+static int
+store_chunk(struct store *st, struct job *jobs, size_t n)
+{
+	size_t	 i;
+
+	if (store_begin(st) == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		struct job *j = &jobs[i];
+
+		if (j->failed)
+			continue;
+		if (store_issued(st, j->cert_id, j->rid, j->oid, j->bid,
+		    j->der, j->derlen, j->p12, j->p12len,
+		    j->p12 ? j->password : NULL, j->serial_hex) == -1) {
+			store_rollback(st);
+			return -1;
+		}
+	}
+	crash_point("before_issue_commit");
+	if (store_commit(st) == -1)
+		return -1;
+	crash_point("after_issue_commit");
+	return 0;
+}
+
+/* B of one chunk on the worker threads, driven from a thread of its own
+ * so that this thread can work on the database meanwhile. */
+struct signing {
+	struct pool	*p;
+	struct job	*jobs;
+	size_t		 n;
+	pthread_t	 th;
+	int		 running;
+};
+
+static void *
+signing_main(void *arg)
+{
+	struct signing	*sg = arg;
+
+	workpool_run(sg->p->conf->workers, sg->jobs, sg->n, sizeof(*sg->jobs),
+	    phase_sign, sg->p);
+	return NULL;
+}
+
+static void
+signing_start(struct signing *sg, struct job *jobs, size_t n)
+{
+	sg->jobs = jobs;
+	sg->n = n;
+	sg->running = pthread_create(&sg->th, NULL, signing_main, sg) == 0;
+	if (!sg->running)
+		signing_main(sg);
+}
+
+static void
+signing_wait(struct signing *sg)
+{
+	if (sg->running)
+		pthread_join(sg->th, NULL);
+	sg->running = 0;
+}
+
+/*
+ * Chunks go through A (build), W (write-ahead commit), B (sign) and C
+ * (store) in order; the CA signs chunk k while this thread builds and
+ * records chunk k+1 and then stores chunk k-1, so the cores do not wait
+ * for the database's commits.  Every chunk's W commit still precedes its
+ * signatures, and its C commit follows them.
+ */
 int
 signer_run(struct store *st, const struct conf *c, const struct ca *ca)
 {
 	struct pool	 p;
-	struct job	*jobs;
-	size_t		 max, n, i;
-	int		 rc = -1, progress;
+	struct signing	 sg;
+	struct job	*buf[2], *cur = NULL, *next;
+	size_t		 max, n, ncur = 0, i;
+	int		 rc = -1, progress, k = 0;
 
 	max = (size_t)(c->workers > 0 ? c->workers : 1) * CHUNK_PER_WORKER;
-	jobs = xcalloc(max, sizeof(*jobs));
-	memset(&p, 0, sizeof(p));
+	buf[0] = xcalloc(max, sizeof(struct job));
+	buf[1] = xcalloc(max, sizeof(struct job));
 	p.conf = c;
 	p.ca = ca;
-	p.jobs = jobs;
-	pthread_mutex_init(&p.mu, NULL);
+	memset(&sg, 0, sizeof(sg));
+	sg.p = &p;
 	for (;;) {
-		if (load_jobs(st, jobs, max, &n) == -1)
-			goto out;
-		if (n == 0)
-			break;
-		p.n = n;
-		pool_run(&p, phase_build);
-
-		/* W: the write-ahead record, before the CA key is used. */
-		if (store_begin(st) == -1)
-			goto out;
+		next = buf[k];
 		progress = 0;
-		for (i = 0; i < n; i++) {
-			struct job *j = &jobs[i];
-
-			if (j->failed == 1) {
-				if (refuse_job(st, j) == -1)
-					goto fail;
-				progress = 1;
-				continue;
-			}
-			if (j->failed)
-				continue;
-			if (store_done(st, store_prep(st, "INSERT INTO"
-			    " certificate (recipient_id, round, serial, state,"
-			    " tbs, not_before, not_after, spki_sha256, created)"
-			    " VALUES (?, ?, ?, 'signing', ?, ?, ?, ?, ?)", "iitb"
-			    "iiti", j->rid, (long long)j->round, j->serial_hex,
-			    j->tbs, j->tbslen, (long long)j->req.not_before,
-			    (long long)j->req.not_after, j->spki,
-			    (long long)clock_now())) == -1)
-				goto fail;
-			j->cert_id = store_last_id(st);
-			progress = 1;
+		if (load_jobs(st, next, max, &n) == -1)
+			goto out;
+		if (n > 0) {
+			workpool_run(c->workers, next, n, sizeof(*next),
+			    phase_build, &p);
+			if (write_ahead(st, next, n, &progress) == -1)
+				goto out;
 		}
-		crash_point("before_writeahead_commit");
-		if (store_commit(st) == -1)
-			goto out;
-		crash_point("after_writeahead");
-
-		pool_run(&p, phase_sign);
-		crash_point("after_sign");
-
-		if (store_begin(st) == -1)
-			goto out;
-		for (i = 0; i < n; i++) {
-			struct job *j = &jobs[i];
-
-			if (j->failed)
-				continue;
-			if (store_issued(st, j->cert_id, j->rid, j->oid, j->bid,
-			    j->der, j->derlen, j->p12, j->p12len,
-			    j->p12 ? j->password : NULL, j->serial_hex) == -1)
-				goto fail;
+		if (cur != NULL) {
+			signing_wait(&sg);
+			crash_point("after_sign");
 		}
-		crash_point("before_issue_commit");
-		if (store_commit(st) == -1)
-			goto out;
-		crash_point("after_issue_commit");
-		for (i = 0; i < n; i++)
-			job_clear(&jobs[i]);
-		if (!progress)
-			break;	/* only transient failures: next pass */
+		if (n > 0 && progress)
+			signing_start(&sg, next, n);
+		if (cur != NULL) {
+			if (store_chunk(st, cur, ncur) == -1)
+				goto out;
+			for (i = 0; i < ncur; i++)
+				job_clear(&cur[i]);
+			cur = NULL;
+		}
+		if (n == 0 || !progress)
+			break;	/* none left, or only transient failures */
+		cur = next;
+		ncur = n;
+		k ^= 1;
 	}
 	rc = 0;
-	goto out;
-fail:
-	store_rollback(st);
 out:
-	for (i = 0; i < max; i++)
-		job_clear(&jobs[i]);
-	free(jobs);
-	pthread_mutex_destroy(&p.mu);
+	signing_wait(&sg);
+	for (i = 0; i < max; i++) {
+		job_clear(&buf[0][i]);
+		job_clear(&buf[1][i]);
+	}
+	free(buf[0]);
+	free(buf[1]);
 	return rc;
 }
 
@@ -423,10 +506,8 @@ signer_recover(struct store *st, const struct conf *c, const struct ca *ca)
 	for (;;) {
 		long long	 cid, rid, oid, bid;
 		char		*serial = NULL, *keygen = NULL;
-		unsigned char	*der = NULL, *tbs = NULL, *p;
-		size_t		 tbslen;
-		X509		*x = NULL;
-		int		 n;
+		unsigned char	*der = NULL, *tbs = NULL;
+		size_t		 tbslen, derlen;
 
 		q = store_prep(st, "SELECT c.id, c.recipient_id, o.id,"
 		    " o.batch_id, c.serial, r.keygen, c.tbs FROM certificate c"
@@ -436,7 +517,7 @@ signer_recover(struct store *st, const struct conf *c, const struct ca *ca)
 		if (q == NULL)
 			return -1;
 		if (sqlite3_step(q) != SQLITE_ROW) {
-			sqlite3_finalize(q);
+			store_release(q);
 			return rc;
 		}
 		cid = sqlite3_column_int64(q, 0);
@@ -448,7 +529,7 @@ signer_recover(struct store *st, const struct conf *c, const struct ca *ca)
 		tbslen = (size_t)sqlite3_column_bytes(q, 6);
 		tbs = xcalloc(1, tbslen);
 		memcpy(tbs, sqlite3_column_blob(q, 6), tbslen);
-		sqlite3_finalize(q);
+		store_release(q);
 
 		if (store_begin(st) == -1)
 			rc = -1;
@@ -462,13 +543,10 @@ signer_recover(struct store *st, const struct conf *c, const struct ca *ca)
 			log_warn("serial %s voided after a crash: its server "
 			    "key was never stored; a new key will be made",
 			    serial);
-		} else if ((x = ca_sign_tbs(ca, tbs, tbslen)) == NULL ||
-		    (n = i2d_X509(x, NULL)) <= 0) {
+		} else if (ca_sign_tbs(ca, tbs, tbslen, &der, &derlen) == -1) {
 			rc = -1;
 		} else {
-			der = p = xcalloc(1, (size_t)n);
-			i2d_X509(x, &p);
-			if (store_issued(st, cid, rid, oid, bid, der, (size_t)n,
+			if (store_issued(st, cid, rid, oid, bid, der, derlen,
 			    NULL, 0, NULL, serial) == -1)
 				rc = -1;
 			else
@@ -480,7 +558,6 @@ signer_recover(struct store *st, const struct conf *c, const struct ca *ca)
 		crash_point("after_recover_commit");
 		if (rc == -1)
 			store_rollback(st);
-		X509_free(x);
 		free(der);
 		free(tbs);
 		free(serial);

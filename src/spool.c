@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "extern.h"
@@ -107,7 +108,7 @@ on_head(void *arg, const struct batch_head *h)
 		    "twice", h->id, sqlite3_column_text(q, 1) ?
 		    (const char *)sqlite3_column_text(q, 1) : "?", when);
 	}
-	sqlite3_finalize(q);
+	store_release(q);
 	if (other != 0)
 		return -1;
 	if (store_done(in->st, store_prep(in->st,
@@ -220,7 +221,7 @@ on_csr(void *arg, const struct csr_in *c)
 		bid = sqlite3_column_int64(q, 1);
 		oid = sqlite3_column_int64(q, 2);
 	}
-	sqlite3_finalize(q);
+	store_release(q);
 	if (rid == 0) {
 		problems_add(in->pr, c->line, "no recipient %s in order \"%s\" "
 		    "of this account is waiting for a CSR", c->email, c->order);
@@ -474,7 +475,7 @@ process_file(struct store *st, const struct conf *c,
 			outcome = strcmp((const char *)sqlite3_column_text(q, 1),
 			    "accepted") == 0 ? "archive" : "rejected";
 		}
-		sqlite3_finalize(q);
+		store_release(q);
 		/* A refusal is decided again from the bytes. */
 		if (outcome != NULL && strcmp(outcome, "archive") == 0) {
 			rc = finish_move(c, account, name, "archive", prev_id,
@@ -508,7 +509,7 @@ process_file(struct store *st, const struct conf *c,
 			    (const char *)sqlite3_column_text(q, 2) : "");
 			dup = 1;
 		}
-		sqlite3_finalize(q);
+		store_release(q);
 		if (dup)
 			goto refuse;
 	}
@@ -594,23 +595,49 @@ is_ignored(const char *name)
 	    has_suffix(name, ".p7s");
 }
 
+/* When the next settling file becomes ready (CLOCK_REALTIME ns), 0 none. */
+static long long	next_ready_ns;
+
 static int
 is_ready(const struct conf *c, int ind, const char *name,
     const struct stat *sb)
 {
 	char		 marker[300];
 	struct stat	 mb;
-	time_t		 now = time(NULL);
+	struct timespec	 now;
+	long long	 due;
 
 	if (c->ready == READY_MARKER) {
 		snprintf(marker, sizeof(marker), "%s.done", name);
 		return fstatat(ind, marker, &mb, AT_SYMLINK_NOFOLLOW) == 0;
 	}
-	/* File times come from the kernel's clock, so compare with it; a
-	 * fresh mtime may read slightly ahead of time(2). */
 	if (c->settle_seconds == 0)
 		return 1;
-	return now - sb->st_mtime >= c->settle_seconds;
+	/* File times come from the kernel's clock, so compare with it. */
+	clock_gettime(CLOCK_REALTIME, &now);
+	due = (long long)sb->st_mtim.tv_sec * 1000000000LL +
+	    sb->st_mtim.tv_nsec + (long long)c->settle_seconds * 1000000000LL;
+	if ((long long)now.tv_sec * 1000000000LL + now.tv_nsec >= due)
+		return 1;
+	if (next_ready_ns == 0 || due < next_ready_ns)
+		next_ready_ns = due;
+	return 0;
+}
+
+long
+spool_wait_ms(void)
+{
+	struct timespec	 now;
+	long long	 left;
+
+	if (next_ready_ns == 0)
+		return -1;
+	clock_gettime(CLOCK_REALTIME, &now);
+	left = next_ready_ns - ((long long)now.tv_sec * 1000000000LL +
+	    now.tv_nsec);
+	if (left <= 0)
+		return 0;
+	return (long)(left / 1000000 + 1);
 }
 
 /* Claim one inbound entry into work/; the work name is written to out. */
@@ -707,7 +734,7 @@ each_account(struct store *st, const struct conf *c, const struct schema *sch,
 			rc = -1;
 		free(name);
 	}
-	sqlite3_finalize(q);
+	store_release(q);
 	return rc;
 }
 
@@ -721,6 +748,7 @@ intake_one(struct store *st, const struct conf *c, const struct schema *sch,
 int
 spool_intake(struct store *st, const struct conf *c, const struct schema *sch)
 {
+	next_ready_ns = 0;
 	return each_account(st, c, sch, intake_one);
 }
 

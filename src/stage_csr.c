@@ -4,21 +4,46 @@
  * is used.  A key that is listed as compromised, or already certified
  * (or about to be) for another mailbox, is refused.  csrLater without a
  * CSR waits in waiting_csr; a server-generated key passes here and is
- * made at signing time.
+ * made at signing time.  The CSR's verification, the costly part, can
+ * run ahead for many recipients at once on the worker threads
+ * (csr_precheck, called by pipeline.c); the database checks follow here.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pipeline.h"
 #include "store.h"
 
+void
+csr_precheck(struct rcpt *r)
+{
+	EVP_PKEY	*pub = NULL;
+
+	r->pre = PRE_NONE;
+	if (r->keygen != NULL || r->csr == NULL)
+		return;
+	if (csr_check(r->csr, strlen(r->csr), &pub, r->pre_reason,
+	    sizeof(r->pre_reason), r->pre_message,
+	    sizeof(r->pre_message)) == -1)
+		r->pre = strcmp(r->pre_reason, "csr_internal") == 0 ?
+		    PRE_INTERNAL : PRE_REFUSED;
+	else if (key_spki_sha256(pub, r->pre_spki) == -1) {
+		r->pre = PRE_REFUSED;
+		snprintf(r->pre_reason, sizeof(r->pre_reason),
+		    "csr_key_invalid");
+		snprintf(r->pre_message, sizeof(r->pre_message),
+		    "cannot encode key");
+	} else
+		r->pre = PRE_OK;
+	EVP_PKEY_free(pub);
+}
+
 enum stage_rc
 stage_csr(struct eval *e, struct rcpt *r)
 {
-	EVP_PKEY	*pub = NULL;
-	char		 reason[48], msg[512], spki[65];
+	const char	*spki;
 	long long	 n;
-	enum stage_rc	 rc = STAGE_REJECT;
 
 	if (r->keygen != NULL)
 		return STAGE_PASS;
@@ -31,45 +56,36 @@ stage_csr(struct eval *e, struct rcpt *r)
 		rcpt_set(r, S_REJECTED, "csr_missing", "no CSR given");
 		return STAGE_REJECT;
 	}
-	if (csr_check(r->csr, strlen(r->csr), &pub, reason, sizeof(reason),
-	    msg, sizeof(msg)) == -1) {
-		if (strcmp(reason, "csr_internal") == 0)
-			return STAGE_ERROR;	/* libcrypto, not the CSR */
-		rcpt_set(r, S_REJECTED, reason, "%s", msg);
+	if (r->pre == PRE_NONE)
+		csr_precheck(r);
+	if (r->pre == PRE_INTERNAL)
+		return STAGE_ERROR;	/* libcrypto, not the CSR */
+	if (r->pre != PRE_OK) {
+		rcpt_set(r, S_REJECTED, r->pre_reason, "%s", r->pre_message);
 		return STAGE_REJECT;
 	}
-	if (key_spki_sha256(pub, spki) == -1) {
-		rcpt_set(r, S_REJECTED, "csr_key_invalid", "cannot encode key");
-		goto out;
-	}
+	spki = r->pre_spki;
 	if (store_int(e->st, &n, 0, store_prep(e->st,
 	    "SELECT count(*) FROM compromised_key WHERE spki_sha256 = ?", "t",
-	    spki)) == -1) {
-		rc = STAGE_ERROR;
-		goto out;
-	}
+	    spki)) == -1)
+		return STAGE_ERROR;
 	if (n > 0) {
 		rcpt_set(r, S_REJECTED, "csr_key_compromised", "the key is "
 		    "listed as compromised (S/MIME BR 6.1.1.3)");
-		goto out;
+		return STAGE_REJECT;
 	}
 	if (store_int(e->st, &n, 0, store_prep(e->st,
 	    "SELECT count(*) FROM recipient WHERE spki_sha256 = ? AND"
 	    " lower(email) != lower(?) AND state IN ('approved', 'issued')",
-	    "tt", spki, r->email)) == -1) {
-		rc = STAGE_ERROR;
-		goto out;
-	}
+	    "tt", spki, r->email)) == -1)
+		return STAGE_ERROR;
 	if (n > 0) {
 		rcpt_set(r, S_REJECTED, "csr_key_reused", "the key is already "
 		    "certified for another subject; a key belongs to one "
 		    "mailbox");
-		goto out;
+		return STAGE_REJECT;
 	}
 	free(r->spki);
 	r->spki = xstrdup(spki);
-	rc = STAGE_PASS;
-out:
-	EVP_PKEY_free(pub);
-	return rc;
+	return STAGE_PASS;
 }

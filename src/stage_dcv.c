@@ -277,7 +277,7 @@ dcv_start_email(struct store *st, const struct conf *c, long long domain_id,
 	domain = store_col_text(q, 0);
 	org = store_col_text(q, 1);
 	account = sqlite3_column_int64(q, 2);
-	sqlite3_finalize(q);
+	store_release(q);
 	q = NULL;
 
 	token_new(tok, DCV_TOKEN_CHARS);
@@ -328,7 +328,7 @@ dcv_start_email(struct store *st, const struct conf *c, long long domain_id,
 		goto out;
 	rc = 0;
 out:
-	sqlite3_finalize(q);
+	store_release(q);
 	buf_free(&body);
 	free(domain);
 	free(org);

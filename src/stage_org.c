@@ -55,11 +55,11 @@ org_request_expire(struct store *st, long long org_id, long long batch,
 		    "%lld", org_id, (long long)sqlite3_column_int64(q, 0));
 		if (store_event(st, "org_request_expired", batch, order, 0,
 		    "open", "expired", NULL, detail) == -1) {
-			sqlite3_finalize(q);
+			store_release(q);
 			return -1;
 		}
 	}
-	sqlite3_finalize(q);
+	store_release(q);
 	return store_done(st, store_prep(st, "UPDATE org_request SET"
 	    " state = 'expired' WHERE org_id = ? AND state = 'open' AND"
 	    " expires <= ?", "ii", org_id, now));
@@ -92,7 +92,7 @@ org_request_ensure(struct eval *e)
 		open = s != NULL && strcmp(s, "open") == 0;
 		locked = s != NULL && strcmp(s, "locked") == 0;
 	}
-	sqlite3_finalize(q);
+	store_release(q);
 	q = NULL;
 	if (open || locked) {
 		rc = 0;
@@ -108,7 +108,7 @@ org_request_ensure(struct eval *e)
 		goto out;
 	rc = 0;
 out:
-	sqlite3_finalize(q);
+	store_release(q);
 	return rc;
 }
 
@@ -151,7 +151,7 @@ stage_org(struct eval *e)
 		has_validation = sqlite3_column_type(q, 4) != SQLITE_NULL;
 		validated = sqlite3_column_int64(q, 4);
 	}
-	sqlite3_finalize(q);
+	store_release(q);
 	q = NULL;
 	if (!found) {
 		eval_reject(e, "unknown_organization", "organization \"%s\" is "
@@ -172,7 +172,7 @@ stage_org(struct eval *e)
 	return STAGE_WAIT;
 
 fail:
-	sqlite3_finalize(q);
+	store_release(q);
 	log_err("order %lld: organization stage: store error; retried on "
 	    "the next pass", o->id);
 	return STAGE_ERROR;

@@ -118,7 +118,7 @@ stage_payment_terms(struct eval *e)
 		cid = sqlite3_column_int64(q, 0);
 		ends = sqlite3_column_int64(q, 1);
 	}
-	sqlite3_finalize(q);
+	store_release(q);
 
 	if (m == NULL)
 		m = cid != 0 ? "contract" : "balance";
@@ -217,7 +217,7 @@ charge_card(struct eval *e, struct rcpt *r, int round, long long amount,
 		return STAGE_ERROR;
 	if (sqlite3_step(q) == SQLITE_ROW)
 		acct = store_col_text(q, 0);
-	sqlite3_finalize(q);
+	store_release(q);
 	snprintf(ref, sizeof(ref), "certspool-%s-authorize-%lld-%d",
 	    ledger_instance(e->st), r->id, round);
 	snprintf(desc, sizeof(desc), "%s certificate for %s, %d year%s",
@@ -281,7 +281,7 @@ stage_payment(struct eval *e, struct rcpt *r)
 		if (sqlite3_column_int(q, 4) > 0)
 			years = sqlite3_column_int(q, 4);
 	}
-	sqlite3_finalize(q);
+	store_release(q);
 	if (covered)
 		return STAGE_PASS;	/* a reissue within paid coverage */
 	if (store_int(e->st, &paid, 0, store_prep(e->st, "SELECT count(*)"
@@ -344,7 +344,7 @@ stage_payment(struct eval *e, struct rcpt *r)
 			have = sqlite3_column_int64(q, 1);
 			ends = sqlite3_column_int64(q, 2);
 		}
-		sqlite3_finalize(q);
+		store_release(q);
 		if (ends != 0 && ends <= now) {
 			rcpt_set(r, S_REJECTED, "contract_ended", "contract "
 			    "\"%s\" has ended", cref ? cref : "");

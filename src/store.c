@@ -382,13 +382,108 @@ bad:
 	return NULL;
 }
 
+/*
+ * Prepared statements are kept for reuse (the same SQL is run for every
+ * order and certificate, and preparing it anew costs more than running
+ * it).  store_prep takes a cached statement that is not in use, or
+ * prepares one and caches it while there is room; store_release gives
+ * it back reset, or finalizes a statement that is not cached.  The
+ * database is used from one thread only.
+ */
+#define STMT_CACHE	192
+
+static struct cached_stmt {
+	sqlite3		*db;
+	char		*sql;
+	unsigned int	 hash;
+	sqlite3_stmt	*st;
+	int		 busy;
+} stmts[STMT_CACHE];
+
+static unsigned int
+sql_hash(const char *s)
+{
+	unsigned int	 h = 2166136261u;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+static sqlite3_stmt *
+stmt_get(struct store *s, const char *sql)
+{
+	sqlite3_stmt	*st;
+	unsigned int	 h = sql_hash(sql);
+	size_t		 i, free_slot = STMT_CACHE;
+
+	for (i = 0; i < STMT_CACHE; i++) {
+		if (stmts[i].st == NULL) {
+			if (free_slot == STMT_CACHE)
+				free_slot = i;
+			continue;
+		}
+		if (stmts[i].db == s->db && stmts[i].hash == h &&
+		    !stmts[i].busy && strcmp(stmts[i].sql, sql) == 0) {
+			stmts[i].busy = 1;
+			return stmts[i].st;
+		}
+	}
+	if (sqlite3_prepare_v3(s->db, sql, -1, free_slot < STMT_CACHE ?
+	    SQLITE_PREPARE_PERSISTENT : 0, &st, NULL) != SQLITE_OK) {
+		log_err("sqlite: prepare: %s: %s", sqlite3_errmsg(s->db), sql);
+		return NULL;
+	}
+	if (free_slot < STMT_CACHE) {
+		stmts[free_slot].db = s->db;
+		stmts[free_slot].sql = xstrdup(sql);
+		stmts[free_slot].hash = h;
+		stmts[free_slot].st = st;
+		stmts[free_slot].busy = 1;
+	}
+	return st;
+}
+
+int
+store_release(sqlite3_stmt *st)
+{
+	size_t	 i;
+	int	 rc;
+
+	if (st == NULL)
+		return SQLITE_OK;
+	for (i = 0; i < STMT_CACHE; i++)
+		if (stmts[i].st == st) {
+			rc = sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			stmts[i].busy = 0;
+			return rc;
+		}
+	return sqlite3_finalize(st);
+}
+
+static void
+stmt_forget(sqlite3 *db)
+{
+	size_t	 i;
+
+	for (i = 0; i < STMT_CACHE; i++)
+		if (stmts[i].st != NULL && stmts[i].db == db) {
+			sqlite3_finalize(stmts[i].st);
+			free(stmts[i].sql);
+			memset(&stmts[i], 0, sizeof(stmts[i]));
+		}
+}
+
 void
 store_close(struct store *s)
 {
 	if (s == NULL)
 		return;
-	if (s->db != NULL)
+	if (s->db != NULL) {
+		stmt_forget(s->db);
 		sqlite3_close_v2(s->db);
+	}
 	free(s);
 }
 
@@ -431,10 +526,8 @@ store_prep(struct store *s, const char *sql, const char *fmt, ...)
 	va_list		 ap;
 	int		 i, rc = SQLITE_OK;
 
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		log_err("sqlite: prepare: %s: %s", sqlite3_errmsg(s->db), sql);
+	if ((st = stmt_get(s, sql)) == NULL)
 		return NULL;
-	}
 	va_start(ap, fmt);
 	for (i = 0; fmt != NULL && fmt[i] != '\0' && rc == SQLITE_OK; i++) {
 		switch (fmt[i]) {
@@ -461,7 +554,7 @@ store_prep(struct store *s, const char *sql, const char *fmt, ...)
 	va_end(ap);
 	if (rc != SQLITE_OK) {
 		log_err("sqlite: bind: %s", sqlite3_errmsg(s->db));
-		sqlite3_finalize(st);
+		store_release(st);
 		return NULL;
 	}
 	return st;
@@ -477,7 +570,7 @@ store_done(struct store *s, sqlite3_stmt *st)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		;
-	sqlite3_finalize(st);
+	store_release(st);
 	if (rc != SQLITE_DONE) {
 		log_err("sqlite: %s", sqlite3_errmsg(s->db));
 		return -1;
@@ -499,7 +592,7 @@ store_int(struct store *s, long long *out, long long def, sqlite3_stmt *st)
 		    sqlite3_column_int64(st, 0);
 	else if (rc == SQLITE_DONE)
 		*out = def;
-	sqlite3_finalize(st);
+	store_release(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		log_err("sqlite: %s", sqlite3_errmsg(s->db));
 		return -1;

@@ -10,6 +10,9 @@
 
 sqlite3_stmt	*store_prep(struct store *, const char *sql, const char *fmt,
 		    ...);
+/* Give back a statement from store_prep (it is kept for reuse); the
+ * result of its last step as sqlite3_finalize would return it. */
+int		 store_release(sqlite3_stmt *);
 int		 store_done(struct store *, sqlite3_stmt *);
 int		 store_int(struct store *, long long *out, long long def,
 		    sqlite3_stmt *);

@@ -131,3 +131,31 @@ buf_free(struct buf *b)
 	b->p = NULL;
 	b->len = b->cap = 0;
 }
+
+/* One DER element at *pp (single-byte tag, definite length). */
+int
+der_next(const unsigned char **pp, const unsigned char *end,
+    unsigned char *tag, const unsigned char **content, size_t *clen)
+{
+	const unsigned char	*p = *pp;
+	size_t			 len = 0, n;
+
+	if (end - p < 2 || (p[0] & 0x1f) == 0x1f)
+		return -1;
+	*tag = *p++;
+	if (*p < 0x80)
+		len = *p++;
+	else {
+		n = *p++ & 0x7f;
+		if (n == 0 || n > 4 || (size_t)(end - p) < n)
+			return -1;
+		while (n-- > 0)
+			len = (len << 8) | *p++;
+	}
+	if ((size_t)(end - p) < len)
+		return -1;
+	*content = p;
+	*clen = len;
+	*pp = p + len;
+	return 0;
+}

@@ -1,16 +1,32 @@
 #!/bin/sh
 # The running daemon: inotify wake-up (not the poll interval), SIGHUP
 # re-reads the config (a broken one is refused and the old one kept),
-# SIGTERM ends it cleanly.
+# SIGTERM ends it cleanly; temporaries a crash left are swept at start
+# (not fresh ones, never inbound dot-files); with settle_seconds a file
+# is taken when it has settled, not at the next poll.
 . "$(dirname "$0")/../lib.sh"
 setup
 cs account add acme >/dev/null
 sed -i 's/^poll_seconds = .*/poll_seconds = 3600/' "$T/certspool.conf"
 L=$T/daemon.log
+mkdir -p "$S/mail"
+echo partial >"$S/mail/.cert-01.eml.0123456789ab.tmp"
+touch -d '-5 minutes' "$S/mail/.cert-01.eml.0123456789ab.tmp"
+echo partial >"$S/outbound/acme/.B.1.result.xml.0123456789ab.tmp"
+touch -d '-5 minutes' "$S/outbound/acme/.B.1.result.xml.0123456789ab.tmp"
+echo writing >"$S/mail/.cert-02.eml.0123456789ab.tmp"
+echo uploading >"$S/inbound/acme/.upload.xml.0123456789ab.tmp"
+touch -d '-5 minutes' "$S/inbound/acme/.upload.xml.0123456789ab.tmp"
 "$BIN" --config "$T/certspool.conf" daemon >>"$L" 2>&1 &
 dpid=$!
 trap 'kill "$dpid" 2>/dev/null; cleanup' EXIT
 sleep 1
+check "old mail temporary swept" test ! -e "$S/mail/.cert-01.eml.0123456789ab.tmp"
+check "old outbound temporary swept" test ! -e "$S/outbound/acme/.B.1.result.xml.0123456789ab.tmp"
+check "fresh temporary kept" test -e "$S/mail/.cert-02.eml.0123456789ab.tmp"
+check "inbound dot-file never touched" test -e "$S/inbound/acme/.upload.xml.0123456789ab.tmp"
+check "sweep logged" grep -q "removed 2 temporary files" "$L"
+rm -f "$S/inbound/acme/.upload.xml.0123456789ab.tmp"
 # wait_for FILE SECONDS
 wait_for() {
 	i=0
@@ -41,4 +57,19 @@ kill -TERM "$dpid"
 wait "$dpid"
 check_eq "SIGTERM: exit 0" 0 "$?"
 check "stop logged" grep -q "daemon stopped" "$L"
+
+# settle_seconds = 2, poll an hour: the file is taken once it settled.
+sed -i 's/^settle_seconds = .*/settle_seconds = 2/' "$T/certspool.conf"
+grep -q '^settle_seconds = 2' "$T/certspool.conf" ||
+	echo "settle_seconds = 2" >>"$T/certspool.conf"
+"$BIN" --config "$T/certspool.conf" daemon >>"$L" 2>&1 &
+dpid=$!
+sleep 1
+sed 's/account="acme-hr"/account="acme"/; s/NIGHTLY.2026-11-25_01/SETTLED/' "$EXAMPLES/multi-order.xml" >"$T/m3.xml"
+cp "$T/m3.xml" "$S/inbound/acme/m3.xml"
+sleep 1
+check "not taken before it settled" test -e "$S/inbound/acme/m3.xml"
+check "taken when settled (not at the hourly poll)" wait_for "$S/archive/acme/m3.xml" 6
+kill -TERM "$dpid"
+wait "$dpid"
 finish

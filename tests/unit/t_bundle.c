@@ -1094,6 +1094,145 @@ test_mail_send(void)
 	buf_free(&lf);
 }
 
+/* Entries of dir named .*.tmp (the mail spool's temporaries). */
+static int
+tmp_count(const char *dir)
+{
+	DIR		*d;
+	struct dirent	*de;
+	size_t		 n;
+	int		 c = 0;
+
+	if ((d = opendir(dir)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		n = strlen(de->d_name);
+		if (de->d_name[0] == '.' && n > 5 &&
+		    strcmp(de->d_name + n - 4, ".tmp") == 0)
+			c++;
+	}
+	closedir(d);
+	return c;
+}
+
+/* The group commit: nothing under a final name before the commit,
+ * every message after it, an abort leaves nothing behind. */
+static void
+test_mail_batch(void)
+{
+	struct mail_attach	 att = { "cert.pem", "application/x-pem-file",
+				     cert_pem, sizeof(cert_pem) - 1 };
+	struct mail_batch	*b;
+	struct mail_msg		 m1, m2;
+	struct conf		 c;
+	struct buf		 want1 = { 0 }, want2 = { 0 };
+	char			 spool[300], maildir[320], sent[320];
+	char			 cmd[400], path[400];
+	unsigned char		*got;
+	size_t			 len, i;
+
+	snprintf(spool, sizeof(spool), "%s/spool-batch", tmpdir);
+	snprintf(maildir, sizeof(maildir), "%s/mail", spool);
+	snprintf(sent, sizeof(sent), "%s/batch-sent.txt", tmpdir);
+	snprintf(cmd, sizeof(cmd), "cat >> '%s'", sent);
+	memset(&c, 0, sizeof(c));
+	c.spool_dir = spool;
+	c.sendmail_command = cmd;
+	memset(&m1, 0, sizeof(m1));
+	m1.from = "certspool@ca.example";
+	m1.to = "jane.doe@acme.example";
+	m1.subject = "Client certificate issued";
+	m1.body = "A certificate.\n";
+	m1.att = &att;
+	m1.natt = 1;
+	m1.message_id_seed = "cert-01";
+	m2 = m1;
+	m2.subject = "Password for your certificate bundle";
+	m2.body = "The password is: secret\n";
+	m2.att = NULL;
+	m2.natt = 0;
+	m2.message_id_seed = "p12-01";
+	T_CHECK(mail_render(&m1, NOW, &want1) == 0, "render 1");
+	T_CHECK(mail_render(&m2, NOW, &want2) == 0, "render 2");
+
+	T_CHECK((b = mail_batch_begin(&c)) != NULL, "batch begin");
+	if (b == NULL)
+		return;
+	T_CHECK(mail_batch_add(b, "cert-01", &m1) == 0, "add cert-01");
+	T_CHECK(mail_batch_add(b, "p12pass-01", &m2) == 0, "add p12pass-01");
+	T_CHECK(mail_batch_add(b, "../evil", &m1) == -1, "add ../evil");
+	T_CHECK(tmp_count(maildir) == 2 && dir_count(maildir, NULL, 0) == 2,
+	    "before the commit: %d temporaries, %d entries",
+	    tmp_count(maildir), dir_count(maildir, NULL, 0));
+	T_CHECK(!file_exists(maildir, "cert-01.eml") &&
+	    !file_exists(maildir, "p12pass-01.eml"),
+	    "a message under its final name before the commit");
+	T_CHECK(mail_flush(&c) == 0 && access(sent, F_OK) == -1,
+	    "mail_flush took a temporary");
+	T_CHECK(mail_batch_commit(b) == 0, "batch commit");
+	T_CHECK(tmp_count(maildir) == 0, "temporaries left after the commit");
+	snprintf(path, sizeof(path), "%s/cert-01.eml", maildir);
+	got = slurp(path, &len);
+	T_CHECK(got != NULL && len == want1.len &&
+	    memcmp(got, want1.p, len) == 0, "cert-01.eml differs");
+	free(got);
+	snprintf(path, sizeof(path), "%s/p12pass-01.eml", maildir);
+	got = slurp(path, &len);
+	T_CHECK(got != NULL && len == want2.len &&
+	    memcmp(got, want2.p, len) == 0, "p12pass-01.eml differs");
+	free(got);
+	/* Both handed to the command after the commit, once each. */
+	got = slurp(sent, &len);
+	T_CHECK(got != NULL && memmem(got, len, "Subject: Client certificate",
+	    27) != NULL && memmem(got, len, "Subject: Password", 17) != NULL,
+	    "batch not piped");
+	free(got);
+	T_CHECK(file_exists(maildir, ".sent/cert-01.eml") &&
+	    file_exists(maildir, ".sent/p12pass-01.eml"), "no .sent records");
+	unlink(sent);
+	T_CHECK((b = mail_batch_begin(&c)) != NULL, "batch begin again");
+	T_CHECK(b != NULL && mail_batch_add(b, "cert-01", &m1) == 0 &&
+	    mail_batch_commit(b) == 0 && access(sent, F_OK) == -1,
+	    "a message handed over before was piped again");
+
+	/* An aborted batch leaves nothing, an empty one commits. */
+	T_CHECK((b = mail_batch_begin(&c)) != NULL, "batch begin 3");
+	T_CHECK(b != NULL && mail_batch_add(b, "cert-02", &m1) == 0 &&
+	    tmp_count(maildir) == 1, "add cert-02");
+	mail_batch_abort(b);
+	T_CHECK(tmp_count(maildir) == 0 && !file_exists(maildir,
+	    "cert-02.eml"), "abort left files");
+	mail_batch_abort(NULL);
+	T_CHECK((b = mail_batch_begin(&c)) != NULL &&
+	    mail_batch_commit(b) == 0, "empty batch");
+	T_CHECK(dir_count(maildir, NULL, 0) == 3, "mail dir: %d entries",
+	    dir_count(maildir, NULL, 0));
+
+	/* A large batch commits in groups of 4096: memory stays bounded,
+	 * and each group is durable before its names appear. */
+	snprintf(spool, sizeof(spool), "%s/spool-group", tmpdir);
+	snprintf(maildir, sizeof(maildir), "%s/mail", spool);
+	c.sendmail_command = NULL;
+	T_CHECK((b = mail_batch_begin(&c)) != NULL, "group batch begin");
+	for (i = 0; b != NULL && i < 4100; i++) {
+		snprintf(path, sizeof(path), "m-%zu", i);
+		if (mail_batch_add(b, path, &m2) == -1)
+			break;
+	}
+	T_CHECK(i == 4100, "add %zu", i);
+	T_CHECK(tmp_count(maildir) == 4 && dir_count(maildir, NULL, 0) ==
+	    4100 && file_exists(maildir, "m-4095.eml") &&
+	    !file_exists(maildir, "m-4096.eml"), "groups: %d temporaries, "
+	    "%d entries", tmp_count(maildir), dir_count(maildir, NULL, 0));
+	T_CHECK(b != NULL && mail_batch_commit(b) == 0, "group commit");
+	T_CHECK(tmp_count(maildir) == 0 && dir_count(maildir, NULL, 0) ==
+	    4100 && file_exists(maildir, "m-4099.eml"), "after the commit: "
+	    "%d temporaries, %d entries", tmp_count(maildir),
+	    dir_count(maildir, NULL, 0));
+	buf_free(&want1);
+	buf_free(&want2);
+}
+
 int
 main(void)
 {
@@ -1113,6 +1252,7 @@ main(void)
 	test_mail();
 	test_mail_refusals();
 	test_mail_send();
+	test_mail_batch();
 
 	if (t_fail == 0) {
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);

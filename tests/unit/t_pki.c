@@ -681,6 +681,47 @@ check_name(X509 *x, int nid, const char *want, const char *what)
 	free(v);
 }
 
+/* The DER SubjectPublicKeyInfo of a request's key, kept until the end. */
+static unsigned char	*spki_bufs[512];
+static size_t		 nspki_bufs;
+
+static void
+req_key(struct cert_req *r, EVP_PKEY *key)
+{
+	unsigned char	*der;
+	size_t		 len;
+
+	r->spki = NULL;
+	r->spkilen = 0;
+	if (nspki_bufs == sizeof(spki_bufs) / sizeof(spki_bufs[0]) ||
+	    key_spki(key, &der, &len) == -1) {
+		T_CHECK(0, "key_spki");
+		return;
+	}
+	spki_bufs[nspki_bufs++] = der;
+	r->spki = der;
+	r->spkilen = len;
+}
+
+/* ca_sign_tbs, decoded for the checks. */
+static X509 *
+sign_x509(const struct ca *ca, const unsigned char *tbs, size_t len)
+{
+	unsigned char		*der;
+	const unsigned char	*p;
+	size_t			 derlen;
+	X509			*x;
+
+	if (ca_sign_tbs(ca, tbs, len, &der, &derlen) == -1)
+		return NULL;
+	p = der;
+	x = d2i_X509(NULL, &p, (long)derlen);
+	T_CHECK(x != NULL && p == der + derlen, "ca_sign_tbs: the "
+	    "certificate does not decode");
+	free(der);
+	return x;
+}
+
 /* Fill a request for product i; strings point to static storage. */
 static void
 fill_req(struct cert_req *r, size_t i, const char *email)
@@ -952,7 +993,7 @@ issue(struct env *e, struct cert_req *r, const char *what)
 	}
 	T_CHECK(lint_tbs(e->ca, &conf, r, tbs, tbslen, reason, sizeof(reason),
 	    msg, sizeof(msg)) == 0, "%s: lint: %s: %s", what, reason, msg);
-	x = ca_sign_tbs(e->ca, tbs, tbslen);
+	x = sign_x509(e->ca, tbs, tbslen);
 	T_CHECK(x != NULL, "%s: ca_sign_tbs", what);
 	free(tbs);
 	return x;
@@ -991,7 +1032,7 @@ test_issue_all(struct env *e, EVP_PKEY *keys[NKEYS], char *csrs[NKEYS])
 				EVP_PKEY_free(pub);
 				continue;
 			}
-			r.pubkey = pub;
+			req_key(&r, pub);
 			r.hash = e->ca->is_ec ? "sha384" :
 			    rsahash[(i + k) % 3];
 			r.not_before = now - 60;
@@ -1032,7 +1073,7 @@ test_profile_edges(struct env *rsa, struct env *p384, EVP_PKEY *key)
 
 	/* 825 days counted inclusively: +1 s is refused */
 	fill_req(&r, 0, "alice@acme.example");
-	r.pubkey = key;
+	req_key(&r, key);
 	r.hash = "sha256";
 	r.not_before = now;
 	r.not_after = now + 825 * 86400;
@@ -1103,7 +1144,7 @@ test_profile_edges(struct env *rsa, struct env *p384, EVP_PKEY *key)
 	r.hash = "sha256";
 	if (profile_build(rsa->ca, &conf, &r, &tbs, &tbslen, err,
 	    sizeof(err)) == 0) {
-		x = ca_sign_tbs(p384->ca, tbs, tbslen);
+		x = sign_x509(p384->ca, tbs, tbslen);
 		T_CHECK(x == NULL, "P-384 CA signed an RSA TBS");
 		X509_free(x);
 		free(tbs);
@@ -1151,7 +1192,7 @@ test_profile_edges(struct env *rsa, struct env *p384, EVP_PKEY *key)
 
 	/* sponsor without a name, organization CN for a mailbox product */
 	fill_req(&r, 1, "jane@acme.example");
-	r.pubkey = key;
+	req_key(&r, key);
 	r.not_before = now;
 	r.not_after = now + 86400;
 	serial_new(r.serial, &r.serial_len);
@@ -1159,7 +1200,7 @@ test_profile_edges(struct env *rsa, struct env *p384, EVP_PKEY *key)
 	T_CHECK(profile_build(rsa->ca, &conf, &r, &tbs, &tbslen, err,
 	    sizeof(err)) == -1, "sponsor without a name accepted");
 	fill_req(&r, 0, "jane@acme.example");
-	r.pubkey = key;
+	req_key(&r, key);
 	r.not_before = now;
 	r.not_after = now + 86400;
 	serial_new(r.serial, &r.serial_len);
@@ -1209,7 +1250,7 @@ sign_thread(void *arg)
 	int		 i;
 
 	for (i = 0; i < 25; i++) {
-		if ((x = ca_sign_tbs(j->ca, j->tbs, j->len)) != NULL &&
+		if ((x = sign_x509(j->ca, j->tbs, j->len)) != NULL &&
 		    X509_verify(x, X509_get0_pubkey(j->ca->cert)) == 1)
 			j->ok++;
 		X509_free(x);
@@ -1229,7 +1270,7 @@ test_threads(struct env *envs, EVP_PKEY *key)
 
 	for (i = 0; i < 2; i++) {
 		fill_req(&r[i], 3, "threads@acme.example");
-		r[i].pubkey = key;
+		req_key(&r[i], key);
 		r[i].hash = envs[i].ca->is_ec ? "sha384" : "sha512";
 		r[i].not_before = clock_now();
 		r[i].not_after = r[i].not_before + 30 * 86400;
@@ -1292,7 +1333,7 @@ test_p12(struct env *e)
 		return;
 	}
 	fill_req(&r, 0, "p12@acme.example");
-	r.pubkey = key;
+	req_key(&r, key);
 	r.hash = e->ca->is_ec ? "sha384" : "sha256";
 	r.not_before = clock_now();
 	r.not_after = r.not_before + 365 * 86400;
@@ -1471,6 +1512,8 @@ main(int argc, char *argv[])
 		EVP_PKEY_free(keys[k]);
 		free(csrs[k]);
 	}
+	while (nspki_bufs > 0)
+		free(spki_bufs[--nspki_bufs]);
 	if (t_fail == 0 && getenv("T_KEEP") == NULL)
 		sh("rm -rf %s", tmp);
 	else
