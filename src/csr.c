@@ -214,24 +214,31 @@ spki_check(X509_REQ *req, char *reason, size_t rlen, char *msg, size_t mlen)
 	ASN1_OBJECT		*alg = NULL;
 	const X509_ALGOR	*a = NULL;
 	const ASN1_OBJECT	*cobj;
+	const unsigned char	*pk;
 	const void		*pval;
 	char			 name[80];
-	int			 nid, ptype, cnid;
+	int			 nid, ptype, cnid, pklen;
 
 	if ((xpk = X509_REQ_get_X509_PUBKEY(req)) == NULL ||
-	    !X509_PUBKEY_get0_param(&alg, NULL, NULL, (X509_ALGOR **)&a, xpk))
+	    !X509_PUBKEY_get0_param(&alg, &pk, &pklen, (X509_ALGOR **)&a,
+	    xpk))
 		return refuse(reason, rlen, msg, mlen, "csr_malformed",
 		    "the CSR has no subjectPublicKeyInfo");
 	nid = OBJ_obj2nid(alg);
-	if (nid == NID_rsaEncryption)
+	X509_ALGOR_get0(NULL, &ptype, &pval, a);
+	if (nid == NID_rsaEncryption) {
+		if (ptype != V_ASN1_NULL)
+			return refuse(reason, rlen, msg, mlen,
+			    "csr_key_encoding", "RFC 3279 2.3.1: the "
+			    "parameters of rsaEncryption must be NULL");
 		return 0;
+	}
 	if (nid != NID_X9_62_id_ecPublicKey) {
 		OBJ_obj2txt(name, sizeof(name), alg, 0);
 		return refuse(reason, rlen, msg, mlen, "csr_key_algorithm",
 		    "S/MIME BR 6.1.5: %s keys are not accepted; " ALLOWED,
 		    name);
 	}
-	X509_ALGOR_get0(NULL, &ptype, &pval, a);
 	if (ptype != V_ASN1_OBJECT)
 		return refuse(reason, rlen, msg, mlen,
 		    "csr_key_explicit_params", "S/MIME BR 7.1.3.1.2: ECC key "
@@ -244,12 +251,24 @@ spki_check(X509_REQ *req, char *reason, size_t rlen, char *msg, size_t mlen)
 		return refuse(reason, rlen, msg, mlen, "csr_key_curve",
 		    "S/MIME BR 6.1.5: ECC key on curve %s; " ALLOWED, name);
 	}
+	/* RFC 5480 2.2: uncompressed is the form every client reads. */
+	if (pklen != (cnid == NID_secp384r1 ? 97 : 65) || pk[0] != 0x04)
+		return refuse(reason, rlen, msg, mlen, "csr_key_encoding",
+		    "RFC 5480 2.2: the ECC public key is not an uncompressed "
+		    "point (0x04, X, Y)");
 	return 0;
 }
 
 int
 csr_check(const char *text, size_t len, EVP_PKEY **pub, char *reason,
     size_t rlen, char *msg, size_t mlen)
+{
+	return csr_check_spki(text, len, pub, NULL, reason, rlen, msg, mlen);
+}
+
+int
+csr_check_spki(const char *text, size_t len, EVP_PKEY **pub, char *spki,
+    char *reason, size_t rlen, char *msg, size_t mlen)
 {
 	X509_REQ		*req = NULL;
 	EVP_PKEY		*pk = NULL;
@@ -300,6 +319,24 @@ csr_check(const char *text, size_t len, EVP_PKEY **pub, char *reason,
 	}
 	if (key_check(pk, reason, rlen, msg, mlen) == -1)
 		goto out;
+	/*
+	 * The SubjectPublicKeyInfo as the CSR encodes it (no key encoder is
+	 * run); after spki_check it is the canonical encoding of the key.
+	 */
+	if (spki != NULL) {
+		unsigned char	*enc = NULL;
+		int		 n;
+
+		if ((n = i2d_X509_PUBKEY(X509_REQ_get_X509_PUBKEY(req),
+		    &enc)) <= 0) {
+			log_ssl(LOGL_ERR, "csr_check: i2d_X509_PUBKEY");
+			refuse(reason, rlen, msg, mlen, "csr_internal",
+			    "cannot encode the key");
+			goto out;
+		}
+		sha256_hex(enc, (size_t)n, spki);
+		OPENSSL_free(enc);
+	}
 	*pub = pk;
 	pk = NULL;
 	rc = 0;

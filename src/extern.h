@@ -387,6 +387,11 @@ int	 ca_sign_tbs(const struct ca *, const unsigned char *tbs, size_t len,
  */
 int	 csr_check(const char *text, size_t len, EVP_PKEY **pub,
 	    char *reason, size_t reasonlen, char *msg, size_t msglen);
+/* The same, and (if spki is not NULL) the hex SHA-256 of the key's DER
+ * SubjectPublicKeyInfo, as key_spki_sha256 would give it. */
+int	 csr_check_spki(const char *text, size_t len, EVP_PKEY **pub,
+	    char *spki, char *reason, size_t reasonlen, char *msg,
+	    size_t msglen);
 /* Check a public key alone (used for server-generated keys too). */
 int	 key_check(EVP_PKEY *pub, char *reason, size_t reasonlen, char *msg,
 	    size_t msglen);

@@ -134,6 +134,10 @@ int		 signer_run(struct store *, const struct conf *,
 int		 signer_recover(struct store *, const struct conf *,
 		    const struct ca *);
 /* report.c: write outbound results for every batch that changed. */
+/* report.c: the messages of the certificates with ids lo..hi now, ahead
+ * of their batch's pass (the signer calls it after each chunk). */
+int		 report_mail_range(struct store *, const struct conf *,
+		    const struct ca *, long long lo, long long hi);
 int		 report_publish(struct store *, const struct conf *,
 		    const struct ca *);
 /* report.c: <error> report for a refused input. */

@@ -708,6 +708,95 @@ write_result(struct store *st, const struct conf *c, int outfd,
 	return writer_commit(&t, w, ok);
 }
 
+/*
+ * The messages of the issued certificates selected by cond (SQL over c
+ * with one or two integer parameters, a and b) not yet mailed, in one
+ * batch: each is
+ * written under its temporary name, the batch commit makes them durable
+ * and publishes them, and only then are the certificates marked mailed
+ * and their passwords erased.  A crash before that leaves
+ * dot-temporaries (and, past 4096 messages, groups already published)
+ * and mailed = 0: the next attempt writes the same messages again under
+ * the same names.
+ */
+static sqlite3_stmt *
+prep_cond(struct store *st, const char *sql, int nparam, long long a,
+    long long b)
+{
+	return nparam == 1 ? store_prep(st, sql, "i", a) :
+	    store_prep(st, sql, "ii", a, b);
+}
+
+static int
+mail_certs(struct store *st, const struct conf *c, const struct chain *ch,
+    const char *cond, int nparam, long long a, long long b)
+{
+	struct mail_batch	*mb;
+	struct cert_row		 r;
+	sqlite3_stmt		*q;
+	char			 sql[1024];
+	int			 got, n = 0;
+
+	if ((mb = mail_batch_begin(c)) == NULL)
+		return -1;
+	snprintf(sql, sizeof(sql), "%s WHERE %s AND c.state IN"
+	    " ('issued', 'superseded') AND c.mailed = 0 ORDER BY c.id",
+	    cert_cols, cond);
+	if ((q = prep_cond(st, sql, nparam, a, b)) == NULL) {
+		mail_batch_abort(mb);
+		return -1;
+	}
+	while ((got = cert_row_next(q, &r)) == 1) {
+		if (write_mails(mb, c, ch, &r) == -1)
+			got = -1;
+		cert_row_free(&r);
+		if (got == -1)
+			break;
+		n++;
+		crash_point("after_mail");
+	}
+	cert_row_free(&r);
+	store_release(q);
+	if (got == -1) {
+		mail_batch_abort(mb);
+		return -1;
+	}
+	if (n == 0) {
+		mail_batch_abort(mb);
+		return 0;
+	}
+	crash_point("before_mail_commit");
+	if (mail_batch_commit(mb) == -1)
+		return -1;
+	crash_point("after_mail_commit");
+	/* The passwords leave the database once their messages are. */
+	snprintf(sql, sizeof(sql), "UPDATE certificate AS c SET mailed = 1,"
+	    " p12_password = NULL WHERE %s AND c.state IN"
+	    " ('issued', 'superseded') AND c.mailed = 0", cond);
+	if (store_begin(st) == -1)
+		return -1;
+	if (store_done(st, prep_cond(st, sql, nparam, a, b)) == -1 ||
+	    store_commit(st) == -1) {
+		store_rollback(st);
+		return -1;
+	}
+	return 0;
+}
+
+int
+report_mail_range(struct store *st, const struct conf *c,
+    const struct ca *ca, long long lo, long long hi)
+{
+	struct chain	 ch;
+	int		 rc;
+
+	if (chain_load(ca, &ch) == -1)
+		return -1;
+	rc = mail_certs(st, c, &ch, "c.id >= ? AND c.id <= ?", 2, lo, hi);
+	chain_free(&ch);
+	return rc;
+}
+
 /* Write every output of one pass; then mark it written. */
 static int
 write_pass(struct store *st, const struct conf *c, const struct ca *ca,
@@ -715,12 +804,10 @@ write_pass(struct store *st, const struct conf *c, const struct ca *ca,
 {
 	sqlite3_stmt	*q;
 	char		*batch_ext = NULL, *account = NULL, *archive = NULL;
-	char		 base[128], name[200], sql[1024], path[4096];
+	char		 base[128], name[200], path[4096];
 	long long	 batch_id = 0, seq = 0, ncert = 0;
-	int		 outfd = -1, rc = -1, got;
-	struct cert_row	 r;
+	int		 outfd = -1, rc = -1;
 	struct chain	 ch;
-	struct mail_batch *mb = NULL;
 
 	if (chain_load(ca, &ch) == -1)
 		return -1;
@@ -761,50 +848,8 @@ write_pass(struct store *st, const struct conf *c, const struct ca *ca,
 			goto out;
 	}
 
-	/*
-	 * Messages for certificates not yet mailed, in one batch: each is
-	 * written under its temporary name, the batch commit makes them
-	 * durable and publishes them, and only then are the certificates
-	 * marked mailed and their passwords erased.  A crash before that
-	 * leaves dot-temporaries (and, in a pass of more than 4096
-	 * messages, groups already published) and mailed = 0: the next
-	 * pass writes the same messages again under the same names.
-	 */
-	snprintf(sql, sizeof(sql), "%s WHERE c.pass_id = ? AND c.state IN"
-	    " ('issued', 'superseded') AND c.mailed = 0 ORDER BY c.id",
-	    cert_cols);
-	if ((mb = mail_batch_begin(c)) == NULL)
+	if (mail_certs(st, c, &ch, "c.pass_id = ?", 1, pass_id, 0) == -1)
 		goto out;
-	if ((q = store_prep(st, sql, "i", pass_id)) == NULL)
-		goto out;
-	while ((got = cert_row_next(q, &r)) == 1) {
-		if (write_mails(mb, c, &ch, &r) == -1)
-			got = -1;
-		cert_row_free(&r);
-		if (got == -1)
-			break;
-		crash_point("after_mail");
-	}
-	cert_row_free(&r);
-	store_release(q);
-	if (got == -1)
-		goto out;
-	crash_point("before_mail_commit");
-	got = mail_batch_commit(mb);
-	mb = NULL;
-	if (got == -1)
-		goto out;
-	crash_point("after_mail_commit");
-	/* The passwords leave the database once their messages are. */
-	if (store_begin(st) == -1)
-		goto out;
-	if (store_done(st, store_prep(st, "UPDATE certificate SET mailed = 1,"
-	    " p12_password = NULL WHERE pass_id = ? AND state IN ('issued',"
-	    " 'superseded') AND mailed = 0", "i", pass_id)) == -1 ||
-	    store_commit(st) == -1) {
-		store_rollback(st);
-		goto out;
-	}
 
 	crash_point("before_result");
 	snprintf(name, sizeof(name), "%s.result.xml", base);
@@ -825,7 +870,6 @@ write_pass(struct store *st, const struct conf *c, const struct ca *ca,
 	    archive ? archive : "");
 	rc = 0;
 out:
-	mail_batch_abort(mb);
 	if (outfd != -1)
 		close(outfd);
 	free(batch_ext);

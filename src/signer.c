@@ -9,7 +9,8 @@
  *      into PKCS#12;
  *   C  (this thread) one transaction stores the certificates and moves
  *      the recipients to issued.
- * B of chunk k overlaps A and W of chunk k+1 and C of chunk k-1.  The
+ * B of chunk k overlaps A and W of chunk k+1 and C of chunk k-1 and the
+ * messages of its certificates.  The
  * key of a CSR is taken from the CSR as it stands once it matches the
  * key validated at intake (csr_key()); nothing is parsed twice.
  * After a crash, signer_recover() signs each 'signing' TBS again (same
@@ -393,6 +394,31 @@ store_chunk(struct store *st, struct job *jobs, size_t n)
 	return 0;
 }
 
+/*
+ * The messages of a stored chunk's certificates, written now while the
+ * next chunk is being signed rather than all at the end in publishing;
+ * a failure leaves them to the pass (report.c writes what is unmailed).
+ */
+static void
+mail_chunk(struct store *st, const struct conf *c, const struct ca *ca,
+    struct job *jobs, size_t n)
+{
+	long long	 lo = 0, hi = 0;
+	size_t		 i;
+
+	for (i = 0; i < n; i++) {
+		if (jobs[i].failed || jobs[i].cert_id == 0)
+			continue;
+		if (lo == 0 || jobs[i].cert_id < lo)
+			lo = jobs[i].cert_id;
+		if (jobs[i].cert_id > hi)
+			hi = jobs[i].cert_id;
+	}
+	if (lo != 0 && report_mail_range(st, c, ca, lo, hi) == -1)
+		log_warn("messages of certificates %lld to %lld left for "
+		    "the pass", lo, hi);
+}
+
 /* B of one chunk on the worker threads, driven from a thread of its own
  * so that this thread can work on the database meanwhile. */
 struct signing {
@@ -474,6 +500,7 @@ signer_run(struct store *st, const struct conf *c, const struct ca *ca)
 		if (cur != NULL) {
 			if (store_chunk(st, cur, ncur) == -1)
 				goto out;
+			mail_chunk(st, c, ca, cur, ncur);
 			for (i = 0; i < ncur; i++)
 				job_clear(&cur[i]);
 			cur = NULL;

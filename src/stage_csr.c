@@ -8,7 +8,6 @@
  * run ahead for many recipients at once on the worker threads
  * (csr_precheck, called by pipeline.c); the database checks follow here.
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,18 +22,12 @@ csr_precheck(struct rcpt *r)
 	r->pre = PRE_NONE;
 	if (r->keygen != NULL || r->csr == NULL)
 		return;
-	if (csr_check(r->csr, strlen(r->csr), &pub, r->pre_reason,
-	    sizeof(r->pre_reason), r->pre_message,
+	if (csr_check_spki(r->csr, strlen(r->csr), &pub, r->pre_spki,
+	    r->pre_reason, sizeof(r->pre_reason), r->pre_message,
 	    sizeof(r->pre_message)) == -1)
 		r->pre = strcmp(r->pre_reason, "csr_internal") == 0 ?
 		    PRE_INTERNAL : PRE_REFUSED;
-	else if (key_spki_sha256(pub, r->pre_spki) == -1) {
-		r->pre = PRE_REFUSED;
-		snprintf(r->pre_reason, sizeof(r->pre_reason),
-		    "csr_key_invalid");
-		snprintf(r->pre_message, sizeof(r->pre_message),
-		    "cannot encode key");
-	} else
+	else
 		r->pre = PRE_OK;
 	EVP_PKEY_free(pub);
 }

@@ -227,6 +227,7 @@ test_csr_corpus(void)
 		{ "p521.pem", "csr_key_curve" },
 		{ "secp256k1.pem", "csr_key_curve" },
 		{ "explicit_params.pem", "csr_key_explicit_params" },
+		{ "p256_compressed.pem", "csr_key_encoding" },
 		{ "ed25519.pem", "csr_key_algorithm" },
 		{ "dsa2048.pem", "csr_key_algorithm" },
 		{ "bad_signature.pem", "csr_bad_signature" },

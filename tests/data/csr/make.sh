@@ -18,6 +18,7 @@
 #   p521.pem               csr_key_curve
 #   secp256k1.pem          csr_key_curve
 #   explicit_params.pem    csr_key_explicit_params (P-256 spelled out)
+#   p256_compressed.pem    csr_key_encoding   (compressed point, 0x02/0x03)
 #   ed25519.pem            csr_key_algorithm
 #   dsa2048.pem            csr_key_algorithm
 #   bad_signature.pem      csr_bad_signature  (last signature byte flipped)
@@ -78,6 +79,9 @@ python3 even_exponent.py > rsa_even_exponent.pem
 ec P-521 p521.pem
 ec secp256k1 secp256k1.pem
 ec prime256v1 explicit_params.pem explicit
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$tmp/k.pem"
+openssl ec -in "$tmp/k.pem" -conv_form compressed -out "$tmp/kc.pem" 2>/dev/null
+req "$tmp/kc.pem" p256_compressed.pem
 
 openssl genpkey -algorithm ED25519 -out "$tmp/k.pem"
 openssl req -new -key "$tmp/k.pem" -subj "$subj" -out ed25519.pem
