@@ -370,6 +370,119 @@ test_csr_framing(void)
 	free(der);
 }
 
+/* ---- the CSR fast path agrees with the full one ---- */
+
+/* PEM text of a DER CSR, malloc'd. */
+static char *
+der_to_pem(const unsigned char *der, size_t len)
+{
+	char	*t = malloc(len / 3 * 4 + 128);
+	int	 n;
+
+	n = sprintf(t, "-----BEGIN CERTIFICATE REQUEST-----\n");
+	n += EVP_EncodeBlock((unsigned char *)t + n, der, (int)len);
+	sprintf(t + n, "\n-----END CERTIFICATE REQUEST-----\n");
+	return t;
+}
+
+/* csr_check_spki on a mutated copy of der; the reason ("" accepted). */
+static void
+mutated(const unsigned char *der, size_t len, size_t at, unsigned char x,
+    const char *want, const char *what)
+{
+	unsigned char	*m = malloc(len);
+	char		*pem, reason[64] = "", msg[512] = "", spki[65];
+	EVP_PKEY	*pub = NULL;
+
+	memcpy(m, der, len);
+	m[at] ^= x;
+	pem = der_to_pem(m, len);
+	if (csr_check_spki(pem, strlen(pem), &pub, spki, reason,
+	    sizeof(reason), msg, sizeof(msg)) == 0)
+		reason[0] = '\0';
+	T_CHECK(strcmp(reason, want) == 0, "%s: reason \"%s\", want \"%s\"",
+	    what, reason, want);
+	EVP_PKEY_free(pub);
+	free(pem);
+	free(m);
+}
+
+static size_t
+find(const unsigned char *h, size_t hlen, const void *n, size_t nlen)
+{
+	size_t	 i;
+
+	for (i = 0; i + nlen <= hlen; i++)
+		if (memcmp(h + i, n, nlen) == 0)
+			return i;
+	return (size_t)-1;
+}
+
+static void
+test_csr_fast(EVP_PKEY *keys[NKEYS], char *csrs[NKEYS])
+{
+	BIO		*b;
+	X509_REQ	*req;
+	unsigned char	*der = NULL, *pt;
+	char		 reason[64], msg[512], spki[65], want[65];
+	EVP_PKEY	*pub;
+	size_t		 k, len, at, ptlen;
+	int		 n;
+
+	/* Every key type: the hash of the key, the very key. */
+	for (k = 0; k < NKEYS; k++) {
+		pub = NULL;
+		T_CHECK(csr_check_spki(csrs[k], strlen(csrs[k]), &pub, spki,
+		    reason, sizeof(reason), msg, sizeof(msg)) == 0,
+		    "%s: csr_check_spki: %s", keyalgs[k], msg);
+		T_CHECK(pub != NULL && EVP_PKEY_eq(pub, keys[k]) == 1,
+		    "%s: not the CSR's key", keyalgs[k]);
+		T_CHECK(key_spki_sha256(keys[k], want) == 0 &&
+		    strcmp(spki, want) == 0, "%s: key hash %s, want %s",
+		    keyalgs[k], spki, want);
+		EVP_PKEY_free(pub);
+	}
+
+	/* The P-256 CSR, mutated where the fast path looks. */
+	b = BIO_new_mem_buf(csrs[2], -1);
+	req = PEM_read_bio_X509_REQ(b, NULL, NULL, NULL);
+	BIO_free(b);
+	T_CHECK(req != NULL && (n = i2d_X509_REQ(req, &der)) > 0,
+	    "P-256 CSR does not decode");
+	if (req == NULL || der == NULL) {
+		X509_REQ_free(req);
+		return;
+	}
+	len = (size_t)n;
+	mutated(der, len, 0, 0, "", "unchanged");
+	mutated(der, len, len - 1, 0x01, "csr_bad_signature",
+	    "last signature byte flipped");
+	at = find(der, len, "Junk Inc", 8);
+	T_CHECK(at != (size_t)-1, "subject not found");
+	if (at != (size_t)-1)
+		mutated(der, len, at, 0x01, "csr_bad_signature",
+		    "subject changed under the signature");
+	/* the point's last byte: off the curve */
+	ptlen = EVP_PKEY_get1_encoded_public_key(keys[2], &pt);
+	at = find(der, len, pt, ptlen);
+	T_CHECK(at != (size_t)-1, "point not found");
+	if (at != (size_t)-1) {
+		mutated(der, len, at + ptlen - 1, 0x01, "csr_key_invalid",
+		    "point off the curve");
+		mutated(der, len, at, 0x06, "csr_key_encoding",
+		    "point marked compressed");
+	}
+	/* ecdsa-with-SHA256 -> a different signature algorithm */
+	at = find(der, len, "\x2a\x86\x48\xce\x3d\x04\x03\x02", 8);
+	T_CHECK(at != (size_t)-1, "signature algorithm not found");
+	if (at != (size_t)-1)
+		mutated(der, len, at + 7, 0x01, "csr_bad_signature",
+		    "ecdsa-with-SHA384 claimed over a SHA-256 signature");
+	OPENSSL_free(pt);
+	OPENSSL_free(der);
+	X509_REQ_free(req);
+}
+
 /* ---- weak RSA moduli, public keys only ---- */
 
 static EVP_PKEY *
@@ -1494,6 +1607,7 @@ main(int argc, char *argv[])
 			goto done;
 		csrs[k] = make_csr(keys[k]);
 	}
+	test_csr_fast(keys, csrs);
 	for (i = 0; i < 2; i++) {
 		setup_verifiers(&envs[i]);
 		test_issue_all(&envs[i], keys, csrs);
