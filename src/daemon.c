@@ -76,24 +76,74 @@ sweep_temporaries(const struct conf *c)
 		    "run", n);
 }
 
+/* Which account's inbound directory each inotify watch is. */
+static struct watch {
+	int	 wd;
+	char	*account;
+}		*watches;
+static size_t	 nwatches;
+
 /* Add an inotify watch on every account's inbound directory. */
 static void
 watch_inbound(int ifd, struct store *st, const struct conf *c)
 {
 	sqlite3_stmt	*q;
 	char		 path[4096];
+	int		 wd;
 
 	snprintf(path, sizeof(path), "%s/inbound", c->spool_dir);
 	(void)inotify_add_watch(ifd, path, IN_CREATE | IN_MOVED_TO);
 	if ((q = store_prep(st, "SELECT name FROM account", NULL)) == NULL)
 		return;
 	while (sqlite3_step(q) == SQLITE_ROW) {
+		const char *acct = (const char *)sqlite3_column_text(q, 0);
+
 		snprintf(path, sizeof(path), "%s/inbound/%s", c->spool_dir,
-		    (const char *)sqlite3_column_text(q, 0));
-		(void)inotify_add_watch(ifd, path, IN_CLOSE_WRITE |
-		    IN_MOVED_TO | IN_CREATE | IN_ATTRIB);
+		    acct);
+		if ((wd = inotify_add_watch(ifd, path, IN_CLOSE_WRITE |
+		    IN_MOVED_TO | IN_CREATE | IN_ATTRIB)) == -1)
+			continue;
+		watches = reallocarray(watches, nwatches + 1,
+		    sizeof(*watches));
+		if (watches == NULL)
+			abort();
+		watches[nwatches].wd = wd;
+		watches[nwatches].account = xstrdup(acct);
+		nwatches++;
 	}
 	store_release(q);
+}
+
+/*
+ * Read the pending inotify events.  A file renamed into an account's
+ * inbound directory is complete (the writer renames when it is done,
+ * SPEC 2): it is noted so that intake takes it at once instead of
+ * waiting settle_seconds.
+ */
+static void
+read_events(int ifd)
+{
+	char			 buf[8192]
+	    __attribute__((aligned(__alignof__(struct inotify_event))));
+	const struct inotify_event *ev;
+	ssize_t			 n;
+	size_t			 i, off;
+
+	while ((n = read(ifd, buf, sizeof(buf))) > 0) {
+		for (off = 0; off + sizeof(*ev) <= (size_t)n;
+		    off += sizeof(*ev) + ev->len) {
+			ev = (const struct inotify_event *)(buf + off);
+			if (off + sizeof(*ev) + ev->len > (size_t)n)
+				break;
+			if (!(ev->mask & IN_MOVED_TO) || ev->len == 0 ||
+			    (ev->mask & IN_ISDIR))
+				continue;
+			for (i = 0; i < nwatches; i++)
+				if (watches[i].wd == ev->wd)
+					spool_moved_in(watches[i].account,
+					    ev->name);
+		}
+	}
 }
 
 /* One pass over everything; 0 or -1 if some step must be retried. */
@@ -195,7 +245,6 @@ daemon_run(struct conf **cp, struct store *st, const char *confpath,
 	}
 	for (;;) {
 		struct pollfd	 pfd;
-		char		 evbuf[8192];
 		long		 timeout, due;
 
 		if (daemon_pass(st, c, sch, ca) == -1)
@@ -210,8 +259,7 @@ daemon_run(struct conf **cp, struct store *st, const char *confpath,
 		if ((due = spool_wait_ms()) >= 0 && due < timeout)
 			timeout = due;
 		if (poll(&pfd, ifd == -1 ? 0 : 1, (int)timeout) > 0)
-			while (read(ifd, evbuf, sizeof(evbuf)) > 0)
-				;
+			read_events(ifd);
 		if (got_term)
 			break;
 		if (got_hup) {

@@ -144,6 +144,9 @@ int		 report_publish(struct store *, const struct conf *,
 int		 report_error(int dirfd, const char *name, const char *file,
 		    const struct problems *);
 /* spool.c: take every ready inbound file; 0 or -1 (environment). */
+/* spool.c: note that account/name was renamed into inbound/ (it is then
+ * complete and taken without waiting to settle). */
+void		 spool_moved_in(const char *account, const char *name);
 /* Milliseconds until a file seen settling in the last intake is due
  * (settle_seconds after its mtime), 0 if due now, -1 if none. */
 long		 spool_wait_ms(void);

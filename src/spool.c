@@ -598,9 +598,47 @@ is_ignored(const char *name)
 /* When the next settling file becomes ready (CLOCK_REALTIME ns), 0 none. */
 static long long	next_ready_ns;
 
+/* Files the running daemon saw renamed into inbound/ since the last intake
+ * (daemon.c reads the inotify events); "account/name" each. */
+static char		**moved;
+static size_t		  nmoved;
+
+void
+spool_moved_in(const char *account, const char *name)
+{
+	char	 key[PATH_MAX];
+
+	if (nmoved >= 4096 || (size_t)snprintf(key, sizeof(key), "%s/%s",
+	    account, name) >= sizeof(key))
+		return;
+	if ((moved = reallocarray(moved, nmoved + 1, sizeof(*moved))) == NULL)
+		abort();
+	moved[nmoved++] = xstrdup(key);
+}
+
 static int
-is_ready(const struct conf *c, int ind, const char *name,
-    const struct stat *sb)
+was_moved_in(const char *account, const char *name)
+{
+	size_t	 i, alen = strlen(account);
+
+	for (i = 0; i < nmoved; i++)
+		if (strncmp(moved[i], account, alen) == 0 &&
+		    moved[i][alen] == '/' && strcmp(moved[i] + alen + 1,
+		    name) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+moved_clear(void)
+{
+	while (nmoved > 0)
+		free(moved[--nmoved]);
+}
+
+static int
+is_ready(const struct conf *c, int ind, const char *account,
+    const char *name, const struct stat *sb)
 {
 	char		 marker[300];
 	struct stat	 mb;
@@ -611,7 +649,7 @@ is_ready(const struct conf *c, int ind, const char *name,
 		snprintf(marker, sizeof(marker), "%s.done", name);
 		return fstatat(ind, marker, &mb, AT_SYMLINK_NOFOLLOW) == 0;
 	}
-	if (c->settle_seconds == 0)
+	if (c->settle_seconds == 0 || was_moved_in(account, name))
 		return 1;
 	/* File times come from the kernel's clock, so compare with it. */
 	clock_gettime(CLOCK_REALTIME, &now);
@@ -696,7 +734,8 @@ intake_account(struct store *st, const struct conf *c,
 			continue;
 		if (fstatat(ind, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == -1)
 			continue;
-		if (S_ISREG(sb.st_mode) && !is_ready(c, ind, de->d_name, &sb))
+		if (S_ISREG(sb.st_mode) && !is_ready(c, ind, account,
+		    de->d_name, &sb))
 			continue;
 		if (claim(c, ind, wd, de->d_name, wname, sizeof(wname)) == -1)
 			continue;
@@ -748,8 +787,12 @@ intake_one(struct store *st, const struct conf *c, const struct schema *sch,
 int
 spool_intake(struct store *st, const struct conf *c, const struct schema *sch)
 {
+	int	 rc;
+
 	next_ready_ns = 0;
-	return each_account(st, c, sch, intake_one);
+	rc = each_account(st, c, sch, intake_one);
+	moved_clear();
+	return rc;
 }
 
 static int

@@ -3,7 +3,8 @@
 # re-reads the config (a broken one is refused and the old one kept),
 # SIGTERM ends it cleanly; temporaries a crash left are swept at start
 # (not fresh ones, never inbound dot-files); with settle_seconds a file
-# is taken when it has settled, not at the next poll.
+# written in place is taken when it has settled, not at the next poll,
+# and one renamed into inbound/ at once.
 . "$(dirname "$0")/../lib.sh"
 setup
 cs account add acme >/dev/null
@@ -58,18 +59,21 @@ wait "$dpid"
 check_eq "SIGTERM: exit 0" 0 "$?"
 check "stop logged" grep -q "daemon stopped" "$L"
 
-# settle_seconds = 2, poll an hour: the file is taken once it settled.
-sed -i 's/^settle_seconds = .*/settle_seconds = 2/' "$T/certspool.conf"
-grep -q '^settle_seconds = 2' "$T/certspool.conf" ||
-	echo "settle_seconds = 2" >>"$T/certspool.conf"
+# settle_seconds = 5, poll an hour: a file written in place is taken once
+# it settled; one renamed into inbound/ (complete, SPEC 2) at once.
+sed -i 's/^settle_seconds = .*/settle_seconds = 5/' "$T/certspool.conf"
+grep -q '^settle_seconds = 5' "$T/certspool.conf" ||
+	echo "settle_seconds = 5" >>"$T/certspool.conf"
 "$BIN" --config "$T/certspool.conf" daemon >>"$L" 2>&1 &
 dpid=$!
 sleep 1
 sed 's/account="acme-hr"/account="acme"/; s/NIGHTLY.2026-11-25_01/SETTLED/' "$EXAMPLES/multi-order.xml" >"$T/m3.xml"
 cp "$T/m3.xml" "$S/inbound/acme/m3.xml"
-sleep 1
-check "not taken before it settled" test -e "$S/inbound/acme/m3.xml"
-check "taken when settled (not at the hourly poll)" wait_for "$S/archive/acme/m3.xml" 6
+sed 's/account="acme-hr"/account="acme"/; s/NIGHTLY.2026-11-25_01/RENAMED/' "$EXAMPLES/multi-order.xml" >"$S/inbound/acme/.m4.xml.part"
+mv "$S/inbound/acme/.m4.xml.part" "$S/inbound/acme/m4.xml"
+check "renamed in: taken at once" wait_for "$S/archive/acme/m4.xml" 2
+check "written in place: not taken before it settled" test -e "$S/inbound/acme/m3.xml"
+check "taken when settled (not at the hourly poll)" wait_for "$S/archive/acme/m3.xml" 8
 kill -TERM "$dpid"
 wait "$dpid"
 finish
