@@ -36,9 +36,11 @@
 #                        the run's config if a file is larger than 64 MiB)
 #   --workers N          the daemon's `workers` (default 0: one per core)
 #   --drops N            pickup latency samples, 0 to skip (default 50)
-#   --settle S           settle_seconds of the runs (default 0, as the
-#                        tests use; certspool's default is 2, and then a
-#                        file is taken at the next poll, poll_seconds = 5)
+#   --settle S           settle_seconds of the pickup-latency daemon
+#                        (default 2, certspool's default: a batch renamed
+#                        into inbound/ is taken at once all the same); the
+#                        throughput runs use 0, their files are in place
+#                        before `daemon --once` starts
 #   --latency-dir DIR    measure the pickup latency on an existing run
 #                        directory (e.g. a kept N = 100000 run: a populated
 #                        database) instead of a fresh one
@@ -75,7 +77,7 @@ PERF=0
 KEEP=0
 SETUP_ONLY=0
 LATDIR=""
-SETTLE=0
+SETTLE=2
 while [ $# -gt 0 ]; do
 	case $1 in
 	--n) NS=$2; shift ;;
@@ -217,7 +219,7 @@ setup_dir() {
 	rm -rf "$W"
 	mkdir -p "$W"
 	"$BIN" init "$W" >/dev/null || die "certspool init failed"
-	sed -i -e "s/^settle_seconds = .*/settle_seconds = $SETTLE/" \
+	sed -i -e "s/^settle_seconds = .*/settle_seconds = 0/" \
 	    -e "s/^workers = .*/workers = $WORKERS/" "$W/certspool.conf"
 	if [ "$2" = rsa2048 ]; then
 		make_ca2048 "$W" || die "cannot make the RSA-2048 issuing CA"
@@ -557,6 +559,8 @@ latency_run() {
 	else
 		say "== pickup latency: $DROPS one-order batches, daemon running (inotify, ready = settle, settle_seconds = $SETTLE)"
 		setup_dir "$W" "$1"
+		sed -i "s/^settle_seconds = .*/settle_seconds = $SETTLE/" \
+		    "$W/certspool.conf"
 	fi
 	"$BIN" --config "$W/certspool.conf" daemon >"$W/daemon.log" 2>&1 &
 	dpid=$!
