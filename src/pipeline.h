@@ -134,10 +134,17 @@ int		 signer_run(struct store *, const struct conf *,
 int		 signer_recover(struct store *, const struct conf *,
 		    const struct ca *);
 /* report.c: write outbound results for every batch that changed. */
-/* report.c: the messages of the certificates with ids lo..hi now, ahead
- * of their batch's pass (the signer calls it after each chunk). */
-int		 report_mail_range(struct store *, const struct conf *,
+/*
+ * report.c: the messages of the certificates with ids lo..hi (at most
+ * 256), ahead of their batch's pass: read them (this thread), write and
+ * publish them (report_mail_write: no database, any thread), then mark
+ * them mailed (this thread; frees the work, written or not).
+ */
+struct mail_work;
+struct mail_work *report_mail_load(struct store *, const struct conf *,
 		    const struct ca *, long long lo, long long hi);
+int		 report_mail_write(struct mail_work *);
+int		 report_mail_finish(struct store *, struct mail_work *);
 int		 report_publish(struct store *, const struct conf *,
 		    const struct ca *);
 /* report.c: <error> report for a refused input. */

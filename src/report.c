@@ -709,92 +709,157 @@ write_result(struct store *st, const struct conf *c, int outfd,
 }
 
 /*
- * The messages of the issued certificates selected by cond (SQL over c
- * with one or two integer parameters, a and b) not yet mailed, in one
- * batch: each is
- * written under its temporary name, the batch commit makes them durable
- * and publishes them, and only then are the certificates marked mailed
- * and their passwords erased.  A crash before that leaves
- * dot-temporaries (and, past 4096 messages, groups already published)
- * and mailed = 0: the next attempt writes the same messages again under
- * the same names.
+ * Messages go out in pieces of at most MAIL_PIECE certificates: the rows
+ * are read from the database (mail_load, this thread), the messages are
+ * written and published as one batch (mail_write: no database, so any
+ * thread), and then the certificates are marked mailed and their
+ * passwords erased (mail_finish, this thread).  A crash before that
+ * leaves dot-temporaries and mailed = 0: the next attempt writes the
+ * same messages again under the same names.
  */
-static sqlite3_stmt *
-prep_cond(struct store *st, const char *sql, int nparam, long long a,
-    long long b)
+#define MAIL_PIECE	256
+
+struct mail_work {
+	const struct conf	*conf;
+	struct chain		 ch;
+	struct cert_row		*rows;
+	size_t			 n;
+	int			 written;
+};
+
+static void
+mail_work_free(struct mail_work *w)
 {
-	return nparam == 1 ? store_prep(st, sql, "i", a) :
-	    store_prep(st, sql, "ii", a, b);
+	size_t	 i;
+
+	if (w == NULL)
+		return;
+	for (i = 0; i < w->n; i++)
+		cert_row_free(&w->rows[i]);
+	free(w->rows);
+	chain_free(&w->ch);
+	free(w);
+}
+
+/* The unmailed issued certificates selected by cond (SQL over c with
+ * nparam integer parameters a, b) after id `after`; NULL if none. */
+static struct mail_work *
+mail_load(struct store *st, const struct conf *c, const struct ca *ca,
+    const char *cond, int nparam, long long a, long long b, long long after)
+{
+	struct mail_work	*w;
+	sqlite3_stmt		*q;
+	char			 sql[1024];
+	int			 got;
+
+	snprintf(sql, sizeof(sql), "%s WHERE %s AND c.id > ? AND c.state IN"
+	    " ('issued', 'superseded') AND c.mailed = 0 ORDER BY c.id"
+	    " LIMIT %d", cert_cols, cond, MAIL_PIECE);
+	q = nparam == 1 ? store_prep(st, sql, "ii", a, after) :
+	    store_prep(st, sql, "iii", a, b, after);
+	if (q == NULL)
+		return NULL;
+	w = xcalloc(1, sizeof(*w));
+	w->conf = c;
+	w->rows = xcalloc(MAIL_PIECE, sizeof(*w->rows));
+	while (w->n < MAIL_PIECE &&
+	    (got = cert_row_next(q, &w->rows[w->n])) == 1)
+		w->n++;
+	store_release(q);
+	if (w->n == 0 || chain_load(ca, &w->ch) == -1) {
+		mail_work_free(w);
+		return NULL;
+	}
+	return w;
 }
 
 static int
-mail_certs(struct store *st, const struct conf *c, const struct chain *ch,
-    const char *cond, int nparam, long long a, long long b)
+mail_write(struct mail_work *w)
 {
 	struct mail_batch	*mb;
-	struct cert_row		 r;
-	sqlite3_stmt		*q;
-	char			 sql[1024];
-	int			 got, n = 0;
+	size_t			 i;
 
-	if ((mb = mail_batch_begin(c)) == NULL)
+	if ((mb = mail_batch_begin(w->conf)) == NULL)
 		return -1;
-	snprintf(sql, sizeof(sql), "%s WHERE %s AND c.state IN"
-	    " ('issued', 'superseded') AND c.mailed = 0 ORDER BY c.id",
-	    cert_cols, cond);
-	if ((q = prep_cond(st, sql, nparam, a, b)) == NULL) {
-		mail_batch_abort(mb);
-		return -1;
-	}
-	while ((got = cert_row_next(q, &r)) == 1) {
-		if (write_mails(mb, c, ch, &r) == -1)
-			got = -1;
-		cert_row_free(&r);
-		if (got == -1)
-			break;
-		n++;
+	for (i = 0; i < w->n; i++) {
+		if (write_mails(mb, w->conf, &w->ch, &w->rows[i]) == -1) {
+			mail_batch_abort(mb);
+			return -1;
+		}
 		crash_point("after_mail");
-	}
-	cert_row_free(&r);
-	store_release(q);
-	if (got == -1) {
-		mail_batch_abort(mb);
-		return -1;
-	}
-	if (n == 0) {
-		mail_batch_abort(mb);
-		return 0;
 	}
 	crash_point("before_mail_commit");
 	if (mail_batch_commit(mb) == -1)
 		return -1;
 	crash_point("after_mail_commit");
-	/* The passwords leave the database once their messages are. */
-	snprintf(sql, sizeof(sql), "UPDATE certificate AS c SET mailed = 1,"
-	    " p12_password = NULL WHERE %s AND c.state IN"
-	    " ('issued', 'superseded') AND c.mailed = 0", cond);
+	w->written = 1;
+	return 0;
+}
+
+/* The passwords leave the database once their messages are. */
+static int
+mail_finish(struct store *st, struct mail_work *w)
+{
+	size_t	 i;
+	int	 rc = -1;
+
+	if (!w->written)
+		goto out;
 	if (store_begin(st) == -1)
-		return -1;
-	if (store_done(st, prep_cond(st, sql, nparam, a, b)) == -1 ||
-	    store_commit(st) == -1) {
-		store_rollback(st);
-		return -1;
+		goto out;
+	for (i = 0; i < w->n; i++)
+		if (store_done(st, store_prep(st, "UPDATE certificate SET"
+		    " mailed = 1, p12_password = NULL WHERE id = ?", "i",
+		    w->rows[i].cid)) == -1) {
+			store_rollback(st);
+			goto out;
+		}
+	if (store_commit(st) == -1)
+		goto out;
+	rc = 0;
+out:
+	mail_work_free(w);
+	return rc;
+}
+
+/* Every message of the certificates selected by cond, piece by piece. */
+static int
+mail_certs(struct store *st, const struct conf *c, const struct ca *ca,
+    const char *cond, int nparam, long long a, long long b)
+{
+	struct mail_work	*w;
+	long long		 after = 0;
+
+	while ((w = mail_load(st, c, ca, cond, nparam, a, b, after)) != NULL) {
+		after = w->rows[w->n - 1].cid;
+		if (mail_write(w) == -1) {
+			mail_work_free(w);
+			return -1;
+		}
+		if (mail_finish(st, w) == -1)
+			return -1;
 	}
 	return 0;
 }
 
-int
-report_mail_range(struct store *st, const struct conf *c,
-    const struct ca *ca, long long lo, long long hi)
+struct mail_work *
+report_mail_load(struct store *st, const struct conf *c, const struct ca *ca,
+    long long lo, long long hi)
 {
-	struct chain	 ch;
-	int		 rc;
+	return mail_load(st, c, ca, "c.id >= ? AND c.id <= ?", 2, lo, hi,
+	    lo - 1);
+}
 
-	if (chain_load(ca, &ch) == -1)
-		return -1;
-	rc = mail_certs(st, c, &ch, "c.id >= ? AND c.id <= ?", 2, lo, hi);
-	chain_free(&ch);
-	return rc;
+int
+report_mail_write(struct mail_work *w)
+{
+	return mail_write(w);
+}
+
+int
+report_mail_finish(struct store *st, struct mail_work *w)
+{
+	return mail_finish(st, w);
 }
 
 /* Write every output of one pass; then mark it written. */
@@ -848,7 +913,7 @@ write_pass(struct store *st, const struct conf *c, const struct ca *ca,
 			goto out;
 	}
 
-	if (mail_certs(st, c, &ch, "c.pass_id = ?", 1, pass_id, 0) == -1)
+	if (mail_certs(st, c, ca, "c.pass_id = ?", 1, pass_id, 0) == -1)
 		goto out;
 
 	crash_point("before_result");

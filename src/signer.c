@@ -9,8 +9,8 @@
  *      into PKCS#12;
  *   C  (this thread) one transaction stores the certificates and moves
  *      the recipients to issued.
- * B of chunk k overlaps A and W of chunk k+1 and C of chunk k-1 and the
- * messages of its certificates.  The
+ * B of chunk k overlaps A and W of chunk k+1, C of chunk k-1, and the
+ * messages of chunk k-2's certificates (written by a thread of their own).  The
  * key of a CSR is taken from the CSR as it stands once it matches the
  * key validated at intake (csr_key()); nothing is parsed twice.
  * After a crash, signer_recover() signs each 'signing' TBS again (same
@@ -395,17 +395,48 @@ store_chunk(struct store *st, struct job *jobs, size_t n)
 }
 
 /*
- * The messages of a stored chunk's certificates, written now while the
- * next chunk is being signed rather than all at the end in publishing;
- * a failure leaves them to the pass (report.c writes what is unmailed).
+ * The messages of a stored chunk's certificates are written by a thread
+ * of their own while the next chunks are built, recorded and signed,
+ * rather than all at the end in publishing; this thread reads their rows
+ * before and marks them mailed after.  A failure leaves them to the pass
+ * (report.c writes whatever is unmailed).
  */
+struct mailing {
+	struct mail_work	*w;
+	pthread_t		 th;
+	int			 running, rc;
+};
+
+static void *
+mailing_main(void *arg)
+{
+	struct mailing	*m = arg;
+
+	m->rc = report_mail_write(m->w);
+	return NULL;
+}
+
 static void
-mail_chunk(struct store *st, const struct conf *c, const struct ca *ca,
-    struct job *jobs, size_t n)
+mailing_finish(struct store *st, struct mailing *m)
+{
+	if (m->w == NULL)
+		return;
+	if (m->running)
+		pthread_join(m->th, NULL);
+	m->running = 0;
+	if (m->rc == -1 || report_mail_finish(st, m->w) == -1)
+		log_warn("messages of a signed chunk left for the pass");
+	m->w = NULL;
+}
+
+static void
+mailing_start(struct store *st, const struct conf *c, const struct ca *ca,
+    struct mailing *m, struct job *jobs, size_t n)
 {
 	long long	 lo = 0, hi = 0;
 	size_t		 i;
 
+	mailing_finish(st, m);
 	for (i = 0; i < n; i++) {
 		if (jobs[i].failed || jobs[i].cert_id == 0)
 			continue;
@@ -414,9 +445,12 @@ mail_chunk(struct store *st, const struct conf *c, const struct ca *ca,
 		if (jobs[i].cert_id > hi)
 			hi = jobs[i].cert_id;
 	}
-	if (lo != 0 && report_mail_range(st, c, ca, lo, hi) == -1)
-		log_warn("messages of certificates %lld to %lld left for "
-		    "the pass", lo, hi);
+	if (lo == 0 || (m->w = report_mail_load(st, c, ca, lo, hi)) == NULL)
+		return;
+	m->rc = 0;
+	m->running = pthread_create(&m->th, NULL, mailing_main, m) == 0;
+	if (!m->running)
+		mailing_main(m);
 }
 
 /* B of one chunk on the worker threads, driven from a thread of its own
@@ -469,6 +503,7 @@ signer_run(struct store *st, const struct conf *c, const struct ca *ca)
 {
 	struct pool	 p;
 	struct signing	 sg;
+	struct mailing	 ml;
 	struct job	*buf[2], *cur = NULL, *next;
 	size_t		 max, n, ncur = 0, i;
 	int		 rc = -1, progress, k = 0;
@@ -479,6 +514,7 @@ signer_run(struct store *st, const struct conf *c, const struct ca *ca)
 	p.conf = c;
 	p.ca = ca;
 	memset(&sg, 0, sizeof(sg));
+	memset(&ml, 0, sizeof(ml));
 	sg.p = &p;
 	for (;;) {
 		next = buf[k];
@@ -500,7 +536,7 @@ signer_run(struct store *st, const struct conf *c, const struct ca *ca)
 		if (cur != NULL) {
 			if (store_chunk(st, cur, ncur) == -1)
 				goto out;
-			mail_chunk(st, c, ca, cur, ncur);
+			mailing_start(st, c, ca, &ml, cur, ncur);
 			for (i = 0; i < ncur; i++)
 				job_clear(&cur[i]);
 			cur = NULL;
@@ -514,6 +550,7 @@ signer_run(struct store *st, const struct conf *c, const struct ca *ca)
 	rc = 0;
 out:
 	signing_wait(&sg);
+	mailing_finish(st, &ml);
 	for (i = 0; i < max; i++) {
 		job_clear(&buf[0][i]);
 		job_clear(&buf[1][i]);
