@@ -9,6 +9,7 @@
  * Failure policy: a stage's rejection is data; a database error aborts
  * the group (rolled back) and the pass is retried later.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -415,59 +416,144 @@ precheck(const struct conf *c, struct order **os, size_t n)
 	free(rs);
 }
 
+/* A group of orders evaluated in one transaction. */
+struct group {
+	const struct conf	*conf;
+	struct order		*os[EVAL_GROUP];
+	size_t			 n;
+	pthread_t		 th;
+	int			 running;
+};
+
+static void
+group_free(struct group *g)
+{
+	while (g->n > 0)
+		order_free(g->os[--g->n]);
+}
+
+/* The next group after order id *last, loaded: 1, 0 if none, -1. */
+static int
+group_load(struct store *st, struct group *g, long long *last)
+{
+	sqlite3_stmt	*q;
+	long long	 ids[EVAL_GROUP];
+	size_t		 n = 0, i;
+
+	q = store_prep(st, "SELECT id FROM orders WHERE id > ? AND"
+	    " state IN ('new', 'waiting_org', 'waiting_dcv',"
+	    " 'waiting_csr', 'waiting_funds') ORDER BY id LIMIT ?",
+	    "ii", *last, (long long)EVAL_GROUP);
+	if (q == NULL)
+		return -1;
+	while (n < EVAL_GROUP && sqlite3_step(q) == SQLITE_ROW)
+		ids[n++] = sqlite3_column_int64(q, 0);
+	store_release(q);
+	if (n == 0)
+		return 0;
+	*last = ids[n - 1];
+	for (i = 0; i < n; i++) {
+		if ((g->os[i] = order_load(st, ids[i])) == NULL) {
+			g->n = i;
+			group_free(g);
+			return -1;
+		}
+	}
+	g->n = n;
+	return 1;
+}
+
+static void *
+group_precheck(void *arg)
+{
+	struct group	*g = arg;
+
+	precheck(g->conf, g->os, g->n);
+	return NULL;
+}
+
+static void
+precheck_start(struct group *g)
+{
+	g->running = pthread_create(&g->th, NULL, group_precheck, g) == 0;
+	if (!g->running)
+		group_precheck(g);
+}
+
+static void
+precheck_wait(struct group *g)
+{
+	if (g->running)
+		pthread_join(g->th, NULL);
+	g->running = 0;
+}
+
+/*
+ * Evaluate every open order, a group per transaction.  The next group is
+ * loaded before this one is evaluated and its CSRs are checked on the
+ * worker threads meanwhile (they depend on nothing this group changes).
+ */
 int
 pipeline_evaluate(struct store *st, const struct conf *c, const struct ca *ca)
 {
-	sqlite3_stmt	*q;
-	struct order	*os[EVAL_GROUP];
-	long long	 ids[EVAL_GROUP], last = 0;
-	size_t		 n, i;
+	struct group	*g, *next, *t;
+	long long	 last = 0;
+	size_t		 i;
+	int		 rc = -1, got;
 
+	g = xcalloc(1, sizeof(*g));
+	next = xcalloc(1, sizeof(*next));
+	g->conf = next->conf = c;
+	if (store_begin(st) == -1)
+		goto out;
+	if ((got = group_load(st, g, &last)) <= 0) {
+		store_rollback(st);
+		rc = got;
+		goto out;
+	}
+	precheck(c, g->os, g->n);
 	for (;;) {
-		q = store_prep(st, "SELECT id FROM orders WHERE id > ? AND"
-		    " state IN ('new', 'waiting_org', 'waiting_dcv',"
-		    " 'waiting_csr', 'waiting_funds') ORDER BY id LIMIT ?",
-		    "ii", last, (long long)EVAL_GROUP);
-		if (q == NULL)
-			return -1;
-		n = 0;
-		while (n < EVAL_GROUP && sqlite3_step(q) == SQLITE_ROW)
-			ids[n++] = sqlite3_column_int64(q, 0);
-		store_release(q);
-		if (n == 0)
-			return 0;
-		last = ids[n - 1];
-		if (store_begin(st) == -1)
-			return -1;
-		memset(os, 0, sizeof(os));
-		for (i = 0; i < n; i++)
-			if ((os[i] = order_load(st, ids[i])) == NULL)
-				goto fail;
-		precheck(c, os, n);
-		for (i = 0; i < n; i++) {
+		if ((got = group_load(st, next, &last)) == -1)
+			goto fail;
+		if (got > 0)
+			precheck_start(next);
+		for (i = 0; i < g->n; i++) {
 			struct eval	 e;
 
 			memset(&e, 0, sizeof(e));
 			e.st = st;
 			e.conf = c;
 			e.ca = ca;
-			e.o = os[i];
+			e.o = g->os[i];
 			if (pipeline_eval(&e) == -1 || save(&e) == -1)
 				goto fail;
 			crash_point("eval_order");
 		}
-		for (i = 0; i < n; i++)
-			order_free(os[i]);
+		group_free(g);
 		crash_point("before_eval_commit");
 		if (store_commit(st) == -1)
-			return -1;
+			goto out;
 		crash_point("after_eval_commit");
+		precheck_wait(next);
+		if (next->n == 0)
+			break;
+		if (store_begin(st) == -1)
+			goto out;
+		t = g;
+		g = next;
+		next = t;
 	}
+	rc = 0;
+	goto out;
 fail:
-	for (i = 0; i < n; i++)
-		order_free(os[i]);
 	store_rollback(st);
-	return -1;
+out:
+	precheck_wait(next);
+	group_free(g);
+	group_free(next);
+	free(g);
+	free(next);
+	return rc;
 }
 
 int
