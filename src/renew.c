@@ -30,6 +30,7 @@ struct due {
 	long long	 rid, oid, bid;
 	int		 round, renewals, auto_renew, cov_years;
 	time_t		 cov_start, cov_end, notice_at, cert_end;
+	long long	 cid;		/* the certificate */
 	char		*email, *add_emails, *order_ext, *batch_ext, *account;
 	char		*product, *pay_used;
 };
@@ -175,6 +176,7 @@ due_next(sqlite3_stmt *q, struct due *d)
 	d->product = store_col_text(q, 15);
 	d->cov_years = sqlite3_column_int(q, 16);
 	d->pay_used = store_col_text(q, 17);
+	d->cid = sqlite3_column_int64(q, 18);
 	return 1;
 }
 
@@ -187,34 +189,40 @@ renew_run(struct store *st, const struct conf *c, int *nreissue,
 	time_t		 now = clock_now();
 	time_t		 lead = (time_t)c->renew_before_days * 86400;
 	time_t		 notice = (time_t)c->renewal_notice_days * 86400;
-	long long	 last = 0;
+	long long	 last_end = 0, last_cid = 0;
 	int		 n1 = 0, n2 = 0, n3 = 0, rc = 0, got;
 
 	for (;;) {
-		/* Issued recipients whose certificate nears its end. */
+		/*
+		 * Issued recipients whose certificate nears its end, in
+		 * the order of the end (the certificate_expiry index: a
+		 * pass with nothing due reads nothing), one at a time.
+		 */
 		q = store_prep(st, "SELECT r.id, r.order_id, o.batch_id,"
 		    " r.round, COALESCE(r.cov_start, 0), r.cov_end, r.renewals,"
 		    " o.auto_renew, COALESCE(r.notice_at, 0), c.not_after,"
 		    " r.email, o.add_emails, o.ext_id, b.ext_id, a.name,"
 		    " o.product, COALESCE(r.cov_years, o.cov_years, 1),"
-		    " o.pay_used FROM recipient r"
+		    " o.pay_used, c.id FROM certificate c"
+		    " CROSS JOIN recipient r ON r.id = c.recipient_id AND"
+		    " r.round = c.round"
 		    " JOIN orders o ON o.id = r.order_id"
 		    " JOIN batch b ON b.id = o.batch_id"
 		    " JOIN account a ON a.id = b.account_id"
-		    " JOIN certificate c ON c.recipient_id = r.id AND"
-		    " c.round = r.round AND c.state = 'issued'"
-		    " WHERE r.id > ? AND r.state = 'issued' AND r.cov_end IS NOT"
-		    " NULL AND o.state NOT IN ('approved', 'cancelled') AND"
-		    " o.cancelled_at IS NULL AND c.not_after <= ?"
-		    " ORDER BY r.id LIMIT 1", "ii", last,
-		    (long long)(now + lead + notice));
+		    " WHERE c.state = 'issued' AND c.not_after <= ? AND"
+		    " (c.not_after, c.id) > (?, ?) AND r.state = 'issued' AND"
+		    " r.cov_end IS NOT NULL AND o.state NOT IN ('approved',"
+		    " 'cancelled') AND o.cancelled_at IS NULL"
+		    " ORDER BY c.not_after, c.id LIMIT 1", "iii",
+		    (long long)(now + lead + notice), last_end, last_cid);
 		if (q == NULL)
 			return -1;
 		got = due_next(q, &d);
 		store_release(q);
 		if (got == 0)
 			break;
-		last = d.rid;
+		last_end = (long long)d.cert_end;
+		last_cid = d.cid;
 		if (d.cert_end < d.cov_end) {
 			/* Paid coverage outlives the certificate. */
 			if (now >= d.cert_end - lead) {

@@ -268,12 +268,26 @@ static const char schema_v2[] =
 "CREATE INDEX certificate_signing ON certificate(state)"
 "  WHERE state = 'signing';";
 
+/*
+ * Version 3: lookups a pass makes on a large database.  The two
+ * certificate indexes were added to version 2 late; a database that was
+ * made at version 2 before gets them here.
+ */
+static const char schema_v3[] =
+"CREATE INDEX IF NOT EXISTS certificate_recipient"
+"  ON certificate(recipient_id, round);"
+"CREATE INDEX IF NOT EXISTS certificate_signing ON certificate(state)"
+"  WHERE state = 'signing';"
+/* Card authorizations to settle, without reading the whole ledger. */
+"CREATE INDEX ledger_card ON ledger(id) WHERE kind = 'card_authorize';";
+
 /* Each entry migrates from version i to i + 1. */
 static const char *migrations[] = {
 	NULL,		/* 0 -> 1 is schema_v1 */
 	schema_v2,	/* 1 -> 2 */
+	schema_v3,	/* 2 -> 3 */
 };
-#define SCHEMA_VERSION	2
+#define SCHEMA_VERSION	3
 
 static int
 exec_err(struct store *s, const char *sql, char *err, size_t errlen)

@@ -161,7 +161,7 @@ test_store(void)
 	if (st == NULL)
 		return;
 	T_CHECK(store_int(st, &v, -1, store_prep(st, "PRAGMA user_version",
-	    NULL)) == 0 && v == 2, "schema version %lld", v);
+	    NULL)) == 0 && v == 3, "schema version %lld", v);
 	T_CHECK(store_int(st, &v, -1, store_prep(st, "PRAGMA foreign_keys",
 	    NULL)) == 0 && v == 1, "foreign keys on");
 	T_CHECK(store_int(st, &v, -1, store_prep(st, "PRAGMA synchronous",
@@ -180,6 +180,22 @@ test_store(void)
 	/* Re-open: the migration is idempotent. */
 	st = store_open(p, err, sizeof(err));
 	T_CHECK(st != NULL, "store re-opens: %s", err);
+	/* A version-2 database without the later indexes gets them. */
+	T_CHECK(st != NULL && store_exec(st, "DROP INDEX certificate_recipient;"
+	    " DROP INDEX certificate_signing; DROP INDEX ledger_card;"
+	    " PRAGMA user_version = 2") == 0, "back to version 2");
+	store_close(st);
+	st = store_open(p, err, sizeof(err));
+	T_CHECK(st != NULL, "version 2 opens: %s", err);
+	if (st == NULL)
+		return;
+	T_CHECK(store_int(st, &v, -1, store_prep(st, "PRAGMA user_version",
+	    NULL)) == 0 && v == 3, "migrated to version %lld", v);
+	T_CHECK(store_int(st, &v, -1, store_prep(st, "SELECT count(*) FROM"
+	    " sqlite_master WHERE type = 'index' AND name IN"
+	    " ('certificate_recipient', 'certificate_signing',"
+	    " 'ledger_card')", NULL)) == 0 && v == 3,
+	    "version 3 indexes: %lld of 3", v);
 	store_close(st);
 }
 
