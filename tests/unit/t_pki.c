@@ -427,7 +427,7 @@ test_csr_fast(EVP_PKEY *keys[NKEYS], char *csrs[NKEYS])
 	char		 reason[64], msg[512], spki[65], want[65];
 	EVP_PKEY	*pub;
 	size_t		 k, len, at, ptlen;
-	int		 n;
+	int		 n = 0;
 
 	/* Every key type: the hash of the key, the very key. */
 	for (k = 0; k < NKEYS; k++) {
