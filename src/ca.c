@@ -794,26 +794,6 @@ static const struct sigalg {
 	    0x03 }, 12, "SHA384", NID_secp384r1 },
 };
 
-static void
-der_hdr(struct buf *b, unsigned char tag, size_t len)
-{
-	unsigned char	 h[6];
-	size_t		 n = 0, i;
-
-	h[0] = tag;
-	if (len < 0x80) {
-		h[1] = (unsigned char)len;
-		buf_add(b, h, 2);
-		return;
-	}
-	for (i = len; i > 0; i >>= 8)
-		n++;
-	h[1] = 0x80 | (unsigned char)n;
-	for (i = 0; i < n; i++)
-		h[2 + i] = (unsigned char)(len >> (8 * (n - 1 - i)));
-	buf_add(b, h, 2 + n);
-}
-
 int
 ca_sign_tbs(const struct ca *ca, const unsigned char *tbs, size_t len,
     unsigned char **der, size_t *derlen)
@@ -868,10 +848,10 @@ ca_sign_tbs(const struct ca *ca, const unsigned char *tbs, size_t len,
 	}
 	buf_add(&body, tbs, len);
 	buf_add(&body, alg, alglen);
-	der_hdr(&body, 0x03, siglen + 1);
+	der_put_hdr(&body, 0x03, siglen + 1);
 	buf_add(&body, &zero, 1);
 	buf_add(&body, sig, siglen);
-	der_hdr(&cert, 0x30, body.len);
+	der_put_hdr(&cert, 0x30, body.len);
 	buf_add(&cert, body.p, body.len);
 	*der = cert.p;
 	*derlen = cert.len;

@@ -265,51 +265,27 @@ spki_check(X509_REQ *req, char *reason, size_t rlen, char *msg, size_t mlen)
  * or P-384 key in its canonical SubjectPublicKeyInfo (the permitted
  * algorithm identifier, an uncompressed point) and an ECDSA signature
  * with SHA-2.  The request is parsed by libcrypto with the key replaced
- * by a placeholder, the key is built from the point (which checks it is
+ * by a stand-in, the key is built from the point (which checks it is
  * on the curve), and the signature is verified over the request's own
  * bytes.  Accepting is all it does: anything else, and any failure,
  * returns 0 and the full path decides (and words the refusal).
  */
-static void
-put_hdr(struct buf *b, unsigned char tag, size_t len)
-{
-	unsigned char	 h[6];
-	size_t		 n = 0, i;
-
-	h[0] = tag;
-	if (len < 0x80) {
-		h[1] = (unsigned char)len;
-		buf_add(b, h, 2);
-		return;
-	}
-	for (i = len; i > 0; i >>= 8)
-		n++;
-	h[1] = 0x80 | (unsigned char)n;
-	for (i = 0; i < n; i++)
-		h[2 + i] = (unsigned char)(len >> (8 * (n - 1 - i)));
-	buf_add(b, h, 2 + n);
-}
-
-/* The request with its key replaced by the placeholder, parsed. */
+/* The request with its key replaced by the stand-in, parsed. */
 static X509_REQ *
 parse_without_key(const unsigned char *ic, size_t iclen,
     const unsigned char *k, size_t klen, const unsigned char *rest,
     size_t restlen)
 {
-	static const unsigned char placeholder[] = {
-		0x30, 0x12, 0x30, 0x0d, 0x06, 0x09, 0x2b, 0x06, 0x01, 0x04,
-		0x01, 0x86, 0x8d, 0x1f, 0x01, 0x05, 0x00, 0x03, 0x01, 0x00
-	};
 	struct buf		 body = { 0 }, all = { 0 };
 	const unsigned char	*p;
 	X509_REQ		*req;
 
-	put_hdr(&body, 0x30, iclen - klen + sizeof(placeholder));
+	der_put_hdr(&body, 0x30, iclen - klen + DER_STANDIN_SPKI_LEN);
 	buf_add(&body, ic, (size_t)(k - ic));
-	buf_add(&body, placeholder, sizeof(placeholder));
+	buf_add(&body, der_standin_spki, DER_STANDIN_SPKI_LEN);
 	buf_add(&body, k + klen, (size_t)(ic + iclen - (k + klen)));
 	buf_add(&body, rest, restlen);
-	put_hdr(&all, 0x30, body.len);
+	der_put_hdr(&all, 0x30, body.len);
 	buf_add(&all, body.p, body.len);
 	p = all.p;
 	if ((req = d2i_X509_REQ(NULL, &p, (long)all.len)) != NULL &&
@@ -945,20 +921,6 @@ key_spki(EVP_PKEY *pub, unsigned char **der, size_t *len)
 	memcpy(*der, p, (size_t)n);
 	*len = (size_t)n;
 	OPENSSL_free(p);
-	return 0;
-}
-
-int
-key_spki_sha256(EVP_PKEY *pub, char out[65])
-{
-	unsigned char	*der;
-	size_t		 len;
-
-	out[0] = '\0';
-	if (key_spki(pub, &der, &len) == -1)
-		return -1;
-	sha256_hex(der, len, out);
-	free(der);
 	return 0;
 }
 

@@ -90,6 +90,17 @@ int	 der_next(const unsigned char **pp, const unsigned char *end,
  */
 void	 workpool_run(int workers, void *items, size_t n, size_t size,
 	    void (*fn)(void *item, void *arg), void *arg);
+/* Append a DER tag and the definite length of len content bytes. */
+void	 der_put_hdr(struct buf *b, unsigned char tag, size_t len);
+/*
+ * A SubjectPublicKeyInfo of an unregistered algorithm (OID 1.3.6.1.4.1.
+ * 99999.1) with an empty key.  Put in place of a real key before a
+ * structure is handed to libcrypto, it is kept as bytes: OpenSSL 3.0 sets
+ * up its key decoders on every parse of a real key, which costs a fifth of
+ * an RSA signature (csr.c and lint.c check the key on its own bytes).
+ */
+#define DER_STANDIN_SPKI_LEN	20
+extern const unsigned char der_standin_spki[DER_STANDIN_SPKI_LEN];
 /* Copy src into dst of size dstsz, always NUL-terminated (like strlcpy). */
 size_t	 strlcpy_(char *dst, const char *src, size_t dstsz);
 
@@ -388,15 +399,13 @@ int	 ca_sign_tbs(const struct ca *, const unsigned char *tbs, size_t len,
 int	 csr_check(const char *text, size_t len, EVP_PKEY **pub,
 	    char *reason, size_t reasonlen, char *msg, size_t msglen);
 /* The same, and (if spki is not NULL) the hex SHA-256 of the key's DER
- * SubjectPublicKeyInfo, as key_spki_sha256 would give it. */
+ * SubjectPublicKeyInfo (the SHA-256 of key_spki). */
 int	 csr_check_spki(const char *text, size_t len, EVP_PKEY **pub,
 	    char *spki, char *reason, size_t reasonlen, char *msg,
 	    size_t msglen);
 /* Check a public key alone (used for server-generated keys too). */
 int	 key_check(EVP_PKEY *pub, char *reason, size_t reasonlen, char *msg,
 	    size_t msglen);
-/* SHA-256 of the DER SubjectPublicKeyInfo, hex. */
-int	 key_spki_sha256(EVP_PKEY *pub, char out[65]);
 /* The DER SubjectPublicKeyInfo of a key (malloc'd); 0 or -1. */
 int	 key_spki(EVP_PKEY *pub, unsigned char **der, size_t *len);
 /*

@@ -8,7 +8,7 @@
  * subjectPublicKeyInfo is checked on its DER bytes: it must be the very
  * key the order's CSR carried (verified and checked by csr.c at intake)
  * in one of the permitted encodings.  libcrypto is handed the TBS with
- * that key replaced by a placeholder, because OpenSSL 3.0 sets up its
+ * that key replaced by a stand-in, because OpenSSL 3.0 sets up its
  * key decoders on every parse of a key, which costs a fifth of an RSA
  * signature, and the decoded key is not needed.
  *
@@ -62,13 +62,6 @@ lfail(struct lint *l, const char *code, const char *fmt, ...)
 	return -1;
 }
 
-/* A SubjectPublicKeyInfo of an unregistered algorithm (OID 1.3.6.1.4.1.
- * 99999.1): libcrypto keeps it as bytes and runs no key decoder. */
-static const unsigned char placeholder_spki[] = {
-	0x30, 0x12, 0x30, 0x0d, 0x06, 0x09, 0x2b, 0x06, 0x01, 0x04, 0x01,
-	0x86, 0x8d, 0x1f, 0x01, 0x05, 0x00, 0x03, 0x01, 0x00
-};
-
 /* Where the SubjectPublicKeyInfo lies inside a TBSCertificate. */
 static int
 tbs_find_spki(const unsigned char *der, size_t len, size_t *off,
@@ -97,29 +90,9 @@ tbs_find_spki(const unsigned char *der, size_t len, size_t *off,
 	return 0;
 }
 
-static void
-put_len(struct buf *b, unsigned char tag, size_t len)
-{
-	unsigned char	 h[6];
-	size_t		 n = 0, i;
-
-	h[0] = tag;
-	if (len < 0x80) {
-		h[1] = (unsigned char)len;
-		buf_add(b, h, 2);
-		return;
-	}
-	for (i = len; i > 0; i >>= 8)
-		n++;
-	h[1] = 0x80 | (unsigned char)n;
-	for (i = 0; i < n; i++)
-		h[2 + i] = (unsigned char)(len >> (8 * (n - 1 - i)));
-	buf_add(b, h, 2 + n);
-}
-
 /*
  * Decode the TBS by wrapping it as Certificate { tbs', sha256WithRSA,
- * BIT STRING '' }, where tbs' has the placeholder key; tbs' must
+ * BIT STRING '' }, where tbs' has the stand-in key; tbs' must
  * re-encode to the very same bytes.  l->spki points at the real key.
  */
 static X509 *
@@ -144,11 +117,11 @@ tbs_decode(struct lint *l, const unsigned char *der, size_t len)
 	p = der;
 	if (der_next(&p, der + len, &tag, &body, &blen) == -1)
 		return NULL;
-	put_len(&tbs, 0x30, blen - spkilen + sizeof(placeholder_spki));
+	der_put_hdr(&tbs, 0x30, blen - spkilen + DER_STANDIN_SPKI_LEN);
 	buf_add(&tbs, body, (size_t)(der + off - body));
-	buf_add(&tbs, placeholder_spki, sizeof(placeholder_spki));
+	buf_add(&tbs, der_standin_spki, DER_STANDIN_SPKI_LEN);
 	buf_add(&tbs, der + off + spkilen, len - off - spkilen);
-	put_len(&w, 0x30, tbs.len + sizeof(tail));
+	der_put_hdr(&w, 0x30, tbs.len + sizeof(tail));
 	buf_add(&w, tbs.p, tbs.len);
 	buf_add(&w, tail, sizeof(tail));
 	p = w.p;

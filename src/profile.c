@@ -33,29 +33,9 @@
 #define MAX_VALIDITY	(825LL * 86400 - 1)	/* S/MIME BR 6.3.2 */
 
 static void
-der_len(struct buf *b, size_t len)
-{
-	unsigned char	 h[5];
-	size_t		 n = 0, i;
-
-	if (len < 0x80) {
-		h[0] = (unsigned char)len;
-		buf_add(b, h, 1);
-		return;
-	}
-	for (i = len; i > 0; i >>= 8)
-		n++;
-	h[0] = 0x80 | (unsigned char)n;
-	for (i = 0; i < n; i++)
-		h[1 + i] = (unsigned char)(len >> (8 * (n - 1 - i)));
-	buf_add(b, h, n + 1);
-}
-
-static void
 der_tlv(struct buf *b, unsigned char tag, const void *p, size_t len)
 {
-	buf_add(b, &tag, 1);
-	der_len(b, len);
+	der_put_hdr(b, tag, len);
 	if (len > 0)
 		buf_add(b, p, len);
 }

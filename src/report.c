@@ -249,36 +249,6 @@ chain_load(const struct ca *ca, struct chain *ch)
 	return 0;
 }
 
-/* Bytes of a DER tag and length header for len content bytes. */
-static size_t
-der_hdrlen(size_t len)
-{
-	size_t	 n = 2;
-
-	if (len < 0x80)
-		return n;
-	for (; len > 0; len >>= 8)
-		n++;
-	return n;
-}
-
-/* Write the tag and DER length of len content bytes at p; the end. */
-static unsigned char *
-der_hdr(unsigned char *p, unsigned char tag, size_t len)
-{
-	size_t	 n = der_hdrlen(len) - 2, i;
-
-	*p++ = tag;
-	if (n == 0) {
-		*p++ = (unsigned char)len;
-		return p;
-	}
-	*p++ = 0x80 | (unsigned char)n;
-	for (i = n; i > 0; i--)
-		*p++ = (unsigned char)(len >> (8 * (i - 1)));
-	return p;
-}
-
 /*
  * certs-only PKCS#7 (RFC 8551 3.2.2, RFC 2315 9.1): ContentInfo {
  * signedData, [0] SignedData { version 1, digestAlgorithms {}, data with
@@ -298,30 +268,27 @@ p7b_of_der(const unsigned char *der, size_t derlen, const struct chain *ch,
 	    0x30, 0x0f, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01,
 	    0x07, 0x01, 0xa0, 0x02, 0x04, 0x00 };
 	static const unsigned char tail[] = { 0x31, 0x00 };
-	unsigned char	*out, *p;
-	size_t		 certs, sd, exp, ci;
+	struct buf	 sd = { 0 }, seq = { 0 }, in = { 0 }, out = { 0 };
 
-	certs = derlen + ch->derlen;
-	sd = sizeof(head) + der_hdrlen(certs) + certs + sizeof(tail);
-	exp = der_hdrlen(sd) + sd;
-	ci = sizeof(oid_signed) + der_hdrlen(exp) + exp;
-	*outlen = der_hdrlen(ci) + ci;
-	p = out = xcalloc(1, *outlen);
-	p = der_hdr(p, 0x30, ci);
-	memcpy(p, oid_signed, sizeof(oid_signed));
-	p += sizeof(oid_signed);
-	p = der_hdr(p, 0xa0, exp);
-	p = der_hdr(p, 0x30, sd);
-	memcpy(p, head, sizeof(head));
-	p += sizeof(head);
-	p = der_hdr(p, 0xa0, certs);
-	memcpy(p, der, derlen);
-	p += derlen;
+	buf_add(&sd, head, sizeof(head));
+	der_put_hdr(&sd, 0xa0, derlen + ch->derlen);
+	buf_add(&sd, der, derlen);
 	if (ch->derlen > 0)
-		memcpy(p, ch->der, ch->derlen);
-	p += ch->derlen;
-	memcpy(p, tail, sizeof(tail));
-	return out;
+		buf_add(&sd, ch->der, ch->derlen);
+	buf_add(&sd, tail, sizeof(tail));
+	der_put_hdr(&seq, 0x30, sd.len);
+	buf_add(&seq, sd.p, sd.len);
+	/* ContentInfo { contentType, [0] EXPLICIT SignedData } */
+	buf_add(&in, oid_signed, sizeof(oid_signed));
+	der_put_hdr(&in, 0xa0, seq.len);
+	buf_add(&in, seq.p, seq.len);
+	der_put_hdr(&out, 0x30, in.len);
+	buf_add(&out, in.p, in.len);
+	buf_free(&sd);
+	buf_free(&seq);
+	buf_free(&in);
+	*outlen = out.len;
+	return out.p;
 }
 
 /* A safe directory name for a recipient inside the archive. */

@@ -159,3 +159,28 @@ der_next(const unsigned char **pp, const unsigned char *end,
 	*pp = p + len;
 	return 0;
 }
+
+void
+der_put_hdr(struct buf *b, unsigned char tag, size_t len)
+{
+	unsigned char	 h[2 + sizeof(size_t)];
+	size_t		 n = 0, i;
+
+	h[0] = tag;
+	if (len < 0x80) {
+		h[1] = (unsigned char)len;
+		buf_add(b, h, 2);
+		return;
+	}
+	for (i = len; i > 0; i >>= 8)
+		n++;
+	h[1] = 0x80 | (unsigned char)n;
+	for (i = 0; i < n; i++)
+		h[2 + i] = (unsigned char)(len >> (8 * (n - 1 - i)));
+	buf_add(b, h, 2 + n);
+}
+
+const unsigned char der_standin_spki[DER_STANDIN_SPKI_LEN] = {
+	0x30, 0x12, 0x30, 0x0d, 0x06, 0x09, 0x2b, 0x06, 0x01, 0x04, 0x01,
+	0x86, 0x8d, 0x1f, 0x01, 0x05, 0x00, 0x03, 0x01, 0x00
+};
