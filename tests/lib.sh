@@ -53,6 +53,23 @@ finish() {
 	echo "$pass passed, $fail failed"
 	[ "$fail" -eq 0 ]
 }
+# bail MESSAGE: count a failure, print the summary and stop the test.
+bail() {
+	echo "FAIL: $1"
+	fail=$((fail + 1))
+	finish
+	exit 1
+}
+# wait_until SECONDS COMMAND...: poll (0.2 s) until the command succeeds.
+wait_until() {
+	w_end=$(($(date +%s) + $1))
+	shift
+	while ! "$@" >/dev/null 2>&1; do
+		[ "$(date +%s)" -ge "$w_end" ] && return 1
+		sleep 0.2
+	done
+	return 0
+}
 
 # cs ARGS...: the binary with the test's config.  CERTSPOOL_WRAP, if set,
 # runs it under a wrapper (make valgrind: CERTSPOOL_WRAP="valgrind ...").

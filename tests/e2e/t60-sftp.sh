@@ -46,22 +46,6 @@ stop_all() {
 trap 'stop_all; cleanup' EXIT
 trap 'exit 130' INT TERM
 
-# wait_for SECONDS COMMAND...: poll (0.2 s) until the command succeeds.
-wait_for() {
-	w_end=$(($(date +%s) + $1))
-	shift
-	while ! "$@" >/dev/null 2>&1; do
-		[ "$(date +%s)" -ge "$w_end" ] && return 1
-		sleep 0.2
-	done
-	return 0
-}
-bail() {
-	echo "FAIL: $1"
-	fail=$((fail + 1))
-	finish
-	exit 1
-}
 
 # ---- prerequisites ----
 if [ ! -x /usr/sbin/sshd ] || ! command -v sftp >/dev/null 2>&1 ||
@@ -137,7 +121,7 @@ for attempt in 1 2 3 4 5; do
 	timeout 900 /usr/sbin/sshd -D -e -f "$K/sshd_config" -p "$p" \
 	    >>"$K/sshd.log" 2>&1 &
 	SSHD_PID=$!
-	if wait_for 10 port_open "$p"; then
+	if wait_until 10 port_open "$p"; then
 		PORT=$p
 		break
 	fi
@@ -170,7 +154,7 @@ check_eq "sftp login with the client key" 0 "$st"
 # ---- the daemon ----
 timeout 900 "$BIN" --config "$T/certspool.conf" daemon >>"$T/daemon.log" 2>&1 &
 DAEMON_PID=$!
-check "daemon started" wait_for 10 grep -q "daemon started" "$T/daemon.log"
+check "daemon started" wait_until 10 grep -q "daemon started" "$T/daemon.log"
 
 # gen_batch FILE ID NORDERS: a schema-valid batch with NORDERS orders in the
 # example's structure (organization unknown to the account, so every order
@@ -248,8 +232,8 @@ check_eq "daemon did not touch the file during the upload (work/archive/rejected
 check "no error report for it during the upload" test ! -e "$S/rejected/acme/bigA.xml.error.xml"
 
 RA=$S/outbound/acme/SFTP-BIG-A.1.result.xml
-check "archived after settle" wait_for 120 test -f "$S/archive/acme/bigA.xml"
-check "result.xml for A" wait_for 180 test -f "$RA"
+check "archived after settle" wait_until 120 test -f "$S/archive/acme/bigA.xml"
+check "result.xml for A" wait_until 180 test -f "$RA"
 check "archived copy is byte-identical to the upload" cmp -s "$A" "$S/archive/acme/bigA.xml"
 check "nothing of A in rejected/" sh -c "! ls '$S/rejected/acme' | grep -q '^bigA'"
 check "inbound and work empty" test -z "$(ls -A "$IN")" -a -z "$(ls -A "$S/work/acme")"
@@ -292,8 +276,8 @@ check_eq "sftp upload B (.part + rename) succeeded" 0 "$st"
 check "the .part was seen in inbound during the upload" test "$ppolls" -ge 3
 check_eq ".part never taken while uploading" "" "$ptouched"
 RB=$S/outbound/acme/SFTP-PART-B.1.result.xml
-check "B archived" wait_for 60 test -f "$S/archive/acme/partB.xml"
-check "result.xml for B" wait_for 60 test -f "$RB"
+check "B archived" wait_until 60 test -f "$S/archive/acme/partB.xml"
+check "result.xml for B" wait_until 60 test -f "$RB"
 # Give the daemon a few more polls to take it a second time, if it would.
 sleep 4
 check_eq "exactly one archive entry for B" "partB.xml" "$(ls "$S/archive/acme" | grep '^partB' | tr '\n' ' ' | sed 's/ $//')"

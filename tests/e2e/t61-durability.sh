@@ -43,12 +43,6 @@
 # then marks them mailed and erases the password.
 . "$(dirname "$0")/../lib.sh"
 
-bail() {
-	echo "FAIL: $1"
-	fail=$((fail + 1))
-	finish
-	exit 1
-}
 if ! command -v strace >/dev/null 2>&1; then
 	if [ "$(id -u)" -eq 0 ]; then
 		echo "installing strace"

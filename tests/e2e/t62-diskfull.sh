@@ -35,12 +35,6 @@ unmount() {
 }
 trap 'unmount; cleanup' EXIT
 trap 'exit 130' INT TERM
-bail() {
-	echo "FAIL: $1"
-	fail=$((fail + 1))
-	finish
-	exit 1
-}
 for tool in sqlite3 xmllint bsdtar openssl mountpoint; do
 	command -v "$tool" >/dev/null 2>&1 || bail "missing tool: $tool"
 done

@@ -84,22 +84,6 @@ stop_mta() {
 trap 'stop_mta; cleanup' EXIT
 trap 'exit 130' INT TERM
 
-# wait_for SECONDS COMMAND...: poll (0.2 s) until the command succeeds.
-wait_for() {
-	w_end=$(($(date +%s) + $1))
-	shift
-	while ! "$@" >/dev/null 2>&1; do
-		[ "$(date +%s)" -ge "$w_end" ] && return 1
-		sleep 0.2
-	done
-	return 0
-}
-bail() {
-	echo "FAIL: $1"
-	fail=$((fail + 1))
-	finish
-	exit 1
-}
 
 # ---- prerequisites ----
 pf_ok() {
@@ -214,9 +198,9 @@ timeout 60 postfix -c "$PF/etc" check >"$PF/check.log" 2>&1 ||
 PF_UP=1
 timeout 60 postfix -c "$PF/etc" start >"$PF/start.log" 2>&1 ||
     bail "postfix start: $(tail -n 3 "$PF/start.log"; tail -n 3 "$PF/maillog" 2>/dev/null)"
-wait_for 20 postfix -c "$PF/etc" status || bail "postfix master not running"
+wait_until 20 postfix -c "$PF/etc" status || bail "postfix master not running"
 check "Postfix master running from the private config" \
-    wait_for 20 grep -q "configuration $PF/etc" "$PF/maillog"
+    wait_until 20 grep -q "configuration $PF/etc" "$PF/maillog"
 check_eq "Postfix instance has no inet service" "" \
     "$(postconf -c "$PF/etc" -M 2>/dev/null | awk '$2 == "inet"')"
 
@@ -493,7 +477,7 @@ mkdir -p "$T/x"
 check "MTA-1 archive extracted" test -f "$T/x/EMP-1002/raj.patel@acme.example/bundle.p12"
 
 # 5 DCV + jane 1 + raj 2 + ops 1 + hr 3 (Cc) + it 2 (Cc) = 14
-check "Postfix delivered 14 messages within 30 s, queue empty" wait_for 30 settled 14
+check "Postfix delivered 14 messages within 30 s, queue empty" wait_until 30 settled 14
 for l in admin administrator webmaster hostmaster postmaster jane.doe ops; do
 	check_eq "$l@ Maildir holds 1 message" 1 "$(delivered "$l")"
 done
@@ -615,14 +599,14 @@ check "C1: failure logged for flaky's message" \
 check "C1: PARTIAL-1.1.result.xml written" test -f "$S/outbound/acme/PARTIAL-1.1.result.xml"
 check "C1: PARTIAL-1.1.tar.gz written" test -f "$S/outbound/acme/PARTIAL-1.1.tar.gz"
 (cd "$T/x" && bsdtar -xf "$S/outbound/acme/PARTIAL-1.1.tar.gz") 2>/dev/null
-check "C1: first.ok@ got its message" wait_for 30 sh -c "[ \"\$(find '$MB/first.ok/new' -type f 2>/dev/null | wc -l)\" -ge 1 ]"
-wait_for 30 queue_empty
+check "C1: first.ok@ got its message" wait_until 30 sh -c "[ \"\$(find '$MB/first.ok/new' -type f 2>/dev/null | wc -l)\" -ge 1 ]"
+wait_until 30 queue_empty
 run_once
 echo "C2: daemon --once exit status $?"
 run_once
 echo "C3: daemon --once exit status $?"
-check "C: Postfix queue drained" wait_for 30 queue_empty
-check "C: flaky@ got its message after the failure cleared" wait_for 30 sh -c "[ \"\$(find '$MB/flaky/new' -type f 2>/dev/null | wc -l)\" -ge 1 ]"
+check "C: Postfix queue drained" wait_until 30 queue_empty
+check "C: flaky@ got its message after the failure cleared" wait_until 30 sh -c "[ \"\$(find '$MB/flaky/new' -type f 2>/dev/null | wc -l)\" -ge 1 ]"
 sleep 1
 check_eq "C: first.ok@ holds exactly one message" 1 "$(delivered first.ok)"
 check_eq "C: flaky@ holds exactly one message" 1 "$(delivered flaky)"
