@@ -26,9 +26,8 @@ oid=$(sqlite3 certspool.db "SELECT o.id FROM organization o JOIN account a ON a.
 
 # A fresh batch id each run, so a second demo is not a duplicate.
 id="DEMO-$(date +%Y%m%d%H%M%S)"
-# The SPEC example, with a givenName for ops@ (a sponsor-validated
-# certificate needs one, S/MIME BR 7.1.4.2.5).
-sed "s/id=\"HR-2026-11-24-0001\"/id=\"$id\"/; s|<commonName type=\"email\">ops@acme.example</commonName>|&<givenName>Ops</givenName>|" \
+# The SPEC example unchanged but for its id.
+sed "s/id=\"HR-2026-11-24-0001\"/id=\"$id\"/" \
     "$EX/batch-example.xml" >spool/inbound/acme/.demo.part
 mv spool/inbound/acme/.demo.part "spool/inbound/acme/$id.xml"
 touch -d '1 minute ago' "spool/inbound/acme/$id.xml"	# settled
