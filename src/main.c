@@ -1,7 +1,9 @@
 /*
  * main.c: the certspool command line (SPEC section 5).  Global option
- * --config FILE (default ./certspool.conf) may stand anywhere; every
- * command answers --help; errors are one line on stderr and exit 1.
+ * --config FILE (default ./certspool.conf) may stand anywhere.  The
+ * command table below holds each command's synopsis and help: --help,
+ * GROUP --help and GROUP COMMAND --help are answered from it without
+ * reading the config.  Errors are one line on stderr and exit 1.
  */
 #include <sys/stat.h>
 
