@@ -198,7 +198,7 @@ cmd_account_list(struct cmd_env *env, int argc, char **argv)
 	static const char usage[] = "account list [--json]";
 	sqlite3_stmt	*q;
 	const char	*pos[1];
-	char		 b1[80], b2[64];
+	char		 b1[320], b2[64];
 	long long	 bal;
 	int		 json, n = 0;
 
@@ -250,7 +250,7 @@ cmd_org_list(struct cmd_env *env, int argc, char **argv)
 	static const char usage[] = "org list [ACCOUNT] [--json]";
 	sqlite3_stmt	*q;
 	const char	*pos[1], *state;
-	char		 b1[80], b2[80], b3[80], b4[80], v[128];
+	char		 b1[320], b2[320], b3[320], b4[320], v[128];
 	long long	 aid = 0, now = clock_now(), at;
 	int		 json, n = 0;
 
@@ -373,7 +373,7 @@ cmd_domain_list(struct cmd_env *env, int argc, char **argv)
 	static const char usage[] = "domain list [ORG|ACCOUNT] [--json]";
 	sqlite3_stmt	*q;
 	const char	*pos[1], *state;
-	char		 b1[80], b2[80], b3[80], b4[80], v[128];
+	char		 b1[320], b2[320], b3[320], b4[320], v[128];
 	long long	 org, acct, now = clock_now(), at;
 	int		 json, n = 0;
 
