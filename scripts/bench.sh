@@ -242,6 +242,7 @@ setup_dir() {
 	    --balance 100000000000 >/dev/null || die "account add failed"
 	oid=$(cs org add bench "Bench Corp" --country US --org-id NTRUS+CA-1234567) ||
 	    die "org add failed"
+	oid=${oid#organization }; oid=${oid%% *}	# "organization ID ..."
 	code=$(cs org request "$oid" | tail -n 1 | awk '{print $NF}')
 	cs org verify "$oid" "$code" >/dev/null || die "org verify failed"
 	cs domain add "$oid" bench.example >/dev/null || die "domain add failed"

@@ -21,8 +21,9 @@ fi
 # The example pays by contract C-2026-01, by balance and by card.
 $B account contract acme C-2026-01 --units 10 >/dev/null
 $B account deposit acme 100000 >/dev/null
-oid=$(sqlite3 certspool.db "SELECT o.id FROM organization o JOIN account a ON a.id = o.account_id WHERE a.name = 'acme' AND o.name = 'Acme Corp'")
-[ -n "$oid" ] || oid=$($B org add acme "Acme Corp" --country US --org-id NTRUS+CA-1234567)
+oid=$($B org list acme --json | python3 -c 'import json, sys
+print(*[o["id"] for o in json.load(sys.stdin)["organizations"] if o["name"] == "Acme Corp"])')
+[ -n "$oid" ] || oid=$($B org add acme "Acme Corp" --country US --org-id NTRUS+CA-1234567 | awk '{print $2}')
 
 # A fresh batch id each run, so a second demo is not a duplicate.
 id="DEMO-$(date +%Y%m%d%H%M%S)"

@@ -85,6 +85,7 @@ mail_token() {
 }
 validated_org() {
 	oid=$(cs org add "$1" "$2" --country US --org-id NTRUS+CA-1234567) || return 1
+	oid=${oid#organization }; oid=${oid%% *}	# "organization ID ..."
 	code=$(cs org request "$oid" | tail -n 1 | awk '{print $NF}')
 	cs org verify "$oid" "$code" >/dev/null || return 1
 	cs domain add "$oid" "$3" >/dev/null || return 1

@@ -28,9 +28,13 @@ int	 cmd_org_verify(struct cmd_env *, int argc, char **argv);
 int	 cmd_domain_add(struct cmd_env *, int argc, char **argv);
 int	 cmd_domain_dcv(struct cmd_env *, int argc, char **argv);
 int	 cmd_domain_confirm(struct cmd_env *, int argc, char **argv);
-int	 cmd_validations(struct cmd_env *, int argc, char **argv);
 /* cmd_domain.c (and cmd_domain_confirm) */
 int	 cmd_domain_check(struct cmd_env *, int argc, char **argv);
+/* cmd_list.c: the operator's views */
+int	 cmd_account_list(struct cmd_env *, int argc, char **argv);
+int	 cmd_org_list(struct cmd_env *, int argc, char **argv);
+int	 cmd_domain_list(struct cmd_env *, int argc, char **argv);
+int	 cmd_validations(struct cmd_env *, int argc, char **argv);
 /* cmd_check.c */
 int	 cmd_check(struct cmd_env *, int argc, char **argv);
 /* cmd_billing.c */

@@ -4,8 +4,11 @@
  * verification code (S/MIME BR 3.2.3), domains and their Email, DNS TXT,
  * DNS CNAME or HTTP DCV (S/MIME BR 3.2.2.1; the network methods are
  * looked up by dcv_net.c), confirmation of DCV and mailbox tokens (S/MIME BR
- * 3.2.2.2), and the list of validations about to lapse (S/MIME BR 4.2.1).
- * Secrets are printed or mailed once and stored only as SHA-256.
+ * 3.2.2.2).  The list of validations about to lapse is in cmd_list.c.
+ * DCV tokens are printed or mailed once and stored only as SHA-256; the
+ * phone code of an open organization request is kept in clear until the
+ * request is used, replaced or expires (schema 4), so that org request
+ * shows the same code again.
  * Failure policy: every change runs in one transaction with its event
  * rows; bad input or a refused secret is one line on stderr and exit 1;
  * a store error rolls back and says so.  Waiting orders move on in the
@@ -360,67 +363,131 @@ cmd_org_add(struct cmd_env *env, int argc, char **argv)
 	if (store_event(env->st, "org_added", 0, 0, 0, NULL, NULL, NULL,
 	    detail) == -1 || store_commit(env->st) == -1)
 		goto fail;
-	printf("%lld\n", id);
+	printf("organization %lld \"%s\" added to account %s\n", id, pos[1],
+	    pos[0]);
 	return 0;
 fail:
 	store_rollback(env->st);
 	return cli_err("org add: database error");
 }
 
+/* Mark every open request past its expiry 'expired' (which erases its
+ * code, schema 4), not only this organization's.  0 or -1. */
+static int
+expire_stale_requests(struct store *st)
+{
+	long long	 org;
+
+	for (;;) {
+		if (store_int(st, &org, 0, store_prep(st, "SELECT org_id FROM"
+		    " org_request WHERE state = 'open' AND expires <= ?"
+		    " LIMIT 1", "i", (long long)clock_now())) == -1)
+			return -1;
+		if (org == 0)
+			return 0;
+		if (org_request_expire(st, org, 0, 0) == -1)
+			return -1;
+	}
+}
+
+/*
+ * org request ORG [--new]: show the code of the open request; open one
+ * if none is open; a new code only with --new, or for a request a pass
+ * opened whose code was never shown (nobody holds it).
+ */
 int
 cmd_org_request(struct cmd_env *env, int argc, char **argv)
 {
-	static const char usage[] = "org request ORG";
-	const char	*pos[1];
+	static const char usage[] = "org request ORG [--new]";
+	sqlite3_stmt	*q;
+	const char	*pos[1], *what;
 	char		 raw[ORG_CODE_CHARS + 1], code[ORG_CODE_CHARS + 2];
-	char		 hash[65], detail[256];
-	long long	 org, rid, now = clock_now();
+	char		 hash[65], detail[256], until[32];
+	char		*shown = NULL, *name = NULL;
+	long long	 org, rid = 0, expires = 0, now = clock_now();
+	int		 i, j, renew = 0, rc = 1;
 
 	if (wants_help(argc, argv, usage))
 		return 0;
-	if (args(argc, argv, NULL, 0, pos, 1, usage) == -1)
+	for (i = j = 0; i < argc; i++)
+		if (strcmp(argv[i], "--new") == 0)
+			renew = 1;
+		else
+			argv[j++] = argv[i];
+	if (args(j, argv, NULL, 0, pos, 1, usage) == -1)
 		return 1;
 	if ((org = cli_org_id(env, pos[0])) == 0)
 		return 1;
 	if (store_begin(env->st) == -1)
 		return cli_err("org request: database busy");
-	if (org_request_expire(env->st, org, 0, 0) == -1 ||
-	    store_int(env->st, &rid, 0, store_prep(env->st, "SELECT id FROM"
-	    " org_request WHERE org_id = ? AND state = 'open' ORDER BY id"
-	    " DESC LIMIT 1", "i", org)) == -1)
+	if (expire_stale_requests(env->st) == -1)
 		goto fail;
+	if ((q = store_prep(env->st, "SELECT r.id, r.code, r.expires, o.name"
+	    " FROM organization o LEFT JOIN org_request r ON r.org_id = o.id"
+	    " AND r.state = 'open' WHERE o.id = ? ORDER BY r.id DESC LIMIT 1",
+	    "i", org)) == NULL)
+		goto fail;
+	if (sqlite3_step(q) == SQLITE_ROW) {
+		rid = sqlite3_column_int64(q, 0);
+		shown = store_col_text(q, 1);
+		expires = sqlite3_column_int64(q, 2);
+		name = store_col_text(q, 3);
+	}
+	store_release(q);
+	if (name == NULL)
+		goto fail;
+
 	if (rid == 0) {
 		/* None open (none yet, used, expired or locked): a new one. */
 		if ((rid = org_request_insert(env->st, org, code,
 		    sizeof(code))) == -1)
 			goto fail;
+		expires = now + ORG_REQUEST_TTL;
 		snprintf(detail, sizeof(detail), "organization %lld request "
 		    "%lld opened by the operator (S/MIME BR 3.2.3)", org, rid);
-		if (store_event(env->st, "org_validation_requested", 0, 0, 0,
+		if (store_done(env->st, store_prep(env->st, "UPDATE org_request"
+		    " SET code = ? WHERE id = ?", "ti", code, rid)) == -1 ||
+		    store_event(env->st, "org_validation_requested", 0, 0, 0,
 		    NULL, "open", NULL, detail) == -1)
 			goto fail;
+		what = "opened";
+	} else if (shown != NULL && !renew) {
+		/* The code the validation agent may already hold. */
+		snprintf(code, sizeof(code), "%s", shown);
+		what = "is open (the same code as before)";
 	} else {
-		/* Only the hash is kept: showing it again means a new code. */
 		token_new(raw, ORG_CODE_CHARS);
 		token_hash(raw, hash);
 		snprintf(code, sizeof(code), "%.5s-%s", raw, raw + 5);
+		expires = now + ORG_REQUEST_TTL;
 		if (store_done(env->st, store_prep(env->st, "UPDATE org_request"
-		    " SET code_hash = ?, tries = 0, expires = ? WHERE id = ?",
-		    "tii", hash, now + ORG_REQUEST_TTL, rid)) == -1)
+		    " SET code_hash = ?, code = ?, tries = 0, expires = ?"
+		    " WHERE id = ?", "ttii", hash, code, expires, rid)) == -1)
 			goto fail;
 		snprintf(detail, sizeof(detail), "organization %lld request "
-		    "%lld: new code, tries reset", org, rid);
+		    "%lld: %s, tries reset", org, rid, shown != NULL ?
+		    "new code (--new), the previous one void" :
+		    "its first code shown");
 		if (store_event(env->st, "org_request_reissued", 0, 0, 0,
 		    "open", "open", NULL, detail) == -1)
 			goto fail;
+		what = shown != NULL ? "has a new code (the previous one no "
+		    "longer works)" : "is open";
 	}
 	if (store_commit(env->st) == -1)
 		goto fail;
-	printf("%s\n", code);
-	return 0;
+	time_fmt((time_t)expires, until, sizeof(until));
+	printf("organization %lld \"%s\": request %lld %s, open until %s; "
+	    "verification code %s\n", org, name, rid, what, until, code);
+	rc = 0;
+	goto out;
 fail:
 	store_rollback(env->st);
-	return cli_err("org request: database error");
+	rc = cli_err("org request: database error");
+out:
+	free(shown);
+	free(name);
+	return rc;
 }
 
 int
@@ -572,8 +639,9 @@ int
 cmd_domain_add(struct cmd_env *env, int argc, char **argv)
 {
 	static const char usage[] = "domain add ORG DOMAIN";
+	sqlite3_stmt	*q;
 	const char	*pos[2];
-	char		 dom[256], detail[384];
+	char		 dom[256], detail[384], *name = NULL;
 	long long	 org, n, id;
 
 	if (wants_help(argc, argv, usage))
@@ -604,11 +672,20 @@ cmd_domain_add(struct cmd_env *env, int argc, char **argv)
 	snprintf(detail, sizeof(detail), "domain %lld %s of organization "
 	    "%lld", id, dom, org);
 	if (store_event(env->st, "domain_added", 0, 0, 0, NULL, NULL, NULL,
-	    detail) == -1 || store_commit(env->st) == -1)
+	    detail) == -1 ||
+	    (q = store_prep(env->st, "SELECT name FROM organization WHERE"
+	    " id = ?", "i", org)) == NULL)
 		goto fail;
-	printf("%lld\n", id);
+	name = sqlite3_step(q) == SQLITE_ROW ? store_col_text(q, 0) : NULL;
+	store_release(q);
+	if (name == NULL || store_commit(env->st) == -1)
+		goto fail;
+	printf("domain %lld %s added to organization %lld \"%s\"\n", id, dom,
+	    org, name);
+	free(name);
 	return 0;
 fail:
+	free(name);
 	store_rollback(env->st);
 	return cli_err("domain add: database error");
 }
@@ -705,55 +782,5 @@ cmd_domain_dcv(struct cmd_env *env, int argc, char **argv)
 	}
 	time_fmt(ds.expires, exp, sizeof(exp));
 	printf("%lld %s\n", ds.id, exp);
-	return 0;
-}
-
-int
-cmd_validations(struct cmd_env *env, int argc, char **argv)
-{
-	static const char usage[] = "validations --expiring DAYS";
-	struct opt	 o[] = { { "--expiring", NULL } };
-	sqlite3_stmt	*q;
-	long long	 days, now = clock_now();
-	char		 va[32], lapse[32];
-
-	if (wants_help(argc, argv, usage))
-		return 0;
-	if (args(argc, argv, o, 1, NULL, 0, usage) == -1)
-		return 1;
-	if (o[0].val == NULL)
-		return cli_err("usage: certspool %s", usage);
-	if (parse_num(o[0].val, 0, 36500, &days) == -1)
-		return cli_err("validations: --expiring \"%s\" is not a number "
-		    "of days (0-36500)", o[0].val);
-
-	/* Lapse: validated_at + reuse period (S/MIME BR 4.2.1). */
-	q = store_prep(env->st, "SELECT kind, account, org, domain, at, lapse"
-	    " FROM ("
-	    " SELECT 'organization' AS kind, a.name AS account, o.name AS org,"
-	    "  '-' AS domain, o.validated_at AS at, o.validated_at + ? AS lapse"
-	    "  FROM organization o JOIN account a ON a.id = o.account_id"
-	    "  WHERE o.validated_at IS NOT NULL"
-	    " UNION ALL"
-	    " SELECT 'domain', a.name, o.name, d.name, d.validated_at,"
-	    "  d.validated_at + ?"
-	    "  FROM domain d JOIN organization o ON o.id = d.org_id"
-	    "  JOIN account a ON a.id = o.account_id"
-	    "  WHERE d.validated_at IS NOT NULL)"
-	    " WHERE lapse > ? AND lapse <= ?"
-	    " ORDER BY lapse, kind, account, org, domain", "iiii", ORG_REUSE,
-	    DOMAIN_REUSE, now, now + days * DAY);
-	if (q == NULL)
-		return cli_err("validations: database error");
-	while (sqlite3_step(q) == SQLITE_ROW) {
-		time_fmt((time_t)sqlite3_column_int64(q, 4), va, sizeof(va));
-		time_fmt((time_t)sqlite3_column_int64(q, 5), lapse,
-		    sizeof(lapse));
-		printf("%s\t%s\t%s\t%s\t%s\t%s\n", sqlite3_column_text(q, 0),
-		    sqlite3_column_text(q, 1), sqlite3_column_text(q, 2),
-		    sqlite3_column_text(q, 3), va, lapse);
-	}
-	if (store_release(q) != SQLITE_OK)
-		return cli_err("validations: database error");
 	return 0;
 }

@@ -1,8 +1,9 @@
 /*
  * dcv.h: organization, domain and mailbox validation shared by the
  * validation stages (stage_org.c, stage_dcv.c) and the operator commands
- * (cmd_validate.c): reuse periods, secret codes and tokens (only their
- * SHA-256 is ever stored), and the start of an Email DCV.
+ * (cmd_validate.c): reuse periods, secret codes and tokens (checked by
+ * their SHA-256; only an open organization request's code is also kept,
+ * schema 4), and the start of an Email DCV.
  */
 #ifndef CERTSPOOL_DCV_H
 #define CERTSPOOL_DCV_H

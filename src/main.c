@@ -1,7 +1,9 @@
 /*
  * main.c: the certspool command line (SPEC section 5).  Global option
- * --config FILE (default ./certspool.conf) may stand anywhere; every
- * command answers --help; errors are one line on stderr and exit 1.
+ * --config FILE (default ./certspool.conf) may stand anywhere.  The
+ * command table below holds each command's synopsis and help: --help,
+ * GROUP --help and GROUP COMMAND --help are answered from it without
+ * reading the config.  Errors are one line on stderr and exit 1.
  */
 #include <sys/stat.h>
 
@@ -200,38 +202,168 @@ cmd_ca_import(struct cmd_env *env, int argc, char **argv)
 
 /* ---- dispatch ---- */
 
+#define EXIT_DEFAULT	"Exit status: 0 on success; 1 with one line on stderr " \
+			"otherwise.\n"
+
+/* usage: the synopsis after "certspool "; help: what it does and each
+ * option; exits: its exit status when not EXIT_DEFAULT.  A NULL fn is
+ * run by main() itself (it needs no open store). */
 struct command {
 	const char	*w1, *w2;
 	int		(*fn)(struct cmd_env *, int, char **);
 	const char	*usage;
+	const char	*help;
+	const char	*exits;
 };
 
 static const struct command commands[] = {
+	{ "init", NULL, NULL, "init [DIR] [--ca-key rsa3072|p384]",
+	  "Set up DIR (default .): certspool.conf with every key, its default\n"
+	  "and an explanation, the spool tree, the SQLite database, and a demo\n"
+	  "root and issuing CA.  The config's paths point inside DIR.  An\n"
+	  "existing certspool.conf is never overwritten.\n"
+	  "  DIR                    the directory, created if missing\n"
+	  "  --ca-key rsa3072|p384  key type of the demo CAs (default rsa3072)\n",
+	  NULL },
+	{ "daemon", NULL, NULL, "daemon [--once]",
+	  "Take ready batches from spool/inbound and process them: validation,\n"
+	  "payment, signing, results and mail.  Runs until SIGTERM; SIGHUP\n"
+	  "re-reads the config.\n"
+	  "  --once  one pass over what is ready, then exit\n", NULL },
 	{ "account", "add", cmd_account_add, "account add NAME [--contract REF "
-	  "--units N [--ends DATE]] [--balance CENTS]" },
+	  "--units N [--ends DATE]] [--balance CENTS]",
+	  "Add account NAME and its spool directories (inbound/NAME, ...).\n"
+	  "  NAME             [A-Za-z0-9._-], at most 32 characters\n"
+	  "  --contract REF   a contract orders may pay by (needs --units)\n"
+	  "  --units N        certificates the contract covers\n"
+	  "  --ends DATE      the contract's last day, YYYY-MM-DD (UTC)\n"
+	  "  --balance CENTS  opening balance\n", NULL },
 	{ "account", "deposit", cmd_account_deposit, "account deposit NAME "
-	  "CENTS" },
+	  "CENTS",
+	  "Credit CENTS to the account's balance and print the new balance.\n"
+	  "Orders waiting for funds move on in the daemon's next pass, oldest\n"
+	  "first.\n", NULL },
 	{ "account", "contract", cmd_account_contract, "account contract NAME "
-	  "REF --units N [--ends DATE]" },
+	  "REF --units N [--ends DATE]",
+	  "Add contract REF to the account, or add units to it.\n"
+	  "  --units N    certificates added to the contract\n"
+	  "  --ends DATE  the contract's last day, YYYY-MM-DD (UTC); changes it\n",
+	  NULL },
 	{ "account", "show", cmd_account_show, "account show NAME "
-	  "[--limit N]" },
+	  "[--limit N]",
+	  "Balance, contracts and the newest rows of the account's ledger.\n"
+	  "  --limit N  ledger rows shown (default 20)\n", NULL },
+	{ "account", "list", cmd_account_list, "account list [--json]",
+	  "Every account: id, name, balance, number of contracts and of\n"
+	  "organizations.\n"
+	  "  --json  one JSON document: {\"accounts\": [{\"id\", \"name\",\n"
+	  "          \"balance_cents\", \"currency\", \"contracts\",\n"
+	  "          \"organizations\", \"created\"}, ...]}\n", NULL },
 	{ "order", "cancel", cmd_order_cancel, "order cancel BATCH-ID "
-	  "ORDER-ID [--account NAME]" },
-	{ "renew", NULL, cmd_renew, "renew --due" },
+	  "ORDER-ID [--account NAME]",
+	  "Cancel an order: no further certificates, reissues or renewals;\n"
+	  "card authorizations of what was not issued are released.\n"
+	  "  --account NAME  the account, when several have a batch BATCH-ID\n",
+	  NULL },
+	{ "renew", NULL, cmd_renew, "renew --due",
+	  "Run the reissue and renewal scheduler once (from cron): reissues\n"
+	  "within paid coverage, charged automatic renewals, renewal notices.\n"
+	  "  --due  act on what is due now (required)\n", NULL },
 	{ "org", "add", cmd_org_add, "org add ACCOUNT NAME --country CC "
-	  "--org-id ID" },
-	{ "org", "request", cmd_org_request, "org request ORG" },
-	{ "org", "verify", cmd_org_verify, "org verify ORG CODE" },
-	{ "domain", "add", cmd_domain_add, "domain add ORG DOMAIN" },
+	  "--org-id ID",
+	  "Add organization NAME to ACCOUNT; prints\n"
+	  "  organization ID \"NAME\" added to account ACCOUNT\n"
+	  "Orders name it by NAME; the commands take its ID.\n"
+	  "  --country CC  ISO 3166-1 country code, e.g. US\n"
+	  "  --org-id ID   S/MIME BR organizationIdentifier, e.g.\n"
+	  "                NTRUS+CA-1234567 (scheme, country, reference)\n",
+	  NULL },
+	{ "org", "request", cmd_org_request, "org request ORG [--new]",
+	  "Open the organization's validation request (S/MIME BR 3.2.3), or\n"
+	  "show the open one: prints the verification code the validation\n"
+	  "agent leaves by phone, as the last word of the line.  While the\n"
+	  "request is open (30 days) the same code is shown again.\n"
+	  "  ORG    the organization's id (org add, org list)\n"
+	  "  --new  give the open request a new code: the old one stops\n"
+	  "         working, the count of wrong codes starts again\n", NULL },
+	{ "org", "verify", cmd_org_verify, "org verify ORG CODE",
+	  "Complete the organization's validation with the CODE of its open\n"
+	  "request; it counts for 825 days.  Five wrong codes lock the\n"
+	  "request (org request opens a new one).\n", NULL },
+	{ "org", "list", cmd_org_list, "org list [ACCOUNT] [--json]",
+	  "Organizations (of ACCOUNT, or all) and their validation: valid\n"
+	  "until DATE (825 days after it), pending (a request is open), expired\n"
+	  "DATE, or not validated.\n"
+	  "  ACCOUNT  only this account's organizations\n"
+	  "  --json   one JSON document: {\"as_of\", \"organizations\": [{\"id\",\n"
+	  "           \"account\", \"name\", \"country\", \"org_identifier\",\n"
+	  "           \"state\" (valid, pending, expired, not_validated),\n"
+	  "           \"validated_at\", \"valid_until\", \"validation_method\",\n"
+	  "           \"request\": {\"id\", \"open_until\"} or null}, ...]}\n",
+	  NULL },
+	{ "domain", "add", cmd_domain_add, "domain add ORG DOMAIN",
+	  "Add DOMAIN (LDH labels, A-labels for internationalized names) to\n"
+	  "organization ORG; prints\n"
+	  "  domain ID DOMAIN added to organization ORG \"NAME\"\n", NULL },
 	{ "domain", "dcv", cmd_domain_dcv, "domain dcv DOMAIN [--org ORG] "
-	  "[--method email|dns-txt|dns-cname|http]" },
-	{ "domain", "confirm", cmd_domain_confirm, "domain confirm TOKEN" },
+	  "[--method email|dns-txt|dns-cname|http]",
+	  "Start a domain control validation (S/MIME BR 3.2.2.1).  email\n"
+	  "mails a link to the constructed addresses (admin@, ...); the other\n"
+	  "methods print what to publish, then domain check looks.\n"
+	  "  --org ORG    the organization, when several have DOMAIN\n"
+	  "  --method M   email (default), dns-txt, dns-cname or http\n", NULL },
+	{ "domain", "confirm", cmd_domain_confirm, "domain confirm TOKEN",
+	  "The recipient of a DCV or mailbox control mail followed its link:\n"
+	  "TOKEN is the one in that mail; each token works once.\n", NULL },
 	{ "domain", "check", cmd_domain_check, "domain check DOMAIN "
-	  "[--org ORG]" },
-	{ "check", NULL, cmd_check, "check FILE [--account NAME]" },
-	{ "validations", NULL, cmd_validations, "validations --expiring DAYS" },
-	{ "status", NULL, cmd_status, "status [BATCH-ID|ORDER-ID]" },
-	{ "ca", "import", cmd_ca_import, "ca import CERT KEY CHAIN" },
+	  "[--org ORG]",
+	  "Look up the open DNS TXT, DNS CNAME and HTTP validations of DOMAIN\n"
+	  "now and print the result.\n"
+	  "  --org ORG  the organization, when several have DOMAIN\n",
+	  "Exit status: 0 when the domain became validated; 1 otherwise, with\n"
+	  "one line per open validation on stderr.\n" },
+	{ "domain", "list", cmd_domain_list, "domain list [ORG|ACCOUNT] "
+	  "[--json]",
+	  "Domains (of one organization or account, or all) and their domain\n"
+	  "control validation: valid until DATE (398 days after it), pending\n"
+	  "(a DCV is open), expired DATE, or not validated.\n"
+	  "  ORG|ACCOUNT  a number is an organization id (when one has it),\n"
+	  "               anything else an account name\n"
+	  "  --json       one JSON document: {\"as_of\", \"domains\": [{\"id\",\n"
+	  "               \"name\", \"org_id\", \"organization\", \"account\",\n"
+	  "               \"state\", \"validated_at\", \"valid_until\", \"method\",\n"
+	  "               \"dcv\": {\"method\", \"open_until\"} or null}, ...]}\n",
+	  NULL },
+	{ "check", NULL, cmd_check, "check FILE [--account NAME]",
+	  "Run every stage on a batch or csrSubmission as the daemon would and\n"
+	  "print what would happen; stores, charges and issues nothing.\n"
+	  "  --account NAME  the account (must match the document's)\n", NULL },
+	{ "validations", NULL, cmd_validations, "validations --expiring DAYS",
+	  "Organization and domain validations whose reuse period ends within\n"
+	  "DAYS days, one per line: kind, account, organization, domain,\n"
+	  "validated at, lapses at (tab-separated).\n"
+	  "  --expiring DAYS  0 to 36500\n", NULL },
+	{ "status", NULL, cmd_status, "status [BATCH-ID|ORDER-ID]",
+	  "Without an argument: the number of orders per batch and state.\n"
+	  "With one: each recipient of that batch or order (account, batch,\n"
+	  "order, state, reason, email, recipient state and reason, serial).\n",
+	  NULL },
+	{ "ca", "import", cmd_ca_import, "ca import CERT KEY CHAIN",
+	  "Install an issuing CA from PEM files: its certificate, its private\n"
+	  "key and the chain up to the root.\n", NULL },
+};
+#define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
+
+/* What each group of commands is about; a group is the first word of
+ * commands that have two. */
+static const struct {
+	const char	*name, *about;
+} groups[] = {
+	{ "account", "Accounts: balance, contracts and their ledger." },
+	{ "order", "Orders already taken from the spool." },
+	{ "org", "Organizations and their validation by phone code." },
+	{ "domain", "Domains and their domain control validation." },
+	{ "ca", "The issuing CA." },
 };
 
 static void
@@ -240,20 +372,96 @@ usage(FILE *f)
 	size_t	 i;
 
 	fprintf(f, "usage: certspool [--config FILE] COMMAND ...\n"
-	    "  init [DIR] [--ca-key rsa3072|p384]\n"
-	    "  daemon [--once]\n");
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+	    "  --config FILE  the configuration (default ./certspool.conf)\n"
+	    "commands:\n");
+	for (i = 0; i < NCOMMANDS; i++)
 		fprintf(f, "  %s\n", commands[i].usage);
+	fprintf(f, "certspool GROUP --help and certspool COMMAND --help "
+	    "describe each one.\n" EXIT_DEFAULT);
+}
+
+static int
+is_group(const char *w)
+{
+	size_t	 i;
+
+	for (i = 0; i < NCOMMANDS; i++)
+		if (commands[i].w2 != NULL && strcmp(commands[i].w1, w) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+group_help(const char *g)
+{
+	size_t	 i;
+
+	printf("usage: certspool [--config FILE] %s COMMAND ...\n", g);
+	for (i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+		if (strcmp(groups[i].name, g) == 0)
+			printf("%s\n", groups[i].about);
+	printf("commands:\n");
+	for (i = 0; i < NCOMMANDS; i++)
+		if (commands[i].w2 != NULL && strcmp(commands[i].w1, g) == 0)
+			printf("  %s\n", commands[i].usage);
+	printf("certspool %s COMMAND --help describes each one.\n", g);
+}
+
+static void
+command_help(const struct command *c)
+{
+	printf("usage: certspool [--config FILE] %s\n%s%s", c->usage, c->help,
+	    c->exits != NULL ? c->exits : EXIT_DEFAULT);
+}
+
+/*
+ * The command that argv names, or NULL after an error line.  *help is
+ * set when help was asked for: then a NULL command with *help set means
+ * the group help of argv[0] was printed.
+ */
+static const struct command *
+find_command(int argc, char **argv, int *help)
+{
+	size_t	 i;
+
+	*help = has_help(argc, argv);
+	for (i = 0; i < NCOMMANDS; i++) {
+		const struct command *c = &commands[i];
+
+		if (strcmp(argv[0], c->w1) != 0 ||
+		    (c->w2 && (argc < 2 || strcmp(argv[1], c->w2) != 0)))
+			continue;
+		return c;
+	}
+	if (is_group(argv[0])) {
+		if (argc == 1 || strcmp(argv[1], "--help") == 0 ||
+		    strcmp(argv[1], "-h") == 0) {
+			if (argc == 1) {
+				cli_err("%s: which command? see certspool %s "
+				    "--help", argv[0], argv[0]);
+				*help = 0;
+			} else
+				group_help(argv[0]);
+			return NULL;
+		}
+		*help = 0;
+		cli_err("unknown command \"%s %s\"; see certspool %s --help",
+		    argv[0], argv[1], argv[0]);
+		return NULL;
+	}
+	*help = 0;
+	cli_err("unknown command \"%s\"; see certspool --help", argv[0]);
+	return NULL;
 }
 
 int
 main(int argc, char *argv[])
 {
+	const struct command *c;
 	struct cmd_env	 env;
 	const char	*confpath, *cakey;
 	char		 err[512];
-	size_t		 i;
-	int		 rc, once;
+	int		 rc, once = -1, help, want_help = 0;
 
 	argc--;
 	argv++;
@@ -264,60 +472,45 @@ main(int argc, char *argv[])
 		usage(stderr);
 		return 1;
 	}
-	if (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "help") == 0) {
-		usage(stdout);
-		return 0;
+	if (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0 ||
+	    strcmp(argv[0], "help") == 0) {
+		if (argc == 1) {
+			usage(stdout);
+			return 0;
+		}
+		/* help GROUP [COMMAND]: as GROUP [COMMAND] --help. */
+		if (argc == 2 && is_group(argv[1])) {
+			group_help(argv[1]);
+			return 0;
+		}
+		want_help = 1;
+		argc--;
+		argv++;
 	}
 	if (strcmp(argv[0], "--version") == 0) {
 		printf("certspool %s\n", CERTSPOOL_VERSION);
 		return 0;
 	}
-	if (strcmp(argv[0], "init") == 0) {
-		if (has_help(argc, argv)) {
-			printf("usage: certspool init [DIR] [--ca-key "
-			    "rsa3072|p384]\n");
-			return 0;
-		}
-		argc--;
-		argv++;
+	if ((c = find_command(argc, argv, &help)) == NULL)
+		return help ? 0 : 1;
+	if (help || want_help) {
+		command_help(c);
+		return 0;
+	}
+	argc -= c->w2 != NULL ? 2 : 1;
+	argv += c->w2 != NULL ? 2 : 1;
+	if (strcmp(c->w1, "init") == 0) {
 		cakey = take_opt(&argc, argv, "--ca-key");
 		return cmd_init(argc, argv, cakey ? cakey : "rsa3072");
+	}
+	if (strcmp(c->w1, "daemon") == 0) {
+		once = take_flag(&argc, argv, "--once");
+		if (argc != 0)
+			return cli_err("usage: certspool %s", c->usage);
 	}
 
 	memset(&env, 0, sizeof(env));
 	env.confpath = confpath;
-	if (strcmp(argv[0], "daemon") == 0) {
-		if (has_help(argc, argv)) {
-			printf("usage: certspool daemon [--once]\n");
-			return 0;
-		}
-		argc--;
-		argv++;
-		once = take_flag(&argc, argv, "--once");
-		if (argc != 0)
-			return cli_err("usage: certspool daemon [--once]");
-	} else
-		once = -1;
-
-	for (i = 0; once == -1 && i < sizeof(commands) / sizeof(commands[0]);
-	    i++) {
-		const struct command *c = &commands[i];
-
-		if (strcmp(argv[0], c->w1) != 0 ||
-		    (c->w2 && (argc < 2 || strcmp(argv[1], c->w2) != 0)))
-			continue;
-		if (has_help(argc, argv)) {
-			printf("usage: certspool %s\n", c->usage);
-			return 0;
-		}
-		break;
-	}
-	if (once == -1 && i == sizeof(commands) / sizeof(commands[0])) {
-		cli_err("unknown command \"%s%s%s\"; see certspool --help",
-		    argv[0], argc > 1 ? " " : "", argc > 1 ? argv[1] : "");
-		return 1;
-	}
-
 	if ((env.conf = conf_load(confpath, err, sizeof(err))) == NULL)
 		return cli_err("%s", err);
 	if ((env.st = store_open(env.conf->database, err, sizeof(err))) ==
@@ -327,11 +520,8 @@ main(int argc, char *argv[])
 	}
 	if (once != -1)
 		rc = daemon_run(&env.conf, env.st, confpath, once);
-	else {
-		int	 skip = commands[i].w2 ? 2 : 1;
-
-		rc = commands[i].fn(&env, argc - skip, argv + skip);
-	}
+	else
+		rc = c->fn(&env, argc, argv);
 	store_close(env.st);
 	conf_free(env.conf);
 	return rc;

@@ -281,13 +281,30 @@ static const char schema_v3[] =
 /* Card authorizations to settle, without reading the whole ledger. */
 "CREATE INDEX ledger_card ON ledger(id) WHERE kind = 'card_authorize';";
 
+/* Version 4. */
+static const char schema_v4[] =
+/* ---- schema 4: the open organization validation code ----
+ * org_request.code holds the code of an open request in clear, so that
+ * certspool org request shows the code the validation agent already has
+ * instead of voiding it (SPEC 5: "open (or show)").  It is erased when
+ * the request leaves 'open' (used, locked, expired), whoever changes the
+ * state; org request --new overwrites it.  code_hash stays what org
+ * verify compares. */
+"ALTER TABLE org_request ADD COLUMN code TEXT;"
+"CREATE TRIGGER org_request_code_erase AFTER UPDATE OF state ON org_request"
+"  WHEN NEW.state != 'open' AND NEW.code IS NOT NULL"
+"  BEGIN UPDATE org_request SET code = NULL WHERE id = NEW.id; END;"
+/* ---- end of schema 4: org_request.code ---- */
+"";
+
 /* Each entry migrates from version i to i + 1. */
 static const char *migrations[] = {
 	NULL,		/* 0 -> 1 is schema_v1 */
 	schema_v2,	/* 1 -> 2 */
 	schema_v3,	/* 2 -> 3 */
+	schema_v4,	/* 3 -> 4 */
 };
-#define SCHEMA_VERSION	3
+#define SCHEMA_VERSION	4
 
 static int
 exec_err(struct store *s, const char *sql, char *err, size_t errlen)

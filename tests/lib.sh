@@ -107,6 +107,7 @@ xval() {
 validated_org() {
 	acct=$1 name=$2 domain=$3
 	oid=$(cs org add "$acct" "$name" --country US --org-id NTRUS+CA-1234567) || return 1
+	oid=${oid#organization }; oid=${oid%% *}	# "organization ID ..."
 	code=$(cs org request "$oid" | tail -n 1 | awk '{print $NF}')
 	cs org verify "$oid" "$code" >/dev/null || return 1
 	cs domain add "$oid" "$domain" >/dev/null || return 1

@@ -1,14 +1,46 @@
 #!/bin/sh
-# Runs every test program and script; each ends with "N passed, M failed".
-# Prints the total last.  Exit status: 0 only if nothing failed.
+# Runs the test programs and scripts (all, or those whose name matches a
+# PATTERN); each ends with "N passed, M failed".  Prints the total last.
+# Exit status: 0 only if nothing failed.
 set -u
+usage() {
+	cat <<'EOF'
+usage: sh tests/run.sh [PATTERN ...]
+Runs the C unit tests (tests/unit/t_*, built by make units) and the
+end-to-end scripts (tests/e2e/t*.sh), one line "NAME N passed, M failed"
+each and the total "N passed, M failed" last.  With PATTERNs, only the
+tests whose name (t_core, t63-mta, ...) contains one of them run:
+  sh tests/run.sh t63        sh tests/run.sh mta        sh tests/run.sh t_core
+Logs are in tests/tmp/NAME.log.  make test builds everything and runs all.
+Exit status: 0 if every test that ran passed; 1 if one failed or no test
+matched.
+EOF
+}
+for a in "$@"; do
+	case $a in
+	-h|--help) usage; exit 0 ;;
+	-*) usage >&2; exit 1 ;;
+	esac
+done
 cd "$(dirname "$0")/.."
+# wanted NAME [PATTERN...]: no pattern given, or NAME contains one.
+wanted() {
+	[ $# -gt 1 ] || return 0
+	w_name=$1
+	shift
+	for w_pat in "$@"; do
+		case $w_name in *"$w_pat"*) return 0 ;; esac
+	done
+	return 1
+}
+ran=0
 mkdir -p tests/tmp
 total_p=0
 total_f=0
 run() {
 	name=$1
 	shift
+	ran=$((ran + 1))
 	out=tests/tmp/$name.log
 	"$@" >"$out" 2>&1
 	st=$?
@@ -34,11 +66,17 @@ run() {
 for t in tests/unit/t_*; do
 	case $t in *.c|*.h) continue ;; esac
 	[ -x "$t" ] || continue
+	wanted "$(basename "$t")" "$@" || continue
 	run "$(basename "$t")" "$t"
 done
 for t in tests/e2e/t*.sh; do
 	[ -f "$t" ] || continue
+	wanted "$(basename "$t" .sh)" "$@" || continue
 	run "$(basename "$t" .sh)" sh "$t"
 done
+if [ "$ran" -eq 0 ]; then
+	echo "run.sh: no test matches: $*" >&2
+	exit 1
+fi
 echo "$total_p passed, $total_f failed"
 [ "$total_f" -eq 0 ]

@@ -6,7 +6,7 @@
 . "$(dirname "$0")/../lib.sh"
 setup
 cs account add acme --contract C-2026-01 --units 1000 --balance 100000000 >/dev/null
-oid=$(cs org add acme "Acme Corp" --country US --org-id NTRUS+CA-1234567)
+oid=$(cs org add acme "Acme Corp" --country US --org-id NTRUS+CA-1234567 | awk '{print $2}')
 drop acme "$EXAMPLES/batch-example.xml"
 run_once
 O=$S/outbound/acme/HR-2026-11-24-0001

@@ -16,7 +16,7 @@ BADPORT=$(free_port)
 setconf dns_resolver "127.0.0.1:$DNSPORT"
 setconf dns_timeout_seconds 2
 cs account add acme --balance 100000 >/dev/null
-oid=$(cs org add acme "Acme Corp" --country US --org-id NTRUS+CA-1234567)
+oid=$(cs org add acme "Acme Corp" --country US --org-id NTRUS+CA-1234567 | awk '{print $2}')
 cs domain add "$oid" acme.test >/dev/null
 
 # ---- DNS TXT: the whole path from waiting_org ----
@@ -25,7 +25,7 @@ drop acme "$T/txt.xml"
 run_once
 check_eq "TXT order waits for the organization" waiting_org "$(rstate "$(latest acme TXT-1)" T1)"
 check_not "wrong phone code refused" cs org verify "$oid" AAAAA-BBBBB
-code=$(cs org request "$oid")
+code=$(cs org request "$oid" | awk '{print $NF}')
 check "right phone code accepted" cs org verify "$oid" "$code"
 run_once
 check_eq "then it waits for domain control" waiting_dcv "$(rstate "$(latest acme TXT-1)" T1)"

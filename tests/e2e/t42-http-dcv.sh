@@ -84,8 +84,8 @@ setconf dns_resolver "127.0.0.1:$DNSPORT"
 setconf dns_timeout_seconds 2
 setconf http_dcv_port "$HTTPPORT"
 cs account add acme --balance 100000 >/dev/null
-oid=$(cs org add acme "Acme Corp" --country US --org-id NTRUS+CA-1234567)
-code=$(cs org request "$oid")
+oid=$(cs org add acme "Acme Corp" --country US --org-id NTRUS+CA-1234567 | awk '{print $2}')
+code=$(cs org request "$oid" | awk '{print $NF}')
 cs org verify "$oid" "$code" >/dev/null
 for d in web.test nohost.test closed.test chunk.test; do cs domain add "$oid" "$d" >/dev/null; done
 dns_start --address=/web.test/127.0.0.1 --address=/other.test/127.0.0.1 \
