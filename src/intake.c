@@ -81,7 +81,8 @@ describe(ucs4_t c, char *buf, size_t len)
 
 	cat = uc_general_category_name(uc_general_category(c));
 	if (unicode_character_name(c, name) == NULL)
-		strlcpy_(name, uc_is_general_category(c, UC_CATEGORY_Co) ?
+		strlcpy_(name, uc_is_general_category(c, UC_CATEGORY_Cc) ?
+		    "control" : uc_is_general_category(c, UC_CATEGORY_Co) ?
 		    "private use" : uc_is_general_category(c, UC_CATEGORY_Cs) ?
 		    "surrogate" : "unassigned", sizeof(name));
 	snprintf(buf, len, "U+%04X %s (%s)", (unsigned)c, name,
