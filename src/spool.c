@@ -155,9 +155,11 @@ order_store(struct store *st, long long batch_id, const struct order_in *o,
 	 * the order is stored rejected and no stage ever sees it. */
 	int		 refused = intake_check_order(o, &ref);
 	const char	*state = refused ? S_REJECTED : S_NEW;
+	char		*org = intake_nfc(o->organization);
+	int		 rc;
 
 	*line = o->line;
-	if (store_done(st, store_prep(st,
+	rc = store_done(st, store_prep(st,
 	    "INSERT INTO orders (batch_id, ext_id, line, product, organization,"
 	    " sig_hash, vkind, vvalue, auto_renew, att_officer, att_title,"
 	    " add_emails, pay_method, pay_ref, agreement, state, updated,"
@@ -166,21 +168,23 @@ order_store(struct store *st, long long batch_id, const struct order_in *o,
 	    " NULLIF(?, ''))",
 	    "itittt" "iti" "ttttt" "i" "tii" "tt",
 	    batch_id, o->id, (long long)o->line, o->product,
-	    o->organization, o->sig_hash ? o->sig_hash : "sha256",
+	    org, o->sig_hash ? o->sig_hash : "sha256",
 	    (long long)o->vkind, o->vvalue, (long long)o->auto_renew,
 	    o->att_officer, o->att_title, o->additional_emails, o->pay_method,
 	    pan ? NULL : o->pay_ref, (long long)o->agreement, state,
 	    (long long)clock_now(), (long long)pan, ref.reason,
-	    ref.message)) == -1)
+	    ref.message));
+	free(org);
+	if (rc == -1)
 		return -1;
 	oid = store_last_id(st);
 	for (i = 0; i < o->nrcpt; i++) {
 		const struct recipient_in *r = &o->rcpt[i];
-		/* Subject names are stored, and so certified, in NFC. */
+		/* Subject names are stored, and so certified, in NFC
+		 * (the organization too: a commonName must equal it). */
 		char	*cn = intake_nfc(r->cn), *gn = intake_nfc(r->given_name);
 		char	*sn = intake_nfc(r->surname);
 		char	*ps = intake_nfc(r->pseudonym);
-		int	 rc;
 
 		*line = r->line;
 		rc = store_done(st, store_prep(st,
