@@ -91,7 +91,8 @@ describe(ucs4_t c, char *buf, size_t len)
 
 /*
  * A copy of s fit to quote in a message: every code point a name may
- * not hold is written <U+XXXX>; cut at SHOWN_MAX bytes.
+ * not hold is written <U+XXXX>, a byte that is not UTF-8 <0xXX>; cut at
+ * SHOWN_MAX bytes.
  */
 static void
 shown(const char *s, size_t n, char *out, size_t outlen)
@@ -106,8 +107,10 @@ shown(const char *s, size_t n, char *out, size_t outlen)
 		outlen = SHOWN_MAX;
 	out[0] = '\0';
 	while (n > 0) {
-		k = u8_mbtouc(&c, p, n);
-		if (is_forbidden(c, W_NAME))
+		if ((k = u8_mbtoucr(&c, p, n)) < 0) {
+			snprintf(tmp, sizeof(tmp), "<0x%02X>", *p);
+			k = 1;
+		} else if (is_forbidden(c, W_NAME))
 			snprintf(tmp, sizeof(tmp), "<U+%04X>", (unsigned)c);
 		else {
 			memcpy(tmp, p, (size_t)k);

@@ -268,6 +268,22 @@ test_names(void)
 	r[1].email = "a b@acme.example";
 	r[0].surname = "Doe\xe2\x80\xae";
 	expect("document order", "name_forbidden_character", 13);
+	/* Not UTF-8 (the parser never passes it; the check holds alone),
+	 * and the message stays UTF-8. */
+	reset();
+	r[0].surname = "Do\xc3\x28" "e";
+	expect("name not UTF-8", "name_forbidden_character", 13);
+	{
+		struct intake_refusal ref;
+
+		(void)intake_check_order(&o, &ref);
+		T_CHECK(strstr(ref.message, "<0xC3>") != NULL &&
+		    strstr(ref.message, "\xc3\x28") == NULL,
+		    "bad byte shown escaped: %s", ref.message);
+	}
+	reset();
+	r[1].email = "ja\xffne@acme.example";
+	expect("mailbox not UTF-8", "email_invalid", 24);
 	/* A name in NFD is accepted, and stored in NFC. */
 	reset();
 	r[0].cn = "Jo\xcc\x88rg Mu\xcc\x88ller";
