@@ -4,7 +4,7 @@
 #   make demo            init a demo directory, drop a sample batch, run once
 #   make SANITIZE=address,undefined test
 
-PKGS	 = libcrypto libxml-2.0 libarchive sqlite3
+PKGS	 = libcrypto libxml-2.0 libarchive sqlite3 libidn2
 CC	?= cc
 PREFIX	?= /usr/local
 SCHEMA_DIR ?= $(CURDIR)/schemas
@@ -19,7 +19,8 @@ CFLAGS	+= -std=c11 -D_GNU_SOURCE -DOPENSSL_API_COMPAT=30000 \
 	   -DOPENSSL_NO_DEPRECATED $(WARN) \
 	   -DSCHEMA_DIR='"$(SCHEMA_DIR)"' \
 	   $(shell pkg-config --cflags $(PKGS))
-LDLIBS	+= $(shell pkg-config --libs $(PKGS)) -lpthread
+# libunistring (intake.c) has no pkg-config file.
+LDLIBS	+= $(shell pkg-config --libs $(PKGS)) -lunistring -lpthread
 ifdef SANITIZE
 CFLAGS	+= -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS	+= -fsanitize=$(SANITIZE)

@@ -564,9 +564,10 @@ start_order_child(struct parse *p, const char *name, int depth)
 
 	if (strcmp(name, "product") == 0)
 		leaf_begin(p, &o->product, depth, 0);
-	else if (strcmp(name, "organization") == 0)
+	else if (strcmp(name, "organization") == 0) {
 		leaf_begin(p, &o->organization, depth, 0);
-	else if (strcmp(name, "signatureHash") == 0)
+		o->org_line = parse_line(p);
+	} else if (strcmp(name, "signatureHash") == 0)
 		leaf_begin(p, &o->sig_hash, depth, 0);
 	else if (strcmp(name, "validity") == 0)
 		p->in_validity = 1;
@@ -591,9 +592,10 @@ start_order_child(struct parse *p, const char *name, int depth)
 		p->rc = &o->rcpt[o->nrcpt++];
 		memset(p->rc, 0, sizeof(*p->rc));
 		p->rc->line = parse_line(p);
-	} else if (strcmp(name, "additionalEmails") == 0)
+	} else if (strcmp(name, "additionalEmails") == 0) {
 		leaf_begin(p, &o->additional_emails, depth, 0);
-	else if (strcmp(name, "payment") == 0) {
+		o->add_line = parse_line(p);
+	} else if (strcmp(name, "payment") == 0) {
 		free(o->pay_method);
 		free(o->pay_ref);
 		o->pay_method = attr(p, "method");
@@ -640,15 +642,20 @@ start_recipient_child(struct parse *p, const char *name, int depth)
 			r->cn_type = CN_ORGANIZATION;
 		free(type);
 		leaf_begin(p, &r->cn, depth, 0);
-	} else if (strcmp(name, "givenName") == 0)
+		r->cn_line = parse_line(p);
+	} else if (strcmp(name, "givenName") == 0) {
 		leaf_begin(p, &r->given_name, depth, 0);
-	else if (strcmp(name, "surname") == 0)
+		r->given_line = parse_line(p);
+	} else if (strcmp(name, "surname") == 0) {
 		leaf_begin(p, &r->surname, depth, 0);
-	else if (strcmp(name, "pseudonym") == 0)
+		r->surname_line = parse_line(p);
+	} else if (strcmp(name, "pseudonym") == 0) {
 		leaf_begin(p, &r->pseudonym, depth, 0);
-	else if (strcmp(name, "email") == 0)
+		r->pseudonym_line = parse_line(p);
+	} else if (strcmp(name, "email") == 0) {
 		leaf_begin(p, &r->email, depth, 0);
-	else if (strcmp(name, "csr") == 0)
+		r->email_line = parse_line(p);
+	} else if (strcmp(name, "csr") == 0)
 		leaf_begin(p, &r->csr, depth, 1);
 	else if (strcmp(name, "csrLater") == 0)
 		r->csr_later = 1;

@@ -271,6 +271,29 @@ print_order(const struct eval *e)
 		    strcmp(o->r[i].message, msg) == 0 ? "" : o->r[i].message);
 }
 
+/* An order intake refused, as stored (reason and message). */
+static int
+print_refused(struct store *st, const struct order *o)
+{
+	sqlite3_stmt	*q;
+	size_t		 i;
+
+	q = store_prep(st, "SELECT reason, message FROM orders WHERE id = ?",
+	    "i", o->id);
+	if (q == NULL || sqlite3_step(q) != SQLITE_ROW) {
+		store_release(q);
+		return -1;
+	}
+	print_line("", "order", o->ext_id, S_REJECTED,
+	    (const char *)sqlite3_column_text(q, 0),
+	    (const char *)sqlite3_column_text(q, 1));
+	store_release(q);
+	for (i = 0; i < o->nr; i++)
+		print_line("  ", "recipient", o->r[i].email, o->r[i].state,
+		    NULL, NULL);
+	return 0;
+}
+
 /* Evaluate one order dry and print it; its recipients' outcome is kept
  * in the transaction so later orders see their keys.  0 or -1. */
 static int
@@ -288,6 +311,11 @@ check_order(struct store *st, const struct conf *c, const struct ca *ca,
 	e.dry_run = 1;
 	if ((e.o = order_load(st, id)) == NULL)
 		return -1;
+	if (strcmp(e.o->state, S_REJECTED) == 0) {
+		/* Refused at intake (intake.c): no stage runs. */
+		rc = print_refused(st, e.o);
+		goto out;
+	}
 	if (pipeline_eval(&e) == -1)
 		goto out;
 	print_order(&e);

@@ -263,6 +263,9 @@ struct recipient_in {
 	char		*csr;		/* text as given, or NULL */
 	int		 csr_later;
 	char		*keygen;	/* algorithm, or NULL */
+	/* lines of the elements intake.c checks (0 if absent) */
+	int		 email_line, cn_line, given_line, surname_line;
+	int		 pseudonym_line;
 };
 
 struct order_in {
@@ -282,6 +285,8 @@ struct order_in {
 	char		*pay_method;	/* NULL if absent */
 	char		*pay_ref;
 	int		 agreement;	/* 1 accepted="true", 0 otherwise */
+	int		 org_line, add_line;	/* lines of <organization>,
+						 * <additionalEmails> */
 };
 
 struct batch_head {

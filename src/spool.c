@@ -21,6 +21,7 @@
 
 #include "extern.h"
 #include "billing.h"
+#include "intake.h"
 #include "pipeline.h"
 #include "store.h"
 
@@ -144,39 +145,71 @@ int
 order_store(struct store *st, long long batch_id, const struct order_in *o,
     int *line)
 {
+	struct intake_refusal	 ref;
 	long long	 oid;
 	size_t		 i;
 	/* A card number as payment reference is never stored (nor logged):
 	 * the order keeps a flag and stage_terms rejects it. */
 	int		 pan = is_card_number(o->pay_ref);
+	/* What cannot be issued and delivered is refused here (intake.c):
+	 * the order is stored rejected and no stage ever sees it. */
+	int		 refused = intake_check_order(o, &ref);
+	const char	*state = refused ? S_REJECTED : S_NEW;
+	char		*org = intake_nfc(o->organization);
+	int		 rc;
 
 	*line = o->line;
-	if (store_done(st, store_prep(st,
+	rc = store_done(st, store_prep(st,
 	    "INSERT INTO orders (batch_id, ext_id, line, product, organization,"
 	    " sig_hash, vkind, vvalue, auto_renew, att_officer, att_title,"
 	    " add_emails, pay_method, pay_ref, agreement, state, updated,"
-	    " card_flag) VALUES (?,?,?,?,?, ?,?,?,?,?, ?,?,?,?,?, ?,?,?)",
-	    "itittt" "iti" "ttttt" "i" "tii",
+	    " card_flag, reason, message)"
+	    " VALUES (?,?,?,?,?, ?,?,?,?,?, ?,?,?,?,?, ?,?,?,NULLIF(?, ''),"
+	    " NULLIF(?, ''))",
+	    "itittt" "iti" "ttttt" "i" "tii" "tt",
 	    batch_id, o->id, (long long)o->line, o->product,
-	    o->organization, o->sig_hash ? o->sig_hash : "sha256",
+	    org, o->sig_hash ? o->sig_hash : "sha256",
 	    (long long)o->vkind, o->vvalue, (long long)o->auto_renew,
 	    o->att_officer, o->att_title, o->additional_emails, o->pay_method,
-	    pan ? NULL : o->pay_ref, (long long)o->agreement, S_NEW,
-	    (long long)clock_now(), (long long)pan)) == -1)
+	    pan ? NULL : o->pay_ref, (long long)o->agreement, state,
+	    (long long)clock_now(), (long long)pan, ref.reason,
+	    ref.message));
+	free(org);
+	if (rc == -1)
 		return -1;
 	oid = store_last_id(st);
 	for (i = 0; i < o->nrcpt; i++) {
 		const struct recipient_in *r = &o->rcpt[i];
+		/* Subject names are stored, and so certified, in NFC
+		 * (the organization too: a commonName must equal it). */
+		char	*cn = intake_nfc(r->cn), *gn = intake_nfc(r->given_name);
+		char	*sn = intake_nfc(r->surname);
+		char	*ps = intake_nfc(r->pseudonym);
 
 		*line = r->line;
-		if (store_done(st, store_prep(st,
+		rc = store_done(st, store_prep(st,
 		    "INSERT INTO recipient (order_id, idx, cn_type, cn,"
 		    " given_name, surname, pseudonym, email, csr, csr_later,"
-		    " keygen, state) VALUES (?,?,?,?,?, ?,?,?,?,?, ?,?)",
-		    "iiit" "t" "tttt" "i" "tt", oid, (long long)i,
-		    (long long)r->cn_type, r->cn, r->given_name, r->surname,
-		    r->pseudonym, r->email, r->csr, (long long)r->csr_later,
-		    r->keygen, S_NEW)) == -1)
+		    " keygen, state, reason, message)"
+		    " VALUES (?,?,?,?,?, ?,?,?,?,?, ?,?,NULLIF(?, ''),"
+		    " NULLIF(?, ''))",
+		    "iiit" "t" "tttt" "i" "tt" "tt", oid, (long long)i,
+		    (long long)r->cn_type, cn, gn, sn, ps, r->email, r->csr,
+		    (long long)r->csr_later, r->keygen, state, ref.reason,
+		    ref.message));
+		free(cn);
+		free(gn);
+		free(sn);
+		free(ps);
+		if (rc == -1)
+			return -1;
+	}
+	if (refused) {
+		*line = ref.line;
+		log_info("batch %lld: order \"%s\" refused at intake: %s: %s",
+		    batch_id, o->id, ref.reason, ref.message);
+		if (store_event(st, "order_state", batch_id, oid, 0, NULL,
+		    S_REJECTED, ref.reason, ref.message) == -1)
 			return -1;
 	}
 	return 0;

@@ -22,7 +22,7 @@
 # Keep the including Makefile's default goal.
 FUZZ_SAVED_GOAL := $(.DEFAULT_GOAL)
 
-PKGS		?= libcrypto libxml-2.0 libarchive sqlite3
+PKGS		?= libcrypto libxml-2.0 libarchive sqlite3 libidn2
 SCHEMA_DIR	?= $(CURDIR)/schemas
 FUZZ_SECONDS	?= 60
 FUZZ_CC		?= clang
@@ -48,7 +48,7 @@ FUZZ_CFLAGS	 = -g -O1 -std=c11 -D_GNU_SOURCE -DOPENSSL_API_COMPAT=30000 \
 		   -Wall -Wextra -Wshadow -Wmissing-prototypes -Wvla \
 		   -Wno-unused-parameter $(FUZZ_PKG_CFLAGS)
 # Any other -l the top Makefile links with (LDLIBS) is kept.
-FUZZ_LIBS	 = $(FUZZ_PKG_LIBS) -lpthread $(filter -l%,$(LDLIBS))
+FUZZ_LIBS	 = $(FUZZ_PKG_LIBS) -lunistring -lpthread $(filter -l%,$(LDLIBS))
 
 FUZZ_SRCS	 = $(filter-out src/main.c,$(wildcard src/*.c))
 FUZZ_OBJS	 = $(patsubst src/%.c,$(FUZZ_OBJDIR)/%.o,$(FUZZ_SRCS))

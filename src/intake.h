@@ -1,0 +1,28 @@
+/*
+ * intake.h: the checks an order passes when its document is parsed,
+ * before it is stored for the stages (intake.c).
+ */
+#ifndef CERTSPOOL_INTAKE_H
+#define CERTSPOOL_INTAKE_H
+
+#include "extern.h"
+
+struct intake_refusal {
+	char	 reason[48];	/* reason code (README "Reason codes") */
+	char	 message[512];	/* "line N: ..." */
+	int	 line;		/* line of the offending element */
+};
+
+/*
+ * Check an order's mailboxes, additional emails and subject names as
+ * they will be issued and delivered (README "Intake checks").  Returns 0
+ * if the order may go on to the stages, 1 if it is refused (ref says
+ * why; the first refusal in document order, duplicates last).  Pure:
+ * no database, no clock, no log.
+ */
+int	 intake_check_order(const struct order_in *,
+	    struct intake_refusal *ref);
+/* The NFC form of a subject name, newly allocated; NULL for NULL. */
+char	*intake_nfc(const char *);
+
+#endif
