@@ -19,7 +19,7 @@ CFLAGS	+= -std=c11 -D_GNU_SOURCE -DOPENSSL_API_COMPAT=30000 \
 	   -DOPENSSL_NO_DEPRECATED $(WARN) \
 	   -DSCHEMA_DIR='"$(SCHEMA_DIR)"' \
 	   $(shell pkg-config --cflags $(PKGS))
-# libunistring (intake.c) has no pkg-config file.
+# libunistring (order_check.c) has no pkg-config file.
 LDLIBS	+= $(shell pkg-config --libs $(PKGS)) -lunistring -lpthread
 ifdef SANITIZE
 CFLAGS	+= -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all

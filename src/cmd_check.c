@@ -312,7 +312,7 @@ check_order(struct store *st, const struct conf *c, const struct ca *ca,
 	if ((e.o = order_load(st, id)) == NULL)
 		return -1;
 	if (strcmp(e.o->state, S_REJECTED) == 0) {
-		/* Refused at intake (intake.c): no stage runs. */
+		/* Refused at intake (order_check.c): no stage runs. */
 		rc = print_refused(st, e.o);
 		goto out;
 	}

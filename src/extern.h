@@ -263,7 +263,7 @@ struct recipient_in {
 	char		*csr;		/* text as given, or NULL */
 	int		 csr_later;
 	char		*keygen;	/* algorithm, or NULL */
-	/* lines of the elements intake.c checks (0 if absent) */
+	/* lines of the elements order_check.c checks (0 if absent) */
 	int		 email_line, cn_line, given_line, surname_line;
 	int		 pseudonym_line;
 };

@@ -21,7 +21,7 @@
 
 #include "extern.h"
 #include "billing.h"
-#include "intake.h"
+#include "order_check.h"
 #include "pipeline.h"
 #include "store.h"
 
@@ -145,17 +145,17 @@ int
 order_store(struct store *st, long long batch_id, const struct order_in *o,
     int *line)
 {
-	struct intake_refusal	 ref;
+	struct order_refusal	 ref;
 	long long	 oid;
 	size_t		 i;
 	/* A card number as payment reference is never stored (nor logged):
 	 * the order keeps a flag and stage_terms rejects it. */
 	int		 pan = is_card_number(o->pay_ref);
-	/* What cannot be issued and delivered is refused here (intake.c):
+	/* What cannot be issued and delivered is refused here (order_check.c):
 	 * the order is stored rejected and no stage ever sees it. */
-	int		 refused = intake_check_order(o, &ref);
+	int		 refused = order_check(o, &ref);
 	const char	*state = refused ? S_REJECTED : S_NEW;
-	char		*org = intake_nfc(o->organization);
+	char		*org = name_nfc(o->organization);
 	int		 rc;
 
 	*line = o->line;
@@ -182,9 +182,9 @@ order_store(struct store *st, long long batch_id, const struct order_in *o,
 		const struct recipient_in *r = &o->rcpt[i];
 		/* Subject names are stored, and so certified, in NFC
 		 * (the organization too: a commonName must equal it). */
-		char	*cn = intake_nfc(r->cn), *gn = intake_nfc(r->given_name);
-		char	*sn = intake_nfc(r->surname);
-		char	*ps = intake_nfc(r->pseudonym);
+		char	*cn = name_nfc(r->cn), *gn = name_nfc(r->given_name);
+		char	*sn = name_nfc(r->surname);
+		char	*ps = name_nfc(r->pseudonym);
 
 		*line = r->line;
 		rc = store_done(st, store_prep(st,

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Intake checks (src/intake.c): an order whose mailbox, additional emails
+# Intake checks (src/order_check.c): an order whose mailbox, additional emails
 # or subject names cannot be issued and delivered is refused when its
 # batch is parsed, with its reason code and the line of the offending
 # element; nothing is validated, signed or charged for it, and the good

@@ -1,5 +1,5 @@
 /*
- * intake.c: what an order must be to be issued and delivered, checked
+ * order_check.c: what an order must be to be issued and delivered, checked
  * when its document is parsed (spool.c order_store, so the spool and
  * "certspool check" alike), before any stage runs or anything is
  * charged.
@@ -20,7 +20,7 @@
  *  - One mailbox is not given twice in an order: mailboxes compare with
  *    the domain in ASCII lower case and the local part case-folded
  *    (Unicode full case folding, then NFC).
- * Names are stored in NFC (intake_nfc), so certificates carry NFC.
+ * Names are stored in NFC (name_nfc), so certificates carry NFC.
  * Failure policy: bad input only; a refusal is data (reason code and a
  * sentence with the line) and the caller stores the order rejected.
  * Out of memory aborts.
@@ -40,7 +40,7 @@
 #include <unistr.h>
 
 #include "extern.h"
-#include "intake.h"
+#include "order_check.h"
 
 #define LOCAL_MAX	64	/* RFC 5321 4.5.3.1.1, octets */
 #define DOMAIN_MAX	253
@@ -285,11 +285,11 @@ baddomain:
 }
 
 static void
-refuse(struct intake_refusal *ref, const char *reason, int line,
+refuse(struct order_refusal *ref, const char *reason, int line,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 static void
-refuse(struct intake_refusal *ref, const char *reason, int line,
+refuse(struct order_refusal *ref, const char *reason, int line,
     const char *fmt, ...)
 {
 	va_list	 ap;
@@ -313,7 +313,7 @@ refuse(struct intake_refusal *ref, const char *reason, int line,
 static int
 check_mailbox(const char *s, size_t n, int line, const char *what,
     const char *bad_char, const char *bad_syntax,
-    struct intake_refusal *ref)
+    struct order_refusal *ref)
 {
 	char	 desc[UNINAME_MAX + 32], why[160], show[SHOWN_MAX];
 	size_t	 pos;
@@ -344,7 +344,7 @@ check_mailbox(const char *s, size_t n, int line, const char *what,
 /* A subject name (NULL: absent): 0, or 1 with ref filled. */
 static int
 check_name(const char *s, int line, const char *elem, const char *reason,
-    struct intake_refusal *ref)
+    struct order_refusal *ref)
 {
 	char	 desc[UNINAME_MAX + 32], show[SHOWN_MAX];
 	size_t	 pos;
@@ -371,7 +371,7 @@ check_name(const char *s, int line, const char *elem, const char *reason,
 
 /* <additionalEmails>: comma separated mailboxes, none empty. */
 static int
-check_additional(const char *list, int line, struct intake_refusal *ref)
+check_additional(const char *list, int line, struct order_refusal *ref)
 {
 	const char	*p = list, *end, *e;
 	char		 what[48];
@@ -451,7 +451,7 @@ mailbox_key(const char *email)
 
 /* Two recipients with one mailbox: 1 with ref filled, else 0. */
 static int
-check_duplicates(const struct order_in *o, struct intake_refusal *ref)
+check_duplicates(const struct order_in *o, struct order_refusal *ref)
 {
 	struct key	*keys;
 	char		 show[SHOWN_MAX];
@@ -491,7 +491,7 @@ check_duplicates(const struct order_in *o, struct intake_refusal *ref)
 }
 
 int
-intake_check_order(const struct order_in *o, struct intake_refusal *ref)
+order_check(const struct order_in *o, struct order_refusal *ref)
 {
 	size_t	 i;
 	char	 what[48];
@@ -530,7 +530,7 @@ intake_check_order(const struct order_in *o, struct intake_refusal *ref)
 }
 
 char *
-intake_nfc(const char *s)
+name_nfc(const char *s)
 {
 	uint8_t	*nf;
 	size_t	 len = 0;

@@ -1,13 +1,13 @@
 /*
- * intake.h: the checks an order passes when its document is parsed,
- * before it is stored for the stages (intake.c).
+ * order_check.h: the checks an order passes when its document is parsed,
+ * before it is stored for the stages (order_check.c).
  */
-#ifndef CERTSPOOL_INTAKE_H
-#define CERTSPOOL_INTAKE_H
+#ifndef CERTSPOOL_ORDER_CHECK_H
+#define CERTSPOOL_ORDER_CHECK_H
 
 #include "extern.h"
 
-struct intake_refusal {
+struct order_refusal {
 	char	 reason[48];	/* reason code (README "Reason codes") */
 	char	 message[512];	/* "line N: ..." */
 	int	 line;		/* line of the offending element */
@@ -20,9 +20,9 @@ struct intake_refusal {
  * why; the first refusal in document order, duplicates last).  Pure:
  * no database, no clock, no log.
  */
-int	 intake_check_order(const struct order_in *,
-	    struct intake_refusal *ref);
+int	 order_check(const struct order_in *,
+	    struct order_refusal *ref);
 /* The NFC form of a subject name, newly allocated; NULL for NULL. */
-char	*intake_nfc(const char *);
+char	*name_nfc(const char *);
 
 #endif

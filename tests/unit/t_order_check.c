@@ -1,5 +1,5 @@
 /*
- * t_intake: the intake checks (intake.c) on orders built here, one
+ * t_order_check: the intake checks (order_check.c) on orders built here, one
  * class of refusal at a time, and the line numbers the real parser
  * (batch.c) gives them over a document of tests/data/xml/.
  * Runs from the repository root.
@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "extern.h"
-#include "intake.h"
+#include "order_check.h"
 #include "t.h"
 
 #define NR	3
@@ -57,11 +57,11 @@ reset(void)
 static void
 expect(const char *label, const char *reason, int line)
 {
-	struct intake_refusal	 ref;
+	struct order_refusal	 ref;
 	char			 head[32];
 	int			 rc;
 
-	rc = intake_check_order(&o, &ref);
+	rc = order_check(&o, &ref);
 	T_CHECK(rc == 1, "%s: accepted", label);
 	if (rc != 1)
 		return;
@@ -79,10 +79,10 @@ expect(const char *label, const char *reason, int line)
 static void
 expect_ok(const char *label)
 {
-	struct intake_refusal	 ref;
+	struct order_refusal	 ref;
 	int			 rc;
 
-	rc = intake_check_order(&o, &ref);
+	rc = order_check(&o, &ref);
 	T_CHECK(rc == 0, "%s: refused %s %s", label, ref.reason, ref.message);
 }
 
@@ -90,9 +90,9 @@ expect_ok(const char *label)
 static void
 expect_quoted_safely(const char *label, const char *bad)
 {
-	struct intake_refusal	 ref;
+	struct order_refusal	 ref;
 
-	if (intake_check_order(&o, &ref) != 1)
+	if (order_check(&o, &ref) != 1)
 		return;
 	T_CHECK(strstr(ref.message, bad) == NULL, "%s: message carries the "
 	    "code point: %s", label, ref.message);
@@ -274,9 +274,9 @@ test_names(void)
 	r[0].surname = "Do\xc3\x28" "e";
 	expect("name not UTF-8", "name_forbidden_character", 13);
 	{
-		struct intake_refusal ref;
+		struct order_refusal ref;
 
-		(void)intake_check_order(&o, &ref);
+		(void)order_check(&o, &ref);
 		T_CHECK(strstr(ref.message, "<0xC3>") != NULL &&
 		    strstr(ref.message, "\xc3\x28") == NULL,
 		    "bad byte shown escaped: %s", ref.message);
@@ -295,19 +295,19 @@ test_nfc(void)
 {
 	char	*s;
 
-	s = intake_nfc("Jo\xcc\x88rg Mu\xcc\x88ller");
+	s = name_nfc("Jo\xcc\x88rg Mu\xcc\x88ller");
 	T_STREQ(s, "J\xc3\xb6rg M\xc3\xbcller");
 	free(s);
-	s = intake_nfc("\xe2\x84\xab");			/* U+212B ANGSTROM */
+	s = name_nfc("\xe2\x84\xab");			/* U+212B ANGSTROM */
 	T_STREQ(s, "\xc3\x85");				/* U+00C5 */
 	free(s);
-	s = intake_nfc("ASCII only");
+	s = name_nfc("ASCII only");
 	T_STREQ(s, "ASCII only");
 	free(s);
-	s = intake_nfc("");
+	s = name_nfc("");
 	T_STREQ(s, "");
 	free(s);
-	T_CHECK(intake_nfc(NULL) == NULL, "NULL in, NULL out");
+	T_CHECK(name_nfc(NULL) == NULL, "NULL in, NULL out");
 }
 
 static void
@@ -333,10 +333,10 @@ test_duplicates(void)
 	expect("duplicate, three times", "duplicate_recipient", 24);
 }
 
-/* The lines the parser records for the elements intake.c names. */
+/* The lines the parser records for the elements order_check.c names. */
 struct seen {
 	int	 n;
-	struct intake_refusal ref[4];
+	struct order_refusal ref[4];
 	int	 rc[4];
 };
 
@@ -346,7 +346,7 @@ on_order(void *arg, const struct order_in *oi)
 	struct seen	*s = arg;
 
 	if (s->n < 4) {
-		s->rc[s->n] = intake_check_order(oi, &s->ref[s->n]);
+		s->rc[s->n] = order_check(oi, &s->ref[s->n]);
 		s->n++;
 	}
 	return 0;
@@ -408,5 +408,5 @@ main(void)
 	test_nfc();
 	test_duplicates();
 	test_parsed();
-	return t_done("t_intake");
+	return t_done("t_order_check");
 }
