@@ -53,6 +53,9 @@ int	 time_parse(const char *s, time_t *t);
  */
 int	 log_open(const char *where, int level, const char *sock, char *err,
 	    size_t errlen);
+/* log_open() with the default syslog socket; a failure is logged on
+ * stderr, which stays the target (tests and tools). */
+void	 log_init(const char *where, int level);
 /* Whether log_open() could open that target; 0 or -1 with err. */
 int	 log_check(const char *where, const char *sock, char *err,
 	    size_t errlen);
@@ -84,10 +87,13 @@ void	 log_ctx_clear(void);
 
 /*
  * Progress of a long phase: a line "PHASE: DONE/TOTAL UNIT ..." with the
- * rate when nothing was logged for interval_ms (5 s), and a closing line
- * if any progress line was logged or quiet is 0.  total 0: not known.
+ * rate when nothing at all was logged for interval_ms (5 s); total 0:
+ * not known.  The closing line "PHASE: DONE/TOTAL UNIT done in ..." is
+ * logged if a progress line was, or if quiet is 0 and DONE is at least
+ * LOG_PROGRESS_MANY.
  */
-#define LOG_PROGRESS_MS	5000
+#define LOG_PROGRESS_MS		5000
+#define LOG_PROGRESS_MANY	1000
 struct log_progress {
 	const char	*phase;
 	const char	*unit;

@@ -262,6 +262,17 @@ log_open(const char *where, int level, const char *sock, char *err,
 	return 0;
 }
 
+void
+log_init(const char *where, int level)
+{
+	char	 err[256];
+
+	if (log_open(where, level, "/dev/log", err, sizeof(err)) == -1) {
+		__atomic_store_n(&log_max, level, __ATOMIC_RELAXED);
+		log_err("%s", err);
+	}
+}
+
 int
 log_check(const char *where, const char *sock, char *err, size_t errlen)
 {
@@ -485,7 +496,7 @@ log_progress_tick(struct log_progress *p, size_t done)
 void
 log_progress_end(struct log_progress *p, size_t done, int quiet)
 {
-	if (quiet && p->lines == 0)
+	if (p->lines == 0 && (quiet || done < LOG_PROGRESS_MANY))
 		return;
 	progress_line(p, done, 1);
 }
