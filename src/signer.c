@@ -551,12 +551,14 @@ signer_run(struct store *st, const struct conf *c, const struct ca *ca)
 		if (n > 0) {
 			workpool_run(c->workers, next, n, sizeof(*next),
 			    phase_build, &p);
+			log_progress_tick(&lp, done);
 			if (write_ahead(st, next, n, &progress) == -1)
 				goto out;
 		}
 		if (cur != NULL) {
 			signing_wait(&sg);
 			crash_point("after_sign");
+			log_progress_tick(&lp, done);
 		}
 		if (n > 0 && progress)
 			signing_start(&sg, next, n);
