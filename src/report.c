@@ -754,12 +754,18 @@ mail_write(struct mail_work *w)
 	if ((mb = mail_batch_begin(w->conf)) == NULL)
 		return -1;
 	for (i = 0; i < w->n; i++) {
+		log_ctx_put(LOGK_ORDER, w->rows[i].order_ext);
+		log_ctx_put(LOGK_RECIPIENT, w->rows[i].email);
 		if (write_mails(mb, w->conf, &w->ch, &w->rows[i]) == -1) {
 			mail_batch_abort(mb);
-			return -1;
+			break;
 		}
 		crash_point("after_mail");
 	}
+	log_ctx_put(LOGK_ORDER, NULL);
+	log_ctx_put(LOGK_RECIPIENT, NULL);
+	if (i < w->n)
+		return -1;
 	crash_point("before_mail_commit");
 	if (mail_batch_commit(mb) == -1)
 		return -1;
