@@ -62,6 +62,9 @@ static const struct key keys[] = {
 	  "Where the daemon logs: stderr or syslog." },
 	{ "log_level", K_LEVEL, O(log_level), "info", 0, 0,
 	  "error, warning, info or debug." },
+	{ "syslog_socket", K_PATH, O(syslog_socket), "/dev/log", 0, 0,
+	  "The syslog socket with log = syslog.  The daemon does not start\n"
+	  "# (and SIGHUP keeps the old config) if it cannot connect to it." },
 	{ "caa_check", K_BOOL, O(caa_check), "off", 0, 0,
 	  "Honour CAA issuemail records (RFC 9495, S/MIME BR 4.2.2.1).\n"
 	  "# The offline demo turns it off; a production CA turns it on." },
@@ -294,7 +297,8 @@ conf_load(const char *path, char *err, size_t errlen)
 		char	*abs;
 
 		if (getcwd(cwd, sizeof(cwd)) == NULL) {
-			snprintf(err, errlen, "getcwd: %s", strerror(errno));
+			snprintf(err, errlen, "%s: getcwd: %s", path,
+			    strerror(errno));
 			goto bad;
 		}
 		abs = xcalloc(1, strlen(cwd) + strlen(c->base_dir) + 2);
@@ -360,6 +364,7 @@ conf_load(const char *path, char *err, size_t errlen)
 	resolve_path(c, &c->spool_dir);
 	resolve_path(c, &c->database);
 	resolve_path(c, &c->ca_dir);
+	resolve_path(c, &c->syslog_socket);
 	if (c->workers == 0) {
 		long	 n = sysconf(_SC_NPROCESSORS_ONLN);
 		c->workers = n > 0 ? (int)n : 1;

@@ -4,9 +4,14 @@
  * write-ahead signing records, unwritten passes), then runs passes:
  * intake -> evaluate -> sign -> publish.  It wakes on inotify events in
  * the inbound directories and at least every poll_seconds.  SIGTERM and
- * SIGINT finish the current step and exit; SIGHUP re-reads the config.
+ * SIGINT finish the current step and exit; SIGHUP re-reads the config
+ * on a thread of its own, so that a broken config is reported at once,
+ * even during a long pass, and a good one is put in force between two
+ * passes.
  * Failure policy: a failed pass is logged and retried on the next
- * wake-up; inputs stay where they are until a pass handles them.
+ * wake-up; inputs stay where they are until a pass handles them.  A log
+ * target that cannot be opened stops the start; on SIGHUP a broken
+ * config (log target included) is logged and the old one kept.
  */
 #include <sys/file.h>
 #include <sys/inotify.h>
@@ -17,6 +22,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,15 +35,120 @@
 #include "store.h"
 #include "daemon.h"
 
-static volatile sig_atomic_t	 got_term, got_hup;
+static volatile sig_atomic_t	 got_term;
+/* Self-pipe: a signal or a config ready to apply wakes the loop's poll. */
+static int			 wake[2] = { -1, -1 };
 
 static void
 on_signal(int sig)
 {
-	if (sig == SIGHUP)
-		got_hup = 1;
+	int	 save = errno;
+
+	(void)sig;
+	got_term = 1;
+	if (wake[1] != -1)
+		(void)write(wake[1], "t", 1);
+	errno = save;
+}
+
+/*
+ * SIGHUP is blocked in every thread but this one, which takes it with
+ * sigwait(), loads and checks the config and its log target, logs a
+ * broken one at once, and leaves a good one in pending for the loop.
+ */
+static struct {
+	pthread_t	 th;
+	int		 running;
+	int		 stop;		/* atomic */
+	const char	*path;
+	pthread_mutex_t	 mu;
+	struct conf	*pending;
+} hup = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+static void *
+hup_main(void *arg)
+{
+	struct conf	*nc;
+	sigset_t	 set;
+	char		 err[512], err2[512];
+	int		 sig;
+
+	(void)arg;
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (__atomic_load_n(&hup.stop, __ATOMIC_RELAXED))
+			return NULL;
+		if ((nc = conf_load(hup.path, err, sizeof(err))) == NULL) {
+			log_err("SIGHUP: keeping the old config: %s", err);
+			continue;
+		}
+		if (log_check(nc->log, nc->syslog_socket, err2,
+		    sizeof(err2)) == -1) {
+			log_err("SIGHUP: keeping the old config: %s: %s",
+			    nc->path, err2);
+			conf_free(nc);
+			continue;
+		}
+		pthread_mutex_lock(&hup.mu);
+		conf_free(hup.pending);
+		hup.pending = nc;
+		pthread_mutex_unlock(&hup.mu);
+		(void)write(wake[1], "h", 1);
+	}
+}
+
+/* Put a config SIGHUP read in force (between passes). */
+static void
+hup_apply(struct conf **cp)
+{
+	struct conf	*nc;
+	char		 err[512];
+
+	pthread_mutex_lock(&hup.mu);
+	nc = hup.pending;
+	hup.pending = NULL;
+	pthread_mutex_unlock(&hup.mu);
+	if (nc == NULL)
+		return;
+	if (log_open(nc->log, nc->log_level, nc->syslog_socket, err,
+	    sizeof(err)) == -1) {
+		log_err("SIGHUP: keeping the old config: %s: %s", nc->path,
+		    err);
+		conf_free(nc);
+		return;
+	}
+	conf_free(*cp);
+	*cp = nc;
+	log_info("config re-read from %s", nc->path);
+}
+
+static void
+hup_start(const char *confpath)
+{
+	int	 e;
+
+	hup.path = confpath;
+	if ((e = pthread_create(&hup.th, NULL, hup_main, NULL)) != 0)
+		log_err("SIGHUP: cannot start the reload thread: %s; SIGHUP "
+		    "will be ignored", strerror(e));
 	else
-		got_term = 1;
+		hup.running = 1;
+}
+
+static void
+hup_stop(void)
+{
+	if (hup.running) {
+		__atomic_store_n(&hup.stop, 1, __ATOMIC_RELAXED);
+		pthread_kill(hup.th, SIGHUP);
+		pthread_join(hup.th, NULL);
+		hup.running = 0;
+	}
+	conf_free(hup.pending);
+	hup.pending = NULL;
 }
 
 /*
@@ -209,10 +320,24 @@ daemon_run(struct conf **cp, struct store *st, const char *confpath,
 	struct schema		*sch = NULL;
 	struct ca		*ca = NULL;
 	struct sigaction	 sa;
+	sigset_t		 hupset;
 	char			 err[512];
 	int			 lockfd = -1, ifd = -1, rc = 1;
 
-	log_init(c->log, c->log_level);
+	/* A log target that cannot be opened is an error, not silence. */
+	if (log_open(c->log, c->log_level, c->syslog_socket, err,
+	    sizeof(err)) == -1) {
+		log_err("%s: %s; not starting", c->path, err);
+		return 1;
+	}
+	/* Before any thread exists: only the reload thread takes SIGHUP. */
+	sigemptyset(&hupset);
+	sigaddset(&hupset, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &hupset, NULL);
+	if (pipe2(wake, O_NONBLOCK | O_CLOEXEC) == -1) {
+		log_err("pipe: %s", strerror(errno));
+		goto out;
+	}
 	if ((lockfd = lock_spool(c)) == -1)
 		goto out;
 	if ((ca = ca_load(c->ca_dir, err, sizeof(err))) == NULL) {
@@ -228,8 +353,9 @@ daemon_run(struct conf **cp, struct store *st, const char *confpath,
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	if (!once)
+		hup_start(confpath);
 
 	/* Finish what a crash left behind, oldest step first. */
 	sweep_temporaries(c);
@@ -244,39 +370,32 @@ daemon_run(struct conf **cp, struct store *st, const char *confpath,
 		log_info("daemon started on %s", c->spool_dir);
 	}
 	for (;;) {
-		struct pollfd	 pfd;
+		struct pollfd	 pfd[2];
 		long		 timeout, due;
+		char		 drain[64];
 
 		if (daemon_pass(st, c, sch, ca) == -1)
 			log_warn("pass incomplete; retrying");
 		if (once || got_term)
 			break;
-		pfd.fd = ifd;
-		pfd.events = POLLIN;
-		pfd.revents = 0;
+		pfd[0].fd = wake[0];
+		pfd[1].fd = ifd;
+		pfd[0].events = pfd[1].events = POLLIN;
+		pfd[0].revents = pfd[1].revents = 0;
 		/* Wake when a settling file is due, or at the poll interval. */
 		timeout = c->poll_seconds * 1000L;
 		if ((due = spool_wait_ms()) >= 0 && due < timeout)
 			timeout = due;
-		if (poll(&pfd, ifd == -1 ? 0 : 1, (int)timeout) > 0)
-			read_events(ifd);
+		if (poll(pfd, ifd == -1 ? 1 : 2, (int)timeout) > 0) {
+			while (read(wake[0], drain, sizeof(drain)) > 0)
+				continue;
+			if (pfd[1].revents & POLLIN)
+				read_events(ifd);
+		}
 		if (got_term)
 			break;
-		if (got_hup) {
-			struct conf	*nc;
-
-			got_hup = 0;
-			if ((nc = conf_load(confpath, err, sizeof(err))) ==
-			    NULL)
-				log_err("SIGHUP: keeping the old config: %s",
-				    err);
-			else {
-				conf_free(c);
-				*cp = c = nc;
-				log_init(c->log, c->log_level);
-				log_info("config re-read");
-			}
-		}
+		hup_apply(cp);
+		c = *cp;
 		if (ifd != -1)
 			watch_inbound(ifd, st, c);
 	}
@@ -284,10 +403,16 @@ daemon_run(struct conf **cp, struct store *st, const char *confpath,
 	if (!once)
 		log_info("daemon stopped");
 out:
+	hup_stop();
 	if (ifd != -1)
 		close(ifd);
 	if (lockfd != -1)
 		close(lockfd);
+	if (wake[0] != -1) {
+		close(wake[0]);
+		close(wake[1]);
+		wake[0] = wake[1] = -1;
+	}
 	schema_free(sch);
 	ca_free(ca);
 	return rc;

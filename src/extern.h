@@ -46,8 +46,19 @@ int	 time_parse(const char *s, time_t *t);
 #define LOGL_INFO	6
 #define LOGL_DEBUG	7
 
-/* where: "stderr" or "syslog"; level: one of LOGL_*. */
+/*
+ * Log to where ("stderr" or "syslog", over the socket at sock) from
+ * level (LOGL_*) up.  0, or -1 with one line in err when the target
+ * cannot be opened; the previous target then stays in use.
+ */
+int	 log_open(const char *where, int level, const char *sock, char *err,
+	    size_t errlen);
+/* log_open() with the default syslog socket; a failure is logged on
+ * stderr, which stays the target (tests and tools). */
 void	 log_init(const char *where, int level);
+/* Whether log_open() could open that target; 0 or -1 with err. */
+int	 log_check(const char *where, const char *sock, char *err,
+	    size_t errlen);
 int	 log_level_parse(const char *s);
 void	 logx(int level, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
@@ -61,6 +72,40 @@ void	 ssl_errstr(char *buf, size_t len);
 #define log_warn(...)	logx(LOGL_WARN, __VA_ARGS__)
 #define log_info(...)	logx(LOGL_INFO, __VA_ARGS__)
 #define log_debug(...)	logx(LOGL_DEBUG, __VA_ARGS__)
+
+/*
+ * The context of this thread's log lines, appended to each as
+ * " account=... file=... batch=... order=... recipient=...": set where
+ * it is known, cleared when the work is done.  NULL unsets a key.
+ */
+enum log_key { LOGK_ACCOUNT, LOGK_FILE, LOGK_BATCH, LOGK_ORDER,
+    LOGK_RECIPIENT, LOGK_MAX };
+void	 log_ctx_set(const char *account, const char *batch,
+	    const char *order, const char *recipient);
+void	 log_ctx_put(enum log_key, const char *value);
+void	 log_ctx_clear(void);
+
+/*
+ * Progress of a long phase: a line "PHASE: DONE/TOTAL UNIT ..." with the
+ * rate when nothing at all was logged for interval_ms (5 s); total 0:
+ * not known.  The closing line "PHASE: DONE/TOTAL UNIT done in ..." is
+ * logged if a progress line was, or if quiet is 0 and DONE is at least
+ * LOG_PROGRESS_MANY.
+ */
+#define LOG_PROGRESS_MS		5000
+#define LOG_PROGRESS_MANY	1000
+struct log_progress {
+	const char	*phase;
+	const char	*unit;
+	size_t		 total;
+	long long	 start_ms;	/* CLOCK_MONOTONIC */
+	long long	 interval_ms;
+	int		 lines;		/* progress lines logged */
+};
+void	 log_progress_begin(struct log_progress *, const char *phase,
+	    const char *unit, size_t total);
+void	 log_progress_tick(struct log_progress *, size_t done);
+void	 log_progress_end(struct log_progress *, size_t done, int quiet);
 
 /* ---- small utilities (util.c) ---- */
 
@@ -182,6 +227,7 @@ struct conf {
 	char		*ocsp_url;		/* may be empty */
 	char		*log;			/* "stderr" or "syslog" */
 	int		 log_level;
+	char		*syslog_socket;		/* with log = syslog */
 	int		 caa_check;		/* 0 off, 1 on */
 	char		*caa_identities;	/* comma separated */
 	char		*dns_resolver;		/* host:port or "system" */

@@ -1,30 +1,289 @@
 /*
- * log.c: levelled logging to stderr or syslog.
- * Failure policy: logging never fails the caller.
+ * log.c: levelled log lines to stderr or syslog.  A line on stderr is
+ *   2026-12-04T17:03:12.345Z certspool: error: MESSAGE account=acme ...
+ * (RFC 3339 UTC time from clock_now(), level, message, then the context
+ * keys this thread set: account, file, batch, order, recipient).  Syslog
+ * gets "<PRI>certspool[PID]: LEVEL: MESSAGE CONTEXT" over its socket
+ * (/dev/log by default) and adds the time itself.  No input byte can
+ * start a line of its own or forge one: control bytes, invalid UTF-8,
+ * C1 controls and U+2028/U+2029 are written as \xNN, and a context
+ * value with a space, '"', '\', '=' or such a byte is quoted.
+ * Long phases report progress (log_progress_*) whenever nothing was
+ * logged for 5 s (CLOCK_MONOTONIC), so a busy pass is never silent.
+ * Failure policy: a log target that cannot be opened is an error for
+ * the caller (the daemon does not start, a reload keeps the old
+ * config); once open, logging never fails the caller, and a line the
+ * syslog socket refuses (after one reconnection) goes to stderr.
  */
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 
 #include "extern.h"
 
-static int	 log_syslog;
-static int	 log_max = LOGL_INFO;
+#define LINE_MAX_	4096
+#define CTX_LEN		256
+
+static const char *const level_names[] = { "", "", "", "error", "warning",
+    "", "info", "debug" };
+static const char *const ctx_names[LOGK_MAX] = { "account", "file",
+    "batch", "order", "recipient" };
+
+static pthread_mutex_t	 log_mu = PTHREAD_MUTEX_INITIALIZER;
+static int		 log_max = LOGL_INFO;	/* atomic */
+static int		 log_syslog;		/* else stderr */
+static int		 log_sock = -1;		/* the syslog socket */
+static int		 log_stream;		/* the socket is SOCK_STREAM */
+static char		 log_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+static long long	 log_last_ms;		/* atomic: last line written */
+
+static _Thread_local char	 ctx[LOGK_MAX][CTX_LEN];
+static _Thread_local int	 in_log;
+
+/* A bounded line buffer; what does not fit is dropped. */
+struct line {
+	char	 p[LINE_MAX_];
+	size_t	 n;
+};
+
+static void
+put(struct line *l, const char *s, size_t n)
+{
+	if (n > sizeof(l->p) - 1 - l->n)
+		n = sizeof(l->p) - 1 - l->n;
+	memcpy(l->p + l->n, s, n);
+	l->n += n;
+	l->p[l->n] = '\0';
+}
+
+static void
+puts_(struct line *l, const char *s)
+{
+	put(l, s, strlen(s));
+}
+
+static void
+put_hex(struct line *l, unsigned char c)
+{
+	char	 x[5];
+
+	snprintf(x, sizeof(x), "\\x%02x", c);
+	put(l, x, 4);
+}
+
+/* Length of the valid UTF-8 sequence at s that may be written as it is
+ * (no C1 control, no line or paragraph separator), or 0. */
+static size_t
+utf8_ok(const unsigned char *s)
+{
+	size_t	 n, i;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	for (i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f) ||
+	    (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f))
+		return 0;			/* overlong, surrogate, > U+10FFFF */
+	if (s[0] == 0xc2 && s[1] < 0xa0)
+		return 0;			/* C1 controls */
+	if (s[0] == 0xe2 && s[1] == 0x80 && (s[2] == 0xa8 || s[2] == 0xa9))
+		return 0;			/* U+2028, U+2029 */
+	return n;
+}
+
+/* Append s; in a quoted value '"' and '\' are escaped too. */
+static void
+put_esc(struct line *l, const char *str, int quoted)
+{
+	const unsigned char	*s = (const unsigned char *)str;
+	size_t			 n;
+
+	while (*s != '\0') {
+		if (*s < 0x20 || *s == 0x7f) {
+			put_hex(l, *s++);
+		} else if (*s >= 0x80) {
+			if ((n = utf8_ok(s)) == 0)
+				put_hex(l, *s++);
+			else {
+				put(l, (const char *)s, n);
+				s += n;
+			}
+		} else if (quoted && (*s == '"' || *s == '\\')) {
+			put(l, "\\", 1);
+			put(l, (const char *)s++, 1);
+		} else
+			put(l, (const char *)s++, 1);
+	}
+}
+
+/* A context value bare if it is plain printable ASCII, else quoted. */
+static void
+put_value(struct line *l, const char *v)
+{
+	const unsigned char	*s;
+
+	for (s = (const unsigned char *)v; *s != '\0'; s++)
+		if (*s <= 0x20 || *s >= 0x7f || *s == '"' || *s == '\\' ||
+		    *s == '=')
+			break;
+	if (*s == '\0' && *v != '\0') {
+		puts_(l, v);
+		return;
+	}
+	put(l, "\"", 1);
+	put_esc(l, v, 1);
+	put(l, "\"", 1);
+}
+
+static long long
+mono_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * "YYYY-MM-DDTHH:MM:SS.mmmZ ": the seconds from clock_now(), the
+ * milliseconds from the real clock read just before.  If clock_now()
+ * is a second ahead of that reading, the second turned in between: .000.
+ * Inside a log call made by clock_now() itself (a bad CERTSPOOL_NOW),
+ * the real clock alone.
+ */
+static void
+time_stamp(char *buf, size_t len)
+{
+	struct timespec	 ts;
+	struct tm	 tm;
+	time_t		 t;
+	long		 ms;
+	size_t		 n;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ms = ts.tv_nsec / 1000000;
+	if (in_log > 1)
+		t = ts.tv_sec;
+	else if ((t = clock_now()) == ts.tv_sec + 1)
+		ms = 0;
+	gmtime_r(&t, &tm);
+	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, len - n, ".%03uZ ", (unsigned)ms % 1000);
+}
+
+static int
+write_all(int fd, const char *p, size_t n)
+{
+	ssize_t	 w;
+
+	while (n > 0) {
+		if ((w = write(fd, p, n)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Connect to the syslog socket at path: datagram, else stream. */
+static int
+syslog_connect(const char *path, int *stream, char *err, size_t errlen)
+{
+	struct sockaddr_un	 sun;
+	int			 fd, i;
+	static const int	 types[] = { SOCK_DGRAM, SOCK_STREAM };
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (path == NULL || *path == '\0' ||
+	    strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "log = syslog: socket path \"%s\" is "
+		    "empty or too long", path ? path : "");
+		return -1;
+	}
+	memcpy(sun.sun_path, path, strlen(path));
+	for (i = 0; i < 2; i++) {
+		if ((fd = socket(AF_UNIX, types[i] | SOCK_CLOEXEC, 0)) == -1)
+			break;
+		if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+			*stream = types[i] == SOCK_STREAM;
+			return fd;
+		}
+		close(fd);
+		if (errno != EPROTOTYPE)
+			break;
+	}
+	snprintf(err, errlen, "log = syslog: cannot connect to the syslog "
+	    "socket %s: %s", path, strerror(errno));
+	return -1;
+}
+
+int
+log_open(const char *where, int level, const char *sock, char *err,
+    size_t errlen)
+{
+	int	 fd = -1, stream = 0, old;
+
+	if (where != NULL && strcmp(where, "syslog") == 0 &&
+	    (fd = syslog_connect(sock, &stream, err, errlen)) == -1)
+		return -1;
+	pthread_mutex_lock(&log_mu);
+	old = log_sock;
+	log_sock = fd;
+	log_syslog = fd != -1;
+	log_stream = stream;
+	if (fd != -1)
+		snprintf(log_path, sizeof(log_path), "%s", sock);
+	__atomic_store_n(&log_max, level, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&log_mu);
+	if (old != -1)
+		close(old);
+	return 0;
+}
 
 void
 log_init(const char *where, int level)
 {
-	log_max = level;
-	if (where != NULL && strcmp(where, "syslog") == 0) {
-		openlog("certspool", LOG_PID | LOG_NDELAY, LOG_DAEMON);
-		log_syslog = 1;
-	} else
-		log_syslog = 0;
+	char	 err[256];
+
+	if (log_open(where, level, "/dev/log", err, sizeof(err)) == -1) {
+		__atomic_store_n(&log_max, level, __ATOMIC_RELAXED);
+		log_err("%s", err);
+	}
+}
+
+int
+log_check(const char *where, const char *sock, char *err, size_t errlen)
+{
+	int	 fd, stream;
+
+	if (where == NULL || strcmp(where, "syslog") != 0)
+		return 0;
+	if ((fd = syslog_connect(sock, &stream, err, errlen)) == -1)
+		return -1;
+	close(fd);
+	return 0;
 }
 
 int
@@ -41,20 +300,74 @@ log_level_parse(const char *s)
 	return -1;
 }
 
+/* Send "<PRI>certspool[PID]: " and body to syslog, reconnecting once.
+ * Called with log_mu held. */
+static int
+syslog_send(int level, const struct line *body)
+{
+	struct line	 l;
+	char		 err[256];
+	size_t		 n;
+	int		 try;
+
+	snprintf(l.p, sizeof(l.p), "<%d>certspool[%ld]: ",
+	    (3 << 3) | (level & 7), (long)getpid());	/* facility daemon */
+	l.n = strlen(l.p);
+	put(&l, body->p, body->n);
+	for (try = 0; try < 2; try++) {
+		if (log_sock == -1 && (log_sock = syslog_connect(log_path,
+		    &log_stream, err, sizeof(err))) == -1)
+			return -1;
+		n = l.n + (log_stream ? 1 : 0);		/* stream: NUL ends */
+		if (send(log_sock, l.p, n, MSG_NOSIGNAL) == (ssize_t)n)
+			return 0;
+		close(log_sock);
+		log_sock = -1;
+	}
+	return -1;
+}
+
 static void
 vlog(int level, const char *fmt, va_list ap)
 {
-	static const char *names[] = { "", "", "", "error", "warning", "",
-	    "info", "debug" };
-	char	 msg[2048];
+	struct line	 body, l;
+	char		 msg[2048], stamp[40];
+	size_t		 i;
 
-	if (level > log_max)
+	if (level > __atomic_load_n(&log_max, __ATOMIC_RELAXED))
 		return;
+	in_log++;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (log_syslog)
-		syslog(level, "%s", msg);
-	else
-		fprintf(stderr, "certspool: %s: %s\n", names[level & 7], msg);
+	time_stamp(stamp, sizeof(stamp));
+	body.n = 0;
+	body.p[0] = '\0';
+	puts_(&body, level_names[level & 7]);
+	puts_(&body, ": ");
+	put_esc(&body, msg, 0);
+	for (i = 0; i < LOGK_MAX; i++) {
+		if (ctx[i][0] == '\0')
+			continue;
+		puts_(&body, " ");
+		puts_(&body, ctx_names[i]);
+		puts_(&body, "=");
+		put_value(&body, ctx[i]);
+	}
+	pthread_mutex_lock(&log_mu);
+	/* A line syslog refuses goes to stderr, never nowhere. */
+	if (!log_syslog || syslog_send(level, &body) == -1) {
+		l.n = 0;
+		l.p[0] = '\0';
+		puts_(&l, stamp);
+		puts_(&l, "certspool: ");
+		put(&l, body.p, body.n);
+		if (l.n == sizeof(l.p) - 1)
+			l.n--;		/* cut short: room for the newline */
+		l.p[l.n++] = '\n';
+		(void)write_all(STDERR_FILENO, l.p, l.n);
+	}
+	__atomic_store_n(&log_last_ms, mono_ms(), __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&log_mu);
+	in_log--;
 }
 
 void
@@ -96,4 +409,94 @@ log_ssl(int level, const char *fmt, ...)
 	ssl_errstr(err, sizeof(err));
 	if (err[0] != '\0')
 		logx(level, "libcrypto: %s", err);
+}
+
+/* ---- context ---- */
+
+void
+log_ctx_put(enum log_key k, const char *value)
+{
+	if ((unsigned)k >= LOGK_MAX)
+		return;
+	snprintf(ctx[k], sizeof(ctx[k]), "%s", value ? value : "");
+}
+
+void
+log_ctx_set(const char *account, const char *batch, const char *order,
+    const char *recipient)
+{
+	log_ctx_put(LOGK_ACCOUNT, account);
+	log_ctx_put(LOGK_FILE, NULL);
+	log_ctx_put(LOGK_BATCH, batch);
+	log_ctx_put(LOGK_ORDER, order);
+	log_ctx_put(LOGK_RECIPIENT, recipient);
+}
+
+void
+log_ctx_clear(void)
+{
+	size_t	 i;
+
+	for (i = 0; i < LOGK_MAX; i++)
+		ctx[i][0] = '\0';
+}
+
+/* ---- progress ---- */
+
+void
+log_progress_begin(struct log_progress *p, const char *phase,
+    const char *unit, size_t total)
+{
+	memset(p, 0, sizeof(*p));
+	p->phase = phase;
+	p->unit = unit;
+	p->total = total;
+	p->start_ms = mono_ms();
+	p->interval_ms = LOG_PROGRESS_MS;
+}
+
+static void
+progress_line(struct log_progress *p, size_t done, int end)
+{
+	long long	 ms = mono_ms() - p->start_ms;
+	double		 s = ms > 0 ? ms / 1000.0 : 0.001;
+	char		 count[64];
+
+	if (p->total > 0)
+		snprintf(count, sizeof(count), "%zu/%zu", done, p->total);
+	else
+		snprintf(count, sizeof(count), "%zu", done);
+	if (end)
+		log_info("%s: %s %s done in %.1f s, %.0f/s", p->phase, count,
+		    p->unit, s, done / s);
+	else if (p->total > 0)
+		log_info("%s: %s %s (%zu%%), %.0f/s, %.1f s so far", p->phase,
+		    count, p->unit, done * 100 / p->total, done / s, s);
+	else
+		log_info("%s: %s %s, %.0f/s, %.1f s so far", p->phase, count,
+		    p->unit, done / s, s);
+}
+
+void
+log_progress_tick(struct log_progress *p, size_t done)
+{
+	long long	 last = __atomic_load_n(&log_last_ms, __ATOMIC_RELAXED);
+	long long	 now = mono_ms();
+
+	if (last == 0)
+		last = p->start_ms;	/* nothing logged yet */
+	if (now - last < p->interval_ms)
+		return;
+	if (LOGL_INFO > __atomic_load_n(&log_max, __ATOMIC_RELAXED))
+		return;
+	progress_line(p, done, 0);
+	p->lines++;
+}
+
+void
+log_progress_end(struct log_progress *p, size_t done, int quiet)
+{
+	if (p->lines == 0 && (quiet || done < LOG_PROGRESS_MANY))
+		return;
+	progress_line(p, done, 1);
 }

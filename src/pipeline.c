@@ -277,7 +277,10 @@ pipeline_eval(struct eval *e)
 		else {
 			/* CAA (S/MIME BR 4.2.2.1): a refused or waiting
 			 * recipient has its state set by stage_caa. */
-			enum stage_rc	 r2 = stage_caa(e, r);
+			enum stage_rc	 r2;
+
+			log_ctx_put(LOGK_RECIPIENT, r->email);
+			r2 = stage_caa(e, r);
 
 			if (r2 == STAGE_ERROR)
 				return -1;
@@ -295,6 +298,7 @@ pipeline_eval(struct eval *e)
 				rcpt_set(r, S_APPROVED, NULL, "%s", "");
 		}
 	}
+	log_ctx_put(LOGK_RECIPIENT, NULL);
 	return 0;
 }
 
@@ -488,6 +492,29 @@ precheck_wait(struct group *g)
 	g->running = 0;
 }
 
+/* The log context of order o: account, batch and order ids (the
+ * batch's looked up when it is not the one of the previous order). */
+static void
+order_ctx(struct store *st, const struct order *o, long long *bid,
+    char *acct, char *bext, size_t len)
+{
+	sqlite3_stmt	*q;
+
+	if (o->batch_id != *bid) {
+		*bid = o->batch_id;
+		acct[0] = bext[0] = '\0';
+		q = store_prep(st, "SELECT a.name, b.ext_id FROM batch b JOIN"
+		    " account a ON a.id = b.account_id WHERE b.id = ?", "i",
+		    o->batch_id);
+		if (q != NULL && sqlite3_step(q) == SQLITE_ROW) {
+			snprintf(acct, len, "%s", sqlite3_column_text(q, 0));
+			snprintf(bext, len, "%s", sqlite3_column_text(q, 1));
+		}
+		store_release(q);
+	}
+	log_ctx_set(acct, bext, o->ext_id, NULL);
+}
+
 /*
  * Evaluate every open order, a group per transaction.  The next group is
  * loaded before this one is evaluated and its CSRs are checked on the
@@ -497,13 +524,20 @@ int
 pipeline_evaluate(struct store *st, const struct conf *c, const struct ca *ca)
 {
 	struct group	*g, *next, *t;
-	long long	 last = 0;
-	size_t		 i;
+	struct log_progress lp;
+	long long	 last = 0, total = 0, bid = 0;
+	size_t		 i, done = 0;
 	int		 rc = -1, got;
+	char		 acct[128], bext[128];
 
 	g = xcalloc(1, sizeof(*g));
 	next = xcalloc(1, sizeof(*next));
 	g->conf = next->conf = c;
+	if (store_int(st, &total, 0, store_prep(st, "SELECT count(*) FROM"
+	    " orders WHERE state IN ('new', 'waiting_org', 'waiting_dcv',"
+	    " 'waiting_csr', 'waiting_funds')", NULL)) == -1)
+		goto out;
+	log_progress_begin(&lp, "evaluation", "orders", (size_t)total);
 	if (store_begin(st) == -1)
 		goto out;
 	if ((got = group_load(st, g, &last)) <= 0) {
@@ -525,10 +559,13 @@ pipeline_evaluate(struct store *st, const struct conf *c, const struct ca *ca)
 			e.conf = c;
 			e.ca = ca;
 			e.o = g->os[i];
+			order_ctx(st, e.o, &bid, acct, bext, sizeof(acct));
 			if (pipeline_eval(&e) == -1 || save(&e) == -1)
 				goto fail;
 			crash_point("eval_order");
+			log_progress_tick(&lp, ++done);
 		}
+		log_ctx_clear();
 		group_free(g);
 		crash_point("before_eval_commit");
 		if (store_commit(st) == -1)
@@ -544,10 +581,12 @@ pipeline_evaluate(struct store *st, const struct conf *c, const struct ca *ca)
 		next = t;
 	}
 	rc = 0;
+	log_progress_end(&lp, done, 1);
 	goto out;
 fail:
 	store_rollback(st);
 out:
+	log_ctx_clear();
 	precheck_wait(next);
 	group_free(g);
 	group_free(next);

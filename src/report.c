@@ -385,10 +385,12 @@ static const char *cert_cols = "SELECT c.id, c.recipient_id, o.id, c.serial,"
 
 static int
 write_archive(struct store *st, const struct conf *c, const struct chain *ch,
-    int outfd, long long pass_id, const char *name)
+    int outfd, long long pass_id, const char *name, long long ncert)
 {
 	struct bundle	*b;
 	struct cert_row	 r;
+	struct log_progress lp;
+	size_t		 done = 0;
 	sqlite3_stmt	*q;
 	char		 path[512], dir[256];
 	int		 rc = -1, got;
@@ -405,6 +407,7 @@ write_archive(struct store *st, const struct conf *c, const struct chain *ch,
 	}
 	if (q == NULL)
 		goto out;
+	log_progress_begin(&lp, "publishing", "certificates", (size_t)ncert);
 	while ((got = cert_row_next(q, &r)) == 1) {
 		char		*pem;
 		unsigned char	*p7;
@@ -434,6 +437,7 @@ write_archive(struct store *st, const struct conf *c, const struct chain *ch,
 			goto out;
 		}
 		crash_point("archive_entry");
+		log_progress_tick(&lp, ++done);
 	}
 	cert_row_free(&r);
 	store_release(q);
@@ -445,6 +449,7 @@ write_archive(struct store *st, const struct conf *c, const struct chain *ch,
 		goto out;
 	}
 	b = NULL;
+	log_progress_end(&lp, done, 0);
 	rc = 0;
 out:
 	if (b != NULL)
@@ -749,12 +754,18 @@ mail_write(struct mail_work *w)
 	if ((mb = mail_batch_begin(w->conf)) == NULL)
 		return -1;
 	for (i = 0; i < w->n; i++) {
+		log_ctx_put(LOGK_ORDER, w->rows[i].order_ext);
+		log_ctx_put(LOGK_RECIPIENT, w->rows[i].email);
 		if (write_mails(mb, w->conf, &w->ch, &w->rows[i]) == -1) {
 			mail_batch_abort(mb);
-			return -1;
+			break;
 		}
 		crash_point("after_mail");
 	}
+	log_ctx_put(LOGK_ORDER, NULL);
+	log_ctx_put(LOGK_RECIPIENT, NULL);
+	if (i < w->n)
+		return -1;
 	crash_point("before_mail_commit");
 	if (mail_batch_commit(mb) == -1)
 		return -1;
@@ -857,6 +868,7 @@ write_pass(struct store *st, const struct conf *c, const struct ca *ca,
 	store_release(q);
 	if (batch_ext == NULL || account == NULL)
 		goto out;
+	log_ctx_set(account, batch_ext, NULL, NULL);
 	if (valid_name(batch_ext))
 		snprintf(base, sizeof(base), "%s.%lld", batch_ext, seq);
 	else
@@ -876,7 +888,8 @@ write_pass(struct store *st, const struct conf *c, const struct ca *ca,
 		snprintf(name, sizeof(name), "%s.%s", base,
 		    strcmp(c->archive_format, "zip") == 0 ? "zip" : "tar.gz");
 		archive = xstrdup(name);
-		if (write_archive(st, c, &ch, outfd, pass_id, name) == -1)
+		if (write_archive(st, c, &ch, outfd, pass_id, name,
+		    ncert) == -1)
 			goto out;
 	}
 
@@ -908,6 +921,7 @@ out:
 	free(account);
 	free(archive);
 	chain_free(&ch);
+	log_ctx_clear();
 	return rc;
 }
 

@@ -48,6 +48,7 @@ struct job {
 	char		*org_name, *org_country, *org_id;
 	char		*product, *hash, *csr, *keygen;
 	char		*spki_want;	/* SHA-256 recorded when validated */
+	char		*account, *batch, *order;	/* log context */
 	unsigned char	*spkider;
 	size_t		 spkilen;
 	time_t		 coverage_end;
@@ -87,6 +88,9 @@ job_clear(struct job *j)
 	free(j->csr);
 	free(j->keygen);
 	free(j->spki_want);
+	free(j->account);
+	free(j->batch);
+	free(j->order);
 	EVP_PKEY_free(j->key);
 	free(j->spkider);
 	free(j->tbs);
@@ -142,7 +146,7 @@ csr_key(struct job *j)
 
 /* Phase A: key, serial, TBS, lint. */
 static void
-phase_build(void *item, void *arg)
+build(void *item, void *arg)
 {
 	struct job	*j = item;
 	struct pool	*p = arg;
@@ -209,6 +213,17 @@ phase_build(void *item, void *arg)
 	}
 }
 
+/* Phase A on a worker thread, with the job's log context. */
+static void
+phase_build(void *item, void *arg)
+{
+	struct job	*j = item;
+
+	log_ctx_set(j->account, j->batch, j->order, j->email);
+	build(item, arg);
+	log_ctx_clear();
+}
+
 /* Phase B: the CA signs the recorded TBS. */
 static void
 phase_sign(void *item, void *arg)
@@ -253,8 +268,11 @@ load_jobs(struct store *st, struct job *jobs, size_t max, size_t *n)
 	q = store_prep(st, "SELECT r.id, o.id, o.batch_id, r.cn, r.given_name,"
 	    " r.surname, r.pseudonym, r.email, r.csr, r.keygen, o.product,"
 	    " o.sig_hash, COALESCE(r.cov_end, o.not_after), g.name, g.country,"
-	    " g.org_identifier, r.cn_type, r.round, r.spki_sha256"
+	    " g.org_identifier, r.cn_type, r.round, r.spki_sha256,"
+	    " a.name, b.ext_id, o.ext_id"
 	    " FROM recipient r JOIN orders o ON o.id = r.order_id"
+	    " JOIN batch b ON b.id = o.batch_id"
+	    " JOIN account a ON a.id = b.account_id"
 	    " LEFT JOIN organization g ON g.id = o.org_id"
 	    " WHERE r.state = 'approved' AND NOT EXISTS (SELECT 1 FROM"
 	    " certificate c WHERE c.recipient_id = r.id AND c.round = r.round"
@@ -285,6 +303,9 @@ load_jobs(struct store *st, struct job *jobs, size_t max, size_t *n)
 		j->req.cn_type = (enum cn_type)sqlite3_column_int(q, 16);
 		j->round = sqlite3_column_int(q, 17);
 		j->spki_want = store_col_text(q, 18);
+		j->account = store_col_text(q, 19);
+		j->batch = store_col_text(q, 20);
+		j->order = store_col_text(q, 21);
 	}
 	store_release(q);
 	return 0;
@@ -505,7 +526,9 @@ signer_run(struct store *st, const struct conf *c, const struct ca *ca)
 	struct signing	 sg;
 	struct mailing	 ml;
 	struct job	*buf[2], *cur = NULL, *next;
-	size_t		 max, n, ncur = 0, i;
+	struct log_progress lp;
+	size_t		 max, n, ncur = 0, i, done = 0;
+	long long	 total = 0;
 	int		 rc = -1, progress, k = 0;
 
 	max = (size_t)(c->workers > 0 ? c->workers : 1) * CHUNK_PER_WORKER;
@@ -516,6 +539,10 @@ signer_run(struct store *st, const struct conf *c, const struct ca *ca)
 	memset(&sg, 0, sizeof(sg));
 	memset(&ml, 0, sizeof(ml));
 	sg.p = &p;
+	if (store_int(st, &total, 0, store_prep(st, "SELECT count(*) FROM"
+	    " recipient WHERE state = 'approved'", NULL)) == -1)
+		goto out;
+	log_progress_begin(&lp, "signing", "certificates", (size_t)total);
 	for (;;) {
 		next = buf[k];
 		progress = 0;
@@ -524,12 +551,14 @@ signer_run(struct store *st, const struct conf *c, const struct ca *ca)
 		if (n > 0) {
 			workpool_run(c->workers, next, n, sizeof(*next),
 			    phase_build, &p);
+			log_progress_tick(&lp, done);
 			if (write_ahead(st, next, n, &progress) == -1)
 				goto out;
 		}
 		if (cur != NULL) {
 			signing_wait(&sg);
 			crash_point("after_sign");
+			log_progress_tick(&lp, done);
 		}
 		if (n > 0 && progress)
 			signing_start(&sg, next, n);
@@ -539,6 +568,8 @@ signer_run(struct store *st, const struct conf *c, const struct ca *ca)
 			mailing_start(st, c, ca, &ml, cur, ncur);
 			for (i = 0; i < ncur; i++)
 				job_clear(&cur[i]);
+			done += ncur;
+			log_progress_tick(&lp, done);
 			cur = NULL;
 		}
 		if (n == 0 || !progress)
@@ -548,6 +579,7 @@ signer_run(struct store *st, const struct conf *c, const struct ca *ca)
 		k ^= 1;
 	}
 	rc = 0;
+	log_progress_end(&lp, done, 0);
 out:
 	signing_wait(&sg);
 	mailing_finish(st, &ml);
@@ -570,13 +602,18 @@ signer_recover(struct store *st, const struct conf *c, const struct ca *ca)
 	for (;;) {
 		long long	 cid, rid, oid, bid;
 		char		*serial = NULL, *keygen = NULL;
+		char		*acct = NULL, *bext = NULL, *oext = NULL;
+		char		*email = NULL;
 		unsigned char	*der = NULL, *tbs = NULL;
 		size_t		 tbslen, derlen;
 
 		q = store_prep(st, "SELECT c.id, c.recipient_id, o.id,"
-		    " o.batch_id, c.serial, r.keygen, c.tbs FROM certificate c"
+		    " o.batch_id, c.serial, r.keygen, c.tbs, a.name, b.ext_id,"
+		    " o.ext_id, r.email FROM certificate c"
 		    " JOIN recipient r ON r.id = c.recipient_id"
 		    " JOIN orders o ON o.id = r.order_id"
+		    " JOIN batch b ON b.id = o.batch_id"
+		    " JOIN account a ON a.id = b.account_id"
 		    " WHERE c.state = 'signing' ORDER BY c.id LIMIT 1", NULL);
 		if (q == NULL)
 			return -1;
@@ -593,7 +630,12 @@ signer_recover(struct store *st, const struct conf *c, const struct ca *ca)
 		tbslen = (size_t)sqlite3_column_bytes(q, 6);
 		tbs = xcalloc(1, tbslen);
 		memcpy(tbs, sqlite3_column_blob(q, 6), tbslen);
+		acct = store_col_text(q, 7);
+		bext = store_col_text(q, 8);
+		oext = store_col_text(q, 9);
+		email = store_col_text(q, 10);
 		store_release(q);
+		log_ctx_set(acct, bext, oext, email);
 
 		if (store_begin(st) == -1)
 			rc = -1;
@@ -626,6 +668,11 @@ signer_recover(struct store *st, const struct conf *c, const struct ca *ca)
 		free(tbs);
 		free(serial);
 		free(keygen);
+		free(acct);
+		free(bext);
+		free(oext);
+		free(email);
+		log_ctx_clear();
 		if (rc == -1)
 			return -1;
 	}

@@ -38,6 +38,7 @@ struct ingest {
 	const char		*name;
 	int			 norders;
 	int			 ncsr;
+	struct log_progress	 lp;
 };
 
 static const char *subdirs[] = { "inbound", "archive", "rejected", "outbound",
@@ -93,6 +94,7 @@ on_head(void *arg, const struct batch_head *h)
 	}
 	if (h->kind != DOC_BATCH)
 		return 0;
+	log_ctx_put(LOGK_BATCH, h->id);
 	q = store_prep(in->st, "SELECT b.id, i.work_name, b.received"
 	    " FROM batch b LEFT JOIN input i ON i.batch_id = b.id"
 	    " WHERE b.account_id = ? AND b.ext_id = ?", "it",
@@ -227,6 +229,7 @@ on_order(void *arg, const struct order_in *o)
 	if (order_store(in->st, in->batch_id, o, &line) == -1)
 		return db_failed(in, line, what);
 	in->norders++;
+	log_progress_tick(&in->lp, (size_t)in->norders);
 	return 0;
 }
 
@@ -470,6 +473,9 @@ process_file(struct store *st, const struct conf *c,
 	in.account_id = account_id;
 	in.name = name;
 	strlcpy_(in.sha, "-", sizeof(in.sha));
+	log_ctx_set(account, NULL, NULL, NULL);
+	log_ctx_put(LOGK_FILE, name);
+	log_progress_begin(&in.lp, "intake", "orders", 0);
 
 	if ((wd = open_dir(c, "work", account)) == -1)
 		goto out;
@@ -577,6 +583,7 @@ process_file(struct store *st, const struct conf *c,
 	}
 	iid = store_last_id(st);
 	crash_point("after_parse_commit");
+	log_progress_end(&in.lp, (size_t)in.norders, 1);
 	log_info("%s/%s: accepted (%d order%s, %d csr%s)", account, name,
 	    in.norders, in.norders == 1 ? "" : "s", in.ncsr,
 	    in.ncsr == 1 ? "" : "s");
@@ -606,6 +613,7 @@ out:
 	if (wd != -1)
 		close(wd);
 	problems_free(&pr);
+	log_ctx_clear();
 	return rc;
 }
 

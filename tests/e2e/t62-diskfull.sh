@@ -134,9 +134,9 @@ audit() {
 st=$(run_once_t)
 echo "daemon --once on a full spool exited with status $st"
 check "disk full: daemon not killed by a signal nor timed out (status $st)" test "$st" -lt 124
-check "disk full: the daemon logged an error" grep -q "^certspool: error: " "$T/daemon.log"
+check "disk full: the daemon logged an error" grep -q "Z certspool: error: " "$T/daemon.log"
 check "disk full: a certspool log line names the cause (No space left on device)" \
-    grep -q "^certspool: .*No space left on device" "$T/daemon.log"
+    grep -q "Z certspool: .*No space left on device" "$T/daemon.log"
 where=""
 for d in inbound work archive rejected; do
 	[ -f "$M/$d/acme/full.xml" ] && where="$where $d"

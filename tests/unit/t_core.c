@@ -1,10 +1,14 @@
 /*
  * t_core.c: unit tests of the configuration, file-system discipline,
- * store, clock and product table, linked from the real sources.
+ * store, clock, product table and log lines, linked from the real
+ * sources.
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include <fcntl.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -246,6 +250,183 @@ test_products(void)
 	T_CHECK(product_find("legacy_thing") == NULL, "unknown product");
 }
 
+/* Run fn with stderr sent to a file; its text in out. */
+static void
+capture(void (*fn)(void), char *out, size_t len)
+{
+	char	 p[512];
+	int	 fd, save;
+	ssize_t	 n;
+
+	snprintf(p, sizeof(p), "%s/stderr.txt", dir);
+	fd = open(p, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	save = dup(2);
+	dup2(fd, 2);
+	fn();
+	dup2(save, 2);
+	close(save);
+	lseek(fd, 0, SEEK_SET);
+	n = read(fd, out, len - 1);
+	out[n > 0 ? n : 0] = '\0';
+	close(fd);
+}
+
+static int
+matches(const char *re, const char *s)
+{
+	regex_t	 r;
+	int	 ok;
+
+	if (regcomp(&r, re, REG_EXTENDED | REG_NEWLINE) != 0)
+		return 0;
+	ok = regexec(&r, s, 0, NULL, 0) == 0;
+	regfree(&r);
+	return ok;
+}
+
+static void
+log_plain(void)
+{
+	log_ctx_clear();
+	log_err("disk %s", "full");
+}
+
+static void
+log_hostile(void)
+{
+	log_ctx_set("acme", "HR-1", "EMP-1001", "jane@acme.example");
+	log_ctx_put(LOGK_FILE, "a b\"c\n2026-01-01T00:00:00.000Z x");
+	log_warn("name \"%s\"", "x\r\nforged: error: y\033[31m\xff"
+	    "\xc2\x85\xe2\x80\xa8 caf\xc3\xa9");
+	log_ctx_clear();
+}
+
+static void
+log_debug_dropped(void)
+{
+	log_debug("not shown");
+}
+
+static struct log_progress	 pg;
+
+static void
+progress_quiet(void)
+{
+	log_info("a line just now");
+	log_progress_begin(&pg, "signing", "certificates", 2000);
+	log_progress_tick(&pg, 10);	/* a line was logged < 5 s ago */
+	log_progress_end(&pg, 10, 0);	/* fewer than LOG_PROGRESS_MANY */
+	log_progress_begin(&pg, "evaluation", "orders", 0);
+	log_progress_end(&pg, 5000, 1);	/* quiet, no progress line */
+}
+
+static void
+progress_due(void)
+{
+	log_progress_begin(&pg, "signing", "certificates", 2000);
+	pg.interval_ms = 0;		/* as if 5 s had passed in silence */
+	log_progress_tick(&pg, 500);
+	log_progress_end(&pg, 2000, 1);
+	log_progress_begin(&pg, "intake", "orders", 0);
+	pg.interval_ms = 0;
+	log_progress_tick(&pg, 7);
+	log_progress_begin(&pg, "publishing", "certificates", 1500);
+	log_progress_end(&pg, 1500, 0);
+}
+
+static void
+test_log(void)
+{
+	char			 out[8192], err[256], p[512], got[1024];
+	struct sockaddr_un	 sun;
+	int			 rfd;
+	ssize_t			 n;
+	const char		*ts = "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:"
+	    "[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z certspool: ";
+
+	T_CHECK(log_open("stderr", LOGL_INFO, NULL, err, sizeof(err)) == 0,
+	    "stderr opens");
+	capture(log_plain, out, sizeof(out));
+	snprintf(p, sizeof(p), "%serror: disk full\n$", ts);
+	T_CHECK(matches(p, out), "plain line: %s", out);
+
+	capture(log_hostile, out, sizeof(out));
+	T_CHECK(strchr(out, '\n') == out + strlen(out) - 1,
+	    "one line whatever the input: %s", out);
+	T_CHECK(strchr(out, '\r') == NULL && strchr(out, '\033') == NULL,
+	    "no raw CR or ESC: %s", out);
+	T_CHECK(strstr(out, "x\\x0d\\x0aforged: error: y\\x1b[31m\\xff"
+	    "\\xc2\\x85\\xe2\\x80\\xa8 caf\xc3\xa9\"") != NULL,
+	    "controls, bad UTF-8, C1, U+2028 escaped, UTF-8 kept: %s", out);
+	T_CHECK(strstr(out, "\" account=acme file=\"a b\\\"c\\x0a"
+	    "2026-01-01T00:00:00.000Z x\" batch=HR-1 order=EMP-1001 "
+	    "recipient=jane@acme.example\n") != NULL,
+	    "context appended, odd value quoted: %s", out);
+	snprintf(p, sizeof(p), "%swarning: ", ts);
+	T_CHECK(matches(p, out), "warning line: %s", out);
+
+	capture(log_debug_dropped, out, sizeof(out));
+	T_STREQ(out, "");
+
+	setenv("CERTSPOOL_NOW", "2030-01-02T03:04:05Z", 1);
+	capture(log_plain, out, sizeof(out));
+	unsetenv("CERTSPOOL_NOW");
+	T_CHECK(matches("^2030-01-02T03:04:05\\.[0-9]{3}Z ", out),
+	    "time from clock_now(): %s", out);
+
+	capture(progress_quiet, out, sizeof(out));
+	T_CHECK(strstr(out, "signing") == NULL &&
+	    strstr(out, "evaluation") == NULL, "no progress line: %s", out);
+	capture(progress_due, out, sizeof(out));
+	T_CHECK(matches("Z certspool: info: signing: 500/2000 certificates "
+	    "\\(25%\\), [0-9]+/s, [0-9.]+ s so far$", out), "tick: %s", out);
+	T_CHECK(matches("Z certspool: info: signing: 2000/2000 certificates "
+	    "done in [0-9.]+ s, [0-9]+/s$", out), "end after ticks: %s", out);
+	T_CHECK(matches("Z certspool: info: intake: 7 orders, [0-9]+/s, "
+	    "[0-9.]+ s so far$", out), "tick, total unknown: %s", out);
+	T_CHECK(matches("Z certspool: info: publishing: 1500/1500 "
+	    "certificates done in ", out), "end of a large phase: %s", out);
+
+	/* syslog: a missing socket is an error, the target stays stderr */
+	snprintf(p, sizeof(p), "%s/no-such-log", dir);
+	T_CHECK(log_open("syslog", LOGL_INFO, p, err, sizeof(err)) == -1,
+	    "missing syslog socket refused");
+	T_CHECK(strstr(err, p) != NULL && strstr(err, "No such file") != NULL,
+	    "error names the socket: %s", err);
+	T_CHECK(log_check("syslog", p, err, sizeof(err)) == -1, "log_check");
+	capture(log_plain, out, sizeof(out));
+	T_CHECK(matches("Z certspool: error: disk full", out),
+	    "still on stderr: %s", out);
+
+	/* syslog over a socket of our own */
+	snprintf(p, sizeof(p), "%s/log.sock", dir);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(p) < sizeof(sun.sun_path))
+		memcpy(sun.sun_path, p, strlen(p));
+	rfd = socket(AF_UNIX, SOCK_DGRAM, 0);
+	T_CHECK(bind(rfd, (struct sockaddr *)&sun, sizeof(sun)) == 0, "bind");
+	T_CHECK(log_open("syslog", LOGL_INFO, p, err, sizeof(err)) == 0,
+	    "syslog opens: %s", err);
+	capture(log_hostile, out, sizeof(out));
+	T_STREQ(out, "");
+	n = recv(rfd, got, sizeof(got) - 1, MSG_DONTWAIT);
+	got[n > 0 ? n : 0] = '\0';
+	snprintf(p, sizeof(p), "^<28>certspool\\[%ld\\]: warning: name ",
+	    (long)getpid());
+	T_CHECK(matches(p, got), "syslog message: %s", got);
+	T_CHECK(strstr(got, " recipient=jane@acme.example") != NULL &&
+	    strchr(got, '\n') == NULL, "syslog context, one line: %s", got);
+	/* syslog gone: the line goes to stderr, not nowhere */
+	close(rfd);
+	snprintf(p, sizeof(p), "%s/log.sock", dir);
+	unlink(p);
+	capture(log_plain, out, sizeof(out));
+	T_CHECK(matches("Z certspool: error: disk full", out),
+	    "syslog gone: stderr: %s", out);
+	log_open("stderr", LOGL_ERR, NULL, err, sizeof(err));
+}
+
 int
 main(void)
 {
@@ -257,6 +438,7 @@ main(void)
 	test_store();
 	test_clock();
 	test_products();
+	test_log();
 	{
 		char	 cmd[600];
 
