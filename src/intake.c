@@ -294,9 +294,10 @@ check_writers(void)
 			    "settle_seconds alone");
 		else
 			log_warn("the open files of %zu processes cannot be "
-			    "inspected (another user's processes need root or "
-			    "CAP_SYS_PTRACE): a file one of them still writes "
-			    "is judged by settle_seconds alone", unseen);
+			    "inspected (another user's, or more privileged: "
+			    "root or CAP_SYS_PTRACE sees most; log_level = "
+			    "debug names them): a file one of them still "
+			    "writes is judged by settle_seconds alone", unseen);
 		said_fallback = 1;
 	}
 	for (i = 0; r == 0 && i < n; i++) {

@@ -134,8 +134,10 @@ scan_pid(int procfd, const char *pid, struct ow_file *f, size_t n,
 	snprintf(path, sizeof(path), "%s/fd", pid);
 	if ((dfd = openat(procfd, path, O_RDONLY | O_DIRECTORY |
 	    O_CLOEXEC)) == -1) {
-		if (errno != ENOENT && errno != ESRCH)
+		if (errno != ENOENT && errno != ESRCH) {
+			log_debug("/proc/%s/fd: %s", pid, strerror(errno));
 			(*unseen)++;
+		}
 		return;
 	}
 	if ((d = fdopendir(dfd)) == NULL) {
@@ -148,6 +150,8 @@ scan_pid(int procfd, const char *pid, struct ow_file *f, size_t n,
 			continue;
 		if (fstatat(dfd, de->d_name, &sb, 0) == -1) {
 			if (errno == EACCES || errno == EPERM) {
+				log_debug("/proc/%s/fd/%s: %s", pid, de->d_name,
+				    strerror(errno));
 				(*unseen)++;
 				break;
 			}
