@@ -200,6 +200,7 @@ watch_inbound(int ifd, struct store *st, const struct conf *c)
 {
 	sqlite3_stmt	*q;
 	char		 path[4096];
+	size_t		 i;
 	int		 wd;
 
 	snprintf(path, sizeof(path), "%s/inbound", c->spool_dir);
@@ -214,6 +215,11 @@ watch_inbound(int ifd, struct store *st, const struct conf *c)
 		if ((wd = inotify_add_watch(ifd, path, IN_CLOSE_WRITE |
 		    IN_MOVED_TO | IN_CREATE | IN_ATTRIB)) == -1)
 			continue;
+		for (i = 0; i < nwatches; i++)
+			if (watches[i].wd == wd)
+				break;
+		if (i < nwatches)
+			continue;	/* watched already */
 		watches = reallocarray(watches, nwatches + 1,
 		    sizeof(*watches));
 		if (watches == NULL)
@@ -229,7 +235,8 @@ watch_inbound(int ifd, struct store *st, const struct conf *c)
  * Read the pending inotify events.  A file renamed into an account's
  * inbound directory is complete (the writer renames when it is done,
  * SPEC 2): it is noted so that intake takes it at once instead of
- * waiting settle_seconds.
+ * waiting settle_seconds.  Any event wakes a pass: IN_CLOSE_WRITE is how
+ * a file left because it was open for writing is taken once closed.
  */
 static void
 read_events(int ifd)
@@ -376,6 +383,8 @@ daemon_run(struct conf **cp, struct store *st, const char *confpath,
 
 		if (daemon_pass(st, c, sch, ca) == -1)
 			log_warn("pass incomplete; retrying");
+		if (once)
+			spool_log_left();	/* what stays, and why */
 		if (once || got_term)
 			break;
 		pfd[0].fd = wake[0];

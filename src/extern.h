@@ -205,6 +205,29 @@ int	 fs_write_atomic_path(const char *dir, const char *name,
 	    const void *buf, size_t len, mode_t mode);
 /* rename(2) between directories, then fsync both directories. */
 int	 fs_move(int fromdir, const char *from, int todir, const char *to);
+/* A name as text fit for a log line or a report: bytes outside printable
+ * ASCII, and the backslash, written as \xHH; always NUL-terminated, "..."
+ * at the end when out is too small (4 * strlen(in) + 1 always fits). */
+void	 name_escape(const char *in, char *out, size_t outlen);
+
+/* ---- processes holding files open for writing (openwriters.c) ---- */
+
+struct ow_file {
+	dev_t	 dev;
+	ino_t	 ino;
+	pid_t	 pid;		/* a process writing it, 0 when none was seen */
+	char	 comm[17];	/* that process's name (/proc/PID/comm) */
+	size_t	 idx;		/* the caller's own */
+};
+/*
+ * Sort f by file and, in one walk of /proc, find for each a process that
+ * holds it open for writing.  *unseen counts the processes that could
+ * not be inspected (another user's without CAP_SYS_PTRACE, hidepid):
+ * their writers are unknown.  -1 when /proc cannot be read at all.
+ */
+int	 ow_scan(struct ow_file *f, size_t n, size_t *unseen);
+/* The entry for dev/ino in an array sorted by ow_scan, or NULL. */
+struct ow_file *ow_find(struct ow_file *f, size_t n, dev_t dev, ino_t ino);
 
 /* ---- configuration (conf.c) ---- */
 

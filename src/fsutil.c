@@ -41,6 +41,44 @@ valid_name(const char *s)
 	return 1;
 }
 
+/* Length of the escape of one byte. */
+static size_t
+esc_len(unsigned char c)
+{
+	return (c < 0x20 || c > 0x7e || c == '\\') ? 4 : 1;
+}
+
+void
+name_escape(const char *in, char *out, size_t outlen)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	const unsigned char	*p;
+	size_t			 o = 0, total = 0, room;
+
+	if (outlen == 0)
+		return;
+	for (p = (const unsigned char *)in; *p != '\0'; p++)
+		total += esc_len(*p);
+	/* When it does not fit, whole escapes only, then "...". */
+	room = total < outlen ? outlen - 1 : (outlen > 4 ? outlen - 4 : 0);
+	for (p = (const unsigned char *)in; *p != '\0'; p++) {
+		if (o + esc_len(*p) > room)
+			break;
+		if (esc_len(*p) == 4) {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[*p >> 4];
+			out[o++] = hex[*p & 15];
+		} else
+			out[o++] = (char)*p;
+	}
+	if (*p != '\0' && o + 4 <= outlen) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+}
+
 int
 fs_mkdirs(const char *path, mode_t mode)
 {

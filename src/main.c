@@ -138,6 +138,7 @@ static int
 cmd_status(struct cmd_env *env, int argc, char **argv)
 {
 	sqlite3_stmt	*q;
+	struct buf	 b = { 0 };
 	int		 n = 0;
 
 	if (argc > 1)
@@ -156,6 +157,11 @@ cmd_status(struct cmd_env *env, int argc, char **argv)
 			    sqlite3_column_text(q, 0), sqlite3_column_text(q, 1),
 			    sqlite3_column_text(q, 2), sqlite3_column_int(q, 3));
 		store_release(q);
+		/* Batches there are never read: say so (intake.c). */
+		if ((n = spool_unknown_dirs(env->st, env->conf, &b)) > 0)
+			printf("inbound directories without an account: %d "
+			    "(%s)\n", n, (char *)b.p);
+		buf_free(&b);
 		return 0;
 	}
 	q = store_prep(env->st, "SELECT a.name, b.ext_id, o.ext_id, o.state,"

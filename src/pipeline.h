@@ -150,8 +150,8 @@ int		 report_publish(struct store *, const struct conf *,
 /* report.c: <error> report for a refused input. */
 int		 report_error(int dirfd, const char *name, const char *file,
 		    const struct problems *);
-/* spool.c: take every ready inbound file; 0 or -1 (environment). */
-/* spool.c: note that account/name was renamed into inbound/ (it is then
+/* intake.c: take every ready inbound file; 0 or -1 (environment). */
+/* intake.c: note that account/name was renamed into inbound/ (it is then
  * complete and taken without waiting to settle). */
 void		 spool_moved_in(const char *account, const char *name);
 /* Milliseconds until a file seen settling in the last intake is due
@@ -159,6 +159,19 @@ void		 spool_moved_in(const char *account, const char *name);
 long		 spool_wait_ms(void);
 int		 spool_intake(struct store *, const struct conf *,
 		    const struct schema *);
+/* intake.c: log why each file the last intake left in inbound/ stays
+ * there (daemon --once). */
+void		 spool_log_left(void);
+/* intake.c: how many entries of inbound/ name no account (-1 if it
+ * cannot be read); their names, escaped, appended to list. */
+int		 spool_unknown_dirs(struct store *, const struct conf *,
+		    struct buf *list);
+/* spool.c: process work/<account>/<name>, claimed by intake.c; orig is
+ * the name it was uploaded under when that name was refused.  0 when it
+ * reached archive/ or rejected/, -1 when kept in work/ for a retry. */
+int		 spool_take(struct store *, const struct conf *,
+		    const struct schema *, const char *account,
+		    long long account_id, const char *name, const char *orig);
 int		 spool_recover(struct store *, const struct conf *,
 		    const struct schema *);
 /* spool.c: store one parsed order and its recipients (state new), in the

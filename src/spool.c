@@ -1,8 +1,8 @@
 /*
- * spool.c: spool intake, after Postfix pickup.  A client's file is taken
- * only when complete (settle or marker), claimed by rename(2) into
- * work/<account>/, opened without following links and checked with
- * fstat, hashed, and parsed in one database transaction.  It then ends in
+ * spool.c: one claimed input, after Postfix pickup.  intake.c decides
+ * when a client's file is complete and claims it by rename(2) into
+ * work/<account>/; here it is opened without following links and checked
+ * with fstat, hashed, and parsed in one database transaction.  It then ends in
  * archive/<account>/ or, beside <name>.error.xml, in rejected/<account>/.
  * Failure policy: bad input is REMOVE (rejected with a report); a broken
  * environment (database busy, disk full) is KEEP: the transaction rolls
@@ -353,24 +353,28 @@ pick_free_name(int dirfd, const char *name, char *out, size_t outlen)
 }
 
 /*
- * Refuse work/<acct>/<name>: the report is written first, then the input
+ * Refuse work/<acct>/<name> (uploaded as orig, when its name was
+ * refused): the report is written first, then the input
  * moved beside it, so a refused input never stands without its report.
  * If either step fails the input stays in work/ and is refused again,
  * with the same problems, in a later pass.
  */
 static int
 reject_file(const struct conf *c, const char *account, const char *name,
-    const struct problems *pr)
+    const char *orig, const struct problems *pr)
 {
-	char	 final[256], ename[300];
+	char	 final[256], ename[300], esc[1024] = "";
 	int	 wd = -1, td = -1, rc = -1;
 
+	if (orig != NULL)
+		name_escape(orig, esc, sizeof(esc));
 	if ((wd = open_dir(c, "work", account)) == -1 ||
 	    (td = open_dir(c, "rejected", account)) == -1)
 		goto out;
 	pick_free_name(td, name, final, sizeof(final));
 	snprintf(ename, sizeof(ename), "%s.error.xml", final);
-	if (report_error(td, ename, final, pr) == -1) {
+	/* A refused name is reported as it was uploaded (escaped). */
+	if (report_error(td, ename, orig != NULL ? esc : final, pr) == -1) {
 		log_err("%s/%s: cannot write the error report; the input is "
 		    "kept in work/ and refused again later", account, name);
 		goto out;
@@ -384,8 +388,9 @@ reject_file(const struct conf *c, const char *account, const char *name,
 	}
 	if (fs_fsync_dir(td) == -1 || fs_fsync_dir(wd) == -1)
 		goto out;
-	log_info("%s/%s: rejected (%zu problem%s)", account, final, pr->n,
-	    pr->n == 1 ? "" : "s");
+	log_info("%s/%s: rejected (%zu problem%s)%s%s%s", account, final, pr->n,
+	    pr->n == 1 ? "" : "s", orig != NULL ? "; uploaded as \"" : "",
+	    esc, orig != NULL ? "\"" : "");
 	rc = 0;
 out:
 	if (wd != -1)
@@ -449,13 +454,15 @@ out:
 }
 
 /*
- * Process work/<account>/<name>.  Returns 0 when the file reached its
- * final place, -1 when it must be kept for a later retry.
+ * Process work/<account>/<name>; orig is the name a refused name was
+ * uploaded under, raw (NULL if the name was kept, or is not known after a
+ * restart).  Returns 0 when the file reached its final place, -1 when it
+ * must be kept for a later retry.
  */
 static int
 process_file(struct store *st, const struct conf *c,
     const struct schema *sch, const char *account, long long account_id,
-    const char *name, int recovering)
+    const char *name, const char *orig, int recovering)
 {
 	struct problems	 pr = { 0 };
 	struct ingest	 in;
@@ -482,8 +489,18 @@ process_file(struct store *st, const struct conf *c,
 	/* claim() keeps only valid names ending .xml: others were claimed
 	 * as badname-<hex>, and are refused unread. */
 	if (strlen(name) < 5 || strcmp(name + strlen(name) - 4, ".xml") != 0) {
-		problems_add(&pr, 0, "the file name is not [A-Za-z0-9._-] "
-		    "ending in .xml; claimed as %s and refused unread", name);
+		char	 shortn[300];
+
+		if (orig != NULL) {
+			name_escape(orig, shortn, sizeof(shortn));
+			problems_add(&pr, 0, "the file name \"%s\" is not "
+			    "[A-Za-z0-9._-] ending in .xml; claimed as %s and "
+			    "refused unread", shortn, name);
+		} else
+			problems_add(&pr, 0, "the file name is not "
+			    "[A-Za-z0-9._-] ending in .xml; claimed as %s and "
+			    "refused unread (the name it was uploaded under is "
+			    "not known after a restart)", name);
 		goto refuse;
 	}
 	fd = fs_open_untrusted(wd, name, (off_t)c->max_batch_bytes, &sb, err,
@@ -596,7 +613,7 @@ refuse:
 		close(fd);
 		fd = -1;
 	}
-	if ((rc = reject_file(c, account, name, &pr)) == -1)
+	if ((rc = reject_file(c, account, name, orig, &pr)) == -1)
 		goto out;
 	crash_point("after_reject_move");
 	/* The record of a refusal is informational: a crash before it
@@ -617,181 +634,14 @@ out:
 	return rc;
 }
 
-/* ---- intake ---- */
+/* ---- hand-over from intake.c ---- */
 
-static int
-has_suffix(const char *s, const char *suf)
+int
+spool_take(struct store *st, const struct conf *c, const struct schema *sch,
+    const char *account, long long account_id, const char *name,
+    const char *orig)
 {
-	size_t	 a = strlen(s), b = strlen(suf);
-
-	return a >= b && strcmp(s + a - b, suf) == 0;
-}
-
-/* Names never taken: still being written, or markers and signatures. */
-static int
-is_ignored(const char *name)
-{
-	return name[0] == '.' || has_suffix(name, ".part") ||
-	    has_suffix(name, ".tmp") || has_suffix(name, ".done") ||
-	    has_suffix(name, ".p7s");
-}
-
-/* When the next settling file becomes ready (CLOCK_REALTIME ns), 0 none. */
-static long long	next_ready_ns;
-
-/* Files the running daemon saw renamed into inbound/ since the last intake
- * (daemon.c reads the inotify events); "account/name" each. */
-static char		**moved;
-static size_t		  nmoved;
-
-void
-spool_moved_in(const char *account, const char *name)
-{
-	char	 key[PATH_MAX];
-
-	if (nmoved >= 4096 || (size_t)snprintf(key, sizeof(key), "%s/%s",
-	    account, name) >= sizeof(key))
-		return;
-	if ((moved = reallocarray(moved, nmoved + 1, sizeof(*moved))) == NULL)
-		abort();
-	moved[nmoved++] = xstrdup(key);
-}
-
-static int
-was_moved_in(const char *account, const char *name)
-{
-	size_t	 i, alen = strlen(account);
-
-	for (i = 0; i < nmoved; i++)
-		if (strncmp(moved[i], account, alen) == 0 &&
-		    moved[i][alen] == '/' && strcmp(moved[i] + alen + 1,
-		    name) == 0)
-			return 1;
-	return 0;
-}
-
-static void
-moved_clear(void)
-{
-	while (nmoved > 0)
-		free(moved[--nmoved]);
-}
-
-static int
-is_ready(const struct conf *c, int ind, const char *account,
-    const char *name, const struct stat *sb)
-{
-	char		 marker[300];
-	struct stat	 mb;
-	struct timespec	 now;
-	long long	 due;
-
-	if (c->ready == READY_MARKER) {
-		snprintf(marker, sizeof(marker), "%s.done", name);
-		return fstatat(ind, marker, &mb, AT_SYMLINK_NOFOLLOW) == 0;
-	}
-	if (c->settle_seconds == 0 || was_moved_in(account, name))
-		return 1;
-	/* File times come from the kernel's clock, so compare with it. */
-	clock_gettime(CLOCK_REALTIME, &now);
-	due = (long long)sb->st_mtim.tv_sec * 1000000000LL +
-	    sb->st_mtim.tv_nsec + (long long)c->settle_seconds * 1000000000LL;
-	if ((long long)now.tv_sec * 1000000000LL + now.tv_nsec >= due)
-		return 1;
-	if (next_ready_ns == 0 || due < next_ready_ns)
-		next_ready_ns = due;
-	return 0;
-}
-
-long
-spool_wait_ms(void)
-{
-	struct timespec	 now;
-	long long	 left;
-
-	if (next_ready_ns == 0)
-		return -1;
-	clock_gettime(CLOCK_REALTIME, &now);
-	left = next_ready_ns - ((long long)now.tv_sec * 1000000000LL +
-	    now.tv_nsec);
-	if (left <= 0)
-		return 0;
-	return (long)(left / 1000000 + 1);
-}
-
-/* Claim one inbound entry into work/; the work name is written to out. */
-static int
-claim(const struct conf *c, int ind, int wd, const char *name, char *out,
-    size_t outlen)
-{
-	unsigned char	 r[8];
-	char		 hex[17], marker[300];
-
-	if (valid_name(name) && has_suffix(name, ".xml"))
-		strlcpy_(out, name, outlen);
-	else {
-		/* Never reuse an untrusted name: generate one. */
-		rnd_bytes(r, sizeof(r));
-		hex_encode(r, sizeof(r), hex);
-		snprintf(out, outlen, "badname-%s", hex);
-	}
-	if (renameat2(ind, name, wd, out, RENAME_NOREPLACE) == -1) {
-		if (errno != EEXIST)
-			log_warn("claim: %s", strerror(errno));
-		return -1;
-	}
-	if (fs_fsync_dir(wd) == -1 || fs_fsync_dir(ind) == -1)
-		return -1;
-	crash_point("after_claim");
-	if (c->ready == READY_MARKER) {
-		snprintf(marker, sizeof(marker), "%s.done", name);
-		(void)unlinkat(ind, marker, 0);
-	}
-	return 0;
-}
-
-static int
-intake_account(struct store *st, const struct conf *c,
-    const struct schema *sch, const char *account, long long account_id)
-{
-	DIR		*d = NULL;
-	struct dirent	*de;
-	struct stat	 sb;
-	int		 ind = -1, wd = -1, rc = 0;
-	char		 wname[256];
-
-	if ((ind = open_dir(c, "inbound", account)) == -1 ||
-	    (wd = open_dir(c, "work", account)) == -1) {
-		rc = -1;
-		goto out;
-	}
-	if ((d = fdopendir(dup(ind))) == NULL) {
-		rc = -1;
-		goto out;
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0 || is_ignored(de->d_name))
-			continue;
-		if (fstatat(ind, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == -1)
-			continue;
-		if (S_ISREG(sb.st_mode) && !is_ready(c, ind, account,
-		    de->d_name, &sb))
-			continue;
-		if (claim(c, ind, wd, de->d_name, wname, sizeof(wname)) == -1)
-			continue;
-		if (process_file(st, c, sch, account, account_id, wname,
-		    0) == -1)
-			rc = -1;
-	}
-out:
-	if (d != NULL)
-		closedir(d);
-	if (ind != -1)
-		close(ind);
-	if (wd != -1)
-		close(wd);
-	return rc;
+	return process_file(st, c, sch, account, account_id, name, orig, 0);
 }
 
 /* For every account (in name order), apply fn. */
@@ -819,24 +669,6 @@ each_account(struct store *st, const struct conf *c, const struct schema *sch,
 }
 
 static int
-intake_one(struct store *st, const struct conf *c, const struct schema *sch,
-    const char *account, long long id)
-{
-	return intake_account(st, c, sch, account, id);
-}
-
-int
-spool_intake(struct store *st, const struct conf *c, const struct schema *sch)
-{
-	int	 rc;
-
-	next_ready_ns = 0;
-	rc = each_account(st, c, sch, intake_one);
-	moved_clear();
-	return rc;
-}
-
-static int
 recover_account(struct store *st, const struct conf *c,
     const struct schema *sch, const char *account, long long account_id)
 {
@@ -855,7 +687,7 @@ recover_account(struct store *st, const struct conf *c,
 			continue;
 		log_info("%s/%s: recovering from work/", account, de->d_name);
 		if (process_file(st, c, sch, account, account_id, de->d_name,
-		    1) == -1)
+		    NULL, 1) == -1)
 			rc = -1;
 	}
 	closedir(d);

@@ -20,6 +20,13 @@
 #      alone) and renamed to NAME.xml in the same sftp session: taken exactly
 #      once (one archive entry, one batch row, one input row, no rejected
 #      entry, one result pass).
+#   C. a stalled upload under the final name: the sftp client is stopped
+#      (SIGSTOP) part-way through, for three times settle_seconds, while
+#      the connection stays open and the server holds the file open for
+#      writing; the partial file's mtime is then older than settle_seconds
+#      but it must not be taken.  The client resumes (SIGCONT) and
+#      finishes: the batch is taken once, complete (archived byte-identical,
+#      not rejected, one batch row, its result appears).
 #
 # Needs /usr/sbin/sshd: installed with apt-get when running as root (CI),
 # otherwise the test reports a failure saying why.  Every wait is bounded;
@@ -29,7 +36,10 @@
 SSHD_PID=""
 DAEMON_PID=""
 SFTP_PID=""
+CLIENT=""
 stop_all() {
+	# A client stopped by test C would not see the TERM.
+	[ -n "$CLIENT" ] && kill -CONT "$CLIENT" 2>/dev/null
 	for p in $SFTP_PID $DAEMON_PID $SSHD_PID; do
 		kill -TERM "$p" 2>/dev/null
 	done
@@ -296,6 +306,62 @@ check_eq "one result pass for B" "SFTP-PART-B.1.result.xml" \
     "$(ls "$S/outbound/acme" | grep '^SFTP-PART-B.*result.xml$' | tr '\n' ' ' | sed 's/ $//')"
 check_eq "result.xml B lists every order" "$NB" "$(xval "$RB" 'count(/*/*[local-name()="order"])')"
 check_eq "no rejected inputs at all" 0 "$(sql "SELECT count(*) FROM input WHERE outcome <> 'accepted'")"
+
+# ============ Test C: a stalled upload under the final name ============
+NC=600
+C=$T/c.xml
+gen_batch "$C" SFTP-STALL-C "$NC"
+csize=$(stat -c %s "$C")
+ckbit=$((csize * 8 / 1000 / 4))
+[ "$ckbit" -ge 8 ] || ckbit=8
+printf 'put %s %s/stallC.xml\n' "$C" "$IN" >"$K/c.batch"
+sftp_bg "$K/c.batch" -l "$ckbit"
+# SFTP_PID is timeout(1); the sftp client is its child.
+wait_until 10 pgrep -P "$SFTP_PID" -x sftp
+CLIENT=$(pgrep -P "$SFTP_PID" -x sftp)
+check "sftp client found" test -n "$CLIENT"
+partial() {
+	s=$(stat -c %s "$IN/stallC.xml" 2>/dev/null) || return 1
+	[ "$s" -ge $((csize / 4)) ]
+}
+check "a quarter of C arrived" wait_until 30 partial
+kill -STOP "$CLIENT"
+s0=$(stat -c %s "$IN/stallC.xml")
+stall=$(($(sed -n 's/^settle_seconds = //p' "$T/certspool.conf") * 3))
+ctaken=""
+end=$(($(date +%s) + stall))
+while [ "$(date +%s)" -lt "$end" ]; do
+	ls "$S/work/acme" "$S/archive/acme" "$S/rejected/acme" 2>/dev/null |
+	    grep -q '^stallC' && ctaken=taken
+	grep -q 'stallC' "$T/daemon.log" && ctaken="$ctaken logged"
+	sleep 0.3
+done
+s1=$(stat -c %s "$IN/stallC.xml" 2>/dev/null)
+echo "upload C stalled ${stall} s at $s0 of $csize bytes"
+check "C was partial when stalled ($s0 < $csize)" test "$s0" -lt "$csize"
+check_eq "nothing written during the stall" "$s0" "$s1"
+age=$(($(date +%s) - $(stat -c %Y "$IN/stallC.xml" 2>/dev/null || date +%s)))
+check "the stalled file's mtime is older than settle_seconds ($age s)" test "$age" -ge 3
+check_eq "stalled upload not taken (work/archive/rejected/log)" "" "$ctaken"
+check "stalled upload still in inbound" test -f "$IN/stallC.xml"
+kill -CONT "$CLIENT"
+CLIENT=""
+wait "$SFTP_PID"
+st=$?
+SFTP_PID=""
+check_eq "sftp upload C resumed and succeeded" 0 "$st"
+RC=$S/outbound/acme/SFTP-STALL-C.1.result.xml
+check "C archived" wait_until 60 test -f "$S/archive/acme/stallC.xml"
+check "result.xml for C" wait_until 60 test -f "$RC"
+check "archived C is byte-identical (complete)" cmp -s "$C" "$S/archive/acme/stallC.xml"
+check_eq "no rejected entry for C" "" "$(ls "$S/rejected/acme" | grep '^stallC')"
+check_eq "one batch row for C" 1 "$(sql "SELECT count(*) FROM batch WHERE ext_id = 'SFTP-STALL-C'")"
+check_eq "one input row for C, accepted" "1 accepted" \
+    "$(sql "SELECT count(*) || ' ' || group_concat(outcome) FROM input WHERE work_name = 'stallC.xml'")"
+check_eq "every order of C stored" "$NC" \
+    "$(sql "SELECT count(*) FROM orders o JOIN batch b ON b.id = o.batch_id WHERE b.ext_id = 'SFTP-STALL-C'")"
+check_eq "result.xml C lists every order" "$NC" "$(xval "$RC" 'count(/*/*[local-name()="order"])')"
+check_eq "still no rejected inputs at all" 0 "$(sql "SELECT count(*) FROM input WHERE outcome <> 'accepted'")"
 check "sshd served our sessions" grep -q "Accepted publickey for $U" "$K/sshd.log"
 
 # ---- stop: the daemon exits cleanly on SIGTERM ----
