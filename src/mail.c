@@ -183,17 +183,22 @@ has_linebreak(const char *s)
 }
 
 /*
- * A plain addr-spec of len bytes: a dot-atom-ish local part of printable
- * ASCII without specials, one '@', a domain of LDH labels.  No display
- * names, comments, quoting, address literals or non-ASCII.
+ * A plain addr-spec of len bytes: a dot-atom local part of printable
+ * ASCII without specials or of UTF-8 characters (RFC 6531 3.3: atext
+ * widened by UTF8-non-ascii; no C1 control), one '@', a domain of ASCII
+ * LDH labels.  No display names, comments, quoting or address literals.
+ * *intl (if not NULL) is set when the local part is not ASCII.
  */
 static int
-valid_addr(const char *s, size_t len)
+valid_addr(const char *s, size_t len, int *intl)
 {
-	const char	*at;
-	size_t		 i, llen, label = 0;
-	char		 c;
+	const unsigned char	*u = (const unsigned char *)s;
+	const char		*at;
+	size_t			 i, n, llen, label = 0;
+	char			 c;
 
+	if (intl != NULL)
+		*intl = 0;
 	if (len == 0 || len > ADDR_MAX)
 		return 0;
 	if ((at = memchr(s, '@', len)) == NULL ||
@@ -202,8 +207,18 @@ valid_addr(const char *s, size_t len)
 	llen = (size_t)(at - s);
 	if (llen == 0 || llen > LOCAL_MAX || s[0] == '.' || s[llen - 1] == '.')
 		return 0;
-	for (i = 0; i < llen; i++) {
+	for (i = 0; i < llen; i += n) {
 		c = s[i];
+		n = 1;
+		if (u[i] >= 0x80) {
+			/* U+0080..U+009F are the C1 controls. */
+			if ((n = utf8_seq(u + i, llen - i)) == 0 ||
+			    (u[i] == 0xc2 && u[i + 1] < 0xa0))
+				return 0;
+			if (intl != NULL)
+				*intl = 1;
+			continue;
+		}
 		if (c <= ' ' || c >= 0x7f || strchr("()<>[]:;@\\,\"", c))
 			return 0;
 		if (c == '.' && s[i + 1] == '.')
@@ -223,6 +238,51 @@ valid_addr(const char *s, size_t len)
 			return 0;
 	}
 	return label > 0 && s[len - 1] != '-';
+}
+
+/* 1 if every address of the message is ASCII (an RFC 5322 message);
+ * 0 if one has a UTF-8 local part (an RFC 6532 message, which needs
+ * SMTPUTF8 to travel); -1 if one is not an address at all. */
+static int
+ascii_message(const struct mail_msg *m, const char **which)
+{
+	const char	*p, *e, *end, *lt;
+	size_t		 alen;
+	int		 intl, any = 0;
+
+	if ((lt = strchr(m->from, '<')) != NULL) {
+		p = lt + 1;
+		alen = strlen(p);
+		if (alen == 0 || p[alen - 1] != '>')
+			return -1;
+		alen--;
+	} else {
+		p = m->from;
+		alen = strlen(p);
+	}
+	*which = "From";
+	if (!valid_addr(p, alen, &intl))
+		return -1;
+	any |= intl;
+	*which = "To";
+	if (!valid_addr(m->to, strlen(m->to), &intl))
+		return -1;
+	any |= intl;
+	*which = "Cc";
+	for (p = m->cc; p != NULL && p[strspn(p, " ")] != '\0'; p = end + 1) {
+		while (*p == ' ')
+			p++;
+		if ((end = strchr(p, ',')) == NULL)
+			end = p + strlen(p);
+		for (e = end; e > p && e[-1] == ' '; e--)
+			continue;
+		if (!valid_addr(p, (size_t)(e - p), &intl))
+			return -1;
+		any |= intl;
+		if (*end == '\0')
+			break;
+	}
+	return !any;
 }
 
 /* Length of the RFC 2045 token at s (its safe subset); 0 if none. */
@@ -305,24 +365,46 @@ ew_add(struct buf *out, const char *s)
 	}
 }
 
-/* Short printable ASCII that cannot be mistaken for an encoded-word. */
+/*
+ * Short text that can stand in a header as it is: printable ASCII, or in
+ * an RFC 6532 message (intl) UTF-8 too, and nothing that could be
+ * mistaken for an encoded-word.  s is valid UTF-8 without controls.
+ */
 static int
-is_plain_header(const char *s, size_t col)
+is_plain_header(const char *s, size_t col, int intl)
 {
 	const unsigned char	*p;
 
 	if (col + strlen(s) > LINE_SOFT || strstr(s, "=?") != NULL)
 		return 0;
 	for (p = (const unsigned char *)s; *p != '\0'; p++)
-		if (*p < 0x20 || *p >= 0x7f)
+		if (*p < 0x20 || *p == 0x7f || (*p >= 0x80 && !intl))
 			return 0;
 	return 1;
+}
+
+/* A display name: a quoted-string where it can be one, else RFC 2047
+ * encoded-words (which RFC 6532 messages may carry as well). */
+static int
+phrase_add(struct buf *out, const char *hdr, const char *name, size_t col,
+    int intl)
+{
+	if (!valid_text(name, 0)) {
+		log_err("mail: %s: bad display name", hdr);
+		return -1;
+	}
+	if (is_plain_header(name, col + 2, intl) &&
+	    strpbrk(name, "\"\\") == NULL)
+		buf_addf(out, "\"%s\"", name);
+	else
+		ew_add(out, name);
+	return 0;
 }
 
 /* From: either "addr" or "Display Name <addr>". */
 static int
 from_add(struct buf *out, const char *from, const char **domain,
-    size_t *domlen)
+    size_t *domlen, int intl)
 {
 	const char	*lt, *addr, *p;
 	char		*name = NULL, safe[ADDR_MAX + 2];
@@ -340,7 +422,7 @@ from_add(struct buf *out, const char *from, const char **domain,
 		else
 			alen = 0;
 	}
-	if (!valid_addr(addr, alen)) {
+	if (!valid_addr(addr, alen, NULL)) {
 		log_err("mail: From: not a plain address: \"%s\"",
 		    log_safe(from, SIZE_MAX, safe, sizeof(safe)));
 		goto out;
@@ -357,16 +439,9 @@ from_add(struct buf *out, const char *from, const char **domain,
 			continue;
 		name = xcalloc(1, nlen + 1);
 		memcpy(name, p, nlen);
-		if (!valid_text(name, 0)) {
-			log_err("mail: From: bad display name");
-			goto out;
-		}
 		if (nlen > 0) {
-			if (is_plain_header(name, 6) &&
-			    strpbrk(name, "\"\\") == NULL)
-				buf_addf(out, "\"%s\"", name);
-			else
-				ew_add(out, name);
+			if (phrase_add(out, "From", name, 6, intl) == -1)
+				goto out;
 			str_add(out, " ");
 		}
 		str_add(out, "<");
@@ -379,6 +454,27 @@ from_add(struct buf *out, const char *from, const char **domain,
 out:
 	free(name);
 	return rc;
+}
+
+/* To: the address, after its display name if there is one. */
+static int
+to_add(struct buf *out, const char *to, const char *name, int intl)
+{
+	char	 safe[ADDR_MAX + 2];
+
+	if (!valid_addr(to, strlen(to), NULL)) {
+		log_err("mail: To: not a plain address: \"%s\"",
+		    log_safe(to, SIZE_MAX, safe, sizeof(safe)));
+		return -1;
+	}
+	str_add(out, "To: ");
+	if (name != NULL && name[0] != '\0') {
+		if (phrase_add(out, "To", name, 4, intl) == -1)
+			return -1;
+		buf_addf(out, " <%s>\r\n", to);
+	} else
+		buf_addf(out, "%s\r\n", to);
+	return 0;
 }
 
 /* Cc: a comma-separated list of plain addresses, folded at commas. */
@@ -399,7 +495,7 @@ cc_add(struct buf *out, const char *cc)
 			end = p + strlen(p);
 		for (e = end; e > p && e[-1] == ' '; e--)
 			continue;
-		if (!valid_addr(p, (size_t)(e - p))) {
+		if (!valid_addr(p, (size_t)(e - p), NULL)) {
 			log_err("mail: Cc: not a plain address: \"%s\"",
 			    log_safe(p, (size_t)(e - p), safe, sizeof(safe)));
 			return -1;
@@ -511,11 +607,12 @@ int
 mail_render(const struct mail_msg *m, time_t date, struct buf *out)
 {
 	static const char *const hdrname[] = { "From", "To", "Cc",
-	    "Subject" };
-	const char	*domain = NULL, *subj, *body, *hdr[4], *ct, *fn;
-	char		 id[33], bnd[33], safe[ADDR_MAX + 2];
+	    "Subject", "To" };
+	const char	*domain = NULL, *subj, *body, *hdr[5], *ct, *fn;
+	const char	*which = "";
+	char		 id[33], bnd[33];
 	size_t		 start = out->len, domlen = 0, i;
-	int		 rc = -1;
+	int		 ascii, rc = -1;
 
 	subj = m->subject == NULL ? "" : m->subject;
 	body = m->body == NULL ? "" : m->body;
@@ -531,7 +628,8 @@ mail_render(const struct mail_msg *m, time_t date, struct buf *out)
 	hdr[1] = m->to;
 	hdr[2] = m->cc;
 	hdr[3] = subj;
-	for (i = 0; i < 4; i++) {
+	hdr[4] = m->to_name;
+	for (i = 0; i < 5; i++) {
 		if (has_linebreak(hdr[i])) {
 			log_err("mail: %s: line break in header refused",
 			    hdrname[i]);
@@ -546,9 +644,10 @@ mail_render(const struct mail_msg *m, time_t date, struct buf *out)
 		log_err("mail: body: control character or not UTF-8");
 		goto out;
 	}
-	if (!valid_addr(m->to, strlen(m->to))) {
-		log_err("mail: To: not a plain address: \"%s\"",
-		    log_safe(m->to, SIZE_MAX, safe, sizeof(safe)));
+	/* Each address is checked again where its header is written. */
+	if ((ascii = ascii_message(m, &which)) == -1) {
+		log_err("mail: %s: an address is not a plain addr-spec",
+		    which);
 		goto out;
 	}
 	for (i = 0; i < m->natt; i++) {
@@ -566,16 +665,16 @@ mail_render(const struct mail_msg *m, time_t date, struct buf *out)
 		log_err("mail: date %lld out of range", (long long)date);
 		goto out;
 	}
-	if (from_add(out, m->from, &domain, &domlen) == -1)
+	if (from_add(out, m->from, &domain, &domlen, !ascii) == -1 ||
+	    to_add(out, m->to, m->to_name, !ascii) == -1)
 		goto out;
-	buf_addf(out, "To: %s\r\n", m->to);
 	if (m->cc != NULL && m->cc[strspn(m->cc, " ")] != '\0' &&
 	    cc_add(out, m->cc) == -1)
 		goto out;
 	str_add(out, "Subject:");
 	if (subj[0] != '\0') {
 		str_add(out, " ");
-		if (is_plain_header(subj, 9))
+		if (is_plain_header(subj, 9, !ascii))
 			buf_add(out, subj, strlen(subj));
 		else
 			ew_add(out, subj);
@@ -887,7 +986,16 @@ out:
 struct mail_entry {
 	char	*file;		/* <name>.eml */
 	char	*tmp;		/* .<file>.<hex>.tmp; NULL once renamed */
+	int	*state;		/* the caller's outcome, or NULL */
 };
+
+/* Tell the caller what became of one message (mail_batch_add). */
+static void
+set_state(int *state, int v)
+{
+	if (state != NULL)
+		*state = v;
+}
 
 struct mail_batch {
 	const struct conf	*conf;
@@ -991,17 +1099,21 @@ batch_pipe(struct mail_batch *b, const char *file)
 /*
  * The group commit of what b holds: every temporary made durable, then
  * renamed to its final name, then the directory fsynced once; then each
- * message piped to the sendmail command.  On failure the temporaries not
- * renamed are unlinked.  b is empty afterwards either way.
+ * message piped to the sendmail command.  A message that cannot be
+ * renamed (its name taken by a directory, say) is left out and the
+ * others go on; a failed sync or directory fsync publishes none.  On
+ * failure the temporaries not renamed are unlinked.  b is empty
+ * afterwards either way; -1 unless every message was published.
  */
 static int
 batch_publish(struct mail_batch *b)
 {
-	size_t	 i = 0, j;
-	int	 rc = -1;
+	size_t	 i, j;
+	int	 rc = -1, bad = 0, *done;
 
 	if (b->n == 0)
 		return 0;
+	done = xcalloc(b->n, sizeof(*done));
 	if (batch_sync(b) == -1) {
 		log_err("mail: %s: messages not made durable; none published",
 		    b->dir);
@@ -1012,30 +1124,45 @@ batch_publish(struct mail_batch *b)
 		    b->v[i].file) == -1) {
 			log_err("mail: %s/%s: rename: %s", b->dir,
 			    b->v[i].file, strerror(errno));
-			break;
+			set_state(b->v[i].state, errno == ENOSPC ||
+			    errno == EDQUOT ? -1 : errno);
+			bad = 1;
+			continue;
 		}
+		done[i] = 1;
 	}
-	if (fs_fsync_dir(b->dirfd) == -1 || i < b->n)
+	if (fs_fsync_dir(b->dirfd) == -1) {
+		log_err("mail: %s: fsync: %s", b->dir, strerror(errno));
+		memset(done, 0, b->n * sizeof(*done));
 		goto out;
+	}
+	for (i = 0; i < b->n; i++)
+		if (done[i])
+			set_state(b->v[i].state, 0);
 	/* The records are written: delivery problems are retried later. */
 	if (b->piping)
 		for (j = 0; j < b->n; j++)
-			batch_pipe(b, b->v[j].file);
-	rc = 0;
+			if (done[j])
+				batch_pipe(b, b->v[j].file);
+	rc = bad ? -1 : 0;
 out:
 	for (j = 0; j < b->n; j++) {
-		if (j >= i)
+		if (!done[j]) {
 			(void)unlinkat(b->dirfd, b->v[j].tmp, 0);
+			if (rc == -1 && !bad)
+				set_state(b->v[j].state, -1);
+		}
 		free(b->v[j].file);
 		free(b->v[j].tmp);
 	}
+	free(done);
 	b->n = 0;
 	return rc;
 }
 
 int
 mail_batch_add(struct mail_batch *b, const char *name,
-    const struct mail_msg *m)
+    const struct mail_msg *m, int *state)
 {
 	struct fs_tmp	 t;
 	struct buf	 msg = { 0 };
@@ -1052,24 +1179,32 @@ mail_batch_add(struct mail_batch *b, const char *name,
 		log_err("mail: %s: name too long", name);
 		goto out;
 	}
+	set_state(state, -1);
 	if (mail_render(m, clock_now(), &msg) == -1) {
 		log_err("mail: %s: message not written", name);
+		set_state(state, EINVAL);
 		goto out;
 	}
 	/* Already handed over as it is: keep the record as delivered. */
 	msg_key(msg.p, msg.len, key);
 	if (b->piping && was_sent(b->dir, file, key)) {
+		set_state(state, 0);
 		rc = 0;
 		goto out;
 	}
 	if (fs_tmp_open(&t, b->dirfd, file, MAIL_MODE) == -1) {
-		log_err("mail: %s/%s: not written", b->dir, file);
+		log_err("mail: %s/%s: not written: %s", b->dir, file,
+		    strerror(errno));
+		set_state(state, errno == ENOSPC || errno == EDQUOT ? -1 :
+		    errno);
 		goto out;
 	}
 	if (fs_write_all(t.fd, msg.p, msg.len) == -1 ||
 	    fs_tmp_close(&t) == -1) {
 		log_err("mail: %s/%s: not written: %s", b->dir, t.tmpname,
 		    strerror(errno));
+		set_state(state, errno == ENOSPC || errno == EDQUOT ? -1 :
+		    errno);
 		fs_tmp_abort(&t);
 		goto out;
 	}
@@ -1086,6 +1221,7 @@ mail_batch_add(struct mail_batch *b, const char *name,
 	}
 	b->v[b->n].file = xstrdup(file);
 	b->v[b->n].tmp = xstrdup(t.tmpname);
+	b->v[b->n].state = state;
 	b->n++;
 	/* Bounded memory: a large batch is committed in groups. */
 	rc = b->n < BATCH_GROUP ? 0 : batch_publish(b);
@@ -1126,7 +1262,7 @@ mail_send(const struct conf *conf, const char *name,
 
 	if ((b = mail_batch_begin(conf)) == NULL)
 		return -1;
-	if (mail_batch_add(b, name, m) == -1) {
+	if (mail_batch_add(b, name, m, NULL) == -1) {
 		mail_batch_abort(b);
 		return -1;
 	}

@@ -281,13 +281,28 @@ static const char schema_v3[] =
 /* Card authorizations to settle, without reading the whole ledger. */
 "CREATE INDEX ledger_card ON ledger(id) WHERE kind = 'card_authorize';";
 
+/*
+ * Version 4.
+ */
+static const char schema_v4[] =
+/* ---- schema 4: items stuck in publishing (report.c) ---- */
+/* A certificate whose message could not be published: the reason code,
+ * what failed, since when.  Cleared once the message is published. */
+"ALTER TABLE certificate ADD COLUMN stuck TEXT;"
+"ALTER TABLE certificate ADD COLUMN stuck_detail TEXT;"
+"ALTER TABLE certificate ADD COLUMN stuck_since INTEGER;"
+"CREATE INDEX certificate_stuck ON certificate(id) WHERE stuck IS NOT NULL;"
+/* ---- end of schema 4: stuck items ---- */
+"";
+
 /* Each entry migrates from version i to i + 1. */
 static const char *migrations[] = {
 	NULL,		/* 0 -> 1 is schema_v1 */
 	schema_v2,	/* 1 -> 2 */
 	schema_v3,	/* 2 -> 3 */
+	schema_v4,	/* 3 -> 4 */
 };
-#define SCHEMA_VERSION	3
+#define SCHEMA_VERSION	4
 
 static int
 exec_err(struct store *s, const char *sql, char *err, size_t errlen)

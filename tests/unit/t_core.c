@@ -161,7 +161,7 @@ test_store(void)
 	if (st == NULL)
 		return;
 	T_CHECK(store_int(st, &v, -1, store_prep(st, "PRAGMA user_version",
-	    NULL)) == 0 && v == 3, "schema version %lld", v);
+	    NULL)) == 0 && v == 4, "schema version %lld", v);
 	T_CHECK(store_int(st, &v, -1, store_prep(st, "PRAGMA foreign_keys",
 	    NULL)) == 0 && v == 1, "foreign keys on");
 	T_CHECK(store_int(st, &v, -1, store_prep(st, "PRAGMA synchronous",
@@ -183,6 +183,10 @@ test_store(void)
 	/* A version-2 database without the later indexes gets them. */
 	T_CHECK(st != NULL && store_exec(st, "DROP INDEX certificate_recipient;"
 	    " DROP INDEX certificate_signing; DROP INDEX ledger_card;"
+	    " DROP INDEX certificate_stuck;"
+	    " ALTER TABLE certificate DROP COLUMN stuck;"
+	    " ALTER TABLE certificate DROP COLUMN stuck_detail;"
+	    " ALTER TABLE certificate DROP COLUMN stuck_since;"
 	    " PRAGMA user_version = 2") == 0, "back to version 2");
 	store_close(st);
 	st = store_open(p, err, sizeof(err));
@@ -190,7 +194,7 @@ test_store(void)
 	if (st == NULL)
 		return;
 	T_CHECK(store_int(st, &v, -1, store_prep(st, "PRAGMA user_version",
-	    NULL)) == 0 && v == 3, "migrated to version %lld", v);
+	    NULL)) == 0 && v == 4, "migrated to version %lld", v);
 	T_CHECK(store_int(st, &v, -1, store_prep(st, "SELECT count(*) FROM"
 	    " sqlite_master WHERE type = 'index' AND name IN"
 	    " ('certificate_recipient', 'certificate_signing',"
