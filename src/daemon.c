@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include "extern.h"
@@ -210,7 +211,7 @@ daemon_run(struct conf **cp, struct store *st, const char *confpath,
 	struct ca		*ca = NULL;
 	struct sigaction	 sa;
 	char			 err[512];
-	int			 lockfd = -1, ifd = -1, rc = 1;
+	int			 lockfd = -1, ifd = -1, rc = 1, undone = 0;
 
 	log_init(c->log, c->log_level);
 	if ((lockfd = lock_spool(c)) == -1)
@@ -247,8 +248,12 @@ daemon_run(struct conf **cp, struct store *st, const char *confpath,
 		struct pollfd	 pfd;
 		long		 timeout, due;
 
-		if (daemon_pass(st, c, sch, ca) == -1)
-			log_warn("pass incomplete; retrying");
+		/* undone: the last pass left work for a reason other than
+		 * waiting (an item that cannot be published, a full disk, a
+		 * database error); --once then exits EX_TEMPFAIL. */
+		if ((undone = daemon_pass(st, c, sch, ca) == -1))
+			log_warn("pass incomplete; %s", once ? "exiting with "
+			    "status 75 (EX_TEMPFAIL)" : "retrying");
 		if (once || got_term)
 			break;
 		pfd.fd = ifd;
@@ -280,7 +285,7 @@ daemon_run(struct conf **cp, struct store *st, const char *confpath,
 		if (ifd != -1)
 			watch_inbound(ifd, st, c);
 	}
-	rc = 0;
+	rc = once && undone ? EX_TEMPFAIL : 0;
 	if (!once)
 		log_info("daemon stopped");
 out:
