@@ -9,10 +9,18 @@
  * from message_id_seed, so the same message rendered again for the same
  * date (a retry after a crash) is the same file byte for byte.
  *
+ * A message whose addresses are all ASCII is RFC 5322 with 7-bit headers
+ * (display names and subjects that are not plain ASCII as RFC 2047
+ * words); one with an RFC 6531 UTF-8 local part in From, To or Cc is an
+ * RFC 6532 message: UTF-8 in its headers as it is (display names as
+ * quoted-strings where they can be), which needs an MTA with SMTPUTF8.
+ *
  * Nothing from the message reaches a header unchecked: a header value
  * with CR, LF or another control character, an address that is not a
- * plain addr-spec, an attachment name outside [A-Za-z0-9._-] or text
- * that is not UTF-8 makes mail_render() fail; it never repairs input.
+ * plain addr-spec (ASCII domain; a UTF-8 local part without C1
+ * controls is allowed), an attachment name outside [A-Za-z0-9._-] or
+ * text that is not UTF-8 makes mail_render() fail; it never repairs
+ * input.
  *
  * A message is written atomically as mail/<name>.eml (a retry replaces
  * it): that file is the record and an operator's MTA may pick it up.
@@ -23,13 +31,16 @@
  * where the kernel has no syncfs), renames each to its final name and
  * fsyncs the directory once.  So a message under its final name is
  * complete and on disk; a crash before the commit leaves only
- * dot-temporaries, which nothing takes.  To keep memory bounded, a batch
+ * dot-temporaries, which nothing takes.  A message that cannot be
+ * rendered, written or renamed is left out and the others go on; the
+ * caller learns each message's outcome.  To keep memory bounded, a batch
  * that grows to BATCH_GROUP messages commits that group from within
  * mail_batch_add() and goes on.  mail_send() is a batch of one.
  * After the commit, when sendmail_command is set, each message (LF line
  * ends, as local mail programs expect) is also piped to "/bin/sh -c
  * <command>"; the command comes from the trusted configuration and
- * message data only ever travels on its standard input.  A command
+ * message data only ever travels on its standard input; the address of
+ * mail_from is in its environment as CERTSPOOL_SENDER (for -f).  A command
  * that fails, exits non-zero or does not finish within SENDMAIL_TIMEOUT
  * seconds is logged; the .eml stays in the spool and mail_flush()
  * hands it over again later.
@@ -741,7 +752,7 @@ mono_ms(void)
 
 /* In the child: stdin from rfd, default SIGPIPE, own process group. */
 static void __attribute__((noreturn))
-child_exec(int rfd, char *const argv[])
+child_exec(int rfd, char *const argv[], char *const envp[])
 {
 	struct sigaction	 sa;
 	sigset_t		 none;
@@ -757,8 +768,49 @@ child_exec(int rfd, char *const argv[])
 			_exit(127);
 	} else if (dup2(rfd, STDIN_FILENO) == -1)
 		_exit(127);
-	execv("/bin/sh", argv);
+	execve("/bin/sh", argv, envp);
 	_exit(127);
+}
+
+/*
+ * The environment of the sendmail command: ours, with CERTSPOOL_SENDER
+ * set to the address of mail_from (checked as every address is), so
+ * that the command can give it as the envelope sender: sendmail -t -i
+ * -f "$CERTSPOOL_SENDER".  Built before fork; free with free().
+ */
+static char **
+sender_env(const char *from, char **var)
+{
+	extern char	**environ;
+	const char	 *addr, *lt;
+	char		**envp;
+	size_t		  n, i, o, alen;
+
+	*var = NULL;
+	if (from != NULL && (lt = strchr(from, '<')) != NULL) {
+		addr = lt + 1;
+		alen = strlen(addr);
+		alen = alen > 0 && addr[alen - 1] == '>' ? alen - 1 : 0;
+	} else {
+		addr = from;
+		alen = from != NULL ? strlen(from) : 0;
+	}
+	if (addr != NULL && valid_addr(addr, alen, NULL)) {
+		*var = xcalloc(1, sizeof("CERTSPOOL_SENDER=") + alen);
+		memcpy(*var, "CERTSPOOL_SENDER=", sizeof("CERTSPOOL_SENDER=") -
+		    1);
+		memcpy(*var + sizeof("CERTSPOOL_SENDER=") - 1, addr, alen);
+	}
+	for (n = 0; environ != NULL && environ[n] != NULL; n++)
+		continue;
+	envp = xcalloc(n + 2, sizeof(*envp));
+	for (i = 0, o = 0; i < n; i++)
+		if (strncmp(environ[i], "CERTSPOOL_SENDER=", 17) != 0)
+			envp[o++] = environ[i];
+	if (*var != NULL)
+		envp[o++] = *var;
+	envp[o] = NULL;
+	return envp;
 }
 
 /* Write all of p to the non-blocking fd before the deadline. */
@@ -828,10 +880,11 @@ reap(pid_t pid, long long deadline, int *status)
  * the death of the daemon.
  */
 static int
-pipe_to(const char *cmd, const unsigned char *msg, size_t len,
-    const char *name)
+pipe_to(const char *cmd, const char *from, const unsigned char *msg,
+    size_t len, const char *name)
 {
 	char *const	 argv[] = { "sh", "-c", (char *)cmd, NULL };
+	char		**envp, *var;
 	sigset_t	 pipeset, oldset, pending;
 	struct timespec	 zero = { 0, 0 };
 	long long	 deadline;
@@ -840,6 +893,7 @@ pipe_to(const char *cmd, const unsigned char *msg, size_t len,
 	pid_t		 pid = -1;
 
 	deadline = mono_ms() + SENDMAIL_TIMEOUT * 1000LL;
+	envp = sender_env(from, &var);
 	if (pipe2(fds, O_CLOEXEC) == -1) {
 		log_err("mail: %s: pipe: %s", name, strerror(errno));
 		goto out;
@@ -849,7 +903,7 @@ pipe_to(const char *cmd, const unsigned char *msg, size_t len,
 		goto out;
 	}
 	if (pid == 0)
-		child_exec(fds[0], argv);
+		child_exec(fds[0], argv, envp);
 	(void)setpgid(pid, pid);
 	close(fds[0]);
 	fds[0] = -1;
@@ -898,6 +952,8 @@ out:
 		close(fds[0]);
 	if (fds[1] != -1)
 		close(fds[1]);
+	free(envp);
+	free(var);
 	return rc;
 }
 
@@ -965,7 +1021,8 @@ pipe_one(const struct conf *conf, const char *dir, const char *file,
 			continue;
 		buf_add(&lf, p + i, j - i);
 	}
-	if (pipe_to(conf->sendmail_command, lf.p, lf.len, file) == -1) {
+	if (pipe_to(conf->sendmail_command, conf->mail_from, lf.p, lf.len,
+	    file) == -1) {
 		log_warn("mail: %s: the sendmail command failed; the message "
 		    "stays in the spool and is handed over again later", file);
 		goto out;

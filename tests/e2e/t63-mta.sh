@@ -20,7 +20,7 @@
 # service start at install is denied through policy-rc.d).
 #
 # The daemon's certspool.conf has
-#   sendmail_command = "/usr/sbin/sendmail -C $PF/etc -t -i"
+#   sendmail_command = "/usr/sbin/sendmail -C $PF/etc -t -i -f "$CERTSPOOL_SENDER""
 # (-t: the recipients come from To/Cc, as the SPEC's "sendmail -t" says).
 #
 # A. real issuance through Postfix: validated_org (Email DCV of acme.example
@@ -213,7 +213,9 @@ check "Postfix master running from the private config" \
 check_eq "Postfix instance has no inet service" "" \
     "$(postconf -c "$PF/etc" -M 2>/dev/null | awk '$2 == "inet"')"
 
-SENDMAIL="/usr/sbin/sendmail -C $PF/etc -t -i"
+# -f: the envelope sender is mail_from's address, which certspool gives
+# the command as CERTSPOOL_SENDER.
+SENDMAIL="/usr/sbin/sendmail -C $PF/etc -t -i"' -f "$CERTSPOOL_SENDER"'
 sed -i "s|^sendmail_command = .*|sendmail_command = \"$SENDMAIL\"|" "$T/certspool.conf"
 check_eq "config: sendmail_command" "sendmail_command = \"$SENDMAIL\"" \
     "$(grep '^sendmail_command = ' "$T/certspool.conf")"
@@ -729,6 +731,13 @@ mbox cert "$MB" "$S/mail" "$T/xi" "$L" I-1 "$(serial "$L")" -
 mbox cert "$MB" "$S/mail" "$T/xi" "$U" I-2 "$(serial "$U")" hr@acme.example
 mbox intl "$MB" "$J" "Jörg Müller"
 mbox intl "$MB" "$L" "Ana López"
+mf=$(sed -n 's/^mail_from = "\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$T/certspool.conf")
+check "D: mail_from known" test -n "$mf"
+for l in jörg müller ana.lopez; do
+	f=$(find "$MB/$l/new" -type f | head -n 1)
+	check_eq "D: $l@: envelope sender (Return-Path) is mail_from" "Return-Path: <$mf>" \
+	    "$(sed -n '/^Return-Path:/p' "$f")"
+done
 check_eq "D: nothing to an unexpected address" 0 "$(delivered other)"
 mbox nodup "$MB"
 mbox allspool "$MB" "$S/mail"
