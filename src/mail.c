@@ -1166,7 +1166,7 @@ static int
 batch_publish(struct mail_batch *b)
 {
 	size_t	 i, j;
-	int	 rc = -1, bad = 0, *done;
+	int	 rc = -1, bad = 0, e, *done;
 
 	if (b->n == 0)
 		return 0;
@@ -1179,10 +1179,11 @@ batch_publish(struct mail_batch *b)
 	for (i = 0; i < b->n; i++) {
 		if (renameat(b->dirfd, b->v[i].tmp, b->dirfd,
 		    b->v[i].file) == -1) {
+			e = errno;
 			log_err("mail: %s/%s: rename: %s", b->dir,
-			    b->v[i].file, strerror(errno));
-			set_state(b->v[i].state, errno == ENOSPC ||
-			    errno == EDQUOT ? -1 : errno);
+			    b->v[i].file, strerror(e));
+			set_state(b->v[i].state, e == ENOSPC || e == EDQUOT ?
+			    -1 : e);
 			bad = 1;
 			continue;
 		}
@@ -1224,7 +1225,7 @@ mail_batch_add(struct mail_batch *b, const char *name,
 	struct fs_tmp	 t;
 	struct buf	 msg = { 0 };
 	char		 file[160], safe[160], key[65];
-	int		 rc = -1;
+	int		 rc = -1, e;
 
 	if (!valid_name(name)) {
 		log_err("mail: refusing message name \"%s\"",
@@ -1250,18 +1251,18 @@ mail_batch_add(struct mail_batch *b, const char *name,
 		goto out;
 	}
 	if (fs_tmp_open(&t, b->dirfd, file, MAIL_MODE) == -1) {
+		e = errno;
 		log_err("mail: %s/%s: not written: %s", b->dir, file,
-		    strerror(errno));
-		set_state(state, errno == ENOSPC || errno == EDQUOT ? -1 :
-		    errno);
+		    strerror(e));
+		set_state(state, e == ENOSPC || e == EDQUOT ? -1 : e);
 		goto out;
 	}
 	if (fs_write_all(t.fd, msg.p, msg.len) == -1 ||
 	    fs_tmp_close(&t) == -1) {
+		e = errno;
 		log_err("mail: %s/%s: not written: %s", b->dir, t.tmpname,
-		    strerror(errno));
-		set_state(state, errno == ENOSPC || errno == EDQUOT ? -1 :
-		    errno);
+		    strerror(e));
+		set_state(state, e == ENOSPC || e == EDQUOT ? -1 : e);
 		fs_tmp_abort(&t);
 		goto out;
 	}

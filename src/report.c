@@ -10,8 +10,14 @@
  * stored DER bytes (PEM and the certs-only PKCS#7 by hand, the chain
  * once per pass), and the messages of a pass are published as one mail
  * batch (one syncfs) before the certificates are marked mailed.
- * Failure policy: a failed write leaves the pass open; it is written
- * again in the next pass of the daemon.
+ * Failure policy: a failed write of the archive or result.xml (the
+ * environment: a full disk, the database) leaves the pass open; it is
+ * written again in the next pass of the daemon.  One recipient's message
+ * that cannot be rendered or published never holds the pass back: it is
+ * recorded against that recipient (certificate.stuck, an event, <stuck>
+ * in the result, certspool status), tried again in every later pass,
+ * and once published its batch gets a new result.  report_publish()
+ * returns -1 while such an item is left, so daemon --once exits 75.
  */
 #include <sys/stat.h>
 
