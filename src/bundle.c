@@ -8,7 +8,8 @@
  * 0644, owned by 0/0 ("root"), stamped with clock_now() taken when the
  * bundle is opened.  Entry paths are built from order ids and mailbox
  * addresses (UTF-8 local parts too) and are checked here again,
- * component by component: no "..", no '/', no control, valid UTF-8.
+ * component by component: no "." or "..", no '/', no control, valid
+ * UTF-8.
  *
  * Failure policy: a refused path leaves the bundle usable (nothing was
  * written for it); any libarchive or write error poisons the bundle,
@@ -59,7 +60,7 @@ log_safe(const char *s, char *out, size_t len)
 
 /*
  * One path component, 1..128 bytes, not starting with '.' (so neither
- * "." nor ".."), no "..": ASCII letters, digits, the atext of a mailbox
+ * "." nor ".."; "O..1" is a name like any other): ASCII letters, digits, the atext of a mailbox
  * (RFC 5322 3.2.3) but '/', '.' and '@'; and UTF-8 characters (RFC 3629:
  * no overlong form, no surrogate) other than the C1 controls.  So a
  * mailbox with a UTF-8 local part passes (SPEC 4: <order-id>/<email>/);
@@ -82,8 +83,6 @@ bundle_valid_component(const char *s, size_t len)
 			    (p[i] >= '0' && p[i] <= '9') ||
 			    strchr("!#$%&'*+-=?^_`{|}~.@", p[i]) != NULL) ||
 			    p[i] == '\0')
-				return 0;
-			if (p[i] == '.' && i + 1 < len && p[i + 1] == '.')
 				return 0;
 			continue;
 		}

@@ -573,7 +573,6 @@ write_mails(struct mail_batch *mb, const struct conf *c,
 		memset(&m, 0, sizeof(m));
 		m.from = c->mail_from;
 		m.to = r->email;
-		m.to_name = header_name(r->name);
 		m.subject = subject;
 		m.body = (const char *)body.p;
 		m.message_id_seed = seed;

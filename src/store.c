@@ -282,7 +282,7 @@ static const char schema_v3[] =
 "CREATE INDEX ledger_card ON ledger(id) WHERE kind = 'card_authorize';";
 
 /*
- * Version 4.
+ * Version 4: each change adds its statements in a block of its own.
  */
 static const char schema_v4[] =
 /* ---- schema 4: items stuck in publishing (report.c) ---- */
