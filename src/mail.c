@@ -389,8 +389,9 @@ is_plain_header(const char *s, size_t col, int intl)
 	if (col + strlen(s) > LINE_SOFT || strstr(s, "=?") != NULL)
 		return 0;
 	for (p = (const unsigned char *)s; *p != '\0'; p++)
-		if (*p < 0x20 || *p == 0x7f || (*p >= 0x80 && !intl))
-			return 0;
+		if (*p < 0x20 || *p == 0x7f || (*p >= 0x80 && !intl) ||
+		    (*p == 0xc2 && p[1] >= 0x80 && p[1] < 0xa0))
+			return 0;	/* C1 controls only as encoded-words */
 	return 1;
 }
 

@@ -967,6 +967,14 @@ test_mail(void)
 	T_CHECK(v != NULL && strncmp(v, "=?UTF-8?B?", 10) == 0, "To: %s",
 	    v ? v : "(none)");
 	free(v);
+	/* A C1 control (U+0085) never stands in a header as it is. */
+	m.to_name = "J\xc3\xb6rg\xc2\x85M";
+	b.len = 0;
+	T_CHECK(mail_render(&m, NOW, &b) == 0, "render C1 name");
+	v = header_get((char *)b.p, header_len((char *)b.p), "To");
+	T_CHECK(v != NULL && strncmp(v, "=?UTF-8?B?", 10) == 0, "C1: To: %s",
+	    v ? v : "(none)");
+	free(v);
 	m.to_name = "J\xc3\xb6rg\tM";
 	b.len = 0;
 	T_CHECK(mail_render(&m, NOW, &b) == -1 && b.len == 0,
