@@ -507,6 +507,9 @@ struct mail_msg {
 };
 /* Render an RFC 5322 MIME message; 0 and a malloc'd buffer. */
 int	 mail_render(const struct mail_msg *, time_t date, struct buf *out);
+/* 1 if s (len bytes) is a plain addr-spec as mail_render takes it. */
+int	 mail_valid_addr(const char *s, size_t len);
+/* mailspool.c: */
 /* Write it atomically as <name>.eml in the mail spool and, if
  * sendmail_command is set, pipe it to that command ("sendmail -t").
  * A batch of one (below). */
