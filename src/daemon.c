@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include "extern.h"
@@ -329,7 +330,7 @@ daemon_run(struct conf **cp, struct store *st, const char *confpath,
 	struct sigaction	 sa;
 	sigset_t		 hupset;
 	char			 err[512];
-	int			 lockfd = -1, ifd = -1, rc = 1;
+	int			 lockfd = -1, ifd = -1, rc = 1, undone = 0;
 
 	/* A log target that cannot be opened is an error, not silence. */
 	if (log_open(c->log, c->log_level, c->syslog_socket, err,
@@ -381,8 +382,12 @@ daemon_run(struct conf **cp, struct store *st, const char *confpath,
 		long		 timeout, due;
 		char		 drain[64];
 
-		if (daemon_pass(st, c, sch, ca) == -1)
-			log_warn("pass incomplete; retrying");
+		/* undone: the last pass left work for a reason other than
+		 * waiting (an item that cannot be published, a full disk, a
+		 * database error); --once then exits EX_TEMPFAIL. */
+		if ((undone = daemon_pass(st, c, sch, ca) == -1))
+			log_warn("pass incomplete; %s", once ? "exiting with "
+			    "status 75 (EX_TEMPFAIL)" : "retrying");
 		if (once)
 			spool_log_left();	/* what stays, and why */
 		if (once || got_term)
@@ -408,7 +413,7 @@ daemon_run(struct conf **cp, struct store *st, const char *confpath,
 		if (ifd != -1)
 			watch_inbound(ifd, st, c);
 	}
-	rc = 0;
+	rc = once && undone ? EX_TEMPFAIL : 0;
 	if (!once)
 		log_info("daemon stopped");
 out:

@@ -555,6 +555,9 @@ struct bundle *bundle_open(int dirfd, const char *name, const char *format);
  * path of safe components. */
 int	 bundle_add(struct bundle *, const char *path, const void *data,
 	    size_t len);
+/* 1 if s (len bytes) may be one component of an entry path: UTF-8, no
+ * control, no '/', not starting with '.' (mailboxes of SPEC 4 pass). */
+int	 bundle_valid_component(const char *s, size_t len);
 /* Finish, fsync, rename into place, fsync the directory; frees b. */
 int	 bundle_commit(struct bundle *);
 void	 bundle_abort(struct bundle *);
@@ -568,6 +571,7 @@ struct mail_attach {
 struct mail_msg {
 	const char		*from;
 	const char		*to;		/* one address */
+	const char		*to_name;	/* its display name, or NULL */
 	const char		*cc;		/* comma separated, or NULL */
 	const char		*subject;	/* UTF-8 */
 	const char		*body;		/* UTF-8 text */
@@ -577,6 +581,9 @@ struct mail_msg {
 };
 /* Render an RFC 5322 MIME message; 0 and a malloc'd buffer. */
 int	 mail_render(const struct mail_msg *, time_t date, struct buf *out);
+/* 1 if s (len bytes) is a plain addr-spec as mail_render takes it. */
+int	 mail_valid_addr(const char *s, size_t len);
+/* mailspool.c: */
 /* Write it atomically as <name>.eml in the mail spool and, if
  * sendmail_command is set, pipe it to that command ("sendmail -t").
  * A batch of one (below). */
@@ -590,13 +597,18 @@ int	 mail_send(const struct conf *, const char *name,
  * each to sendmail_command as mail_send() does; it frees the batch and
  * returns 0 only if every message is published.  A batch that reaches
  * 4096 messages commits them so from mail_batch_add() (bounded memory).
+ * One message that cannot be rendered, written or renamed does not keep
+ * the others back.  *state (if not NULL) tells what became of that
+ * message: 0 published, -1 not (yet) published through no fault of its
+ * own (the group's sync failed, the disk is full), or the errno of its
+ * own failure (EINVAL: mail_render refused it).
  * mail_batch_abort() unlinks the temporaries and frees the batch (NULL
  * is fine).
  */
 struct mail_batch;
 struct mail_batch *mail_batch_begin(const struct conf *);
 int	 mail_batch_add(struct mail_batch *, const char *name,
-	    const struct mail_msg *);
+	    const struct mail_msg *, int *state);
 int	 mail_batch_commit(struct mail_batch *);
 void	 mail_batch_abort(struct mail_batch *);
 /* Hand every message of the mail spool not yet handed over to the

@@ -9,53 +9,33 @@
  * from message_id_seed, so the same message rendered again for the same
  * date (a retry after a crash) is the same file byte for byte.
  *
+ * A message whose addresses are all ASCII is RFC 5322 with 7-bit headers
+ * (display names and subjects that are not plain ASCII as RFC 2047
+ * words); one with an RFC 6531 UTF-8 local part in From, To or Cc is an
+ * RFC 6532 message: UTF-8 in its headers as it is (display names as
+ * quoted-strings where they can be), which needs an MTA with SMTPUTF8.
+ *
  * Nothing from the message reaches a header unchecked: a header value
  * with CR, LF or another control character, an address that is not a
- * plain addr-spec, an attachment name outside [A-Za-z0-9._-] or text
- * that is not UTF-8 makes mail_render() fail; it never repairs input.
+ * plain addr-spec (ASCII domain; a UTF-8 local part without C1
+ * controls is allowed), an attachment name outside [A-Za-z0-9._-] or
+ * text that is not UTF-8 makes mail_render() fail; it never repairs
+ * input.  Writing messages to the spool and handing them to the
+ * sendmail command is mailspool.c.
  *
- * A message is written atomically as mail/<name>.eml (a retry replaces
- * it): that file is the record and an operator's MTA may pick it up.
- * Messages go out in batches with one group commit: mail_batch_add()
- * writes each under its temporary name .<name>.eml.<hex>.tmp without
- * fsync; mail_batch_commit() makes them all durable with one syncfs(2)
- * of the spool's file system (an fsync per file for a batch of one or
- * where the kernel has no syncfs), renames each to its final name and
- * fsyncs the directory once.  So a message under its final name is
- * complete and on disk; a crash before the commit leaves only
- * dot-temporaries, which nothing takes.  To keep memory bounded, a batch
- * that grows to BATCH_GROUP messages commits that group from within
- * mail_batch_add() and goes on.  mail_send() is a batch of one.
- * After the commit, when sendmail_command is set, each message (LF line
- * ends, as local mail programs expect) is also piped to "/bin/sh -c
- * <command>"; the command comes from the trusted configuration and
- * message data only ever travels on its standard input.  A command
- * that fails, exits non-zero or does not finish within SENDMAIL_TIMEOUT
- * seconds is logged; the .eml stays in the spool and mail_flush()
- * hands it over again later.
+ * Failure policy: bad input; mail_render() refuses the message (logged)
+ * and its caller decides.
  */
 #include <sys/types.h>
-#include <sys/wait.h>
 
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
-
-#include <openssl/crypto.h>
 
 #include "extern.h"
 
-#define MAIL_MODE		0640
-#define MAIL_DIR_MODE		0750
 #define ADDR_MAX		254
 #define LOCAL_MAX		64
 #define LINE_SOFT		78	/* RFC 5322 2.1.1 "SHOULD" */
@@ -63,8 +43,6 @@
 #define B64_LINE		76	/* RFC 2045 6.8 */
 #define EW_BYTES		42	/* text per encoded-word: 68 columns */
 #define CTYPE_MAX		200
-#define SENDMAIL_TIMEOUT	120	/* seconds for the whole hand-over */
-#define BATCH_GROUP		4096	/* messages per group commit */
 
 /* At most n bytes of s for a log line: printable ASCII, else '?'. */
 static const char *
@@ -183,17 +161,22 @@ has_linebreak(const char *s)
 }
 
 /*
- * A plain addr-spec of len bytes: a dot-atom-ish local part of printable
- * ASCII without specials, one '@', a domain of LDH labels.  No display
- * names, comments, quoting, address literals or non-ASCII.
+ * A plain addr-spec of len bytes: a dot-atom local part of printable
+ * ASCII without specials or of UTF-8 characters (RFC 6531 3.3: atext
+ * widened by UTF8-non-ascii; no C1 control), one '@', a domain of ASCII
+ * LDH labels.  No display names, comments, quoting or address literals.
+ * *intl (if not NULL) is set when the local part is not ASCII.
  */
 static int
-valid_addr(const char *s, size_t len)
+valid_addr(const char *s, size_t len, int *intl)
 {
-	const char	*at;
-	size_t		 i, llen, label = 0;
-	char		 c;
+	const unsigned char	*u = (const unsigned char *)s;
+	const char		*at;
+	size_t			 i, n, llen, label = 0;
+	char			 c;
 
+	if (intl != NULL)
+		*intl = 0;
 	if (len == 0 || len > ADDR_MAX)
 		return 0;
 	if ((at = memchr(s, '@', len)) == NULL ||
@@ -202,8 +185,18 @@ valid_addr(const char *s, size_t len)
 	llen = (size_t)(at - s);
 	if (llen == 0 || llen > LOCAL_MAX || s[0] == '.' || s[llen - 1] == '.')
 		return 0;
-	for (i = 0; i < llen; i++) {
+	for (i = 0; i < llen; i += n) {
 		c = s[i];
+		n = 1;
+		if (u[i] >= 0x80) {
+			/* U+0080..U+009F are the C1 controls. */
+			if ((n = utf8_seq(u + i, llen - i)) == 0 ||
+			    (u[i] == 0xc2 && u[i + 1] < 0xa0))
+				return 0;
+			if (intl != NULL)
+				*intl = 1;
+			continue;
+		}
 		if (c <= ' ' || c >= 0x7f || strchr("()<>[]:;@\\,\"", c))
 			return 0;
 		if (c == '.' && s[i + 1] == '.')
@@ -223,6 +216,51 @@ valid_addr(const char *s, size_t len)
 			return 0;
 	}
 	return label > 0 && s[len - 1] != '-';
+}
+
+/* 1 if every address of the message is ASCII (an RFC 5322 message);
+ * 0 if one has a UTF-8 local part (an RFC 6532 message, which needs
+ * SMTPUTF8 to travel); -1 if one is not an address at all. */
+static int
+ascii_message(const struct mail_msg *m, const char **which)
+{
+	const char	*p, *e, *end, *lt;
+	size_t		 alen;
+	int		 intl, any = 0;
+
+	if ((lt = strchr(m->from, '<')) != NULL) {
+		p = lt + 1;
+		alen = strlen(p);
+		if (alen == 0 || p[alen - 1] != '>')
+			return -1;
+		alen--;
+	} else {
+		p = m->from;
+		alen = strlen(p);
+	}
+	*which = "From";
+	if (!valid_addr(p, alen, &intl))
+		return -1;
+	any |= intl;
+	*which = "To";
+	if (!valid_addr(m->to, strlen(m->to), &intl))
+		return -1;
+	any |= intl;
+	*which = "Cc";
+	for (p = m->cc; p != NULL && p[strspn(p, " ")] != '\0'; p = end + 1) {
+		while (*p == ' ')
+			p++;
+		if ((end = strchr(p, ',')) == NULL)
+			end = p + strlen(p);
+		for (e = end; e > p && e[-1] == ' '; e--)
+			continue;
+		if (!valid_addr(p, (size_t)(e - p), &intl))
+			return -1;
+		any |= intl;
+		if (*end == '\0')
+			break;
+	}
+	return !any;
 }
 
 /* Length of the RFC 2045 token at s (its safe subset); 0 if none. */
@@ -305,24 +343,47 @@ ew_add(struct buf *out, const char *s)
 	}
 }
 
-/* Short printable ASCII that cannot be mistaken for an encoded-word. */
+/*
+ * Short text that can stand in a header as it is: printable ASCII, or in
+ * an RFC 6532 message (intl) UTF-8 too, and nothing that could be
+ * mistaken for an encoded-word.  s is valid UTF-8 without controls.
+ */
 static int
-is_plain_header(const char *s, size_t col)
+is_plain_header(const char *s, size_t col, int intl)
 {
 	const unsigned char	*p;
 
 	if (col + strlen(s) > LINE_SOFT || strstr(s, "=?") != NULL)
 		return 0;
 	for (p = (const unsigned char *)s; *p != '\0'; p++)
-		if (*p < 0x20 || *p >= 0x7f)
-			return 0;
+		if (*p < 0x20 || *p == 0x7f || (*p >= 0x80 && !intl) ||
+		    (*p == 0xc2 && p[1] >= 0x80 && p[1] < 0xa0))
+			return 0;	/* C1 controls only as encoded-words */
 	return 1;
+}
+
+/* A display name: a quoted-string where it can be one, else RFC 2047
+ * encoded-words (which RFC 6532 messages may carry as well). */
+static int
+phrase_add(struct buf *out, const char *hdr, const char *name, size_t col,
+    int intl)
+{
+	if (!valid_text(name, 0)) {
+		log_err("mail: %s: bad display name", hdr);
+		return -1;
+	}
+	if (is_plain_header(name, col + 2, intl) &&
+	    strpbrk(name, "\"\\") == NULL)
+		buf_addf(out, "\"%s\"", name);
+	else
+		ew_add(out, name);
+	return 0;
 }
 
 /* From: either "addr" or "Display Name <addr>". */
 static int
 from_add(struct buf *out, const char *from, const char **domain,
-    size_t *domlen)
+    size_t *domlen, int intl)
 {
 	const char	*lt, *addr, *p;
 	char		*name = NULL, safe[ADDR_MAX + 2];
@@ -340,7 +401,7 @@ from_add(struct buf *out, const char *from, const char **domain,
 		else
 			alen = 0;
 	}
-	if (!valid_addr(addr, alen)) {
+	if (!valid_addr(addr, alen, NULL)) {
 		log_err("mail: From: not a plain address: \"%s\"",
 		    log_safe(from, SIZE_MAX, safe, sizeof(safe)));
 		goto out;
@@ -357,16 +418,9 @@ from_add(struct buf *out, const char *from, const char **domain,
 			continue;
 		name = xcalloc(1, nlen + 1);
 		memcpy(name, p, nlen);
-		if (!valid_text(name, 0)) {
-			log_err("mail: From: bad display name");
-			goto out;
-		}
 		if (nlen > 0) {
-			if (is_plain_header(name, 6) &&
-			    strpbrk(name, "\"\\") == NULL)
-				buf_addf(out, "\"%s\"", name);
-			else
-				ew_add(out, name);
+			if (phrase_add(out, "From", name, 6, intl) == -1)
+				goto out;
 			str_add(out, " ");
 		}
 		str_add(out, "<");
@@ -379,6 +433,27 @@ from_add(struct buf *out, const char *from, const char **domain,
 out:
 	free(name);
 	return rc;
+}
+
+/* To: the address, after its display name if there is one. */
+static int
+to_add(struct buf *out, const char *to, const char *name, int intl)
+{
+	char	 safe[ADDR_MAX + 2];
+
+	if (!valid_addr(to, strlen(to), NULL)) {
+		log_err("mail: To: not a plain address: \"%s\"",
+		    log_safe(to, SIZE_MAX, safe, sizeof(safe)));
+		return -1;
+	}
+	str_add(out, "To: ");
+	if (name != NULL && name[0] != '\0') {
+		if (phrase_add(out, "To", name, 4, intl) == -1)
+			return -1;
+		buf_addf(out, " <%s>\r\n", to);
+	} else
+		buf_addf(out, "%s\r\n", to);
+	return 0;
 }
 
 /* Cc: a comma-separated list of plain addresses, folded at commas. */
@@ -399,7 +474,7 @@ cc_add(struct buf *out, const char *cc)
 			end = p + strlen(p);
 		for (e = end; e > p && e[-1] == ' '; e--)
 			continue;
-		if (!valid_addr(p, (size_t)(e - p))) {
+		if (!valid_addr(p, (size_t)(e - p), NULL)) {
 			log_err("mail: Cc: not a plain address: \"%s\"",
 			    log_safe(p, (size_t)(e - p), safe, sizeof(safe)));
 			return -1;
@@ -511,11 +586,12 @@ int
 mail_render(const struct mail_msg *m, time_t date, struct buf *out)
 {
 	static const char *const hdrname[] = { "From", "To", "Cc",
-	    "Subject" };
-	const char	*domain = NULL, *subj, *body, *hdr[4], *ct, *fn;
-	char		 id[33], bnd[33], safe[ADDR_MAX + 2];
+	    "Subject", "To" };
+	const char	*domain = NULL, *subj, *body, *hdr[5], *ct, *fn;
+	const char	*which = "";
+	char		 id[33], bnd[33];
 	size_t		 start = out->len, domlen = 0, i;
-	int		 rc = -1;
+	int		 ascii, rc = -1;
 
 	subj = m->subject == NULL ? "" : m->subject;
 	body = m->body == NULL ? "" : m->body;
@@ -531,7 +607,8 @@ mail_render(const struct mail_msg *m, time_t date, struct buf *out)
 	hdr[1] = m->to;
 	hdr[2] = m->cc;
 	hdr[3] = subj;
-	for (i = 0; i < 4; i++) {
+	hdr[4] = m->to_name;
+	for (i = 0; i < 5; i++) {
 		if (has_linebreak(hdr[i])) {
 			log_err("mail: %s: line break in header refused",
 			    hdrname[i]);
@@ -546,9 +623,10 @@ mail_render(const struct mail_msg *m, time_t date, struct buf *out)
 		log_err("mail: body: control character or not UTF-8");
 		goto out;
 	}
-	if (!valid_addr(m->to, strlen(m->to))) {
-		log_err("mail: To: not a plain address: \"%s\"",
-		    log_safe(m->to, SIZE_MAX, safe, sizeof(safe)));
+	/* Each address is checked again where its header is written. */
+	if ((ascii = ascii_message(m, &which)) == -1) {
+		log_err("mail: %s: an address is not a plain addr-spec",
+		    which);
 		goto out;
 	}
 	for (i = 0; i < m->natt; i++) {
@@ -566,16 +644,16 @@ mail_render(const struct mail_msg *m, time_t date, struct buf *out)
 		log_err("mail: date %lld out of range", (long long)date);
 		goto out;
 	}
-	if (from_add(out, m->from, &domain, &domlen) == -1)
+	if (from_add(out, m->from, &domain, &domlen, !ascii) == -1 ||
+	    to_add(out, m->to, m->to_name, !ascii) == -1)
 		goto out;
-	buf_addf(out, "To: %s\r\n", m->to);
 	if (m->cc != NULL && m->cc[strspn(m->cc, " ")] != '\0' &&
 	    cc_add(out, m->cc) == -1)
 		goto out;
 	str_add(out, "Subject:");
 	if (subj[0] != '\0') {
 		str_add(out, " ");
-		if (is_plain_header(subj, 9))
+		if (is_plain_header(subj, 9, !ascii))
 			buf_add(out, subj, strlen(subj));
 		else
 			ew_add(out, subj);
@@ -630,539 +708,8 @@ out:
 	return rc;
 }
 
-static long long
-mono_ms(void)
-{
-	struct timespec	 ts;
-
-	/* An elapsed-time budget, not a date: the one clock is not used. */
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* In the child: stdin from rfd, default SIGPIPE, own process group. */
-static void __attribute__((noreturn))
-child_exec(int rfd, char *const argv[])
-{
-	struct sigaction	 sa;
-	sigset_t		 none;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
-	(void)sigaction(SIGPIPE, &sa, NULL);
-	sigemptyset(&none);
-	(void)sigprocmask(SIG_SETMASK, &none, NULL);
-	(void)setpgid(0, 0);
-	if (rfd == STDIN_FILENO) {
-		if (fcntl(rfd, F_SETFD, 0) == -1)
-			_exit(127);
-	} else if (dup2(rfd, STDIN_FILENO) == -1)
-		_exit(127);
-	execv("/bin/sh", argv);
-	_exit(127);
-}
-
-/* Write all of p to the non-blocking fd before the deadline. */
-static int
-feed(int fd, const unsigned char *p, size_t len, long long deadline)
-{
-	struct pollfd	 pfd;
-	ssize_t		 n;
-	long long	 left;
-
-	while (len > 0) {
-		if ((left = deadline - mono_ms()) <= 0) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-		pfd.fd = fd;
-		pfd.events = POLLOUT;
-		if (poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if ((n = write(fd, p, len)) == -1) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* Wait for pid until the deadline, then kill its process group. */
-static int
-reap(pid_t pid, long long deadline, int *status)
-{
-	struct timespec	 ts;
-	long		 step = 1;
-	pid_t		 r;
-
-	for (;;) {
-		if ((r = waitpid(pid, status, WNOHANG)) == pid)
-			return 0;
-		if (r == -1 && errno != EINTR)
-			return -1;
-		if (mono_ms() >= deadline)
-			break;
-		ts.tv_sec = 0;
-		ts.tv_nsec = step * 1000000;
-		(void)nanosleep(&ts, NULL);
-		if (step < 50)
-			step *= 2;
-	}
-	(void)kill(-pid, SIGKILL);
-	(void)kill(pid, SIGKILL);
-	while ((r = waitpid(pid, status, 0)) == -1 && errno == EINTR)
-		continue;
-	errno = ETIMEDOUT;
-	return -1;
-}
-
-/*
- * Pipe msg to "/bin/sh -c cmd" and wait for it: 0 only if all of msg
- * was taken and the command exited 0.  SIGPIPE is held off for this
- * thread while writing, so a command that quits early is an error, not
- * the death of the daemon.
- */
-static int
-pipe_to(const char *cmd, const unsigned char *msg, size_t len,
-    const char *name)
-{
-	char *const	 argv[] = { "sh", "-c", (char *)cmd, NULL };
-	sigset_t	 pipeset, oldset, pending;
-	struct timespec	 zero = { 0, 0 };
-	long long	 deadline;
-	int		 fds[2] = { -1, -1 }, status = 0, rc = -1;
-	int		 blocked = 0, was_pending = 0, fed, saved;
-	pid_t		 pid = -1;
-
-	deadline = mono_ms() + SENDMAIL_TIMEOUT * 1000LL;
-	if (pipe2(fds, O_CLOEXEC) == -1) {
-		log_err("mail: %s: pipe: %s", name, strerror(errno));
-		goto out;
-	}
-	if ((pid = fork()) == -1) {
-		log_err("mail: %s: fork: %s", name, strerror(errno));
-		goto out;
-	}
-	if (pid == 0)
-		child_exec(fds[0], argv);
-	(void)setpgid(pid, pid);
-	close(fds[0]);
-	fds[0] = -1;
-
-	sigemptyset(&pipeset);
-	sigaddset(&pipeset, SIGPIPE);
-	if (pthread_sigmask(SIG_BLOCK, &pipeset, &oldset) == 0) {
-		blocked = 1;
-		was_pending = sigpending(&pending) == 0 &&
-		    sigismember(&pending, SIGPIPE) == 1;
-	}
-	fed = fcntl(fds[1], F_SETFL, O_NONBLOCK) == 0 &&
-	    feed(fds[1], msg, len, deadline) == 0;
-	saved = errno;
-	close(fds[1]);
-	fds[1] = -1;
-	if (blocked) {
-		if (!fed && saved == EPIPE && !was_pending)
-			(void)sigtimedwait(&pipeset, NULL, &zero);
-		(void)pthread_sigmask(SIG_SETMASK, &oldset, NULL);
-	}
-	if (!fed)
-		log_err("mail: %s: writing to sendmail command: %s", name,
-		    strerror(saved));
-
-	if (reap(pid, deadline, &status) == -1) {
-		log_err("mail: %s: sendmail command: %s", name,
-		    errno == ETIMEDOUT ? "timed out, killed" : strerror(errno));
-		goto out;
-	}
-	if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
-		log_err("mail: %s: sendmail command exited with status %d",
-		    name, WEXITSTATUS(status));
-		goto out;
-	}
-	if (WIFSIGNALED(status)) {
-		log_err("mail: %s: sendmail command killed by signal %d",
-		    name, WTERMSIG(status));
-		goto out;
-	}
-	if (!fed)
-		goto out;
-	rc = 0;
-out:
-	if (fds[0] != -1)
-		close(fds[0]);
-	if (fds[1] != -1)
-		close(fds[1]);
-	return rc;
-}
-
-/* A message's identity: SHA-256 of its bytes without the Date line, so
- * the same message rendered at another time has the same key. */
-static void
-msg_key(const unsigned char *p, size_t len, char out[65])
-{
-	struct buf	 b = { 0 };
-	size_t		 i = 0, j;
-	int		 skipped = 0;
-
-	while (i < len) {
-		for (j = i; j < len && p[j] != '\n'; j++)
-			continue;
-		if (j < len)
-			j++;
-		if (!skipped && j - i >= 5 && memcmp(p + i, "Date:", 5) == 0)
-			skipped = 1;
-		else
-			buf_add(&b, p + i, j - i);
-		i = j;
-	}
-	sha256_hex(b.p ? (const void *)b.p : "", b.len, out);
-	buf_free(&b);
-}
-
-/* 1 if dir/.sent/<file> records that this very message was handed over. */
-static int
-was_sent(const char *dir, const char *file, const char *key)
-{
-	char		 path[PATH_MAX];
-	unsigned char	*old = NULL;
-	size_t		 oldlen;
-	int		 same;
-
-	snprintf(path, sizeof(path), "%s/.sent/%s", dir, file);
-	if (fs_read_file(path, 128, &old, &oldlen) == -1)
-		return 0;
-	same = oldlen >= 64 && memcmp(old, key, 64) == 0;
-	free(old);
-	return same;
-}
-
-/*
- * Hand one message of the spool to the sendmail command, once: a marker
- * in <spool>/mail/.sent/ records what was handed over.  A failure is
- * logged and left for mail_flush() to retry in a later pass.
- */
-static int
-pipe_one(const struct conf *conf, const char *dir, const char *file,
-    const unsigned char *p, size_t len)
-{
-	struct buf	 lf = { 0 };
-	char		 key[65], sent[PATH_MAX];
-	size_t		 i, j;
-	int		 rc = -1;
-
-	msg_key(p, len, key);
-	if (was_sent(dir, file, key))
-		return 0;
-	/* Local mail programs take LF line ends; CR only occurs in CRLF. */
-	for (i = 0; i < len; i = j + 1) {
-		for (j = i; j < len && p[j] != '\r'; j++)
-			continue;
-		buf_add(&lf, p + i, j - i);
-	}
-	if (pipe_to(conf->sendmail_command, lf.p, lf.len, file) == -1) {
-		log_warn("mail: %s: the sendmail command failed; the message "
-		    "stays in the spool and is handed over again later", file);
-		goto out;
-	}
-	snprintf(sent, sizeof(sent), "%s/.sent", dir);
-	if (fs_mkdirs(sent, MAIL_DIR_MODE) == -1 ||
-	    fs_write_atomic_path(sent, file, key, 64, MAIL_MODE) == -1)
-		log_warn("mail: %s: handed over, but the record of it was not "
-		    "written; it may be handed over twice", file);
-	log_debug("mail: %s: handed to sendmail command", file);
-	rc = 0;
-out:
-	buf_free(&lf);
-	return rc;
-}
-
-/* One message of a batch: written as tmp, published as file. */
-struct mail_entry {
-	char	*file;		/* <name>.eml */
-	char	*tmp;		/* .<file>.<hex>.tmp; NULL once renamed */
-};
-
-struct mail_batch {
-	const struct conf	*conf;
-	char			 dir[PATH_MAX];
-	int			 dirfd;
-	int			 piping;
-	struct mail_entry	*v;	/* written, not yet published */
-	size_t			 n, cap;
-};
-
-static void
-mail_batch_free(struct mail_batch *b)
-{
-	size_t	 i;
-
-	for (i = 0; i < b->n; i++) {
-		free(b->v[i].file);
-		free(b->v[i].tmp);
-	}
-	free(b->v);
-	if (b->dirfd != -1)
-		close(b->dirfd);
-	free(b);
-}
-
-struct mail_batch *
-mail_batch_begin(const struct conf *conf)
-{
-	struct mail_batch	*b;
-
-	b = xcalloc(1, sizeof(*b));
-	b->conf = conf;
-	b->dirfd = -1;
-	b->piping = conf->sendmail_command != NULL &&
-	    conf->sendmail_command[0] != '\0';
-	if ((size_t)snprintf(b->dir, sizeof(b->dir), "%s/mail",
-	    conf->spool_dir) >= sizeof(b->dir)) {
-		log_err("mail: %s/mail: path too long", conf->spool_dir);
-		goto bad;
-	}
-	if (fs_mkdirs(b->dir, MAIL_DIR_MODE) == -1) {
-		log_err("mail: %s: %s", b->dir, strerror(errno));
-		goto bad;
-	}
-	/* Opened before any message is written: fs_syncfs reports the
-	 * write-back errors of the file system since this open. */
-	if ((b->dirfd = open(b->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
-	    -1) {
-		log_err("mail: %s: %s", b->dir, strerror(errno));
-		goto bad;
-	}
-	return b;
-bad:
-	mail_batch_free(b);
-	return NULL;
-}
-
-/* The data of every temporary of b on disk: one syncfs for many files,
- * an fsync for one (or each, where the kernel has no syncfs). */
-static int
-batch_sync(struct mail_batch *b)
-{
-	size_t	 i;
-
-	if (b->n > 1) {
-		if (fs_syncfs(b->dirfd) == 0)
-			return 0;
-		if (errno != ENOSYS)
-			return -1;
-	}
-	for (i = 0; i < b->n; i++)
-		if (fs_fsync_at(b->dirfd, b->v[i].tmp) == -1)
-			return -1;
-	return 0;
-}
-
-/* Hand a published message to the sendmail command (pipe_one). */
-static void
-batch_pipe(struct mail_batch *b, const char *file)
-{
-	unsigned char	*p = NULL;
-	size_t		 len;
-	int		 fd;
-
-	if ((fd = openat(b->dirfd, file, O_RDONLY | O_NOFOLLOW |
-	    O_CLOEXEC)) == -1 || fs_read_fd(fd, 64 * 1024 * 1024, &p,
-	    &len) == -1) {
-		log_warn("mail: %s/%s: cannot read back for the sendmail "
-		    "command: %s; it is handed over later", b->dir, file,
-		    strerror(errno));
-		if (fd != -1)
-			close(fd);
-		return;
-	}
-	close(fd);
-	(void)pipe_one(b->conf, b->dir, file, p, len);
-	OPENSSL_cleanse(p, len);
-	free(p);
-}
-
-/*
- * The group commit of what b holds: every temporary made durable, then
- * renamed to its final name, then the directory fsynced once; then each
- * message piped to the sendmail command.  On failure the temporaries not
- * renamed are unlinked.  b is empty afterwards either way.
- */
-static int
-batch_publish(struct mail_batch *b)
-{
-	size_t	 i = 0, j;
-	int	 rc = -1;
-
-	if (b->n == 0)
-		return 0;
-	if (batch_sync(b) == -1) {
-		log_err("mail: %s: messages not made durable; none published",
-		    b->dir);
-		goto out;
-	}
-	for (i = 0; i < b->n; i++) {
-		if (renameat(b->dirfd, b->v[i].tmp, b->dirfd,
-		    b->v[i].file) == -1) {
-			log_err("mail: %s/%s: rename: %s", b->dir,
-			    b->v[i].file, strerror(errno));
-			break;
-		}
-	}
-	if (fs_fsync_dir(b->dirfd) == -1 || i < b->n)
-		goto out;
-	/* The records are written: delivery problems are retried later. */
-	if (b->piping)
-		for (j = 0; j < b->n; j++)
-			batch_pipe(b, b->v[j].file);
-	rc = 0;
-out:
-	for (j = 0; j < b->n; j++) {
-		if (j >= i)
-			(void)unlinkat(b->dirfd, b->v[j].tmp, 0);
-		free(b->v[j].file);
-		free(b->v[j].tmp);
-	}
-	b->n = 0;
-	return rc;
-}
-
 int
-mail_batch_add(struct mail_batch *b, const char *name,
-    const struct mail_msg *m)
+mail_valid_addr(const char *s, size_t len)
 {
-	struct fs_tmp	 t;
-	struct buf	 msg = { 0 };
-	char		 file[160], safe[160], key[65];
-	int		 rc = -1;
-
-	if (!valid_name(name)) {
-		log_err("mail: refusing message name \"%s\"",
-		    log_safe(name, SIZE_MAX, safe, sizeof(safe)));
-		goto out;
-	}
-	if ((size_t)snprintf(file, sizeof(file), "%s.eml", name) >=
-	    sizeof(file) || !valid_name(file)) {
-		log_err("mail: %s: name too long", name);
-		goto out;
-	}
-	if (mail_render(m, clock_now(), &msg) == -1) {
-		log_err("mail: %s: message not written", name);
-		goto out;
-	}
-	/* Already handed over as it is: keep the record as delivered. */
-	msg_key(msg.p, msg.len, key);
-	if (b->piping && was_sent(b->dir, file, key)) {
-		rc = 0;
-		goto out;
-	}
-	if (fs_tmp_open(&t, b->dirfd, file, MAIL_MODE) == -1) {
-		log_err("mail: %s/%s: not written", b->dir, file);
-		goto out;
-	}
-	if (fs_write_all(t.fd, msg.p, msg.len) == -1 ||
-	    fs_tmp_close(&t) == -1) {
-		log_err("mail: %s/%s: not written: %s", b->dir, t.tmpname,
-		    strerror(errno));
-		fs_tmp_abort(&t);
-		goto out;
-	}
-	if (b->n == b->cap) {
-		struct mail_entry	*v;
-		size_t			 cap = b->cap == 0 ? 16 : b->cap * 2;
-
-		if ((v = reallocarray(b->v, cap, sizeof(*v))) == NULL) {
-			log_err("out of memory");
-			abort();
-		}
-		b->v = v;
-		b->cap = cap;
-	}
-	b->v[b->n].file = xstrdup(file);
-	b->v[b->n].tmp = xstrdup(t.tmpname);
-	b->n++;
-	/* Bounded memory: a large batch is committed in groups. */
-	rc = b->n < BATCH_GROUP ? 0 : batch_publish(b);
-out:
-	if (msg.p != NULL)
-		OPENSSL_cleanse(msg.p, msg.len);
-	buf_free(&msg);
-	return rc;
-}
-
-int
-mail_batch_commit(struct mail_batch *b)
-{
-	int	 rc;
-
-	rc = batch_publish(b);
-	mail_batch_free(b);
-	return rc;
-}
-
-void
-mail_batch_abort(struct mail_batch *b)
-{
-	size_t	 i;
-
-	if (b == NULL)
-		return;
-	for (i = 0; i < b->n; i++)
-		(void)unlinkat(b->dirfd, b->v[i].tmp, 0);
-	mail_batch_free(b);
-}
-
-int
-mail_send(const struct conf *conf, const char *name,
-    const struct mail_msg *m)
-{
-	struct mail_batch	*b;
-
-	if ((b = mail_batch_begin(conf)) == NULL)
-		return -1;
-	if (mail_batch_add(b, name, m) == -1) {
-		mail_batch_abort(b);
-		return -1;
-	}
-	return mail_batch_commit(b);
-}
-
-int
-mail_flush(const struct conf *conf)
-{
-	DIR		*d;
-	struct dirent	*de;
-	char		 dir[PATH_MAX], path[PATH_MAX];
-	int		 rc = 0;
-
-	if (conf->sendmail_command == NULL ||
-	    conf->sendmail_command[0] == '\0')
-		return 0;
-	snprintf(dir, sizeof(dir), "%s/mail", conf->spool_dir);
-	if ((d = opendir(dir)) == NULL)
-		return 0;
-	while ((de = readdir(d)) != NULL) {
-		unsigned char	*p;
-		size_t		 len, n = strlen(de->d_name);
-
-		if (de->d_name[0] == '.' || n < 5 ||
-		    strcmp(de->d_name + n - 4, ".eml") != 0)
-			continue;
-		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir,
-		    de->d_name) >= sizeof(path))
-			continue;
-		if (fs_read_file(path, 64 * 1024 * 1024, &p, &len) == -1)
-			continue;
-		if (pipe_one(conf, dir, de->d_name, p, len) == -1)
-			rc = -1;
-		free(p);
-	}
-	closedir(d);
-	return rc;
+	return valid_addr(s, len, NULL);
 }

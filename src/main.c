@@ -134,6 +134,38 @@ out:
 
 /* ---- status ---- */
 
+/* Certificates whose message could not be published (report.c), of
+ * every batch or of the batch or order named by id; how many. */
+static int
+status_stuck(struct cmd_env *env, const char *id)
+{
+	sqlite3_stmt	*q;
+	char		 since[32];
+	int		 n = 0;
+
+	q = store_prep(env->st, "SELECT a.name, b.ext_id, o.ext_id, r.email,"
+	    " c.stuck, c.stuck_since, COALESCE(c.stuck_detail, '')"
+	    " FROM certificate c JOIN recipient r ON r.id = c.recipient_id"
+	    " JOIN orders o ON o.id = r.order_id JOIN batch b ON"
+	    " b.id = o.batch_id JOIN account a ON a.id = b.account_id"
+	    " WHERE c.stuck IS NOT NULL AND c.mailed = 0 AND (?1 IS NULL OR"
+	    " b.ext_id = ?1 OR o.ext_id = ?1) ORDER BY c.id", "t", id);
+	if (q == NULL)
+		return -1;
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		time_fmt((time_t)sqlite3_column_int64(q, 5), since,
+		    sizeof(since));
+		printf("stuck %s %s %s %s %s since %s: %s\n",
+		    sqlite3_column_text(q, 0), sqlite3_column_text(q, 1),
+		    sqlite3_column_text(q, 2), sqlite3_column_text(q, 3),
+		    sqlite3_column_text(q, 4), since,
+		    sqlite3_column_text(q, 6));
+		n++;
+	}
+	store_release(q);
+	return n;
+}
+
 static int
 cmd_status(struct cmd_env *env, int argc, char **argv)
 {
@@ -162,6 +194,8 @@ cmd_status(struct cmd_env *env, int argc, char **argv)
 			printf("inbound directories without an account: %d "
 			    "(%s)\n", n, (char *)b.p);
 		buf_free(&b);
+		if (status_stuck(env, NULL) == -1)
+			return cli_err("status: database error");
 		return 0;
 	}
 	q = store_prep(env->st, "SELECT a.name, b.ext_id, o.ext_id, o.state,"
@@ -187,6 +221,8 @@ cmd_status(struct cmd_env *env, int argc, char **argv)
 	store_release(q);
 	if (n == 0)
 		return cli_err("status: no batch or order \"%s\"", argv[0]);
+	if (status_stuck(env, argv[0]) == -1)
+		return cli_err("status: database error");
 	return 0;
 }
 

@@ -10,8 +10,14 @@
  * stored DER bytes (PEM and the certs-only PKCS#7 by hand, the chain
  * once per pass), and the messages of a pass are published as one mail
  * batch (one syncfs) before the certificates are marked mailed.
- * Failure policy: a failed write leaves the pass open; it is written
- * again in the next pass of the daemon.
+ * Failure policy: a failed write of the archive or result.xml (the
+ * environment: a full disk, the database) leaves the pass open; it is
+ * written again in the next pass of the daemon.  One recipient's message
+ * that cannot be rendered or published never holds the pass back: it is
+ * recorded against that recipient (certificate.stuck, an event, <stuck>
+ * in the result, certspool status), tried again in every later pass,
+ * and once published its batch gets a new result.  report_publish()
+ * returns -1 while such an item is left, so daemon --once exits 75.
  */
 #include <sys/stat.h>
 
@@ -125,6 +131,17 @@ elem(xmlTextWriterPtr w, const char *name, const char *value)
 
 	clean_text(value, clean, sizeof(clean));
 	return xmlTextWriterWriteElement(w, BAD_CAST name, BAD_CAST clean);
+}
+
+static int
+elem_text(xmlTextWriterPtr w, const char *value)
+{
+	char	 clean[2048];
+
+	if (value == NULL)
+		return 0;
+	clean_text(value, clean, sizeof(clean));
+	return xmlTextWriterWriteString(w, BAD_CAST clean);
 }
 
 int
@@ -291,27 +308,31 @@ p7b_of_der(const unsigned char *der, size_t derlen, const struct chain *ch,
 	return out.p;
 }
 
-/* A safe directory name for a recipient inside the archive. */
+/*
+ * The directory of a recipient inside the archive: its mailbox (SPEC 4),
+ * UTF-8 local parts included, when bundle.c takes it as a path
+ * component.  A mailbox that cannot be a file name (one with a '/', an
+ * atext character, or a control) gets "recipient-<n>"; the result.xml
+ * still names its mailbox and cert.pem's hash.
+ */
 static void
 rcpt_dirname(const char *email, int idx, char *out, size_t len)
 {
-	const char	*p;
-	int		 ok = email != NULL && email[0] != '.' &&
-	    strlen(email) < 200 && strstr(email, "..") == NULL;
-
-	for (p = email; ok && *p != '\0'; p++)
-		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-		    (*p >= '0' && *p <= '9') || strchr("._-+@", *p) != NULL))
-			ok = 0;
-	if (ok)
+	if (email != NULL && bundle_valid_component(email, strlen(email)))
 		strlcpy_(out, email, len);
-	else
+	else {
 		snprintf(out, len, "recipient-%d", idx);
+		log_warn("archive: the mailbox of recipient %d is not a safe "
+		    "file name; its directory is %s", idx, out);
+	}
 }
 
 struct cert_row {
-	long long	 cid, rid, oid;
+	long long	 cid, rid, oid, bid;
 	char		*serial, *email, *order_ext, *add_emails, *password;
+	char		*name;		/* display name for To, or NULL */
+	char		*batch_ext, *stuck, *stuck_detail;
+	int		 st_cert, st_p12; /* mail_batch_add outcomes */
 	int		 idx, mailed;
 	int		 kind;		/* 0 issued, 1 reissued, 2 renewed */
 	time_t		 cov_end, not_after;
@@ -328,6 +349,10 @@ cert_row_free(struct cert_row *r)
 	free(r->email);
 	free(r->order_ext);
 	free(r->add_emails);
+	free(r->name);
+	free(r->batch_ext);
+	free(r->stuck);
+	free(r->stuck_detail);
 	if (r->password != NULL)
 		OPENSSL_cleanse(r->password, strlen(r->password));
 	free(r->password);
@@ -368,6 +393,11 @@ cert_row_next(sqlite3_stmt *q, struct cert_row *r)
 	r->kind = sqlite3_column_int(q, 12);
 	r->cov_end = (time_t)sqlite3_column_int64(q, 13);
 	r->not_after = (time_t)sqlite3_column_int64(q, 14);
+	r->bid = sqlite3_column_int64(q, 15);
+	r->batch_ext = store_col_text(q, 16);
+	r->name = store_col_text(q, 17);
+	r->stuck = store_col_text(q, 18);
+	r->stuck_detail = store_col_text(q, 19);
 	if (r->der == NULL) {
 		log_err("certificate %s: no DER stored", r->serial ?
 		    r->serial : "?");
@@ -380,7 +410,11 @@ static const char *cert_cols = "SELECT c.id, c.recipient_id, o.id, c.serial,"
     " r.email, o.ext_id, o.add_emails, c.p12_password, r.idx, c.mailed,"
     " c.der, c.p12, CASE WHEN c.round = 0 THEN 0 WHEN c.round = r.round"
     " AND r.round_covered = 1 THEN 1 ELSE 2 END, COALESCE(r.cov_end, 0),"
-    " c.not_after FROM certificate c JOIN recipient r ON r.id ="
+    " c.not_after, o.batch_id, (SELECT ext_id FROM batch WHERE id ="
+    " o.batch_id), CASE WHEN r.cn_type = 1 THEN r.cn WHEN r.given_name IS"
+    " NOT NULL AND r.surname IS NOT NULL THEN r.given_name || ' ' ||"
+    " r.surname END, c.stuck, c.stuck_detail"
+    " FROM certificate c JOIN recipient r ON r.id ="
     " c.recipient_id JOIN orders o ON o.id = r.order_id";
 
 static int
@@ -457,11 +491,26 @@ out:
 	return rc;
 }
 
+/* A display name fit for a header: one line of text, else none. */
+static const char *
+header_name(const char *name)
+{
+	const unsigned char	*p;
+
+	if (name == NULL)
+		return NULL;
+	for (p = (const unsigned char *)name; *p != '\0'; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return NULL;
+	return name;
+}
+
 /* The "client certificate issued" message, and the PKCS#12 password in
- * a message of its own to the recipient alone, into the batch mb. */
+ * a message of its own to the recipient alone, into the batch mb; what
+ * becomes of each goes to r->st_cert and r->st_p12 (mail_batch_add). */
 static int
 write_mails(struct mail_batch *mb, const struct conf *c,
-    const struct chain *ch, const struct cert_row *r)
+    const struct chain *ch, struct cert_row *r)
 {
 	struct mail_msg		 m;
 	struct mail_attach	 att[2];
@@ -470,7 +519,7 @@ write_mails(struct mail_batch *mb, const struct conf *c,
 	unsigned char		*p7 = NULL;
 	size_t			 pemlen = 0, p7len = 0;
 	char			 na[32];
-	int			 rc = -1;
+	int			 rc = 0;
 
 	pem = pem_of_der(r->der, r->derlen, &pemlen);
 	p7 = p7b_of_der(r->der, r->derlen, ch, &p7len);
@@ -507,6 +556,7 @@ write_mails(struct mail_batch *mb, const struct conf *c,
 	memset(&m, 0, sizeof(m));
 	m.from = c->mail_from;
 	m.to = r->email;
+	m.to_name = header_name(r->name);
 	m.cc = r->add_emails;
 	m.subject = subject;
 	m.body = (const char *)body.p;
@@ -514,8 +564,9 @@ write_mails(struct mail_batch *mb, const struct conf *c,
 	m.natt = 2;
 	m.message_id_seed = seed;
 	snprintf(name, sizeof(name), "cert-%s", r->serial);
-	if (mail_batch_add(mb, name, &m) == -1)
-		goto out;
+	r->st_p12 = 0;
+	if (mail_batch_add(mb, name, &m, &r->st_cert) == -1)
+		rc = -1;
 	if (r->password != NULL) {
 		buf_free(&body);
 		buf_addf(&body, "The password of bundle.p12 for %s (serial %s) "
@@ -531,11 +582,9 @@ write_mails(struct mail_batch *mb, const struct conf *c,
 		m.body = (const char *)body.p;
 		m.message_id_seed = seed;
 		snprintf(name, sizeof(name), "p12pass-%s", r->serial);
-		if (mail_batch_add(mb, name, &m) == -1)
-			goto out;
+		if (mail_batch_add(mb, name, &m, &r->st_p12) == -1)
+			rc = -1;
 	}
-	rc = 0;
-out:
 	if (body.p != NULL)
 		OPENSSL_cleanse(body.p, body.len);
 	buf_free(&body);
@@ -593,7 +642,8 @@ write_result(struct store *st, const struct conf *c, int outfd,
 	q = store_prep(st, "SELECT o.id, o.ext_id, o.state, o.reason,"
 	    " o.message, r.email, r.state, r.reason, r.message, c.serial,"
 	    " c.not_after, c.der, COALESCE(o.price, 0), o.pay_used, "
-	    SQL_CHARGED ", " SQL_UNITS ", r.cov_end"
+	    SQL_CHARGED ", " SQL_UNITS ", r.cov_end, c.stuck, c.stuck_detail,"
+	    " c.stuck_since"
 	    " FROM orders o JOIN recipient r ON"
 	    " r.order_id = o.id LEFT JOIN certificate c ON c.recipient_id ="
 	    " r.id AND c.state = 'issued' WHERE o.batch_id = ?"
@@ -663,6 +713,19 @@ write_result(struct store *st, const struct conf *c, int outfd,
 				ok = attr(w, "coverageEnd", na) >= 0;
 			}
 			free(pem);
+			/* Its message could not be published (yet). */
+			if (ok && sqlite3_column_text(q, 17) != NULL) {
+				time_fmt((time_t)sqlite3_column_int64(q, 19),
+				    na, sizeof(na));
+				ok = xmlTextWriterStartElement(w,
+				    BAD_CAST "stuck") >= 0 &&
+				    attr(w, "reason", (const char *)
+				    sqlite3_column_text(q, 17)) >= 0 &&
+				    attr(w, "since", na) >= 0 &&
+				    elem_text(w, (const char *)
+				    sqlite3_column_text(q, 18)) >= 0 &&
+				    xmlTextWriterEndElement(w) >= 0;
+			}
 		} else if (ok && sqlite3_column_text(q, 7) != NULL &&
 		    strcmp(rstate, S_REJECTED) == 0)
 			ok = attr(w, "reason", (const char *)
@@ -714,20 +777,21 @@ mail_work_free(struct mail_work *w)
 }
 
 /* The unmailed issued certificates selected by cond (SQL over c with
- * nparam integer parameters a, b) after id `after`; NULL if none. */
+ * nparam (0..2) integer parameters a, b) after id `after`; NULL if none. */
 static struct mail_work *
 mail_load(struct store *st, const struct conf *c, const struct ca *ca,
     const char *cond, int nparam, long long a, long long b, long long after)
 {
 	struct mail_work	*w;
 	sqlite3_stmt		*q;
-	char			 sql[1024];
+	char			 sql[1536];
 	int			 got;
 
 	snprintf(sql, sizeof(sql), "%s WHERE %s AND c.id > ? AND c.state IN"
 	    " ('issued', 'superseded') AND c.mailed = 0 ORDER BY c.id"
 	    " LIMIT %d", cert_cols, cond, MAIL_PIECE);
-	q = nparam == 1 ? store_prep(st, sql, "ii", a, after) :
+	q = nparam == 0 ? store_prep(st, sql, "i", after) : nparam == 1 ?
+	    store_prep(st, sql, "ii", a, after) :
 	    store_prep(st, sql, "iii", a, b, after);
 	if (q == NULL)
 		return NULL;
@@ -745,79 +809,147 @@ mail_load(struct store *st, const struct conf *c, const struct ca *ca,
 	return w;
 }
 
+/* Every message of the piece, one group commit.  A message that cannot
+ * be rendered or published does not keep the others back (its row's
+ * st_* says why); -1 if the group itself failed (nothing published
+ * through no fault of the messages: sync, a full disk). */
 static int
 mail_write(struct mail_work *w)
 {
 	struct mail_batch	*mb;
 	size_t			 i;
+	int			 rc = 0;
 
 	if ((mb = mail_batch_begin(w->conf)) == NULL)
 		return -1;
 	for (i = 0; i < w->n; i++) {
 		log_ctx_put(LOGK_ORDER, w->rows[i].order_ext);
 		log_ctx_put(LOGK_RECIPIENT, w->rows[i].email);
-		if (write_mails(mb, w->conf, &w->ch, &w->rows[i]) == -1) {
-			mail_batch_abort(mb);
-			break;
-		}
+		(void)write_mails(mb, w->conf, &w->ch, &w->rows[i]);
 		crash_point("after_mail");
 	}
 	log_ctx_put(LOGK_ORDER, NULL);
 	log_ctx_put(LOGK_RECIPIENT, NULL);
-	if (i < w->n)
-		return -1;
 	crash_point("before_mail_commit");
-	if (mail_batch_commit(mb) == -1)
-		return -1;
+	(void)mail_batch_commit(mb);
 	crash_point("after_mail_commit");
 	w->written = 1;
-	return 0;
+	for (i = 0; i < w->n; i++)
+		if (w->rows[i].st_cert == -1 || w->rows[i].st_p12 == -1)
+			rc = -1;
+	return rc;
+}
+
+/* Why a row's messages were not published: a reason code (README,
+ * reason codes) and what failed; NULL if they were (or will be retried
+ * for a reason of the environment, not of the message). */
+static const char *
+row_failure(const struct cert_row *r, char *detail, size_t len)
+{
+	int	 e = r->st_cert > 0 ? r->st_cert : r->st_p12;
+	int	 p12 = r->st_cert <= 0;
+
+	if (r->st_cert <= 0 && r->st_p12 <= 0)
+		return NULL;
+	snprintf(detail, len, "%s-%s.eml: %s", p12 ? "p12pass" : "cert",
+	    r->serial, e == EINVAL ? "refused by mail_render (see the log)" :
+	    strerror(e));
+	return e == EINVAL ? "mail_refused" : "mail_not_published";
+}
+
+/*
+ * Record what became of each row: published rows are marked mailed and
+ * their passwords erased (a row that was stuck is cleared, and its batch
+ * gets a new result to show it); a row whose own message failed is
+ * recorded against its recipient (certificate.stuck, an event when the
+ * reason is new) and retried in later passes.  *nstuck counts those.
+ */
+static int
+mail_finish_rows(struct store *st, struct mail_work *w, int *nstuck)
+{
+	const struct cert_row	*r;
+	const char		*why;
+	char			 detail[256];
+	size_t			 i;
+
+	if (store_begin(st) == -1)
+		return -1;
+	for (i = 0; i < w->n; i++) {
+		r = &w->rows[i];
+		why = row_failure(r, detail, sizeof(detail));
+		if (why != NULL) {
+			(*nstuck)++;
+			log_warn("batch %s order %s recipient %s: message not "
+			    "published (%s: %s); the result goes out without "
+			    "it, retried in the next pass", r->batch_ext ?
+			    r->batch_ext : "?", r->order_ext, r->email, why,
+			    detail);
+			if (r->stuck != NULL && strcmp(r->stuck, why) == 0 &&
+			    r->stuck_detail != NULL &&
+			    strcmp(r->stuck_detail, detail) == 0)
+				continue;
+			if (store_done(st, store_prep(st, "UPDATE certificate"
+			    " SET stuck = ?, stuck_detail = ?, stuck_since ="
+			    " COALESCE(stuck_since, ?) WHERE id = ?", "ttii",
+			    why, detail, (long long)clock_now(), r->cid)) ==
+			    -1 || store_event(st, "publish_failed", r->bid,
+			    r->oid, r->rid, NULL, NULL, why, detail) == -1)
+				goto bad;
+			continue;
+		}
+		if (r->st_cert != 0 || r->st_p12 != 0)
+			continue;	/* the group failed: next time */
+		if (store_done(st, store_prep(st, "UPDATE certificate SET"
+		    " mailed = 1, p12_password = NULL, stuck = NULL,"
+		    " stuck_detail = NULL, stuck_since = NULL WHERE id = ?",
+		    "i", r->cid)) == -1)
+			goto bad;
+		if (r->stuck != NULL && (store_event(st, "publish_recovered",
+		    r->bid, r->oid, r->rid, NULL, NULL, r->stuck, NULL) == -1 ||
+		    store_done(st, store_prep(st, "UPDATE batch SET dirty = 1"
+		    " WHERE id = ?", "i", r->bid)) == -1))
+			goto bad;
+		if (r->stuck != NULL)
+			log_info("batch %s order %s recipient %s: message "
+			    "published after %s", r->batch_ext ? r->batch_ext :
+			    "?", r->order_ext, r->email, r->stuck);
+	}
+	return store_commit(st);
+bad:
+	store_rollback(st);
+	return -1;
 }
 
 /* The passwords leave the database once their messages are. */
 static int
-mail_finish(struct store *st, struct mail_work *w)
+mail_finish(struct store *st, struct mail_work *w, int *nstuck)
 {
-	size_t	 i;
 	int	 rc = -1;
 
-	if (!w->written)
-		goto out;
-	if (store_begin(st) == -1)
-		goto out;
-	for (i = 0; i < w->n; i++)
-		if (store_done(st, store_prep(st, "UPDATE certificate SET"
-		    " mailed = 1, p12_password = NULL WHERE id = ?", "i",
-		    w->rows[i].cid)) == -1) {
-			store_rollback(st);
-			goto out;
-		}
-	if (store_commit(st) == -1)
-		goto out;
-	rc = 0;
-out:
+	if (w->written && mail_finish_rows(st, w, nstuck) == 0)
+		rc = 0;
 	mail_work_free(w);
 	return rc;
 }
 
-/* Every message of the certificates selected by cond, piece by piece. */
+/* Every message of the certificates selected by cond, piece by piece;
+ * *nstuck counts those that could not be published. */
 static int
 mail_certs(struct store *st, const struct conf *c, const struct ca *ca,
-    const char *cond, int nparam, long long a, long long b)
+    const char *cond, int nparam, long long a, long long b, int *nstuck)
 {
 	struct mail_work	*w;
 	long long		 after = 0;
+	int			 rc = 0;
 
 	while ((w = mail_load(st, c, ca, cond, nparam, a, b, after)) != NULL) {
 		after = w->rows[w->n - 1].cid;
-		if (mail_write(w) == -1) {
-			mail_work_free(w);
-			return -1;
-		}
-		if (mail_finish(st, w) == -1)
+		if (mail_write(w) == -1)
+			rc = -1;
+		if (mail_finish(st, w, nstuck) == -1)
 			return -1;
 	}
-	return 0;
+	return rc;
 }
 
 struct mail_work *
@@ -837,7 +969,9 @@ report_mail_write(struct mail_work *w)
 int
 report_mail_finish(struct store *st, struct mail_work *w)
 {
-	return mail_finish(st, w);
+	int	 nstuck = 0;
+
+	return mail_finish(st, w, &nstuck);
 }
 
 /* Write every output of one pass; then mark it written. */
@@ -849,7 +983,7 @@ write_pass(struct store *st, const struct conf *c, const struct ca *ca,
 	char		*batch_ext = NULL, *account = NULL, *archive = NULL;
 	char		 base[128], name[200], path[4096];
 	long long	 batch_id = 0, seq = 0, ncert = 0;
-	int		 outfd = -1, rc = -1;
+	int		 outfd = -1, rc = -1, nstuck = 0;
 	struct chain	 ch;
 
 	if (chain_load(ca, &ch) == -1)
@@ -893,8 +1027,15 @@ write_pass(struct store *st, const struct conf *c, const struct ca *ca,
 			goto out;
 	}
 
-	if (mail_certs(st, c, ca, "c.pass_id = ?", 1, pass_id, 0) == -1)
+	/* A message that cannot be published is recorded against its
+	 * recipient and does not hold the result back. */
+	if (mail_certs(st, c, ca, "c.pass_id = ?", 1, pass_id, 0, &nstuck) ==
+	    -1)
 		goto out;
+	if (nstuck > 0)
+		log_warn("%s/%s.result.xml: %d message%s not published; the "
+		    "result shows %s", account, base, nstuck, nstuck == 1 ?
+		    "" : "s", nstuck == 1 ? "it" : "them");
 
 	crash_point("before_result");
 	snprintf(name, sizeof(name), "%s.result.xml", base);
@@ -928,9 +1069,15 @@ out:
 int
 report_publish(struct store *st, const struct conf *c, const struct ca *ca)
 {
-	long long	 id;
-	int		 rc = 0;
+	long long	 id, n;
+	int		 rc = 0, nstuck = 0;
 
+	/* Messages that could not be published before, tried again: one
+	 * that goes out now marks its batch changed, so that a new result
+	 * shows it. */
+	if (mail_certs(st, c, ca, "c.stuck IS NOT NULL", 0, 0, 0, &nstuck) ==
+	    -1)
+		rc = -1;
 	/* Open a pass for each changed batch with nothing left to sign
 	 * or to evaluate: an order still new (a crash between intake and
 	 * evaluation) must not show in a result. */
@@ -975,6 +1122,16 @@ report_publish(struct store *st, const struct conf *c, const struct ca *ca)
 			break;
 		if (write_pass(st, c, ca, id) == -1)
 			rc = -1;
+	}
+	/* Work left undone: certspool status lists it, --once exits 75. */
+	if (store_int(st, &n, 0, store_prep(st, "SELECT count(*) FROM"
+	    " certificate WHERE stuck IS NOT NULL AND mailed = 0", NULL)) ==
+	    -1)
+		return -1;
+	if (n > 0) {
+		log_warn("%lld certificate message%s not published; see "
+		    "certspool status", n, n == 1 ? "" : "s");
+		rc = -1;
 	}
 	return rc;
 }

@@ -281,7 +281,9 @@ static const char schema_v3[] =
 /* Card authorizations to settle, without reading the whole ledger. */
 "CREATE INDEX ledger_card ON ledger(id) WHERE kind = 'card_authorize';";
 
-/* Version 4. */
+/*
+ * Version 4: each change adds its statements in a block of its own.
+ */
 static const char schema_v4[] =
 /* ---- schema 4: the open organization validation code ----
  * org_request.code holds the code of an open request in clear, so that
@@ -295,6 +297,14 @@ static const char schema_v4[] =
 "  WHEN NEW.state != 'open' AND NEW.code IS NOT NULL"
 "  BEGIN UPDATE org_request SET code = NULL WHERE id = NEW.id; END;"
 /* ---- end of schema 4: org_request.code ---- */
+/* ---- schema 4: items stuck in publishing (report.c) ---- */
+/* A certificate whose message could not be published: the reason code,
+ * what failed, since when.  Cleared once the message is published. */
+"ALTER TABLE certificate ADD COLUMN stuck TEXT;"
+"ALTER TABLE certificate ADD COLUMN stuck_detail TEXT;"
+"ALTER TABLE certificate ADD COLUMN stuck_since INTEGER;"
+"CREATE INDEX certificate_stuck ON certificate(id) WHERE stuck IS NOT NULL;"
+/* ---- end of schema 4: stuck items ---- */
 "";
 
 /* Each entry migrates from version i to i + 1. */

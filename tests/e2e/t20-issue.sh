@@ -152,7 +152,7 @@ for p in $PRODUCTS; do
 		check "$e notBefore is now" test $((nb - now)) -le 3600 -a $((now - nb)) -le 3600
 		ser=$(openssl x509 -in "$c" -noout -serial | cut -d= -f2)
 		check "$e serial >= 64 bits and positive" test "${#ser}" -ge 16 -a "$(printf %s "$ser" | cut -c1 | tr '89ABCDEF' 'xxxxxxxx')" != x
-		m=$(grep -l "^To: $e" "$S"/mail/cert-*.eml | head -n 1)
+		m=$(grep -l "^To: \(.* <\)\{0,1\}$e" "$S"/mail/cert-*.eml | head -n 1)
 		check "$e issued mail" test -n "$m"
 		[ -n "$m" ] && check "$e mail Cc additional emails" grep -q "^Cc: hr@acme.example" "$m"
 		# CMS round trip with the certificate and its key

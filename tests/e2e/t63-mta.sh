@@ -20,7 +20,7 @@
 # service start at install is denied through policy-rc.d).
 #
 # The daemon's certspool.conf has
-#   sendmail_command = "/usr/sbin/sendmail -C $PF/etc -t -i"
+#   sendmail_command = "/usr/sbin/sendmail -C $PF/etc -t -i -f "$CERTSPOOL_SENDER""
 # (-t: the recipients come from To/Cc, as the SPEC's "sendmail -t" says).
 #
 # A. real issuance through Postfix: validated_org (Email DCV of acme.example
@@ -55,6 +55,14 @@
 #    message, first.ok@ no second copy, kim.lee@/lee.kim@ from B at most one
 #    copy of each (whether B's messages are piped again once sendmail works
 #    is left open), and no mailbox holds a Message-ID twice.
+# D. UTF-8 mailboxes (RFC 6531/6532; main.cf has smtputf8_enable = yes):
+#    batch INTL-1 mixes "Jörg Müller" <jörg@>, "Ana López" <ana.lopez@> and
+#    müller@ (Cc hr@).  One daemon --once exits 0 with INTL-1.1.result.xml
+#    written and the archive holding <order>/<mailbox>/ for each (names
+#    read with python's tarfile); Postfix delivers each message: To of the
+#    UTF-8 mailbox UTF-8 as is, byte for byte, Delivered-To the UTF-8
+#    mailbox, the ASCII mailbox's display name as RFC 2047 words, cert.pem
+#    and cert.p7b byte-identical to the archive's, the Cc copy to hr@.
 . "$(dirname "$0")/../lib.sh"
 
 PF=$T/postfix
@@ -183,12 +191,13 @@ virtual_gid_maps = static:$(id -g nobody)
 virtual_minimum_uid = 100
 maillog_file = $PF/maillog
 maillog_file_prefixes = $PF
-smtputf8_enable = no
+smtputf8_enable = yes
 biff = no
 EOF
 # One Maildir per address (Postfix refuses \$1 substitution in this map).
 for a in admin administrator webmaster hostmaster postmaster jane.doe \
-    raj.patel ops hr it kim.lee lee.kim first.ok flaky; do
+    raj.patel ops hr it kim.lee lee.kim first.ok flaky jörg müller \
+    ana.lopez; do
 	echo "$a@acme.example $a/"
 done >"$PF/etc/vmailbox"
 echo "@acme.example other/" >>"$PF/etc/vmailbox"
@@ -204,7 +213,9 @@ check "Postfix master running from the private config" \
 check_eq "Postfix instance has no inet service" "" \
     "$(postconf -c "$PF/etc" -M 2>/dev/null | awk '$2 == "inet"')"
 
-SENDMAIL="/usr/sbin/sendmail -C $PF/etc -t -i"
+# -f: the envelope sender is mail_from's address, which certspool gives
+# the command as CERTSPOOL_SENDER.
+SENDMAIL="/usr/sbin/sendmail -C $PF/etc -t -i"' -f "$CERTSPOOL_SENDER"'
 sed -i "s|^sendmail_command = .*|sendmail_command = \"$SENDMAIL\"|" "$T/certspool.conf"
 check_eq "config: sendmail_command" "sendmail_command = \"$SENDMAIL\"" \
     "$(grep '^sendmail_command = ' "$T/certspool.conf")"
@@ -263,13 +274,49 @@ def all_msgs(mb):
         for m in msgs(mb, d):
             yield d, m
 
+# 8-bit header bytes reach python as surrogates; they are UTF-8 (RFC 6532).
+def u(s):
+    return s.encode('utf-8', 'surrogateescape').decode('utf-8')
+
 def hdr(msg, name):
     v = msg[name]
-    return None if v is None else str(v).strip()
+    return None if v is None else u(str(v).strip())
 
 def addrs(msg, name):
     v = msg.get_all(name) or []
-    return sorted(a.lower() for _, a in email.utils.getaddresses([str(x) for x in v]))
+    return sorted(a.lower() for _, a in email.utils.getaddresses([u(str(x)) for x in v]))
+
+def rawhdr(raw, name):
+    for line in raw.split(b'\n'):
+        if line in (b'', b'\r'):
+            break
+        if line.lower().startswith(name.lower().encode() + b':'):
+            return line.rstrip(b'\r')
+    return None
+
+def cmd_intl(mb, addr, name):
+    # The certificate message to addr, its To as delivered, byte for byte:
+    # UTF-8 as is for a UTF-8 mailbox (RFC 6532), else an RFC 2047 name.
+    local = addr.split('@')[0]
+    mine = with_subject(mb, local, 'Client certificate issued for ' + addr)
+    if not ok(len(mine) == 1, '%s: one certificate message delivered' % addr,
+              '%d' % len(mine)):
+        return
+    f, raw, msg = mine[0]
+    to = rawhdr(raw, 'To')
+    a = msg['to'].addresses[0] if msg['to'] is not None else None
+    ok(a is not None and u(a.display_name) == name,
+       '%s: To display name reads %s' % (addr, name), str(a))
+    if any(ord(c) > 127 for c in addr.split('@')[0]):
+        want = ('To: "%s" <%s>' % (name, addr)).encode('utf-8')
+        ok(to == want, '%s: To is UTF-8 as is (RFC 6532)' % addr, repr(to))
+        dt = rawhdr(raw, 'Delivered-To')
+        ok(dt == ('Delivered-To: ' + addr).encode('utf-8'),
+           '%s: Delivered-To is the UTF-8 mailbox' % addr, repr(dt))
+    else:
+        ok(to is not None and to.startswith(b'To: =?UTF-8?B?') and
+           to.endswith((' <%s>' % addr).encode()) and max(to) < 128,
+           '%s: To is ASCII with an RFC 2047 display name' % addr, repr(to))
 
 def text(msg):
     b = msg.get_body(('plain',))
@@ -427,6 +474,8 @@ elif c == 'p12':
     cmd_p12(*sys.argv[2:8])
 elif c == 'nodup':
     cmd_nodup(sys.argv[2])
+elif c == 'intl':
+    cmd_intl(*sys.argv[2:5])
 elif c == 'allspool':
     cmd_allspool(sys.argv[2], sys.argv[3])
 else:
@@ -616,6 +665,80 @@ check_eq "C: nothing to an unexpected address" 0 "$(delivered other)"
 for e in first.ok flaky; do
 	[ "$(delivered "$e")" -ge 1 ] && mbox cert "$MB" "$S/mail" "$T/x" "$e@acme.example" P-1 "$(serial "$e@acme.example")" -
 done
+mbox nodup "$MB"
+mbox allspool "$MB" "$S/mail"
+
+# ---- D. UTF-8 mailboxes (SMTPUTF8) ----
+# Batch INTL-1: I-1 (sponsor product) "Jörg Müller" <jörg@> and
+# "Ana López" <ana.lopez@>; I-2 (organization product) müller@, Cc hr@.
+# One daemon --once publishes all: result.xml, an archive with
+# <order>/<mailbox>/ for each (python's tarfile), and Postfix (with
+# smtputf8_enable = yes) delivers each message intact.
+sed -i "s|^sendmail_command = .*|sendmail_command = \"$SENDMAIL\"|" "$T/certspool.conf"
+J='jörg@acme.example'
+U='müller@acme.example'
+L='ana.lopez@acme.example'
+B=$T/intl.xml
+{
+	echo '<?xml version="1.0" encoding="UTF-8"?>'
+	echo '<batch xmlns="urn:certspool:batch:1" id="INTL-1" account="acme">'
+	echo '  <attestation officer="Pat Lee" title="HR Director"/>'
+	echo '  <order id="I-1"><product>secure_email_business</product><organization>Acme Corp</organization>'
+	echo '    <validity><years>1</years></validity>'
+	echo '    <recipient><commonName type="name">Jörg Müller</commonName><givenName>Jörg</givenName><surname>Müller</surname>'
+	echo "      <email>$J</email><csr>$(csr rsa:2048 "$J")</csr></recipient>"
+	echo '    <recipient><commonName type="name">Ana López</commonName><givenName>Ana</givenName><surname>López</surname>'
+	echo "      <email>$L</email><csr>$(csr ec:P-256 "$L")</csr></recipient>"
+	echo '    <agreement accepted="true"/></order>'
+	echo '  <order id="I-2"><product>secure_email_organization</product><organization>Acme Corp</organization>'
+	echo '    <validity><years>1</years></validity>'
+	echo "    <recipient><commonName type=\"email\">$U</commonName>"
+	echo "      <email>$U</email><csr>$(csr ec:P-256 "$U")</csr></recipient>"
+	echo '    <additionalEmails>hr@acme.example</additionalEmails>'
+	echo '    <agreement accepted="true"/></order>'
+	echo '</batch>'
+} >"$B"
+check "batch INTL-1 is schema-valid" xmllint --noout --schema "$ROOT/schemas/batch-1.xsd" "$B"
+before=$(total_delivered)
+: >"$T/daemon.log"
+drop acme "$B"
+run_once
+st=$?
+check_eq "D: daemon --once exits 0" 0 "$st"
+RI=$S/outbound/acme/INTL-1.1.result.xml
+check "D: INTL-1.1.result.xml after the first pass" test -f "$RI"
+check_eq "D: 3 recipients issued" 3 "$(xval "$RI" 'count(//*[local-name()="recipient"][@state="issued"])')"
+check_eq "D: no sendmail failure logged" "" "$(grep 'sendmail command' "$T/daemon.log")"
+printf '%s\n' "I-1/$J/cert.pem" "I-1/$J/cert.p7b" "I-1/$J/chain.pem" \
+    "I-1/$L/cert.pem" "I-1/$L/cert.p7b" "I-1/$L/chain.pem" \
+    "I-2/$U/cert.pem" "I-2/$U/cert.p7b" "I-2/$U/chain.pem" | sort >"$T/want.names"
+python3 -c 'import sys, tarfile
+t = tarfile.open(sys.argv[1])
+for m in t.getmembers():
+    sys.stdout.buffer.write(m.name.encode("utf-8") + b"\n")
+t.extractall(sys.argv[2])' "$S/outbound/acme/INTL-1.1.tar.gz" "$T/xi" | sort >"$T/got.names"
+check "D: archive holds <order>/<mailbox>/ for each recipient" cmp "$T/want.names" "$T/got.names"
+# jörg 1, müller 1, ana.lopez 1, hr 1 (Cc of müller's message)
+check "D: Postfix delivered 4 more messages within 30 s, queue empty" \
+    wait_until 30 settled $((before + 4))
+check_eq "D: $J Maildir holds 1 message" 1 "$(delivered jörg)"
+check_eq "D: $U Maildir holds 1 message" 1 "$(delivered müller)"
+check_eq "D: $L Maildir holds 1 message" 1 "$(delivered ana.lopez)"
+check_eq "D: Postfix delivered to $J (maillog)" 1 \
+    "$(grep -c "to=<$J>.*status=sent" "$PF/maillog")"
+mbox cert "$MB" "$S/mail" "$T/xi" "$J" I-1 "$(serial "$J")" -
+mbox cert "$MB" "$S/mail" "$T/xi" "$L" I-1 "$(serial "$L")" -
+mbox cert "$MB" "$S/mail" "$T/xi" "$U" I-2 "$(serial "$U")" hr@acme.example
+mbox intl "$MB" "$J" "Jörg Müller"
+mbox intl "$MB" "$L" "Ana López"
+mf=$(sed -n 's/^mail_from = "\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$T/certspool.conf")
+check "D: mail_from known" test -n "$mf"
+for l in jörg müller ana.lopez; do
+	f=$(find "$MB/$l/new" -type f | head -n 1)
+	check_eq "D: $l@: envelope sender (Return-Path) is mail_from" "Return-Path: <$mf>" \
+	    "$(sed -n '/^Return-Path:/p' "$f")"
+done
+check_eq "D: nothing to an unexpected address" 0 "$(delivered other)"
 mbox nodup "$MB"
 mbox allspool "$MB" "$S/mail"
 check_eq "Postfix bounced or deferred nothing in the end" "" \

@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <locale.h>
 #include <stdlib.h>
 #include <strings.h>
 #include <unistd.h>
@@ -296,7 +297,12 @@ check_archive(const char *path, const char *format, const struct ent *e,
 	unsigned char		*got;
 	size_t			 i, off;
 	la_ssize_t		 r;
+	locale_t		 loc, old = (locale_t)0;
 
+	/* UTF-8 names are read as a UTF-8 reader would (this thread). */
+	if ((loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0)) !=
+	    (locale_t)0)
+		old = uselocale(loc);
 	a = archive_read_new();
 	archive_read_support_format_all(a);
 	archive_read_support_filter_all(a);
@@ -308,7 +314,7 @@ check_archive(const char *path, const char *format, const struct ent *e,
 			    archive_error_string(a));
 			break;
 		}
-		T_STREQ(archive_entry_pathname(ae), e[i].path);
+		T_STREQ(archive_entry_pathname_utf8(ae), e[i].path);
 		T_CHECK(archive_entry_filetype(ae) == AE_IFREG, "%s: type",
 		    e[i].path);
 		T_CHECK((archive_entry_mode(ae) & 07777) == 0644,
@@ -345,6 +351,10 @@ check_archive(const char *path, const char *format, const struct ent *e,
 		    "%s: not gzip", path);
 	}
 	archive_read_free(a);
+	if (loc != (locale_t)0) {
+		uselocale(old);
+		freelocale(loc);
+	}
 }
 
 static void
@@ -355,7 +365,8 @@ check_bsdtar(const char *path, const struct ent *e, size_t n)
 	size_t		 i;
 	int		 regular = 0;
 
-	snprintf(cmd, sizeof(cmd), "bsdtar -tvf '%s' 2>&1", path);
+	snprintf(cmd, sizeof(cmd), "LC_ALL=C.UTF-8 bsdtar -tvf '%s' 2>&1",
+	    path);
 	if ((out = run(cmd)) == NULL) {
 		T_CHECK(0, "%s failed", cmd);
 		return;
@@ -370,6 +381,44 @@ check_bsdtar(const char *path, const struct ent *e, size_t n)
 	free(out);
 }
 
+/*
+ * python3's tarfile/zipfile: the UTF-8 entry is named in UTF-8 where
+ * the format says so (a pax "path" record; zip general purpose bit 11).
+ */
+static void
+check_utf8_names(const char *path, const char *format, const char *want)
+{
+	static const char script[] =
+	    "import sys, tarfile, zipfile\n"
+	    "p, w = sys.argv[1], sys.argv[2].encode(\"utf-8\", "
+	    "\"surrogateescape\").decode(\"utf-8\")\n"
+	    "if p.endswith(\".zip\"):\n"
+	    "    z = zipfile.ZipFile(p)\n"
+	    "    i = [i for i in z.infolist() if i.filename == w]\n"
+	    "    print(\"found=%d flag=%d\" % (len(i), bool(i) and "
+	    "bool(i[0].flag_bits & 0x800)))\n"
+	    "else:\n"
+	    "    t = tarfile.open(p, encoding=\"ascii\")\n"
+	    "    i = [m for m in t.getmembers() if m.name == w]\n"
+	    "    print(\"found=%d flag=%d\" % (len(i), bool(i) and "
+	    "i[0].pax_headers.get(\"path\") == w))\n";
+	struct buf	 cmd = { 0 };
+	char		*out;
+
+	if (system("command -v python3 >/dev/null 2>&1") != 0) {
+		fprintf(stderr, "t_bundle: no python3, UTF-8 names skipped\n");
+		return;
+	}
+	buf_addf(&cmd, "LC_ALL=C.UTF-8 python3 -c '%s' '%s' '%s' 2>&1", script,
+	    path, want);
+	out = run((char *)cmd.p);
+	buf_free(&cmd);
+	T_CHECK(out != NULL && strcmp(out, "found=1 flag=1\n") == 0,
+	    "%s: %s: UTF-8 name as python reads it: %s", format, want,
+	    out ? out : "(failed)");
+	free(out);
+}
+
 static void
 test_bundle(const char *format)
 {
@@ -377,9 +426,11 @@ test_bundle(const char *format)
 		"../x", "/abs", "a//b", "a/../b", "a/b\nc", "", "a/", "./a",
 		"a/./b", "a/b/c/d/e", ".hidden", "a b", "a\\b", "a/b\r",
 		"jane\"@acme.example", "x/y;rm", "a/b/..",
+		"a/j\xc2\x85rg@acme.example", "a/j\xc3", "a/\xc0\xaf",
+		"a/\xed\xa0\x80", "a/j\xc3\xb6rg@acme.example/..",
 	};
 	unsigned char	*big, *p12;
-	struct ent	 e[5];
+	struct ent	 e[6];
 	struct bundle	*b;
 	struct stat	 st;
 	char		 dir[300], name[64], path[400], first[256];
@@ -407,6 +458,9 @@ test_bundle(const char *format)
 	e[3] = (struct ent){ "EMP-1002/ops+it@acme.example/cert.p7b",
 	    big, 300000 };
 	e[4] = (struct ent){ "EMP-1003/empty", NULL, 0 };
+	/* SPEC 4 with an RFC 6531 mailbox: a UTF-8 directory name. */
+	e[5] = (struct ent){ "EMP-1004/j\xc3\xb6rg@acme.example/cert.pem",
+	    (const unsigned char *)cert_pem, strlen(cert_pem) };
 
 	b = bundle_open(dfd, name, format);
 	T_CHECK(b != NULL, "bundle_open %s", format);
@@ -417,7 +471,7 @@ test_bundle(const char *format)
 	    "%s: before commit only a temporary name, found \"%s\"",
 	    format, first);
 	T_CHECK(!file_exists(dir, name), "%s exists before commit", name);
-	for (i = 0; i < 5; i++)
+	for (i = 0; i < 6; i++)
 		T_CHECK(bundle_add(b, e[i].path, e[i].data, e[i].len) == 0,
 		    "bundle_add %s", e[i].path);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -435,8 +489,9 @@ test_bundle(const char *format)
 	T_CHECK(stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
 	    (st.st_mode & 07777) == 0644, "%s: mode %o", path,
 	    (unsigned int)st.st_mode);
-	check_archive(path, format, e, 5);
-	check_bsdtar(path, e, 5);
+	check_archive(path, format, e, 6);
+	check_bsdtar(path, e, 6);
+	check_utf8_names(path, format, e[5].path);
 
 	if (strcmp(format, "tar.gz") == 0 &&
 	    (raw = slurp(path, &rawlen)) != NULL) {
@@ -855,6 +910,79 @@ test_mail(void)
 	T_STREQ(v, "=?UTF-8?B?TcO8bGxlciBDQQ==?= <ca@ca.example>");
 	free(v);
 	m.from = "certspool@ca.example";
+
+	/* An ASCII mailbox with a UTF-8 display name: RFC 2047 words. */
+	m.to = "joerg@acme.example";
+	m.to_name = "J\xc3\xb6rg M\xc3\xbcller";
+	m.subject = "Zertifikat f\xc3\xbcr joerg@acme.example";
+	b.len = 0;
+	T_CHECK(mail_render(&m, NOW, &b) == 0, "render utf-8 To name");
+	hlen = header_len((char *)b.p);
+	for (s = (char *)b.p; s < (char *)b.p + hlen; s++)
+		if ((unsigned char)*s >= 0x80)
+			break;
+	T_CHECK(s == (char *)b.p + hlen, "ASCII message has 8-bit headers");
+	v = header_get((char *)b.p, hlen, "To");
+	T_CHECK(v != NULL && strncmp(v, "=?UTF-8?B?", 10) == 0 &&
+	    strstr(v, "?= <joerg@acme.example>") != NULL, "To: %s",
+	    v ? v : "(none)");
+	if (v != NULL && (s = strstr(v, " <")) != NULL)
+		*s = '\0';
+	s = v == NULL ? NULL : ew_decode(v);
+	T_STREQ(s, m.to_name);
+	free(s);
+	free(v);
+	v = header_get((char *)b.p, hlen, "Subject");
+	s = v == NULL ? NULL : ew_decode(v);
+	T_STREQ(s, m.subject);
+	free(s);
+	free(v);
+
+	/* A UTF-8 local part (RFC 6531): an RFC 6532 message, UTF-8 as is. */
+	m.to = "j\xc3\xb6rg@acme.example";
+	m.cc = "hr@acme.example, m\xc3\xbcller@acme.example";
+	m.subject = "Client certificate issued for j\xc3\xb6rg@acme.example";
+	b.len = 0;
+	T_CHECK(mail_render(&m, NOW, &b) == 0, "render utf-8 mailbox");
+	hlen = header_len((char *)b.p);
+	/* UTF-8 in the header only; the body stays 7-bit. */
+	for (s = (char *)b.p + hlen; s < (char *)b.p + b.len; s++)
+		if ((unsigned char)*s >= 0x80)
+			break;
+	T_CHECK(hlen > 0 && s == (char *)b.p + b.len, "8-bit body");
+	v = header_get((char *)b.p, hlen, "To");
+	T_STREQ(v, "\"J\xc3\xb6rg M\xc3\xbcller\" <j\xc3\xb6rg@acme.example>");
+	free(v);
+	v = header_get((char *)b.p, hlen, "Cc");
+	T_STREQ(v, m.cc);
+	free(v);
+	v = header_get((char *)b.p, hlen, "Subject");
+	T_STREQ(v, m.subject);
+	free(v);
+	/* A name that needs quoting is encoded even then. */
+	m.to_name = "M\xc3\xbcller, \"J\xc3\xb6rg\"";
+	b.len = 0;
+	T_CHECK(mail_render(&m, NOW, &b) == 0, "render quoted name");
+	v = header_get((char *)b.p, header_len((char *)b.p), "To");
+	T_CHECK(v != NULL && strncmp(v, "=?UTF-8?B?", 10) == 0, "To: %s",
+	    v ? v : "(none)");
+	free(v);
+	/* A C1 control (U+0085) never stands in a header as it is. */
+	m.to_name = "J\xc3\xb6rg\xc2\x85M";
+	b.len = 0;
+	T_CHECK(mail_render(&m, NOW, &b) == 0, "render C1 name");
+	v = header_get((char *)b.p, header_len((char *)b.p), "To");
+	T_CHECK(v != NULL && strncmp(v, "=?UTF-8?B?", 10) == 0, "C1: To: %s",
+	    v ? v : "(none)");
+	free(v);
+	m.to_name = "J\xc3\xb6rg\tM";
+	b.len = 0;
+	T_CHECK(mail_render(&m, NOW, &b) == -1 && b.len == 0,
+	    "TAB in the To display name accepted");
+	m.to_name = NULL;
+	m.to = "jane.doe@acme.example";
+	m.cc = NULL;
+
 	m.body = NULL;
 	m.subject = NULL;
 	b.len = 0;
@@ -904,8 +1032,16 @@ test_mail_refusals(void)
 		    NULL, NULL },
 		{ "to literal", NULL, "a@[127.0.0.1]", NULL, NULL, NULL, NULL,
 		    NULL },
-		{ "to utf-8", NULL, "j\xc3\xbcrgen@b.example", NULL, NULL,
+		{ "to utf-8 domain", NULL, "jurgen@b\xc3\xbc.example", NULL,
+		    NULL, NULL, NULL, NULL },
+		{ "to C1 control", NULL, "j\xc2\x85rgen@b.example", NULL,
+		    NULL, NULL, NULL, NULL },
+		{ "to bad utf-8", NULL, "j\xc3(rgen@b.example", NULL, NULL,
 		    NULL, NULL, NULL },
+		{ "to overlong", NULL, "j\xc0\xafrgen@b.example", NULL, NULL,
+		    NULL, NULL, NULL },
+		{ "cc C1 control", NULL, NULL, "a@b.example, j\xc2\x9b@b.example",
+		    NULL, NULL, NULL, NULL },
 		{ "cc LF", NULL, NULL, "a@b.example\nBcc: x@evil.example",
 		    NULL, NULL, NULL, NULL },
 		{ "cc angle", NULL, NULL, "a@b.example, <c@d.example>", NULL,
@@ -1158,9 +1294,9 @@ test_mail_batch(void)
 	T_CHECK((b = mail_batch_begin(&c)) != NULL, "batch begin");
 	if (b == NULL)
 		return;
-	T_CHECK(mail_batch_add(b, "cert-01", &m1) == 0, "add cert-01");
-	T_CHECK(mail_batch_add(b, "p12pass-01", &m2) == 0, "add p12pass-01");
-	T_CHECK(mail_batch_add(b, "../evil", &m1) == -1, "add ../evil");
+	T_CHECK(mail_batch_add(b, "cert-01", &m1, NULL) == 0, "add cert-01");
+	T_CHECK(mail_batch_add(b, "p12pass-01", &m2, NULL) == 0, "add p12pass-01");
+	T_CHECK(mail_batch_add(b, "../evil", &m1, NULL) == -1, "add ../evil");
 	T_CHECK(tmp_count(maildir) == 2 && dir_count(maildir, NULL, 0) == 2,
 	    "before the commit: %d temporaries, %d entries",
 	    tmp_count(maildir), dir_count(maildir, NULL, 0));
@@ -1191,13 +1327,13 @@ test_mail_batch(void)
 	    file_exists(maildir, ".sent/p12pass-01.eml"), "no .sent records");
 	unlink(sent);
 	T_CHECK((b = mail_batch_begin(&c)) != NULL, "batch begin again");
-	T_CHECK(b != NULL && mail_batch_add(b, "cert-01", &m1) == 0 &&
+	T_CHECK(b != NULL && mail_batch_add(b, "cert-01", &m1, NULL) == 0 &&
 	    mail_batch_commit(b) == 0 && access(sent, F_OK) == -1,
 	    "a message handed over before was piped again");
 
 	/* An aborted batch leaves nothing, an empty one commits. */
 	T_CHECK((b = mail_batch_begin(&c)) != NULL, "batch begin 3");
-	T_CHECK(b != NULL && mail_batch_add(b, "cert-02", &m1) == 0 &&
+	T_CHECK(b != NULL && mail_batch_add(b, "cert-02", &m1, NULL) == 0 &&
 	    tmp_count(maildir) == 1, "add cert-02");
 	mail_batch_abort(b);
 	T_CHECK(tmp_count(maildir) == 0 && !file_exists(maildir,
@@ -1216,7 +1352,7 @@ test_mail_batch(void)
 	T_CHECK((b = mail_batch_begin(&c)) != NULL, "group batch begin");
 	for (i = 0; b != NULL && i < 4100; i++) {
 		snprintf(path, sizeof(path), "m-%zu", i);
-		if (mail_batch_add(b, path, &m2) == -1)
+		if (mail_batch_add(b, path, &m2, NULL) == -1)
 			break;
 	}
 	T_CHECK(i == 4100, "add %zu", i);

@@ -189,6 +189,10 @@ test_store(void)
 	    " DROP INDEX certificate_signing; DROP INDEX ledger_card;"
 	    " DROP TRIGGER org_request_code_erase;"
 	    " ALTER TABLE org_request DROP COLUMN code;"
+	    " DROP INDEX certificate_stuck;"
+	    " ALTER TABLE certificate DROP COLUMN stuck;"
+	    " ALTER TABLE certificate DROP COLUMN stuck_detail;"
+	    " ALTER TABLE certificate DROP COLUMN stuck_since;"
 	    " PRAGMA user_version = 2") == 0, "back to version 2");
 	store_close(st);
 	st = store_open(p, err, sizeof(err));
