@@ -134,6 +134,7 @@ audit() {
 st=$(run_once_t)
 echo "daemon --once on a full spool exited with status $st"
 check "disk full: daemon not killed by a signal nor timed out (status $st)" test "$st" -lt 124
+check_eq "disk full: daemon --once exits 75 (EX_TEMPFAIL: work left undone)" 75 "$st"
 check "disk full: the daemon logged an error" grep -q "Z certspool: error: " "$T/daemon.log"
 check "disk full: a certspool log line names the cause (No space left on device)" \
     grep -q "Z certspool: .*No space left on device" "$T/daemon.log"
