@@ -160,6 +160,8 @@ void	 child_reset(void);
 /* The item of a comma-separated list that starts at p, its blanks
  * trimmed: *item and *len.  Returns the comma after it or the final NUL. */
 const char	*list_item(const char *p, const char **item, size_t *len);
+/* c is an RFC 5322 3.2.3 atext character (ASCII). */
+int	 is_atext(unsigned char c);
 
 /* ---- file system (fsutil.c) ---- */
 

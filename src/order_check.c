@@ -156,13 +156,6 @@ first_forbidden(const char *s, size_t n, enum what w, size_t *pos,
 }
 
 static int
-is_atext(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
-}
-
-static int
 is_nfc(const char *s, size_t n)
 {
 	uint8_t	*nf;

@@ -217,3 +217,10 @@ list_item(const char *p, const char **item, size_t *len)
 	*len = (size_t)(e - p);
 	return end;
 }
+
+int
+is_atext(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
+}
