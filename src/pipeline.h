@@ -135,7 +135,7 @@ int		 signer_recover(struct store *, const struct conf *,
 		    const struct ca *);
 /* report.c: write outbound results for every batch that changed. */
 /*
- * report.c: the messages of the certificates with ids lo..hi (at most
+ * report_mail.c: the messages of the certificates with ids lo..hi (at most
  * 256), ahead of their batch's pass: read them (this thread), write and
  * publish them (report_mail_write: no database, any thread), then mark
  * them mailed (this thread; frees the work, written or not).
