@@ -22,6 +22,7 @@
 
 #include <errno.h>
 #include <locale.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,20 +44,6 @@ struct bundle {
 	time_t		 mtime;
 	int		 broken;	/* a write failed: never commit */
 };
-
-/* s for a log line: printable ASCII kept, anything else as '?'. */
-static const char *
-log_safe(const char *s, char *out, size_t len)
-{
-	size_t	 i;
-
-	if (s == NULL)
-		s = "";
-	for (i = 0; s[i] != '\0' && i + 1 < len; i++)
-		out[i] = s[i] >= ' ' && s[i] < 0x7f ? s[i] : '?';
-	out[i] = '\0';
-	return out;
-}
 
 /*
  * One path component, 1..128 bytes, not starting with '.' (so neither
@@ -143,7 +130,7 @@ bundle_open(int dirfd, const char *name, const char *format)
 
 	if (!valid_name(name)) {
 		log_err("bundle: refusing archive name \"%s\"",
-		    log_safe(name, safe, sizeof(safe)));
+		    log_safe(name, SIZE_MAX, safe, sizeof(safe)));
 		return NULL;
 	}
 	if (format != NULL && strcmp(format, "tar.gz") == 0)
@@ -152,7 +139,7 @@ bundle_open(int dirfd, const char *name, const char *format)
 		zip = 1;
 	else {
 		log_err("%s: unknown archive format \"%s\"", name,
-		    log_safe(format, safe, sizeof(safe)));
+		    log_safe(format, SIZE_MAX, safe, sizeof(safe)));
 		return NULL;
 	}
 
@@ -251,7 +238,7 @@ bundle_add(struct bundle *b, const char *path, const void *data, size_t len)
 	}
 	if (!valid_entry_path(path)) {
 		log_err("%s: refusing entry path \"%s\"", b->tmp.name,
-		    log_safe(path, safe, sizeof(safe)));
+		    log_safe(path, SIZE_MAX, safe, sizeof(safe)));
 		return -1;
 	}
 	if (data == NULL && len > 0) {
@@ -261,7 +248,7 @@ bundle_add(struct bundle *b, const char *path, const void *data, size_t len)
 	if (b->loc == (locale_t)0 && !is_ascii(path)) {
 		log_err("%s: refusing UTF-8 entry path \"%s\" without a "
 		    "C.UTF-8 locale", b->tmp.name,
-		    log_safe(path, safe, sizeof(safe)));
+		    log_safe(path, SIZE_MAX, safe, sizeof(safe)));
 		return -1;
 	}
 

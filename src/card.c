@@ -39,16 +39,6 @@
 #define CARD_TIMEOUT	30		/* seconds */
 #define CARD_MAXOUT	65536
 
-static long long
-mono_ms(void)
-{
-	struct timespec	 ts;
-
-	/* An elapsed-time budget, not a date: the one clock is not used. */
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 json_str(struct buf *b, const char *key, const char *v)
 {
@@ -172,15 +162,7 @@ run_cmd(const char *cmd, const struct buf *in, struct buf *out)
 		goto out;
 	}
 	if (pid == 0) {
-		struct sigaction	 sa;
-		sigset_t		 none;
-
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = SIG_DFL;
-		(void)sigaction(SIGPIPE, &sa, NULL);
-		sigemptyset(&none);
-		(void)sigprocmask(SIG_SETMASK, &none, NULL);
-		(void)setpgid(0, 0);
+		child_reset();
 		if (dup2(ip[0], STDIN_FILENO) == -1 ||
 		    dup2(op[1], STDOUT_FILENO) == -1)
 			_exit(127);

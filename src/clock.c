@@ -4,6 +4,7 @@
  * CERTSPOOL_NOW environment variable (absolute time or +/- offset).
  * Randomness comes from the OpenSSL CSPRNG only; failure aborts, as
  * issuing with bad randomness would be worse than stopping.
+ * mono_ms() is the monotonic clock for time limits, never for a date.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -49,6 +50,16 @@ rnd_bytes(void *buf, size_t len)
 		log_ssl(LOGL_ERR, "RAND_bytes");
 		abort();
 	}
+}
+
+long long
+mono_ms(void)
+{
+	struct timespec	 ts;
+
+	/* An elapsed-time budget, not a date: the one clock is not used. */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 void

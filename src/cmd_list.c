@@ -139,6 +139,39 @@ json_time(int present, long long t)
 	json_str(buf);
 }
 
+/*
+ * A validation's JSON fields: its state, validated_at (column 5) and
+ * valid_until (reuse later), then the method (column 6) under key.
+ */
+static void
+json_validation(sqlite3_stmt *q, const char *state, long long reuse,
+    const char *key)
+{
+	int		 present = sqlite3_column_type(q, 5) != SQLITE_NULL;
+	long long	 at = sqlite3_column_int64(q, 5);
+
+	fputs(", \"state\": ", stdout);
+	json_str(state);
+	fputs(", \"validated_at\": ", stdout);
+	json_time(present, at);
+	fputs(", \"valid_until\": ", stdout);
+	json_time(present, at + reuse);
+	printf(", \"%s\": ", key);
+	json_str((const char *)sqlite3_column_text(q, 6));
+}
+
+/* After the rows of a list: release q, close the JSON document.  The
+ * command's exit status. */
+static int
+list_end(sqlite3_stmt *q, int json, const char *cmd)
+{
+	if (store_release(q) != SQLITE_OK)
+		return cli_err("%s: database error", cmd);
+	if (json)
+		fputs("\n]}\n", stdout);
+	return 0;
+}
+
 /* A text column for a table: control characters shown as '?'. */
 static const char *
 text(sqlite3_stmt *q, int col, char *buf, size_t len)
@@ -237,11 +270,7 @@ cmd_account_list(struct cmd_env *env, int argc, char **argv)
 		json_time(1, sqlite3_column_int64(q, 5));
 		putchar('}');
 	}
-	if (store_release(q) != SQLITE_OK)
-		return cli_err("account list: database error");
-	if (json)
-		fputs("\n]}\n", stdout);
-	return 0;
+	return list_end(q, json, "account list");
 }
 
 int
@@ -302,15 +331,7 @@ cmd_org_list(struct cmd_env *env, int argc, char **argv)
 		json_str((const char *)sqlite3_column_text(q, 3));
 		fputs(", \"org_identifier\": ", stdout);
 		json_str((const char *)sqlite3_column_text(q, 4));
-		fputs(", \"state\": ", stdout);
-		json_str(state);
-		fputs(", \"validated_at\": ", stdout);
-		json_time(sqlite3_column_type(q, 5) != SQLITE_NULL, at);
-		fputs(", \"valid_until\": ", stdout);
-		json_time(sqlite3_column_type(q, 5) != SQLITE_NULL,
-		    at + ORG_REUSE);
-		fputs(", \"validation_method\": ", stdout);
-		json_str((const char *)sqlite3_column_text(q, 6));
+		json_validation(q, state, ORG_REUSE, "validation_method");
 		fputs(", \"request\": ", stdout);
 		if (sqlite3_column_type(q, 7) == SQLITE_NULL)
 			fputs("null", stdout);
@@ -322,11 +343,7 @@ cmd_org_list(struct cmd_env *env, int argc, char **argv)
 		}
 		putchar('}');
 	}
-	if (store_release(q) != SQLITE_OK)
-		return cli_err("org list: database error");
-	if (json)
-		fputs("\n]}\n", stdout);
-	return 0;
+	return list_end(q, json, "org list");
 }
 
 /* domain list's ORG|ACCOUNT: a number names an organization if one has
@@ -423,15 +440,7 @@ cmd_domain_list(struct cmd_env *env, int argc, char **argv)
 		json_str((const char *)sqlite3_column_text(q, 3));
 		fputs(", \"account\": ", stdout);
 		json_str((const char *)sqlite3_column_text(q, 4));
-		fputs(", \"state\": ", stdout);
-		json_str(state);
-		fputs(", \"validated_at\": ", stdout);
-		json_time(sqlite3_column_type(q, 5) != SQLITE_NULL, at);
-		fputs(", \"valid_until\": ", stdout);
-		json_time(sqlite3_column_type(q, 5) != SQLITE_NULL,
-		    at + DOMAIN_REUSE);
-		fputs(", \"method\": ", stdout);
-		json_str((const char *)sqlite3_column_text(q, 6));
+		json_validation(q, state, DOMAIN_REUSE, "method");
 		fputs(", \"dcv\": ", stdout);
 		if (sqlite3_column_type(q, 7) == SQLITE_NULL)
 			fputs("null", stdout);
@@ -444,11 +453,7 @@ cmd_domain_list(struct cmd_env *env, int argc, char **argv)
 		}
 		putchar('}');
 	}
-	if (store_release(q) != SQLITE_OK)
-		return cli_err("domain list: database error");
-	if (json)
-		fputs("\n]}\n", stdout);
-	return 0;
+	return list_end(q, json, "domain list");
 }
 
 int

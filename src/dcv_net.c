@@ -58,15 +58,6 @@ net_method_name(const char *m)
 	return m;
 }
 
-static long long
-mono_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int
 dcv_start_net(struct store *st, const struct conf *c, long long domain_id,
     const char *method, struct dcv_start *ds, struct dcv_publish *pub)

@@ -48,15 +48,6 @@ static struct {
 	long long	 at;
 } down;
 
-static long long
-mono_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 const char *
 dns_status_str(enum dns_status s)
 {

@@ -34,6 +34,9 @@
 time_t	 clock_now(void);
 /* The one source of randomness (the OpenSSL CSPRNG); aborts on failure. */
 void	 rnd_bytes(void *buf, size_t len);
+/* Milliseconds of CLOCK_MONOTONIC: for time limits and intervals only,
+ * never for a date (that is clock_now()). */
+long long	 mono_ms(void);
 /* Format t as "YYYY-MM-DDTHH:MM:SSZ" into buf (at least 21 bytes). */
 void	 time_fmt(time_t t, char *buf, size_t len);
 /* Parse "YYYY-MM-DDTHH:MM:SSZ" or "YYYY-MM-DD" (00:00:00Z); -1 if bad. */
@@ -67,6 +70,9 @@ void	 log_ssl(int level, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 /* Drains the OpenSSL error queue into buf as one line ("" if empty). */
 void	 ssl_errstr(char *buf, size_t len);
+/* At most n bytes of s (NULL: "") for a log line in out: printable
+ * ASCII, anything else as '?'.  Returns out. */
+const char	*log_safe(const char *s, size_t n, char *out, size_t len);
 
 #define log_err(...)	logx(LOGL_ERR, __VA_ARGS__)
 #define log_warn(...)	logx(LOGL_WARN, __VA_ARGS__)
@@ -148,6 +154,14 @@ void	 der_put_hdr(struct buf *b, unsigned char tag, size_t len);
 extern const unsigned char der_standin_spki[DER_STANDIN_SPKI_LEN];
 /* Copy src into dst of size dstsz, always NUL-terminated (like strlcpy). */
 size_t	 strlcpy_(char *dst, const char *src, size_t dstsz);
+/* In a forked child before exec: SIGPIPE back to its default, no signal
+ * blocked, a process group of its own. */
+void	 child_reset(void);
+/* The item of a comma-separated list that starts at p, its blanks
+ * trimmed: *item and *len.  Returns the comma after it or the final NUL. */
+const char	*list_item(const char *p, const char **item, size_t *len);
+/* c is an RFC 5322 3.2.3 atext character (ASCII). */
+int	 is_atext(unsigned char c);
 
 /* ---- file system (fsutil.c) ---- */
 

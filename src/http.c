@@ -30,15 +30,6 @@
 #define HTTP_MAX_ADDRS	4
 #define HTTP_RAW_MAX	(HTTP_MAX_HEAD + HTTP_MAX_BODY + 8192)
 
-static long long
-mono_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int
 wait_fd(int fd, short events, long long deadline)
 {

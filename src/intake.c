@@ -353,19 +353,6 @@ claim(const struct conf *c, int ind, int wd, const char *account,
 	return 0;
 }
 
-static int
-open_sub(const struct conf *c, const char *sub, const char *account)
-{
-	char	 path[PATH_MAX];
-	int	 fd;
-
-	snprintf(path, sizeof(path), "%s/%s/%s", c->spool_dir, sub, account);
-	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
-	    O_NOFOLLOW)) == -1)
-		log_err("%s: %s", path, strerror(errno));
-	return fd;
-}
-
 /* Unchanged since it was collected (the writers were asked about it). */
 static int
 same_file(const struct stat *a, const struct stat *b)
@@ -397,8 +384,8 @@ take_all(struct store *st, const struct conf *c, const struct schema *sch)
 			if (wd != -1)
 				close(wd);
 			cur = k->account;
-			ind = open_sub(c, "inbound", cur);
-			wd = open_sub(c, "work", cur);
+			ind = spool_open_dir(c, "inbound", cur);
+			wd = spool_open_dir(c, "work", cur);
 		}
 		if (ind == -1 || wd == -1) {
 			rc = -1;

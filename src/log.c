@@ -153,15 +153,6 @@ put_value(struct line *l, const char *v)
 	put(l, "\"", 1);
 }
 
-static long long
-mono_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * "YYYY-MM-DDTHH:MM:SS.mmmZ ": the seconds from clock_now(), the
  * milliseconds from the real clock read just before.  If clock_now()
@@ -412,6 +403,20 @@ log_ssl(int level, const char *fmt, ...)
 }
 
 /* ---- context ---- */
+
+/* At most n bytes of s for a log line: printable ASCII, else '?'. */
+const char *
+log_safe(const char *s, size_t n, char *out, size_t len)
+{
+	size_t	 i;
+
+	if (s == NULL)
+		s = "";
+	for (i = 0; i < n && s[i] != '\0' && i + 1 < len; i++)
+		out[i] = s[i] >= ' ' && s[i] < 0x7f ? s[i] : '?';
+	out[i] = '\0';
+	return out;
+}
 
 void
 log_ctx_put(enum log_key k, const char *value)

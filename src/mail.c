@@ -44,20 +44,6 @@
 #define EW_BYTES		42	/* text per encoded-word: 68 columns */
 #define CTYPE_MAX		200
 
-/* At most n bytes of s for a log line: printable ASCII, else '?'. */
-static const char *
-log_safe(const char *s, size_t n, char *out, size_t len)
-{
-	size_t	 i;
-
-	if (s == NULL)
-		s = "";
-	for (i = 0; i < n && s[i] != '\0' && i + 1 < len; i++)
-		out[i] = s[i] >= ' ' && s[i] < 0x7f ? s[i] : '?';
-	out[i] = '\0';
-	return out;
-}
-
 static void
 str_add(struct buf *out, const char *s)
 {
@@ -224,7 +210,7 @@ valid_addr(const char *s, size_t len, int *intl)
 static int
 ascii_message(const struct mail_msg *m, const char **which)
 {
-	const char	*p, *e, *end, *lt;
+	const char	*p, *end, *lt;
 	size_t		 alen;
 	int		 intl, any = 0;
 
@@ -248,13 +234,8 @@ ascii_message(const struct mail_msg *m, const char **which)
 	any |= intl;
 	*which = "Cc";
 	for (p = m->cc; p != NULL && p[strspn(p, " ")] != '\0'; p = end + 1) {
-		while (*p == ' ')
-			p++;
-		if ((end = strchr(p, ',')) == NULL)
-			end = p + strlen(p);
-		for (e = end; e > p && e[-1] == ' '; e--)
-			continue;
-		if (!valid_addr(p, (size_t)(e - p), &intl))
+		end = list_item(p, &p, &alen);
+		if (!valid_addr(p, alen, &intl))
 			return -1;
 		any |= intl;
 		if (*end == '\0')
@@ -460,26 +441,20 @@ to_add(struct buf *out, const char *to, const char *name, int intl)
 static int
 cc_add(struct buf *out, const char *cc)
 {
-	const char	*p = cc, *e, *end;
+	const char	*p = cc, *end;
 	char		 safe[ADDR_MAX + 2];
-	size_t		 col, n = 0;
+	size_t		 col, len, n = 0;
 
 	str_add(out, "Cc:");
 	col = 3;
 	for (;;) {
-		while (*p == ' ')
-			p++;
-		end = strchr(p, ',');
-		if (end == NULL)
-			end = p + strlen(p);
-		for (e = end; e > p && e[-1] == ' '; e--)
-			continue;
-		if (!valid_addr(p, (size_t)(e - p), NULL)) {
+		end = list_item(p, &p, &len);
+		if (!valid_addr(p, len, NULL)) {
 			log_err("mail: Cc: not a plain address: \"%s\"",
-			    log_safe(p, (size_t)(e - p), safe, sizeof(safe)));
+			    log_safe(p, len, safe, sizeof(safe)));
 			return -1;
 		}
-		if (n > 0 && col + 2 + (size_t)(e - p) > LINE_SOFT) {
+		if (n > 0 && col + 2 + len > LINE_SOFT) {
 			str_add(out, ",\r\n");
 			col = 0;
 		} else if (n > 0) {
@@ -487,8 +462,8 @@ cc_add(struct buf *out, const char *cc)
 			col++;
 		}
 		str_add(out, " ");
-		buf_add(out, p, (size_t)(e - p));
-		col += 1 + (size_t)(e - p);
+		buf_add(out, p, len);
+		col += 1 + len;
 		n++;
 		if (*end == '\0')
 			break;

@@ -52,43 +52,11 @@
 #define SENDMAIL_TIMEOUT	120	/* seconds for the whole hand-over */
 #define BATCH_GROUP		4096	/* messages per group commit */
 
-/* At most n bytes of s for a log line: printable ASCII, else '?'. */
-static const char *
-log_safe(const char *s, size_t n, char *out, size_t len)
-{
-	size_t	 i;
-
-	if (s == NULL)
-		s = "";
-	for (i = 0; i < n && s[i] != '\0' && i + 1 < len; i++)
-		out[i] = s[i] >= ' ' && s[i] < 0x7f ? s[i] : '?';
-	out[i] = '\0';
-	return out;
-}
-
-static long long
-mono_ms(void)
-{
-	struct timespec	 ts;
-
-	/* An elapsed-time budget, not a date: the one clock is not used. */
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* In the child: stdin from rfd, default SIGPIPE, own process group. */
 static void __attribute__((noreturn))
 child_exec(int rfd, char *const argv[], char *const envp[])
 {
-	struct sigaction	 sa;
-	sigset_t		 none;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
-	(void)sigaction(SIGPIPE, &sa, NULL);
-	sigemptyset(&none);
-	(void)sigprocmask(SIG_SETMASK, &none, NULL);
-	(void)setpgid(0, 0);
+	child_reset();
 	if (rfd == STDIN_FILENO) {
 		if (fcntl(rfd, F_SETFD, 0) == -1)
 			_exit(127);

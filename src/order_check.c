@@ -156,13 +156,6 @@ first_forbidden(const char *s, size_t n, enum what w, size_t *pos,
 }
 
 static int
-is_atext(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
-}
-
-static int
 is_nfc(const char *s, size_t n)
 {
 	uint8_t	*nf;
@@ -373,27 +366,23 @@ check_name(const char *s, int line, const char *elem, const char *reason,
 static int
 check_additional(const char *list, int line, struct order_refusal *ref)
 {
-	const char	*p = list, *end, *e;
+	const char	*p = list, *end;
 	char		 what[48];
+	size_t		 len;
 	int		 i;
 
 	if (list == NULL || list[strspn(list, " ")] == '\0')
 		return 0;
 	for (i = 1;; i++) {
-		while (*p == ' ')
-			p++;
-		if ((end = strchr(p, ',')) == NULL)
-			end = p + strlen(p);
-		for (e = end; e > p && e[-1] == ' '; e--)
-			continue;
+		end = list_item(p, &p, &len);
 		snprintf(what, sizeof(what), "<additionalEmails> address %d",
 		    i);
-		if (e == p) {
+		if (len == 0) {
 			refuse(ref, "additional_email_invalid", line, "%s is "
 			    "empty", what);
 			return 1;
 		}
-		if (check_mailbox(p, (size_t)(e - p), line, what,
+		if (check_mailbox(p, len, line, what,
 		    "additional_email_forbidden_character",
 		    "additional_email_invalid", ref))
 			return 1;

@@ -135,7 +135,7 @@ int		 signer_recover(struct store *, const struct conf *,
 		    const struct ca *);
 /* report.c: write outbound results for every batch that changed. */
 /*
- * report.c: the messages of the certificates with ids lo..hi (at most
+ * report_mail.c: the messages of the certificates with ids lo..hi (at most
  * 256), ahead of their batch's pass: read them (this thread), write and
  * publish them (report_mail_write: no database, any thread), then mark
  * them mailed (this thread; frees the work, written or not).
@@ -182,6 +182,10 @@ int		 order_store(struct store *, long long batch_id,
 int		 pipeline_eval(struct eval *);
 /* spool.c: create the per-account spool directories. */
 int		 spool_account_dirs(const struct conf *, const char *account);
+/* spool.c: open SPOOL/sub/account as a directory (no symlink); -1 after
+ * logging why not. */
+int		 spool_open_dir(const struct conf *, const char *sub,
+		    const char *account);
 
 /* crash.c: die here if CERTSPOOL_CRASH_AT names this point (tests). */
 void		 crash_point(const char *name);

@@ -194,13 +194,6 @@ valid_attr(const char *what, const char *v, long ub, char *err,
 	return 0;
 }
 
-static int
-is_atext(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
-}
-
 /*
  * A mailbox: dot-atom local part (UTF-8 allowed, RFC 6531), ASCII LDH
  * domain.  *utf8 is set when the local part is not ASCII.

@@ -64,8 +64,8 @@ spool_account_dirs(const struct conf *c, const char *account)
 	return fs_mkdirs(path, 0750);
 }
 
-static int
-open_dir(const struct conf *c, const char *sub, const char *account)
+int
+spool_open_dir(const struct conf *c, const char *sub, const char *account)
 {
 	char	 path[4096];
 	int	 fd;
@@ -290,8 +290,8 @@ finish_move(const struct conf *c, const char *account, const char *name,
 	char	 alt[200];
 	size_t	 n;
 
-	if ((wd = open_dir(c, "work", account)) == -1 ||
-	    (td = open_dir(c, sub, account)) == -1)
+	if ((wd = spool_open_dir(c, "work", account)) == -1 ||
+	    (td = spool_open_dir(c, sub, account)) == -1)
 		goto out;
 	strlcpy_(out, name, outlen);
 	if (renameat2(wd, name, td, out, RENAME_NOREPLACE) == -1) {
@@ -368,8 +368,8 @@ reject_file(const struct conf *c, const char *account, const char *name,
 
 	if (orig != NULL)
 		name_escape(orig, esc, sizeof(esc));
-	if ((wd = open_dir(c, "work", account)) == -1 ||
-	    (td = open_dir(c, "rejected", account)) == -1)
+	if ((wd = spool_open_dir(c, "work", account)) == -1 ||
+	    (td = spool_open_dir(c, "rejected", account)) == -1)
 		goto out;
 	pick_free_name(td, name, final, sizeof(final));
 	snprintf(ename, sizeof(ename), "%s.error.xml", final);
@@ -484,7 +484,7 @@ process_file(struct store *st, const struct conf *c,
 	log_ctx_put(LOGK_FILE, name);
 	log_progress_begin(&in.lp, "intake", "orders", 0);
 
-	if ((wd = open_dir(c, "work", account)) == -1)
+	if ((wd = spool_open_dir(c, "work", account)) == -1)
 		goto out;
 	/* claim() keeps only valid names ending .xml: others were claimed
 	 * as badname-<hex>, and are refused unread. */
@@ -676,7 +676,7 @@ recover_account(struct store *st, const struct conf *c,
 	struct dirent	*de;
 	int		 wd, rc = 0;
 
-	if ((wd = open_dir(c, "work", account)) == -1)
+	if ((wd = spool_open_dir(c, "work", account)) == -1)
 		return -1;
 	if ((d = fdopendir(wd)) == NULL) {
 		close(wd);

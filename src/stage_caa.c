@@ -51,15 +51,6 @@ msgf(char *out, size_t len, const char *fmt, ...)
 	va_end(ap);
 }
 
-static long long
-mono_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Property tags of RFC 8659, RFC 9495 and the registry this CA knows. */
 static int
 is_known_tag(const char *tag)

@@ -1,12 +1,15 @@
 /*
- * util.c: small helpers shared by every module (allocation, hex, buffers).
+ * util.c: small helpers shared by every module (allocation, hex, buffers,
+ * list items, the child side of a fork).
  * Failure policy: allocation failure is a broken environment we cannot
  * recover from inside a signing pipeline, so it aborts.
  */
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 
@@ -184,3 +187,40 @@ const unsigned char der_standin_spki[DER_STANDIN_SPKI_LEN] = {
 	0x30, 0x12, 0x30, 0x0d, 0x06, 0x09, 0x2b, 0x06, 0x01, 0x04, 0x01,
 	0x86, 0x8d, 0x1f, 0x01, 0x05, 0x00, 0x03, 0x01, 0x00
 };
+
+void
+child_reset(void)
+{
+	struct sigaction	 sa;
+	sigset_t		 none;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	(void)sigaction(SIGPIPE, &sa, NULL);
+	sigemptyset(&none);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
+	(void)setpgid(0, 0);
+}
+
+const char *
+list_item(const char *p, const char **item, size_t *len)
+{
+	const char	*end, *e;
+
+	while (*p == ' ')
+		p++;
+	if ((end = strchr(p, ',')) == NULL)
+		end = p + strlen(p);
+	for (e = end; e > p && e[-1] == ' '; e--)
+		continue;
+	*item = p;
+	*len = (size_t)(e - p);
+	return end;
+}
+
+int
+is_atext(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
+}

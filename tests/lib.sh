@@ -60,6 +60,12 @@ bail() {
 	finish
 	exit 1
 }
+# need_tools TOOL...: bail unless every tool is on the PATH.
+need_tools() {
+	for tool in "$@"; do
+		command -v "$tool" >/dev/null 2>&1 || bail "missing tool: $tool"
+	done
+}
 # wait_until SECONDS COMMAND...: poll (0.2 s) until the command succeeds.
 wait_until() {
 	w_end=$(($(date +%s) + $1))
@@ -89,6 +95,13 @@ setup() {
 run_once() {
 	cs daemon --once >>"$T/daemon.log" 2>&1
 }
+# check_once DESCRIPTION STATUS: one daemon pass must exit with STATUS;
+# its exit status is left in $st.
+check_once() {
+	run_once
+	st=$?
+	check_eq "$1" "$2" "$st"
+}
 # sql QUERY: one query on the test database.
 sql() {
 	sqlite3 -batch -noheader "$T/certspool.db" "$1"
@@ -115,6 +128,15 @@ validated_org() {
 	tok=$(mail_token "admin@$domain") || return 1
 	cs domain confirm "$tok" >/dev/null || return 1
 	echo "$oid"
+}
+# setup_acme: setup, then account acme (balance 100000000) with a
+# validated organization "Acme Corp" and domain acme.example; its id in
+# $oid.
+setup_acme() {
+	setup
+	cs account add acme --balance 100000000 >/dev/null
+	oid=$(validated_org acme "Acme Corp" acme.example)
+	check "organization and domain validated" test -n "$oid"
 }
 # mail_token ADDRESS: the newest DCV token mailed to ADDRESS.
 mail_token() {

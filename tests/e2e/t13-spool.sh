@@ -15,9 +15,7 @@
 #      name escaped (\xHH); the file system name is badname-<hex>.
 #   5. ready = marker: --once says the file waits for its marker.
 . "$(dirname "$0")/../lib.sh"
-for tool in sqlite3 python3 xmllint; do
-	command -v "$tool" >/dev/null 2>&1 || bail "missing tool: $tool"
-done
+need_tools sqlite3 python3 xmllint
 setup
 sed -i 's/^settle_seconds = .*/settle_seconds = 2/; s/^ready = .*/ready = settle/' "$T/certspool.conf"
 check_eq "config: settle 2" "settle_seconds = 2" "$(grep '^settle_seconds = ' "$T/certspool.conf")"

@@ -53,14 +53,9 @@ if ! command -v strace >/dev/null 2>&1; then
 	command -v strace >/dev/null 2>&1 ||
 	    bail "SKIPPED (counted as a failure): strace missing and cannot be installed (not root?)"
 fi
-for tool in python3 sqlite3 xmllint bsdtar openssl; do
-	command -v "$tool" >/dev/null 2>&1 || bail "missing tool: $tool"
-done
+need_tools python3 sqlite3 xmllint bsdtar openssl
 
-setup
-cs account add acme --balance 100000000 >/dev/null
-oid=$(validated_org acme "Acme Corp" acme.example)
-check "organization and domain validated" test -n "$oid"
+setup_acme
 
 # A batch that is issued in one pass: CSR orders and a server-generated key.
 B=$T/durable.xml

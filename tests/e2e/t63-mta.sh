@@ -125,9 +125,7 @@ if ! pf_ok; then
 fi
 [ "$(id -u)" -eq 0 ] ||
     bail "SKIPPED (counted as a failure): a private Postfix instance needs root"
-for tool in sqlite3 xmllint python3 openssl bsdtar; do
-	command -v "$tool" >/dev/null 2>&1 || bail "missing tool: $tool"
-done
+need_tools sqlite3 xmllint python3 openssl bsdtar
 if ! id postfix >/dev/null 2>&1 || ! getent group postdrop >/dev/null 2>&1; then
 	bail "postfix user or postdrop group missing"
 fi
@@ -702,9 +700,7 @@ check "batch INTL-1 is schema-valid" xmllint --noout --schema "$ROOT/schemas/bat
 before=$(total_delivered)
 : >"$T/daemon.log"
 drop acme "$B"
-run_once
-st=$?
-check_eq "D: daemon --once exits 0" 0 "$st"
+check_once "D: daemon --once exits 0" 0
 RI=$S/outbound/acme/INTL-1.1.result.xml
 check "D: INTL-1.1.result.xml after the first pass" test -f "$RI"
 check_eq "D: 3 recipients issued" 3 "$(xval "$RI" 'count(//*[local-name()="recipient"][@state="issued"])')"

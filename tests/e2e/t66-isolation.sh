@@ -22,13 +22,8 @@
 #    <stuck>, status is clean; one more pass writes nothing new.
 . "$(dirname "$0")/../lib.sh"
 
-for tool in sqlite3 xmllint python3; do
-	command -v "$tool" >/dev/null 2>&1 || bail "missing tool: $tool"
-done
-setup
-cs account add acme --balance 100000000 >/dev/null
-oid=$(validated_org acme "Acme Corp" acme.example)
-check "organization and domain validated" test -n "$oid"
+need_tools sqlite3 xmllint python3
+setup_acme
 
 J='jörg@acme.example'
 M='müller@acme.example'
@@ -90,9 +85,7 @@ rcount() {
 batch INTL-1 I-1 I-2 >"$T/intl.xml"
 check "batch INTL-1 is schema-valid" xmllint --noout --schema "$ROOT/schemas/batch-1.xsd" "$T/intl.xml"
 drop acme "$T/intl.xml"
-run_once
-st=$?
-check_eq "A: daemon --once exits 0" 0 "$st"
+check_once "A: daemon --once exits 0" 0
 R=$S/outbound/acme/INTL-1.1.result.xml
 check "A: INTL-1.1.result.xml after one pass" test -f "$R"
 check_eq "A: 4 recipients issued in the result" 4 "$(rcount "$R" issued)"
@@ -142,9 +135,7 @@ check "B0: four certificates stored" test -n "$sj" -a -n "$sa" -a -n "$sm" -a -n
 check_eq "B0: no message yet" 0 "$(ls "$S/mail" | grep -c "^cert-\($sj\|$sa\|$sm\|$sp\)\.eml\$")"
 mkdir -p "$S/mail/cert-$sj.eml/in-the-way"
 
-run_once
-st=$?
-check_eq "B1: daemon --once exits 75 (EX_TEMPFAIL)" 75 "$st"
+check_once "B1: daemon --once exits 75 (EX_TEMPFAIL)" 75
 R1=$S/outbound/acme/ISO-1.1.result.xml
 check "B1: ISO-1.1.result.xml written" test -f "$R1"
 check "B1: ISO-1.1.tar.gz written" test -f "$S/outbound/acme/ISO-1.1.tar.gz"
@@ -170,17 +161,13 @@ check_eq "B1: status INTL-1 lists nothing stuck" "" \
 check "B1: the log names batch, order and recipient" \
     grep -q "batch ISO-1 order O-1 recipient $J: message not published" "$T/daemon.log"
 
-run_once
-st=$?
-check_eq "B2: cause still there: exit 75 again" 75 "$st"
+check_once "B2: cause still there: exit 75 again" 75
 check_eq "B2: no second publish_failed event" 1 \
     "$(sql "SELECT count(*) FROM event WHERE kind = 'publish_failed'")"
 check_not "B2: no new result" test -e "$S/outbound/acme/ISO-1.2.result.xml"
 
 rm -rf "$S/mail/cert-$sj.eml"
-run_once
-st=$?
-check_eq "B3: cause removed: exit 0" 0 "$st"
+check_once "B3: cause removed: exit 0" 0
 check "B3: cert-$sj.eml published" test -f "$S/mail/cert-$sj.eml"
 check_eq "B3: its To is the recipient" "Jörg Müller|$J" "$(mailto "$S/mail/cert-$sj.eml")"
 check_eq "B3: one publish_recovered event for the recipient" 1 \
@@ -196,8 +183,6 @@ check_eq "B3: status shows nothing stuck" "" \
 check_eq "B3: the certificate is marked mailed" 1 \
     "$(sql "SELECT mailed FROM certificate WHERE serial = '$sj'")"
 
-run_once
-st=$?
-check_eq "B4: a quiet pass exits 0" 0 "$st"
+check_once "B4: a quiet pass exits 0" 0
 check_not "B4: no third result" test -e "$S/outbound/acme/ISO-1.3.result.xml"
 finish
