@@ -245,7 +245,11 @@ struct conf {
 	long long	 max_batch_bytes;
 	int		 workers;
 	char		*archive_format;	/* "tar.gz" or "zip" */
-	char		*crl_url;
+	char		*crl_url;		/* may hold {shard} */
+	int		 crl_shards;		/* CRL partitions, >= 1 */
+	char		*crl_dir;		/* published CRLs */
+	int		 crl_refresh_hours;
+	int		 crl_validity_hours;	/* nextUpdate - thisUpdate */
 	char		*aia_ca_issuers_url;
 	char		*ocsp_url;		/* may be empty */
 	char		*log;			/* "stderr" or "syslog" */
@@ -423,6 +427,26 @@ int		 store_exec(struct store *, const char *sql);
 int		 store_event(struct store *, const char *kind, long long batch,
 		    long long order, long long rcpt, const char *from,
 		    const char *to, const char *reason, const char *detail);
+
+/* ---- revocation of one certificate (revoke.c) ---- */
+
+/* RFC 5280 CRLReason value of a reason name S/MIME BR 7.2.2 allows
+ * ("unspecified", "keyCompromise", "affiliationChanged", "superseded",
+ * "cessationOfOperation", "privilegeWithdrawn"); -1 for any other. */
+int		 revoke_reason_code(const char *name);
+const char	*revoke_reason_name(int code);	/* NULL if not allowed */
+/*
+ * Inside the caller's transaction: record that issued certificate
+ * cert_id is revoked at `at` (its CRL revocationDate) for reason,
+ * invalidity > 0 and < at as its invalidityDate; mark its CRL shard
+ * dirty; append a certificate_revoked event with source as detail.  A
+ * certificate revoked already keeps its entry, except that a later
+ * keyCompromise replaces its reason.  1 revoked (or changed), 0 not an
+ * issued certificate or nothing to change, -1 database error.
+ */
+int		 cert_revoke(struct store *, long long cert_id,
+		    const char *reason, time_t at, time_t invalidity,
+		    const char *source);
 
 /* ---- issuing CA (ca.c) ---- */
 
