@@ -1571,6 +1571,7 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	conf.crl_url = "http://crl.certspool.example/issuing.crl";
+	conf.crl_shards = 1;
 	conf.aia_ca_issuers_url = "http://crt.certspool.example/issuing.crt";
 	conf.ocsp_url = "http://ocsp.certspool.example";
 	conf.p12_profile = "aes";
