@@ -44,5 +44,7 @@ int	 cmd_account_contract(struct cmd_env *, int argc, char **argv);
 int	 cmd_account_show(struct cmd_env *, int argc, char **argv);
 int	 cmd_order_cancel(struct cmd_env *, int argc, char **argv);
 int	 cmd_renew(struct cmd_env *, int argc, char **argv);
+/* cmd_crl.c */
+int	 cmd_crl(struct cmd_env *, int argc, char **argv);
 
 #endif

@@ -52,7 +52,21 @@ static const struct key keys[] = {
 	{ "archive_format", K_FORMAT, O(archive_format), "tar.gz", 0, 0,
 	  "Certificate bundles: tar.gz or zip." },
 	{ "crl_url", K_URL, O(crl_url), "http://crl.certspool.invalid/issuing.crl",
-	  0, 0, "CRL distribution point put in certificates (http:// only)." },
+	  0, 0, "CRL distribution point put in certificates (http:// only).\n"
+	  "# With crl_shards > 1 it holds {shard}, replaced by the shard's\n"
+	  "# number, e.g. http://crl.example.com/issuing-{shard}.crl; the\n"
+	  "# CRL file is named as the URL's last path segment (SPEC 7.3)." },
+	{ "crl_shards", K_INT, O(crl_shards), "1", 1, 1024,
+	  "Partitioned CRLs: each certificate is given one of this many\n"
+	  "# shards when it is signed, for good (SPEC 7.3)." },
+	{ "crl_dir", K_STR, O(crl_dir), "", 0, 0,
+	  "Where CRLs and issuing.cer are published (serve it over HTTP);\n"
+	  "# empty: the spool's crl/ directory." },
+	{ "crl_refresh_hours", K_INT, O(crl_refresh_hours), "24", 1, 168,
+	  "Every CRL is re-signed at least this often, revocations or not." },
+	{ "crl_validity_hours", K_INT, O(crl_validity_hours), "168", 25, 240,
+	  "nextUpdate - thisUpdate of a CRL (S/MIME BR 4.9.7: at most 10\n"
+	  "# days); more than crl_refresh_hours, so a CRL never goes stale." },
 	{ "aia_ca_issuers_url", K_URL, O(aia_ca_issuers_url),
 	  "http://aia.certspool.invalid/issuing.cer", 0, 0,
 	  "Authority Information Access caIssuers URL (http:// only)." },
@@ -269,6 +283,56 @@ trim(char *s)
 	return s;
 }
 
+/* crl_url and crl_shards agree: {shard} exactly once when there are
+ * several shards, never when there is one; the last path segment (the
+ * CRL's file name) is a safe name once {shard} is replaced. */
+static int
+conf_check_crl(const struct conf *c, char *err, size_t errlen)
+{
+	const char	*u = c->crl_url, *p, *seg;
+	char		 name[160];
+	size_t		 n;
+
+	p = strstr(u, "{shard}");
+	if (c->crl_shards > 1 && (p == NULL || strstr(p + 1, "{shard}"))) {
+		snprintf(err, errlen, "%s: crl_shards = %d needs {shard} once "
+		    "in crl_url", c->path, c->crl_shards);
+		return -1;
+	}
+	if (c->crl_shards == 1 && p != NULL) {
+		snprintf(err, errlen, "%s: crl_url has {shard} but crl_shards "
+		    "is 1", c->path);
+		return -1;
+	}
+	if (p != NULL && strchr(p, '/') != NULL) {
+		snprintf(err, errlen, "%s: crl_url: {shard} must be in the "
+		    "last path segment", c->path);
+		return -1;
+	}
+	seg = strrchr(u + 7, '/');
+	if (seg == NULL || seg[1] == '\0') {
+		snprintf(err, errlen, "%s: crl_url \"%s\" names no file", c->path,
+		    u);
+		return -1;
+	}
+	seg++;
+	n = p != NULL ? (size_t)(p - seg) : strlen(seg);
+	snprintf(name, sizeof(name), "%.*s0%s", (int)n, seg,
+	    p != NULL ? p + 7 : "");
+	if (!valid_name(name) || strcmp(name, "issuing.cer") == 0) {
+		snprintf(err, errlen, "%s: crl_url's file name \"%s\" is not a "
+		    "safe file name ([A-Za-z0-9._-])", c->path, seg);
+		return -1;
+	}
+	if (c->crl_validity_hours <= c->crl_refresh_hours) {
+		snprintf(err, errlen, "%s: crl_validity_hours (%d) must exceed "
+		    "crl_refresh_hours (%d)", c->path, c->crl_validity_hours,
+		    c->crl_refresh_hours);
+		return -1;
+	}
+	return 0;
+}
+
 struct conf *
 conf_load(const char *path, char *err, size_t errlen)
 {
@@ -365,6 +429,14 @@ conf_load(const char *path, char *err, size_t errlen)
 	resolve_path(c, &c->database);
 	resolve_path(c, &c->ca_dir);
 	resolve_path(c, &c->syslog_socket);
+	if (*c->crl_dir == '\0') {
+		free(c->crl_dir);
+		c->crl_dir = xcalloc(1, strlen(c->spool_dir) + 5);
+		sprintf(c->crl_dir, "%s/crl", c->spool_dir);
+	} else
+		resolve_path(c, &c->crl_dir);
+	if (conf_check_crl(c, err, errlen) == -1)
+		goto bad2;
 	if (c->workers == 0) {
 		long	 n = sysconf(_SC_NPROCESSORS_ONLN);
 		c->workers = n > 0 ? (int)n : 1;
@@ -373,6 +445,7 @@ conf_load(const char *path, char *err, size_t errlen)
 bad:
 	if (f != NULL)
 		fclose(f);
+bad2:
 	conf_free(c);
 	return NULL;
 }

@@ -16,6 +16,7 @@
 #include <sys/types.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 #include <openssl/evp.h>
@@ -259,7 +260,11 @@ struct conf {
 	long long	 max_batch_bytes;
 	int		 workers;
 	char		*archive_format;	/* "tar.gz" or "zip" */
-	char		*crl_url;
+	char		*crl_url;		/* may hold {shard} */
+	int		 crl_shards;		/* CRL partitions, >= 1 */
+	char		*crl_dir;		/* published CRLs */
+	int		 crl_refresh_hours;
+	int		 crl_validity_hours;	/* nextUpdate - thisUpdate */
 	char		*aia_ca_issuers_url;
 	char		*ocsp_url;		/* may be empty */
 	char		*log;			/* "stderr" or "syslog" */
@@ -438,6 +443,26 @@ int		 store_event(struct store *, const char *kind, long long batch,
 		    long long order, long long rcpt, const char *from,
 		    const char *to, const char *reason, const char *detail);
 
+/* ---- revocation of one certificate (revoke.c) ---- */
+
+/* RFC 5280 CRLReason value of a reason name S/MIME BR 7.2.2 allows
+ * ("unspecified", "keyCompromise", "affiliationChanged", "superseded",
+ * "cessationOfOperation", "privilegeWithdrawn"); -1 for any other. */
+int		 revoke_reason_code(const char *name);
+const char	*revoke_reason_name(int code);	/* NULL if not allowed */
+/*
+ * Inside the caller's transaction: record that issued certificate
+ * cert_id is revoked at `at` (its CRL revocationDate) for reason,
+ * invalidity > 0 and < at as its invalidityDate; mark its CRL shard
+ * dirty; append a certificate_revoked event with source as detail.  A
+ * certificate revoked already keeps its entry, except that a later
+ * keyCompromise replaces its reason.  1 revoked (or changed), 0 not an
+ * issued certificate or nothing to change, -1 database error.
+ */
+int		 cert_revoke(struct store *, long long cert_id,
+		    const char *reason, time_t at, time_t invalidity,
+		    const char *source);
+
 /* ---- issuing CA (ca.c) ---- */
 
 struct ca {
@@ -475,6 +500,42 @@ int	 ca_hash_ok(const struct ca *, const char *hash, char *msg,
  */
 int	 ca_sign_tbs(const struct ca *, const unsigned char *tbs, size_t len,
 	    unsigned char **der, size_t *derlen);
+
+/* ---- CRLs (crl.c, crl_publish.c) ---- */
+
+/* The CRL shard of a certificate, from its serial's random last octets;
+ * 0 when nshards is 1.  Chosen with the serial, never changed. */
+int	 crl_shard_of(const unsigned char *serial, size_t len, int nshards);
+/* crl_url with {shard} replaced by the shard's decimal number; -1 if it
+ * does not fit in buf. */
+int	 crl_shard_url(const struct conf *, int shard, char *buf, size_t len);
+/* The file name of a shard's CRL in crl_dir: its URL's last segment. */
+int	 crl_shard_file(const struct conf *, int shard, char *name,
+	    size_t len);
+/*
+ * Build, sign and publish atomically as dirfd/name the CRL of shard with
+ * CRL number `number`, thisUpdate this_update, nextUpdate this_update +
+ * crl_validity_hours, listing every revoked certificate of the shard
+ * whose notAfter >= cutoff; *entries is their count.  Memory does not
+ * grow with the entries (two passes in one read snapshot, streamed).
+ * Must not be called inside a transaction.  0 or -1 (logged).
+ */
+int	 crl_write(struct store *, const struct conf *, const struct ca *,
+	    int shard, long long number, time_t this_update, time_t cutoff,
+	    int dirfd, const char *name, size_t *entries);
+/* The cRLNumber of the CRL file dirfd/name, read without loading its
+ * entries: 1 found, 0 no such file, -1 unreadable. */
+int	 crl_file_number(int dirfd, const char *name, long long *num);
+/*
+ * Publish the CRL of every shard that is dirty, has none yet, or is
+ * crl_refresh_hours old (every shard if force), and issuing.cer; one log
+ * line per CRL, and with out one line per CRL there (file, shard,
+ * number, entries, thisUpdate, nextUpdate).  0, or -1 if any failed.
+ */
+int	 crl_publish(struct store *, const struct conf *, const struct ca *,
+	    int force);
+int	 crl_publish_out(struct store *, const struct conf *,
+	    const struct ca *, int force, FILE *out);
 
 /* ---- CSR key stage (csr.c) ---- */
 
@@ -525,6 +586,7 @@ struct cert_req {
 	time_t			 not_after;
 	unsigned char		 serial[20];
 	size_t			 serial_len;
+	int			 crl_shard;	/* crl_shard_of(serial) */
 };
 
 /* A fresh serial: 20 bytes, top bit clear, >= 64 random bits, non-zero

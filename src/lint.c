@@ -912,13 +912,21 @@ uri_is(const GENERAL_NAME *gn, const char *url)
 	    memcmp(ASN1_STRING_get0_data(u), url, strlen(url)) == 0;
 }
 
+/* One http:// fullName: crl_url with {shard} replaced by the
+ * certificate's own shard (SPEC 7.3). */
 static int
-check_crldp(struct lint *l, X509 *x, const struct conf *conf)
+check_crldp(struct lint *l, X509 *x, const struct conf *conf, int shard)
 {
 	CRL_DIST_POINTS		*dps;
 	DIST_POINT		*dp;
 	GENERAL_NAME		*gn;
+	char			 url[1024];
 	int			 crit, ok = 0;
+
+	if (shard < 0 || shard >= conf->crl_shards ||
+	    crl_shard_url(conf, shard, url, sizeof(url)) == -1)
+		return lfail(l, "lint_crl_dp", "SPEC 7.3: CRL shard %d has no "
+		    "URL under crl_url", shard);
 
 	if ((dps = ext_get(x, NID_crl_distribution_points, &crit)) == NULL)
 		return lfail(l, "lint_crl_dp", "S/MIME BR 7.1.2.3 (b): "
@@ -930,14 +938,14 @@ check_crldp(struct lint *l, X509 *x, const struct conf *conf)
 		    sk_GENERAL_NAME_num(dp->distpoint->name.fullname) == 1) {
 			gn = sk_GENERAL_NAME_value(
 			    dp->distpoint->name.fullname, 0);
-			ok = is_http_uri(gn) && uri_is(gn, conf->crl_url);
+			ok = is_http_uri(gn) && uri_is(gn, url);
 		}
 	}
 	CRL_DIST_POINTS_free(dps);
 	if (!ok)
 		return lfail(l, "lint_crl_dp", "S/MIME BR 7.1.2.3 (b): "
 		    "cRLDistributionPoints is not one non-critical http:// "
-		    "fullName equal to crl_url");
+		    "fullName equal to crl_url for shard %d", shard);
 	return 0;
 }
 
@@ -1031,7 +1039,7 @@ lint_tbs(const struct ca *ca, const struct conf *conf,
 	    check_policies(&l, x, req) == -1 ||
 	    check_san(&l, x, req, empty) == -1 ||
 	    check_aki_ski(&l, x, ca) == -1 ||
-	    check_crldp(&l, x, conf) == -1 ||
+	    check_crldp(&l, x, conf, req->crl_shard) == -1 ||
 	    check_aia(&l, x, conf) == -1 ||
 	    check_basic_constraints(&l, x) == -1)
 		goto out;

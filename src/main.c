@@ -390,6 +390,13 @@ static const struct command commands[] = {
 	  "With one: each recipient of that batch or order (account, batch,\n"
 	  "order, state, reason, email, recipient state and reason, serial).\n",
 	  NULL },
+	{ "crl", NULL, cmd_crl, "crl [--now]",
+	  "Publish the CRLs in crl_dir: every shard with revocations not yet in\n"
+	  "its CRL, without a CRL, or whose CRL is crl_refresh_hours old; and\n"
+	  "issuing.cer.  Prints one line per CRL written: file, shard, number,\n"
+	  "entries, thisUpdate, nextUpdate.\n"
+	  "  --now  every shard, even if nothing changed and none is due\n",
+	  NULL },
 	{ "ca", "import", cmd_ca_import, "ca import CERT KEY CHAIN",
 	  "Install an issuing CA from PEM files: its certificate, its private\n"
 	  "key and the chain up to the root.\n", NULL },

@@ -632,6 +632,7 @@ ext_ski(struct buf *exts, const unsigned char *bits, size_t bitslen)
 	return 0;
 }
 
+/* The certificate's shard's URL (crl_url with {shard} replaced). */
 static void
 ext_crldp(struct buf *exts, const char *url)
 {
@@ -721,6 +722,7 @@ profile_build(const struct ca *ca, const struct conf *conf,
 	const ASN1_OCTET_STRING		*caski;
 	const unsigned char		*iss, *bits;
 	size_t				 isslen, bitslen;
+	char				 crl[1024];
 	int				 utf8, empty, is_rsa, rc = -1;
 
 	*der = NULL;
@@ -750,7 +752,13 @@ profile_build(const struct ca *ca, const struct conf *conf,
 		    "distribution point URL is configured");
 		goto out;
 	}
-	if (valid_http_url("crl_url", conf->crl_url, err, errlen) == -1 ||
+	if (req->crl_shard < 0 || req->crl_shard >= conf->crl_shards ||
+	    crl_shard_url(conf, req->crl_shard, crl, sizeof(crl)) == -1) {
+		snprintf(err, errlen, "SPEC 7.3: CRL shard %d has no URL "
+		    "under crl_url", req->crl_shard);
+		goto out;
+	}
+	if (valid_http_url("crl_url", crl, err, errlen) == -1 ||
 	    (conf->ocsp_url != NULL && *conf->ocsp_url != '\0' &&
 	    valid_http_url("ocsp_url", conf->ocsp_url, err, errlen) == -1) ||
 	    (conf->aia_ca_issuers_url != NULL &&
@@ -804,7 +812,7 @@ profile_build(const struct ca *ca, const struct conf *conf,
 	if (ext_policies(&exts, req, err, errlen) == -1)
 		goto out;
 	ext_san(&exts, req->email, utf8, empty);
-	ext_crldp(&exts, conf->crl_url);
+	ext_crldp(&exts, crl);
 	if ((conf->ocsp_url != NULL && *conf->ocsp_url != '\0') ||
 	    (conf->aia_ca_issuers_url != NULL &&
 	    *conf->aia_ca_issuers_url != '\0'))

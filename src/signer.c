@@ -196,6 +196,8 @@ build(void *item, void *arg)
 	}
 	j->req.not_after = j->req.not_before + span;
 	serial_new(j->req.serial, &j->req.serial_len);
+	j->req.crl_shard = crl_shard_of(j->req.serial, j->req.serial_len,
+	    p->conf->crl_shards);
 	hex_encode(j->req.serial, j->req.serial_len, j->serial_hex);
 	if (profile_build(p->ca, p->conf, &j->req, &j->tbs, &j->tbslen, err,
 	    sizeof(err)) == -1) {
@@ -368,12 +370,12 @@ write_ahead(struct store *st, struct job *jobs, size_t n, int *progress)
 			continue;
 		if (store_done(st, store_prep(st, "INSERT INTO certificate"
 		    " (recipient_id, round, serial, state, tbs, not_before,"
-		    " not_after, spki_sha256, created)"
-		    " VALUES (?, ?, ?, 'signing', ?, ?, ?, ?, ?)", "iitbiiti",
-		    j->rid, (long long)j->round, j->serial_hex, j->tbs,
-		    j->tbslen, (long long)j->req.not_before,
+		    " not_after, spki_sha256, created, crl_shard)"
+		    " VALUES (?, ?, ?, 'signing', ?, ?, ?, ?, ?, ?)",
+		    "iitbiitii", j->rid, (long long)j->round, j->serial_hex,
+		    j->tbs, j->tbslen, (long long)j->req.not_before,
 		    (long long)j->req.not_after, j->spki,
-		    (long long)clock_now())) == -1)
+		    (long long)clock_now(), (long long)j->req.crl_shard)) == -1)
 			goto fail;
 		j->cert_id = store_last_id(st);
 		*progress = 1;

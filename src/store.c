@@ -307,14 +307,47 @@ static const char schema_v4[] =
 /* ---- end of schema 4: stuck items ---- */
 "";
 
+/*
+ * Version 5: revocation and CRLs (SPEC 7).  Each change adds its
+ * statements in a block of its own.
+ */
+static const char schema_v5[] =
+/* ---- schema 5: revocation state of a certificate (revoke.c) ----
+ * crl_shard: the CRL partition the certificate names in its CRL
+ * distribution point, fixed when its write-ahead row is made (SPEC 7.3).
+ * revoked_at: the revocationDate of its CRL entry (never in the future,
+ * never before revoke_recorded's pass); revoke_reason: the RFC 5280
+ * CRLReason name; invalidity_at: an earlier time the key or the
+ * affiliation is known to have become invalid (invalidityDate), or NULL.
+ * Certificates made before version 5 are in shard 0. */
+"ALTER TABLE certificate ADD COLUMN crl_shard INTEGER NOT NULL DEFAULT 0;"
+"ALTER TABLE certificate ADD COLUMN revoked_at INTEGER;"
+"ALTER TABLE certificate ADD COLUMN revoke_reason TEXT;"
+"ALTER TABLE certificate ADD COLUMN invalidity_at INTEGER;"
+"CREATE INDEX certificate_revoked ON certificate(crl_shard, id)"
+"  WHERE revoked_at IS NOT NULL;"
+/* A shard whose published CRL no longer shows every revocation: set in
+ * the transaction that records one, cleared once a CRL built after it
+ * is published (crl.c). */
+"CREATE TABLE crl_shard_state ("
+"  shard INTEGER PRIMARY KEY,"
+"  dirty INTEGER NOT NULL DEFAULT 1,"
+"  number INTEGER,"
+"  this_update INTEGER,"
+"  next_update INTEGER,"
+"  prev_this_update INTEGER);"
+/* ---- end of schema 5: revocation state ---- */
+"";
+
 /* Each entry migrates from version i to i + 1. */
 static const char *migrations[] = {
 	NULL,		/* 0 -> 1 is schema_v1 */
 	schema_v2,	/* 1 -> 2 */
 	schema_v3,	/* 2 -> 3 */
 	schema_v4,	/* 3 -> 4 */
+	schema_v5,	/* 4 -> 5 */
 };
-#define SCHEMA_VERSION	4
+#define SCHEMA_VERSION	5
 
 static int
 exec_err(struct store *s, const char *sql, char *err, size_t errlen)

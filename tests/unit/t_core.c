@@ -165,7 +165,7 @@ test_store(void)
 	if (st == NULL)
 		return;
 	T_CHECK(store_int(st, &v, -1, store_prep(st, "PRAGMA user_version",
-	    NULL)) == 0 && v == 4, "schema version %lld", v);
+	    NULL)) == 0 && v == 5, "schema version %lld", v);
 	T_CHECK(store_int(st, &v, -1, store_prep(st, "PRAGMA foreign_keys",
 	    NULL)) == 0 && v == 1, "foreign keys on");
 	T_CHECK(store_int(st, &v, -1, store_prep(st, "PRAGMA synchronous",
@@ -193,6 +193,12 @@ test_store(void)
 	    " ALTER TABLE certificate DROP COLUMN stuck;"
 	    " ALTER TABLE certificate DROP COLUMN stuck_detail;"
 	    " ALTER TABLE certificate DROP COLUMN stuck_since;"
+	    " DROP INDEX certificate_revoked;"
+	    " ALTER TABLE certificate DROP COLUMN crl_shard;"
+	    " ALTER TABLE certificate DROP COLUMN revoked_at;"
+	    " ALTER TABLE certificate DROP COLUMN revoke_reason;"
+	    " ALTER TABLE certificate DROP COLUMN invalidity_at;"
+	    " DROP TABLE crl_shard_state;"
 	    " PRAGMA user_version = 2") == 0, "back to version 2");
 	store_close(st);
 	st = store_open(p, err, sizeof(err));
@@ -200,7 +206,11 @@ test_store(void)
 	if (st == NULL)
 		return;
 	T_CHECK(store_int(st, &v, -1, store_prep(st, "PRAGMA user_version",
-	    NULL)) == 0 && v == 4, "migrated to version %lld", v);
+	    NULL)) == 0 && v == 5, "migrated to version %lld", v);
+	T_CHECK(store_int(st, &v, -1, store_prep(st, "SELECT count(*) FROM"
+	    " pragma_table_info('certificate') WHERE name IN ('crl_shard',"
+	    " 'revoked_at', 'revoke_reason', 'invalidity_at')",
+	    NULL)) == 0 && v == 4, "version 5: certificate revocation columns");
 	T_CHECK(store_int(st, &v, -1, store_prep(st, "SELECT count(*) FROM"
 	    " pragma_table_info('org_request') WHERE name = 'code'",
 	    NULL)) == 0 && v == 1, "version 4: org_request.code");

@@ -1,0 +1,368 @@
+/*
+ * crl_publish.c: when each shard's CRL is published, under which number,
+ * and what is recorded about it (SPEC 7.3); crl.c builds the file.
+ *
+ * A shard is published when it is dirty (a revocation arrived since its
+ * last CRL, or a publication of it was started and not recorded), has no
+ * CRL yet, its file is missing, or its CRL is crl_refresh_hours old.
+ *
+ * CRL numbers: one sequence for every shard, meta key crl_number, the
+ * last number allocated.  A number is allocated and committed before its
+ * file is written, above every number recorded in the database and every
+ * number found in a CRL file of crl_dir (a restored older database), so a
+ * number is never reused or lowered; a crash after the allocation only
+ * skips it.  The allocating transaction sets the shard's dirty flag to 2
+ * ("being published"); cert_revoke() sets it to 1; the transaction that
+ * records the published CRL clears only a 2, so a revocation that
+ * arrived while the CRL was built keeps the shard dirty.
+ *
+ * Entries: a revoked certificate stays in its shard's CRLs while its
+ * notAfter is not before the thisUpdate of the shard's last published
+ * CRL, so each expired certificate is listed by one CRL made after its
+ * expiry and then goes.
+ *
+ * Publishers (the daemon's pass, `certspool crl`) take turns: an
+ * exclusive flock(2) on crl_dir.
+ *
+ * Failure policy: a shard that cannot be published is logged and stays
+ * dirty (or due); the next pass tries again with a new number.  One
+ * failing shard does not stop the others.
+ */
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/x509.h>
+
+#include "extern.h"
+#include "pipeline.h"
+#include "store.h"
+
+#define ISSUER_FILE	"issuing.cer"
+#define EXTS_MAX	65536
+
+/* A DER header at off, within end: tag, header and content lengths. */
+static int
+hdr_at(int fd, off_t off, off_t end, unsigned char *tag, off_t *hl,
+    off_t *cl)
+{
+	unsigned char	 h[6];
+	ssize_t		 r;
+	int		 i, n;
+
+	if ((r = pread(fd, h, sizeof(h), off)) < 2)
+		return -1;
+	*tag = h[0];
+	if (h[1] < 0x80) {
+		*hl = 2;
+		*cl = h[1];
+	} else {
+		n = h[1] & 0x7f;
+		if (n == 0 || n > 4 || r < 2 + n)
+			return -1;
+		*cl = 0;
+		for (i = 0; i < n; i++)
+			*cl = *cl << 8 | h[2 + i];
+		*hl = 2 + n;
+	}
+	return off + *hl + *cl > end ? -1 : 0;
+}
+
+/* The cRLNumber in the extensions DER p (SEQUENCE OF Extension). */
+static int
+exts_number(const unsigned char *p, size_t len, long long *num)
+{
+	static const unsigned char oid[] = { 0x55, 0x1d, 0x14 };
+	const unsigned char	*end = p + len, *c, *e, *q, *ee, *v;
+	unsigned char		 tag;
+	size_t			 clen, vlen, i;
+	unsigned long long	 n = 0;
+
+	if (der_next(&p, end, &tag, &c, &clen) == -1 || tag != 0x30)
+		return -1;
+	for (p = c, end = c + clen; p < end; ) {
+		if (der_next(&p, end, &tag, &e, &clen) == -1 || tag != 0x30)
+			return -1;
+		q = e;
+		ee = e + clen;
+		if (der_next(&q, ee, &tag, &v, &vlen) == -1 || tag != 0x06)
+			return -1;
+		if (vlen != sizeof(oid) || memcmp(v, oid, vlen) != 0)
+			continue;
+		if (der_next(&q, ee, &tag, &v, &vlen) == -1)
+			return -1;
+		if (tag == 0x01 && der_next(&q, ee, &tag, &v, &vlen) == -1)
+			return -1;
+		if (tag != 0x04)
+			return -1;
+		q = v;
+		if (der_next(&q, v + vlen, &tag, &c, &clen) == -1 ||
+		    tag != 0x02 || clen == 0 || c[0] & 0x80)
+			return -1;
+		for (i = 0; i < clen; i++) {
+			if (n >> 55)
+				return -1;	/* beyond what we allocate */
+			n = n << 8 | c[i];
+		}
+		*num = (long long)n;
+		return 1;
+	}
+	return 0;
+}
+
+int
+crl_file_number(int dirfd, const char *name, long long *num)
+{
+	struct stat	 sb;
+	unsigned char	 tag, *ext = NULL;
+	off_t		 hl, cl, off, end;
+	int		 fd, rc = -1;
+
+	*num = 0;
+	if ((fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC)) == -1)
+		return errno == ENOENT ? 0 : -1;
+	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode))
+		goto out;
+	end = sb.st_size;
+	/* CertificateList, then TBSCertList. */
+	if (hdr_at(fd, 0, end, &tag, &hl, &cl) == -1 || tag != 0x30 ||
+	    hdr_at(fd, hl, end, &tag, &off, &cl) == -1 || tag != 0x30)
+		goto out;
+	end = hl + off + cl;
+	for (off = hl + off; off < end; off += hl + cl) {
+		if (hdr_at(fd, off, end, &tag, &hl, &cl) == -1)
+			goto out;
+		if (tag != 0xa0)
+			continue;
+		if (cl > EXTS_MAX || (ext = malloc((size_t)cl)) == NULL ||
+		    pread(fd, ext, (size_t)cl, off + hl) != cl)
+			goto out;
+		rc = exts_number(ext, (size_t)cl, num) == 1 ? 1 : -1;
+		goto out;
+	}
+out:
+	free(ext);
+	close(fd);
+	return rc;
+}
+
+/* dir/issuing.cer: the issuing CA (DER), written when missing or not
+ * the same. */
+static int
+publish_issuer(int dirfd, const struct conf *conf, const struct ca *ca)
+{
+	unsigned char	*der = NULL, *old = NULL;
+	size_t		 oldlen = 0;
+	char		 path[4096];
+	int		 len, rc = -1;
+
+	if ((len = i2d_X509(ca->cert, &der)) <= 0) {
+		log_ssl(LOGL_ERR, "crl: issuing CA certificate");
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/%s", conf->crl_dir, ISSUER_FILE);
+	if (access(path, F_OK) == 0 &&
+	    fs_read_file(path, 1024 * 1024, &old, &oldlen) == 0 &&
+	    oldlen == (size_t)len && memcmp(old, der, oldlen) == 0) {
+		rc = 0;
+		goto out;
+	}
+	if (fs_write_atomic(dirfd, ISSUER_FILE, der, (size_t)len, 0644) == -1)
+		goto out;
+	log_info("crl: wrote %s", path);
+	rc = 0;
+out:
+	OPENSSL_free(der);
+	free(old);
+	return rc;
+}
+
+/* The highest CRL number in the CRL files of crl_dir, 0 if none. */
+static long long
+files_max(int dirfd, const struct conf *conf)
+{
+	long long	 max = 0, n;
+	char		 name[256];
+	int		 s;
+
+	for (s = 0; s < conf->crl_shards; s++) {
+		if (crl_shard_file(conf, s, name, sizeof(name)) == 0 &&
+		    crl_file_number(dirfd, name, &n) == 1 && n > max)
+			max = n;
+	}
+	return max;
+}
+
+/* Whether shard needs a CRL now; -1 on a database error. */
+static int
+shard_due(struct store *st, const struct conf *conf, int dirfd, int shard,
+    const char *name, time_t now)
+{
+	sqlite3_stmt	*q;
+	long long	 dirty = 1, number = -1, tu = 0;
+	int		 r;
+
+	q = store_prep(st, "SELECT dirty, number, this_update FROM"
+	    " crl_shard_state WHERE shard = ?", "i", (long long)shard);
+	if (q == NULL)
+		return -1;
+	if ((r = sqlite3_step(q)) == SQLITE_ROW) {
+		dirty = sqlite3_column_int64(q, 0);
+		if (sqlite3_column_type(q, 1) != SQLITE_NULL)
+			number = sqlite3_column_int64(q, 1);
+		tu = sqlite3_column_int64(q, 2);
+	}
+	store_release(q);
+	if (r != SQLITE_ROW && r != SQLITE_DONE)
+		return -1;
+	if (dirty != 0 || number < 0 || tu > now ||
+	    now - tu >= (time_t)conf->crl_refresh_hours * 3600)
+		return 1;
+	return faccessat(dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == -1;
+}
+
+/* Allocate the shard's next CRL number above fmax, mark the shard as
+ * being published, and read its cutoff (thisUpdate of its last CRL). */
+static int
+allocate(struct store *st, int shard, long long fmax, long long *number,
+    time_t *cutoff)
+{
+	long long	 a = 0, b = 0, c = 0;
+
+	if (store_begin(st) == -1)
+		return -1;
+	if (store_int(st, &a, 0, store_prep(st, "SELECT CAST(value AS"
+	    " INTEGER) FROM meta WHERE key = 'crl_number'", NULL)) == -1 ||
+	    store_int(st, &b, 0, store_prep(st, "SELECT max(number) FROM"
+	    " crl_shard_state", NULL)) == -1 ||
+	    store_int(st, &c, 0, store_prep(st, "SELECT this_update FROM"
+	    " crl_shard_state WHERE shard = ?", "i", (long long)shard)) == -1)
+		goto fail;
+	if (b > a)
+		a = b;
+	if (fmax > a)
+		a = fmax;
+	*number = a + 1;
+	*cutoff = (time_t)c;
+	if (store_done(st, store_prep(st, "INSERT OR REPLACE INTO meta"
+	    " (key, value) VALUES ('crl_number', CAST(? AS TEXT))", "i",
+	    *number)) == -1 ||
+	    store_done(st, store_prep(st, "INSERT OR IGNORE INTO"
+	    " crl_shard_state (shard, dirty) VALUES (?, 2)", "i",
+	    (long long)shard)) == -1 ||
+	    store_done(st, store_prep(st, "UPDATE crl_shard_state SET"
+	    " dirty = 2 WHERE shard = ?", "i", (long long)shard)) == -1)
+		goto fail;
+	return store_commit(st);
+fail:
+	store_rollback(st);
+	return -1;
+}
+
+static int
+record(struct store *st, int shard, long long number, time_t tu,
+    time_t nu)
+{
+	if (store_begin(st) == -1)
+		return -1;
+	if (store_done(st, store_prep(st, "UPDATE crl_shard_state SET"
+	    " number = ?, prev_this_update = this_update, this_update = ?,"
+	    " next_update = ?, dirty = CASE dirty WHEN 2 THEN 0 ELSE dirty"
+	    " END WHERE shard = ?", "iiii", number, (long long)tu,
+	    (long long)nu, (long long)shard)) == -1) {
+		store_rollback(st);
+		return -1;
+	}
+	return store_commit(st);
+}
+
+int
+crl_publish_out(struct store *st, const struct conf *conf,
+    const struct ca *ca, int force, FILE *out)
+{
+	char		 name[256], t1[32], t2[32];
+	long long	 fmax = -1, number;
+	time_t		 now, tu, nu, cutoff;
+	size_t		 entries;
+	int		 dirfd = -1, shard, due, rc = 0;
+
+	if (fs_mkdirs(conf->crl_dir, 0755) == -1 ||
+	    (dirfd = open(conf->crl_dir, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1) {
+		log_err("crl: %s: %s", conf->crl_dir, strerror(errno));
+		return -1;
+	}
+	/* One publisher at a time (the daemon and `certspool crl`): a file
+	 * with a lower number never replaces one with a higher. */
+	if (flock(dirfd, LOCK_EX) == -1) {
+		log_err("crl: %s: lock: %s", conf->crl_dir, strerror(errno));
+		close(dirfd);
+		return -1;
+	}
+	if (publish_issuer(dirfd, conf, ca) == -1)
+		rc = -1;
+	for (shard = 0; shard < conf->crl_shards; shard++) {
+		if (crl_shard_file(conf, shard, name, sizeof(name)) == -1) {
+			log_err("crl: shard %d: crl_url names no file", shard);
+			rc = -1;
+			continue;
+		}
+		now = clock_now();
+		if ((due = force ? 1 : shard_due(st, conf, dirfd, shard, name,
+		    now)) == 0)
+			continue;
+		if (due == -1) {
+			rc = -1;
+			continue;
+		}
+		if (fmax == -1)
+			fmax = files_max(dirfd, conf);
+		if (allocate(st, shard, fmax, &number, &cutoff) == -1) {
+			rc = -1;
+			continue;
+		}
+		crash_point("crl_after_number");
+		tu = clock_now();
+		nu = tu + (time_t)conf->crl_validity_hours * 3600;
+		if (crl_write(st, conf, ca, shard, number, tu, cutoff, dirfd,
+		    name, &entries) == -1) {
+			log_err("crl: shard %d: CRL number %lld not published; "
+			    "retried in the next pass", shard, number);
+			rc = -1;
+			continue;
+		}
+		fmax = number;
+		crash_point("crl_after_write");
+		if (record(st, shard, number, tu, nu) == -1) {
+			log_err("crl: shard %d: CRL number %lld published but "
+			    "not recorded; republished in the next pass",
+			    shard, number);
+			rc = -1;
+			continue;
+		}
+		time_fmt(tu, t1, sizeof(t1));
+		time_fmt(nu, t2, sizeof(t2));
+		log_info("crl: published shard %d number %lld entries %zu "
+		    "file %s/%s", shard, number, entries, conf->crl_dir, name);
+		if (out != NULL)
+			fprintf(out, "%s/%s shard %d number %lld entries %zu "
+			    "thisUpdate %s nextUpdate %s\n", conf->crl_dir,
+			    name, shard, number, entries, t1, t2);
+	}
+	close(dirfd);
+	return rc;
+}
+
+int
+crl_publish(struct store *st, const struct conf *conf, const struct ca *ca,
+    int force)
+{
+	return crl_publish_out(st, conf, ca, force, NULL);
+}
