@@ -174,7 +174,6 @@ check_eq "it happened" affiliationChanged "$(revoked dave@acme.example)"
 check_eq "the result says so" 1 "$(rr 'count(//*[local-name()="revoked"][@email="dave@acme.example"])')"
 check_eq "and lists nothing else" 1 "$(rr 'count(/*/*)')"
 check_eq "the withdrawn one never happens" "-" "$(revoked erin@acme.example)"
-check "status lists no pending revocation" sh -c "! grep -q 'pending revocations' '$T/status2.out' 2>/dev/null; '$BIN' --config '$T/certspool.conf' status | grep -vq 'erin@acme.example'"
 cs status >"$T/status2.out"
 check_not "no pending line left" grep -q "email=" "$T/status2.out"
 
@@ -192,6 +191,31 @@ order P2 kc2@beta.example "Beta Corp" 40 0 "$(csr_for "$T/keys/kc@acme.example.k
 run_once
 check_eq "a CSR with the blocked key is refused in another account" "rejected csr_key_compromised" \
     "$(sql "SELECT state || ' ' || reason FROM recipient WHERE email = 'kc2@beta.example'")"
+
+# ---- a crash after the commit, before the result ----
+{
+	order O9 fin@acme.example "Acme Corp" 40 0
+	order O10 gil@acme.example "Acme Corp" 40 0
+} | batch acme B2
+run_once
+revocation acme REV-2 <<EOF
+  <revoke email="fin@acme.example" reason="affiliationChanged"/>
+EOF
+CERTSPOOL_CRASH_AT=before_revocation_result "$BIN" --config "$T/certspool.conf" daemon --once >>"$T/daemon.log" 2>&1
+check_eq "crash: the revocation is committed" affiliationChanged "$(revoked fin@acme.example)"
+check "crash: no result yet" test ! -f "$OA/REV-2.1.result.xml"
+revocation acme REV-3 <<EOF
+  <revoke email="gil@acme.example" reason="affiliationChanged"/>
+EOF
+CERTSPOOL_CRASH_AT=after_parse_commit "$BIN" --config "$T/certspool.conf" daemon --once >>"$T/daemon.log" 2>&1
+check_eq "crash after the document's commit: applied whole" affiliationChanged "$(revoked gil@acme.example)"
+run_once
+check "after the restart: the result, same seq" test -f "$OA/REV-2.1.result.xml"
+check_eq "it reports the revocation" "fin@acme.example" "$(xval "$OA/REV-2.1.result.xml" 'string(//*[local-name()="revoked"]/@email)')"
+check "no second seq" test ! -f "$OA/REV-2.2.result.xml"
+check "the other document archived and answered" test -f "$S/archive/acme/REV-3.xml" -a -f "$OA/REV-3.1.result.xml"
+check_eq "revoked once" 1 "$(sql "SELECT count(*) FROM event e JOIN recipient r ON r.id = e.recipient_id WHERE r.email = 'fin@acme.example' AND e.kind = 'certificate_revoked'")"
+check_eq "one message" 1 "$(grep -l '^Subject: Certificate revoked for fin@acme.example' "$S"/mail/*.eml | wc -l)"
 
 # ---- rejected documents ----
 revocation acme REV-BAD <<EOF
