@@ -217,6 +217,20 @@ check "the other document archived and answered" test -f "$S/archive/acme/REV-3.
 check_eq "revoked once" 1 "$(sql "SELECT count(*) FROM event e JOIN recipient r ON r.id = e.recipient_id WHERE r.email = 'fin@acme.example' AND e.kind = 'certificate_revoked'")"
 check_eq "one message" 1 "$(grep -l '^Subject: Certificate revoked for fin@acme.example' "$S"/mail/*.eml | wc -l)"
 
+# ---- revoked already; a later keyCompromise changes the reason ----
+s_jane=$(serial_of jane@acme.example)
+t_jane=$(sql "SELECT revoked_at FROM certificate WHERE serial = '$s_jane'")
+revocation acme REV-4 <<EOF
+  <revoke email="jane@acme.example" reason="unspecified"/>
+  <revoke serial="$s_jane" reason="keyCompromise"/>
+EOF
+run_once
+R=$OA/REV-4.1.result.xml
+check_eq "revoked before: already_revoked" already_revoked "$(rr 'string(//*[local-name()="notRevoked"][@email="jane@acme.example"]/@problem)')"
+check_eq "keyCompromise replaces the reason" keyCompromise "$(revoked jane@acme.example)"
+check_eq "and keeps the revocation date" "$t_jane" "$(sql "SELECT revoked_at FROM certificate WHERE serial = '$s_jane'")"
+check_eq "reported as revoked" keyCompromise "$(rr "string(//*[local-name()='revoked'][@serial='$s_jane']/@reason)")"
+
 # ---- rejected documents ----
 revocation acme REV-BAD <<EOF
   <revoke email="ctl@acme.example" reason="affiliationChanged"/>
