@@ -296,7 +296,11 @@ daemon_pass(struct store *st, const struct conf *c, const struct schema *sch,
 	/* Messages a failed sendmail command left behind. */
 	if (mail_flush(c) == -1)
 		rc = -1;
-	/* CRLs of shards with new revocations, or due for re-signing. */
+	/* Revocations now due, results and messages owed (revdoc.c). */
+	if (revoke_due(st, c) == -1)
+		rc = -1;
+	/* CRLs of shards with new revocations, or due for re-signing: after
+	 * the revocations are committed (SPEC 7.3). */
 	if (crl_publish(st, c, ca, 0) == -1)
 		rc = -1;
 	return rc;
