@@ -447,7 +447,9 @@ mailing_finish(struct store *st, struct mailing *m)
 	if (m->running)
 		pthread_join(m->th, NULL);
 	m->running = 0;
-	if (m->rc == -1 || report_mail_finish(st, m->w) == -1)
+	/* Finished (and freed) written or not: what was published is
+	 * marked mailed, the rest is left for the pass. */
+	if (report_mail_finish(st, m->w) == -1 || m->rc == -1)
 		log_warn("messages of a signed chunk left for the pass");
 	m->w = NULL;
 }
