@@ -292,13 +292,26 @@ revoke_apply(struct store *st, long long req, time_t now, int *nrevoked)
 	" JOIN orders o ON o.id = r.order_id" \
 	" JOIN batch b ON b.id = o.batch_id WHERE c.state = 'issued'" \
 	" AND c.not_after > ?1 AND (?2 = 0 OR b.account_id = ?2) AND "
+	/* Joined from the selective side (CROSS JOIN fixes SQLite's join
+	 * order): scanning the certificates for ORDER BY c.id costs a pass
+	 * over the whole table per selector. */
 	if (strcmp(kind, "email") == 0)
-		q = store_prep(st, SEL "lower(r.email) = lower(?3)"
-		    " ORDER BY c.id", "iit", (long long)now, acct, value);
+		q = store_prep(st, "SELECT c.id FROM recipient r"
+		    " CROSS JOIN certificate c ON c.recipient_id = r.id"
+		    " JOIN orders o ON o.id = r.order_id"
+		    " JOIN batch b ON b.id = o.batch_id WHERE c.state = 'issued'"
+		    " AND c.not_after > ?1 AND (?2 = 0 OR b.account_id = ?2)"
+		    " AND lower(r.email) = lower(?3) ORDER BY c.id", "iit",
+		    (long long)now, acct, value);
 	else if (strcmp(kind, "order") == 0)
-		q = store_prep(st, SEL "b.ext_id = ?3 AND o.ext_id = ?4"
-		    " ORDER BY c.id", "iitt", (long long)now, acct, batch,
-		    value);
+		q = store_prep(st, "SELECT c.id FROM batch b"
+		    " CROSS JOIN orders o ON o.batch_id = b.id"
+		    " CROSS JOIN recipient r ON r.order_id = o.id"
+		    " CROSS JOIN certificate c ON c.recipient_id = r.id"
+		    " WHERE c.state = 'issued' AND c.not_after > ?1"
+		    " AND (?2 = 0 OR b.account_id = ?2) AND b.ext_id = ?3"
+		    " AND o.ext_id = ?4 ORDER BY c.id", "iitt", (long long)now,
+		    acct, batch, value);
 	else if (strcmp(kind, "serial") == 0)
 		q = store_prep(st, SEL "c.serial = ?3", "iit", (long long)now,
 		    acct, value);
