@@ -83,6 +83,7 @@ struct parse {
 	struct recipient_in	*rc;		/* open recipient */
 	int			 in_validity;
 	struct csr_in		*csr;
+	struct revoke_in	*rev;		/* open <revoke> */
 	char			**leaf;		/* text element being read */
 	int			 leaf_depth;
 	int			 leaf_raw;	/* keep text as given */
@@ -417,6 +418,20 @@ csr_free(struct csr_in *c)
 }
 
 static void
+revoke_free(struct revoke_in *v)
+{
+	if (v == NULL)
+		return;
+	free(v->email);
+	free(v->order);
+	free(v->batch);
+	free(v->serial);
+	free(v->reason);
+	free(v->at);
+	free(v);
+}
+
+static void
 head_clear(struct batch_head *h)
 {
 	free(h->id);
@@ -545,13 +560,16 @@ start_root(struct parse *p, const char *name)
 		p->head.id = attr(p, "id");
 	} else if (strcmp(name, "csrSubmission") == 0)
 		p->head.kind = DOC_CSRSUB;
-	else {
-		parse_problem(p, 0, "SPEC 2: root element <%s> is neither "
-		    "<batch> nor <csrSubmission>", name);
+	else if (strcmp(name, "revocation") == 0) {
+		p->head.kind = DOC_REVOCATION;
+		p->head.id = attr(p, "id");
+	} else {
+		parse_problem(p, 0, "SPEC 2: root element <%s> is not "
+		    "<batch>, <csrSubmission> or <revocation>", name);
 		return;
 	}
 	p->head.account = attr(p, "account");
-	if (p->head.kind == DOC_BATCH)
+	if (p->head.kind != DOC_CSRSUB)
 		p->head.created = attr(p, "created");
 }
 
@@ -665,6 +683,33 @@ start_recipient_child(struct parse *p, const char *name, int depth)
 	}
 }
 
+/* A <revoke>: its attributes; exactly one selector (SPEC 7.1). */
+static void
+start_revoke(struct parse *p)
+{
+	struct revoke_in	*v;
+	int			 nsel;
+
+	revoke_free(p->rev);
+	v = p->rev = xcalloc(1, sizeof(*v));
+	v->line = parse_line(p);
+	v->email = attr(p, "email");
+	v->order = attr(p, "order");
+	v->batch = attr(p, "batch");
+	v->serial = attr(p, "serial");
+	v->reason = attr(p, "reason");
+	v->at = attr(p, "at");
+	nsel = (v->email != NULL) + (v->order != NULL || v->batch != NULL) +
+	    (v->serial != NULL);
+	if (nsel != 1 || (v->order == NULL) != (v->batch == NULL))
+		parse_problem(p, v->line, "SPEC 7.1: <revoke> selects by "
+		    "exactly one of email, order with batch, or serial");
+	else if (revoke_reason_code(v->reason) == -1)
+		parse_problem(p, v->line, "SPEC 7.1: revocation reason \"%s\" "
+		    "is not one S/MIME BR 7.2.2 allows",
+		    v->reason ? v->reason : "");
+}
+
 static void
 start_element(struct parse *p, int depth)
 {
@@ -725,6 +770,13 @@ start_element(struct parse *p, int depth)
 		}
 		return;
 	}
+	if (depth == 1 && p->head.kind == DOC_REVOCATION) {
+		if (strcmp(name, "revoke") == 0) {
+			send_head(p);
+			start_revoke(p);
+		}
+		return;
+	}
 	if (p->ord == NULL)
 		return;
 	if (depth == 2)
@@ -777,6 +829,14 @@ end_element(struct parse *p, int depth)
 		p->csr = NULL;
 		if (rc != 0)
 			refused(p, before, "csr");
+	} else if (p->rev != NULL) {
+		rc = 0;
+		if (p->cb->on_revoke != NULL)
+			rc = p->cb->on_revoke(p->cb->arg, p->rev);
+		revoke_free(p->rev);
+		p->rev = NULL;
+		if (rc != 0)
+			refused(p, before, "revoke");
 	}
 }
 
@@ -889,6 +949,7 @@ batch_parse(const struct schema *s, int fd, const char *name,
 	xmlSetStructuredErrorFunc(old_stctx, old_st);
 	order_free(p.ord);
 	csr_free(p.csr);
+	revoke_free(p.rev);
 	head_clear(&p.head);
 	free(p.renew);
 	buf_free(&p.text);

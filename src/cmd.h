@@ -46,5 +46,11 @@ int	 cmd_order_cancel(struct cmd_env *, int argc, char **argv);
 int	 cmd_renew(struct cmd_env *, int argc, char **argv);
 /* cmd_crl.c */
 int	 cmd_crl(struct cmd_env *, int argc, char **argv);
+/* cmd_revoke.c */
+int	 cmd_revoke(struct cmd_env *, int argc, char **argv);
+int	 cmd_key_block(struct cmd_env *, int argc, char **argv);
+/* Revocation lines of certspool status: pending requests (arg NULL) or
+ * the revoked certificates of batch or order arg; 0 or -1. */
+int	 revoke_status(struct cmd_env *, const char *arg);
 
 #endif

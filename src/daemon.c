@@ -296,6 +296,9 @@ daemon_pass(struct store *st, const struct conf *c, const struct schema *sch,
 	/* Messages a failed sendmail command left behind. */
 	if (mail_flush(c) == -1)
 		rc = -1;
+	/* Revocations now due, results and messages owed (revdoc.c). */
+	if (revoke_due(st, c) == -1)
+		rc = -1;
 	/* CRLs of shards with new revocations, or due for re-signing. */
 	if (crl_publish(st, c, ca, 0) == -1)
 		rc = -1;

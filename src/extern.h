@@ -310,7 +310,7 @@ void			 product_policy_oid(const struct product *, char *,
 
 enum cn_type { CN_NONE = 0, CN_NAME, CN_EMAIL, CN_ORGANIZATION };
 enum validity_kind { VALID_NONE = 0, VALID_YEARS, VALID_DAYS, VALID_NOTAFTER };
-enum doc_kind { DOC_BATCH = 1, DOC_CSRSUB = 2 };
+enum doc_kind { DOC_BATCH = 1, DOC_CSRSUB = 2, DOC_REVOCATION = 3 };
 
 struct problem {
 	int	 line;
@@ -365,7 +365,7 @@ struct order_in {
 
 struct batch_head {
 	enum doc_kind	 kind;
-	char		*id;		/* batch: id; csrSubmission: NULL */
+	char		*id;		/* batch, revocation: id; else NULL */
 	char		*account;	/* NULL if absent */
 	char		*created;
 	char		*att_officer;	/* batch-level attestation or NULL */
@@ -379,6 +379,19 @@ struct csr_in {
 	char	*csr;
 };
 
+/* One <revoke> of a revocation (SPEC 7.1): exactly one selector set
+ * (email, order with batch, or serial); reason one revoke_reason_code()
+ * knows; at NULL if absent. */
+struct revoke_in {
+	int	 line;
+	char	*email;
+	char	*order;
+	char	*batch;
+	char	*serial;
+	char	*reason;
+	char	*at;
+};
+
 /*
  * Callbacks; a non-zero return stops the parse (it then fails with the
  * problem the callback added).  on_head is called once, after the root's
@@ -390,6 +403,7 @@ struct batch_cb {
 	int	(*on_head)(void *arg, const struct batch_head *);
 	int	(*on_order)(void *arg, const struct order_in *);
 	int	(*on_csr)(void *arg, const struct csr_in *);
+	int	(*on_revoke)(void *arg, const struct revoke_in *);
 };
 
 /*
@@ -399,7 +413,7 @@ struct batch_cb {
 struct schema	*schema_load(const char *xsd_path, char *err, size_t errlen);
 void		 schema_free(struct schema *);
 /*
- * Stream-parse and validate fd as a batch or csrSubmission document.
+ * Stream-parse and validate fd as a batch, csrSubmission or revocation.
  * Returns 0 if the whole document is valid and every callback returned 0;
  * -1 otherwise, with at least one problem (line numbers where known).
  * Refuses DOCTYPE, entities, XInclude, network; memory does not grow with
@@ -448,6 +462,52 @@ const char	*revoke_reason_name(int code);	/* NULL if not allowed */
 int		 cert_revoke(struct store *, long long cert_id,
 		    const char *reason, time_t at, time_t invalidity,
 		    const char *source);
+
+/* ---- revocation requests and documents (revdoc.c, revresult.c) ---- */
+
+/* One request to revoke (SPEC 7.1, 7.2): kind "email", "order" (value
+ * the order id, batch_ext its batch), "serial" (lower-case hex) or
+ * "key" (SPKI SHA-256 hex); account_id 0: any account (the operator);
+ * at 0: now. */
+struct revoke_req {
+	long long	 doc_id;
+	long long	 account_id;
+	int		 line;
+	const char	*kind;
+	const char	*value;
+	const char	*batch_ext;
+	const char	*reason;
+	time_t		 at;
+};
+/* Store a pending request (caller's transaction); its id or -1. */
+long long	 revoke_request_add(struct store *, const struct revoke_req *);
+/* Apply pending request id now (caller's transaction): revoke what it
+ * selects with the consequences of SPEC 7.1; *nrevoked (may be NULL)
+ * the number revoked.  0 (also when not pending), -1 database error. */
+int		 revoke_apply(struct store *, long long id, time_t now,
+		    int *nrevoked);
+/* Withdraw a pending request: 1 done, 0 not pending, -1 error. */
+int		 revoke_withdraw(struct store *, long long id);
+/* List a key as compromised for every account (caller's transaction). */
+int		 revoke_key_block(struct store *, const char *spki_sha256,
+		    const char *why);
+/* An xs:dateTime with Z or an offset, as UTC; 0 or -1. */
+int		 revoke_time_parse(const char *, time_t *);
+/* In spool.c's parse transaction: store a revocation document's head
+ * (0, *doc_id set; 1 refused with a problem: a duplicate id; -1 database)
+ * and each <revoke> (0; 1 refused with a problem; -1 database). */
+int		 revdoc_head(struct store *, long long account_id,
+		    const struct batch_head *, const char *sha,
+		    const char *file, struct problems *, long long *doc_id);
+int		 revdoc_revoke(struct store *, long long account_id,
+		    long long doc_id, const struct revoke_in *,
+		    struct problems *);
+/* The daemon pass step: owed results and messages, then the pending
+ * requests now due, then their results.  0, or -1 if something is left
+ * for the next pass. */
+int		 revoke_due(struct store *, const struct conf *);
+/* Send owed "certificate revoked" messages, write owed results. */
+int		 revresult_flush(struct store *, const struct conf *);
 
 /* ---- issuing CA (ca.c) ---- */
 

@@ -194,7 +194,8 @@ cmd_status(struct cmd_env *env, int argc, char **argv)
 			printf("inbound directories without an account: %d "
 			    "(%s)\n", n, (char *)b.p);
 		buf_free(&b);
-		if (status_stuck(env, NULL) == -1)
+		if (status_stuck(env, NULL) == -1 ||
+		    revoke_status(env, NULL) == -1)
 			return cli_err("status: database error");
 		return 0;
 	}
@@ -221,7 +222,8 @@ cmd_status(struct cmd_env *env, int argc, char **argv)
 	store_release(q);
 	if (n == 0)
 		return cli_err("status: no batch or order \"%s\"", argv[0]);
-	if (status_stuck(env, argv[0]) == -1)
+	if (status_stuck(env, argv[0]) == -1 ||
+	    revoke_status(env, argv[0]) == -1)
 		return cli_err("status: database error");
 	return 0;
 }
@@ -307,6 +309,37 @@ static const struct command commands[] = {
 	  "card authorizations of what was not issued are released.\n"
 	  "  --account NAME  the account, when several have a batch BATCH-ID\n",
 	  NULL },
+	{ "revoke", NULL, cmd_revoke, "revoke (--serial S | --email E "
+	  "[--account A] | --order BATCH-ID ORDER-ID [--account A]) --reason R "
+	  "[--at TIME] | --withdraw ID",
+	  "Revoke certificates (SPEC 7.2); prints each one revoked, or the id\n"
+	  "of a pending request.  Unless the reason is superseded the\n"
+	  "recipient's open rounds are cancelled (no reissue, no renewal);\n"
+	  "keyCompromise also blocks the key and revokes every certificate\n"
+	  "with it, in every account.  Each recipient gets a message.\n"
+	  "  --serial S        the certificate with serial number S (hex)\n"
+	  "  --email E         every unexpired certificate of mailbox E\n"
+	  "  --order B O       every certificate of order O of batch B\n"
+	  "  --account A       only certificates of account A\n"
+	  "  --reason R        unspecified, keyCompromise, affiliationChanged,\n"
+	  "                    superseded, cessationOfOperation or\n"
+	  "                    privilegeWithdrawn (RFC 5280 CRLReason)\n"
+	  "  --at TIME         YYYY-MM-DDTHH:MM:SSZ; in the future: pending\n"
+	  "                    until then (the daemon applies it); in the\n"
+	  "                    past: revoked now, TIME as invalidity date\n"
+	  "  --withdraw ID     withdraw pending request ID\n",
+	  "Exit status: 0 on success; 1 with one line on stderr otherwise,\n"
+	  "also when nothing matches (not_found).\n" },
+	{ "key", "block", cmd_key_block, "key block (--spki-sha256 HEX | "
+	  "--cert FILE | --csr FILE) [--reason TEXT]",
+	  "List a key as compromised for every account: any later CSR with it\n"
+	  "is refused (csr_key_compromised), and every issued certificate\n"
+	  "with it is revoked now (keyCompromise).\n"
+	  "  --spki-sha256 HEX  SHA-256 of the key's DER SubjectPublicKeyInfo\n"
+	  "  --cert FILE        the key of this certificate (PEM or DER)\n"
+	  "  --csr FILE         the key of this CSR (PEM or DER)\n"
+	  "  --reason TEXT      why, kept with the key (default keyCompromise)\n",
+	  NULL },
 	{ "renew", NULL, cmd_renew, "renew --due",
 	  "Run the reissue and renewal scheduler once (from cron): reissues\n"
 	  "within paid coverage, charged automatic renewals, renewal notices.\n"
@@ -386,9 +419,11 @@ static const struct command commands[] = {
 	  "validated at, lapses at (tab-separated).\n"
 	  "  --expiring DAYS  0 to 36500\n", NULL },
 	{ "status", NULL, cmd_status, "status [BATCH-ID|ORDER-ID]",
-	  "Without an argument: the number of orders per batch and state.\n"
+	  "Without an argument: the number of orders per batch and state,\n"
+	  "and the pending revocations (their ids for revoke --withdraw).\n"
 	  "With one: each recipient of that batch or order (account, batch,\n"
-	  "order, state, reason, email, recipient state and reason, serial).\n",
+	  "order, state, reason, email, recipient state and reason, serial),\n"
+	  "then its revoked certificates with reason and time.\n",
 	  NULL },
 	{ "crl", NULL, cmd_crl, "crl [--now]",
 	  "Publish the CRLs in crl_dir: every shard with revocations not yet in\n"
@@ -413,6 +448,7 @@ static const struct {
 	{ "org", "Organizations and their validation by phone code." },
 	{ "domain", "Domains and their domain control validation." },
 	{ "ca", "The issuing CA." },
+	{ "key", "Keys known to be compromised." },
 };
 
 static void

@@ -33,6 +33,7 @@ struct ingest {
 	const char		*account;
 	long long		 input_id;
 	long long		 batch_id;
+	long long		 doc_id;	/* revocation document */
 	enum doc_kind		 kind;
 	char			 sha[65];
 	const char		*name;
@@ -79,6 +80,8 @@ open_dir(const struct conf *c, const char *sub, const char *account)
 
 /* ---- parse callbacks: store the document inside the transaction ---- */
 
+static int	 db_failed(struct ingest *, int, const char *);
+
 static int
 on_head(void *arg, const struct batch_head *h)
 {
@@ -91,6 +94,17 @@ on_head(void *arg, const struct batch_head *h)
 		problems_add(in->pr, 0, "document names account \"%s\" but "
 		    "was delivered by account \"%s\"", h->account, in->account);
 		return -1;
+	}
+	if (h->kind == DOC_REVOCATION) {
+		switch (revdoc_head(in->st, in->account_id, h, in->sha,
+		    in->name, in->pr, &in->doc_id)) {
+		case 0:
+			return 0;
+		case 1:
+			return -1;
+		default:
+			return db_failed(in, 0, "");
+		}
 	}
 	if (h->kind != DOC_BATCH)
 		return 0;
@@ -276,6 +290,23 @@ on_csr(void *arg, const struct csr_in *c)
 		return db_failed(in, c->line, "");
 	in->ncsr++;
 	return 0;
+}
+
+/* A <revoke> of a revocation document (revdoc.c). */
+static int
+on_revoke(void *arg, const struct revoke_in *v)
+{
+	struct ingest	*in = arg;
+
+	switch (revdoc_revoke(in->st, in->account_id, in->doc_id, v, in->pr)) {
+	case 0:
+		in->norders++;
+		return 0;
+	case 1:
+		return -1;
+	default:
+		return db_failed(in, v->line, "");
+	}
 }
 
 /* ---- one file ---- */
@@ -575,6 +606,7 @@ process_file(struct store *st, const struct conf *c,
 	cb.on_head = on_head;
 	cb.on_order = on_order;
 	cb.on_csr = on_csr;
+	cb.on_revoke = on_revoke;
 	if (store_begin(st) == -1)
 		goto out;
 	ok = batch_parse(sch, fd, name, &cb, &pr) == 0 && pr.n == 0;
@@ -593,7 +625,8 @@ process_file(struct store *st, const struct conf *c,
 	}
 	/* The audit copy is on disk before the database says accepted. */
 	if (fsync(fd) == -1 || record_input(st, account_id, in.sha, name,
-	    in.kind == DOC_BATCH ? "batch" : "csrSubmission", "accepted",
+	    in.kind == DOC_BATCH ? "batch" : in.kind == DOC_REVOCATION ?
+	    "revocation" : "csrSubmission", "accepted",
 	    in.batch_id, NULL) == -1 || store_commit(st) == -1) {
 		store_rollback(st);
 		goto out;
@@ -621,7 +654,8 @@ refuse:
 	if (store_begin(st) == -1)
 		goto out;
 	if (record_input(st, account_id, in.sha, name,
-	    in.kind == DOC_CSRSUB ? "csrSubmission" : "batch", "rejected", 0,
+	    in.kind == DOC_CSRSUB ? "csrSubmission" : in.kind ==
+	    DOC_REVOCATION ? "revocation" : "batch", "rejected", 0,
 	    &pr) == -1 || store_commit(st) == -1)
 		store_rollback(st);
 out:

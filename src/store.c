@@ -337,6 +337,59 @@ static const char schema_v5[] =
 "  next_update INTEGER,"
 "  prev_this_update INTEGER);"
 /* ---- end of schema 5: revocation state ---- */
+/* ---- schema 5: revocation documents and requests (revdoc.c) ----
+ * revocation_doc: one accepted <revocation> (SPEC 7.1); seq is the last
+ * result sequence number given out, written the last one written to
+ * outbound (written < seq: a result is owed, also after a crash).
+ * revoke_request: one <revoke> of a document, or one certspool revoke
+ * (doc_id NULL); kind email|order|serial|key, value the mailbox, order
+ * id, serial (upper-case hex) or SPKI SHA-256; state pending (at in the
+ * future), done, not_found, already_revoked or withdrawn; seq the
+ * document's result that reports the outcome (NULL while pending).
+ * revoke_hit: each certificate a request revoked; listed 0 for another
+ * account's certificate revoked for a compromised key (never shown to
+ * this account); mailed once its "certificate revoked" message is out. */
+"CREATE TABLE revocation_doc ("
+"  id INTEGER PRIMARY KEY,"
+"  account_id INTEGER NOT NULL REFERENCES account(id),"
+"  ext_id TEXT NOT NULL,"
+"  sha256 TEXT NOT NULL,"
+"  file_name TEXT NOT NULL,"
+"  received INTEGER NOT NULL,"
+"  created TEXT,"
+"  seq INTEGER NOT NULL DEFAULT 1,"
+"  written INTEGER NOT NULL DEFAULT 0,"
+"  UNIQUE (account_id, ext_id));"
+"CREATE INDEX revocation_doc_owed ON revocation_doc(id)"
+"  WHERE written < seq;"
+"CREATE TABLE revoke_request ("
+"  id INTEGER PRIMARY KEY,"
+"  doc_id INTEGER REFERENCES revocation_doc(id),"
+"  account_id INTEGER REFERENCES account(id),"
+"  line INTEGER,"
+"  kind TEXT NOT NULL CHECK (kind IN ('email', 'order', 'serial',"
+"    'key')),"
+"  value TEXT NOT NULL,"
+"  batch_ext TEXT,"
+"  reason TEXT NOT NULL,"
+"  at INTEGER,"
+"  state TEXT NOT NULL CHECK (state IN ('pending', 'done', 'not_found',"
+"    'already_revoked', 'withdrawn')),"
+"  seq INTEGER,"
+"  created INTEGER NOT NULL,"
+"  done_at INTEGER);"
+"CREATE INDEX revoke_request_doc ON revoke_request(doc_id, id);"
+"CREATE INDEX revoke_request_pending ON revoke_request(at)"
+"  WHERE state = 'pending';"
+"CREATE TABLE revoke_hit ("
+"  request_id INTEGER NOT NULL REFERENCES revoke_request(id),"
+"  certificate_id INTEGER NOT NULL REFERENCES certificate(id),"
+"  listed INTEGER NOT NULL,"
+"  mailed INTEGER NOT NULL DEFAULT 0,"
+"  PRIMARY KEY (request_id, certificate_id));"
+"CREATE INDEX revoke_hit_unmailed ON revoke_hit(request_id)"
+"  WHERE mailed = 0;"
+/* ---- end of schema 5: revocation documents ---- */
 "";
 
 /* Each entry migrates from version i to i + 1. */

@@ -1,0 +1,368 @@
+/*
+ * revresult.c: what a revocation produces outside the database, written
+ * from it after the commit: one "certificate revoked" message per
+ * revoked certificate (to the recipient, the order's additional emails
+ * in Cc), then the document's answer
+ * outbound/<account>/<revocation-id>.<seq>.result.xml (SPEC 7.1), last.
+ * Result <seq> reports the requests resolved in that seq and lists those
+ * still pending then; it is derived from stored state alone, so writing
+ * it again after a crash gives the same file under the same name.
+ * Failure policy: a message or result that cannot be written stays owed
+ * (revoke_hit.mailed = 0, revocation_doc.written < seq) and is written
+ * in the next pass; -1 is returned so that daemon --once says so.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libxml/xmlwriter.h>
+
+#include "extern.h"
+#include "pipeline.h"
+#include "store.h"
+
+#define NS_RESULT	"urn:certspool:result:1"
+
+/* ---- messages ---- */
+
+struct hitrow {
+	long long	 req, cid;
+	char		*serial, *email, *add, *order, *batch, *account;
+	char		*reason;
+	time_t		 at;
+};
+
+static void
+hitrow_free(struct hitrow *h)
+{
+	free(h->serial);
+	free(h->email);
+	free(h->add);
+	free(h->order);
+	free(h->batch);
+	free(h->account);
+	free(h->reason);
+	memset(h, 0, sizeof(*h));
+}
+
+static int
+send_revoked(const struct conf *c, const struct hitrow *h)
+{
+	struct mail_msg	 m;
+	struct buf	 body = { 0 };
+	char		 subject[320], name[96], when[32];
+	int		 rc;
+
+	time_fmt(h->at, when, sizeof(when));
+	buf_addf(&body, "The client certificate for %s (serial %s, order %s "
+	    "of batch %s,\naccount %s) was revoked on %s.\nReason: %s.\n\n",
+	    h->email, h->serial, h->order, h->batch, h->account, when,
+	    h->reason);
+	buf_addf(&body, "Relying parties see it in the CA's certificate "
+	    "revocation list from now\non; signatures made with it after "
+	    "this time are not valid.\n");
+	if (strcmp(h->reason, "superseded") != 0)
+		buf_addf(&body, "It will not be reissued or renewed.\n");
+	if (strcmp(h->reason, "keyCompromise") == 0)
+		buf_addf(&body, "Its key is blocked: no certificate is issued "
+		    "for that key again.\n");
+	snprintf(subject, sizeof(subject), "Certificate revoked for %s",
+	    h->email);
+	snprintf(name, sizeof(name), "revoked-%lld-%lld", h->cid, h->req);
+	memset(&m, 0, sizeof(m));
+	m.from = c->mail_from;
+	m.to = h->email;
+	m.cc = h->add != NULL && h->add[0] != '\0' ? h->add : NULL;
+	m.subject = subject;
+	m.body = (const char *)body.p;
+	m.message_id_seed = name;
+	rc = mail_send(c, name, &m);
+	buf_free(&body);
+	return rc;
+}
+
+/* Every "certificate revoked" message not yet sent. */
+static int
+flush_mails(struct store *st, const struct conf *c)
+{
+	sqlite3_stmt	*q;
+	struct hitrow	 h;
+	long long	 after_req = 0, after_cid = 0;
+	int		 rc = 0, got;
+
+	for (;;) {
+		memset(&h, 0, sizeof(h));
+		q = store_prep(st, "SELECT h.request_id, h.certificate_id,"
+		    " c.serial, r.email, o.add_emails, o.ext_id, b.ext_id,"
+		    " a.name, c.revoke_reason, c.revoked_at FROM revoke_hit h"
+		    " JOIN certificate c ON c.id = h.certificate_id"
+		    " JOIN recipient r ON r.id = c.recipient_id"
+		    " JOIN orders o ON o.id = r.order_id"
+		    " JOIN batch b ON b.id = o.batch_id"
+		    " JOIN account a ON a.id = b.account_id"
+		    " WHERE h.mailed = 0 AND (h.request_id, h.certificate_id)"
+		    " > (?, ?) ORDER BY h.request_id, h.certificate_id LIMIT 1",
+		    "ii", after_req, after_cid);
+		if (q == NULL)
+			return -1;
+		if ((got = sqlite3_step(q) == SQLITE_ROW)) {
+			h.req = sqlite3_column_int64(q, 0);
+			h.cid = sqlite3_column_int64(q, 1);
+			h.serial = store_col_text(q, 2);
+			h.email = store_col_text(q, 3);
+			h.add = store_col_text(q, 4);
+			h.order = store_col_text(q, 5);
+			h.batch = store_col_text(q, 6);
+			h.account = store_col_text(q, 7);
+			h.reason = store_col_text(q, 8);
+			h.at = (time_t)sqlite3_column_int64(q, 9);
+		}
+		store_release(q);
+		if (!got)
+			return rc;
+		after_req = h.req;
+		after_cid = h.cid;
+		if (h.reason == NULL)
+			h.reason = xstrdup("unspecified");
+		if (send_revoked(c, &h) == -1 ||
+		    store_done(st, store_prep(st, "UPDATE revoke_hit SET"
+		    " mailed = 1 WHERE request_id = ? AND certificate_id = ?",
+		    "ii", h.req, h.cid)) == -1) {
+			log_warn("%s: the \"certificate revoked\" message is "
+			    "not sent yet; retried in the next pass", h.email);
+			rc = -1;
+		}
+		hitrow_free(&h);
+	}
+}
+
+/* ---- the result document ---- */
+
+static int
+xattr(xmlTextWriterPtr w, const char *name, const char *value)
+{
+	if (value == NULL)
+		return 0;
+	return xmlTextWriterWriteAttribute(w, BAD_CAST name,
+	    BAD_CAST value) < 0 ? -1 : 0;
+}
+
+static int
+xattr_i(xmlTextWriterPtr w, const char *name, long long v)
+{
+	char	 s[32];
+
+	snprintf(s, sizeof(s), "%lld", v);
+	return xattr(w, name, s);
+}
+
+static int
+xattr_t(xmlTextWriterPtr w, const char *name, long long t)
+{
+	char	 s[32];
+
+	if (t <= 0)
+		return 0;
+	time_fmt((time_t)t, s, sizeof(s));
+	return xattr(w, name, s);
+}
+
+/* The request's selector, as its <revoke> had it. */
+static int
+selector(xmlTextWriterPtr w, sqlite3_stmt *q)
+{
+	const char	*kind = (const char *)sqlite3_column_text(q, 1);
+	const char	*value = (const char *)sqlite3_column_text(q, 2);
+
+	if (strcmp(kind, "order") == 0)
+		return xattr(w, "order", value) | xattr(w, "batch",
+		    (const char *)sqlite3_column_text(q, 3));
+	return xattr(w, kind, value);
+}
+
+/* The certificates request req revoked, for the requester's account. */
+static int
+write_revoked(struct store *st, xmlTextWriterPtr w, long long req)
+{
+	sqlite3_stmt	*q;
+	int		 rc = 0;
+
+	q = store_prep(st, "SELECT c.serial, r.email, c.revoke_reason,"
+	    " c.revoked_at, COALESCE(c.invalidity_at, 0) FROM revoke_hit h"
+	    " JOIN certificate c ON c.id = h.certificate_id"
+	    " JOIN recipient r ON r.id = c.recipient_id"
+	    " WHERE h.request_id = ? AND h.listed = 1 ORDER BY c.id", "i", req);
+	if (q == NULL)
+		return -1;
+	while (rc == 0 && sqlite3_step(q) == SQLITE_ROW) {
+		if (xmlTextWriterStartElement(w, BAD_CAST "revoked") < 0 ||
+		    xattr_i(w, "request", req) == -1 ||
+		    xattr(w, "serial", (const char *)sqlite3_column_text(q, 0))
+		    == -1 ||
+		    xattr(w, "email", (const char *)sqlite3_column_text(q, 1))
+		    == -1 ||
+		    xattr(w, "reason", (const char *)sqlite3_column_text(q, 2))
+		    == -1 ||
+		    xattr_t(w, "at", sqlite3_column_int64(q, 3)) == -1 ||
+		    xattr_t(w, "invalidityDate", sqlite3_column_int64(q, 4)) ==
+		    -1 || xmlTextWriterEndElement(w) < 0)
+			rc = -1;
+	}
+	if (store_release(q) != SQLITE_DONE)
+		rc = -1;
+	return rc;
+}
+
+/* The body of result seq of document doc. */
+static int
+write_items(struct store *st, xmlTextWriterPtr w, long long doc,
+    long long seq)
+{
+	sqlite3_stmt	*q;
+	long long	*v = NULL;
+	size_t		 n = 0, i;
+	int		 rc = 0;
+
+	/* Resolved in this seq, or still pending then; by request. */
+	q = store_prep(st, "SELECT id, kind, value, batch_ext, reason, state,"
+	    " COALESCE(line, 0), COALESCE(at, 0), COALESCE(seq, 0)"
+	    " FROM revoke_request WHERE doc_id = ?1 AND (seq = ?2 OR"
+	    " state = 'pending' OR seq > ?2) ORDER BY id", "ii", doc, seq);
+	if (q == NULL)
+		return -1;
+	while (rc == 0 && sqlite3_step(q) == SQLITE_ROW) {
+		const char	*state = (const char *)sqlite3_column_text(q, 5);
+		long long	 rseq = sqlite3_column_int64(q, 8);
+		const char	*el;
+		int		 pending = strcmp(state, "pending") == 0 ||
+		    rseq > seq;
+
+		if (!pending && strcmp(state, "done") == 0) {
+			/* listed after the statement is given back */
+			v = reallocarray(v, n + 1, sizeof(*v));
+			if (v == NULL)
+				abort();
+			v[n++] = sqlite3_column_int64(q, 0);
+			continue;
+		}
+		el = pending ? "pending" : "notRevoked";
+		if (xmlTextWriterStartElement(w, BAD_CAST el) < 0 ||
+		    xattr_i(w, "id", sqlite3_column_int64(q, 0)) == -1 ||
+		    (sqlite3_column_int64(q, 6) > 0 && xattr_i(w, "line",
+		    sqlite3_column_int64(q, 6)) == -1) ||
+		    selector(w, q) == -1 ||
+		    xattr(w, "reason", (const char *)sqlite3_column_text(q, 4))
+		    == -1 ||
+		    xattr_t(w, "at", sqlite3_column_int64(q, 7)) == -1 ||
+		    (!pending && xattr(w, "problem", state) == -1) ||
+		    xmlTextWriterEndElement(w) < 0)
+			rc = -1;
+	}
+	if (store_release(q) != SQLITE_DONE)
+		rc = -1;
+	for (i = 0; rc == 0 && i < n; i++)
+		rc = write_revoked(st, w, v[i]);
+	free(v);
+	return rc;
+}
+
+static int
+write_result(struct store *st, const struct conf *c, long long doc,
+    const char *ext, const char *account, long long seq)
+{
+	struct fs_tmp		 t;
+	xmlOutputBufferPtr	 ob;
+	xmlTextWriterPtr	 w = NULL;
+	char			 path[4096], name[160];
+	int			 dfd, ok = 0, rc = -1;
+
+	snprintf(path, sizeof(path), "%s/outbound/%s", c->spool_dir, account);
+	if ((dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+	    O_NOFOLLOW)) == -1) {
+		log_err("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	snprintf(name, sizeof(name), "%s.%lld.result.xml", ext, seq);
+	memset(&t, 0, sizeof(t));
+	if (fs_tmp_open(&t, dfd, name, 0644) == -1)
+		goto out;
+	if ((ob = xmlOutputBufferCreateFd(t.fd, NULL)) == NULL) {
+		fs_tmp_abort(&t);
+		goto out;
+	}
+	if ((w = xmlNewTextWriter(ob)) == NULL) {
+		xmlOutputBufferClose(ob);
+		fs_tmp_abort(&t);
+		goto out;
+	}
+	xmlTextWriterSetIndent(w, 1);
+	xmlTextWriterSetIndentString(w, BAD_CAST "  ");
+	if (xmlTextWriterStartDocument(w, "1.0", "UTF-8", NULL) >= 0 &&
+	    xmlTextWriterStartElementNS(w, NULL, BAD_CAST "revocationResult",
+	    BAD_CAST NS_RESULT) >= 0 &&
+	    xattr(w, "revocation", ext) == 0 &&
+	    xattr(w, "account", account) == 0 &&
+	    xattr_i(w, "seq", seq) == 0 &&
+	    write_items(st, w, doc, seq) == 0 &&
+	    xmlTextWriterEndElement(w) >= 0 &&
+	    xmlTextWriterEndDocument(w) >= 0 && xmlTextWriterFlush(w) >= 0)
+		ok = 1;
+	xmlFreeTextWriter(w);	/* closes the output buffer, not the fd */
+	if (!ok) {
+		log_err("%s/%s: cannot write: %s", account, name,
+		    strerror(errno));
+		fs_tmp_abort(&t);
+		goto out;
+	}
+	if (fs_tmp_commit(&t) == -1)
+		goto out;
+	log_info("%s/%s: revocation result written", account, name);
+	rc = 0;
+out:
+	close(dfd);
+	return rc;
+}
+
+int
+revresult_flush(struct store *st, const struct conf *c)
+{
+	sqlite3_stmt	*q;
+	long long	 after = 0, doc, seq;
+	char		*ext, *account;
+	int		 rc = 0, got;
+
+	/* Messages first: the result is the last thing a client sees. */
+	if (flush_mails(st, c) == -1)
+		rc = -1;
+	for (;;) {
+		ext = account = NULL;
+		doc = seq = 0;
+		q = store_prep(st, "SELECT d.id, d.ext_id, a.name, d.seq FROM"
+		    " revocation_doc d JOIN account a ON a.id = d.account_id"
+		    " WHERE d.written < d.seq AND d.id > ? ORDER BY d.id"
+		    " LIMIT 1", "i", after);
+		if (q == NULL)
+			return -1;
+		if ((got = sqlite3_step(q) == SQLITE_ROW)) {
+			doc = sqlite3_column_int64(q, 0);
+			ext = store_col_text(q, 1);
+			account = store_col_text(q, 2);
+			seq = sqlite3_column_int64(q, 3);
+		}
+		store_release(q);
+		if (!got)
+			return rc;
+		after = doc;
+		crash_point("before_revocation_result");
+		if (write_result(st, c, doc, ext, account, seq) == -1 ||
+		    store_done(st, store_prep(st, "UPDATE revocation_doc SET"
+		    " written = ? WHERE id = ? AND seq = ?", "iii", seq, doc,
+		    seq)) == -1)
+			rc = -1;
+		free(ext);
+		free(account);
+	}
+}
