@@ -21,10 +21,14 @@
  * CRL, so each expired certificate is listed by one CRL made after its
  * expiry and then goes.
  *
+ * Publishers (the daemon's pass, `certspool crl`) take turns: an
+ * exclusive flock(2) on crl_dir.
+ *
  * Failure policy: a shard that cannot be published is logged and stays
  * dirty (or due); the next pass tries again with a new number.  One
  * failing shard does not stop the others.
  */
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -293,6 +297,13 @@ crl_publish_out(struct store *st, const struct conf *conf,
 	    (dirfd = open(conf->crl_dir, O_RDONLY | O_DIRECTORY |
 	    O_CLOEXEC)) == -1) {
 		log_err("crl: %s: %s", conf->crl_dir, strerror(errno));
+		return -1;
+	}
+	/* One publisher at a time (the daemon and `certspool crl`): a file
+	 * with a lower number never replaces one with a higher. */
+	if (flock(dirfd, LOCK_EX) == -1) {
+		log_err("crl: %s: lock: %s", conf->crl_dir, strerror(errno));
+		close(dirfd);
 		return -1;
 	}
 	if (publish_issuer(dirfd, conf, ca) == -1)

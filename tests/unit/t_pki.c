@@ -1173,6 +1173,54 @@ test_issue_all(struct env *e, EVP_PKEY *keys[NKEYS], char *csrs[NKEYS])
 	}
 }
 
+/* CRL shards (SPEC 7.3): the CDP is the certificate's shard's URL, and
+ * the linter wants exactly that one. */
+static void
+test_shard_cdp(struct env *rsa, const struct cert_req *base)
+{
+	struct cert_req	 r = *base, r2;
+	struct conf	 c2 = conf;
+	unsigned char	*tbs = NULL;
+	size_t		 tbslen;
+	char		 err[512], reason[64], msg[512];
+	X509		*x = NULL;
+	CRL_DIST_POINTS	*dps = NULL;
+	GENERAL_NAME	*gn;
+	const char	*uri = "";
+
+	c2.crl_url = "http://crl.certspool.example/ca-{shard}.crl";
+	c2.crl_shards = 4;
+	r.crl_shard = crl_shard_of(r.serial, r.serial_len, 4);
+	T_CHECK(profile_build(rsa->ca, &c2, &r, &tbs, &tbslen, err,
+	    sizeof(err)) == 0, "sharded profile: %s", err);
+	T_CHECK(lint_tbs(rsa->ca, &c2, &r, tbs, tbslen, reason,
+	    sizeof(reason), msg, sizeof(msg)) == 0, "sharded lint: %s", msg);
+	if (tbs != NULL && (x = sign_x509(rsa->ca, tbs, tbslen)) != NULL &&
+	    (dps = X509_get_ext_d2i(x, NID_crl_distribution_points, NULL,
+	    NULL)) != NULL && sk_DIST_POINT_num(dps) == 1) {
+		gn = sk_GENERAL_NAME_value(sk_DIST_POINT_value(dps,
+		    0)->distpoint->name.fullname, 0);
+		uri = (const char *)ASN1_STRING_get0_data(
+		    gn->d.uniformResourceIdentifier);
+	}
+	snprintf(err, sizeof(err), "http://crl.certspool.example/ca-%d.crl",
+	    r.crl_shard);
+	T_STREQ(uri, err);
+	r2 = r;
+	r2.crl_shard = (r.crl_shard + 1) % 4;
+	T_CHECK(lint_tbs(rsa->ca, &c2, &r2, tbs, tbslen, reason,
+	    sizeof(reason), msg, sizeof(msg)) == -1, "lint: other shard");
+	T_STREQ(reason, "lint_crl_dp");
+	free(tbs);
+	tbs = NULL;
+	r2.crl_shard = 4;
+	T_CHECK(profile_build(rsa->ca, &c2, &r2, &tbs, &tbslen, err,
+	    sizeof(err)) == -1, "shard 4 of 4 accepted");
+	CRL_DIST_POINTS_free(dps);
+	X509_free(x);
+	free(tbs);
+}
+
 /* Edge cases of the profile and the independence of the linter. */
 static void
 test_profile_edges(struct env *rsa, struct env *p384, EVP_PKEY *key)
@@ -1234,6 +1282,7 @@ test_profile_edges(struct env *rsa, struct env *p384, EVP_PKEY *key)
 	T_CHECK(lint_tbs(rsa->ca, &c2, &r, tbs, tbslen, reason,
 	    sizeof(reason), msg, sizeof(msg)) == -1, "lint: CRL URL");
 	T_STREQ(reason, "lint_crl_dp");
+	test_shard_cdp(rsa, &r);
 	c2 = conf;
 	c2.ocsp_url = "";
 	T_CHECK(lint_tbs(rsa->ca, &c2, &r, tbs, tbslen, reason,
