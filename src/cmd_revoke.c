@@ -372,7 +372,7 @@ revoke_status(struct cmd_env *env, const char *arg)
 			    sqlite3_column_text(q, 5), when,
 			    sqlite3_column_text(q, 7));
 		}
-		return store_release(q) == SQLITE_DONE ? 0 : -1;
+		return store_release(q) == SQLITE_OK ? 0 : -1;
 	}
 	q = store_prep(env->st, "SELECT c.serial, r.email, c.revoke_reason,"
 	    " c.revoked_at, o.ext_id FROM certificate c"
@@ -389,5 +389,5 @@ revoke_status(struct cmd_env *env, const char *arg)
 		    sqlite3_column_text(q, 0), sqlite3_column_text(q, 1),
 		    sqlite3_column_text(q, 4), sqlite3_column_text(q, 2), when);
 	}
-	return store_release(q) == SQLITE_DONE ? 0 : -1;
+	return store_release(q) == SQLITE_OK ? 0 : -1;
 }

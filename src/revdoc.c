@@ -58,7 +58,7 @@ ids_collect(sqlite3_stmt *q, struct ids *s)
 		}
 		s->v[s->n++] = sqlite3_column_int64(q, 0);
 	}
-	return store_release(q) == SQLITE_DONE ? 0 : -1;
+	return store_release(q) == SQLITE_OK ? 0 : -1;
 }
 
 int
@@ -107,7 +107,7 @@ doc_seq(struct store *st, long long doc_id, long long *seq)
 		s = sqlite3_column_int64(q, 0);
 		w = sqlite3_column_int64(q, 1);
 	}
-	if (store_release(q) != SQLITE_DONE || s == 0)
+	if (store_release(q) != SQLITE_OK || s == 0)
 		return -1;
 	if (w >= s) {
 		s = w + 1;
@@ -146,7 +146,7 @@ cancel_rounds(struct store *st, long long cert_id, const char *reason)
 		bid = sqlite3_column_int64(q, 3);
 		email = store_col_text(q, 4);
 	}
-	if (store_release(q) != SQLITE_DONE || from == NULL)
+	if (store_release(q) != SQLITE_OK || from == NULL)
 		goto out;
 	rc = 0;
 	if (strcmp(from, "rejected") == 0 || strcmp(from, "cancelled") == 0)
@@ -276,7 +276,7 @@ revoke_apply(struct store *st, long long req, time_t now, int *nrevoked)
 		at = (time_t)sqlite3_column_int64(q, 6);
 		state = store_col_text(q, 7);
 	}
-	if (store_release(q) != SQLITE_DONE || state == NULL)
+	if (store_release(q) != SQLITE_OK || state == NULL)
 		goto out;
 	if (strcmp(state, "pending") != 0) {
 		rc = 0;
@@ -425,7 +425,7 @@ revdoc_head(struct store *st, long long account_id,
 		    "twice", h->id, sqlite3_column_text(q, 0), when);
 		dup = 1;
 	}
-	if (store_release(q) != SQLITE_DONE)
+	if (store_release(q) != SQLITE_OK)
 		return -1;
 	if (dup)
 		return 1;
@@ -440,7 +440,7 @@ revdoc_head(struct store *st, long long account_id,
 		    h->id, sqlite3_column_text(q, 0));
 		dup = 1;
 	}
-	if (store_release(q) != SQLITE_DONE)
+	if (store_release(q) != SQLITE_OK)
 		return -1;
 	if (dup)
 		return 1;

@@ -78,7 +78,7 @@ cert_revoke(struct store *st, long long cert_id, const char *reason,
 		oid = sqlite3_column_int64(q, 4);
 		bid = sqlite3_column_int64(q, 5);
 	}
-	if (store_release(q) != SQLITE_DONE && !found)
+	if (store_release(q) != SQLITE_OK)
 		goto out;
 	if (!found) {
 		rc = 0;

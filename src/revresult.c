@@ -211,22 +211,20 @@ write_revoked(struct store *st, xmlTextWriterPtr w, long long req)
 		    -1 || xmlTextWriterEndElement(w) < 0)
 			rc = -1;
 	}
-	if (store_release(q) != SQLITE_DONE)
+	if (store_release(q) != SQLITE_OK)
 		rc = -1;
 	return rc;
 }
 
-/* The body of result seq of document doc. */
+/* The body of result seq of document doc, in the document's order. */
 static int
 write_items(struct store *st, xmlTextWriterPtr w, long long doc,
     long long seq)
 {
 	sqlite3_stmt	*q;
-	long long	*v = NULL;
-	size_t		 n = 0, i;
 	int		 rc = 0;
 
-	/* Resolved in this seq, or still pending then; by request. */
+	/* Resolved in this seq, or still pending then. */
 	q = store_prep(st, "SELECT id, kind, value, batch_ext, reason, state,"
 	    " COALESCE(line, 0), COALESCE(at, 0), COALESCE(seq, 0)"
 	    " FROM revoke_request WHERE doc_id = ?1 AND (seq = ?2 OR"
@@ -236,20 +234,15 @@ write_items(struct store *st, xmlTextWriterPtr w, long long doc,
 	while (rc == 0 && sqlite3_step(q) == SQLITE_ROW) {
 		const char	*state = (const char *)sqlite3_column_text(q, 5);
 		long long	 rseq = sqlite3_column_int64(q, 8);
-		const char	*el;
 		int		 pending = strcmp(state, "pending") == 0 ||
 		    rseq > seq;
 
 		if (!pending && strcmp(state, "done") == 0) {
-			/* listed after the statement is given back */
-			v = reallocarray(v, n + 1, sizeof(*v));
-			if (v == NULL)
-				abort();
-			v[n++] = sqlite3_column_int64(q, 0);
+			rc = write_revoked(st, w, sqlite3_column_int64(q, 0));
 			continue;
 		}
-		el = pending ? "pending" : "notRevoked";
-		if (xmlTextWriterStartElement(w, BAD_CAST el) < 0 ||
+		if (xmlTextWriterStartElement(w, BAD_CAST (pending ? "pending" :
+		    "notRevoked")) < 0 ||
 		    xattr_i(w, "id", sqlite3_column_int64(q, 0)) == -1 ||
 		    (sqlite3_column_int64(q, 6) > 0 && xattr_i(w, "line",
 		    sqlite3_column_int64(q, 6)) == -1) ||
@@ -261,11 +254,8 @@ write_items(struct store *st, xmlTextWriterPtr w, long long doc,
 		    xmlTextWriterEndElement(w) < 0)
 			rc = -1;
 	}
-	if (store_release(q) != SQLITE_DONE)
+	if (store_release(q) != SQLITE_OK)
 		rc = -1;
-	for (i = 0; rc == 0 && i < n; i++)
-		rc = write_revoked(st, w, v[i]);
-	free(v);
 	return rc;
 }
 

@@ -983,6 +983,184 @@ check_threads(void)
 	verbose = v;
 }
 
+/* ---- revocation documents (SPEC 7.1) ---- */
+
+struct rgot {
+	int		 nhead, kind;
+	char		*id;
+	size_t		 n;
+	struct revoke_in v[MAXKEEP];
+};
+
+static int
+cb_rhead(void *arg, const struct batch_head *h)
+{
+	struct rgot	*g = arg;
+
+	g->nhead++;
+	g->kind = h->kind;
+	g->id = sdup(h->id);
+	return 0;
+}
+
+static int
+cb_revoke(void *arg, const struct revoke_in *v)
+{
+	struct rgot	*g = arg;
+	struct revoke_in *c;
+
+	if (g->n >= MAXKEEP)
+		return 0;
+	c = &g->v[g->n++];
+	c->line = v->line;
+	c->email = sdup(v->email);
+	c->order = sdup(v->order);
+	c->batch = sdup(v->batch);
+	c->serial = sdup(v->serial);
+	c->reason = sdup(v->reason);
+	c->at = sdup(v->at);
+	return 0;
+}
+
+static void
+rgot_free(struct rgot *g)
+{
+	size_t	 i;
+
+	for (i = 0; i < g->n; i++) {
+		free(g->v[i].email);
+		free(g->v[i].order);
+		free(g->v[i].batch);
+		free(g->v[i].serial);
+		free(g->v[i].reason);
+		free(g->v[i].at);
+	}
+	free(g->id);
+	memset(g, 0, sizeof(*g));
+}
+
+/* Parse a revocation whose <revoke> lines are body (line 3 onwards). */
+static int
+parse_revocation(const char *body, struct rgot *g, struct problems *pr)
+{
+	struct batch_cb	 cb;
+	char		 path[512];
+	FILE		*f;
+	int		 fd, rc;
+
+	memset(g, 0, sizeof(*g));
+	memset(pr, 0, sizeof(*pr));
+	if ((f = tmp_doc(path, sizeof(path), "rev")) == NULL)
+		return -2;
+	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	    "<revocation xmlns=\"urn:certspool:batch:1\" id=\"HR-LEAVERS-1\" "
+	    "account=\"acme\" created=\"2026-12-04T22:00:00Z\">\n%s"
+	    "</revocation>\n", body);
+	fclose(f);
+	memset(&cb, 0, sizeof(cb));
+	cb.arg = g;
+	cb.on_head = cb_rhead;
+	cb.on_revoke = cb_revoke;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		unlink(path);
+		return -2;
+	}
+	rc = batch_parse(xsd, fd, path, &cb, pr);
+	close(fd);
+	unlink(path);
+	return rc;
+}
+
+/* The first problem's line, or -1. */
+static int
+first_line(const struct problems *pr)
+{
+	return pr->n > 0 ? pr->v[0].line : -1;
+}
+
+static void
+check_revocation(void)
+{
+	struct rgot	 g;
+	struct problems	 pr;
+	int		 rc;
+
+	rc = parse_revocation(
+	    "  <revoke email=\"jane.doe@acme.example\" "
+	    "reason=\"affiliationChanged\" at=\"2026-12-31T17:00:00Z\"/>\n"
+	    "  <revoke order=\"EMP-1001\" batch=\"HR-2026-11-24-0001\" "
+	    "reason=\"cessationOfOperation\"/>\n"
+	    "  <revoke serial=\"5F0CE1\" reason=\"keyCompromise\"/>\n",
+	    &g, &pr);
+	T_CHECK(rc == 0 && pr.n == 0, "revocation: rc %d, %zu problems", rc,
+	    pr.n);
+	T_CHECK(g.nhead == 1 && g.kind == DOC_REVOCATION, "head %d kind %d",
+	    g.nhead, g.kind);
+	T_STREQ(g.id, "HR-LEAVERS-1");
+	T_CHECK(g.n == 3, "%zu revokes", g.n);
+	if (g.n == 3) {
+		T_CHECK(g.v[0].line == 3, "line %d", g.v[0].line);
+		T_STREQ(g.v[0].email, "jane.doe@acme.example");
+		T_STREQ(g.v[0].at, "2026-12-31T17:00:00Z");
+		T_STREQ(g.v[0].reason, "affiliationChanged");
+		T_CHECK(g.v[1].line == 4, "line %d", g.v[1].line);
+		T_STREQ(g.v[1].order, "EMP-1001");
+		T_STREQ(g.v[1].batch, "HR-2026-11-24-0001");
+		T_CHECK(g.v[1].email == NULL && g.v[1].serial == NULL &&
+		    g.v[1].at == NULL, "order selector only");
+		T_STREQ(g.v[2].serial, "5F0CE1");
+		T_STREQ(g.v[2].reason, "keyCompromise");
+	}
+	rgot_free(&g);
+	problems_free(&pr);
+
+	/* A reason S/MIME BR 7.2.2 does not allow: refused at its line. */
+	rc = parse_revocation(
+	    "  <revoke email=\"a@acme.example\" reason=\"unspecified\"/>\n"
+	    "  <revoke email=\"b@acme.example\" reason=\"certificateHold\"/>\n",
+	    &g, &pr);
+	T_CHECK(rc == -1, "certificateHold: rc %d", rc);
+	T_CHECK(first_line(&pr) == 4, "certificateHold: line %d",
+	    first_line(&pr));
+	rgot_free(&g);
+	problems_free(&pr);
+
+	/* Selectors: exactly one of email, order + batch, serial. */
+	rc = parse_revocation(
+	    "  <revoke email=\"a@acme.example\" serial=\"01\" "
+	    "reason=\"unspecified\"/>\n", &g, &pr);
+	T_CHECK(rc == -1 && first_line(&pr) == 3, "two selectors: rc %d "
+	    "line %d", rc, first_line(&pr));
+	T_CHECK(g.n == 0, "two selectors reached the callback");
+	rgot_free(&g);
+	problems_free(&pr);
+	rc = parse_revocation("  <revoke order=\"O1\" reason=\"unspecified\"/>\n",
+	    &g, &pr);
+	T_CHECK(rc == -1 && first_line(&pr) == 3, "order without batch: rc %d "
+	    "line %d", rc, first_line(&pr));
+	rgot_free(&g);
+	problems_free(&pr);
+	rc = parse_revocation("  <revoke reason=\"unspecified\"/>\n", &g, &pr);
+	T_CHECK(rc == -1, "no selector: rc %d", rc);
+	rgot_free(&g);
+	problems_free(&pr);
+	rc = parse_revocation("  <revoke serial=\"XYZ\" reason=\"unspecified\"/>\n",
+	    &g, &pr);
+	T_CHECK(rc == -1 && first_line(&pr) == 3, "serial not hex: rc %d "
+	    "line %d", rc, first_line(&pr));
+	rgot_free(&g);
+	problems_free(&pr);
+	rc = parse_revocation("  <revoke serial=\"01\" reason=\"unspecified\" "
+	    "at=\"2026-12-31\"/>\n", &g, &pr);
+	T_CHECK(rc == -1, "at without a time: rc %d", rc);
+	rgot_free(&g);
+	problems_free(&pr);
+	rc = parse_revocation("", &g, &pr);
+	T_CHECK(rc == -1, "no revoke: rc %d", rc);
+	rgot_free(&g);
+	problems_free(&pr);
+}
+
 int
 main(void)
 {
@@ -1016,6 +1194,7 @@ main(void)
 	check_csr_example(CORPUS "/valid/csr-submission-example.xml");
 	check_multi_order();
 	check_other_account();
+	check_revocation();
 
 	check_hostile("xxe.xml", 1);
 	check_hostile("xxe_param.xml", 1);

@@ -199,6 +199,8 @@ test_store(void)
 	    " ALTER TABLE certificate DROP COLUMN revoke_reason;"
 	    " ALTER TABLE certificate DROP COLUMN invalidity_at;"
 	    " DROP TABLE crl_shard_state;"
+	    " DROP TABLE revoke_hit; DROP TABLE revoke_request;"
+	    " DROP TABLE revocation_doc;"
 	    " PRAGMA user_version = 2") == 0, "back to version 2");
 	store_close(st);
 	st = store_open(p, err, sizeof(err));
@@ -211,6 +213,10 @@ test_store(void)
 	    " pragma_table_info('certificate') WHERE name IN ('crl_shard',"
 	    " 'revoked_at', 'revoke_reason', 'invalidity_at')",
 	    NULL)) == 0 && v == 4, "version 5: certificate revocation columns");
+	T_CHECK(store_int(st, &v, -1, store_prep(st, "SELECT count(*) FROM"
+	    " sqlite_master WHERE type = 'table' AND name IN"
+	    " ('revocation_doc', 'revoke_request', 'revoke_hit')", NULL)) ==
+	    0 && v == 3, "version 5: revocation document tables");
 	T_CHECK(store_int(st, &v, -1, store_prep(st, "SELECT count(*) FROM"
 	    " pragma_table_info('org_request') WHERE name = 'code'",
 	    NULL)) == 0 && v == 1, "version 4: org_request.code");
