@@ -1369,6 +1369,14 @@ echo "  invariants checked (times ok / failed):"
 sort "$STATS" | uniq -c | awk '{ n[$2] = n[$2]; if ($3 == "ok") ok[$2] += $1; else bad[$2] += $1 }
     END { for (k in n) printf "    %-40s %6d %6d\n", k, ok[k], bad[k] }' | sort
 [ "$kills" -ge "$KILLS" ] || { echo "  FAIL: only $kills of $KILLS kill points reached"; echo "kill_points_reached fail" >>"$STATS"; }
+# the revocation invariants must have had something to check
+nrevoked=$(sql "SELECT count(*) FROM certificate WHERE revoked_at IS NOT NULL")
+if [ "$NRV" -ge 1 ] && [ "$nrevoked" -ge 1 ]; then
+	echo "revocations_exercised ok" >>"$STATS"
+else
+	echo "  FAIL: $NRV revocation documents, $nrevoked certificates revoked"
+	echo "revocations_exercised fail" >>"$STATS"
+fi
 passed=$(grep -c ' ok$' "$STATS")
 fail_total=$(grep -c ' fail$' "$STATS")
 if [ "$fail_total" -ne 0 ] || [ -n "${KEEP:-}" ]; then
