@@ -525,6 +525,7 @@ crl_write(struct store *st, const struct conf *conf, const struct ca *ca,
 	}
 	if (fs_tmp_open(&out, dirfd, name, 0644) == -1)
 		goto out;
+	EVP_MD_CTX_free(w->md);
 	memset(w, 0, sizeof(*w));
 	w->fd = out.fd;
 	left = hdr_len(tbslen) + tbslen;
