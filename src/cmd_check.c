@@ -441,6 +441,13 @@ cmd_check(struct cmd_env *env, int argc, char **argv)
 		rc = cli_err("check: %s would be rejected", file);
 		goto out;
 	}
+	if (d.kind == DOC_REVOCATION) {
+		printf("check %s: revocation document of account %s: valid; "
+		    "what it selects is decided when the daemon takes it\n",
+		    file, d.account);
+		rc = 0;
+		goto out;
+	}
 	if (d.kind == DOC_BATCH)
 		printf("check %s: batch of account %s, %d order%s; dry run: "
 		    "nothing is stored, charged, signed or mailed\n", file,

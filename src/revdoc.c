@@ -334,16 +334,11 @@ revoke_apply(struct store *st, long long req, time_t now, int *nrevoked)
 		    inval, source, &n) == -1)
 			goto out;
 	}
-	/* A hit recorded by another certificate's key counts too. */
-	if (n == 0 && store_int(st, &seq, 0, store_prep(st, "SELECT count(*)"
-	    " FROM revoke_hit WHERE request_id = ?", "i", req)) == -1)
-		goto out;
-	if (n == 0 && seq > 0)
-		n = (int)seq;
-	to = n > 0 ? "done" : ids.n > 0 || strcmp(kind, "key") == 0 ?
-	    "already_revoked" : "not_found";
-	if (strcmp(kind, "key") == 0 && n == 0)
-		to = "done";	/* the key is blocked all the same */
+	/* A key request blocks the key even when nothing has it. */
+	if (n > 0 || strcmp(kind, "key") == 0)
+		to = "done";
+	else
+		to = ids.n > 0 ? "already_revoked" : "not_found";
 	seq = 0;
 	if (doc != 0 && doc_seq(st, doc, &seq) == -1)
 		goto out;

@@ -57,10 +57,10 @@ send_revoked(const struct conf *c, const struct hitrow *h)
 	int		 rc;
 
 	time_fmt(h->at, when, sizeof(when));
-	buf_addf(&body, "The client certificate for %s (serial %s, order %s "
-	    "of batch %s,\naccount %s) was revoked on %s.\nReason: %s.\n\n",
-	    h->email, h->serial, h->order, h->batch, h->account, when,
-	    h->reason);
+	buf_addf(&body, "The client certificate for %s\nwith serial number "
+	    "%s\n(order %s of batch %s, account %s)\nwas revoked on %s.\n"
+	    "Reason: %s.\n\n", h->email, h->serial, h->order, h->batch,
+	    h->account, when, h->reason);
 	buf_addf(&body, "Relying parties see it in the CA's certificate "
 	    "revocation list from now\non; signatures made with it after "
 	    "this time are not valid.\n");

@@ -389,6 +389,8 @@ static const char schema_v5[] =
 "  PRIMARY KEY (request_id, certificate_id));"
 "CREATE INDEX revoke_hit_unmailed ON revoke_hit(request_id)"
 "  WHERE mailed = 0;"
+/* Leavers are selected by mailbox (ASCII case-insensitive). */
+"CREATE INDEX recipient_email_lower ON recipient(lower(email));"
 /* ---- end of schema 5: revocation documents ---- */
 "";
 

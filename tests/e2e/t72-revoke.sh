@@ -217,6 +217,53 @@ check "the other document archived and answered" test -f "$S/archive/acme/REV-3.
 check_eq "revoked once" 1 "$(sql "SELECT count(*) FROM event e JOIN recipient r ON r.id = e.recipient_id WHERE r.email = 'fin@acme.example' AND e.kind = 'certificate_revoked'")"
 check_eq "one message" 1 "$(grep -l '^Subject: Certificate revoked for fin@acme.example' "$S"/mail/*.eml | wc -l)"
 
+# ---- revoked already; a later keyCompromise changes the reason ----
+s_jane=$(serial_of jane@acme.example)
+t_jane=$(sql "SELECT revoked_at FROM certificate WHERE serial = '$s_jane'")
+revocation acme REV-4 <<EOF
+  <revoke email="jane@acme.example" reason="unspecified"/>
+  <revoke serial="$s_jane" reason="keyCompromise"/>
+EOF
+run_once
+R=$OA/REV-4.1.result.xml
+check_eq "revoked before: already_revoked" already_revoked "$(rr 'string(//*[local-name()="notRevoked"][@email="jane@acme.example"]/@problem)')"
+check_eq "keyCompromise replaces the reason" keyCompromise "$(revoked jane@acme.example)"
+check_eq "and keeps the revocation date" "$t_jane" "$(sql "SELECT revoked_at FROM certificate WHERE serial = '$s_jane'")"
+check_eq "reported as revoked" keyCompromise "$(rr "string(//*[local-name()='revoked'][@serial='$s_jane']/@reason)")"
+
+# ---- keyCompromise reaches another account's certificate, unseen ----
+cs account add gamma --balance 1000000 >/dev/null
+validated_org gamma "Gamma Corp" acme.example >/dev/null || bail "gamma org"
+order O11 xk@acme.example "Acme Corp" 40 0 | batch acme B3
+order Q1 xk@acme.example "Gamma Corp" 40 0 "$(csr_for "$T/keys/xk@acme.example.key" xk@acme.example)" | batch gamma BG1
+run_once
+check_eq "one key, two accounts" "2 1" "$(sql "SELECT count(*) || ' ' || count(DISTINCT c.spki_sha256) FROM certificate c JOIN recipient r ON r.id = c.recipient_id WHERE r.email = 'xk@acme.example' AND c.state = 'issued'")"
+s_xk=$(sql "SELECT c.serial FROM certificate c JOIN recipient r ON r.id = c.recipient_id JOIN orders o ON o.id = r.order_id WHERE o.ext_id = 'O11'")
+s_xg=$(sql "SELECT c.serial FROM certificate c JOIN recipient r ON r.id = c.recipient_id JOIN orders o ON o.id = r.order_id WHERE o.ext_id = 'Q1'")
+revocation acme REV-5 <<EOF
+  <revoke serial="$s_xk" reason="keyCompromise"/>
+EOF
+run_once
+R=$OA/REV-5.1.result.xml
+check_eq "the other account's certificate with the key is revoked" keyCompromise "$(sql "SELECT revoke_reason FROM certificate WHERE serial = '$s_xg'")"
+check_eq "the result shows only this account's" "1 0" "$(rr "concat(count(//*[local-name()='revoked']), ' ', count(//*[@serial='$s_xg']))")"
+check "the other one is logged" grep -q "of account .* revoked: its key .* is compromised" "$T/daemon.log"
+check_eq "and both recipients told" 2 "$(grep -l '^Subject: Certificate revoked for xk@acme.example' "$S"/mail/revoked-*.eml | wc -l)"
+check "the message names the serial and account" grep -lq "^with serial number $s_xg" "$S"/mail/revoked-*.eml
+f=$(grep -l "^with serial number $s_xg" "$S"/mail/revoked-*.eml | head -n 1)
+check "and the account" grep -q "account gamma)" "$f"
+
+# ---- a UTF-8 mailbox ----
+order O12 "jörg@acme.example" "Acme Corp" 40 0 | batch acme B4
+run_once
+revocation acme REV-6 <<EOF
+  <revoke email="jörg@acme.example" reason="affiliationChanged"/>
+EOF
+run_once
+check_eq "UTF-8 mailbox revoked" affiliationChanged "$(revoked "jörg@acme.example")"
+check_eq "in the result" "jörg@acme.example" "$(xval "$OA/REV-6.1.result.xml" 'string(//*[local-name()="revoked"]/@email)')"
+check "its message" grep -lq "^To: jörg@acme.example" "$S"/mail/revoked-*.eml
+
 # ---- rejected documents ----
 revocation acme REV-BAD <<EOF
   <revoke email="ctl@acme.example" reason="affiliationChanged"/>

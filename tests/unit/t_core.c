@@ -200,7 +200,7 @@ test_store(void)
 	    " ALTER TABLE certificate DROP COLUMN invalidity_at;"
 	    " DROP TABLE crl_shard_state;"
 	    " DROP TABLE revoke_hit; DROP TABLE revoke_request;"
-	    " DROP TABLE revocation_doc;"
+	    " DROP TABLE revocation_doc; DROP INDEX recipient_email_lower;"
 	    " PRAGMA user_version = 2") == 0, "back to version 2");
 	store_close(st);
 	st = store_open(p, err, sizeof(err));
