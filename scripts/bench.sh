@@ -65,6 +65,9 @@
 #   --revoke-n N         certificates of the revocation drill, "" or 0 to
 #                        skip (default 100000: issuing them takes a few
 #                        minutes; the CSR cache is shared with the runs)
+#   --revoke-timeout S   give the drill up after S s without all N in the
+#                        CRLs (default 900); it then says how far the
+#                        document got and at what rate
 #   --revoke-per-order R recipients per order in the drill (default
 #                        N / 10000 rounded up: a document holds at most
 #                        10,000 <revoke>)
@@ -96,6 +99,7 @@ LATDIR=""
 SETTLE=2
 REVOKEN=100000
 REVOKEPER=""
+REVOKETIMEOUT=900
 while [ $# -gt 0 ]; do
 	case $1 in
 	--n) NS=$2; shift ;;
@@ -114,6 +118,7 @@ while [ $# -gt 0 ]; do
 	--settle) SETTLE=$2; shift ;;
 	--revoke-n) REVOKEN=$2; shift ;;
 	--revoke-per-order) REVOKEPER=$2; shift ;;
+	--revoke-timeout) REVOKETIMEOUT=$2; shift ;;
 	--setup-only) SETUP_ONLY=1; KEEP=1; CFSSL=0; DROPS=0 ;;
 	--smoke) NS=200; CAS="rsa3072 rsa2048"; RSSNS=""; CFSSL=0; DROPS=5
 		SPEED_SECONDS=1; PERFILE=10000; REVOKEN=300; REVOKEPER=3 ;;
@@ -755,9 +760,9 @@ revoke_run() {
 	idle=$(awk '/^VmHWM:/ { print $2 }' "/proc/$dpid/status" 2>/dev/null || echo 0)
 	idlerss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$dpid/status" 2>/dev/null || echo 0)
 	# drop, then poll the CRLs until they list all n
-	python3 - "$W" "$n" "$dpid" >"$W/drill.txt" <<-'EOF' || true
+	python3 - "$W" "$n" "$dpid" "$REVOKETIMEOUT" >"$W/drill.txt" <<-'EOF' || true
 	import os, subprocess, sys, time
-	W, n, pid = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+	W, n, pid, limit = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
 	crld = os.path.join(W, "spool", "crl")
 	inb = os.path.join(W, "spool", "inbound", "bench")
 	exec(compile(os.environ["CRL_COUNT_FN"], "crl_count", "exec"), globals())
@@ -789,8 +794,8 @@ revoke_run() {
 	        tres = time.monotonic() - t0
 	    if tot >= n:
 	        break
-	    if time.monotonic() - t0 > 1800:
-	        print("timeout: %d of %d in the CRLs after 1800 s" % (tot, n))
+	    if time.monotonic() - t0 > limit:
+	        print("timeout %d %.1f" % (tot, limit))
 	        sys.exit(1)
 	    time.sleep(0.05)
 	t = time.monotonic() - t0
@@ -805,13 +810,30 @@ revoke_run() {
 	    print("shard %s %d %d" % (f, k, size))
 	print("hwm %d" % hwm())
 	EOF
+	# a daemon inside a long transaction answers SIGTERM only after it
 	kill -TERM "$dpid" 2>/dev/null || true
+	for _ in $(seq 1 100); do
+		kill -0 "$dpid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$dpid" 2>/dev/null || true
 	wait "$dpid" 2>/dev/null || true
 	revoked=$(sqlite3 "$W/certspool.db" "SELECT count(*) FROM certificate WHERE revoked_at IS NOT NULL")
 	say "revocation document: $nsel <revoke order= batch=> selectors ($(wc -c <"$W/DRILL-LEAVERS.xml") bytes)"
 	say "revoked in the database: $revoked/$n"
 	if ! grep -q '^crls ' "$W/drill.txt"; then
-		say "revocation drill: failed: $(cat "$W/drill.txt"); see $W/daemon.log"
+		if grep -q '^timeout ' "$W/drill.txt"; then
+			# how far the document got: its requests as the log lists them
+			k=$(grep -c 'revoke request [0-9]* (' "$W/daemon.log" || true)
+			lim=$(awk '/^timeout / { print $3 }' "$W/drill.txt")
+			seen=$(awk '/^timeout / { print $2 }' "$W/drill.txt")
+			rate=$(awk -v k="$k" -v s="$lim" 'BEGIN { printf "%.1f", (s > 0 ? k / s : 0) }')
+			eta=$(awk -v k="$k" -v s="$lim" -v m="$nsel" 'BEGIN { printf "%.0f", k ? m * s / k : 0 }')
+			say "drop to all CRLs: NOT met: $seen of $n in the CRLs after $lim s; $k of $nsel requests applied ($rate/s: all would take about $eta s); see $W/daemon.log"
+			REVRES="| $MACHINE | $ca | $n | $nsel | NOT met: $seen in the CRLs after $lim s ($rate requests/s, about $eta s for all) | - | - | - | - | - |"
+		else
+			say "revocation drill: failed: $(cat "$W/drill.txt"); see $W/daemon.log"
+		fi
 		FAILED=1
 		return 0
 	fi
