@@ -407,13 +407,21 @@ tbs_parts(const struct conf *conf, const struct ca *ca, int shard,
 	put_ext(&exts, oid_aki, sizeof(oid_aki), 0, &v);
 	put_number(&v, (unsigned long long)number);
 	put_ext(&exts, oid_number, sizeof(oid_number), 0, &v);
-	/* IDP (RFC 5280 5.2.5): fullName = the shard's URL, user certs. */
-	tlv(&s, 0x86, url, strlen(url));
-	wrap(&v, 0xa0, &s);		/* fullName [0] */
-	wrap(&s, 0xa0, &v);		/* distributionPoint [0] */
-	buf_add(&s, user, sizeof(user));	/* onlyContainsUserCerts */
-	wrap(&v, 0x30, &s);
-	put_ext(&exts, oid_idp, sizeof(oid_idp), 1, &v);
+	/*
+	 * IDP (RFC 5280 5.2.5), critical: fullName = the shard's URL, user
+	 * certs.  Only on partitioned CRLs: with one shard the CRL is full
+	 * (it covers every certificate of the CA), where RFC 5280 needs no
+	 * IDP, and NSS, which implements no IDP, refuses any CRL carrying
+	 * it critical (README, CRLs).
+	 */
+	if (conf->crl_shards > 1) {
+		tlv(&s, 0x86, url, strlen(url));
+		wrap(&v, 0xa0, &s);		/* fullName [0] */
+		wrap(&s, 0xa0, &v);		/* distributionPoint [0] */
+		buf_add(&s, user, sizeof(user));	/* onlyContainsUserCerts */
+		wrap(&v, 0x30, &s);
+		put_ext(&exts, oid_idp, sizeof(oid_idp), 1, &v);
+	}
 	wrap(&s, 0x30, &exts);
 	wrap(tail, 0xa0, &s);
 	rc = 0;

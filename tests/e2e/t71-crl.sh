@@ -276,6 +276,7 @@ check "the restored database's counter caught up" test "$(sql "SELECT value FROM
 out=$("$BIN" --config "$T/p384/certspool.conf" crl --now 2>/dev/null)
 P=$(echo "$out" | awk '{ print $1 }')
 check "P-384 CA: CRL written" test -s "$P"
+check "P-384 CA, one shard: a full CRL without issuingDistributionPoint" sh -c "! openssl crl -inform DER -in '$P' -noout -text | grep -q 'Issuing Distribution Point'"
 check "P-384 CA: ecdsa-with-SHA384" sh -c "openssl crl -inform DER -in '$P' -noout -text | grep -q 'Signature Algorithm: ecdsa-with-SHA384'"
 check "P-384 CA: openssl crl -verify" sh -c "openssl crl -inform DER -in '$P' -noout -verify -CAfile '$T/p384/ca/chain.pem' 2>&1 | grep -q 'verify OK'"
 openssl crl -inform DER -in "$P" -out "$T/p384.pem" 2>/dev/null
