@@ -106,18 +106,18 @@ run_request(struct cmd_env *env, struct revoke_req *r, const char *what)
 {
 	long long	 id, n;
 	char		*state = NULL, when[32];
+	time_t		 now = clock_now();
 	int		 rc = 1;
 
 	if (store_begin(env->st) == -1)
 		return cli_err("%s: database busy", what);
 	if ((id = revoke_request_add(env->st, r)) == -1)
 		goto fail;
-	if (r->at <= clock_now() && revoke_apply(env->st, id, clock_now(),
-	    NULL) == -1)
+	if (r->at <= now && revoke_apply(env->st, id, now, NULL) == -1)
 		goto fail;
 	if (store_commit(env->st) == -1)
 		goto fail;
-	if (r->at > clock_now()) {
+	if (r->at > now) {
 		time_fmt(r->at, when, sizeof(when));
 		printf("revocation request %lld pending until %s (withdraw: "
 		    "certspool revoke --withdraw %lld)\n", id, when, id);

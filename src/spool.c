@@ -634,9 +634,13 @@ process_file(struct store *st, const struct conf *c,
 	iid = store_last_id(st);
 	crash_point("after_parse_commit");
 	log_progress_end(&in.lp, (size_t)in.norders, 1);
-	log_info("%s/%s: accepted (%d order%s, %d csr%s)", account, name,
-	    in.norders, in.norders == 1 ? "" : "s", in.ncsr,
-	    in.ncsr == 1 ? "" : "s");
+	if (in.kind == DOC_REVOCATION)
+		log_info("%s/%s: accepted (%d revoke%s)", account, name,
+		    in.norders, in.norders == 1 ? "" : "s");
+	else
+		log_info("%s/%s: accepted (%d order%s, %d csr%s)", account,
+		    name, in.norders, in.norders == 1 ? "" : "s", in.ncsr,
+		    in.ncsr == 1 ? "" : "s");
 	rc = finish_move(c, account, name, "archive", iid, final,
 	    sizeof(final));
 	goto out;

@@ -288,6 +288,12 @@ sed 's/nobody@/someone@/' "$T/REV-1.xml" >"$T/REV-1b.xml"
 drop acme "$T/REV-1b.xml"
 run_once
 check "same id again: rejected, pointing to the first" sh -c "xmllint --xpath 'string(//*[local-name()=\"problem\"])' '$S/rejected/acme/REV-1b.xml.error.xml' | grep -q 'revocation id \"REV-1\" was already submitted in file \"REV-1.xml\"'"
+revocation beta REV-OTHER <<EOF
+  <revoke email="pat@beta.example" reason="affiliationChanged"/>
+EOF
+mv "$S/inbound/beta/REV-OTHER.xml" "$S/inbound/acme/REV-OTHER.xml"
+run_once
+check "a document naming another account is rejected" grep -q 'names account' "$S/rejected/acme/REV-OTHER.xml.error.xml"
 revocation beta B1-ID <<EOF
   <revoke email="pat@beta.example" reason="affiliationChanged" at="2030-01-01T00:00:00+01:00"/>
 EOF
@@ -312,6 +318,11 @@ out=$(cs revoke --order B1 O8 --reason unspecified --at 2031-01-01T00:00:00Z)
 check "revoke --order --at in the future: pending" sh -c "echo '$out' | grep -q 'pending until 2031-01-01T00:00:00Z'"
 cs status | grep -q "order=O8 batch=B1 unspecified 2031-01-01T00:00:00Z certspool revoke"
 check_eq "status lists the CLI's pending request" 0 $?
+cli_id=$(echo "$out" | sed -n 's/^revocation request \([0-9]*\) pending.*/\1/p')
+check "withdraw the CLI's request" cs revoke --withdraw "$cli_id"
+check_eq "withdrawn" withdrawn "$(sql "SELECT state FROM revoke_request WHERE id = '$cli_id'")"
+check "status after the withdrawal" sh -c "'$BIN' --config '$T/certspool.conf' status >'$T/status3.out'"
+check_not "status no longer lists it" grep -q 'order=O8' "$T/status3.out"
 check_eq "revoke --email" "revoked $(serial_of ctl@acme.example) ctl@acme.example account acme reason cessationOfOperation" \
     "$(cs revoke --email ctl@acme.example --account acme --reason cessationOfOperation | head -n 1 | sed 's/ at .*//')"
 # key block: a beta certificate, then its key is blocked by its certificate file
