@@ -942,6 +942,8 @@ def scan_crl(p):
     cache[p] = c
     return c
 
+# a partitioned CRL names its shard's URL; one shard: a full CRL
+want_idp = lambda n: shard_url[shard_of[n]] if nshards > 1 else None
 crls = {}
 for n in listdir(CRLD):
     if n.startswith(".") or n == "issuing.cer":
@@ -950,8 +952,8 @@ for n in listdir(CRLD):
 check("crl_files_whole_and_verify",
       ["%s: %s" % (n, c["err"]) for n, c in crls.items() if not c["ok"]] +
       ["%s: not a shard's file name (%s)" % (n, sorted(shard_of)) for n in crls if n not in shard_of] +
-      ["%s: issuingDistributionPoint %s, expected %s" % (n, c["idp"], shard_url[shard_of[n]])
-       for n, c in crls.items() if c["ok"] and n in shard_of and c["idp"] != shard_url[shard_of[n]]])
+      ["%s: issuingDistributionPoint %s, expected %s" % (n, c["idp"], want_idp(n))
+       for n, c in crls.items() if c["ok"] and n in shard_of and c["idp"] != want_idp(n)])
 lastnum = cache.setdefault("crl_last", {})	# file -> [number, sha]
 numsha = cache.setdefault("crl_numsha", {})	# number -> [sha, file]
 bad = []
