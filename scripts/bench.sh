@@ -796,6 +796,7 @@ revoke_run() {
 	        break
 	    if time.monotonic() - t0 > limit:
 	        print("timeout %d %.1f" % (tot, limit))
+	        print("hwm %d" % hwm())
 	        sys.exit(1)
 	    time.sleep(0.05)
 	t = time.monotonic() - t0
@@ -830,7 +831,13 @@ revoke_run() {
 			rate=$(awk -v k="$k" -v s="$lim" 'BEGIN { printf "%.1f", (s > 0 ? k / s : 0) }')
 			eta=$(awk -v k="$k" -v s="$lim" -v m="$nsel" 'BEGIN { printf "%.0f", k ? m * s / k : 0 }')
 			say "drop to all CRLs: NOT met: $seen of $n in the CRLs after $lim s; $k of $nsel requests applied ($rate/s: all would take about $eta s); see $W/daemon.log"
-			REVRES="| $MACHINE | $ca | $n | $nsel | NOT met: $seen in the CRLs after $lim s ($rate requests/s, about $eta s for all) | - | - | - | - | - |"
+			drill=$(awk '/^hwm / { print $2 }' "$W/drill.txt")
+			idlem=$(awk -v k="$idle" 'BEGIN { printf "%.1f", k / 1024 }')
+			drillm=$(awk -v k="$drill" 'BEGIN { printf "%.1f", k / 1024 }')
+			diffm=$(awk -v a="$drill" -v b="$idle" 'BEGIN { printf "%.1f", (a - b) / 1024 }')
+			rmet=$(awk -v d="$diffm" 'BEGIN { print (d <= 16 ? "met" : "NOT met") }')
+			say "daemon peak RSS: idle $idlem MiB, until given up $drillm MiB, difference $diffm MiB (target <= 16 MiB: $rmet)"
+			REVRES="| $MACHINE | $ca | $n | $nsel | NOT met: $seen in the CRLs after $lim s ($rate requests/s, about $eta s for all) | - | - | $idlem MiB | $drillm MiB | $diffm MiB ($rmet) |"
 		else
 			say "revocation drill: failed: $(cat "$W/drill.txt"); see $W/daemon.log"
 		fi
