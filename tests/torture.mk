@@ -5,7 +5,7 @@
 #                        the named crash points (CRL publishing and
 #                        revocation results included) and at random
 #                        moments, the invariants checked after every run
-#                        (~5 min)
+#                        (~10 min on 2 cores)
 #   make torture-smoke   the same with 60 orders and 25 kills (what
 #                        tests/e2e/t64-torture-smoke.sh runs in CI)
 #   make valgrind        unit tests and the e2e suite with the binary under
