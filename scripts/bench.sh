@@ -11,7 +11,16 @@
 # ratio; optionally cfssl `serve` signing the same CSRs with the same CA key
 # (driven by wrk) and the certspool/cfssl ratio.  Then the pickup latency
 # of a running daemon (inotify): p50/p99 over --drops one-order batches,
-# from rename into inbound/ to result.xml.  Ends with a markdown table.
+# from rename into inbound/ to result.xml.  Then the revocation drill:
+# one tenant with --revoke-n issued certificates (orders of R recipients,
+# R = N / 10,000 rounded up, so that ONE revocation document holds one
+# <revoke order= batch=> per order: a department leaving), CRLs in 4
+# shards, a running daemon; measured: time from the document's rename
+# into inbound/ until the CRLs in crl_dir list all N (DER entries counted
+# by a small parser, polled every 50 ms), each shard's CRL size, the time
+# of `certspool crl --now` (re-signing every shard), and the daemon's peak
+# RSS (VmHWM) during the drill against the same daemon idle.  Ends with
+# markdown tables.
 #
 # Nothing here asserts speed; it measures and prints.  The exit status is
 # non-zero only if the benchmark itself did not work (a run that did not
@@ -53,7 +62,17 @@
 #   --keep               keep the run directories
 #   --setup-only         prepare the run directories (batches in inbound/)
 #                        and print them, without running: for profiling
-#   --smoke              N=200, both CAs, no cfssl, 5 drops, 1 s speed
+#   --revoke-n N         certificates of the revocation drill, "" or 0 to
+#                        skip (default 100000: issuing them takes a few
+#                        minutes; the CSR cache is shared with the runs)
+#   --revoke-timeout S   give the drill up after S s without all N in the
+#                        CRLs (default 900); it then says how far the
+#                        document got and at what rate
+#   --revoke-per-order R recipients per order in the drill (default
+#                        N / 10000 rounded up: a document holds at most
+#                        10,000 <revoke>)
+#   --smoke              N=200, both CAs, no cfssl, 5 drops, 1 s speed,
+#                        drill with 300 certificates in orders of 3
 # Environment: BENCH_DIR (default tests/tmp/bench) holds the CSR cache
 # (csr-<key>.pem, reused and extended across invocations) and the runs;
 # BENCH_BIN (default ./certspool) the binary, e.g. to compare two builds.
@@ -78,6 +97,9 @@ KEEP=0
 SETUP_ONLY=0
 LATDIR=""
 SETTLE=2
+REVOKEN=100000
+REVOKEPER=""
+REVOKETIMEOUT=900
 while [ $# -gt 0 ]; do
 	case $1 in
 	--n) NS=$2; shift ;;
@@ -94,9 +116,12 @@ while [ $# -gt 0 ]; do
 	--keep) KEEP=1 ;;
 	--latency-dir) LATDIR=$2; shift ;;
 	--settle) SETTLE=$2; shift ;;
+	--revoke-n) REVOKEN=$2; shift ;;
+	--revoke-per-order) REVOKEPER=$2; shift ;;
+	--revoke-timeout) REVOKETIMEOUT=$2; shift ;;
 	--setup-only) SETUP_ONLY=1; KEEP=1; CFSSL=0; DROPS=0 ;;
 	--smoke) NS=200; CAS="rsa3072 rsa2048"; RSSNS=""; CFSSL=0; DROPS=5
-		SPEED_SECONDS=1; PERFILE=10000 ;;
+		SPEED_SECONDS=1; PERFILE=10000; REVOKEN=300; REVOKEPER=3 ;;
 	-h|--help) sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//'
 		exit 0 ;;
 	*) echo "bench: unknown option $1" >&2; exit 2 ;;
@@ -284,11 +309,13 @@ make_ca2048() {
 	    "$d/ca.key" "$d/chain.pem" >/dev/null
 }
 
-# make_batches OUTDIR N FIRST TAG: batch files of one-recipient orders with
-# CSRs FIRST..FIRST+N-1 of the cache (at most $PERFILE orders a file).
+# make_batches OUTDIR N FIRST TAG [R]: batch files of orders of R
+# recipients (default 1) with CSRs FIRST..FIRST+N-1 of the cache (at most
+# $PERFILE recipients a file).
 make_batches() {
 	mkdir -p "$1"
-	awk -v n="$2" -v first="$3" -v per="$PERFILE" -v dir="$1" -v tag="$4" '
+	awk -v n="$2" -v first="$3" -v per="$PERFILE" -v dir="$1" -v tag="$4" \
+	    -v r="${5:-1}" '
 	function open_file() {
 		if (out != "") { print "</batch>" > out; close(out) }
 		k++
@@ -301,20 +328,26 @@ make_batches() {
 		pem = pem $0
 		if (idx++ < first) next
 		if (i >= n) exit
-		if (i % per == 0) open_file()
+		if (i % r == 0) {
+			if (i > 0) print "<agreement accepted=\"true\"/></order>" > out
+			if (per < r || i % (per - per % r) == 0) open_file()
+			printf "<order id=\"O%06d\"><product>secure_email_organization</product>" \
+			    "<organization>Bench Corp</organization><signatureHash>sha256</signatureHash>" \
+			    "<validity><years>1</years></validity><autoRenew>0</autoRenew>\n", \
+			    i / r + 1 > out
+		}
 		i++
 		e = sprintf("u%06d@bench.example", i)
-		printf "<order id=\"O%06d\"><product>secure_email_organization</product>" \
-		    "<organization>Bench Corp</organization><signatureHash>sha256</signatureHash>" \
-		    "<validity><years>1</years></validity><autoRenew>0</autoRenew>" \
-		    "<recipient><commonName type=\"email\">%s</commonName><email>%s</email>" \
-		    "<csr>%s</csr></recipient><agreement accepted=\"true\"/></order>\n", \
-		    i, e, e, pem > out
+		printf "<recipient><commonName type=\"email\">%s</commonName><email>%s</email>" \
+		    "<csr>%s</csr></recipient>\n", e, e, pem > out
 		next
 	}
 	{ pem = pem $0 "\n" }
 	END {
-		if (out != "") { print "</batch>" > out; close(out) }
+		if (out != "") {
+			print "<agreement accepted=\"true\"/></order>" > out
+			print "</batch>" > out; close(out)
+		}
 		if (i < n) { print "bench: only " i " CSRs in the cache" > "/dev/stderr"; exit 1 }
 	}' "$CACHE"
 }
@@ -644,9 +677,208 @@ latency_run() {
 	[ "$KEEP" = 1 ] || [ -n "$LATDIR" ] || discard "$W"
 }
 
+# ---- revocation drill ------------------------------------------------
+# entries(der): the number of entries of a DER CRL, counted as the
+# children of tbsCertList's revokedCertificates (absent: 0); Python, run
+# by the drill's poller.
+CRL_COUNT='
+import sys
+def hdr(b, i):
+    t = b[i]; l = b[i + 1]; i += 2
+    if l & 0x80:
+        n = l & 0x7f
+        l = int.from_bytes(b[i:i + n], "big"); i += n
+    return t, l, i
+def entries(b):
+    t, l, i = hdr(b, 0)          # CertificateList
+    t, l, i = hdr(b, i)          # tbsCertList
+    end = i + l
+    t, l, j = hdr(b, i)
+    if t == 0x02:                # version
+        i = j + l
+    for _ in range(3):           # signature, issuer, thisUpdate
+        t, l, j = hdr(b, i); i = j + l
+    t, l, j = hdr(b, i)
+    if t in (0x17, 0x18):        # nextUpdate
+        i = j + l
+        t, l, j = hdr(b, i)
+    if i >= end or t != 0x30:
+        return 0
+    n, k, stop = 0, j, j + l
+    while k < stop:
+        t, l2, m = hdr(b, k); k = m + l2; n += 1
+    return n
+'
+REVRES=""
+revoke_run() {
+	ca=$1 n=$2
+	per=$REVOKEPER
+	[ -n "$per" ] || per=$(( (n + 9999) / 10000 ))
+	norders=$(( (n + per - 1) / per ))
+	W=$BD/run-revoke-$ca-$n
+	say ""
+	say "== revocation drill: CA $ca, $n certificates in $norders orders of $per, 4 CRL shards"
+	setup_dir "$W" "$ca"
+	sed -i -e "s|^crl_url = .*|crl_url = http://crl.bench.invalid/bench-{shard}.crl|" \
+	    -e "s/^crl_shards = .*/crl_shards = 4/" "$W/certspool.conf"
+	make_batches "$W/stage" "$n" 0 DRILL "$per" || die "cannot make batches"
+	for f in "$W"/stage/*.xml; do
+		mv "$f" "$W/spool/inbound/bench/$(basename "$f")"
+	done
+	big=$(ls -l "$W"/spool/inbound/bench/*.xml | awk '$5 > m { m = $5 } END { print m + 0 }')
+	[ "$big" -gt 67108864 ] &&
+	    sed -i "s/^max_batch_bytes = .*/max_batch_bytes = $big/" "$W/certspool.conf"
+	t0=$(date +%s)
+	"$BIN" --config "$W/certspool.conf" daemon --once >"$W/issue.log" 2>&1 || true
+	issued=$(sqlite3 "$W/certspool.db" "SELECT count(*) FROM certificate WHERE state = 'issued'")
+	say "drill issued: $issued/$n in $(( $(date +%s) - t0 )) s"
+	if [ "$issued" -ne "$n" ]; then
+		say "bench: the drill issued $issued of $n; see $W/issue.log"
+		FAILED=1
+		return 0
+	fi
+	# the messages of the issuance are not the drill's
+	discard "$W/spool/mail" && mkdir "$W/spool/mail"
+	# ONE document: a <revoke> per order
+	{
+		echo '<?xml version="1.0" encoding="UTF-8"?>'
+		echo '<revocation xmlns="urn:certspool:batch:1" id="DRILL-LEAVERS" account="bench" created="2026-12-04T22:00:00Z">'
+		sqlite3 -batch -noheader -separator ' ' "$W/certspool.db" \
+		    "SELECT o.ext_id, b.ext_id FROM orders o JOIN batch b ON b.id = o.batch_id ORDER BY o.id" |
+		    awk '{ printf "<revoke order=\"%s\" batch=\"%s\" reason=\"affiliationChanged\"/>\n", $1, $2 }'
+		echo '</revocation>'
+	} >"$W/DRILL-LEAVERS.xml"
+	nsel=$(grep -c '<revoke ' "$W/DRILL-LEAVERS.xml")
+	# a running daemon, idle: its peak so far (start-up pass included)
+	"$BIN" --config "$W/certspool.conf" daemon >"$W/daemon.log" 2>&1 &
+	dpid=$!
+	for _ in $(seq 1 600); do
+		grep -q 'daemon started' "$W/daemon.log" && break
+		sleep 0.1
+	done
+	sleep 3
+	idle=$(awk '/^VmHWM:/ { print $2 }' "/proc/$dpid/status" 2>/dev/null || echo 0)
+	idlerss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$dpid/status" 2>/dev/null || echo 0)
+	# drop, then poll the CRLs until they list all n
+	python3 - "$W" "$n" "$dpid" "$REVOKETIMEOUT" >"$W/drill.txt" <<-'EOF' || true
+	import os, subprocess, sys, time
+	W, n, pid, limit = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
+	crld = os.path.join(W, "spool", "crl")
+	inb = os.path.join(W, "spool", "inbound", "bench")
+	exec(compile(os.environ["CRL_COUNT_FN"], "crl_count", "exec"), globals())
+	def count():
+	    tot, per = 0, {}
+	    for f in sorted(os.listdir(crld)):
+	        if f.startswith("bench-") and f.endswith(".crl"):
+	            b = open(os.path.join(crld, f), "rb").read()
+	            k = entries(b)
+	            per[f] = (k, len(b))
+	            tot += k
+	    return tot, per
+	def hwm():
+	    for line in open("/proc/%s/status" % pid):
+	        if line.startswith("VmHWM:"):
+	            return int(line.split()[1])
+	    return 0
+	tot0, _ = count()
+	part = os.path.join(inb, "DRILL-LEAVERS.xml.part")
+	with open(os.path.join(W, "DRILL-LEAVERS.xml"), "rb") as f, open(part, "wb") as g:
+	    g.write(f.read()); g.flush(); os.fsync(g.fileno())
+	t0 = time.monotonic()
+	os.rename(part, os.path.join(inb, "DRILL-LEAVERS.xml"))
+	res = os.path.join(W, "spool", "outbound", "bench", "DRILL-LEAVERS.1.result.xml")
+	tres = None
+	while True:
+	    tot, per = count()
+	    if tres is None and os.path.exists(res):
+	        tres = time.monotonic() - t0
+	    if tot >= n:
+	        break
+	    if time.monotonic() - t0 > limit:
+	        print("timeout %d %.1f" % (tot, limit))
+	        print("hwm %d" % hwm())
+	        sys.exit(1)
+	    time.sleep(0.05)
+	t = time.monotonic() - t0
+	while tres is None and time.monotonic() - t0 < t + 60:
+	    if os.path.exists(res):
+	        tres = time.monotonic() - t0
+	    time.sleep(0.05)
+	print("crls %.2f" % t)
+	print("result %s" % ("%.2f" % tres if tres is not None else "-"))
+	print("before %d" % tot0)
+	for f, (k, size) in sorted(per.items()):
+	    print("shard %s %d %d" % (f, k, size))
+	print("hwm %d" % hwm())
+	EOF
+	# a daemon inside a long transaction answers SIGTERM only after it
+	kill -TERM "$dpid" 2>/dev/null || true
+	for _ in $(seq 1 100); do
+		kill -0 "$dpid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$dpid" 2>/dev/null || true
+	wait "$dpid" 2>/dev/null || true
+	revoked=$(sqlite3 "$W/certspool.db" "SELECT count(*) FROM certificate WHERE revoked_at IS NOT NULL")
+	say "revocation document: $nsel <revoke order= batch=> selectors ($(wc -c <"$W/DRILL-LEAVERS.xml") bytes)"
+	say "revoked in the database: $revoked/$n"
+	if ! grep -q '^crls ' "$W/drill.txt"; then
+		if grep -q '^timeout ' "$W/drill.txt"; then
+			# how far the document got: its requests as the log lists them
+			k=$(grep -c 'revoke request [0-9]* (' "$W/daemon.log" || true)
+			lim=$(awk '/^timeout / { print $3 }' "$W/drill.txt")
+			seen=$(awk '/^timeout / { print $2 }' "$W/drill.txt")
+			rate=$(awk -v k="$k" -v s="$lim" 'BEGIN { printf "%.1f", (s > 0 ? k / s : 0) }')
+			eta=$(awk -v k="$k" -v s="$lim" -v m="$nsel" 'BEGIN { printf "%.0f", k ? m * s / k : 0 }')
+			say "drop to all CRLs: NOT met: $seen of $n in the CRLs after $lim s; $k of $nsel requests applied ($rate/s: all would take about $eta s); see $W/daemon.log"
+			drill=$(awk '/^hwm / { print $2 }' "$W/drill.txt")
+			idlem=$(awk -v k="$idle" 'BEGIN { printf "%.1f", k / 1024 }')
+			drillm=$(awk -v k="$drill" 'BEGIN { printf "%.1f", k / 1024 }')
+			diffm=$(awk -v a="$drill" -v b="$idle" 'BEGIN { printf "%.1f", (a - b) / 1024 }')
+			rmet=$(awk -v d="$diffm" 'BEGIN { print (d <= 16 ? "met" : "NOT met") }')
+			say "daemon peak RSS: idle $idlem MiB, until given up $drillm MiB, difference $diffm MiB (target <= 16 MiB: $rmet)"
+			REVRES="| $MACHINE | $ca | $n | $nsel | NOT met: $seen in the CRLs after $lim s ($rate requests/s, about $eta s for all) | - | - | $idlem MiB | $drillm MiB | $diffm MiB ($rmet) |"
+		else
+			say "revocation drill: failed: $(cat "$W/drill.txt"); see $W/daemon.log"
+		fi
+		FAILED=1
+		return 0
+	fi
+	secs=$(awk '/^crls / { print $2 }' "$W/drill.txt")
+	rsecs=$(awk '/^result / { print $2 }' "$W/drill.txt")
+	drill=$(awk '/^hwm / { print $2 }' "$W/drill.txt")
+	sizes=$(awk '/^shard / { printf "%s%s %.1f KiB (%d)", s, $2, $4 / 1024, $3; s = ", " }' "$W/drill.txt")
+	sizeshort=$(awk '/^shard / { printf "%s%.0f", s, $4 / 1024; s = "/" } END { print " KiB" }' "$W/drill.txt")
+	met=$(awk -v s="$secs" 'BEGIN { print (s <= 60 ? "met" : "NOT met") }')
+	say "drop to all CRLs: $secs s (all $n listed; revocationResult after $rsecs s; target <= 60 s: $met)"
+	say "CRL size per shard: $sizes"
+	/usr/bin/time -v -o "$W/crl-time.txt" "$BIN" --config "$W/certspool.conf" \
+	    crl --now >"$W/crl-now.txt" 2>"$W/crl-now.log" || true
+	resign=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, a, ":"); s = 0
+	    for (i = 1; i <= n; i++) s = s * 60 + a[i]; printf "%.2f", s }' "$W/crl-time.txt")
+	crlrss=$(awk -v k="$(rss_kib "$W/crl-time.txt")" 'BEGIN { printf "%.1f", k / 1024 }')
+	nw=$(grep -c ' shard [0-9]* number ' "$W/crl-now.txt" || true)
+	ne=$(awk '/ shard [0-9]* number / { for (i = 1; i < NF; i++) if ($i == "entries") s += $(i + 1) }
+	    END { print s + 0 }' "$W/crl-now.txt")
+	say "re-sign all shards (certspool crl --now): $resign s, $nw CRLs written with $ne entries, peak RSS $crlrss MiB"
+	idlem=$(awk -v k="$idle" 'BEGIN { printf "%.1f", k / 1024 }')
+	drillm=$(awk -v k="$drill" 'BEGIN { printf "%.1f", k / 1024 }')
+	diffm=$(awk -v a="$drill" -v b="$idle" 'BEGIN { printf "%.1f", (a - b) / 1024 }')
+	rmet=$(awk -v d="$diffm" 'BEGIN { print (d <= 16 ? "met" : "NOT met") }')
+	say "daemon peak RSS: idle $idlem MiB (VmRSS $(awk -v k="$idlerss" 'BEGIN { printf "%.1f", k / 1024 }') MiB), during the drill $drillm MiB, difference $diffm MiB (target <= 16 MiB: $rmet)"
+	[ "$revoked" -eq "$n" ] && [ "$nw" -eq 4 ] && [ "$ne" -eq "$n" ] || {
+		say "bench: the drill revoked $revoked of $n, crl --now wrote $nw of 4 CRLs with $ne entries; see $W"
+		FAILED=1
+	}
+	REVRES="| $MACHINE | $ca | $n | $nsel | $secs s ($met) | $sizeshort | $resign s | $idlem MiB | $drillm MiB | $diffm MiB ($rmet) |"
+	[ "$KEEP" = 1 ] || discard "$W"
+}
+export CRL_COUNT_FN="$CRL_COUNT"
+
 # ---- main ------------------------------------------------------------
+[ "$REVOKEN" = 0 ] && REVOKEN=""
 maxn=$DROPS
-for n in $NS $RSSNS; do [ "$n" -gt "$maxn" ] && maxn=$n; done
+for n in $NS $RSSNS $REVOKEN; do [ "$n" -gt "$maxn" ] && maxn=$n; done
 # The latency drops use keys no run of the directory has certified.
 LATSKIP=0
 if [ -n "$LATDIR" ]; then
@@ -669,6 +901,7 @@ for n in $RSSNS; do
 done
 [ "$DROPS" -gt 0 ] && latency_run "$FIRSTCA"
 [ "$SETUP_ONLY" = 1 ] && exit 0
+[ -n "$REVOKEN" ] && revoke_run "$RSSCA" "$REVOKEN"
 
 say ""
 say "## certspool benchmark ($(date -u +%Y-%m-%d), $(openssl version | awk '{print $1, $2}'), CSR key $KEY, workers $WORKERS)"
@@ -688,6 +921,14 @@ awk -F'|' '{ if (!($1 in lo) || $3 < lon[$1]) { lon[$1] = $3; lo[$1] = $7 }
 	    c, lon[c], lo[c], hin[c], hi[c], hi[c] - lo[c] }' "$RESULTS"
 say "CPU share: of the daemon's CPU time, the part signatures + CSR verifications need; independent of other load"
 say "targets: ratio >= 0.85 at N = 10000; cfssl ratio >= 4 (RSA-2048 CA); peak RSS <= 64 MiB; p99 <= 250 ms"
+if [ -n "$REVOKEN" ]; then
+	say ""
+	say "revocation drill (one document, 4 CRL shards; targets: all in the CRLs within 60 s of the drop, peak RSS within 16 MiB of idle):"
+	say ""
+	say "| machine | issuing CA | revoked | selectors | drop to all CRLs | CRL per shard | crl --now | idle RSS | drill peak RSS | difference |"
+	say "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+	say "${REVRES:-| $MACHINE | $RSSCA | $REVOKEN | - | failed | - | - | - | - | - |}"
+fi
 rm -f "$RESULTS"
 if [ "$FAILED" -ne 0 ]; then
 	say "bench: some runs did not complete (see above)"

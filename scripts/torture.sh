@@ -10,7 +10,12 @@
 # covers every product, server-generated keys (<keygen>), mailbox
 # validation (confirmed from the mail spool between runs) and orders
 # that must be rejected (no agreement, unknown organization, no
-# attestation, a CSR with a bad signature).
+# attestation, a CSR with a bad signature).  Revocation documents go in
+# too, built from what is issued at the time: leavers by mailbox, by
+# order and by serial, a keyCompromise, requests with a future `at`
+# (they must stay pending: the clock is never moved) and requests that
+# select nothing (not_found); the CRLs are partitioned (crl_shards 2 or
+# 4, from the seed).
 #
 # The daemon is killed TORTURE_KILLS times with SIGKILL: at each named
 # crash point compiled into the binary (CERTSPOOL_CRASH_AT=name:N with
@@ -20,7 +25,13 @@
 # must hold at any instant are checked (crash state); after every run
 # that finished, the restart invariants too (recovery complete); after a
 # final drain (daemon --once until nothing changes), the final ones.  The
-# checks are in the Python program written out below (check.py).
+# checks are in the Python program written out below (check.py); for
+# revocation and CRLs: no revocation lost (every selector of an archived
+# document revoked, pending or not_found as planned), results never
+# contradicted, every CRL file whole and verifying under the chain, CRL
+# numbers never going down nor reused for other content across all
+# shards, and once a run finished each shard's CRL lists exactly the
+# revoked certificates of that shard.
 #
 # Environment: TORTURE_ORDERS (500), TORTURE_KILLS (200), TORTURE_SEED
 # (random; printed, rerun with it to replay the same plan),
@@ -77,6 +88,12 @@ sed -i -e 's/^settle_seconds = .*/settle_seconds = 0/' \
     -e 's/^poll_seconds = .*/poll_seconds = 1/' \
     -e "s/^workers = .*/workers = $WORKERS/" \
     -e "s/^p12_iterations = .*/p12_iterations = $P12_ITER/" "$T/certspool.conf"
+# Partitioned CRLs: 2 or 4 shards, from the seed.
+SHARDS=$(( SEED % 2 ? 4 : 2 ))
+sed -i -e "s|^crl_url = .*|crl_url = http://crl.torture.invalid/torture-{shard}.crl|" \
+    -e "s/^crl_shards = .*/crl_shards = $SHARDS/" "$T/certspool.conf"
+grep -q "^crl_shards = $SHARDS\$" "$T/certspool.conf" || {
+	echo "torture: cannot set crl_shards"; echo "0 passed, 1 failed"; exit 1; }
 
 mail_token() {
 	f=$(grep -l "^To: $1" "$S"/mail/*.eml 2>/dev/null | xargs -r ls -t | head -n 1)
@@ -330,6 +347,93 @@ drop_hostile() {
 	esac
 }
 
+# Revocation documents, built from what is issued when they are dropped,
+# so that each selector's outcome is known: "rev ACCT ID KIND VALUE BATCH
+# REASON EXPECT SERIALS" lines in expect.txt (EXPECT revoked, pending or
+# not_found; SERIALS comma-separated, "-" for none).  A certificate is
+# aimed at once (T/targeted), so no selector finds it already revoked;
+# orders are taken only when all their recipients are issued.
+: >"$T/targeted"
+NRV=0
+FUTURE=2099-01-01T00:00:00Z
+drop_revocation() {
+	local a=${ACCTS[$(( NRV % 2 ))]} k=$NRV id rows n i row serial email oext bext
+	local body="" sers reason
+	id="RV$k-$SEED"
+	NRV=$((NRV + 1))
+	# issued, not revoked, not aimed at, whole order issued
+	mapfile -t rows < <(sql "SELECT lower(c.serial), r.email, o.ext_id, b.ext_id
+	    FROM certificate c JOIN recipient r ON r.id = c.recipient_id
+	    JOIN orders o ON o.id = r.order_id JOIN batch b ON b.id = o.batch_id
+	    JOIN account ac ON ac.id = b.account_id
+	    WHERE ac.name = '$a' AND c.state = 'issued' AND c.revoked_at IS NULL
+	    AND NOT EXISTS (SELECT 1 FROM recipient r2 WHERE r2.order_id = o.id
+	      AND r2.state != 'issued')
+	    ORDER BY c.id" | awk -F'|' -v tf="$T/targeted" '
+	    BEGIN { while ((getline l < tf) > 0) t[l] = 1 } !($1 in t)')
+	n=${#rows[@]}
+	# pick up to five distinct certificates: email, order, serial,
+	# keyCompromise by serial, future at by email
+	local picks=() used=" "
+	for ((i = 0; i < 5 && n > 0; i++)); do
+		row=${rows[$(( RANDOM % n ))]}
+		case $used in *" ${row%%|*} "*) continue ;; esac
+		used="$used${row%%|*} "
+		picks+=("$row")
+	done
+	local kinds=(email order serial key future) j=0
+	for row in "${picks[@]}"; do
+		IFS='|' read -r serial email oext bext <<<"$row"
+		# taken by an order selector of this document
+		grep -qxF "$serial" "$T/targeted" && continue
+		case ${kinds[$j]} in
+		email) reason=affiliationChanged
+			body+="<revoke email=\"$email\" reason=\"$reason\"/>
+"
+			echo "rev $a $id email $email - $reason revoked $serial" >>"$EXPECT"
+			echo "$serial" >>"$T/targeted" ;;
+		order)
+			sers=$(sql "SELECT lower(c.serial) FROM certificate c
+			    JOIN recipient r ON r.id = c.recipient_id JOIN orders o ON o.id = r.order_id
+			    JOIN batch b ON b.id = o.batch_id WHERE b.ext_id = '$bext'
+			    AND o.ext_id = '$oext' AND c.state = 'issued'" | sort)
+			if [ -n "$(printf '%s\n' "$sers" | grep -xF -f "$T/targeted")" ]; then
+				j=$((j + 1)); continue
+			fi
+			reason=cessationOfOperation
+			body+="<revoke order=\"$oext\" batch=\"$bext\" reason=\"$reason\"/>
+"
+			echo "rev $a $id order $oext $bext $reason revoked $(echo $sers | tr ' ' ',')" >>"$EXPECT"
+			printf '%s\n' "$sers" >>"$T/targeted" ;;
+		serial|key)
+			reason=privilegeWithdrawn
+			[ "${kinds[$j]}" = key ] && reason=keyCompromise
+			body+="<revoke serial=\"${serial^^}\" reason=\"$reason\"/>
+"
+			echo "rev $a $id serial $serial - $reason revoked $serial" >>"$EXPECT"
+			echo "$serial" >>"$T/targeted" ;;
+		future) reason=affiliationChanged
+			body+="<revoke email=\"$email\" reason=\"$reason\" at=\"$FUTURE\"/>
+"
+			echo "rev $a $id email $email - $reason pending $serial" >>"$EXPECT"
+			echo "$serial" >>"$T/targeted" ;;
+		esac
+		j=$((j + 1))
+	done
+	# one that selects nothing
+	body+="<revoke email=\"gone$k@${DOMAIN[$a]}\" reason=\"affiliationChanged\"/>
+"
+	echo "rev $a $id email gone$k@${DOMAIN[$a]} - affiliationChanged not_found -" >>"$EXPECT"
+	{
+		echo '<?xml version="1.0" encoding="UTF-8"?>'
+		echo "<revocation xmlns=\"urn:certspool:batch:1\" id=\"$id\" account=\"$a\" created=\"2026-12-04T22:00:00Z\">"
+		printf '%s' "$body"
+		echo '</revocation>'
+	} >"$T/gen/$id.xml"
+	echo "revdoc $a $id $(sha256sum <"$T/gen/$id.xml" | cut -c1-64)" >>"$EXPECT"
+	drop valid "$a" "$T/gen/$id.xml" "$id.xml"
+}
+
 # ---------------------------------------------------------------- checks
 STATS=$T/stats
 : >"$STATS"
@@ -373,6 +477,7 @@ def listdir(d):
 
 # ---- expectations written by the driver
 exp_orders, exp_rcpts, drops, exp_batches = {}, {}, [], {}
+exp_rev, exp_revdoc = {}, {}
 for line in open(os.path.join(T, "expect.txt")):
     f = line.split()
     if f[0] == "order":
@@ -383,6 +488,13 @@ for line in open(os.path.join(T, "expect.txt")):
         drops.append((f[1], f[2], f[3], " ".join(f[4:])))
     elif f[0] == "batch":
         exp_batches[(f[1], f[2])] = int(f[3])
+    elif f[0] == "rev":
+        # rev ACCT ID KIND VALUE BATCH REASON EXPECT SERIALS
+        exp_rev.setdefault((f[1], f[2]), []).append(
+            (f[3], f[4], None if f[5] == "-" else f[5], f[6], f[7],
+             [] if f[8] == "-" else f[8].split(",")))
+    elif f[0] == "revdoc":
+        exp_revdoc[(f[1], f[2])] = f[3]
 
 # ---- database
 db = sqlite3.connect(os.path.join(T, "certspool.db"), timeout=30)
@@ -397,11 +509,14 @@ check("db_one_live_cert_per_recipient",
       ["recipient %d round %d has %d live certificates" % r for r in
        q("SELECT recipient_id, round, count(*) FROM certificate"
          " WHERE state != 'void' GROUP BY 1, 2 HAVING count(*) > 1")])
+# (a revoked certificate's recipient is cancelled: no reissue, no renewal)
 check("db_issued_recipient_has_issued_cert",
       ["recipient %d (%s) vs certificate %s" % r for r in
        q("SELECT r.id, r.state, c.serial FROM recipient r LEFT JOIN certificate c"
          " ON c.recipient_id = r.id AND c.state = 'issued'"
-         " WHERE (r.state = 'issued') != (c.id IS NOT NULL)")])
+         " WHERE (r.state = 'issued' OR (r.state = 'cancelled' AND"
+         " r.reason = 'certificate_revoked' AND c.revoked_at IS NOT NULL))"
+         " != (c.id IS NOT NULL)")])
 n, nd = q("SELECT count(*), count(DISTINCT serial) FROM certificate")[0]
 check("db_serials_unique", [] if n == nd else ["%d certificates, %d serials" % (n, nd)])
 check("db_issued_event_once",
@@ -527,11 +642,24 @@ def scan_result(p):
     c = cache.get(p)
     if c and c["key"] == k:
         return c
-    c = {"key": k, "wf": False, "internal": [], "archive": None, "orders": {}, "rcpts": {}}
+    c = {"key": k, "wf": False, "internal": [], "archive": None, "orders": {}, "rcpts": {},
+         "root": None, "sha": None}
     r = subprocess.run(["xmllint", "--noout", p], capture_output=True)
     c["wf"] = r.returncode == 0
     if c["wf"]:
         root = ET.parse(p).getroot()
+        c["root"] = root.tag[len(NSR):]
+        c["sha"] = hashlib.sha256(open(p, "rb").read()).hexdigest()
+    if c["wf"] and c["root"] == "revocationResult":
+        # revoked: [serial, reason, at]; others: [kind, value, batch, problem]
+        sel = lambda e: (["order", e.get("order"), e.get("batch")] if e.get("order") else
+                         ["email", e.get("email"), None] if e.get("email") else
+                         ["serial", (e.get("serial") or "").lower(), None])
+        c["rv"] = {"revoked": [[(e.get("serial") or "").lower(), e.get("reason"), e.get("at")]
+                               for e in root.iter(NSR + "revoked")],
+                   "notrev": [sel(e) + [e.get("problem")] for e in root.iter(NSR + "notRevoked")],
+                   "pending": [sel(e) + [None] for e in root.iter(NSR + "pending")]}
+    elif c["wf"]:
         c["archive"] = root.get("archive")
         for o in root.iter(NSR + "order"):
             c["orders"][o.get("id")] = [o.get("state"), o.get("reason")]
@@ -544,13 +672,16 @@ def scan_result(p):
     return c
 
 results = {}	# (account, batch) -> {seq: scan}
+revres = {}	# (account, revocation id) -> {seq: scan}
 rx = re.compile(r"^(.*)\.([0-9]+)\.result\.xml$")
 for a in accounts.values():
     d = os.path.join(S, "outbound", a)
     for n in listdir(d):
         m = rx.match(n)
         if m and not n.startswith("."):
-            results.setdefault((a, m.group(1)), {})[int(m.group(2))] = scan_result(os.path.join(d, n))
+            c = scan_result(os.path.join(d, n))
+            (revres if c["root"] == "revocationResult" else results).setdefault(
+                (a, m.group(1)), {})[int(m.group(2))] = c
 allres = [("%s/%s.%d" % (a, b, s), c) for (a, b), v in results.items() for s, c in v.items()]
 check("results_well_formed", [n for n, c in allres if not c["wf"]])
 check("results_no_internal_state", ["%s: %s" % (n, c["internal"]) for n, c in allres if c["internal"]])
@@ -672,6 +803,202 @@ def check_ledger_no_double_charge():
     check("ledger_no_double_charge", bad)
 ledger_rows = None
 check_ledger_no_double_charge()
+
+# ---- revocation: nothing lost, results never contradicted
+def norm_serial(x):
+    return (x or "").lower().lstrip("0") or "0"
+
+certs = {}	# serial -> (revoked_at, reason, shard, recipient state, recipient reason)
+for serial, rat, rr, shard, rst, rrs in q(
+        "SELECT c.serial, c.revoked_at, c.revoke_reason, c.crl_shard, r.state, r.reason"
+        " FROM certificate c JOIN recipient r ON r.id = c.recipient_id WHERE c.state = 'issued'"):
+    certs[norm_serial(serial)] = (rat, rr, shard, rst, rrs)
+reqstate = {}	# (account, doc, kind, value, batch) -> request state
+for a, ext, kind, value, bext, state in q(
+        "SELECT d.account_id, d.ext_id, r.kind, r.value, r.batch_ext, r.state FROM revoke_request r"
+        " JOIN revocation_doc d ON d.id = r.doc_id"):
+    v = norm_serial(value) if kind == "serial" else value
+    reqstate[(accounts[a], ext, kind, v, bext)] = state
+archived_rv = {k for k, h in exp_revdoc.items()
+               if any(w.startswith("archive/") for w in where.get((k[0], h), []))}
+bad = []
+for k in sorted(archived_rv):
+    for kind, value, bext, reason, expect, sers in exp_rev.get(k, []):
+        key = k + (kind, norm_serial(value) if kind == "serial" else value, bext)
+        st = reqstate.get(key)
+        name = "%s/%s %s=%s" % (k[0], k[1], kind, value)
+        if expect == "revoked":
+            for x in sers:
+                c = certs.get(norm_serial(x))
+                if c is None or c[0] is None:
+                    bad.append("%s: certificate %s not revoked (request %s)" % (name, x, st))
+                elif c[1] != reason:
+                    bad.append("%s: certificate %s revoked for %s, asked %s" % (name, x, c[1], reason))
+            if st != "done":
+                bad.append("%s: request %s, expected done" % (name, st))
+        elif expect == "pending":
+            for x in sers:
+                c = certs.get(norm_serial(x))
+                if c is None or c[0] is not None:
+                    bad.append("%s: certificate %s revoked before its time" % (name, x))
+            if st != "pending":
+                bad.append("%s: request %s, expected pending" % (name, st))
+        elif st != "not_found":
+            bad.append("%s: request %s, expected not_found" % (name, st))
+check("revocation_not_lost", bad)
+# every result written agrees with the database, and a result file
+# never changes once seen (cache: path -> sha of its first sight)
+seenres = cache.setdefault("revres_seen", {})
+bad = []
+for (a, ext), v in revres.items():
+    for s, c in v.items():
+        n = "%s/%s.%d" % (a, ext, s)
+        if not c["wf"]:
+            bad.append("%s: not well-formed" % n)
+            continue
+        if seenres.setdefault(n, c["sha"]) != c["sha"]:
+            bad.append("%s: rewritten with other content" % n)
+        for serial, reason, at in c["rv"]["revoked"]:
+            x = certs.get(norm_serial(serial))
+            if x is None or x[0] is None or x[1] != reason:
+                bad.append("%s: says %s revoked (%s), db says %s" % (n, serial, reason, x and x[:2]))
+        for kind, value, bext, problem in c["rv"]["notrev"]:
+            st = reqstate.get((a, ext, kind, norm_serial(value) if kind == "serial" else value, bext))
+            if st != problem:
+                bad.append("%s: %s=%s reported %s, db says %s" % (n, kind, value, problem, st))
+for n in seenres:
+    a, rest = n.split("/", 1)
+    ext, s = rest.rsplit(".", 1)
+    if int(s) not in revres.get((a, ext), {}):
+        bad.append("%s: result gone" % n)
+check("revocation_results_agree_and_stay", bad)
+check("revocation_results_seq_contiguous",
+      ["%s/%s: seqs %s" % (a, b, sorted(v)) for (a, b), v in revres.items()
+       if sorted(v) != list(range(1, len(v) + 1))])
+if MODE in ("restart", "final"):
+    bad = []
+    for k in sorted(archived_rv):
+        v = revres.get(k)
+        if not v:
+            bad.append("%s/%s: archived, no result" % k)
+            continue
+        revd = {norm_serial(x[0]) for c in v.values() for x in c["rv"]["revoked"]}
+        notr = {(x[0], norm_serial(x[1]) if x[0] == "serial" else x[1], x[2], x[3])
+                for c in v.values() for x in c["rv"]["notrev"]}
+        pend = {(x[0], norm_serial(x[1]) if x[0] == "serial" else x[1], x[2])
+                for x in v[max(v)]["rv"]["pending"]}
+        for kind, value, bext, reason, expect, sers in exp_rev.get(k, []):
+            val = norm_serial(value) if kind == "serial" else value
+            name = "%s/%s %s=%s" % (k[0], k[1], kind, value)
+            if expect == "revoked":
+                bad += ["%s: %s not listed as revoked" % (name, x) for x in sers
+                        if norm_serial(x) not in revd]
+            elif expect == "pending" and (kind, val, bext) not in pend:
+                bad.append("%s: not listed as pending in the last result" % name)
+            elif expect == "not_found" and (kind, val, bext, "not_found") not in notr:
+                bad.append("%s: not reported not_found" % name)
+    check("revocation_results_complete", bad)
+    check("revoked_recipient_cancelled",
+          ["certificate %s revoked (%s), recipient %s %s" % ((s,) + c[1:2] + c[3:5])
+           for s, c in certs.items() if c[0] is not None and c[1] != "superseded"
+           and (c[3], c[4]) != ("cancelled", "certificate_revoked")])
+
+# ---- CRLs: whole, verifying, numbers only going up, complete after a run
+conf = {}
+for line in open(os.path.join(T, "certspool.conf")):
+    m = re.match(r"^\s*([a-z_0-9]+)\s*=\s*(.*?)\s*$", line)
+    if m:
+        conf[m.group(1)] = m.group(2).strip('"')
+nshards = int(conf.get("crl_shards", "1"))
+url = conf.get("crl_url", "")
+shard_url = {i: url.replace("{shard}", str(i)) for i in range(nshards)}
+shard_of = {u.rsplit("/", 1)[1]: i for i, u in shard_url.items()}
+CRLD = conf.get("crl_dir") or os.path.join(S, "crl")
+CHAIN = os.path.join(T, "ca", "chain.pem")
+
+def scan_crl(p):
+    k = fkey(p)
+    c = cache.get(p)
+    if c and c["key"] == k:
+        return c
+    c = {"key": k, "ok": False, "err": "", "num": None, "serials": [], "idp": None,
+         "sha": hashlib.sha256(open(p, "rb").read()).hexdigest()}
+    r = subprocess.run(["openssl", "crl", "-inform", "DER", "-in", p, "-noout", "-text",
+                        "-CAfile", CHAIN, "-verify"], capture_output=True)
+    out, err = r.stdout.decode(errors="replace"), r.stderr.decode(errors="replace")
+    if r.returncode != 0 or "verify OK" not in out + err:
+        c["err"] = "openssl crl: exit %d: %s" % (r.returncode, (err or out).strip()[:200])
+    else:
+        m = re.search(r"CRL Number:\s*\n\s*(\S+)", out)
+        if m:
+            x = m.group(1)
+            c["num"] = int(x, 16) if x.lower().startswith("0x") else int(x)
+        m = re.search(r"Issuing Distribution Point:.*?URI:(\S+)", out, re.S)
+        c["idp"] = m.group(1) if m else None
+        c["serials"] = [norm_serial(x) for x in re.findall(r"Serial Number:\s*([0-9A-Fa-f]+)", out)]
+        c["ok"] = c["num"] is not None
+        if not c["ok"]:
+            c["err"] = "no CRL number"
+    cache[p] = c
+    return c
+
+# a partitioned CRL names its shard's URL; one shard: a full CRL
+want_idp = lambda n: shard_url[shard_of[n]] if nshards > 1 else None
+crls = {}
+for n in listdir(CRLD):
+    if n.startswith(".") or n == "issuing.cer":
+        continue
+    crls[n] = scan_crl(os.path.join(CRLD, n))
+check("crl_files_whole_and_verify",
+      ["%s: %s" % (n, c["err"]) for n, c in crls.items() if not c["ok"]] +
+      ["%s: not a shard's file name (%s)" % (n, sorted(shard_of)) for n in crls if n not in shard_of] +
+      ["%s: issuingDistributionPoint %s, expected %s" % (n, c["idp"], want_idp(n))
+       for n, c in crls.items() if c["ok"] and n in shard_of and c["idp"] != want_idp(n)])
+lastnum = cache.setdefault("crl_last", {})	# file -> [number, sha]
+numsha = cache.setdefault("crl_numsha", {})	# number -> [sha, file]
+bad = []
+for n, c in sorted(crls.items()):
+    if not c["ok"]:
+        continue
+    last = lastnum.get(n)
+    if last and (c["num"] < last[0] or (c["num"] == last[0] and c["sha"] != last[1])):
+        bad.append("%s: number %d after %d (%s)" % (n, c["num"], last[0],
+                   "other content" if c["num"] == last[0] else "went down"))
+    lastnum[n] = [c["num"], c["sha"]]
+    was = numsha.setdefault(str(c["num"]), [c["sha"], n])
+    if was[0] != c["sha"]:
+        bad.append("number %d on two different CRLs (%s, %s)" % (c["num"], was[1], n))
+for n in lastnum:
+    if n not in crls:
+        bad.append("%s: published once, gone now" % n)
+check("crl_numbers_increase_never_reused", bad)
+if MODE in ("restart", "final"):
+    bad = []
+    want = collections.defaultdict(set)
+    for s, c in certs.items():
+        if c[0] is not None:
+            if c[2] is None or not 0 <= c[2] < nshards:
+                bad.append("revoked certificate %s has shard %s" % (s, c[2]))
+            else:
+                want[c[2]].add(s)
+    for i in range(nshards):
+        n = shard_url[i].rsplit("/", 1)[1]
+        c = crls.get(n)
+        if c is None or not c["ok"]:
+            bad.append("shard %d: no CRL %s" % (i, n))
+            continue
+        got = set(c["serials"])
+        bad += ["shard %d: revoked %s missing from %s" % (i, s, n) for s in sorted(want[i] - got)]
+        bad += ["shard %d: %s lists %s, %s" % (i, n, s, "not revoked" if s in certs and certs[s][0] is None
+                else "of another shard" if s in certs else "unknown") for s in sorted(got - want[i])]
+    if not os.path.isfile(os.path.join(CRLD, "issuing.cer")) or subprocess.run(
+            ["openssl", "x509", "-inform", "DER", "-in", os.path.join(CRLD, "issuing.cer"), "-noout"],
+            capture_output=True).returncode:
+        bad.append("issuing.cer missing or not a DER certificate")
+    check("crl_shows_exactly_the_revoked", bad)
+    if MODE == "final":
+        print("INFO: CRLs: %s" % ", ".join("%s #%d %d entries" % (n, c["num"], len(c["serials"]))
+                                          for n, c in sorted(crls.items()) if c["ok"]))
 
 # ---- restart: recovery finished
 if MODE in ("restart", "final"):
@@ -802,7 +1129,8 @@ for p in after_claim after_error_report after_reject_move after_parse_commit \
     eval_order before_eval_commit after_eval_commit before_writeahead_commit \
     after_writeahead after_sign before_issue_commit after_issue_commit \
     after_recover_commit after_pass_open before_archive archive_entry \
-    after_mail before_result after_result; do
+    after_mail before_result after_result before_revocation_result \
+    crl_after_number crl_before_rename crl_after_write; do
 	grep -aqF "$p" "$BIN" && POINTS+=("$p")
 done
 declare -A KILLED_AT
@@ -856,6 +1184,15 @@ estimate() {
 	R=$((W + W / 8 + $2))
 	G=$3
 	P=$((F + $4))
+	# revocation documents waiting, results owed, CRL shards to publish
+	RV=0
+	[ "$F" -gt 0 ] && RV=$(printf '%s\n' "$files" | grep -c '/RV[^/]*$')
+	set -- $(sql "SELECT (SELECT count(*) FROM revocation_doc WHERE written < seq),
+	    (SELECT count(*) FROM crl_shard_state WHERE dirty = 1)" | tr '|' ' ')
+	RO=$((RV + ${1:-0}))
+	D=${2:-0}
+	[ "$RV" -gt 0 ] && D=$SHARDS
+	[ -n "$(ls "$S/crl" 2>/dev/null | grep -v issuing.cer)" ] || D=$SHARDS
 }
 nmax_of() {	# nmax_of POINT: how many passages the next run should make
 	case $1 in
@@ -868,6 +1205,8 @@ nmax_of() {	# nmax_of POINT: how many passages the next run should make
 	after_recover_commit) echo "$G" ;;
 	after_pass_open|before_archive|before_result|after_result) echo "$P" ;;
 	archive_entry|after_mail) echo "$R" ;;
+	before_revocation_result) echo "$RO" ;;
+	crl_after_number|crl_before_rename|crl_after_write) echo "$D" ;;
 	*) echo 1 ;;
 	esac
 }
@@ -908,6 +1247,17 @@ while [ "$kills" -lt "$KILLS" ] && [ "$attempts" -lt "$maxattempts" ]; do
 			2) PRIO=after_reject_move ;;
 			esac
 		fi
+	fi
+	# leavers now and then, with a kill aimed at their processing or at
+	# the CRLs they make dirty
+	if [ "$phase" -eq 2 ] && [ "$live" -eq 0 ] && [ $((attempts % 4)) -eq 2 ]; then
+		drop_revocation
+		case $(( NRV % 3 )) in
+		0) PRIO=before_revocation_result ;;
+		1) PRIO=crl_after_number ;;
+		2) PRIO=crl_before_rename ;;
+		esac
+		[ $((NRV % 5)) -eq 4 ] && PRIO=crl_after_write
 	fi
 	drop_ready_subs
 	confirm_dcv
@@ -986,8 +1336,11 @@ while [ "$kills" -lt "$KILLS" ] && [ "$attempts" -lt "$maxattempts" ]; do
 	fi
 done
 
-# Final drain: deliver what is left, run --once until nothing changes.
+# Final drain: deliver what is left, run --once until nothing changes;
+# a last revocation document once everything is issued.
 while [ "$NEXT_ORDER" -le "$ORDERS" ]; do drop_batch 50; done
+for i in 1 2 3; do drop_ready_subs; confirm_dcv; run_daemon "drain before the last revocation $i"; done
+drop_revocation
 prev=""
 for i in $(seq 1 30); do
 	drop_ready_subs
@@ -1010,6 +1363,7 @@ run_check final "final"
 echo
 echo "torture summary (seed $SEED, $(( $(date +%s) - START ))s):"
 echo "  orders $((NEXT_ORDER - 1)) in $NB batches, $NDROPS inputs dropped, mailbox validations confirmed $DCV_OK"
+echo "  revocation documents $NRV ($(grep -c '^rev ' "$EXPECT") selectors: $(awk '$1 == "rev" { n[$8]++ } END { for (k in n) printf "%s %d ", k, n[k] }' "$EXPECT")); CRL shards $SHARDS; revoked: $(sql "SELECT group_concat(revoke_reason || ' ' || n, ', ') FROM (SELECT revoke_reason, count(*) AS n FROM certificate WHERE revoked_at IS NOT NULL GROUP BY 1)")"
 echo "  kill points $kills (named $((kills - random_kills - live_kills)), random --once $random_kills, live daemon $live_kills) in $attempts attempts; $notreached runs finished before their point; $restarts clean restarts"
 for p in "${POINTS[@]}"; do printf '    %-26s %s\n' "$p" "${KILLED_AT[$p]:-0}"; done
 echo "  orders: $(sql "SELECT group_concat(state || ' ' || n, ', ') FROM (SELECT state, count(*) AS n FROM orders GROUP BY state)")"
@@ -1017,6 +1371,14 @@ echo "  invariants checked (times ok / failed):"
 sort "$STATS" | uniq -c | awk '{ n[$2] = n[$2]; if ($3 == "ok") ok[$2] += $1; else bad[$2] += $1 }
     END { for (k in n) printf "    %-40s %6d %6d\n", k, ok[k], bad[k] }' | sort
 [ "$kills" -ge "$KILLS" ] || { echo "  FAIL: only $kills of $KILLS kill points reached"; echo "kill_points_reached fail" >>"$STATS"; }
+# the revocation invariants must have had something to check
+nrevoked=$(sql "SELECT count(*) FROM certificate WHERE revoked_at IS NOT NULL")
+if [ "$NRV" -ge 1 ] && [ "$nrevoked" -ge 1 ]; then
+	echo "revocations_exercised ok" >>"$STATS"
+else
+	echo "  FAIL: $NRV revocation documents, $nrevoked certificates revoked"
+	echo "revocations_exercised fail" >>"$STATS"
+fi
 passed=$(grep -c ' ok$' "$STATS")
 fail_total=$(grep -c ' fail$' "$STATS")
 if [ "$fail_total" -ne 0 ] || [ -n "${KEEP:-}" ]; then

@@ -1,8 +1,11 @@
 # tests/torture.mk: crash torture and valgrind (included by the Makefile).
 #
-#   make torture         scripts/torture.sh: 500 orders, 200 SIGKILLs at the
-#                        named crash points and at random moments, the
-#                        invariants checked after every run (~5 min)
+#   make torture         scripts/torture.sh: 500 orders and revocation
+#                        documents, CRLs in 2 or 4 shards, 200 SIGKILLs at
+#                        the named crash points (CRL publishing and
+#                        revocation results included) and at random
+#                        moments, the invariants checked after every run
+#                        (~10 min on 2 cores)
 #   make torture-smoke   the same with 60 orders and 25 kills (what
 #                        tests/e2e/t64-torture-smoke.sh runs in CI)
 #   make valgrind        unit tests and the e2e suite with the binary under

@@ -4,7 +4,12 @@
 # checked after every run and after the final drain: every order issued
 # exactly once or rejected as planned, one cert.pem per recipient across
 # all archives, no serial reused, archives and results whole, every input
-# in archive/ or rejected/ exactly once, PRAGMA integrity_check ok.
+# in archive/ or rejected/ exactly once, PRAGMA integrity_check ok;
+# with revocation documents (leavers by mailbox, order and serial, a
+# keyCompromise, future `at`, not_found) and CRLs in 2 or 4 shards: no
+# revocation lost, results never contradicted, every CRL file whole and
+# verifying, CRL numbers never going down or reused, each shard's CRL
+# listing exactly its revoked certificates after a finished run.
 # `make torture` is the large run.  Ends with "N passed, M failed".
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 TORTURE_ORDERS=${TORTURE_ORDERS:-60} TORTURE_KILLS=${TORTURE_KILLS:-25} \
