@@ -296,12 +296,16 @@ daemon_pass(struct store *st, const struct conf *c, const struct schema *sch,
 	/* Messages a failed sendmail command left behind. */
 	if (mail_flush(c) == -1)
 		rc = -1;
-	/* Revocations now due, results and messages owed (revdoc.c). */
+	/* Pending revocations now due (revdoc.c). */
 	if (revoke_due(st, c) == -1)
 		rc = -1;
 	/* CRLs of shards with new revocations, or due for re-signing: after
-	 * the revocations are committed (SPEC 7.3). */
+	 * the revocations are committed, before anything else is written
+	 * about them, so relying parties learn first (SPEC 7.3). */
 	if (crl_publish(st, c, ca, 0) == -1)
+		rc = -1;
+	/* "Certificate revoked" messages, then revocation results owed. */
+	if (revresult_flush(st, c) == -1)
 		rc = -1;
 	return rc;
 }

@@ -516,9 +516,10 @@ int		 revdoc_head(struct store *, long long account_id,
 int		 revdoc_revoke(struct store *, long long account_id,
 		    long long doc_id, const struct revoke_in *,
 		    struct problems *);
-/* The daemon pass step: owed results and messages, then the pending
- * requests now due, then their results.  0, or -1 if something is left
- * for the next pass. */
+/* The daemon pass step: apply the pending requests now due (each in its
+ * transaction; their messages and results are written by
+ * revresult_flush(), after the CRLs are published).  0, or -1 if
+ * something is left for the next pass. */
 int		 revoke_due(struct store *, const struct conf *);
 /* Send owed "certificate revoked" messages, write owed results. */
 int		 revresult_flush(struct store *, const struct conf *);

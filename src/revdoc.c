@@ -518,9 +518,6 @@ revoke_due(struct store *st, const struct conf *c)
 	size_t		 i;
 	int		 rc = 0, n = 0, k;
 
-	/* What an earlier pass committed but did not write out. */
-	if (revresult_flush(st, c) == -1)
-		rc = -1;
 	if (ids_collect(store_prep(st, "SELECT id FROM revoke_request WHERE"
 	    " state = 'pending' AND at <= ? ORDER BY at, id", "i",
 	    (long long)now), &ids) == -1) {
@@ -541,8 +538,6 @@ revoke_due(struct store *st, const struct conf *c)
 	ids_free(&ids);
 	/* Card authorizations of cancelled rounds are released. */
 	if (n > 0 && billing_settle(st, c, 0) == -1)
-		rc = -1;
-	if (revresult_flush(st, c) == -1)
 		rc = -1;
 	return rc;
 }

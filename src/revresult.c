@@ -48,8 +48,13 @@ hitrow_free(struct hitrow *h)
 	memset(h, 0, sizeof(*h));
 }
 
+#define MAIL_PIECE	256	/* messages read, written and marked at once */
+
+/* Add the "certificate revoked" message of h to batch mb; *state as
+ * mail_batch_add() sets it. */
 static int
-send_revoked(const struct conf *c, const struct hitrow *h)
+add_revoked(struct mail_batch *mb, const struct conf *c,
+    const struct hitrow *h, int *state)
 {
 	struct mail_msg	 m;
 	struct buf	 body = { 0 };
@@ -79,64 +84,127 @@ send_revoked(const struct conf *c, const struct hitrow *h)
 	m.subject = subject;
 	m.body = (const char *)body.p;
 	m.message_id_seed = name;
-	rc = mail_send(c, name, &m);
+	rc = mail_batch_add(mb, name, &m, state);
 	buf_free(&body);
 	return rc;
 }
 
-/* Every "certificate revoked" message not yet sent. */
+/* Up to MAIL_PIECE unsent messages after (req, cid), into h[]; how many,
+ * or -1. */
+static int
+load_piece(struct store *st, long long req, long long cid,
+    struct hitrow *h)
+{
+	sqlite3_stmt	*q;
+	int		 n = 0;
+
+	q = store_prep(st, "SELECT h.request_id, h.certificate_id,"
+	    " c.serial, r.email, o.add_emails, o.ext_id, b.ext_id,"
+	    " a.name, c.revoke_reason, c.revoked_at FROM revoke_hit h"
+	    " JOIN certificate c ON c.id = h.certificate_id"
+	    " JOIN recipient r ON r.id = c.recipient_id"
+	    " JOIN orders o ON o.id = r.order_id"
+	    " JOIN batch b ON b.id = o.batch_id"
+	    " JOIN account a ON a.id = b.account_id"
+	    " WHERE h.mailed = 0 AND (h.request_id, h.certificate_id)"
+	    " > (?, ?) ORDER BY h.request_id, h.certificate_id LIMIT ?",
+	    "iii", req, cid, (long long)MAIL_PIECE);
+	if (q == NULL)
+		return -1;
+	while (n < MAIL_PIECE && sqlite3_step(q) == SQLITE_ROW) {
+		struct hitrow	*r = &h[n++];
+
+		r->req = sqlite3_column_int64(q, 0);
+		r->cid = sqlite3_column_int64(q, 1);
+		r->serial = store_col_text(q, 2);
+		r->email = store_col_text(q, 3);
+		r->add = store_col_text(q, 4);
+		r->order = store_col_text(q, 5);
+		r->batch = store_col_text(q, 6);
+		r->account = store_col_text(q, 7);
+		r->reason = store_col_text(q, 8);
+		r->at = (time_t)sqlite3_column_int64(q, 9);
+		if (r->reason == NULL)
+			r->reason = xstrdup("unspecified");
+	}
+	if (store_release(q) != SQLITE_OK) {
+		while (n > 0)
+			hitrow_free(&h[--n]);
+		return -1;
+	}
+	return n;
+}
+
+/* Mark the published messages of h[0..n) sent, in one transaction. */
+static int
+mark_piece(struct store *st, const struct hitrow *h, const int *state,
+    int n)
+{
+	int	 i;
+
+	if (store_begin(st) == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (state[i] != 0)
+			continue;
+		if (store_done(st, store_prep(st, "UPDATE revoke_hit SET"
+		    " mailed = 1 WHERE request_id = ? AND certificate_id = ?",
+		    "ii", h[i].req, h[i].cid)) == -1) {
+			store_rollback(st);
+			return -1;
+		}
+	}
+	return store_commit(st);
+}
+
+/*
+ * Every "certificate revoked" message not yet sent, MAIL_PIECE at a time:
+ * written as one mail batch (one syncfs), then marked sent in one
+ * transaction.  A message that could not be published stays owed.
+ */
 static int
 flush_mails(struct store *st, const struct conf *c)
 {
-	sqlite3_stmt	*q;
-	struct hitrow	 h;
-	long long	 after_req = 0, after_cid = 0;
-	int		 rc = 0, got;
+	struct hitrow		*h;
+	struct mail_batch	*mb;
+	int			 state[MAIL_PIECE];
+	long long		 req = 0, cid = 0;
+	int			 i, n, rc = 0;
 
+	h = xcalloc(MAIL_PIECE, sizeof(*h));
 	for (;;) {
-		memset(&h, 0, sizeof(h));
-		q = store_prep(st, "SELECT h.request_id, h.certificate_id,"
-		    " c.serial, r.email, o.add_emails, o.ext_id, b.ext_id,"
-		    " a.name, c.revoke_reason, c.revoked_at FROM revoke_hit h"
-		    " JOIN certificate c ON c.id = h.certificate_id"
-		    " JOIN recipient r ON r.id = c.recipient_id"
-		    " JOIN orders o ON o.id = r.order_id"
-		    " JOIN batch b ON b.id = o.batch_id"
-		    " JOIN account a ON a.id = b.account_id"
-		    " WHERE h.mailed = 0 AND (h.request_id, h.certificate_id)"
-		    " > (?, ?) ORDER BY h.request_id, h.certificate_id LIMIT 1",
-		    "ii", after_req, after_cid);
-		if (q == NULL)
-			return -1;
-		if ((got = sqlite3_step(q) == SQLITE_ROW)) {
-			h.req = sqlite3_column_int64(q, 0);
-			h.cid = sqlite3_column_int64(q, 1);
-			h.serial = store_col_text(q, 2);
-			h.email = store_col_text(q, 3);
-			h.add = store_col_text(q, 4);
-			h.order = store_col_text(q, 5);
-			h.batch = store_col_text(q, 6);
-			h.account = store_col_text(q, 7);
-			h.reason = store_col_text(q, 8);
-			h.at = (time_t)sqlite3_column_int64(q, 9);
+		if ((n = load_piece(st, req, cid, h)) <= 0) {
+			if (n == -1)
+				rc = -1;
+			break;
 		}
-		store_release(q);
-		if (!got)
-			return rc;
-		after_req = h.req;
-		after_cid = h.cid;
-		if (h.reason == NULL)
-			h.reason = xstrdup("unspecified");
-		if (send_revoked(c, &h) == -1 ||
-		    store_done(st, store_prep(st, "UPDATE revoke_hit SET"
-		    " mailed = 1 WHERE request_id = ? AND certificate_id = ?",
-		    "ii", h.req, h.cid)) == -1) {
-			log_warn("%s: the \"certificate revoked\" message is "
-			    "not sent yet; retried in the next pass", h.email);
+		req = h[n - 1].req;
+		cid = h[n - 1].cid;
+		if ((mb = mail_batch_begin(c)) == NULL) {
 			rc = -1;
+			for (i = 0; i < n; i++)
+				hitrow_free(&h[i]);
+			break;
 		}
-		hitrow_free(&h);
+		for (i = 0; i < n; i++) {
+			state[i] = -1;
+			(void)add_revoked(mb, c, &h[i], &state[i]);
+		}
+		(void)mail_batch_commit(mb);
+		if (mark_piece(st, h, state, n) == -1)
+			rc = -1;
+		for (i = 0; i < n; i++) {
+			if (state[i] != 0) {
+				log_warn("%s: the \"certificate revoked\" message "
+				    "is not sent yet; retried in the next pass",
+				    h[i].email);
+				rc = -1;
+			}
+			hitrow_free(&h[i]);
+		}
 	}
+	free(h);
+	return rc;
 }
 
 /* ---- the result document ---- */
