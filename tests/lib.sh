@@ -104,7 +104,7 @@ check_once() {
 }
 # sql QUERY: one query on the test database.
 sql() {
-	sqlite3 -batch -noheader "$T/certspool.db" "$1"
+	sqlite3 -batch -noheader -cmd ".timeout 10000" "$T/certspool.db" "$1"
 }
 # drop ACCOUNT FILE [NAME]: deliver a file as a client would (.part, rename).
 drop() {
