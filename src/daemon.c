@@ -170,6 +170,8 @@ sweep_temporaries(const struct conf *c)
 
 	snprintf(path, sizeof(path), "%s/mail", c->spool_dir);
 	n = fs_sweep_tmp(path, 60);
+	/* crl_dir is served as it is: no half-written CRL stays there. */
+	n += fs_sweep_tmp(c->crl_dir, 60);
 	for (i = 0; i < sizeof(tops) / sizeof(tops[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", c->spool_dir, tops[i]);
 		if ((d = opendir(path)) == NULL)

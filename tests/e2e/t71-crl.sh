@@ -271,6 +271,16 @@ for s in 0 1 2 3; do n=$(crlnum $s); [ "$n" -lt "$low" ] && low=$n; done
 check "after a restore every number is above the files' ($top)" test "$low" -gt "$top"
 check "the restored database's counter caught up" test "$(sql "SELECT value FROM meta WHERE key = 'crl_number'")" -gt "$top"
 
+# A temporary left in crl_dir by a crash is swept at the daemon's start
+# (crl_dir is served as it is); a fresh one (another publisher's) is not.
+: >"$CD/.shard-0.crl.0123456789ab.tmp"
+touch -d '2 minutes ago' "$CD/.shard-0.crl.0123456789ab.tmp"
+: >"$CD/.shard-1.crl.ba9876543210.tmp"
+run_once
+check "crash temporary in crl_dir swept at start" test ! -e "$CD/.shard-0.crl.0123456789ab.tmp"
+check "fresh temporary in crl_dir left alone" test -e "$CD/.shard-1.crl.ba9876543210.tmp"
+rm -f "$CD/.shard-1.crl.ba9876543210.tmp"
+
 # P-384 issuing CA: ecdsa-with-SHA384.
 "$BIN" init "$T/p384" --ca-key p384 >/dev/null 2>&1
 out=$("$BIN" --config "$T/p384/certspool.conf" crl --now 2>/dev/null)
