@@ -117,6 +117,33 @@ static const struct key keys[] = {
 	  "# PBKDF2, SHA-256 MAC) or legacy (3DES, SHA-1 MAC) for old clients." },
 	{ "p12_iterations", K_INT, O(p12_iterations), "600000", 2048, 10000000,
 	  "PBKDF2 iterations for PKCS#12 files." },
+	{ "p12_in_archive", K_BOOL, O(p12_in_archive), "on", 0, 0,
+	  "Put a server-generated key's PKCS#12 (bundle.p12) in the\n"
+	  "# account's archive as well as offering it at the portal's pickup\n"
+	  "# link (off: only the recipient's pickup link delivers it)." },
+	{ "p12_retention_days", K_INT, O(p12_retention_days), "30", 1, 3650,
+	  "Days the encrypted PKCS#12 of a server-generated key is kept for\n"
+	  "# its pickup; purged at the recipient's confirmed pickup or then." },
+	{ "web_listen", K_STR, O(web_listen), "127.0.0.1:8480", 0, 0,
+	  "Address:port the recipient portal (certspool web) listens on;\n"
+	  "# [v6addr]:port for IPv6." },
+	{ "web_base_url", K_STR, O(web_base_url), "", 0, 0,
+	  "The portal's public URL (http:// or https://, no trailing /),\n"
+	  "# put in every link mailed; empty: http://web_listen." },
+	{ "web_tls_cert", K_STR, O(web_tls_cert), "", 0, 0,
+	  "PEM certificate chain for HTTPS served by the portal itself;\n"
+	  "# empty: plain HTTP (behind a TLS reverse proxy)." },
+	{ "web_tls_key", K_STR, O(web_tls_key), "", 0, 0,
+	  "PEM private key of web_tls_cert." },
+	{ "web_max_connections", K_INT, O(web_max_connections), "64", 1, 10000,
+	  "Connections the portal serves at once; more are refused." },
+	{ "web_timeout_seconds", K_INT, O(web_timeout_seconds), "20", 1, 600,
+	  "A request (headers and body) must arrive within this time." },
+	{ "web_max_body_bytes", K_INT, O(web_max_body_bytes), "32768", 1024,
+	  1048576, "Largest request body (a form or a CSR) the portal reads." },
+	{ "web_rate_limit", K_INT, O(web_rate_limit), "30", 1, 1000000,
+	  "Requests per minute one client address may make to the\n"
+	  "# portal's token pages; more are refused (429) and logged." },
 	{ "agreement_version", K_STR, O(agreement_version), "2026-01", 0, 0,
 	  "Version of the subscriber agreement an order accepts with\n"
 	  "# <agreement accepted=\"true\"/>; recorded with the order." },
@@ -333,6 +360,48 @@ conf_check_crl(const struct conf *c, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The portal's keys: web_listen is host:port ([v6]:port), web_base_url
+ * an http(s) URL without a trailing '/' (derived from web_listen when
+ * empty), the TLS certificate and key given together.
+ */
+static int
+conf_check_web(struct conf *c, char *err, size_t errlen)
+{
+	const char	*port, *u = c->web_base_url;
+	size_t		 n;
+	char		*end;
+	long		 p;
+
+	port = strrchr(c->web_listen, ':');
+	if (port == NULL || port == c->web_listen ||
+	    (p = strtol(port + 1, &end, 10)) < 1 || p > 65535 || *end != '\0') {
+		snprintf(err, errlen, "%s: web_listen \"%s\" is not host:port",
+		    c->path, c->web_listen);
+		return -1;
+	}
+	if ((*c->web_tls_cert == '\0') != (*c->web_tls_key == '\0')) {
+		snprintf(err, errlen, "%s: web_tls_cert and web_tls_key go "
+		    "together", c->path);
+		return -1;
+	}
+	if (*u == '\0') {
+		free(c->web_base_url);
+		n = strlen(c->web_listen) + 9;
+		c->web_base_url = xcalloc(1, n);
+		snprintf(c->web_base_url, n, "%s://%s", *c->web_tls_cert ?
+		    "https" : "http", c->web_listen);
+		return 0;
+	}
+	if ((strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0) ||
+	    strpbrk(u, " \t\"<>'\\?#") != NULL || u[strlen(u) - 1] == '/') {
+		snprintf(err, errlen, "%s: web_base_url \"%s\" is not an http:// "
+		    "or https:// URL without a trailing /", c->path, u);
+		return -1;
+	}
+	return 0;
+}
+
 struct conf *
 conf_load(const char *path, char *err, size_t errlen)
 {
@@ -429,6 +498,12 @@ conf_load(const char *path, char *err, size_t errlen)
 	resolve_path(c, &c->database);
 	resolve_path(c, &c->ca_dir);
 	resolve_path(c, &c->syslog_socket);
+	if (*c->web_tls_cert != '\0')
+		resolve_path(c, &c->web_tls_cert);
+	if (*c->web_tls_key != '\0')
+		resolve_path(c, &c->web_tls_key);
+	if (conf_check_web(c, err, errlen) == -1)
+		goto bad2;
 	if (*c->crl_dir == '\0') {
 		free(c->crl_dir);
 		c->crl_dir = xcalloc(1, strlen(c->spool_dir) + 5);

@@ -281,6 +281,17 @@ struct conf {
 	int		 dns_timeout_seconds;	/* per DNS question */
 	int		 http_dcv_port;		/* HTTP DCV fetches */
 	char		*dcv_cname_target;	/* DNS CNAME DCV target */
+	int		 p12_in_archive;	/* bundle.p12 in archives */
+	int		 p12_retention_days;	/* kept for pickup */
+	/* the recipient portal (web.c) */
+	char		*web_listen;		/* host:port */
+	char		*web_base_url;		/* no trailing '/' */
+	char		*web_tls_cert;		/* empty: plain HTTP */
+	char		*web_tls_key;
+	int		 web_max_connections;
+	int		 web_timeout_seconds;	/* whole request */
+	int		 web_max_body_bytes;
+	int		 web_rate_limit;	/* per address and minute */
 	/* billing (billing.h) */
 	char		*agreement_version;	/* recorded with acceptance */
 	char		*currency;		/* ISO 4217 code of prices */

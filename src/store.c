@@ -394,6 +394,41 @@ static const char schema_v5[] =
 /* ---- end of schema 5: revocation documents ---- */
 "";
 
+/*
+ * Version 6: the recipient portal (web.c, portal_*.c).  Each change adds
+ * its statements in a block of its own.
+ */
+static const char schema_v6[] =
+/* ---- schema 6: portal tokens (portal_token.c) ----
+ * One link mailed to a recipient: keygen (generate the key in the
+ * browser; used when the CSR is submitted), pickup (download the
+ * server-generated PKCS#12 of certificate_id; used when the recipient
+ * confirms the import), cert (copies of the current certificate, public
+ * data; reusable until it expires).  Only the token's SHA-256 is kept;
+ * used_at/used_from record when and from which client address it was
+ * used.  A token never reaches another recipient's data. */
+"CREATE TABLE portal_token ("
+"  id INTEGER PRIMARY KEY,"
+"  kind TEXT NOT NULL CHECK (kind IN ('keygen', 'pickup', 'cert')),"
+"  token_hash TEXT NOT NULL UNIQUE,"
+"  recipient_id INTEGER NOT NULL REFERENCES recipient(id),"
+"  certificate_id INTEGER REFERENCES certificate(id),"
+"  created INTEGER NOT NULL,"
+"  expires INTEGER NOT NULL,"
+"  used_at INTEGER,"
+"  used_from TEXT);"
+"CREATE INDEX portal_token_recipient ON portal_token(recipient_id, kind);"
+/* ---- end of schema 6: portal tokens ---- */
+/* ---- schema 6: PKCS#12 retention (p12keep.c) ----
+ * p12_purged_at: when the encrypted PKCS#12 (and its password) of a
+ * server-generated key were erased, after the pickup or after
+ * p12_retention_days; later archives no longer carry it. */
+"ALTER TABLE certificate ADD COLUMN p12_purged_at INTEGER;"
+"CREATE INDEX certificate_p12_kept ON certificate(created)"
+"  WHERE p12 IS NOT NULL;"
+/* ---- end of schema 6: PKCS#12 retention ---- */
+"";
+
 /* Each entry migrates from version i to i + 1. */
 static const char *migrations[] = {
 	NULL,		/* 0 -> 1 is schema_v1 */
@@ -401,8 +436,9 @@ static const char *migrations[] = {
 	schema_v3,	/* 2 -> 3 */
 	schema_v4,	/* 3 -> 4 */
 	schema_v5,	/* 4 -> 5 */
+	schema_v6,	/* 5 -> 6 */
 };
-#define SCHEMA_VERSION	5
+#define SCHEMA_VERSION	6
 
 static int
 exec_err(struct store *s, const char *sql, char *err, size_t errlen)
