@@ -3,7 +3,7 @@
 set -eu
 PKGS="build-essential pkg-config libssl-dev libxml2-dev libarchive-dev
 libsqlite3-dev libunistring-dev libidn2-dev sqlite3 openssl libarchive-tools gnutls-bin libnss3-tools
-gpgsm libxml2-utils python3 procps"
+gpgsm libxml2-utils python3 procps curl"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
