@@ -165,7 +165,7 @@ test_store(void)
 	if (st == NULL)
 		return;
 	T_CHECK(store_int(st, &v, -1, store_prep(st, "PRAGMA user_version",
-	    NULL)) == 0 && v == 5, "schema version %lld", v);
+	    NULL)) == 0 && v == 6, "schema version %lld", v);
 	T_CHECK(store_int(st, &v, -1, store_prep(st, "PRAGMA foreign_keys",
 	    NULL)) == 0 && v == 1, "foreign keys on");
 	T_CHECK(store_int(st, &v, -1, store_prep(st, "PRAGMA synchronous",
@@ -201,6 +201,8 @@ test_store(void)
 	    " DROP TABLE crl_shard_state;"
 	    " DROP TABLE revoke_hit; DROP TABLE revoke_request;"
 	    " DROP TABLE revocation_doc; DROP INDEX recipient_email_lower;"
+	    " DROP TABLE portal_token; DROP INDEX certificate_p12_kept;"
+	    " ALTER TABLE certificate DROP COLUMN p12_purged_at;"
 	    " PRAGMA user_version = 2") == 0, "back to version 2");
 	store_close(st);
 	st = store_open(p, err, sizeof(err));
@@ -208,7 +210,14 @@ test_store(void)
 	if (st == NULL)
 		return;
 	T_CHECK(store_int(st, &v, -1, store_prep(st, "PRAGMA user_version",
-	    NULL)) == 0 && v == 5, "migrated to version %lld", v);
+	    NULL)) == 0 && v == 6, "migrated to version %lld", v);
+	T_CHECK(store_int(st, &v, -1, store_prep(st, "SELECT count(*) FROM"
+	    " sqlite_master WHERE name IN ('portal_token',"
+	    " 'certificate_p12_kept')", NULL)) == 0 && v == 2,
+	    "version 6: portal_token and certificate_p12_kept");
+	T_CHECK(store_int(st, &v, -1, store_prep(st, "SELECT count(*) FROM"
+	    " pragma_table_info('certificate') WHERE name = 'p12_purged_at'",
+	    NULL)) == 0 && v == 1, "version 6: certificate.p12_purged_at");
 	T_CHECK(store_int(st, &v, -1, store_prep(st, "SELECT count(*) FROM"
 	    " pragma_table_info('certificate') WHERE name IN ('crl_shard',"
 	    " 'revoked_at', 'revoke_reason', 'invalidity_at')",
