@@ -52,6 +52,7 @@ struct wconn {
 	int		 fd;
 	long long	 start;		/* mono_ms() */
 	int		 cut;
+	char		 peer[64];	/* numeric address, for the log */
 	struct wconn	*prev, *next;
 };
 
@@ -69,6 +70,8 @@ struct rate {
 
 static pthread_mutex_t	 rate_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct rate	*rates;
+/* Connections refused by the caps (under rate_mu), logged as rates. */
+static struct rate	 capped;
 
 /* MHD_OPTION_NOTIFY_CONNECTION: track each connection's socket. */
 static void
@@ -86,6 +89,15 @@ conn_notify(void *cls, struct MHD_Connection *c, void **socket_ctx,
 		w = xcalloc(1, sizeof(*w));
 		w->fd = ci->connect_fd;
 		w->start = mono_ms();
+		snprintf(w->peer, sizeof(w->peer), "unknown");
+		ci = MHD_get_connection_info(c,
+		    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		if (ci != NULL && ci->client_addr != NULL)
+			getnameinfo(ci->client_addr,
+			    ci->client_addr->sa_family == AF_INET6 ?
+			    sizeof(struct sockaddr_in6) :
+			    sizeof(struct sockaddr_in), w->peer,
+			    sizeof(w->peer), NULL, 0, NI_NUMERICHOST);
 		pthread_mutex_lock(&conn_mu);
 		w->next = conns;
 		if (conns != NULL)
@@ -152,8 +164,12 @@ rate_log(struct rate *r, long long now)
 {
 	if (r->unlogged == 0)
 		return;
-	log_warn("web: rate limit: %s refused %d requests", r->key,
-	    r->unlogged);
+	if (r == &capped)
+		log_warn("web: connection caps: refused %d connections",
+		    r->unlogged);
+	else
+		log_warn("web: rate limit: %s refused %d requests", r->key,
+		    r->unlogged);
 	r->unlogged = 0;
 	r->logged = now;
 }
@@ -222,8 +238,9 @@ watchdog(void *arg)
 				continue;
 			shutdown(w->fd, SHUT_RDWR);
 			w->cut = 1;
-			log_info("web: connection cut: request time limit of "
-			    "%d s", srv->conf->web_timeout_seconds);
+			log_info("web: connection from %s cut: request time "
+			    "limit of %d s", w->peer,
+			    srv->conf->web_timeout_seconds);
 		}
 		pthread_mutex_unlock(&conn_mu);
 		pthread_mutex_lock(&rate_mu);
@@ -231,23 +248,37 @@ watchdog(void *arg)
 			if (rates[i].unlogged > 0 &&
 			    now - rates[i].logged >= RATE_WINDOW_MS)
 				rate_log(&rates[i], now);
+		if (capped.unlogged > 0 && now - capped.logged >= RATE_WINDOW_MS)
+			rate_log(&capped, now);
 		pthread_mutex_unlock(&rate_mu);
 	}
 	return NULL;
 }
 
-/* libmicrohttpd's own complaints go to our log. */
+/* libmicrohttpd's own complaints go to our log: refusals by the
+ * connection caps counted and logged at most once a minute, the rest
+ * (TLS handshakes of scanners, broken requests) for debugging. */
 static void
 mhd_log(void *cls, const char *fmt, va_list ap)
 {
-	char	 line[512];
-	size_t	 n;
+	char		 line[512];
+	size_t		 n;
+	long long	 now;
 
 	vsnprintf(line, sizeof(line), fmt, ap);
 	n = strlen(line);
 	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 		line[--n] = '\0';
-	log_debug("web: libmicrohttpd: %s", line);
+	if (strstr(line, "connection limit") == NULL) {
+		log_debug("web: libmicrohttpd: %s", line);
+		return;
+	}
+	now = mono_ms();
+	pthread_mutex_lock(&rate_mu);
+	capped.unlogged++;
+	if (capped.logged == 0 || now - capped.logged >= RATE_WINDOW_MS)
+		rate_log(&capped, now);
+	pthread_mutex_unlock(&rate_mu);
 }
 
 /*
@@ -379,8 +410,11 @@ cmd_web(struct cmd_env *env, int argc, char **argv)
 	if (perip < 4)
 		perip = 4;
 	n = 0;
+	/* An integer goes in value, a single pointer in ptr_value, a
+	 * callback and its argument in both. */
 #define OPT(o, v, p) do { opts[n].option = (o); opts[n].value = (intptr_t)(v); \
-	opts[n].ptr_value = (p); n++; } while (0)
+	opts[n].ptr_value = (void *)(p); n++; } while (0)
+	OPT(MHD_OPTION_EXTERNAL_LOGGER, mhd_log, &srv);
 	OPT(MHD_OPTION_LISTEN_SOCKET, fd, NULL);
 	OPT(MHD_OPTION_CONNECTION_LIMIT, c->web_max_connections, NULL);
 	OPT(MHD_OPTION_PER_IP_CONNECTION_LIMIT, perip, NULL);
@@ -388,11 +422,10 @@ cmd_web(struct cmd_env *env, int argc, char **argv)
 	OPT(MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONN_MEMORY, NULL);
 	OPT(MHD_OPTION_NOTIFY_COMPLETED, web_completed, &srv);
 	OPT(MHD_OPTION_NOTIFY_CONNECTION, conn_notify, &srv);
-	OPT(MHD_OPTION_EXTERNAL_LOGGER, mhd_log, &srv);
 	if (srv.tls) {
-		OPT(MHD_OPTION_HTTPS_MEM_CERT, cert, NULL);
-		OPT(MHD_OPTION_HTTPS_MEM_KEY, key, NULL);
-		OPT(MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES, NULL);
+		OPT(MHD_OPTION_HTTPS_MEM_CERT, 0, cert);
+		OPT(MHD_OPTION_HTTPS_MEM_KEY, 0, key);
+		OPT(MHD_OPTION_HTTPS_PRIORITIES, 0, TLS_PRIORITIES);
 	}
 	OPT(MHD_OPTION_END, 0, NULL);
 #undef OPT
@@ -441,6 +474,7 @@ out:
 	free(cert);
 	free(rates);
 	rates = NULL;
+	memset(&capped, 0, sizeof(capped));
 	pthread_mutex_destroy(&srv.db_mu);
 	return rc;
 }

@@ -2,7 +2,8 @@
  * web_serve.c: one request of the recipient portal, as libmicrohttpd
  * hands it over (web_answer) and reports it done (web_completed).
  * In order: the body limit (413 and the connection closed, nothing
- * buffered beyond web_max_body_bytes), the routes (/, /assets/NAME,
+ * buffered beyond web_max_body_bytes; a body without Content-Length,
+ * i.e. chunked, is refused with 411 before it is read), the routes (/, /assets/NAME,
  * /crl/NAME, /issuing.cer, the token pages /KIND/TOKEN[/SUB]), the rate
  * limit of the token pages, the anti-CSRF check of a POST (the field
  * "csrf" must equal the certspool_csrf cookie, and an Origin header must
@@ -550,6 +551,13 @@ web_answer(void *cls, struct MHD_Connection *c, const char *url,
 		log_path(url, rq->logpath, sizeof(rq->logpath));
 		peer_of(c, rq);
 		csrf_of(c, rq);
+		/* A body's size must be known before it is read. */
+		if (MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+		    MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL) {
+			rq->close = 1;
+			return refuse(srv, c, rq, 411, "Length required",
+			    "A request body must state its length.");
+		}
 		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 		    MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl != NULL && ((len = strtoull(cl, &end, 10)) > max ||
