@@ -8,7 +8,7 @@
  * limit of the token pages, the anti-CSRF check of a POST (the field
  * "csrf" must equal the certspool_csrf cookie, and an Origin header must
  * be web_base_url's), then the page itself with the database held for
- * it (a page without a SUB gets sub NULL).  Every answer carries the
+ * it (a page without a SUB gets sub "").  Every answer carries the
  * security headers and, when the request had no valid cookie, a new one.
  * Static files are opened without following symbolic links and only by
  * [A-Za-z0-9._-] names.  One log line per request.
@@ -487,7 +487,7 @@ serve_page(struct web_srv *srv, struct MHD_Connection *c, struct rq *rq,
 		    "message again and retry.");
 	}
 	if (call_page(srv, rq, fn, &req, token, slash != NULL ? slash + 1 :
-	    NULL, &wr) == -1)
+	    "", &wr) == -1)
 		return refuse(srv, c, rq, MHD_HTTP_SERVICE_UNAVAILABLE,
 		    "Try again later", "The portal cannot answer right now; "
 		    "please try again in a few minutes.");
