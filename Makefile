@@ -4,10 +4,12 @@
 #   make demo            init a demo directory, drop a sample batch, run once
 #   make SANITIZE=address,undefined test
 
-PKGS	 = libcrypto libxml-2.0 libarchive sqlite3 libidn2
+PKGS	 = libcrypto libxml-2.0 libarchive sqlite3 libidn2 libmicrohttpd
 CC	?= cc
 PREFIX	?= /usr/local
 SCHEMA_DIR ?= $(CURDIR)/schemas
+# The portal's static files (certspool web serves /assets/ from here).
+WEB_ASSET_DIR ?= $(CURDIR)/web/assets
 
 WARN	 = -Wall -Wextra -Wshadow -Wmissing-prototypes -Wvla -Wpointer-arith \
 	   -Wformat=2 -Wstrict-prototypes -Wno-unused-parameter
@@ -18,6 +20,7 @@ CFLAGS	?= -O2 -g
 CFLAGS	+= -std=c11 -D_GNU_SOURCE -DOPENSSL_API_COMPAT=30000 \
 	   -DOPENSSL_NO_DEPRECATED $(WARN) \
 	   -DSCHEMA_DIR='"$(SCHEMA_DIR)"' \
+	   -DWEB_ASSET_DIR='"$(WEB_ASSET_DIR)"' \
 	   $(shell pkg-config --cflags $(PKGS))
 # libunistring (order_check.c) has no pkg-config file.
 LDLIBS	+= $(shell pkg-config --libs $(PKGS)) -lunistring -lpthread

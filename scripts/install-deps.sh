@@ -2,7 +2,7 @@
 # Install what certspool needs to build and test, on Debian, if missing.
 set -eu
 PKGS="build-essential pkg-config libssl-dev libxml2-dev libarchive-dev
-libsqlite3-dev libunistring-dev libidn2-dev sqlite3 openssl libarchive-tools gnutls-bin libnss3-tools
+libsqlite3-dev libunistring-dev libidn2-dev libmicrohttpd-dev sqlite3 openssl libarchive-tools gnutls-bin libnss3-tools
 gpgsm libxml2-utils python3 procps curl"
 missing=""
 for p in $PKGS; do
