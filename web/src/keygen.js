@@ -344,7 +344,7 @@ class KeygenPage {
 			return;
 		}
 		const done = el("section", { id: "done" });
-		done.append(el("h2", { text: "Your certificate" }),
+		done.append(el("h2", { text: "Certificate files" }),
 		    el("ul", {},
 			el("li", {}, this.link("dl-cert", "cert.pem",
 			    "application/x-pem-file", j.cert_pem)),
@@ -396,7 +396,7 @@ class KeygenPage {
 		    text: "Download certificate.p12" });
 		const err = el("p", { id: "p12error", role: "alert" });
 		const save = el("a", { id: "p12link", hidden: true });
-		const form = el("form", { id: "p12form" });
+		const form = el("form", { id: "p12form", novalidate: true });
 		form.addEventListener("submit", async (ev) => {
 			ev.preventDefault();
 			err.textContent = "";
