@@ -198,6 +198,22 @@ flow keygen "$BASE/keygen/keep" --p12pass 'third password' --out "$T/keep3" 2>"$
 check_eq "keep: another browser cannot make a P12" 1 $?
 check "keep: another browser is told the key is not here" grep -q 'private key is not in this browser' "$T/keep3.err"
 
+# --- leaving while the request is pending, coming back: polling resumes ---
+flow keygen "$BASE/keygen/slow" --p12pass 'slow password' --out "$T/slow1" \
+    --profile "$T/profile2" --timeout 2 >/dev/null 2>"$T/slow1.err"
+check_eq "slow: the first visit leaves before issuance" 1 $?
+check_eq "slow: the request was sent" 1 "$(posts slow)"
+check_not "slow: not issued yet" test -s "$T/slow.crt"
+if flow keygen "$BASE/keygen/slow" --p12pass 'slow password' --out "$T/slow2" \
+    --profile "$T/profile2" >"$T/slow2.json" 2>"$T/slow2.err"; then
+	pass=$((pass + 1))
+else
+	check_eq "slow: coming back while submitted, the page waits and finishes" ok "$(cat "$T/slow2.err")"
+fi
+check_eq "slow: P12 key is the certificate's" "$(pub_of_cert "$T/slow.crt")" \
+    "$(pub_of_p12 "$T/slow2/certificate.p12" 'slow password')"
+check_eq "slow: still a single POST" 1 "$(posts slow)"
+
 # --- refusals -------------------------------------------------------------
 flow keygen "$BASE/inline/csp" --p12pass 'long enough' --out "$T/csp" >/dev/null 2>"$T/csp.err"
 check_eq "inline script on the page: the run fails" 1 $?

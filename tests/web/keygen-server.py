@@ -13,6 +13,7 @@ Serves, on 127.0.0.1:PORT, with the portal's Content-Security-Policy:
   POST /keygen/TOKEN          csrf + csr; the CSR is signed by the CA in
                               WORK_DIR (ca.pem, ca.key, leaf.ext) with
                               openssl x509 -req; issued ~1 s later
+                              (6 s for a TOKEN starting with "slow")
   GET  /keygen/TOKEN/status   long poll (up to 5 s) for a state change
 Every request (method, path, body) is appended as a JSON line to
 WORK_DIR/requests.log; every received CSR is kept as WORK_DIR/TOKEN.csr.
@@ -47,7 +48,7 @@ def state_of(tok):
 
 
 def issue_later(tok):
-    time.sleep(1.0)
+    time.sleep(6.0 if tok.startswith("slow") else 1.0)
     csr = os.path.join(WORK, tok + ".csr")
     crt = os.path.join(WORK, tok + ".crt")
     r = subprocess.run(

@@ -194,6 +194,13 @@ class KeygenPage {
 
 	async start() {
 		this.build();
+		if (!window.isSecureContext || !globalThis.crypto ||
+		    !crypto.subtle || !window.indexedDB) {
+			this.busy(true);
+			this.say("Error: this page needs HTTPS and a browser " +
+			    "with WebCrypto and IndexedDB to make your key.");
+			return;
+		}
 		let rec = null;
 		try {
 			rec = await keyStore.get(this.token);
@@ -239,7 +246,12 @@ class KeygenPage {
 			this.rec = { token: this.token, alg: this.alg.value,
 			    privateKey: keys.privateKey,
 			    publicKey: keys.publicKey, created: Date.now() };
-			await keyStore.put(this.rec);
+			try {
+				await keyStore.put(this.rec);
+			} catch (e) {
+				throw new Error("this browser cannot keep the " +
+				    "key (IndexedDB: " + (e && e.message) + ")");
+			}
 			this.say("Building the certificate request…");
 			const csr = await makeCsr(keys, this.email);
 			this.say("Sending the certificate request…");
