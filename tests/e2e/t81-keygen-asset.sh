@@ -225,6 +225,29 @@ flow keygen "$BASE/keygen/short" --p12pass 'short' --out "$T/short" >/dev/null 2
 check "short P12 password refused" grep -q 'at least 8 characters' "$T/short.err"
 check_not "short P12 password: no file" test -e "$T/short/certificate.p12"
 
+# --- the driver's other pages (stand-ins of the page contract) -----------
+mkdir -p "$T/pub"
+cp "$T/rsa-aes.crt" "$T/pub/cert.pem"
+cp "$T/ca.pem" "$T/pub/chain.pem"
+openssl crl2pkcs7 -nocrl -certfile "$T/rsa-aes.crt" -certfile "$T/ca.pem" \
+    -outform DER -out "$T/pub/cert.p7b" 2>/dev/null
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/pk.key" -subj /CN=pickup \
+    -out "$T/pk.crt" 2>/dev/null
+openssl pkcs12 -export -inkey "$T/pk.key" -in "$T/pk.crt" -passout pass:bundle-pw \
+    -out "$T/pub/bundle.p12" 2>/dev/null
+check_eq "driver: confirm" confirmed "$(flow confirm "$BASE/confirm/c1" "$T/confirm.png" 2>"$T/confirm.err")"
+check "driver: confirm screenshot" test -s "$T/confirm.png"
+check_eq "driver: confirm posted the csrf field" 1 \
+    "$(grep -c '"method": "POST", "path": "/confirm/c1", "body": "csrf=csrf-7f3a9c"' "$T/requests.log")"
+check_eq "driver: pickup" picked_up "$(flow pickup "$BASE/pickup/p1" --out "$T/pick" --shot "$T/pickup.png" 2>"$T/pickup.err")"
+check "driver: pickup saved bundle.p12" cmp "$T/pick/bundle.p12" "$T/pub/bundle.p12"
+check "driver: pickup screenshot" test -s "$T/pickup.png"
+flow cert "$BASE/cert/k1" --out "$T/cert" >"$T/cert.json" 2>"$T/cert.err"
+check_eq "driver: cert" 0 $?
+for f in cert.pem chain.pem cert.p7b; do
+	check "driver: cert saved $f" cmp "$T/cert/$f" "$T/pub/$f"
+done
+
 # --- make web-assets rebuilds the committed bytes ---------------------------
 if (cd "$ROOT/web" && timeout 60 npm ping >/dev/null 2>&1); then
 	if make -s -C "$ROOT" web-assets WEB_ASSETS="$T/rebuild" >"$T/rebuild.log" 2>&1; then

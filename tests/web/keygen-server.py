@@ -15,6 +15,10 @@ Serves, on 127.0.0.1:PORT, with the portal's Content-Security-Policy:
                               openssl x509 -req; issued ~1 s later
                               (6 s for a TOKEN starting with "slow")
   GET  /keygen/TOKEN/status   long poll (up to 5 s) for a state change
+  GET  /confirm/TOKEN, /pickup/TOKEN, /cert/TOKEN and POST to the first
+       two: minimal pages of the page contract, to test portal-flow.mjs;
+       their files (cert.pem, chain.pem, cert.p7b, bundle.p12) come from
+       WORK_DIR/pub/
 Every request (method, path, body) is appended as a JSON line to
 WORK_DIR/requests.log; every received CSR is kept as WORK_DIR/TOKEN.csr.
 """
@@ -105,9 +109,45 @@ class H(BaseHTTPRequestHandler):
 """
         self.send(200, html.encode(), "text/html; charset=utf-8")
 
+    def html(self, body):
+        self.send(200, ("<!DOCTYPE html>\n<html lang=\"en\"><head>"
+                        "<meta charset=\"utf-8\"><title>Portal</title></head>"
+                        "<body><main>" + body + "</main></body></html>\n")
+                  .encode(), "text/html; charset=utf-8")
+
+    def form(self, button):
+        return (f'<form method="post"><input type="hidden" name="csrf" '
+                f'value="{CSRF}">{button}</form>')
+
+    def simple_get(self, parts):
+        kind, tok = parts[0], parts[1]
+        if len(parts) == 2 and kind == "confirm":
+            return self.html("<h1>Confirm pat@acme.example</h1>" + self.form(
+                '<button id="confirm" type="submit">Confirm</button>'))
+        if len(parts) == 2 and kind == "pickup":
+            return self.html(
+                f'<h1>Your key</h1><p><a id="download" '
+                f'href="/pickup/{tok}/bundle.p12">bundle.p12</a></p>' +
+                self.form('<button id="confirm-import" type="submit">'
+                          'I imported it</button>'))
+        if len(parts) == 2 and kind == "cert":
+            return self.html("<h1>Your certificate</h1>" + "".join(
+                f'<p><a id="{i}" href="/cert/{tok}/{n}">{n}</a></p>'
+                for i, n in (("dl-cert", "cert.pem"), ("dl-chain", "chain.pem"),
+                             ("dl-p7b", "cert.p7b"))))
+        name = parts[2] if len(parts) == 3 else ""
+        if (kind, name) in (("pickup", "bundle.p12"), ("cert", "cert.pem"),
+                            ("cert", "chain.pem"), ("cert", "cert.p7b")):
+            with open(os.path.join(WORK, "pub", name), "rb") as f:
+                return self.send(200, f.read(), "application/octet-stream", {
+                    "Content-Disposition": f'attachment; filename="{name}"'})
+        return self.json(404, {"error": "no such page"})
+
     def do_GET(self):
         log("GET", self.path, b"")
         parts = [p for p in self.path.split("?")[0].split("/") if p]
+        if len(parts) in (2, 3) and parts[0] in ("confirm", "pickup", "cert"):
+            return self.simple_get(parts)
         if parts == ["assets", "keygen.js"]:
             with open(os.path.join(ASSETS, "keygen.js"), "rb") as f:
                 return self.send(200, f.read(),
@@ -139,6 +179,13 @@ class H(BaseHTTPRequestHandler):
         body = self.rfile.read(n) if n > 0 else b""
         log("POST", self.path, body)
         parts = [p for p in self.path.split("/") if p]
+        if len(parts) == 2 and parts[0] in ("confirm", "pickup"):
+            form = urllib.parse.parse_qs(body.decode())
+            ok = form.get("csrf") == [CSRF]
+            state = ("confirmed" if parts[0] == "confirm" else "picked_up") \
+                if ok else "refused"
+            return self.html(f'<p id="result" data-state="{state}">'
+                             f'{state}</p>')
         if len(parts) != 2 or parts[0] != "keygen":
             return self.json(404, {"error": "no such page"})
         tok = parts[1]
