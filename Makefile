@@ -47,8 +47,10 @@ tests/unit/t_%: tests/unit/t_%.c $(LIBOBJS) tests/unit/t.h
 units: $(UNITS)
 
 deps:
-	sh scripts/install-deps.sh
+	sh scripts/install-deps.sh $(DEPS_FOR)
 
+# make test also installs what only the tests need (chromium, npm packages).
+test: DEPS_FOR = test
 test: deps
 	$(MAKE) certspool units
 	sh tests/run.sh
@@ -62,6 +64,18 @@ clean: fuzz-clean
 	rm -rf tests/tmp
 
 .PHONY: all units deps test demo clean
+
+# The browser asset web/assets/keygen.js and its THIRD-PARTY-LICENSES.txt,
+# rebuilt from web/src with the npm packages pinned in web/package-lock.json
+# (needs npm; the committed files serve the portal without it).
+# make web-assets WEB_ASSETS=DIR writes them into DIR instead.
+WEB_ASSETS ?= $(CURDIR)/web/assets
+
+web-assets:
+	cd web && npm ci --no-audit --no-fund
+	cd web && node build.mjs $(abspath $(WEB_ASSETS))
+
+.PHONY: web-assets
 
 # libFuzzer targets: make fuzz [FUZZ_SECONDS=N], make fuzz-smoke
 include tests/fuzz/fuzz.mk
