@@ -104,14 +104,13 @@ write_mails(struct mail_batch *mb, const struct conf *c,
 		char	 pe[32];
 
 		time_fmt((time_t)lk->pickup_expires, pe, sizeof(pe));
-		buf_addf(&body, "\nYour private key was generated for you. "
+		buf_addf(&body, "\nYour private key was generated for you.  "
 		    "Pick up bundle.p12 (once) at\n\n    %s\n\nand confirm "
-		    "there that you imported it; the CA then erases its\n"
-		    "copy.  The link works until %s.%s  The password of "
-		    "bundle.p12 comes\nin a separate message.\n", lk->pickup,
-		    pe, c->p12_in_archive ? "  The certificate archive of "
-		    "your organization's\nrequest also carries "
-		    "bundle.p12." : "");
+		    "there that you imported it: the CA then erases its copy.\n"
+		    "The link works until %s.  The password of bundle.p12\n"
+		    "comes in a separate message.\n%s", lk->pickup, pe,
+		    c->p12_in_archive ? "bundle.p12 is also in the "
+		    "certificate archive of this request.\n" : "");
 	}
 	if (lk->cert[0] != '\0')
 		buf_addf(&body, "\nCopies of your certificate later (cert.pem, "
