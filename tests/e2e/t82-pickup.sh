@@ -7,17 +7,13 @@
 # files checked with openssl, and a re-written message after a crash
 # carrying the same links.
 . "$(dirname "$0")/../lib.sh"
-need_tools curl openssl python3 sqlite3
+. "$(dirname "$0")/../netlib.sh"
+need curl curl
+need_tools openssl sqlite3 tar
 setup_acme
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 BASE=http://127.0.0.1:$PORT
-sed -i "s|^web_listen = .*|web_listen = 127.0.0.1:$PORT|" "$T/certspool.conf"
-WEBPID=
-stop_web() {
-	[ -n "$WEBPID" ] && kill "$WEBPID" 2>/dev/null && wait "$WEBPID" 2>/dev/null
-	WEBPID=
-}
-trap 'stop_web; cleanup' EXIT
+setconf web_listen "\"127.0.0.1:$PORT\""
 
 # batch NAME RECIPIENT...: one order, a server-generated key for each.
 batch() {
@@ -93,8 +89,8 @@ check "archive of PICK-1 carries bundle.p12" sh -c "tar -tzf '$A1' | grep -q 'an
 
 # ---- the portal
 cs web >>"$T/web.log" 2>&1 &
-WEBPID=$!
-wait_until 10 curl -s -o /dev/null "$BASE/" || bail "certspool web did not start (see $T/web.log)"
+PIDS="$PIDS $!"
+wait_port "$PORT" || bail "certspool web does not listen (see $T/web.log)"
 
 PA=$(link pickup ann@acme.example)
 PB=$(link pickup bob@acme.example)
@@ -212,5 +208,5 @@ check "with erin's cert.pem" sh -c "tar -tzf '$A3' | grep -q 'erin@acme.example/
 check "without the purged bundle.p12" sh -c "! tar -tzf '$A3' | grep -q 'bundle.p12'"
 check_eq "the result shows erin issued" issued "$(xval "$R3" "string(//*[local-name()='recipient'][@email='erin@acme.example']/@state)")"
 
-stop_web
+stop_servers
 finish
