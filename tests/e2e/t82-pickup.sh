@@ -45,11 +45,14 @@ link() {
 password() {
 	tr -d '\r' <"$(msg p12pass "$1")" | sed -n 's/^    \([A-Za-z0-9-]*\)$/\1/p' | head -n 1
 }
-# status URL [CURL ARGS...]: the HTTP status of a GET.
+# status URL [FILE [CURL ARGS...]]: the HTTP status of a GET, the body
+# into FILE (default: dropped).
 status() {
 	u=$1
+	o=${2:-/dev/null}
+	[ $# -ge 2 ] && shift
 	shift
-	curl -s -o /dev/null -w '%{http_code}' "$@" "$u"
+	curl -s -o "$o" -w '%{http_code}' "$@" "$u"
 }
 # csrf FILE: the csrf field of the page in FILE.
 csrf() {
@@ -105,7 +108,7 @@ check "pickup page has the download link" grep -q "id=\"download\" href=\"/picku
 check "pickup page has the confirm button" grep -q 'id="confirm-import"' "$T/pa.html"
 curl -s -o "$T/pb.html" "$PB"
 check "bob's page has nothing of ann" sh -c "! grep -q 'ann@acme.example' '$T/pb.html'"
-check_eq "bundle.p12 downloads" 200 "$(status "$PA/bundle.p12" -c "$J" -b "$J" -o "$T/ann.p12")"
+check_eq "bundle.p12 downloads" 200 "$(status "$PA/bundle.p12" "$T/ann.p12" -c "$J" -b "$J")"
 check_eq "the download is the stored PKCS#12" "$(sql "SELECT hex(p12) FROM certificate WHERE id = $(cid ann@acme.example)")" \
     "$(od -An -v -tx1 "$T/ann.p12" | tr -d ' \n' | tr a-f A-F)"
 check "the download is recorded with the address" test "$(sql "SELECT count(*) FROM event WHERE kind = 'p12_downloaded' AND detail LIKE '%127.0.0.1%'")" -ge 1
@@ -153,13 +156,13 @@ for id in dl-cert dl-chain dl-p7b; do
 done
 mkdir -p "$T/x1"
 (cd "$T/x1" && tar -xzf "$A1")
-check_eq "cert.pem is the archive's" 200 "$(status "$CA/cert.pem" -o "$T/c.pem")"
+check_eq "cert.pem is the archive's" 200 "$(status "$CA/cert.pem" "$T/c.pem")"
 check "cert.pem equals the archive's" cmp "$T/c.pem" "$T/x1/O-PICK-1/ann@acme.example/cert.pem"
-check_eq "chain.pem downloads" 200 "$(status "$CA/chain.pem" -o "$T/chain.pem")"
+check_eq "chain.pem downloads" 200 "$(status "$CA/chain.pem" "$T/chain.pem")"
 check "chain.pem starts with the certificate" sh -c "openssl x509 -in '$T/chain.pem' -noout -serial | grep -qi '$(sql "SELECT serial FROM certificate WHERE id = $(cid ann@acme.example)")'"
 check "chain.pem holds no private key" sh -c "! grep -q 'PRIVATE KEY' '$T/chain.pem'"
 check "chain.pem verifies to the root" openssl verify -purpose smimesign -CAfile "$T/ca/root.pem" -untrusted "$T/chain.pem" "$T/c.pem"
-check_eq "cert.p7b downloads" 200 "$(status "$CA/cert.p7b" -o "$T/c.p7b")"
+check_eq "cert.p7b downloads" 200 "$(status "$CA/cert.p7b" "$T/c.p7b")"
 check_eq "cert.p7b parses: the certificate and the chain" 3 "$(openssl pkcs7 -inform DER -in "$T/c.p7b" -print_certs 2>/dev/null | grep -c 'BEGIN CERTIFICATE')"
 check "cert.p7b equals the archive's" cmp "$T/c.p7b" "$T/x1/O-PICK-1/ann@acme.example/cert.p7b"
 check_eq "an unknown cert token is 404" 404 "$(status "$BASE/cert/0000000000000000000000000000ZZZZ")"
@@ -186,7 +189,7 @@ check "and no bundle.p12" sh -c "! tar -tzf '$A2' | grep -q 'bundle.p12'"
 check "the message does not promise it in the archive" sh -c "! grep -q 'also in the certificate archive' '$(msg cert dana@acme.example)'"
 PD=$(link pickup dana@acme.example)
 check_eq "dana's pickup link works" 200 "$(status "$PD")"
-check_eq "dana's bundle.p12 downloads" 200 "$(status "$PD/bundle.p12" -o "$T/dana.p12")"
+check_eq "dana's bundle.p12 downloads" 200 "$(status "$PD/bundle.p12" "$T/dana.p12")"
 check "and opens with her password" openssl pkcs12 -in "$T/dana.p12" -passin "pass:$(password dana@acme.example)" -nodes -nokeys -out /dev/null
 
 # ---- a pass whose archive is written after the pickup: no bundle.p12,
