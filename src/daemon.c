@@ -306,6 +306,9 @@ daemon_pass(struct store *st, const struct conf *c, const struct schema *sch,
 	/* Messages a failed sendmail command left behind. */
 	if (mail_flush(c) == -1)
 		rc = -1;
+	/* PKCS#12 kept past p12_retention_days, after this pass's archives. */
+	if (p12keep_run(st, c) == -1)
+		rc = -1;
 	/* Pending revocations now due (revdoc.c). */
 	if (revoke_due(st, c) == -1)
 		rc = -1;

@@ -541,6 +541,11 @@ int		 revoke_due(struct store *, const struct conf *);
 /* Send owed "certificate revoked" messages, write owed results. */
 int		 revresult_flush(struct store *, const struct conf *);
 
+/* ---- PKCS#12 retention (p12keep.c) ---- */
+/* The daemon pass step: purge the PKCS#12 of certificates made more
+ * than p12_retention_days ago (chunks, one transaction each).  0 or -1. */
+int		 p12keep_run(struct store *, const struct conf *);
+
 /* ---- issuing CA (ca.c) ---- */
 
 struct ca {
