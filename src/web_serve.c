@@ -201,7 +201,10 @@ queue(struct web_srv *srv, struct MHD_Connection *c, struct rq *rq,
 	}
 	MHD_add_response_header(r, "Content-Security-Policy", csp);
 	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+	/* same-origin: the token in a page's URL goes to no other site, and
+	 * the browser still names this origin in a form's POST (no-referrer
+	 * would make it "Origin: null", refused). */
+	MHD_add_response_header(r, "Referrer-Policy", "same-origin");
 	MHD_add_response_header(r, "X-Frame-Options", "DENY");
 	MHD_add_response_header(r, "Cross-Origin-Opener-Policy",
 	    "same-origin");

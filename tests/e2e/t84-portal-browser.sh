@@ -93,7 +93,7 @@ check "cert.p7b holds the certificate" sh -c \
     "openssl pkcs7 -inform DER -in '$T/kg/cert.p7b' -print_certs | grep -q 'ops@acme.example'"
 echo "signed by the browser's key" >"$T/msg.txt"
 check "the browser's key signs S/MIME that verifies" sh -c \
-    "openssl cms -sign -binary -in '$T/msg.txt' -signer '$T/kg/cert.pem' -inkey '$T/kg/key.pem' -out '$T/msg.p7s' && openssl cms -verify -binary -in '$T/msg.p7s' -CAfile '$T/ca/root.pem' -certfile '$T/kg/chain.pem' -purpose smimesign -out /dev/null"
+    "openssl cms -sign -binary -in '$T/msg.txt' -signer '$T/kg/cert.pem' -inkey '$T/kg/key.pem' -certfile '$T/kg/chain.pem' -out '$T/msg.p7s' && openssl cms -verify -binary -in '$T/msg.p7s' -CAfile '$T/ca/root.pem' -purpose smimesign -out /dev/null"
 check "the server never held the private key" sh -c \
     "! sqlite3 '$T/certspool.db' \"SELECT csr FROM recipient WHERE email = 'ops@acme.example'\" | grep -q 'PRIVATE'"
 check_eq "the recipient is issued" issued "$(sql "SELECT state FROM recipient WHERE email = 'ops@acme.example'")"
