@@ -6,8 +6,8 @@
  * i.e. chunked, is refused with 411 before it is read), the routes (/, /assets/NAME,
  * /crl/NAME, /issuing.cer, the token pages /KIND/TOKEN[/SUB]), the rate
  * limit of the token pages, the anti-CSRF check of a POST (the field
- * "csrf" must equal the certspool_csrf cookie, and an Origin header must
- * be web_base_url's), then the page itself with the database held for
+ * "csrf" must equal the certspool_csrf cookie, and an Origin header other
+ * than "null" must be web_base_url's), then the page itself with the database held for
  * it (a page without a SUB gets sub "").  Every answer carries the
  * security headers and, when the request had no valid cookie, a new one.
  * Static files are opened without following symbolic links and only by
@@ -201,10 +201,7 @@ queue(struct web_srv *srv, struct MHD_Connection *c, struct rq *rq,
 	}
 	MHD_add_response_header(r, "Content-Security-Policy", csp);
 	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-	/* same-origin: the token in a page's URL goes to no other site, and
-	 * the browser still names this origin in a form's POST (no-referrer
-	 * would make it "Origin: null", refused). */
-	MHD_add_response_header(r, "Referrer-Policy", "same-origin");
+	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
 	MHD_add_response_header(r, "X-Frame-Options", "DENY");
 	MHD_add_response_header(r, "Cross-Origin-Opener-Policy",
 	    "same-origin");
@@ -365,7 +362,11 @@ serve_index(struct web_srv *srv, struct MHD_Connection *c, struct rq *rq)
 }
 
 /* A POST may reach a page: same origin if it says, and the form's
- * csrf field equal to the cookie.  NULL, or why not. */
+ * csrf field equal to the cookie.  "Origin: null" says nothing: under
+ * our Referrer-Policy: no-referrer a browser sends it with every form
+ * POST, so such a request rests on the csrf field and the SameSite=Strict
+ * cookie (which no other site's page can send or read).  NULL, or why
+ * not. */
 static const char *
 post_refusal(struct web_srv *srv, struct MHD_Connection *c, struct rq *rq,
     const struct web_req *req)
@@ -375,7 +376,8 @@ post_refusal(struct web_srv *srv, struct MHD_Connection *c, struct rq *rq,
 	int		 ok;
 
 	o = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
-	if (o != NULL && strcasecmp(o, srv->origin) != 0)
+	if (o != NULL && strcmp(o, "null") != 0 &&
+	    strcasecmp(o, srv->origin) != 0)
 		return "Origin is not web_base_url's";
 	if (!rq->had_cookie)
 		return "no anti-CSRF cookie";

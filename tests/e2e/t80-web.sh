@@ -90,7 +90,7 @@ for p in / /assets/portal.css /no/such/page; do
 	st=$(get 2 "$p")
 	check_eq "$p: CSP" "$CSP" "$(hdr "$T/h" Content-Security-Policy)"
 	check_eq "$p: nosniff" nosniff "$(hdr "$T/h" X-Content-Type-Options)"
-	check_eq "$p: Referrer-Policy" same-origin "$(hdr "$T/h" Referrer-Policy)"
+	check_eq "$p: Referrer-Policy" no-referrer "$(hdr "$T/h" Referrer-Policy)"
 	check_eq "$p: X-Frame-Options" DENY "$(hdr "$T/h" X-Frame-Options)"
 	check_eq "$p: COOP" same-origin "$(hdr "$T/h" Cross-Origin-Opener-Policy)"
 	check "$p: a new anti-CSRF cookie, HttpOnly, SameSite=Strict, not Secure over http" sh -c \
@@ -134,8 +134,10 @@ check "the mismatch is logged" grep -q "refused POST /confirm/x from 127.0.0.3: 
 check_eq "POST with a matching field from another Origin: 403" 403 \
     "$(get 3 /confirm/x -b certspool_csrf=0123456789abcdef0123456789abcdef -H 'Origin: https://evil.example' -d csrf=0123456789abcdef0123456789abcdef)"
 check "the Origin refusal is logged" grep -q "refused POST /confirm/x from 127.0.0.3: Origin" "$LOG"
-check_eq "POST with a matching field and Origin: null (an opaque origin): 403" 403 \
-    "$(get 12 /confirm/x -b certspool_csrf=0123456789abcdef0123456789abcdef -H 'Origin: null' -d csrf=0123456789abcdef0123456789abcdef)"
+check_eq "POST with Origin: null and another csrf field: 403" 403 \
+    "$(get 12 /confirm/x -b certspool_csrf=0123456789abcdef0123456789abcdef -H 'Origin: null' -d csrf=fedcba9876543210fedcba9876543210)"
+st=$(get 12 /confirm/x -b certspool_csrf=0123456789abcdef0123456789abcdef -H 'Origin: null' -d csrf=0123456789abcdef0123456789abcdef)
+check "POST with Origin: null (what no-referrer makes a browser send) and the matching field reaches the page" test "$st" != 403 -a "$st" != 429
 check_eq "five refusals logged" 5 $(($(logcount "refused POST") - n0))
 st=$(get 4 /confirm/x -b certspool_csrf=0123456789abcdef0123456789abcdef -H "Origin: $URL" -d "a=1&csrf=0123456789abcdef0123456789abcdef")
 check "POST with a matching field and our Origin reaches the page" test "$st" != 403 -a "$st" != 429
