@@ -47,8 +47,12 @@ $B daemon --once
 $B status "$id"
 
 step "the recipient portal starts"
-base=$(sed -n 's/^web_base_url = "\(.*\)"/\1/p' certspool.conf)
-[ -n "$base" ] || base="http://$(sed -n 's/^web_listen = "\(.*\)"/\1/p' certspool.conf)"
+# the keys as certspool init writes them, quoted or not
+conf_value() {
+	sed -n "s/^$1 = \"\{0,1\}\([^\"]*\)\"\{0,1\}\$/\1/p" certspool.conf
+}
+base=$(conf_value web_base_url)
+[ -n "$base" ] || base="http://$(conf_value web_listen)"
 if curl -s -o /dev/null "$base/"; then
 	echo "a portal already answers at $base; reusing it"
 else
