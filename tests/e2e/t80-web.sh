@@ -23,6 +23,16 @@ setconf web_rate_limit 5
 setconf web_max_connections 8
 setconf web_max_body_bytes 1024
 setconf crl_url "$URL/crl/issuing.crl"
+# web_base_url: host and port only (the pages are at the root)
+for u in "http://portal.example/certs" "https://portal.example/" "https://" "ftp://portal.example"; do
+	setconf web_base_url "\"$u\""
+	"$BIN" --config "$T/certspool.conf" web >"$T/badurl.out" 2>&1
+	check_eq "web_base_url $u refused at start" 1 $?
+	check "the refusal names web_base_url ($u)" grep -q "web_base_url \"$u\" is not" "$T/badurl.out"
+done
+setconf web_base_url '"https://portal.example:8443"'
+check "web_base_url with a port is accepted" "$BIN" --config "$T/certspool.conf" status
+setconf web_base_url '""'
 CSP="default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 LOG=$T/web.log
 WEBPID=""

@@ -15,7 +15,7 @@ need curl curl
 need node nodejs
 [ -x /usr/bin/chromium ] || bail "chromium missing (apt-get install chromium)"
 [ -d "$ROOT/tests/web/node_modules/playwright-core" ] ||
-    bail "playwright-core missing (npm ci in tests/web; make deps-test does it)"
+    bail "playwright-core missing (npm ci in tests/web; sh scripts/install-deps.sh test, or make test, does it)"
 FLOW="node $ROOT/tests/web/portal-flow.mjs"
 SHOTS=${SHOTS:-$T/shots}
 case $SHOTS in /*) ;; *) SHOTS=$ROOT/$SHOTS ;; esac
