@@ -4,10 +4,12 @@
 #   make demo            init a demo directory, drop a sample batch, run once
 #   make SANITIZE=address,undefined test
 
-PKGS	 = libcrypto libxml-2.0 libarchive sqlite3 libidn2
+PKGS	 = libcrypto libxml-2.0 libarchive sqlite3 libidn2 libmicrohttpd
 CC	?= cc
 PREFIX	?= /usr/local
 SCHEMA_DIR ?= $(CURDIR)/schemas
+# The portal's static files (certspool web serves /assets/ from here).
+WEB_ASSET_DIR ?= $(CURDIR)/web/assets
 
 WARN	 = -Wall -Wextra -Wshadow -Wmissing-prototypes -Wvla -Wpointer-arith \
 	   -Wformat=2 -Wstrict-prototypes -Wno-unused-parameter
@@ -18,6 +20,7 @@ CFLAGS	?= -O2 -g
 CFLAGS	+= -std=c11 -D_GNU_SOURCE -DOPENSSL_API_COMPAT=30000 \
 	   -DOPENSSL_NO_DEPRECATED $(WARN) \
 	   -DSCHEMA_DIR='"$(SCHEMA_DIR)"' \
+	   -DWEB_ASSET_DIR='"$(WEB_ASSET_DIR)"' \
 	   $(shell pkg-config --cflags $(PKGS))
 # libunistring (order_check.c) has no pkg-config file.
 LDLIBS	+= $(shell pkg-config --libs $(PKGS)) -lunistring -lpthread
@@ -44,8 +47,10 @@ tests/unit/t_%: tests/unit/t_%.c $(LIBOBJS) tests/unit/t.h
 units: $(UNITS)
 
 deps:
-	sh scripts/install-deps.sh
+	sh scripts/install-deps.sh $(DEPS_FOR)
 
+# make test also installs what only the tests need (chromium, npm packages).
+test: DEPS_FOR = test
 test: deps
 	$(MAKE) certspool units
 	sh tests/run.sh
@@ -59,6 +64,18 @@ clean: fuzz-clean
 	rm -rf tests/tmp
 
 .PHONY: all units deps test demo clean
+
+# The browser asset web/assets/keygen.js and its THIRD-PARTY-LICENSES.txt,
+# rebuilt from web/src with the npm packages pinned in web/package-lock.json
+# (needs npm; the committed files serve the portal without it).
+# make web-assets WEB_ASSETS=DIR writes them into DIR instead.
+WEB_ASSETS ?= $(CURDIR)/web/assets
+
+web-assets:
+	cd web && npm ci --no-audit --no-fund
+	cd web && node build.mjs $(abspath $(WEB_ASSETS))
+
+.PHONY: web-assets
 
 # libFuzzer targets: make fuzz [FUZZ_SECONDS=N], make fuzz-smoke
 include tests/fuzz/fuzz.mk

@@ -237,135 +237,34 @@ int
 cmd_domain_confirm(struct cmd_env *env, int argc, char **argv)
 {
 	static const char usage[] = "domain confirm TOKEN";
-	sqlite3_stmt	*q = NULL;
+	struct dcv_info	 d;
 	const char	*pos[1];
-	char		*method = NULL, *mailbox = NULL, *state = NULL;
-	char		*dom = NULL, *org = NULL;
-	char		 canon[TOKEN_MAX + 1], hash[65], when[32], by[96];
-	char		 detail[512];
-	long long	 id = 0, did = 0, aid = 0, oid = 0, expires = 0;
-	long long	 now = clock_now();
-	int		 rc = 1, mbx;
+	char		 by[96], msg[512], when[32];
+	int		 rc;
 
 	if (wants_help(argc, argv, usage))
 		return 0;
 	if (parse_args(argc, argv, NULL, NULL, pos, 1, usage) == -1)
 		return 1;
-	if (token_norm(pos[0], canon, sizeof(canon)) == -1 ||
-	    strlen(canon) != DCV_TOKEN_CHARS)
-		return cli_err("domain confirm: unknown token");
-	token_hash(canon, hash);
-	if (store_begin(env->st) == -1)
-		return cli_err("domain confirm: database busy");
-	q = store_prep(env->st, "SELECT v.id, v.method, v.domain_id,"
-	    " v.account_id, v.mailbox, v.expires, v.state, d.name, o.id, o.name"
-	    " FROM dcv v LEFT JOIN domain d ON d.id = v.domain_id"
-	    " LEFT JOIN organization o ON o.id = d.org_id"
-	    " WHERE v.token_hash = ? ORDER BY v.id DESC LIMIT 1", "t", hash);
-	if (q == NULL)
-		goto fail;
-	if (sqlite3_step(q) == SQLITE_ROW) {
-		id = sqlite3_column_int64(q, 0);
-		method = store_col_text(q, 1);
-		did = sqlite3_column_int64(q, 2);
-		aid = sqlite3_column_int64(q, 3);
-		mailbox = store_col_text(q, 4);
-		expires = sqlite3_column_int64(q, 5);
-		state = store_col_text(q, 6);
-		dom = store_col_text(q, 7);
-		oid = sqlite3_column_int64(q, 8);
-		org = store_col_text(q, 9);
-	}
-	store_release(q);
-	q = NULL;
-	if (id == 0) {
-		cli_err("domain confirm: unknown token");
-		goto refuse;
-	}
-	mbx = strcmp(method, "mailbox") == 0;
-	if (!mbx && (strcmp(method, "email") != 0 || dom == NULL)) {
-		cli_err("domain confirm: dcv %lld is a %s DCV, not confirmed "
-		    "by a token: certspool domain check %s looks it up", id,
-		    method, dom ? dom : "DOMAIN");
-		goto refuse;
-	}
-	if (strcmp(state, "used") == 0) {
-		cli_err("domain confirm: token already used (dcv %lld)", id);
-		goto refuse;
-	}
-	if (strcmp(state, "open") != 0 && strcmp(state, "expired") != 0) {
-		cli_err("domain confirm: token is void (dcv %lld is %s)", id,
-		    state);
-		goto refuse;
-	}
-	if (strcmp(state, "expired") == 0 || expires <= now) {
-		time_fmt((time_t)expires, when, sizeof(when));
-		snprintf(detail, sizeof(detail), "dcv %lld expired at %s", id,
-		    when);
-		if (strcmp(state, "open") == 0 && (store_done(env->st,
-		    store_prep(env->st, "UPDATE dcv SET state = 'expired'"
-		    " WHERE id = ?", "i", id)) == -1 ||
-		    store_event(env->st, "dcv_expired", 0, 0, 0, "open",
-		    "expired", NULL, detail) == -1))
-			goto fail;
-		if (store_commit(env->st) == -1)
-			goto fail;
-		rc = cli_err("domain confirm: token expired at %s (valid %s); "
-		    "%s", when, mbx ? "24 hours" : "30 days", mbx ? "the "
-		    "daemon sends a new one while the order waits" :
-		    "certspool domain dcv starts a new one");
-		goto out;
-	}
-
 	operator_name(by, sizeof(by));
-	if (mbx)
-		snprintf(detail, sizeof(detail), "dcv %lld: mailbox %s "
-		    "(S/MIME BR 3.2.2.2), confirmed by %s", id, mailbox, by);
-	else
-		snprintf(detail, sizeof(detail), "dcv %lld: domain %s of "
-		    "organization %lld \"%s\" by Email DCV (S/MIME BR 3.2.2.1), "
-		    "confirmed by %s", id, dom, oid, org, by);
-	if (store_done(env->st, store_prep(env->st, "UPDATE dcv SET"
-	    " state = 'used' WHERE id = ?", "i", id)) == -1)
-		goto fail;
-	if (mbx) {
-		if (store_done(env->st, store_prep(env->st, "INSERT INTO"
-		    " mailbox (account_id, email, validated_at) VALUES (?, ?, ?)"
-		    " ON CONFLICT (account_id, email) DO UPDATE SET"
-		    " validated_at = excluded.validated_at", "iti", aid,
-		    mailbox, now)) == -1)
-			goto fail;
-	} else if (store_done(env->st, store_prep(env->st, "UPDATE domain SET"
-	    " validated_at = ?, method = 'email' WHERE id = ?", "ii", now,
-	    did)) == -1)
-		goto fail;
-	if (store_event(env->st, mbx ? "mailbox_validated" :
-	    "domain_validated", 0, 0, 0, "open", "used", NULL, detail) == -1 ||
-	    store_commit(env->st) == -1)
-		goto fail;
-	time_fmt((time_t)(now + (mbx ? MAILBOX_REUSE : DOMAIN_REUSE)), when,
-	    sizeof(when));
-	if (mbx)
+	rc = dcv_confirm(env->st, pos[0], by, &d, msg, sizeof(msg));
+	if (rc == -1) {
+		dcv_info_free(&d);
+		return cli_err("domain confirm: database error");
+	}
+	if (rc != DCV_CONFIRMED) {
+		dcv_info_free(&d);
+		return cli_err("domain confirm: %s", msg);
+	}
+	time_fmt((time_t)(clock_now() + (d.is_mailbox ? MAILBOX_REUSE :
+	    DOMAIN_REUSE)), when, sizeof(when));
+	if (d.is_mailbox)
 		printf("mailbox %s validated (S/MIME BR 3.2.2.2); reusable "
-		    "until %s\n", mailbox, when);
+		    "until %s\n", d.mailbox, when);
 	else
 		printf("domain %s of organization %lld \"%s\" validated by "
-		    "Email DCV (S/MIME BR 3.2.2.1); reusable until %s\n", dom,
-		    oid, org, when);
-	rc = 0;
-	goto out;
-refuse:
-	store_rollback(env->st);
-	goto out;
-fail:
-	store_release(q);
-	store_rollback(env->st);
-	rc = cli_err("domain confirm: database error");
-out:
-	free(method);
-	free(mailbox);
-	free(state);
-	free(dom);
-	free(org);
-	return rc;
+		    "Email DCV (S/MIME BR 3.2.2.1); reusable until %s\n",
+		    d.domain, d.org_id, d.org ? d.org : "", when);
+	dcv_info_free(&d);
+	return 0;
 }

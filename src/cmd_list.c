@@ -49,80 +49,15 @@ list_args(int argc, char **argv, int maxpos, const char **pos, int *json,
 	return 0;
 }
 
-/* The code point of the UTF-8 sequence at *p, advancing *p; U+FFFD
- * (one byte consumed) for anything that is not well-formed UTF-8. */
-static unsigned long
-utf8_next(const unsigned char **p)
-{
-	const unsigned char	*s = *p;
-	unsigned long		 cp, min;
-	size_t			 n, i;
-
-	if (s[0] < 0x80) {
-		(*p)++;
-		return s[0];
-	}
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		n = 2;
-		cp = s[0] & 0x1f;
-		min = 0x80;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		n = 3;
-		cp = s[0] & 0x0f;
-		min = 0x800;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		n = 4;
-		cp = s[0] & 0x07;
-		min = 0x10000;
-	} else
-		goto bad;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			goto bad;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		goto bad;
-	*p += n;
-	return cp;
-bad:
-	(*p)++;
-	return 0xfffd;
-}
-
 /* s as a JSON string in ASCII; NULL as null. */
 static void
 json_str(const char *s)
 {
-	const unsigned char	*p = (const unsigned char *)s;
-	unsigned long		 cp;
+	struct buf	 b = { 0 };
 
-	if (s == NULL) {
-		fputs("null", stdout);
-		return;
-	}
-	putchar('"');
-	while (*p != '\0') {
-		cp = utf8_next(&p);
-		if (cp == '"' || cp == '\\')
-			printf("\\%c", (int)cp);
-		else if (cp == '\n')
-			fputs("\\n", stdout);
-		else if (cp == '\t')
-			fputs("\\t", stdout);
-		else if (cp == '\r')
-			fputs("\\r", stdout);
-		else if (cp >= 0x20 && cp < 0x7f)
-			putchar((int)cp);
-		else if (cp < 0x10000)
-			printf("\\u%04lx", cp);
-		else {
-			cp -= 0x10000;
-			printf("\\u%04lx\\u%04lx", 0xd800 + (cp >> 10),
-			    0xdc00 + (cp & 0x3ff));
-		}
-	}
-	putchar('"');
+	buf_json(&b, s);
+	fwrite(b.p, 1, b.len, stdout);
+	buf_free(&b);
 }
 
 /* A time as a JSON string, or null when absent. */

@@ -128,8 +128,9 @@ static const struct key keys[] = {
 	  "Address:port the recipient portal (certspool web) listens on;\n"
 	  "# [v6addr]:port for IPv6." },
 	{ "web_base_url", K_STR, O(web_base_url), "", 0, 0,
-	  "The portal's public URL (http:// or https://, no trailing /),\n"
-	  "# put in every link mailed; empty: http://web_listen." },
+	  "The portal's public URL (http:// or https://, host and port\n"
+	  "# only: the pages live at the root), put in every link mailed;\n"
+	  "# empty: http://web_listen (https:// with web_tls_cert)." },
 	{ "web_tls_cert", K_STR, O(web_tls_cert), "", 0, 0,
 	  "PEM certificate chain for HTTPS served by the portal itself;\n"
 	  "# empty: plain HTTP (behind a TLS reverse proxy)." },
@@ -362,8 +363,9 @@ conf_check_crl(const struct conf *c, char *err, size_t errlen)
 
 /*
  * The portal's keys: web_listen is host:port ([v6]:port), web_base_url
- * an http(s) URL without a trailing '/' (derived from web_listen when
- * empty), the TLS certificate and key given together.
+ * an http(s) URL of a host and port without a path (the pages, forms and
+ * assets use paths from the root; derived from web_listen when empty),
+ * the TLS certificate and key given together.
  */
 static int
 conf_check_web(struct conf *c, char *err, size_t errlen)
@@ -394,9 +396,12 @@ conf_check_web(struct conf *c, char *err, size_t errlen)
 		return 0;
 	}
 	if ((strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0) ||
-	    strpbrk(u, " \t\"<>'\\?#") != NULL || u[strlen(u) - 1] == '/') {
+	    strpbrk(u, " \t\"<>'\\?#") != NULL ||
+	    strchr(strstr(u, "://") + 3, '/') != NULL ||
+	    strstr(u, "://")[3] == '\0') {
 		snprintf(err, errlen, "%s: web_base_url \"%s\" is not an http:// "
-		    "or https:// URL without a trailing /", c->path, u);
+		    "or https:// URL of a host[:port] without a path (the "
+		    "portal's pages are at the root)", c->path, u);
 		return -1;
 	}
 	return 0;

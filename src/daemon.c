@@ -208,6 +208,14 @@ watch_inbound(int ifd, struct store *st, const struct conf *c)
 
 	snprintf(path, sizeof(path), "%s/inbound", c->spool_dir);
 	(void)inotify_add_watch(ifd, path, IN_CREATE | IN_MOVED_TO);
+	/* The portal touches portal/wake after a confirmation or a CSR
+	 * (portal_wake): the next pass starts at once. */
+	snprintf(path, sizeof(path), "%s/portal", c->spool_dir);
+	if (mkdir(path, 0750) == -1 && errno != EEXIST)
+		log_warn("%s: %s; the portal's requests wait for the next "
+		    "scan", path, strerror(errno));
+	(void)inotify_add_watch(ifd, path, IN_CLOSE_WRITE | IN_CREATE |
+	    IN_ATTRIB);
 	if ((q = store_prep(st, "SELECT name FROM account", NULL)) == NULL)
 		return;
 	while (sqlite3_step(q) == SQLITE_ROW) {
@@ -297,6 +305,9 @@ daemon_pass(struct store *st, const struct conf *c, const struct schema *sch,
 		rc = -1;
 	/* Messages a failed sendmail command left behind. */
 	if (mail_flush(c) == -1)
+		rc = -1;
+	/* PKCS#12 kept past p12_retention_days, after this pass's archives. */
+	if (p12keep_run(st, c) == -1)
 		rc = -1;
 	/* Pending revocations now due (revdoc.c). */
 	if (revoke_due(st, c) == -1)

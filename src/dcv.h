@@ -140,4 +140,25 @@ int	 valid_domain(const char *);
 /* Is domain (lower case) in conf->public_email_domains? */
 int	 is_public_domain(const struct conf *, const char *domain);
 
+/*
+ * Confirming an Email DCV or a mailbox control by its token (confirm.c),
+ * for the portal and certspool domain confirm.
+ */
+struct dcv_info {
+	long long	 id, domain_id, account_id, org_id;
+	long long	 created, expires;
+	int		 is_mailbox;	/* mailbox control, else Email DCV */
+	char		 method[16], state[16];
+	char		*mailbox, *domain, *org, *account;	/* or NULL */
+};
+enum { DCV_CONFIRMED = 0, DCV_UNKNOWN, DCV_NOT_TOKEN, DCV_USED, DCV_VOID,
+	DCV_EXPIRED };
+/* The DCV a token names: 1 found, 0 unknown or malformed, -1 error. */
+int	 dcv_lookup(struct store *, const char *token, struct dcv_info *);
+void	 dcv_info_free(struct dcv_info *);
+/* Confirm in a transaction of its own, recording "confirmed by BY":
+ * DCV_CONFIRMED, another DCV_* with a sentence in msg, or -1 (store). */
+int	 dcv_confirm(struct store *, const char *token, const char *by,
+	    struct dcv_info *, char *msg, size_t msglen);
+
 #endif

@@ -130,6 +130,8 @@ void	 buf_add(struct buf *b, const void *p, size_t len);
 void	 buf_addf(struct buf *b, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	 buf_free(struct buf *b);
+/* Append s as a JSON string in ASCII (\uXXXX escapes); NULL as null. */
+void	 buf_json(struct buf *b, const char *s);
 /*
  * One DER element at *pp before end (single-byte tag, definite length of
  * at most 4 bytes): its tag and content; *pp moves past it.  0 or -1.
@@ -464,6 +466,10 @@ void		 store_rollback(struct store *);
 /* Run SQL with no result; printf-free, use bound statements elsewhere. */
 int		 store_exec(struct store *, const char *sql);
 /* Append an event (part of the caller's transaction). */
+/* Store a csrLater recipient's CSR and make it evaluated again (spool.c);
+ * caller's transaction.  source goes into the csr_received event. */
+int		 recipient_take_csr(struct store *, long long rid, long long oid,
+		    long long bid, const char *csr, const char *source);
 int		 store_event(struct store *, const char *kind, long long batch,
 		    long long order, long long rcpt, const char *from,
 		    const char *to, const char *reason, const char *detail);
@@ -534,6 +540,11 @@ int		 revdoc_revoke(struct store *, long long account_id,
 int		 revoke_due(struct store *, const struct conf *);
 /* Send owed "certificate revoked" messages, write owed results. */
 int		 revresult_flush(struct store *, const struct conf *);
+
+/* ---- PKCS#12 retention (p12keep.c) ---- */
+/* The daemon pass step: purge the PKCS#12 of certificates made more
+ * than p12_retention_days ago (chunks, one transaction each).  0 or -1. */
+int		 p12keep_run(struct store *, const struct conf *);
 
 /* ---- issuing CA (ca.c) ---- */
 

@@ -432,6 +432,15 @@ static const struct command commands[] = {
 	  "entries, thisUpdate, nextUpdate.\n"
 	  "  --now  every shard, even if nothing changed and none is due\n",
 	  NULL },
+	{ "web", NULL, cmd_web, "web",
+	  "Serve the recipient portal on web_listen until SIGTERM or SIGINT:\n"
+	  "confirmation links, key generation in the browser, pickup of\n"
+	  "server-made keys, certificate copies, and the files of crl_dir\n"
+	  "(/crl/NAME, /issuing.cer).  HTTPS when web_tls_cert and\n"
+	  "web_tls_key are set.  Links in messages use web_base_url.  Runs\n"
+	  "next to the daemon on the same database; holds no CA key.\n",
+	  "Exit status: 0 when stopped by a signal; 1 with one line on stderr\n"
+	  "when it cannot start (port in use, TLS files unreadable).\n" },
 	{ "ca", "import", cmd_ca_import, "ca import CERT KEY CHAIN",
 	  "Install an issuing CA from PEM files: its certificate, its private\n"
 	  "key and the chain up to the root.\n", NULL },

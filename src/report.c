@@ -434,7 +434,8 @@ write_archive(struct store *st, const struct conf *c, const struct chain *ch,
 		ADD("cert.pem", pem, pemlen);
 		ADD("chain.pem", ch->pem, ch->pemlen);
 		ADD("cert.p7b", p7, p7len);
-		if (r.p12 != NULL)
+		/* Not when p12_in_archive is off; a purged one is NULL. */
+		if (r.p12 != NULL && c->p12_in_archive)
 			ADD("bundle.p12", r.p12, r.p12len);
 #undef ADD
 		free(pem);

@@ -14,15 +14,45 @@
  * result.  A group that fails as a whole (sync, a full disk, the
  * database) marks nothing: the same messages are written again, under
  * the same names, next time.
+ *
+ * Portal links: each message carries a "cert" link (copies later,
+ * until notAfter) and, for a server-generated key, a "pickup" link (the
+ * PKCS#12, once, until p12_retention_days after issuance).  A message
+ * re-written after a crash must be the message written before (it may
+ * have been handed over; mailspool.c's .sent markers take an identical
+ * message as delivered), and must not carry a link whose row was never
+ * committed.  So a link's token is not drawn at random but derived:
+ * HMAC-SHA256(link key, kind, serial), the link key being 32 random
+ * bytes in LINK_KEY_FILE beside the database (made on first use, mode
+ * 0600; never in the database, so a copy of the database still gives no
+ * working link).  The rows are inserted (idempotently) and committed in
+ * mail_load, before the worker writes the messages: one token per kind
+ * and certificate, however often its message is written.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "report.h"
+#include "dcv.h"
+#include "portal.h"
+
+#define LINK_KEY_FILE	"portal-link.key"
+#define LINK_KEY_LEN	32
+#define LINK_URL_MAX	1024
+
+/* The portal links of one certificate's message ("" if none). */
+struct links {
+	char		 cert[LINK_URL_MAX];
+	char		 pickup[LINK_URL_MAX];
+	long long	 pickup_expires;
+};
 
 /* A display name fit for a header: one line of text, else none. */
 static const char *
@@ -43,7 +73,7 @@ header_name(const char *name)
  * becomes of each goes to r->st_cert and r->st_p12 (mail_batch_add). */
 static int
 write_mails(struct mail_batch *mb, const struct conf *c,
-    const struct chain *ch, struct cert_row *r)
+    const struct chain *ch, struct cert_row *r, const struct links *lk)
 {
 	struct mail_msg		 m;
 	struct mail_attach	 att[2];
@@ -70,10 +100,21 @@ write_mails(struct mail_batch *mb, const struct conf *c,
 	}
 	buf_addf(&body, "\nThe certificate is attached (cert.pem, and "
 	    "cert.p7b with its chain).\n");
-	if (r->p12 != NULL)
-		buf_addf(&body, "Your private key was generated for you and "
-		    "is in bundle.p12 in the\ncertificate archive; its "
-		    "password comes in a separate message.\n");
+	if (r->p12 != NULL && lk->pickup[0] != '\0') {
+		char	 pe[32];
+
+		time_fmt((time_t)lk->pickup_expires, pe, sizeof(pe));
+		buf_addf(&body, "\nYour private key was generated for you.  "
+		    "Pick up bundle.p12 (once) at\n\n    %s\n\nand confirm "
+		    "there that you imported it: the CA then erases its copy.\n"
+		    "The link works until %s.  The password of bundle.p12\n"
+		    "comes in a separate message.\n%s", lk->pickup, pe,
+		    c->p12_in_archive ? "bundle.p12 is also in the "
+		    "certificate archive of this request.\n" : "");
+	}
+	if (lk->cert[0] != '\0')
+		buf_addf(&body, "\nCopies of your certificate later (cert.pem, "
+		    "its chain, cert.p7b):\n\n    %s\n", lk->cert);
 	snprintf(subject, sizeof(subject), "Client certificate %s for %s",
 	    r->kind == 1 ? "reissued" : r->kind == 2 ? "renewed" : "issued",
 	    r->email);
@@ -127,6 +168,152 @@ write_mails(struct mail_batch *mb, const struct conf *c,
 }
 
 /*
+ * The link key (LINK_KEY_FILE in the database's directory) into key;
+ * made from rnd_bytes on first use.  -1 if it cannot be read or made.
+ */
+static int
+link_key(const struct conf *c, unsigned char key[LINK_KEY_LEN])
+{
+	unsigned char	*p = NULL, fresh[LINK_KEY_LEN];
+	char		 dir[PATH_MAX], path[PATH_MAX + sizeof(LINK_KEY_FILE)];
+	const char	*slash;
+	size_t		 len = 0;
+	int		 rc = -1;
+
+	if ((slash = strrchr(c->database, '/')) == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if ((size_t)(slash - c->database) >= sizeof(dir))
+		return -1;
+	else
+		snprintf(dir, sizeof(dir), "%.*s", slash == c->database ? 1 :
+		    (int)(slash - c->database), c->database);
+	snprintf(path, sizeof(path), "%s/%s", dir, LINK_KEY_FILE);
+	if (fs_read_file(path, 4 * LINK_KEY_LEN, &p, &len) == -1) {
+		if (errno != ENOENT) {
+			log_err("%s: cannot read: %s", path, strerror(errno));
+			return -1;
+		}
+		rnd_bytes(fresh, sizeof(fresh));
+		if (fs_write_atomic_path(dir, LINK_KEY_FILE, fresh,
+		    sizeof(fresh), 0600) == -1) {
+			log_err("%s: cannot write: %s", path, strerror(errno));
+			OPENSSL_cleanse(fresh, sizeof(fresh));
+			return -1;
+		}
+		log_info("%s: portal link key made", path);
+		OPENSSL_cleanse(fresh, sizeof(fresh));
+		/* read back: what is on disk is what later passes use */
+		if (fs_read_file(path, 4 * LINK_KEY_LEN, &p, &len) == -1) {
+			log_err("%s: cannot read: %s", path, strerror(errno));
+			return -1;
+		}
+	}
+	if (len != LINK_KEY_LEN)
+		log_err("%s: %zu bytes, not %d", path, len, LINK_KEY_LEN);
+	else {
+		memcpy(key, p, LINK_KEY_LEN);
+		rc = 0;
+	}
+	if (p != NULL)
+		OPENSSL_cleanse(p, len);
+	free(p);
+	return rc;
+}
+
+/* The token of kind for the certificate serial: PORTAL_TOKEN_CHARS
+ * Crockford base-32 characters of HMAC-SHA256(key, kind NUL serial). */
+static void
+link_token(const unsigned char key[LINK_KEY_LEN], const char *kind,
+    const char *serial, char tok[PORTAL_TOKEN_CHARS + 1])
+{
+	static const char	 b32[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+	unsigned char		 mac[EVP_MAX_MD_SIZE];
+	struct buf		 msg = { 0 };
+	unsigned int		 maclen = 0;
+	size_t			 i;
+
+	buf_add(&msg, kind, strlen(kind) + 1);
+	buf_add(&msg, serial, strlen(serial));
+	if (HMAC(EVP_sha256(), key, LINK_KEY_LEN, msg.p, msg.len, mac,
+	    &maclen) == NULL || maclen < PORTAL_TOKEN_CHARS) {
+		log_ssl(LOGL_ERR, "portal link: HMAC-SHA256");
+		abort();	/* SHA-256 is always there: a bug */
+	}
+	/* 256 is a multiple of 32: the low five bits are uniform. */
+	for (i = 0; i < PORTAL_TOKEN_CHARS; i++)
+		tok[i] = b32[mac[i] & 31];
+	tok[PORTAL_TOKEN_CHARS] = '\0';
+	buf_free(&msg);
+	OPENSSL_cleanse(mac, sizeof(mac));
+}
+
+/* The row of a derived token; nothing if it is there already. */
+static int
+link_row(struct store *st, const char *kind, const char *tok,
+    const struct cert_row *r, long long created, long long expires)
+{
+	char	 hash[65];
+
+	token_hash(tok, hash);
+	return store_done(st, store_prep(st, "INSERT INTO portal_token (kind,"
+	    " token_hash, recipient_id, certificate_id, created, expires)"
+	    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (token_hash) DO NOTHING",
+	    "ttiiii", kind, hash, r->rid, r->cid, created, expires));
+}
+
+/*
+ * The links of the messages of rows into lk, their token rows committed
+ * in one transaction before any message is written (file header).  A
+ * "cert" link for every certificate (until its notAfter); a "pickup"
+ * link for a stored PKCS#12 (until p12_retention_days after the
+ * certificate was made, when p12keep.c purges it).
+ */
+static int
+links_make(struct store *st, const struct conf *c, const struct cert_row *rows,
+    struct links *lk, size_t n)
+{
+	unsigned char	 key[LINK_KEY_LEN];
+	char		 tok[PORTAL_TOKEN_CHARS + 1];
+	long long	 now = clock_now(), created;
+	size_t		 i;
+
+	if (link_key(c, key) == -1)
+		return -1;
+	if (store_begin(st) == -1)
+		goto bad;
+	for (i = 0; i < n; i++) {
+		const struct cert_row *r = &rows[i];
+
+		if (store_int(st, &created, now, store_prep(st, "SELECT created"
+		    " FROM certificate WHERE id = ?", "i", r->cid)) == -1)
+			goto bad;
+		link_token(key, "cert", r->serial, tok);
+		if (link_row(st, "cert", tok, r, now,
+		    (long long)r->not_after) == -1)
+			goto bad;
+		portal_link(c, "cert", tok, lk[i].cert, sizeof(lk[i].cert));
+		if (r->p12 == NULL)
+			continue;
+		lk[i].pickup_expires = created +
+		    (long long)c->p12_retention_days * 86400;
+		link_token(key, "pickup", r->serial, tok);
+		if (link_row(st, "pickup", tok, r, now,
+		    lk[i].pickup_expires) == -1)
+			goto bad;
+		portal_link(c, "pickup", tok, lk[i].pickup,
+		    sizeof(lk[i].pickup));
+	}
+	OPENSSL_cleanse(key, sizeof(key));
+	OPENSSL_cleanse(tok, sizeof(tok));
+	return store_commit(st);
+bad:
+	store_rollback(st);
+	OPENSSL_cleanse(key, sizeof(key));
+	OPENSSL_cleanse(tok, sizeof(tok));
+	return -1;
+}
+
+/*
  * Messages go out in pieces of at most MAIL_PIECE certificates: the rows
  * are read from the database (mail_load, this thread), the messages are
  * written and published as one batch (mail_write: no database, so any
@@ -141,6 +328,7 @@ struct mail_work {
 	const struct conf	*conf;
 	struct chain		 ch;
 	struct cert_row		*rows;
+	struct links		*links;	/* one per row */
 	size_t			 n;
 	int			 written;
 };
@@ -155,6 +343,7 @@ mail_work_free(struct mail_work *w)
 	for (i = 0; i < w->n; i++)
 		cert_row_free(&w->rows[i]);
 	free(w->rows);
+	free(w->links);
 	chain_free(&w->ch);
 	free(w);
 }
@@ -189,6 +378,13 @@ mail_load(struct store *st, const struct conf *c, const struct ca *ca,
 		mail_work_free(w);
 		return NULL;
 	}
+	w->links = xcalloc(w->n, sizeof(*w->links));
+	if (links_make(st, c, w->rows, w->links, w->n) == -1) {
+		log_warn("portal links of the certificate messages not made; "
+		    "the messages are written in a later pass");
+		mail_work_free(w);
+		return NULL;
+	}
 	return w;
 }
 
@@ -208,7 +404,8 @@ mail_write(struct mail_work *w)
 	for (i = 0; i < w->n; i++) {
 		log_ctx_put(LOGK_ORDER, w->rows[i].order_ext);
 		log_ctx_put(LOGK_RECIPIENT, w->rows[i].email);
-		(void)write_mails(mb, w->conf, &w->ch, &w->rows[i]);
+		(void)write_mails(mb, w->conf, &w->ch, &w->rows[i],
+		    &w->links[i]);
 		crash_point("after_mail");
 	}
 	log_ctx_put(LOGK_ORDER, NULL);

@@ -247,6 +247,29 @@ on_order(void *arg, const struct order_in *o)
 	return 0;
 }
 
+/*
+ * A csrLater recipient's CSR has come (a csrSubmission, or the portal's
+ * key generation page): store it and let the next pass evaluate the
+ * recipient again.  Caller's transaction.
+ */
+int
+recipient_take_csr(struct store *st, long long rid, long long oid,
+    long long bid, const char *csr, const char *source)
+{
+	if (store_done(st, store_prep(st,
+	    "UPDATE recipient SET csr = ?, state = 'new' WHERE id = ?", "ti",
+	    csr, rid)) == -1 ||
+	    store_done(st, store_prep(st,
+	    "UPDATE orders SET state = 'new' WHERE id = ? AND state = ?",
+	    "it", oid, S_WAIT_CSR)) == -1 ||
+	    store_done(st, store_prep(st,
+	    "UPDATE batch SET dirty = 1 WHERE id = ?", "i", bid)) == -1 ||
+	    store_event(st, "csr_received", bid, oid, rid, S_WAIT_CSR,
+	    S_NEW, NULL, source) == -1)
+		return -1;
+	return 0;
+}
+
 /* A CSR for a csrLater recipient of this account, still waiting. */
 static int
 on_csr(void *arg, const struct csr_in *c)
@@ -277,16 +300,7 @@ on_csr(void *arg, const struct csr_in *c)
 		    "of this account is waiting for a CSR", c->email, c->order);
 		return 0;	/* keep collecting problems */
 	}
-	if (store_done(in->st, store_prep(in->st,
-	    "UPDATE recipient SET csr = ?, state = 'new' WHERE id = ?", "ti",
-	    c->csr, rid)) == -1 ||
-	    store_done(in->st, store_prep(in->st,
-	    "UPDATE orders SET state = 'new' WHERE id = ? AND state = ?",
-	    "it", oid, S_WAIT_CSR)) == -1 ||
-	    store_done(in->st, store_prep(in->st,
-	    "UPDATE batch SET dirty = 1 WHERE id = ?", "i", bid)) == -1 ||
-	    store_event(in->st, "csr_received", bid, oid, rid, S_WAIT_CSR,
-	    S_NEW, NULL, in->name) == -1)
+	if (recipient_take_csr(in->st, rid, oid, bid, c->csr, in->name) == -1)
 		return db_failed(in, c->line, "");
 	in->ncsr++;
 	return 0;

@@ -11,7 +11,10 @@
  * domain.  Mailbox-validated products: each mailbox needs a mailbox
  * validation less than 30 days old (S/MIME BR 3.2.2.2, 4.2.1), else a
  * token valid 24 hours is mailed to the mailbox itself.  Either way the
- * order waits in waiting_dcv until certspool domain confirm TOKEN.  A
+ * order waits in waiting_dcv until the token is confirmed: the message
+ * links the portal's confirmation page (WEB_BASE_URL/confirm/TOKEN,
+ * portal_confirm.c), and certspool domain confirm TOKEN stays for
+ * support (both in confirm.c).  A
  * domain's open DNS TXT, DNS CNAME or HTTP DCVs (dcv_net.c) are looked up
  * each time the stage needs the domain, so a published record validates
  * it in the next pass; while one is open no Email DCV is started.
@@ -37,6 +40,7 @@
 #include "pipeline.h"
 #include "store.h"
 #include "dcv.h"
+#include "portal.h"
 
 static const char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
@@ -260,7 +264,7 @@ dcv_start_email(struct store *st, const struct conf *c, long long domain_id,
 	struct buf	 body = { 0 };
 	char		*domain = NULL, *org = NULL;
 	char		 tok[DCV_TOKEN_CHARS + 1], hash[65], exp[32];
-	char		 to[320], subject[320], detail[512];
+	char		 to[320], subject[320], detail[512], link[512];
 	long long	 now = clock_now(), account = 0, id;
 	size_t		 i;
 	int		 rc = -1;
@@ -291,6 +295,7 @@ dcv_start_email(struct store *st, const struct conf *c, long long domain_id,
 		goto out;
 	ds->id = id = store_last_id(st);
 	time_fmt(ds->expires, exp, sizeof(exp));
+	portal_link(c, "confirm", tok, link, sizeof(link));
 
 	snprintf(subject, sizeof(subject), "Confirm control of %s for S/MIME "
 	    "certificates", domain);
@@ -300,13 +305,16 @@ dcv_start_email(struct store *st, const struct conf *c, long long domain_id,
 	    "(admin, administrator, webmaster, hostmaster and postmaster) "
 	    "so that whoever controls the domain can confirm it (Email "
 	    "domain control validation, S/MIME BR 3.2.2.1).\n\n"
-	    "To confirm, give this token to the certificate authority, "
-	    "which runs:\n\n"
+	    "To confirm, open this link and press the button on the "
+	    "page (opening it alone confirms nothing):\n\n"
+	    "    %s\n\n"
+	    "The link is valid until %s and works once.  If it cannot be "
+	    "opened, the certificate authority's support can confirm with "
+	    "this token:\n\n"
 	    "    certspool domain confirm %s\n\n"
-	    "The token is valid until %s and can be used once.  If you did "
-	    "not expect this message, ignore it: without the confirmation "
-	    "no certificate is issued for %s.\n", org, domain, domain, tok,
-	    exp, domain);
+	    "If you did not expect this message, ignore it: without the "
+	    "confirmation no certificate is issued for %s.\n", org, domain,
+	    domain, link, exp, tok, domain);
 
 	for (i = 0; i < NCONSTRUCTED; i++) {
 		snprintf(to, sizeof(to), "%s@%s", constructed[i], domain);
@@ -342,7 +350,7 @@ dcv_start_mailbox(struct eval *e, const char *mailbox)
 	struct order	*o = e->o;
 	struct buf	 body = { 0 };
 	char		 tok[DCV_TOKEN_CHARS + 1], hash[65], exp[32];
-	char		 detail[512];
+	char		 detail[512], link[512];
 	long long	 now = clock_now(), expires, id;
 	int		 rc = -1;
 
@@ -357,15 +365,21 @@ dcv_start_mailbox(struct eval *e, const char *mailbox)
 		goto out;
 	id = store_last_id(e->st);
 	time_fmt((time_t)expires, exp, sizeof(exp));
+	portal_link(e->conf, "confirm", tok, link, sizeof(link));
 
 	buf_addf(&body, "An S/MIME certificate was ordered for this "
 	    "mailbox, %s.\n\n"
-	    "To confirm that you control it (S/MIME BR 3.2.2.2), give this "
-	    "token to the certificate authority, which runs:\n\n"
+	    "To confirm that you control it (S/MIME BR 3.2.2.2), open "
+	    "this link and press the button on the page (opening it alone "
+	    "confirms nothing):\n\n"
+	    "    %s\n\n"
+	    "The link is valid until %s and works once.  If it cannot be "
+	    "opened, the certificate authority's support can confirm with "
+	    "this token:\n\n"
 	    "    certspool domain confirm %s\n\n"
-	    "The token is valid until %s and can be used once.  If you did "
-	    "not expect this message, ignore it: without the confirmation "
-	    "no certificate is issued for this mailbox.\n", mailbox, tok, exp);
+	    "If you did not expect this message, ignore it: without the "
+	    "confirmation no certificate is issued for this mailbox.\n",
+	    mailbox, link, exp, tok);
 	if (dcv_mail(e->conf, id, "mailbox", hash, mailbox,
 	    "Confirm your mailbox for an S/MIME certificate",
 	    (const char *)body.p) == -1) {
@@ -609,8 +623,9 @@ stage_dcv(struct eval *e)
 	if (mbx)
 		eval_wait(e, S_WAIT_DCV, "mailbox control validation (S/MIME BR "
 		    "3.2.2.2) pending for %s: a confirmation message with a "
-		    "token valid 24 hours went to each mailbox; certspool "
-		    "domain confirm TOKEN completes it", list);
+		    "link valid 24 hours went to each mailbox; confirming "
+		    "at the link (or certspool domain confirm TOKEN) "
+		    "completes it", list);
 	else if (w.note[0] != '\0')
 		eval_wait(e, S_WAIT_DCV, "domain control validation (S/MIME BR "
 		    "3.2.2.1) pending for %s: the open DNS/HTTP DCV is looked "
@@ -619,8 +634,9 @@ stage_dcv(struct eval *e)
 		eval_wait(e, S_WAIT_DCV, "domain control validation (S/MIME BR "
 		    "3.2.2.1) pending for %s: a confirmation message with a "
 		    "token valid 30 days went to admin@, administrator@, "
-		    "webmaster@, hostmaster@ and postmaster@ of %s; certspool "
-		    "domain confirm TOKEN completes it", list,
+		    "webmaster@, hostmaster@ and postmaster@ of %s; "
+		    "confirming at the link (or certspool domain confirm "
+		    "TOKEN) completes it", list,
 		    pending > 1 ? "each domain" : "the domain");
 	src = STAGE_WAIT;
 	goto done;

@@ -224,3 +224,79 @@ is_atext(unsigned char c)
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 	    (c >= '0' && c <= '9') || strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
 }
+
+/* The code point of the UTF-8 sequence at *p, advancing *p; U+FFFD
+ * (one byte consumed) for anything that is not well-formed UTF-8. */
+static unsigned long
+utf8_next(const unsigned char **p)
+{
+	const unsigned char	*s = *p;
+	unsigned long		 cp, min;
+	size_t			 n, i;
+
+	if (s[0] < 0x80) {
+		(*p)++;
+		return s[0];
+	}
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		n = 2;
+		cp = s[0] & 0x1f;
+		min = 0x80;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		n = 3;
+		cp = s[0] & 0x0f;
+		min = 0x800;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		n = 4;
+		cp = s[0] & 0x07;
+		min = 0x10000;
+	} else
+		goto bad;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			goto bad;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		goto bad;
+	*p += n;
+	return cp;
+bad:
+	(*p)++;
+	return 0xfffd;
+}
+
+/* Append s as a JSON string (RFC 8259) in ASCII; NULL as null. */
+void
+buf_json(struct buf *b, const char *s)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	unsigned long		 cp;
+
+	if (s == NULL) {
+		buf_add(b, "null", 4);
+		return;
+	}
+	buf_add(b, "\"", 1);
+	while (*p != '\0') {
+		cp = utf8_next(&p);
+		if (cp == '"' || cp == '\\')
+			buf_addf(b, "\\%c", (int)cp);
+		else if (cp == '\n')
+			buf_add(b, "\\n", 2);
+		else if (cp == '\t')
+			buf_add(b, "\\t", 2);
+		else if (cp == '\r')
+			buf_add(b, "\\r", 2);
+		else if (cp >= 0x20 && cp < 0x7f)
+			buf_addf(b, "%c", (int)cp);
+		else if (cp < 0x10000)
+			buf_addf(b, "\\u%04lx", cp);
+		else {
+			cp -= 0x10000;
+			buf_addf(b, "\\u%04lx\\u%04lx", 0xd800 + (cp >> 10),
+			    0xdc00 + (cp & 0x3ff));
+		}
+	}
+	buf_add(b, "\"", 1);
+}

@@ -144,6 +144,13 @@ mail_token() {
 	[ -n "$f" ] || return 1
 	tr -d '\r' <"$f" | sed -n 's/.*certspool domain confirm \([A-Za-z0-9_-]*\).*/\1/p' | head -n 1
 }
+# mail_link KIND ADDRESS: the newest portal link of KIND (confirm, keygen,
+# pickup, cert) mailed to ADDRESS.
+mail_link() {
+	f=$(grep -l "^To: $2" "$S"/mail/*.eml 2>/dev/null | xargs -r grep -l "/$1/" | xargs -r ls -t | head -n 1)
+	[ -n "$f" ] || return 1
+	tr -d '\r' <"$f" | grep -o "https\?://[^ ]*/$1/[A-Z0-9]*" | head -n 1
+}
 # csr KEYSPEC EMAIL: a CSR (PEM) for a new key; KEYSPEC rsa:2048, ec:P-256...
 csr() {
 	k=$T/keys/$2.key
