@@ -184,9 +184,12 @@ check "canary tree unchanged" cmp -s "$T/canary.before" "$T/canary.after"
 check "symlinked account directory unchanged" cmp -s "$T/canary2.before" "$T/canary2.after"
 check "symlinked account directory still a symlink" test -L "$S/inbound/other"
 check "unknown account not read" test -f "$S/inbound/evil/e.xml"
+# beside the database: the portal link key, made at the first message
+check_eq "portal-link.key beside the database, a regular file of mode 600" "600 regular file" \
+    "$(stat -c '%a %F' "$T/portal-link.key" 2>&1)"
 check_eq "nothing newer than the marker outside the spool and database" "" \
     "$(find "$T" -newer "$T/marker" ! -path "$S" ! -path "$S/*" ! -name 'certspool.db*' \
-    ! -name daemon.log ! -path "$T/keys*" ! -path "$T/canary.after" ! -path "$T/canary2.after" \
+    ! -path "$T/portal-link.key" ! -name daemon.log ! -path "$T/keys*" ! -path "$T/canary.after" ! -path "$T/canary2.after" \
     ! -path "$T" 2>/dev/null)"
 check_eq "no file anywhere named after the payload token" "" \
     "$(find / -xdev -name "*$TOKEN*" 2>/dev/null | head -n 3)"
