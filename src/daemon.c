@@ -346,7 +346,7 @@ lock_spool(const struct conf *c)
 
 int
 daemon_run(struct conf **cp, struct store *st, const char *confpath,
-    int once)
+    int once, struct keyproc *kp)
 {
 	struct conf		*c = *cp;
 	struct schema		*sch = NULL;
@@ -376,6 +376,7 @@ daemon_run(struct conf **cp, struct store *st, const char *confpath,
 		log_err("issuing CA: %s", err);
 		goto out;
 	}
+	ca->kp = kp;
 	if ((sch = schema_load(schema_path(), err, sizeof(err))) == NULL) {
 		log_err("schema: %s", err);
 		goto out;
