@@ -17,6 +17,7 @@
  */
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -45,6 +46,12 @@ struct keyproc {
 	int		 nbusy;
 	int		 dead;		/* kill and start again */
 	unsigned int	 gen;		/* signer generation */
+	/* Signers are forked by one long-lived thread: the signer's
+	 * PR_SET_PDEATHSIG follows the thread that forked it. */
+	pthread_t	 spawner;
+	pthread_cond_t	 scv;
+	int		 have_spawner, want, stop, src;
+	char		 serr[KP_MSG_MAX + 64];
 	char		*argv[KP_NARGS + 1];
 };
 
@@ -54,23 +61,6 @@ struct kp_src {
 	int			 fd;
 	unsigned long long	 len;
 };
-
-static int
-read_full(int fd, void *buf, size_t len)
-{
-	unsigned char	*p = buf;
-	ssize_t		 r;
-
-	while (len > 0) {
-		if ((r = read(fd, p, len)) == -1 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		p += r;
-		len -= (size_t)r;
-	}
-	return 0;
-}
 
 /* Write to a channel; a dead peer is an error, never SIGPIPE. */
 static int
@@ -113,45 +103,61 @@ get_len(const unsigned char h[KP_HDR])
  * Read one answer: KP_OK with *body, a status with the message in err,
  * or -1 (the channel failed) with err set.
  */
+/*
+ * Read one answer (header and body, usually in one read): KP_OK with
+ * *body, a status with the message in err, or -1 (the channel failed)
+ * with err set.
+ */
 static int
 read_answer(int fd, unsigned char **body, size_t *blen, char *err,
     size_t errlen)
 {
-	unsigned char	 h[KP_HDR], *b;
-	unsigned long	 n;
+	unsigned char	 b[KP_HDR + KP_MSG_MAX];
+	size_t		 have = 0, want = KP_HDR;
+	unsigned long	 n = 0;
+	ssize_t		 r;
 	char		 msg[KP_MSG_MAX + 1];
 
 	*body = NULL;
 	*blen = 0;
-	if (read_full(fd, h, sizeof(h)) == -1) {
-		snprintf(err, errlen, "the signer process closed its channel");
+	while (have < want) {
+		if ((r = read(fd, b + have, sizeof(b) - have)) == -1 &&
+		    errno == EINTR)
+			continue;
+		if (r <= 0) {
+			snprintf(err, errlen, "the signer process closed its "
+			    "channel");
+			return -1;
+		}
+		have += (size_t)r;
+		if (have >= KP_HDR && want == KP_HDR) {
+			n = get_len(b);
+			if ((b[0] != KP_OK && b[0] != KP_REFUSED &&
+			    b[0] != KP_UNAVAILABLE) || n > KP_MSG_MAX) {
+				snprintf(err, errlen, "the signer process "
+				    "answered an unknown status or length");
+				return -1;
+			}
+			want = KP_HDR + n;
+		}
+	}
+	if (have != want) {
+		snprintf(err, errlen, "the signer process answered more than "
+		    "it was asked");
 		return -1;
 	}
-	n = get_len(h);
-	if ((h[0] != KP_OK && h[0] != KP_REFUSED && h[0] != KP_UNAVAILABLE) ||
-	    n > KP_MSG_MAX) {
-		snprintf(err, errlen, "the signer process answered an unknown "
-		    "status or length");
-		return -1;
+	if (b[0] != KP_OK) {
+		snprintf(err, errlen, "%s", log_safe((char *)b + KP_HDR, n,
+		    msg, sizeof(msg)));
+		return b[0];
 	}
-	b = xcalloc(1, n + 1);
-	if (read_full(fd, b, n) == -1) {
-		free(b);
-		snprintf(err, errlen, "the signer process closed its channel");
-		return -1;
-	}
-	if (h[0] != KP_OK) {
-		snprintf(err, errlen, "%s", log_safe((char *)b, n, msg,
-		    sizeof(msg)));
-		free(b);
-		return h[0];
-	}
-	*body = b;
+	*body = xcalloc(1, n + 1);
+	memcpy(*body, b + KP_HDR, n);
 	*blen = n;
 	return KP_OK;
 }
 
-static void	 reap(struct keyproc *);
+static int	 reap(struct keyproc *);
 
 /* Build the signer's command line once (nothing is allocated after fork). */
 static void
@@ -240,11 +246,12 @@ spawn(struct keyproc *kp, char *err, size_t errlen)
 	return rc;
 }
 
-/* Kill (if it still runs) and reap the signer, close our ends. */
-static void
+/* Kill (if it still runs) and reap the signer, close our ends; its
+ * wait status, or -1. */
+static int
 reap(struct keyproc *kp)
 {
-	int	 i, status;
+	int	 i, status = -1;
 
 	for (i = 0; i < kp->nchan; i++)
 		if (kp->fd[i] != -1) {
@@ -252,19 +259,63 @@ reap(struct keyproc *kp)
 			kp->fd[i] = -1;
 		}
 	if (kp->pid <= 0)
-		return;
-	if (waitpid(kp->pid, &status, WNOHANG) == 0) {
-		kill(kp->pid, SIGKILL);
-		while (waitpid(kp->pid, &status, 0) == -1 && errno == EINTR)
-			continue;
-	}
+		return -1;
+	kill(kp->pid, SIGKILL);
+	while (waitpid(kp->pid, &status, 0) == -1 && errno == EINTR)
+		continue;
 	kp->pid = -1;
+	return status;
+}
+
+/* The spawner thread: start a signer whenever one is wanted. */
+static void *
+spawner(void *arg)
+{
+	struct keyproc	*kp = arg;
+	long		 old;
+	int		 st;
+
+	pthread_mutex_lock(&kp->mu);
+	for (;;) {
+		while (!kp->want && !kp->stop)
+			pthread_cond_wait(&kp->scv, &kp->mu);
+		if (kp->stop)
+			break;
+		if ((old = kp->pid) > 0) {
+			st = reap(kp);
+			log_warn("signer process %ld ended (%s %d); starting a "
+			    "new one", old, st != -1 && WIFSIGNALED(st) ?
+			    "signal" : "status", st == -1 ? -1 :
+			    WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+		}
+		if ((kp->src = spawn(kp, kp->serr, sizeof(kp->serr))) == 0 &&
+		    kp->gen > 1)
+			log_info("signer process %ld started", (long)kp->pid);
+		kp->want = 0;
+		pthread_cond_broadcast(&kp->cv);
+	}
+	pthread_mutex_unlock(&kp->mu);
+	return NULL;
+}
+
+/* Have the spawner start a signer and wait for it.  Lock held. */
+static int
+respawn(struct keyproc *kp, char *err, size_t errlen)
+{
+	kp->want = 1;
+	pthread_cond_signal(&kp->scv);
+	while (kp->want)
+		pthread_cond_wait(&kp->cv, &kp->mu);
+	if (kp->src == -1)
+		snprintf(err, errlen, "%s", kp->serr);
+	return kp->src;
 }
 
 struct keyproc *
 keyproc_start(const struct conf *c, char *err, size_t errlen)
 {
 	struct keyproc	*kp;
+	int		 rc;
 
 	kp = xcalloc(1, sizeof(*kp));
 	kp->nchan = (c->workers > 0 ? c->workers : 1) + 1;
@@ -275,8 +326,18 @@ keyproc_start(const struct conf *c, char *err, size_t errlen)
 	kp->pid = -1;
 	pthread_mutex_init(&kp->mu, NULL);
 	pthread_cond_init(&kp->cv, NULL);
+	pthread_cond_init(&kp->scv, NULL);
 	make_argv(kp, c);
-	if (spawn(kp, err, errlen) == -1) {
+	if (pthread_create(&kp->spawner, NULL, spawner, kp) != 0) {
+		snprintf(err, errlen, "cannot start a thread");
+		keyproc_stop(kp);
+		return NULL;
+	}
+	kp->have_spawner = 1;
+	pthread_mutex_lock(&kp->mu);
+	rc = respawn(kp, err, errlen);
+	pthread_mutex_unlock(&kp->mu);
+	if (rc == -1) {
 		keyproc_stop(kp);
 		return NULL;
 	}
@@ -299,10 +360,18 @@ keyproc_stop(struct keyproc *kp)
 	if (kp->pid > 0)
 		while (waitpid(kp->pid, &status, 0) == -1 && errno == EINTR)
 			continue;
+	if (kp->have_spawner) {
+		pthread_mutex_lock(&kp->mu);
+		kp->stop = 1;
+		pthread_cond_signal(&kp->scv);
+		pthread_mutex_unlock(&kp->mu);
+		pthread_join(kp->spawner, NULL);
+	}
 	for (i = 0; i < KP_NARGS; i++)
 		free(kp->argv[i]);
 	pthread_mutex_destroy(&kp->mu);
 	pthread_cond_destroy(&kp->cv);
+	pthread_cond_destroy(&kp->scv);
 	free(kp->fd);
 	free(kp->busy);
 	free(kp);
@@ -318,29 +387,14 @@ keyproc_pid(const struct keyproc *kp)
 static int
 chan_get(struct keyproc *kp, unsigned int *gen, char *err, size_t errlen)
 {
-	int	 i, status;
+	int	 i;
 
 	pthread_mutex_lock(&kp->mu);
 	for (;;) {
-		if (kp->dead && kp->nbusy == 0) {
-			if (kp->pid > 0 && waitpid(kp->pid, &status,
-			    WNOHANG) == kp->pid) {
-				log_warn("signer process %ld exited (%s %d); "
-				    "starting a new one", (long)kp->pid,
-				    WIFSIGNALED(status) ? "signal" : "status",
-				    WIFSIGNALED(status) ? WTERMSIG(status) :
-				    WEXITSTATUS(status));
-				kp->pid = -1;
-			} else
-				log_warn("signer process %ld failed; starting "
-				    "a new one", (long)kp->pid);
-			reap(kp);
-			if (spawn(kp, err, errlen) == -1) {
-				pthread_mutex_unlock(&kp->mu);
-				return -1;
-			}
-			log_info("signer process %ld started",
-			    (long)kp->pid);
+		if (kp->dead && kp->nbusy == 0 &&
+		    respawn(kp, err, errlen) == -1) {
+			pthread_mutex_unlock(&kp->mu);
+			return -1;
 		}
 		if (!kp->dead)
 			for (i = 0; i < kp->nchan; i++)
@@ -397,6 +451,34 @@ send_src(int fd, const struct kp_src *src)
 	return 0;
 }
 
+/* Header and TBS; from a buffer in one sendmsg when it takes it all. */
+static int
+send_req(int fd, unsigned char h[KP_HDR], const struct kp_src *src)
+{
+	struct iovec	 iov[2];
+	struct msghdr	 m;
+	ssize_t		 r;
+
+	if (src->p == NULL)
+		return send_full(fd, h, KP_HDR) == -1 ? -1 : send_src(fd, src);
+	iov[0].iov_base = h;
+	iov[0].iov_len = KP_HDR;
+	iov[1].iov_base = (void *)src->p;
+	iov[1].iov_len = (size_t)src->len;
+	memset(&m, 0, sizeof(m));
+	m.msg_iov = iov;
+	m.msg_iovlen = 2;
+	while ((r = sendmsg(fd, &m, MSG_NOSIGNAL)) == -1 && errno == EINTR)
+		continue;
+	if (r == -1)
+		return -1;
+	if ((size_t)r < KP_HDR)
+		return send_full(fd, h + r, KP_HDR - (size_t)r) == -1 ? -1 :
+		    send_full(fd, src->p, (size_t)src->len);
+	return send_full(fd, src->p + (r - KP_HDR), (size_t)src->len -
+	    (size_t)(r - KP_HDR));
+}
+
 /* One request on one channel; -1: the channel failed. */
 static int
 request(struct keyproc *kp, int kind, const struct kp_src *src,
@@ -409,8 +491,7 @@ request(struct keyproc *kp, int kind, const struct kp_src *src,
 	if ((i = chan_get(kp, &gen, err, errlen)) == -1)
 		return -1;
 	put_hdr(h, kind, src->len);
-	if (send_full(kp->fd[i], h, sizeof(h)) == -1 ||
-	    (r = send_src(kp->fd[i], src)) == -1) {
+	if ((r = send_req(kp->fd[i], h, src)) == -1) {
 		snprintf(err, errlen, "the signer process closed its channel");
 		st = -1;
 	} else if (r == -2) {

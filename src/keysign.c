@@ -59,6 +59,8 @@ struct chan {
 	unsigned char	*pre;		/* the first bytes of a TBS */
 	size_t		 prelen;
 	unsigned char	 io[KS_IOBUF];
+	unsigned char	 rb[KS_IOBUF];	/* read buffer */
+	size_t		 rpos, rlen;
 	pthread_t	 th;
 };
 
@@ -90,21 +92,33 @@ refuse(struct answer *a, int status, const char *fmt, ...)
 	return -1;
 }
 
-static int
-read_full(int fd, void *buf, size_t len)
+/*
+ * Read len bytes of a channel, through its buffer: a whole request
+ * usually comes in one read.  EOF or an error ends the process.
+ */
+static void
+ch_read(struct chan *ch, void *buf, size_t len)
 {
 	unsigned char	*p = buf;
+	size_t		 k;
 	ssize_t		 r;
 
 	while (len > 0) {
-		if ((r = read(fd, p, len)) == -1 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		p += r;
-		len -= (size_t)r;
+		if (ch->rpos == ch->rlen) {
+			ch->rpos = ch->rlen = 0;
+			if ((r = read(ch->fd, ch->rb, sizeof(ch->rb))) == -1 &&
+			    errno == EINTR)
+				continue;
+			if (r <= 0)
+				_exit(0);	/* EOF: the parent closed us */
+			ch->rlen = (size_t)r;
+		}
+		k = ch->rlen - ch->rpos < len ? ch->rlen - ch->rpos : len;
+		memcpy(p, ch->rb + ch->rpos, k);
+		ch->rpos += k;
+		p += k;
+		len -= k;
 	}
-	return 0;
 }
 
 static void
@@ -126,7 +140,7 @@ write_full(int fd, const void *buf, size_t len)
 static void
 send_answer(int fd, const struct answer *a)
 {
-	unsigned char	 h[KP_HDR];
+	unsigned char	 h[KP_HDR + KP_MSG_MAX];
 	const void	*body = a->status == KP_OK ? (const void *)a->sig :
 			    (const void *)a->msg;
 	size_t		 len = a->status == KP_OK ? a->siglen :
@@ -138,8 +152,13 @@ send_answer(int fd, const struct answer *a)
 	h[5] = (unsigned char)(len >> 16);
 	h[6] = (unsigned char)(len >> 8);
 	h[7] = (unsigned char)len;
-	write_full(fd, h, sizeof(h));
-	write_full(fd, body, len);
+	if (len <= KP_MSG_MAX) {		/* one write */
+		memcpy(h + KP_HDR, body, len);
+		write_full(fd, h, KP_HDR + len);
+	} else {
+		write_full(fd, h, KP_HDR);
+		write_full(fd, body, len);
+	}
 }
 
 /* Discard len bytes of a request; the channel stays in step. */
@@ -150,8 +169,7 @@ drain(struct chan *ch, unsigned long len)
 
 	while (len > 0) {
 		k = len < sizeof(ch->io) ? len : sizeof(ch->io);
-		if (read_full(ch->fd, ch->io, k) == -1)
-			_exit(0);
+		ch_read(ch, ch->io, k);
 		len -= k;
 	}
 }
@@ -329,8 +347,7 @@ hash_sign(struct chan *ch, const char *md, unsigned long len,
 	    EVP_DigestUpdate(ch->mctx, ch->pre, ch->prelen);
 	while (left > 0) {
 		k = left < sizeof(ch->io) ? left : sizeof(ch->io);
-		if (read_full(ch->fd, ch->io, k) == -1)
-			_exit(0);
+		ch_read(ch, ch->io, k);
 		ok = ok && EVP_DigestUpdate(ch->mctx, ch->io, k);
 		left -= k;
 	}
@@ -361,8 +378,7 @@ handle(struct chan *ch, int kind, unsigned long len, struct answer *a)
 	}
 	ch->prelen = len < KS_PREFIX + ch->ks->isslen ? len :
 	    KS_PREFIX + ch->ks->isslen;
-	if (read_full(ch->fd, ch->pre, ch->prelen) == -1)
-		_exit(0);
+	ch_read(ch, ch->pre, ch->prelen);
 	if (check_tbs(ch, kind, len, &md, a) == -1) {
 		drain(ch, len - ch->prelen);
 		return;
@@ -381,8 +397,7 @@ serve(void *arg)
 
 	pthread_barrier_wait(&ch->ks->go);
 	for (;;) {
-		if (read_full(ch->fd, h, sizeof(h)) == -1)
-			_exit(0);	/* EOF: the parent closed us */
+		ch_read(ch, h, sizeof(h));
 		len = (unsigned long)h[4] << 24 | (unsigned long)h[5] << 16 |
 		    (unsigned long)h[6] << 8 | h[7];
 		memset(&a, 0, sizeof(a));
