@@ -14,9 +14,11 @@
  * that does not match, a certificate that is not a CA, a broken chain,
  * an existing file) return -1 with one sentence in err and change
  * nothing; files are created with O_EXCL and removed again if a later
- * one fails.  ca_sign_tbs() is safe to call from several threads with the
- * same struct ca: every call has its own digest context, and it checks
- * its own signature before returning the certificate.
+ * one fails.  The private key is read only by the signer process
+ * (keyproc.h: ca_key_load); ca_load never reads it.  ca_sign_tbs() is
+ * safe to call from several threads with the same struct ca: the signer
+ * has a channel per thread, and every call checks the signature it gets
+ * with the CA certificate's key before returning the certificate.
  */
 
 #include <sys/stat.h>

@@ -296,7 +296,9 @@ daemon_pass(struct store *st, const struct conf *c, const struct schema *sch,
 		rc = -1;
 	if (got_term)
 		return rc;
-	if (signer_run(st, c, ca) == -1)
+	/* Write-ahead records a failed signature left behind (the CA key
+	 * was unavailable): signed again before new work. */
+	if (signer_recover(st, c, ca) == -1 || signer_run(st, c, ca) == -1)
 		rc = -1;
 	/* Card captures of what was issued, releases of what was not. */
 	if (billing_settle(st, c, 0) == -1)

@@ -6,7 +6,9 @@
 # the same scan finds it in the signer (the control: the scan works);
 # certificates and CRLs verify with openssl; a signer killed with
 # SIGKILL is started again and the next batch is issued; `certspool crl`
-# signs through a signer of its own.  Run as root (reads /proc/PID/mem).
+# signs through a signer of its own; a key that cannot be loaded holds
+# the batch in its write-ahead records until it can, then it is issued
+# once.  Run as root (reads /proc/PID/mem).
 . "$(dirname "$0")/../lib.sh"
 need_tools python3 openssl sqlite3 ps
 setup
@@ -126,6 +128,26 @@ check "a new signer ($spid -> $spid2)" test -n "$spid2" -a "$spid2" != "$spid"
 [ -n "$spid2" ] && check_eq "new signer: seccomp filter" 2 "$(field "$spid2" Seccomp)"
 check_eq "every certificate verifies after the restart" 0 "$(verify_all)"
 check_eq "no certificate left signing" 0 "$(sql "SELECT count(*) FROM certificate WHERE state = 'signing'")"
+
+# A signer that cannot start again (its key now open to others): the
+# batch waits in its write-ahead records, and is signed, once, in a
+# later pass after the key file is fixed.
+kill -9 "$spid2"
+chmod 0644 "$KEY"
+batch K3 $N
+drop acme "$T/K3.xml"
+wait_until 60 test "$(sql "SELECT count(*) FROM certificate WHERE state = 'signing'")" -eq $N
+check_eq "key unavailable: the batch waits as write-ahead records" $N "$(sql "SELECT count(*) FROM certificate WHERE state = 'signing'")"
+check "key unavailable: the signer's reason is logged" grep -q "ca.key: mode 0644 lets group or others read" "$L"
+check_eq "key unavailable: nothing more issued" $((2 * N)) "$(issued)"
+chmod 0600 "$KEY"
+wait_until 60 test "$(issued)" -eq $((3 * N))
+check_eq "key back: the batch is issued" $((3 * N)) "$(issued)"
+check_eq "key back: no write-ahead record left" 0 "$(sql "SELECT count(*) FROM certificate WHERE state = 'signing'")"
+check_eq "key back: one certificate per recipient" 0 "$(sql "SELECT count(*) FROM (SELECT recipient_id FROM certificate WHERE state != 'void' GROUP BY recipient_id, round HAVING count(*) > 1)")"
+check "key back: signed from the write-ahead record" grep -q "signed again from its write-ahead record" "$L"
+check_eq "every certificate verifies after the outage" 0 "$(verify_all)"
+spid2=$(signer_of "$dpid")
 
 kill -TERM "$dpid"
 wait_until 20 sh -c "! kill -0 $dpid 2>/dev/null"
