@@ -183,8 +183,12 @@ make_argv(struct keyproc *kp, const struct conf *c)
 static void
 child_exec(struct keyproc *kp, const int *cfd)
 {
-	int	 i, null, tmp[KP_MAXCHAN];
+	sigset_t	 none;
+	int		 i, null, tmp[KP_MAXCHAN];
 
+	/* The spawner blocks every signal; the signer takes them. */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 	for (i = 0; i < kp->nchan; i++)
 		if ((tmp[i] = fcntl(cfd[i], F_DUPFD_CLOEXEC, 3 + kp->nchan)) ==
 		    -1)
@@ -315,6 +319,7 @@ struct keyproc *
 keyproc_start(const struct conf *c, char *err, size_t errlen)
 {
 	struct keyproc	*kp;
+	sigset_t	 all, old;
 	int		 rc;
 
 	kp = xcalloc(1, sizeof(*kp));
@@ -328,7 +333,12 @@ keyproc_start(const struct conf *c, char *err, size_t errlen)
 	pthread_cond_init(&kp->cv, NULL);
 	pthread_cond_init(&kp->scv, NULL);
 	make_argv(kp, c);
-	if (pthread_create(&kp->spawner, NULL, spawner, kp) != 0) {
+	/* No signal for the spawner thread (the daemon's SIGHUP thread). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	rc = pthread_create(&kp->spawner, NULL, spawner, kp);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
 		snprintf(err, errlen, "cannot start a thread");
 		keyproc_stop(kp);
 		return NULL;

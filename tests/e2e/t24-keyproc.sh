@@ -78,6 +78,7 @@ check "one signer child" test -n "$spid"
 check_eq "the signer's parent is the daemon" "$dpid" "$(field "$spid" PPid)"
 check_eq "signer: NoNewPrivs" 1 "$(field "$spid" NoNewPrivs)"
 check_eq "signer: seccomp filter" 2 "$(field "$spid" Seccomp)"
+check_eq "signer: no signal blocked (PDEATHSIG SIGTERM reaches it)" 0000000000000000 "$(field "$spid" SigBlk)"
 check_eq "daemon: no seccomp (it is not the signer)" 0 "$(field "$dpid" Seccomp)"
 # The signer's descriptors: stderr and sockets only, no file.
 files=$(ls -l "/proc/$spid/fd" | awk 'NR > 1 && $NF !~ /^socket:/ { print $(NF - 2) }' | grep -vx 2 | wc -l)
