@@ -229,6 +229,10 @@ restart(struct ca *ca, EVP_PKEY *k, const EVP_MD *md)
 	size_t		 len, derlen;
 	int		 pid = keyproc_pid(ca->kp);
 
+	if (pid <= 0) {
+		T_CHECK(0, "no signer process to kill");
+		return;
+	}
 	T_CHECK(status_field(pid, "NoNewPrivs") == 1, "signer NoNewPrivs");
 	T_CHECK(status_field(pid, "Seccomp") == 2, "signer seccomp filter");
 	T_CHECK(kill(pid, SIGKILL) == 0, "kill the signer");
