@@ -5,7 +5,7 @@
 # (playwright-core) -- the build and the demo need none of them.
 set -eu
 PKGS="build-essential pkg-config libssl-dev libxml2-dev libarchive-dev
-libsqlite3-dev libunistring-dev libidn2-dev libmicrohttpd-dev sqlite3 openssl libarchive-tools gnutls-bin libnss3-tools
+libsqlite3-dev libunistring-dev libidn2-dev libmicrohttpd-dev libseccomp-dev sqlite3 openssl libarchive-tools gnutls-bin libnss3-tools
 gpgsm libxml2-utils python3 procps curl"
 TESTS=""
 [ "${1:-}" = test ] && TESTS=1

@@ -14,9 +14,11 @@
  * that does not match, a certificate that is not a CA, a broken chain,
  * an existing file) return -1 with one sentence in err and change
  * nothing; files are created with O_EXCL and removed again if a later
- * one fails.  ca_sign_tbs() is safe to call from several threads with the
- * same struct ca: every call has its own digest context, and it checks
- * its own signature before returning the certificate.
+ * one fails.  The private key is read only by the signer process
+ * (keyproc.h: ca_key_load); ca_load never reads it.  ca_sign_tbs() is
+ * safe to call from several threads with the same struct ca: the signer
+ * has a channel per thread, and every call checks the signature it gets
+ * with the CA certificate's key before returning the certificate.
  */
 
 #include <sys/stat.h>
@@ -41,6 +43,7 @@
 #include <openssl/x509v3.h>
 
 #include "extern.h"
+#include "keyproc.h"
 
 #define CA_FILE_MAX	(1024 * 1024)
 #define DEMO_CRL	"http://crl.certspool.invalid/root.crl"
@@ -259,11 +262,10 @@ struct ca *
 ca_load(const char *dir, char *err, size_t errlen)
 {
 	struct ca	*ca = NULL;
-	unsigned char	*cbuf = NULL, *kbuf = NULL, *chbuf = NULL;
-	size_t		 clen, klen = 0, chlen;
+	unsigned char	*cbuf = NULL, *chbuf = NULL;
+	size_t		 clen, chlen;
 	STACK_OF(X509)	*certs = NULL, *chain = NULL;
 	X509		*cert = NULL;
-	EVP_PKEY	*key = NULL;
 	int		 dirfd;
 
 	if ((dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
@@ -271,7 +273,6 @@ ca_load(const char *dir, char *err, size_t errlen)
 		return NULL;
 	}
 	if (read_at(dirfd, "ca.pem", 0, &cbuf, &clen, err, errlen) == -1 ||
-	    read_at(dirfd, "ca.key", 1, &kbuf, &klen, err, errlen) == -1 ||
 	    read_at(dirfd, "chain.pem", 0, &chbuf, &chlen, err, errlen) == -1)
 		goto out;
 	if ((certs = pem_certs(cbuf, clen)) == NULL ||
@@ -281,38 +282,56 @@ ca_load(const char *dir, char *err, size_t errlen)
 		goto out;
 	}
 	cert = sk_X509_shift(certs);
-	if ((key = pem_key(kbuf, klen)) == NULL) {
-		fail(err, errlen, 0, "%s/ca.key: not an unencrypted PEM "
-		    "private key", dir);
-		goto out;
-	}
 	if ((chain = pem_certs(chbuf, chlen)) == NULL) {
 		fail(err, errlen, 0, "%s/chain.pem: no PEM certificate", dir);
 		goto out;
 	}
-	if (ca_check(cert, key, chain, dir, err, errlen) == -1)
+	if (X509_get0_pubkey(cert) == NULL) {
+		fail(err, errlen, 1, "%s/ca.pem: unusable public key", dir);
+		goto out;
+	}
+	if (ca_check(cert, X509_get0_pubkey(cert), chain, dir, err,
+	    errlen) == -1)
 		goto out;
 	ca = xcalloc(1, sizeof(*ca));
 	ca->cert = cert;
-	ca->key = key;
+	ca->pub = X509_get_pubkey(cert);
 	ca->chain = chain;
-	ca->ec_nid = key_curve(key);
+	ca->ec_nid = key_curve(ca->pub);
 	ca->is_ec = ca->ec_nid != NID_undef;
 	cert = NULL;
-	key = NULL;
 	chain = NULL;
  out:
 	close(dirfd);
 	free(cbuf);
-	if (kbuf != NULL)
-		OPENSSL_cleanse(kbuf, klen);
-	free(kbuf);
 	free(chbuf);
 	sk_X509_pop_free(certs, X509_free);
 	sk_X509_pop_free(chain, X509_free);
 	X509_free(cert);
-	EVP_PKEY_free(key);
 	return ca;
+}
+
+EVP_PKEY *
+ca_key_load(const struct ca *ca, const char *path, char *err, size_t errlen)
+{
+	unsigned char	*kbuf = NULL;
+	size_t		 klen = 0;
+	EVP_PKEY	*key = NULL;
+
+	if (read_at(AT_FDCWD, path, 1, &kbuf, &klen, err, errlen) == -1)
+		return NULL;
+	if ((key = pem_key(kbuf, klen)) == NULL)
+		fail(err, errlen, 0, "%s: not an unencrypted PEM private key",
+		    path);
+	else if (X509_check_private_key(ca->cert, key) != 1) {
+		fail(err, errlen, 0, "%s: the private key does not match the "
+		    "CA certificate", path);
+		EVP_PKEY_free(key);
+		key = NULL;
+	}
+	OPENSSL_cleanse(kbuf, klen);
+	free(kbuf);
+	return key;
 }
 
 void
@@ -321,7 +340,7 @@ ca_free(struct ca *ca)
 	if (ca == NULL)
 		return;
 	X509_free(ca->cert);
-	EVP_PKEY_free(ca->key);
+	EVP_PKEY_free(ca->pub);
 	sk_X509_pop_free(ca->chain, X509_free);
 	free(ca);
 }
@@ -794,18 +813,35 @@ static const struct sigalg {
 	    0x03 }, 12, "SHA384", NID_secp384r1 },
 };
 
+const char *
+ca_sigalg_md(const struct ca *ca, const unsigned char *alg, size_t alglen)
+{
+	const struct sigalg	*sa = NULL;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(sigalgs) / sizeof(sigalgs[0]); i++)
+		if (alglen == sigalgs[i].len &&
+		    memcmp(alg, sigalgs[i].der, alglen) == 0)
+			sa = &sigalgs[i];
+	if (sa == NULL || (ca->is_ec ? sa->curve != ca->ec_nid :
+	    sa->curve != NID_undef))
+		return NULL;
+	return sa->md;
+}
+
 int
 ca_sign_tbs(const struct ca *ca, const unsigned char *tbs, size_t len,
     unsigned char **der, size_t *derlen)
 {
 	EVP_MD_CTX		*mctx = NULL;
 	EVP_PKEY_CTX		*pctx = NULL;
-	const struct sigalg	*sa = NULL;
+	const char		*md;
 	const unsigned char	*alg;
 	unsigned char		*sig = NULL, zero = 0;
-	size_t			 alglen, siglen = 0, i;
+	size_t			 alglen, siglen = 0;
 	struct buf		 body = { 0 }, cert = { 0 };
-	int			 rc = -1;
+	char			 err[KP_MSG_MAX + 64];
+	int			 rc = -1, st;
 
 	*der = NULL;
 	*derlen = 0;
@@ -813,32 +849,23 @@ ca_sign_tbs(const struct ca *ca, const unsigned char *tbs, size_t len,
 		log_err("ca_sign_tbs: not a DER TBSCertificate");
 		goto out;
 	}
-	for (i = 0; i < sizeof(sigalgs) / sizeof(sigalgs[0]); i++)
-		if (alglen == sigalgs[i].len &&
-		    memcmp(alg, sigalgs[i].der, alglen) == 0)
-			sa = &sigalgs[i];
-	if (sa == NULL || (ca->is_ec ? sa->curve != ca->ec_nid :
-	    sa->curve != NID_undef)) {
+	if ((md = ca_sigalg_md(ca, alg, alglen)) == NULL) {
 		log_err("ca_sign_tbs: S/MIME BR 7.1.3.2: the TBS signature "
 		    "algorithm does not fit the CA key");
 		goto out;
 	}
-	if ((mctx = EVP_MD_CTX_new()) == NULL ||
-	    !EVP_DigestSignInit_ex(mctx, &pctx, sa->md, NULL, NULL, ca->key,
-	    NULL) ||
-	    (!ca->is_ec &&
-	    EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) <= 0) ||
-	    !EVP_DigestSign(mctx, NULL, &siglen, tbs, len) ||
-	    (sig = malloc(siglen)) == NULL ||
-	    !EVP_DigestSign(mctx, sig, &siglen, tbs, len)) {
-		log_ssl(LOGL_ERR, "ca_sign_tbs: signing failed");
+	if ((st = keyproc_sign(ca->kp, KP_CERT, tbs, len, &sig, &siglen, err,
+	    sizeof(err))) != KP_OK) {
+		log_err("ca_sign_tbs: %s%s", st == KP_UNAVAILABLE ? "the CA "
+		    "key is unavailable; the order waits for the next pass: " :
+		    "", err);
 		goto out;
 	}
-	/* A faulty signature must never leave (RSA fault attacks). */
-	EVP_MD_CTX_reset(mctx);
-	pctx = NULL;
-	if (!EVP_DigestVerifyInit_ex(mctx, &pctx, sa->md, NULL, NULL,
-	    ca->key, NULL) ||
+	/* A faulty signature must never leave (RSA fault attacks), nor one
+	 * the signer made over anything but this TBS. */
+	if ((mctx = EVP_MD_CTX_new()) == NULL ||
+	    !EVP_DigestVerifyInit_ex(mctx, &pctx, md, NULL, NULL, ca->pub,
+	    NULL) ||
 	    (!ca->is_ec &&
 	    EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) <= 0) ||
 	    EVP_DigestVerify(mctx, sig, siglen, tbs, len) != 1) {

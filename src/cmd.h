@@ -14,6 +14,7 @@ struct cmd_env {
 	struct conf	*conf;
 	struct store	*st;
 	const char	*confpath;
+	struct keyproc	*kp;		/* the signer, for commands that sign */
 };
 
 /* Print "certspool: <message>" on stderr; returns 1 (the exit status). */

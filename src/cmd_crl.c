@@ -22,6 +22,7 @@ cmd_crl(struct cmd_env *env, int argc, char **argv)
 		return cli_err("usage: certspool crl [--now]");
 	if ((ca = ca_load(env->conf->ca_dir, err, sizeof(err))) == NULL)
 		return cli_err("crl: %s", err);
+	ca->kp = env->kp;
 	rc = crl_publish_out(env->st, env->conf, ca, force, stdout);
 	fflush(stdout);
 	ca_free(ca);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "extern.h"
@@ -37,6 +38,16 @@ static const struct key keys[] = {
 	  "The SQLite database holding all state." },
 	{ "ca_dir", K_PATH, O(ca_dir), "ca", 0, 0,
 	  "Issuing CA: ca.pem, ca.key (mode 0600), chain.pem." },
+	{ "ca_key", K_STR, O(ca_key), "", 0, 0,
+	  "The issuing CA's private key, opened only by the signer process:\n"
+	  "# a PEM file (mode 0600), or a PKCS#11 URI (RFC 7512) such as\n"
+	  "# pkcs11:token=ca;object=issuing; empty: ca_dir/ca.key." },
+	{ "pkcs11_module", K_STR, O(pkcs11_module), "", 0, 0,
+	  "The PKCS#11 module of a pkcs11: ca_key, e.g.\n"
+	  "# /usr/lib/softhsm/libsofthsm2.so." },
+	{ "pkcs11_pin_file", K_STR, O(pkcs11_pin_file), "", 0, 0,
+	  "File holding the token's user PIN (mode 0600); empty: the\n"
+	  "# environment variable CERTSPOOL_PKCS11_PIN." },
 	{ "ready", K_READY, O(ready), "settle", 0, 0,
 	  "When an inbound file is complete: settle (size and mtime\n"
 	  "# unchanged for settle_seconds) or marker (a NAME.xml.done file)." },
@@ -407,6 +418,26 @@ conf_check_web(struct conf *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* ca_key: a file (relative to the config) or a pkcs11: URI, which
+ * needs pkcs11_module. */
+static int
+conf_check_key(struct conf *c, char *err, size_t errlen)
+{
+	if (strncasecmp(c->ca_key, "pkcs11:", 7) == 0) {
+		if (*c->pkcs11_module == '\0') {
+			snprintf(err, errlen, "%s: ca_key is a PKCS#11 URI "
+			    "but pkcs11_module is not set", c->path);
+			return -1;
+		}
+	} else if (*c->ca_key != '\0')
+		resolve_path(c, &c->ca_key);
+	if (*c->pkcs11_module != '\0')
+		resolve_path(c, &c->pkcs11_module);
+	if (*c->pkcs11_pin_file != '\0')
+		resolve_path(c, &c->pkcs11_pin_file);
+	return 0;
+}
+
 struct conf *
 conf_load(const char *path, char *err, size_t errlen)
 {
@@ -502,6 +533,8 @@ conf_load(const char *path, char *err, size_t errlen)
 	resolve_path(c, &c->spool_dir);
 	resolve_path(c, &c->database);
 	resolve_path(c, &c->ca_dir);
+	if (conf_check_key(c, err, errlen) == -1)
+		goto bad2;
 	resolve_path(c, &c->syslog_socket);
 	if (*c->web_tls_cert != '\0')
 		resolve_path(c, &c->web_tls_cert);

@@ -6,10 +6,11 @@
  * memory: one pass over the shard's revoked certificates (index
  * certificate_revoked) measures revokedCertificates, a second pass, in
  * the same read snapshot, streams the TBSCertList into an anonymous
- * temporary file while it is digested, the CA signs the digest, and the
- * published file is then copied from that temporary while the signature
- * is verified over the same bytes.  Memory does not grow with the number
- * of entries.
+ * temporary file, which is streamed to the signer process (keyproc.h)
+ * that checks, hashes and signs it, and the published file is then
+ * copied from that temporary while the signature is verified over the
+ * same bytes with the CA certificate's key.  Memory does not grow with
+ * the number of entries.
  *
  * crl_publish.c decides what to publish, allocates the CRL numbers and
  * records the published state.
@@ -33,16 +34,16 @@
 #include <openssl/x509v3.h>
 
 #include "extern.h"
+#include "keyproc.h"
 #include "pipeline.h"
 #include "store.h"
 
 #define CRL_IOBUF	65536
 #define CRL_EXTS_MAX	65536	/* crlExtensions read back from a file */
 
-/* One output stream: digested and written (fd), or only measured. */
+/* One output stream: written (fd), or only measured. */
 struct crlw {
 	int		 fd;		/* -1: count only */
-	EVP_MD_CTX	*md;		/* NULL: not digested */
 	unsigned char	 buf[CRL_IOBUF];
 	size_t		 n;
 	unsigned long long total;
@@ -54,8 +55,6 @@ w_flush(struct crlw *w)
 {
 	if (w->n == 0 || w->err)
 		return;
-	if (w->md != NULL && !EVP_DigestSignUpdate(w->md, w->buf, w->n))
-		w->err = 1;
 	if (w->fd != -1 && fs_write_all(w->fd, w->buf, w->n) == -1)
 		w->err = 1;
 	w->n = 0;
@@ -68,7 +67,7 @@ w_add(struct crlw *w, const void *p, size_t len)
 	size_t			 k;
 
 	w->total += len;
-	if (w->fd == -1 && w->md == NULL)
+	if (w->fd == -1)
 		return;
 	while (len > 0) {
 		if (w->n == sizeof(w->buf))
@@ -465,7 +464,8 @@ crl_write(struct store *st, const struct conf *conf, const struct ca *ca,
 	unsigned long long revlen, tbslen, left;
 	size_t		 siglen = 0, n2, k;
 	ssize_t		 r;
-	int		 tfd = -1, snap = 0, rc = -1;
+	char		 err[KP_MSG_MAX + 64];
+	int		 tfd = -1, snap = 0, rc = -1, kst;
 
 	memset(&out, 0, sizeof(out));
 	out.fd = -1;
@@ -492,13 +492,6 @@ crl_write(struct store *st, const struct conf *conf, const struct ca *ca,
 	}
 	memset(w, 0, sizeof(*w));
 	w->fd = tfd;
-	if ((w->md = EVP_MD_CTX_new()) == NULL ||
-	    !EVP_DigestSignInit_ex(w->md, &pctx, md, NULL, NULL, ca->key,
-	    NULL) || (!ca->is_ec &&
-	    EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) <= 0)) {
-		log_ssl(LOGL_ERR, "crl: signing context");
-		goto out;
-	}
 	der_put_hdr(&h, 0x30, tbslen);
 	buf_add(&h, head.p, head.len);
 	if (*entries > 0)
@@ -515,17 +508,19 @@ crl_write(struct store *st, const struct conf *conf, const struct ca *ca,
 	}
 	store_exec(st, "COMMIT");
 	snap = 0;
-	if (w->err || !EVP_DigestSignFinal(w->md, NULL, &siglen) ||
-	    (sig = malloc(siglen)) == NULL ||
-	    !EVP_DigestSignFinal(w->md, sig, &siglen)) {
-		log_ssl(LOGL_ERR, "crl: %s: signing failed", name);
+	if (w->err)
+		goto ioerr;
+	if ((kst = keyproc_sign_fd(ca->kp, KP_CRL, tfd, w->total, &sig,
+	    &siglen, err, sizeof(err))) != KP_OK) {
+		log_err("crl: %s: %s%s", name, kst == KP_UNAVAILABLE ? "the CA "
+		    "key is unavailable; the CRL stays due: " : "", err);
 		goto out;
 	}
 
 	/* The file: SEQUENCE { tbs, alg, BIT STRING }, tbs read back and
 	 * checked against the signature on the way (RSA fault attacks). */
 	if ((vctx = EVP_MD_CTX_new()) == NULL ||
-	    !EVP_DigestVerifyInit_ex(vctx, &pctx, md, NULL, NULL, ca->key,
+	    !EVP_DigestVerifyInit_ex(vctx, &pctx, md, NULL, NULL, ca->pub,
 	    NULL) || (!ca->is_ec &&
 	    EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) <= 0)) {
 		log_ssl(LOGL_ERR, "crl: verification context");
@@ -533,7 +528,6 @@ crl_write(struct store *st, const struct conf *conf, const struct ca *ca,
 	}
 	if (fs_tmp_open(&out, dirfd, name, 0644) == -1)
 		goto out;
-	EVP_MD_CTX_free(w->md);
 	memset(w, 0, sizeof(*w));
 	w->fd = out.fd;
 	left = hdr_len(tbslen) + tbslen;
@@ -584,8 +578,6 @@ out:
 		fs_tmp_abort(&out);
 	if (tfd != -1)
 		close(tfd);
-	if (w != NULL)
-		EVP_MD_CTX_free(w->md);
 	free(w);
 	EVP_MD_CTX_free(vctx);
 	free(sig);

@@ -296,7 +296,9 @@ daemon_pass(struct store *st, const struct conf *c, const struct schema *sch,
 		rc = -1;
 	if (got_term)
 		return rc;
-	if (signer_run(st, c, ca) == -1)
+	/* Write-ahead records a failed signature left behind (the CA key
+	 * was unavailable): signed again before new work. */
+	if (signer_recover(st, c, ca) == -1 || signer_run(st, c, ca) == -1)
 		rc = -1;
 	/* Card captures of what was issued, releases of what was not. */
 	if (billing_settle(st, c, 0) == -1)
@@ -346,7 +348,7 @@ lock_spool(const struct conf *c)
 
 int
 daemon_run(struct conf **cp, struct store *st, const char *confpath,
-    int once)
+    int once, struct keyproc *kp)
 {
 	struct conf		*c = *cp;
 	struct schema		*sch = NULL;
@@ -376,6 +378,7 @@ daemon_run(struct conf **cp, struct store *st, const char *confpath,
 		log_err("issuing CA: %s", err);
 		goto out;
 	}
+	ca->kp = kp;
 	if ((sch = schema_load(schema_path(), err, sizeof(err))) == NULL) {
 		log_err("schema: %s", err);
 		goto out;

@@ -7,6 +7,6 @@ int	 daemon_pass(struct store *, const struct conf *,
 /* Runs until SIGTERM (or one pass with once); returns the exit status.
  * *conf may be replaced on SIGHUP. */
 int	 daemon_run(struct conf **, struct store *, const char *confpath,
-	    int once);
+	    int once, struct keyproc *);
 
 #endif

@@ -256,6 +256,9 @@ struct conf {
 	char		*spool_dir;
 	char		*database;
 	char		*ca_dir;	/* issuing CA: ca.pem, ca.key, chain.pem */
+	char		*ca_key;	/* file or pkcs11: URI; "": ca_dir/ca.key */
+	char		*pkcs11_module;
+	char		*pkcs11_pin_file;	/* "": $CERTSPOOL_PKCS11_PIN */
 	enum ready_mode	 ready;
 	int		 settle_seconds;
 	int		 poll_seconds;
@@ -548,12 +551,15 @@ int		 p12keep_run(struct store *, const struct conf *);
 
 /* ---- issuing CA (ca.c) ---- */
 
+struct keyproc;
+
 struct ca {
 	X509		*cert;		/* issuing CA */
-	EVP_PKEY	*key;
+	EVP_PKEY	*pub;		/* its public key */
 	STACK_OF(X509)	*chain;		/* issuing CA first, then up to root */
 	int		 is_ec;		/* ECDSA CA key */
 	int		 ec_nid;	/* its curve, if is_ec */
+	struct keyproc	*kp;		/* the signer (keyproc.h); not owned */
 };
 
 /*
@@ -563,9 +569,17 @@ struct ca {
  */
 int	 ca_init_demo(const char *dir, const char *keyalg, char *err,
 	    size_t errlen);
-/* Load dir/ca.pem, ca.key, chain.pem; refuses a key file readable by group
- * or others, a key that does not match, a certificate that is not a CA. */
+/* Load dir/ca.pem and chain.pem (never the private key: see keyproc.h);
+ * refuses a certificate that is not a CA or a broken chain.  kp NULL. */
 struct ca *ca_load(const char *dir, char *err, size_t errlen);
+/* The private key file path (the signer only): refuses a file readable by
+ * group or others or a key that does not match ca->cert.  NULL with err. */
+EVP_PKEY *ca_key_load(const struct ca *, const char *path, char *err,
+	    size_t errlen);
+/* The digest ("SHA256"...) of the signature AlgorithmIdentifier alg if it
+ * is one this CA's key signs with (S/MIME BR 7.1.3.2), else NULL. */
+const char *ca_sigalg_md(const struct ca *, const unsigned char *alg,
+	    size_t alglen);
 void	 ca_free(struct ca *);
 /* Import an existing issuing CA into dir (same checks as ca_load). */
 int	 ca_import(const char *dir, const char *certfile, const char *keyfile,
@@ -576,8 +590,9 @@ int	 ca_hash_ok(const struct ca *, const char *hash, char *msg,
 	    size_t msglen);
 /*
  * Sign a TBSCertificate DER exactly as given (its signature algorithm was
- * chosen by profile_build) and return the DER certificate (malloc'd) once
- * its signature verifies with the CA's public key; -1 on failure.
+ * chosen by profile_build) through the signer process ca->kp and return
+ * the DER certificate (malloc'd) once its signature verifies with the
+ * CA's public key; -1 on failure (logged).
  * Deterministic input: the stored write-ahead TBS can be signed after a
  * crash and yields the same certificate content.
  */

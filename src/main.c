@@ -21,6 +21,7 @@
 #include "extern.h"
 #include "cmd.h"
 #include "daemon.h"
+#include "keyproc.h"
 #include "pipeline.h"
 #include "store.h"
 
@@ -557,6 +558,7 @@ main(int argc, char *argv[])
 	char		 err[512];
 	int		 rc, once = -1, help, want_help = 0;
 
+	keyproc_dispatch(argc, argv);	/* the signer process, if it is one */
 	argc--;
 	argv++;
 	confpath = take_opt(&argc, argv, "--config");
@@ -607,15 +609,23 @@ main(int argc, char *argv[])
 	env.confpath = confpath;
 	if ((env.conf = conf_load(confpath, err, sizeof(err))) == NULL)
 		return cli_err("%s", err);
+	/* The commands that sign start the signer before anything else. */
+	if ((once != -1 || strcmp(c->w1, "crl") == 0) &&
+	    (env.kp = keyproc_start(env.conf, err, sizeof(err))) == NULL) {
+		conf_free(env.conf);
+		return cli_err("signer process: %s", err);
+	}
 	if ((env.st = store_open(env.conf->database, err, sizeof(err))) ==
 	    NULL) {
+		keyproc_stop(env.kp);
 		conf_free(env.conf);
 		return cli_err("%s", err);
 	}
 	if (once != -1)
-		rc = daemon_run(&env.conf, env.st, confpath, once);
+		rc = daemon_run(&env.conf, env.st, confpath, once, env.kp);
 	else
 		rc = c->fn(&env, argc, argv);
+	keyproc_stop(env.kp);
 	store_close(env.st);
 	conf_free(env.conf);
 	return rc;

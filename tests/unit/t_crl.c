@@ -18,6 +18,7 @@
 #include <openssl/x509v3.h>
 
 #include "extern.h"
+#include "keyproc.h"
 #include "store.h"
 #include "t.h"
 
@@ -229,7 +230,7 @@ test_big(struct store *st, const struct conf *c, const struct ca *ca,
 		T_CHECK(0, "big CRL does not parse");
 		return;
 	}
-	T_CHECK(X509_CRL_verify(crl, ca->key) == 1, "big CRL signature");
+	T_CHECK(X509_CRL_verify(crl, ca->pub) == 1, "big CRL signature");
 	rev = X509_CRL_get_REVOKED(crl);
 	T_CHECK(sk_X509_REVOKED_num(rev) == BIG, "parsed entries %d",
 	    sk_X509_REVOKED_num(rev));
@@ -279,7 +280,7 @@ test_small(struct store *st, const struct conf *c, const struct ca *ca,
 		T_CHECK(0, "small CRL does not parse");
 		return;
 	}
-	T_CHECK(X509_CRL_verify(crl, ca->key) == 1, "signature");
+	T_CHECK(X509_CRL_verify(crl, ca->pub) == 1, "signature");
 	T_CHECK(X509_CRL_get_version(crl) == X509_CRL_VERSION_2, "v2");
 	T_CHECK(X509_NAME_cmp(X509_CRL_get_issuer(crl),
 	    X509_get_subject_name(ca->cert)) == 0, "issuer");
@@ -306,7 +307,7 @@ test_small(struct store *st, const struct conf *c, const struct ca *ca,
 		T_CHECK(0, "empty CRL does not parse");
 		return;
 	}
-	T_CHECK(X509_CRL_verify(crl, ca->key) == 1 &&
+	T_CHECK(X509_CRL_verify(crl, ca->pub) == 1 &&
 	    sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)) <= 0, "empty");
 	T_CHECK(crl_file_number(dirfd, "ca-3.crl", &num) == 1 && num == 9,
 	    "empty number");
@@ -314,8 +315,25 @@ test_small(struct store *st, const struct conf *c, const struct ca *ca,
 	T_CHECK(crl_file_number(dirfd, "none.crl", &num) == 0, "no file");
 }
 
+/* The signer process of the CA in cadir (keyproc.h). */
+static void
+signer(struct ca *ca, char *cadir)
+{
+	struct conf	 k;
+	char		 err[1200];
+
+	if (ca == NULL)
+		return;
+	memset(&k, 0, sizeof(k));
+	k.ca_dir = cadir;
+	k.ca_key = k.pkcs11_module = k.pkcs11_pin_file = "";
+	k.workers = 1;
+	ca->kp = keyproc_start(&k, err, sizeof(err));
+	T_CHECK(ca->kp != NULL, "signer: %s", err);
+}
+
 int
-main(void)
+main(int argc, char *argv[])
 {
 	struct conf	 c;
 	struct store	*st;
@@ -324,6 +342,7 @@ main(void)
 	int		 dirfd;
 	time_t		 now = time(NULL);
 
+	keyproc_dispatch(argc, argv);
 	log_init("stderr", LOGL_WARN);
 	snprintf(dir, sizeof(dir), "/tmp/t_crl.XXXXXX");
 	if (mkdtemp(dir) == NULL)
@@ -342,9 +361,11 @@ main(void)
 	snprintf(p, sizeof(p), "%s/rsa", dir);
 	T_CHECK(ca_init_demo(p, "rsa3072", err, sizeof(err)) == 0, "%s", err);
 	rsa = ca_load(p, err, sizeof(err));
+	signer(rsa, p);
 	snprintf(p, sizeof(p), "%s/ec", dir);
 	T_CHECK(ca_init_demo(p, "p384", err, sizeof(err)) == 0, "%s", err);
 	ec = ca_load(p, err, sizeof(err));
+	signer(ec, p);
 	snprintf(p, sizeof(p), "%s/db", dir);
 	st = store_open(p, err, sizeof(err));
 	if (rsa == NULL || ec == NULL || st == NULL || dirfd == -1) {
@@ -355,6 +376,8 @@ main(void)
 	test_small(st, &c, rsa, dirfd, now, 0);
 	test_small(st, &c, ec, dirfd, now, 1);
 	store_close(st);
+	keyproc_stop(rsa->kp);
+	keyproc_stop(ec->kp);
 	ca_free(rsa);
 	ca_free(ec);
 	close(dirfd);

@@ -30,6 +30,7 @@
 #include <openssl/x509v3.h>
 
 #include "extern.h"
+#include "keyproc.h"
 #include "t.h"
 
 static char		 tmp[256];
@@ -672,11 +673,25 @@ test_ca_certs(const struct ca *ca)
 	T_CHECK(X509_get0_subject_key_id(root) != NULL, "root SKI");
 }
 
+/* The signer process (keyproc.h) of the CA in dir. */
+static struct keyproc *
+signer_start(const char *dir, int workers, char *err, size_t errlen)
+{
+	struct conf	 k;
+
+	memset(&k, 0, sizeof(k));
+	k.ca_dir = (char *)dir;
+	k.ca_key = k.pkcs11_module = k.pkcs11_pin_file = "";
+	k.workers = workers;
+	return keyproc_start(&k, err, errlen);
+}
+
 static void
 test_ca_refusals(const char *rsadir, const char *p384dir, struct ca *eca)
 {
 	char		 err[512], path[600], path2[600], path3[600], d[600];
 	struct ca	*ca;
+	struct keyproc	*kp;
 
 	/* refuses to overwrite */
 	T_CHECK(ca_init_demo(rsadir, "rsa3072", err, sizeof(err)) == -1,
@@ -685,22 +700,22 @@ test_ca_refusals(const char *rsadir, const char *p384dir, struct ca *eca)
 	T_CHECK(ca_init_demo(rsadir, "ed25519", err, sizeof(err)) == -1,
 	    "unknown key algorithm accepted");
 
-	/* a key readable by the group */
+	/* a key readable by the group: the signer process refuses it */
 	snprintf(path, sizeof(path), "%s/ca.key", rsadir);
 	chmod(path, 0640);
-	ca = ca_load(rsadir, err, sizeof(err));
-	T_CHECK(ca == NULL, "ca_load accepted a 0640 key");
+	kp = signer_start(rsadir, 1, err, sizeof(err));
+	T_CHECK(kp == NULL, "the signer accepted a 0640 key");
 	T_CHECK(strstr(err, "0640") != NULL && strstr(err, "group or "
 	    "others") != NULL, "message: %s", err);
-	ca_free(ca);
+	keyproc_stop(kp);
 	chmod(path, 0604);
-	T_CHECK((ca = ca_load(rsadir, err, sizeof(err))) == NULL,
-	    "ca_load accepted a 0604 key");
-	ca_free(ca);
+	T_CHECK((kp = signer_start(rsadir, 1, err, sizeof(err))) == NULL,
+	    "the signer accepted a 0604 key");
+	keyproc_stop(kp);
 	chmod(path, 0600);
-	T_CHECK((ca = ca_load(rsadir, err, sizeof(err))) != NULL,
-	    "ca_load: %s", err);
-	ca_free(ca);
+	T_CHECK((kp = signer_start(rsadir, 1, err, sizeof(err))) != NULL,
+	    "signer: %s", err);
+	keyproc_stop(kp);
 
 	/* hash rules */
 	T_CHECK(ca_hash_ok(eca, "sha256", err, sizeof(err)) == -1,
@@ -1611,7 +1626,7 @@ main(int argc, char *argv[])
 	size_t		 i, k;
 	int		 rc;
 
-	(void)argc;
+	keyproc_dispatch(argc, argv);
 	log_init("stderr", LOGL_ERR);
 	find_datadir(argv[0]);
 	snprintf(tmp, sizeof(tmp), "/tmp/t_pki.XXXXXX");
@@ -1645,6 +1660,12 @@ main(int argc, char *argv[])
 		envs[i].ca = ca_load(envs[i].dir, err, sizeof(err));
 		T_CHECK(envs[i].ca != NULL, "ca_load %s: %s", envs[i].name,
 		    err);
+		if (envs[i].ca != NULL) {
+			envs[i].ca->kp = signer_start(envs[i].dir, 4, err,
+			    sizeof(err));
+			T_CHECK(envs[i].ca->kp != NULL, "signer %s: %s",
+			    envs[i].name, err);
+		}
 	}
 	if (envs[0].ca == NULL || envs[1].ca == NULL)
 		goto done;
@@ -1675,6 +1696,8 @@ main(int argc, char *argv[])
 	for (i = 0; i < 2; i++) {
 		if (envs[i].gnupg[0] != '\0')
 			sh("gpgconf --homedir %s --kill all", envs[i].gnupg);
+		if (envs[i].ca != NULL)
+			keyproc_stop(envs[i].ca->kp);
 		ca_free(envs[i].ca);
 	}
 	for (k = 0; k < NKEYS; k++) {
