@@ -86,6 +86,8 @@ cmd_init(int argc, char **argv, const char *ca_key)
 
 	if (argc > 1)
 		return cli_err("init: too many arguments");
+	if (ca_keyalg(ca_key, err, sizeof(err)) == -1)
+		return cli_err("init: %s", err);
 	if (fs_mkdirs(dir, 0750) == -1)
 		return cli_err("init: %s: %s", dir, strerror(errno));
 	snprintf(path, sizeof(path), "%s/certspool.conf", dir);
@@ -233,13 +235,15 @@ cmd_status(struct cmd_env *env, int argc, char **argv)
 static int
 cmd_ca_import(struct cmd_env *env, int argc, char **argv)
 {
-	char	 err[512];
+	char	 err[512], warn[512];
 
 	if (argc != 3)
 		return cli_err("usage: certspool ca import CERT KEY CHAIN");
-	if (ca_import(env->conf->ca_dir, argv[0], argv[1], argv[2], err,
-	    sizeof(err)) == -1)
+	if (ca_import(env->conf->ca_dir, argv[0], argv[1], argv[2], warn,
+	    sizeof(warn), err, sizeof(err)) == -1)
 		return cli_err("ca import: %s", err);
+	if (warn[0] != '\0')
+		fprintf(stderr, "certspool: ca import: warning: %s\n", warn);
 	printf("issuing CA imported into %s\n", env->conf->ca_dir);
 	return 0;
 }
@@ -261,13 +265,15 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{ "init", NULL, NULL, "init [DIR] [--ca-key rsa3072|p384]",
+	{ "init", NULL, NULL, "init [DIR] [--ca-key p384|rsa4096]",
 	  "Set up DIR (default .): certspool.conf with every key, its default\n"
 	  "and an explanation, the spool tree, the SQLite database, and a demo\n"
 	  "root and issuing CA.  The config's paths point inside DIR.  An\n"
-	  "existing certspool.conf is never overwritten.\n"
+	  "existing certspool.conf is never overwritten.  New CA keys follow\n"
+	  "S/MIME BR 6.1.5 (ballot SMC017v2): RSA keys under 4096 bits are\n"
+	  "refused.  A P-384 CA signs with SHA-384 only (S/MIME BR 7.1.3.2.2).\n"
 	  "  DIR                    the directory, created if missing\n"
-	  "  --ca-key rsa3072|p384  key type of the demo CAs (default rsa3072)\n",
+	  "  --ca-key p384|rsa4096  key type of the demo CAs (default p384)\n",
 	  NULL },
 	{ "daemon", NULL, NULL, "daemon [--once]",
 	  "Take ready batches from spool/inbound and process them: validation,\n"
@@ -443,7 +449,10 @@ static const struct command commands[] = {
 	  "when it cannot start (port in use, TLS files unreadable).\n" },
 	{ "ca", "import", cmd_ca_import, "ca import CERT KEY CHAIN",
 	  "Install an issuing CA from PEM files: its certificate, its private\n"
-	  "key and the chain up to the root.\n", NULL },
+	  "key and the chain up to the root.  An existing RSA CA of 2048 bits\n"
+	  "or more is accepted; one under 3072 bits is imported with a warning,\n"
+	  "and from 2027-09-15 nothing is issued from it (S/MIME BR 6.1.5,\n"
+	  "ballot SMC017v2).\n", NULL },
 };
 #define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
 
@@ -595,7 +604,7 @@ main(int argc, char *argv[])
 	argv += c->w2 != NULL ? 2 : 1;
 	if (strcmp(c->w1, "init") == 0) {
 		cakey = take_opt(&argc, argv, "--ca-key");
-		return cmd_init(argc, argv, cakey ? cakey : "rsa3072");
+		return cmd_init(argc, argv, cakey ? cakey : "p384");
 	}
 	if (strcmp(c->w1, "daemon") == 0) {
 		once = take_flag(&argc, argv, "--once");
