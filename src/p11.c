@@ -154,7 +154,8 @@ is_gone(CK_RV rv)
 	return rv == CKR_TOKEN_NOT_PRESENT || rv == CKR_DEVICE_REMOVED ||
 	    rv == CKR_DEVICE_ERROR || rv == CKR_SESSION_HANDLE_INVALID ||
 	    rv == CKR_SESSION_CLOSED || rv == CKR_USER_NOT_LOGGED_IN ||
-	    rv == CKR_CRYPTOKI_NOT_INITIALIZED;
+	    rv == CKR_CRYPTOKI_NOT_INITIALIZED || rv == CKR_TOKEN_NOT_RECOGNIZED ||
+	    rv == CKR_KEY_HANDLE_INVALID || rv == CKR_OBJECT_HANDLE_INVALID;
 }
 
 int
@@ -234,7 +235,7 @@ obj_describe(P11KitUri *u, char *out, size_t len)
 		    hex);
 		snprintf(out, len, "key id %s", hex);
 	} else
-		snprintf(out, len, "the private key");
+		snprintf(out, len, "a URI without object= or id=");
 }
 
 /* The one initialized token in fl matching u; 0 or -1 with err. */
@@ -525,9 +526,10 @@ find_key(struct p11 *p, CK_SESSION_HANDLE s, EVP_PKEY **pub, char *err,
 		goto out;
 	}
 	if (nf != 1) {
-		errf(err, errlen, "%s: %s %s", p->tokdesc, nf == 0 ?
+		errf(err, errlen, "%s: %s %s%s", p->tokdesc, nf == 0 ?
 		    "no private signing key matches" :
-		    "several private keys match", p->objdesc);
+		    "several private signing keys match", p->objdesc,
+		    nf == 0 ? "" : "; name one by object= or id=");
 		goto out;
 	}
 	p->key = found[0];
