@@ -4,25 +4,20 @@
  * and key are named by an RFC 7512 URI parsed by p11-kit, and signing is
  * done in the token: CKM_RSA_PKCS over a DER DigestInfo, or CKM_ECDSA over
  * the digest with the raw r||s re-encoded as a DER ECDSA-Sig-Value.  One
- * read-only session per signing thread; the user logs in once.  Also the
- * key ceremony (C_GenerateKeyPair of a non-extractable key) and the PIN
- * file check.
+ * read-only session per signing thread; the user logs in once.  The key
+ * ceremony and the PIN file are in p11_ceremony.c.
  * Failure policy: nothing here aborts except on memory exhaustion; every
  * failure is returned with one sentence in err naming the module, token or
  * key and the PKCS#11 return value by name.  A token that went away is
  * told apart (P11_GONE) so the caller keeps its work and reopens.
  */
 #include <sys/mman.h>
-#include <sys/stat.h>
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -30,16 +25,11 @@
 #include <openssl/objects.h>
 #include <openssl/param_build.h>
 
-#include <p11-kit/pkcs11.h>
-#include <p11-kit/p11-kit.h>
-#include <p11-kit/uri.h>
-
 #include "extern.h"
 #include "p11.h"
+#include "p11_local.h"
 
 #define P11_MAX_SESSIONS	256
-#define P11_PIN_MAX		256
-#define P11_ID_LEN		16
 
 struct p11 {
 	char			*module;
@@ -109,16 +99,11 @@ static const struct {
 	    0x04, 0x40 } },
 };
 
-/* DER OBJECT IDENTIFIER secp384r1 (1.3.132.0.34), CKA_EC_PARAMS. */
-static const unsigned char oid_p384[] = {
-	0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22
-};
-
-static CK_BBOOL	 ck_true = CK_TRUE, ck_false = CK_FALSE;
+CK_BBOOL	 p11_true = CK_TRUE, p11_false = CK_FALSE;
 
 /* The name of a PKCS#11 return value, e.g. "CKR_PIN_INCORRECT". */
-static const char *
-ckr(CK_RV rv, char *buf, size_t len)
+const char *
+p11_ckr(CK_RV rv, char *buf, size_t len)
 {
 	size_t	 i;
 
@@ -129,8 +114,8 @@ ckr(CK_RV rv, char *buf, size_t len)
 	return buf;
 }
 
-static void
-errf(char *err, size_t errlen, const char *fmt, ...)
+void
+p11_errf(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list	 ap;
 
@@ -145,7 +130,7 @@ errck(char *err, size_t errlen, const char *what, CK_RV rv)
 {
 	char	 b[32];
 
-	errf(err, errlen, "%s: %s", what, ckr(rv, b, sizeof(b)));
+	p11_errf(err, errlen, "%s: %s", what, p11_ckr(rv, b, sizeof(b)));
 }
 
 static int
@@ -164,9 +149,8 @@ p11_is_uri(const char *s)
 	return s != NULL && strncasecmp(s, "pkcs11:", 7) == 0;
 }
 
-/* Load and initialize module (managed by p11-kit); NULL with err. */
-static CK_FUNCTION_LIST *
-mod_load(const char *module, char *err, size_t errlen)
+CK_FUNCTION_LIST *
+p11_mod_load(const char *module, char *err, size_t errlen)
 {
 	CK_FUNCTION_LIST	*fl;
 	CK_RV			 rv;
@@ -175,21 +159,21 @@ mod_load(const char *module, char *err, size_t errlen)
 
 	if ((fl = p11_kit_module_load(module, 0)) == NULL) {
 		m = p11_kit_message();
-		errf(err, errlen, "pkcs11 module %s: cannot be loaded%s%s",
+		p11_errf(err, errlen, "pkcs11 module %s: cannot be loaded%s%s",
 		    module, m != NULL ? ": " : "", m != NULL ? m : "");
 		return NULL;
 	}
 	if ((rv = p11_kit_module_initialize(fl)) != CKR_OK) {
-		errf(err, errlen, "pkcs11 module %s: C_Initialize: %s",
-		    module, ckr(rv, b, sizeof(b)));
+		p11_errf(err, errlen, "pkcs11 module %s: C_Initialize: %s",
+		    module, p11_ckr(rv, b, sizeof(b)));
 		p11_kit_module_release(fl);
 		return NULL;
 	}
 	return fl;
 }
 
-static void
-mod_unload(CK_FUNCTION_LIST *fl)
+void
+p11_mod_unload(CK_FUNCTION_LIST *fl)
 {
 	if (fl == NULL)
 		return;
@@ -198,8 +182,8 @@ mod_unload(CK_FUNCTION_LIST *fl)
 }
 
 /* "token \"LABEL\"" (or serial, or "any token") from a parsed URI. */
-static void
-tok_describe(P11KitUri *u, char *out, size_t len)
+void
+p11_tok_describe(P11KitUri *u, char *out, size_t len)
 {
 	CK_TOKEN_INFO	*ti = p11_kit_uri_get_token_info(u);
 	char		 s[40];
@@ -239,8 +223,8 @@ obj_describe(P11KitUri *u, char *out, size_t len)
 }
 
 /* The one initialized token in fl matching u; 0 or -1 with err. */
-static int
-find_slot(CK_FUNCTION_LIST *fl, P11KitUri *u, const char *module,
+int
+p11_find_slot(CK_FUNCTION_LIST *fl, P11KitUri *u, const char *module,
     const char *tokdesc, CK_SLOT_ID *slot, char *err, size_t errlen)
 {
 	CK_SLOT_ID	*slots = NULL, want;
@@ -252,14 +236,14 @@ find_slot(CK_FUNCTION_LIST *fl, P11KitUri *u, const char *module,
 	int		 found = 0, rc = -1;
 
 	if ((rv = fl->C_GetSlotList(CK_TRUE, NULL, &n)) != CKR_OK) {
-		errf(err, errlen, "pkcs11 module %s: C_GetSlotList: %s",
-		    module, ckr(rv, b, sizeof(b)));
+		p11_errf(err, errlen, "pkcs11 module %s: C_GetSlotList: %s",
+		    module, p11_ckr(rv, b, sizeof(b)));
 		goto out;
 	}
 	slots = xcalloc(n, sizeof(*slots));
 	if (n > 0 && (rv = fl->C_GetSlotList(CK_TRUE, slots, &n)) != CKR_OK) {
-		errf(err, errlen, "pkcs11 module %s: C_GetSlotList: %s",
-		    module, ckr(rv, b, sizeof(b)));
+		p11_errf(err, errlen, "pkcs11 module %s: C_GetSlotList: %s",
+		    module, p11_ckr(rv, b, sizeof(b)));
 		goto out;
 	}
 	want = p11_kit_uri_get_slot_id(u);
@@ -277,13 +261,13 @@ find_slot(CK_FUNCTION_LIST *fl, P11KitUri *u, const char *module,
 			*slot = slots[i];
 	}
 	if (found == 0) {
-		errf(err, errlen, "pkcs11 module %s: no initialized %s "
+		p11_errf(err, errlen, "pkcs11 module %s: no initialized %s "
 		    "(%lu slots with a token)", module, tokdesc,
 		    (unsigned long)n);
 		goto out;
 	}
 	if (found > 1) {
-		errf(err, errlen, "pkcs11 module %s: %d tokens match %s; "
+		p11_errf(err, errlen, "pkcs11 module %s: %d tokens match %s; "
 		    "name one by token=, serial= or slot-id=", module, found,
 		    tokdesc);
 		goto out;
@@ -294,29 +278,29 @@ find_slot(CK_FUNCTION_LIST *fl, P11KitUri *u, const char *module,
 	return rc;
 }
 
-static int
-login(CK_FUNCTION_LIST *fl, CK_SESSION_HANDLE s, const char *pin,
+int
+p11_login(CK_FUNCTION_LIST *fl, CK_SESSION_HANDLE s, const char *pin,
     const char *tokdesc, char *err, size_t errlen)
 {
 	CK_RV	 rv;
 	char	 b[32];
 
 	if (pin == NULL) {
-		errf(err, errlen, "%s: no PIN", tokdesc);
+		p11_errf(err, errlen, "%s: no PIN", tokdesc);
 		return -1;
 	}
 	rv = fl->C_Login(s, CKU_USER, (CK_UTF8CHAR *)pin, strlen(pin));
 	if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) {
-		errf(err, errlen, "%s: C_Login: %s", tokdesc,
-		    ckr(rv, b, sizeof(b)));
+		p11_errf(err, errlen, "%s: C_Login: %s", tokdesc,
+		    p11_ckr(rv, b, sizeof(b)));
 		return -1;
 	}
 	return 0;
 }
 
 /* Up to max objects matching t; their count in *nfound; CKR_ value. */
-static CK_RV
-find_objects(CK_FUNCTION_LIST *fl, CK_SESSION_HANDLE s, CK_ATTRIBUTE *t,
+CK_RV
+p11_find_objects(CK_FUNCTION_LIST *fl, CK_SESSION_HANDLE s, CK_ATTRIBUTE *t,
     CK_ULONG nt, CK_OBJECT_HANDLE *found, CK_ULONG max, CK_ULONG *nfound)
 {
 	CK_RV	 rv;
@@ -429,7 +413,7 @@ pub_ec(const unsigned char *params, CK_ULONG plen, const unsigned char *pt,
 	if ((oid = d2i_ASN1_OBJECT(NULL, &p, (long)plen)) == NULL ||
 	    p != params + plen || (nid = OBJ_obj2nid(oid)) == NID_undef ||
 	    (group = OBJ_nid2sn(nid)) == NULL) {
-		errf(err, errlen, "CKA_EC_PARAMS is not a named curve");
+		p11_errf(err, errlen, "CKA_EC_PARAMS is not a named curve");
 		goto out;
 	}
 	p = pt;
@@ -440,7 +424,7 @@ pub_ec(const unsigned char *params, CK_ULONG plen, const unsigned char *pt,
 	if (pk == NULL)
 		pk = pub_ec_try(group, pt, ptlen);
 	if (pk == NULL)
-		errf(err, errlen, "CKA_EC_POINT is not a point on %s", group);
+		p11_errf(err, errlen, "CKA_EC_POINT is not a point on %s", group);
  out:
 	ASN1_OBJECT_free(oid);
 	ASN1_OCTET_STRING_free(os);
@@ -465,7 +449,7 @@ pub_read(CK_FUNCTION_LIST *fl, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE src,
 			goto out;
 		}
 		if ((pk = pub_rsa(a, alen, b, blen)) == NULL)
-			errf(err, errlen, "CKA_MODULUS/CKA_PUBLIC_EXPONENT "
+			p11_errf(err, errlen, "CKA_MODULUS/CKA_PUBLIC_EXPONENT "
 			    "do not form an RSA key");
 	} else {
 		if ((rv = get_attr(fl, s, src, CKA_EC_PARAMS, &a, &alen)) !=
@@ -492,7 +476,7 @@ disconnect(struct p11 *p)
 	for (i = 0; i < p->nopen; i++)
 		p->fl->C_CloseSession(p->sess[i]);
 	p->nopen = 0;
-	mod_unload(p->fl);
+	p11_mod_unload(p->fl);
 	p->fl = NULL;
 }
 
@@ -519,14 +503,14 @@ find_key(struct p11 *p, CK_SESSION_HANDLE s, EVP_PKEY **pub, char *err,
 		if (ua[i].type == CKA_LABEL || ua[i].type == CKA_ID)
 			t[nt++] = ua[i];
 	t[nt++] = (CK_ATTRIBUTE){ CKA_CLASS, &cpriv, sizeof(cpriv) };
-	t[nt++] = (CK_ATTRIBUTE){ CKA_SIGN, &ck_true, sizeof(ck_true) };
-	if ((rv = find_objects(p->fl, s, t, nt, found, 2, &nf)) != CKR_OK) {
-		errf(err, errlen, "%s: finding %s: C_FindObjects: %s",
-		    p->tokdesc, p->objdesc, ckr(rv, b, sizeof(b)));
+	t[nt++] = (CK_ATTRIBUTE){ CKA_SIGN, &p11_true, sizeof(p11_true) };
+	if ((rv = p11_find_objects(p->fl, s, t, nt, found, 2, &nf)) != CKR_OK) {
+		p11_errf(err, errlen, "%s: finding %s: C_FindObjects: %s",
+		    p->tokdesc, p->objdesc, p11_ckr(rv, b, sizeof(b)));
 		goto out;
 	}
 	if (nf != 1) {
-		errf(err, errlen, "%s: %s %s%s", p->tokdesc, nf == 0 ?
+		p11_errf(err, errlen, "%s: %s %s%s", p->tokdesc, nf == 0 ?
 		    "no private signing key matches" :
 		    "several private signing keys match", p->objdesc,
 		    nf == 0 ? "" : "; name one by object= or id=");
@@ -536,12 +520,12 @@ find_key(struct p11 *p, CK_SESSION_HANDLE s, EVP_PKEY **pub, char *err,
 	kta.pValue = &kt;
 	kta.ulValueLen = sizeof(kt);
 	if ((rv = p->fl->C_GetAttributeValue(s, p->key, &kta, 1)) != CKR_OK) {
-		errf(err, errlen, "%s: %s: CKA_KEY_TYPE: %s", p->tokdesc,
-		    p->objdesc, ckr(rv, b, sizeof(b)));
+		p11_errf(err, errlen, "%s: %s: CKA_KEY_TYPE: %s", p->tokdesc,
+		    p->objdesc, p11_ckr(rv, b, sizeof(b)));
 		goto out;
 	}
 	if (kt != CKK_RSA && kt != CKK_EC) {
-		errf(err, errlen, "%s: %s: key type 0x%lx is neither RSA nor "
+		p11_errf(err, errlen, "%s: %s: key type 0x%lx is neither RSA nor "
 		    "EC", p->tokdesc, p->objdesc, (unsigned long)kt);
 		goto out;
 	}
@@ -553,18 +537,18 @@ find_key(struct p11 *p, CK_SESSION_HANDLE s, EVP_PKEY **pub, char *err,
 		t[0] = (CK_ATTRIBUTE){ CKA_CLASS, &cpub, sizeof(cpub) };
 		t[1] = (CK_ATTRIBUTE){ CKA_ID, id, idlen };
 		t[2] = (CK_ATTRIBUTE){ CKA_KEY_TYPE, &kt, sizeof(kt) };
-		if ((rv = find_objects(p->fl, s, t, 3, found, 2, &nf)) !=
+		if ((rv = p11_find_objects(p->fl, s, t, 3, found, 2, &nf)) !=
 		    CKR_OK)
 			nf = 0;
 	}
 	if (nf > 1) {
-		errf(err, errlen, "%s: %s: several public keys have its "
+		p11_errf(err, errlen, "%s: %s: several public keys have its "
 		    "CKA_ID", p->tokdesc, p->objdesc);
 		goto out;
 	}
 	if ((*pub = pub_read(p->fl, s, nf == 1 ? found[0] : p->key, kt, msg,
 	    sizeof(msg))) == NULL) {
-		errf(err, errlen, "%s: %s: %s", p->tokdesc, p->objdesc, msg);
+		p11_errf(err, errlen, "%s: %s: %s", p->tokdesc, p->objdesc, msg);
 		goto out;
 	}
 	if (kt == CKK_RSA)
@@ -584,22 +568,22 @@ connect_token(struct p11 *p, EVP_PKEY **pub, char *err, size_t errlen)
 	CK_RV	 rv;
 	char	 b[32];
 
-	if ((p->fl = mod_load(p->module, err, errlen)) == NULL)
+	if ((p->fl = p11_mod_load(p->module, err, errlen)) == NULL)
 		return -1;
-	if (find_slot(p->fl, p->uri, p->module, p->tokdesc, &p->slot, err,
+	if (p11_find_slot(p->fl, p->uri, p->module, p->tokdesc, &p->slot, err,
 	    errlen) == -1)
 		goto fail;
 	for (p->nopen = 0; p->nopen < p->nsessions; p->nopen++) {
 		rv = p->fl->C_OpenSession(p->slot, CKF_SERIAL_SESSION, NULL,
 		    NULL, &p->sess[p->nopen]);
 		if (rv != CKR_OK) {
-			errf(err, errlen, "%s: C_OpenSession (%d of %d): %s",
+			p11_errf(err, errlen, "%s: C_OpenSession (%d of %d): %s",
 			    p->tokdesc, p->nopen + 1, p->nsessions,
-			    ckr(rv, b, sizeof(b)));
+			    p11_ckr(rv, b, sizeof(b)));
 			goto fail;
 		}
 	}
-	if (login(p->fl, p->sess[0], p->pin, p->tokdesc, err, errlen) == -1 ||
+	if (p11_login(p->fl, p->sess[0], p->pin, p->tokdesc, err, errlen) == -1 ||
 	    find_key(p, p->sess[0], pub, err, errlen) == -1)
 		goto fail;
 	return 0;
@@ -617,16 +601,16 @@ p11_open(const char *module, const char *uri, const char *pin,
 	int		 r;
 
 	if (module == NULL || *module == '\0') {
-		errf(err, errlen, "pkcs11_module is not set");
+		p11_errf(err, errlen, "pkcs11_module is not set");
 		return NULL;
 	}
 	if (nsessions < 1 || nsessions > P11_MAX_SESSIONS) {
-		errf(err, errlen, "pkcs11: %d sessions (1 to %d)", nsessions,
+		p11_errf(err, errlen, "pkcs11: %d sessions (1 to %d)", nsessions,
 		    P11_MAX_SESSIONS);
 		return NULL;
 	}
 	if (pin == NULL || strlen(pin) >= P11_PIN_MAX) {
-		errf(err, errlen, "pkcs11: no PIN, or one longer than %d",
+		p11_errf(err, errlen, "pkcs11: no PIN, or one longer than %d",
 		    P11_PIN_MAX - 1);
 		return NULL;
 	}
@@ -639,28 +623,28 @@ p11_open(const char *module, const char *uri, const char *pin,
 	p->pinlocked = mlock(p->pin, p->pincap) == 0;
 	memcpy(p->pin, pin, p->pincap);
 	if ((p->uri = p11_kit_uri_new()) == NULL) {
-		errf(err, errlen, "out of memory");
+		p11_errf(err, errlen, "out of memory");
 		goto fail;
 	}
 	if (uri == NULL || (r = p11_kit_uri_parse(uri,
 	    P11_KIT_URI_FOR_OBJECT_ON_TOKEN, p->uri)) != P11_KIT_URI_OK) {
-		errf(err, errlen, "ca_key: not a PKCS#11 URI (RFC 7512): %s",
+		p11_errf(err, errlen, "ca_key: not a PKCS#11 URI (RFC 7512): %s",
 		    uri == NULL ? "none" : p11_kit_uri_message(r));
 		goto fail;
 	}
 	if (p11_kit_uri_any_unrecognized(p->uri)) {
-		errf(err, errlen, "ca_key: the PKCS#11 URI has attributes "
+		p11_errf(err, errlen, "ca_key: the PKCS#11 URI has attributes "
 		    "other than a token's and an object's");
 		goto fail;
 	}
 	if ((a = p11_kit_uri_get_attribute(p->uri, CKA_CLASS)) != NULL &&
 	    (a->ulValueLen != sizeof(CK_OBJECT_CLASS) ||
 	    *(CK_OBJECT_CLASS *)a->pValue != CKO_PRIVATE_KEY)) {
-		errf(err, errlen, "ca_key: the PKCS#11 URI names an object "
+		p11_errf(err, errlen, "ca_key: the PKCS#11 URI names an object "
 		    "of a type other than type=private");
 		goto fail;
 	}
-	tok_describe(p->uri, p->tokdesc, sizeof(p->tokdesc));
+	p11_tok_describe(p->uri, p->tokdesc, sizeof(p->tokdesc));
 	obj_describe(p->uri, p->objdesc, sizeof(p->objdesc));
 	if (connect_token(p, &p->pub, err, errlen) == -1)
 		goto fail;
@@ -695,11 +679,11 @@ p11_sign(struct p11 *p, int i, const char *md, const unsigned char *digest,
 	*sig = NULL;
 	*siglen = 0;
 	if (p->fl == NULL) {
-		errf(err, errlen, "%s: not connected", p->tokdesc);
+		p11_errf(err, errlen, "%s: not connected", p->tokdesc);
 		return P11_GONE;
 	}
 	if (i < 0 || i >= p->nopen) {
-		errf(err, errlen, "%s: no session %d", p->tokdesc, i);
+		p11_errf(err, errlen, "%s: no session %d", p->tokdesc, i);
 		return -1;
 	}
 	s = p->sess[i];
@@ -709,7 +693,7 @@ p11_sign(struct p11 *p, int i, const char *md, const unsigned char *digest,
 			break;
 	if (k == sizeof(digestinfo) / sizeof(digestinfo[0]) ||
 	    dlen != digestinfo[k].dlen) {
-		errf(err, errlen, "%s: %s: cannot sign a %zu-byte %s digest",
+		p11_errf(err, errlen, "%s: %s: cannot sign a %zu-byte %s digest",
 		    p->tokdesc, p->objdesc, dlen, md ? md : "(none)");
 		return -1;
 	}
@@ -723,8 +707,8 @@ p11_sign(struct p11 *p, int i, const char *md, const unsigned char *digest,
 		inlen = dlen;
 	}
 	if ((rv = p->fl->C_SignInit(s, &mech, p->key)) != CKR_OK) {
-		errf(err, errlen, "%s: %s: C_SignInit: %s", p->tokdesc,
-		    p->objdesc, ckr(rv, b, sizeof(b)));
+		p11_errf(err, errlen, "%s: %s: C_SignInit: %s", p->tokdesc,
+		    p->objdesc, p11_ckr(rv, b, sizeof(b)));
 		return is_gone(rv) ? P11_GONE : -1;
 	}
 	rawlen = p->siglen;
@@ -736,8 +720,8 @@ p11_sign(struct p11 *p, int i, const char *md, const unsigned char *digest,
 		rv = p->fl->C_Sign(s, in, inlen, raw, &rawlen);
 	}
 	if (rv != CKR_OK) {
-		errf(err, errlen, "%s: %s: C_Sign: %s", p->tokdesc,
-		    p->objdesc, ckr(rv, b, sizeof(b)));
+		p11_errf(err, errlen, "%s: %s: C_Sign: %s", p->tokdesc,
+		    p->objdesc, p11_ckr(rv, b, sizeof(b)));
 		rc = is_gone(rv) ? P11_GONE : -1;
 		goto out;
 	}
@@ -754,19 +738,19 @@ p11_sign(struct p11 *p, int i, const char *md, const unsigned char *digest,
 	    (r = BN_bin2bn(raw, (int)half, NULL)) == NULL ||
 	    (bs = BN_bin2bn(raw + half, (int)half, NULL)) == NULL ||
 	    (es = ECDSA_SIG_new()) == NULL) {
-		errf(err, errlen, "%s: %s: C_Sign gave %lu bytes, not r||s",
+		p11_errf(err, errlen, "%s: %s: C_Sign gave %lu bytes, not r||s",
 		    p->tokdesc, p->objdesc, (unsigned long)rawlen);
 		goto out;
 	}
 	ECDSA_SIG_set0(es, r, bs);
 	r = bs = NULL;
 	if ((derlen = i2d_ECDSA_SIG(es, NULL)) <= 0) {
-		errf(err, errlen, "%s: i2d_ECDSA_SIG failed", p->tokdesc);
+		p11_errf(err, errlen, "%s: i2d_ECDSA_SIG failed", p->tokdesc);
 		goto out;
 	}
 	der = q = xcalloc(1, (size_t)derlen);
 	if (i2d_ECDSA_SIG(es, &q) != derlen) {
-		errf(err, errlen, "%s: i2d_ECDSA_SIG failed", p->tokdesc);
+		p11_errf(err, errlen, "%s: i2d_ECDSA_SIG failed", p->tokdesc);
 		goto out;
 	}
 	*sig = der;
@@ -793,7 +777,7 @@ p11_reopen(struct p11 *p, char *err, size_t errlen)
 	if (connect_token(p, &pub, err, errlen) == -1)
 		goto out;
 	if (EVP_PKEY_eq(pub, p->pub) != 1) {
-		errf(err, errlen, "%s: %s: its public key is not the one "
+		p11_errf(err, errlen, "%s: %s: its public key is not the one "
 		    "opened before", p->tokdesc, p->objdesc);
 		disconnect(p);
 		goto out;
@@ -822,263 +806,4 @@ p11_close(struct p11 *p)
 	free(p->sess);
 	free(p->module);
 	free(p);
-}
-
-/* The URI of the new private key (label, id) on token tok into uri. */
-static int
-gen_uri(const char *tok, const char *label, const unsigned char *id,
-    char *uri, size_t urilen, char *err, size_t errlen)
-{
-	P11KitUri	*u;
-	CK_TOKEN_INFO	*ti;
-	CK_OBJECT_CLASS	 cls = CKO_PRIVATE_KEY;
-	CK_ATTRIBUTE	 a[3] = {
-		{ CKA_LABEL, (void *)label, strlen(label) },
-		{ CKA_ID, (void *)id, P11_ID_LEN },
-		{ CKA_CLASS, &cls, sizeof(cls) },
-	};
-	char		*s = NULL;
-	int		 rc = -1;
-
-	if ((u = p11_kit_uri_new()) == NULL) {
-		errf(err, errlen, "out of memory");
-		return -1;
-	}
-	ti = p11_kit_uri_get_token_info(u);
-	memset(ti->label, ' ', sizeof(ti->label));
-	memcpy(ti->label, tok, strlen(tok));
-	if (p11_kit_uri_set_attributes(u, a, 3) != P11_KIT_URI_OK ||
-	    p11_kit_uri_format(u, P11_KIT_URI_FOR_OBJECT_ON_TOKEN, &s) !=
-	    P11_KIT_URI_OK) {
-		errf(err, errlen, "cannot format the key's PKCS#11 URI");
-		goto out;
-	}
-	if (strlen(s) >= urilen) {
-		errf(err, errlen, "the key's PKCS#11 URI is longer than %zu",
-		    urilen - 1);
-		goto out;
-	}
-	memcpy(uri, s, strlen(s) + 1);
-	rc = 0;
- out:
-	free(s);
-	p11_kit_uri_free(u);
-	return rc;
-}
-
-int
-p11_generate(const char *module, const char *token_label, const char *pin,
-    const char *label, const char *alg, char *uri, size_t urilen, char *err,
-    size_t errlen)
-{
-	CK_FUNCTION_LIST *fl = NULL;
-	CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
-	CK_SLOT_ID	 slot;
-	CK_OBJECT_HANDLE pubh, privh, found[1];
-	CK_MECHANISM	 mech = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
-	CK_ULONG	 bits = 4096, nf, npubt = 0, nprivt = 0;
-	CK_BBOOL	 sens = CK_FALSE, extr = CK_TRUE;
-	CK_ATTRIBUTE	 pubt[10], privt[12], chk[2], lt[1];
-	CK_RV		 rv;
-	P11KitUri	*u = NULL;
-	CK_TOKEN_INFO	*ti;
-	unsigned char	 id[P11_ID_LEN], e[3] = { 0x01, 0x00, 0x01 };
-	char		 tokdesc[80], b[32];
-	int		 rsa, rc = -1;
-
-	if (alg != NULL && strcmp(alg, "rsa3072") == 0) {
-		errf(err, errlen, "rsa3072: S/MIME BR 6.1.5 (ballot SMC017v2): "
-		    "a new RSA CA key must be at least 4096 bits; use p384 "
-		    "or rsa4096");
-		return -1;
-	}
-	if (alg == NULL || (strcmp(alg, "p384") != 0 &&
-	    strcmp(alg, "rsa4096") != 0)) {
-		errf(err, errlen, "%s: unknown CA key algorithm (p384 or "
-		    "rsa4096)", alg ? alg : "(none)");
-		return -1;
-	}
-	rsa = strcmp(alg, "rsa4096") == 0;
-	if (token_label == NULL || *token_label == '\0' ||
-	    strlen(token_label) > 32 || label == NULL || *label == '\0' ||
-	    strlen(label) > 128) {
-		errf(err, errlen, "pkcs11: a token label of 1 to 32 bytes "
-		    "and a key label of 1 to 128 bytes are needed");
-		return -1;
-	}
-	if (module == NULL || pin == NULL) {
-		errf(err, errlen, "pkcs11: no module or no PIN");
-		return -1;
-	}
-	if ((u = p11_kit_uri_new()) == NULL) {
-		errf(err, errlen, "out of memory");
-		return -1;
-	}
-	ti = p11_kit_uri_get_token_info(u);
-	memset(ti->label, ' ', sizeof(ti->label));
-	memcpy(ti->label, token_label, strlen(token_label));
-	tok_describe(u, tokdesc, sizeof(tokdesc));
-	if ((fl = mod_load(module, err, errlen)) == NULL ||
-	    find_slot(fl, u, module, tokdesc, &slot, err, errlen) == -1)
-		goto out;
-	if ((rv = fl->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION,
-	    NULL, NULL, &s)) != CKR_OK) {
-		s = CK_INVALID_HANDLE;
-		errf(err, errlen, "%s: C_OpenSession: %s", tokdesc,
-		    ckr(rv, b, sizeof(b)));
-		goto out;
-	}
-	if (login(fl, s, pin, tokdesc, err, errlen) == -1)
-		goto out;
-	lt[0] = (CK_ATTRIBUTE){ CKA_LABEL, (void *)label, strlen(label) };
-	if ((rv = find_objects(fl, s, lt, 1, found, 1, &nf)) != CKR_OK) {
-		errf(err, errlen, "%s: C_FindObjects: %s", tokdesc,
-		    ckr(rv, b, sizeof(b)));
-		goto out;
-	}
-	if (nf > 0) {
-		errf(err, errlen, "%s: an object labelled \"%s\" exists "
-		    "already", tokdesc, label);
-		goto out;
-	}
-	rnd_bytes(id, sizeof(id));
-#define A(t, type, v, l)	(t)[n##t++] = (CK_ATTRIBUTE){ type, v, l }
-	A(pubt, CKA_TOKEN, &ck_true, sizeof(CK_BBOOL));
-	A(pubt, CKA_VERIFY, &ck_true, sizeof(CK_BBOOL));
-	A(pubt, CKA_LABEL, (void *)label, strlen(label));
-	A(pubt, CKA_ID, id, sizeof(id));
-	A(privt, CKA_TOKEN, &ck_true, sizeof(CK_BBOOL));
-	A(privt, CKA_PRIVATE, &ck_true, sizeof(CK_BBOOL));
-	A(privt, CKA_SENSITIVE, &ck_true, sizeof(CK_BBOOL));
-	A(privt, CKA_EXTRACTABLE, &ck_false, sizeof(CK_BBOOL));
-	A(privt, CKA_SIGN, &ck_true, sizeof(CK_BBOOL));
-	A(privt, CKA_LABEL, (void *)label, strlen(label));
-	A(privt, CKA_ID, id, sizeof(id));
-	if (rsa) {
-		mech.mechanism = CKM_RSA_PKCS_KEY_PAIR_GEN;
-		A(pubt, CKA_MODULUS_BITS, &bits, sizeof(bits));
-		A(pubt, CKA_PUBLIC_EXPONENT, e, sizeof(e));
-		A(pubt, CKA_ENCRYPT, &ck_false, sizeof(CK_BBOOL));
-		A(privt, CKA_DECRYPT, &ck_false, sizeof(CK_BBOOL));
-	} else {
-		A(pubt, CKA_EC_PARAMS, (void *)oid_p384, sizeof(oid_p384));
-		A(privt, CKA_DERIVE, &ck_false, sizeof(CK_BBOOL));
-	}
-#undef A
-	if ((rv = fl->C_GenerateKeyPair(s, &mech, pubt, npubt, privt, nprivt,
-	    &pubh, &privh)) != CKR_OK) {
-		errf(err, errlen, "%s: C_GenerateKeyPair %s \"%s\": %s",
-		    tokdesc, alg, label, ckr(rv, b, sizeof(b)));
-		goto out;
-	}
-	/* A module may ignore a template; the key must not be exportable. */
-	chk[0] = (CK_ATTRIBUTE){ CKA_SENSITIVE, &sens, sizeof(sens) };
-	chk[1] = (CK_ATTRIBUTE){ CKA_EXTRACTABLE, &extr, sizeof(extr) };
-	if ((rv = fl->C_GetAttributeValue(s, privh, chk, 2)) != CKR_OK ||
-	    sens != CK_TRUE || extr != CK_FALSE) {
-		errf(err, errlen, "%s: the new key \"%s\" is not sensitive "
-		    "and non-extractable (%s); destroyed", tokdesc, label,
-		    ckr(rv, b, sizeof(b)));
-		fl->C_DestroyObject(s, privh);
-		fl->C_DestroyObject(s, pubh);
-		goto out;
-	}
-	if (gen_uri(token_label, label, id, uri, urilen, err, errlen) == -1)
-		goto out;
-	rc = 0;
- out:
-	if (s != CK_INVALID_HANDLE)
-		fl->C_CloseSession(s);
-	mod_unload(fl);
-	if (u != NULL)
-		p11_kit_uri_free(u);
-	return rc;
-}
-
-char *
-p11_pin_read(const char *pin_file, char *err, size_t errlen)
-{
-	struct stat	 st;
-	char		 buf[P11_PIN_MAX + 1], *pin = NULL, *nl;
-	const char	*env;
-	ssize_t		 n;
-	size_t		 len = 0;
-	int		 fd = -1;
-
-	if (pin_file == NULL || *pin_file == '\0') {
-		if ((env = getenv("CERTSPOOL_PKCS11_PIN")) == NULL ||
-		    *env == '\0') {
-			errf(err, errlen, "no pkcs11_pin_file and "
-			    "CERTSPOOL_PKCS11_PIN is not set");
-			return NULL;
-		}
-		if (strlen(env) >= P11_PIN_MAX) {
-			errf(err, errlen, "CERTSPOOL_PKCS11_PIN: longer than "
-			    "%d bytes", P11_PIN_MAX - 1);
-			return NULL;
-		}
-		return xstrdup(env);
-	}
-	if ((fd = open(pin_file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-	    O_CLOEXEC)) == -1) {
-		if (errno == ELOOP)
-			errf(err, errlen, "%s: a symbolic link; the PIN file "
-			    "must be a regular file", pin_file);
-		else
-			errf(err, errlen, "%s: %s", pin_file, strerror(errno));
-		goto out;
-	}
-	if (fstat(fd, &st) == -1) {
-		errf(err, errlen, "%s: %s", pin_file, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		errf(err, errlen, "%s: not a regular file", pin_file);
-		goto out;
-	}
-	if (st.st_uid != geteuid()) {
-		errf(err, errlen, "%s: owned by uid %lu, not by uid %lu",
-		    pin_file, (unsigned long)st.st_uid,
-		    (unsigned long)geteuid());
-		goto out;
-	}
-	if ((st.st_mode & 077) != 0) {
-		errf(err, errlen, "%s: mode %04o; it must be 0600", pin_file,
-		    (unsigned)(st.st_mode & 07777));
-		goto out;
-	}
-	while (len < sizeof(buf) - 1) {
-		n = read(fd, buf + len, sizeof(buf) - 1 - len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			errf(err, errlen, "%s: %s", pin_file, strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	buf[len] = '\0';
-	if ((nl = memchr(buf, '\n', len)) != NULL) {
-		if (nl[1] != '\0') {
-			errf(err, errlen, "%s: more than one line", pin_file);
-			goto out;
-		}
-		*nl = '\0';
-		len = (size_t)(nl - buf);
-	}
-	if (len > 0 && buf[len - 1] == '\r')
-		buf[--len] = '\0';
-	if (len == 0 || len >= P11_PIN_MAX || strlen(buf) != len) {
-		errf(err, errlen, "%s: %s", pin_file, len == 0 ? "empty" :
-		    "not a PIN of at most 255 bytes on one line");
-		goto out;
-	}
-	pin = xstrdup(buf);
- out:
-	OPENSSL_cleanse(buf, sizeof(buf));
-	if (fd != -1)
-		close(fd);
-	return pin;
 }
