@@ -1,7 +1,8 @@
 /*
  * p11.h: the CA key in a PKCS#11 token (RFC 7512 URIs; p11-kit's pkcs11.h
  * and module loading).  Used only by the signer process (keyproc.c) and the
- * key ceremonies (init --hsm, ca import, ca show, ca rollover).
+ * key ceremonies (init --hsm, ca import, ca show, ca rollover).  p11.c opens
+ * and signs; p11_ceremony.c has p11_generate and p11_pin_read.
  */
 #ifndef P11_H
 #define P11_H
