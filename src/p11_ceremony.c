@@ -188,8 +188,12 @@ p11_generate(const char *module, const char *token_label, const char *pin,
 		fl->C_DestroyObject(s, pubh);
 		goto out;
 	}
-	if (gen_uri(token_label, label, id, uri, urilen, err, errlen) == -1)
+	if (gen_uri(token_label, label, id, uri, urilen, err, errlen) == -1) {
+		/* No one could name the key: do not leave it behind. */
+		fl->C_DestroyObject(s, privh);
+		fl->C_DestroyObject(s, pubh);
 		goto out;
+	}
 	rc = 0;
  out:
 	if (s != CK_INVALID_HANDLE)

@@ -258,6 +258,12 @@ test_keys(void)
 	T_CHECK(p11_generate(MODULE, TOKEN, "9999", "ca-x", "p384", u,
 	    sizeof(u), err, sizeof(err)) == -1 &&
 	    strstr(err, "CKR_PIN_INCORRECT"), "generate, wrong pin: %s", err);
+	T_CHECK(p11_generate(MODULE, TOKEN, PIN, "ca-short", "p384", u, 20,
+	    err, sizeof(err)) == -1 && strstr(err, "longer"),
+	    "URI buffer of 20: %s", err);
+	T_CHECK(p11_generate(MODULE, TOKEN, PIN, "ca-short", "p384", u,
+	    sizeof(u), err, sizeof(err)) == 0, "ca-short left behind: %s",
+	    err);
 	T_CHECK(p11_generate(MODULE, "nosuch", PIN, "ca-x", "p384", u,
 	    sizeof(u), err, sizeof(err)) == -1 && strstr(err, "nosuch"),
 	    "generate, no token: %s", err);
