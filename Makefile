@@ -4,7 +4,7 @@
 #   make demo            init a demo directory, drop a sample batch, run once
 #   make SANITIZE=address,undefined test
 
-PKGS	 = libcrypto libxml-2.0 libarchive sqlite3 libidn2 libmicrohttpd
+PKGS	 = libcrypto libxml-2.0 libarchive sqlite3 libidn2 libmicrohttpd p11-kit-1
 CC	?= cc
 PREFIX	?= /usr/local
 SCHEMA_DIR ?= $(CURDIR)/schemas
