@@ -723,23 +723,42 @@ ca_init_demo(const char *dir, const char *keyalg, char *err, size_t errlen)
 }
 
 int
-ca_import(const char *dir, const char *certfile, const char *keyfile,
-    const char *chainfile, char *warn, size_t warnlen, char *err,
-    size_t errlen)
+ca_init_demo_pub(const char *dir, EVP_PKEY *ipub, char *err, size_t errlen)
 {
-	static const char *const names[] = { "ca.pem", "ca.key", "chain.pem" };
-	unsigned char	*cbuf = NULL, *kbuf = NULL, *chbuf = NULL;
-	size_t		 clen, klen = 0, chlen, i;
+	if (key_curve(ipub) != NID_secp384r1 && !(EVP_PKEY_is_a(ipub, "RSA") &&
+	    EVP_PKEY_get_bits(ipub) >= 4096))
+		return fail(err, errlen, 0, "S/MIME BR 6.1.5 (ballot "
+		    "SMC017v2): a new issuing CA key must be ECDSA P-384 or "
+		    "RSA of at least 4096 bits");
+	return demo_write(dir, key_curve(ipub) == NID_secp384r1, ipub, err,
+	    errlen);
+}
+
+/*
+ * Install certfile (its first certificate) with the rest of chainfile as
+ * the issuing CA in dir after the ca_check checks with key: ca.pem,
+ * chain.pem, and ca.key when key is a file key (file_key), then loaded
+ * back.  A token key (public half only) writes no ca.key and refuses an
+ * existing one all the same.
+ */
+static int
+import_common(const char *dir, const char *certfile, EVP_PKEY *key,
+    int file_key, const char *chainfile, char *warn, size_t warnlen,
+    char *err, size_t errlen)
+{
+	static const char *const names[] = { "ca.pem", "chain.pem", "ca.key" };
+	unsigned char	*cbuf = NULL, *chbuf = NULL;
+	size_t		 clen, chlen, i, n = file_key ? 3 : 2;
 	STACK_OF(X509)	*certs = NULL, *chain = NULL, *extra = NULL;
 	X509		*cert = NULL, *x;
-	EVP_PKEY	*key = NULL;
 	struct out_file	 f[3];
 	struct ca	*ca;
 	int		 dirfd = -1, rc = -1;
 
 	memset(f, 0, sizeof(f));
+	if (warnlen > 0)
+		*warn = '\0';
 	if (read_at(AT_FDCWD, certfile, 0, &cbuf, &clen, err, errlen) == -1 ||
-	    read_at(AT_FDCWD, keyfile, 1, &kbuf, &klen, err, errlen) == -1 ||
 	    (chainfile != NULL && read_at(AT_FDCWD, chainfile, 0, &chbuf,
 	    &chlen, err, errlen) == -1))
 		goto out;
@@ -748,11 +767,6 @@ ca_import(const char *dir, const char *certfile, const char *keyfile,
 		goto out;
 	}
 	cert = sk_X509_shift(certs);
-	if ((key = pem_key(kbuf, klen)) == NULL) {
-		fail(err, errlen, 0, "%s: not an unencrypted PEM private key",
-		    keyfile);
-		goto out;
-	}
 	/* The chain is the issuing CA, then the rest of the chain file. */
 	if ((chain = sk_X509_new_null()) == NULL ||
 	    !X509_up_ref(cert) || !sk_X509_push(chain, cert)) {
@@ -786,23 +800,27 @@ ca_import(const char *dir, const char *certfile, const char *keyfile,
 	if (none_exist(dirfd, dir, names, 3, err, errlen) == -1)
 		goto out;
 	f[0] = (struct out_file){ "ca.pem", pem_bio(&cert, 1, NULL), 0644 };
-	f[1] = (struct out_file){ "ca.key", pem_bio(NULL, 0, key), 0600 };
-	f[2] = (struct out_file){ "chain.pem", BIO_new(BIO_s_mem()), 0644 };
-	for (i = 0; f[2].bio != NULL && i < (size_t)sk_X509_num(chain); i++)
-		if (!PEM_write_bio_X509(f[2].bio, sk_X509_value(chain, i))) {
-			BIO_free(f[2].bio);
-			f[2].bio = NULL;
+	f[1] = (struct out_file){ "chain.pem", BIO_new(BIO_s_mem()), 0644 };
+	for (i = 0; f[1].bio != NULL && i < (size_t)sk_X509_num(chain); i++)
+		if (!PEM_write_bio_X509(f[1].bio, sk_X509_value(chain, i))) {
+			BIO_free(f[1].bio);
+			f[1].bio = NULL;
 		}
-	for (i = 0; i < 3; i++)
+	if (file_key)
+		f[2] = (struct out_file){ "ca.key", pem_bio(NULL, 0, key),
+		    0600 };
+	for (i = 0; i < n; i++)
 		if (f[i].bio == NULL) {
 			fail(err, errlen, 1, "PEM encoding failed");
 			goto out;
 		}
-	if (write_all_new(dirfd, dir, f, 3, err, errlen) == -1)
+	if (write_all_new(dirfd, dir, f, n, err, errlen) == -1)
 		goto out;
-	if ((ca = ca_load(dir, err, errlen)) == NULL)
-		goto out;
-	ca_free(ca);
+	if (file_key) {
+		if ((ca = ca_load(dir, err, errlen)) == NULL)
+			goto out;
+		ca_free(ca);
+	}
 	rc = 0;
  out:
 	for (i = 0; i < 3; i++)
@@ -810,16 +828,50 @@ ca_import(const char *dir, const char *certfile, const char *keyfile,
 	if (dirfd != -1)
 		close(dirfd);
 	free(cbuf);
-	if (kbuf != NULL)
-		OPENSSL_cleanse(kbuf, klen);
-	free(kbuf);
 	free(chbuf);
 	sk_X509_pop_free(certs, X509_free);
 	sk_X509_pop_free(chain, X509_free);
 	sk_X509_pop_free(extra, X509_free);
 	X509_free(cert);
+	return rc;
+}
+
+int
+ca_import(const char *dir, const char *certfile, const char *keyfile,
+    const char *chainfile, char *warn, size_t warnlen, char *err,
+    size_t errlen)
+{
+	unsigned char	*kbuf = NULL;
+	size_t		 klen = 0;
+	EVP_PKEY	*key = NULL;
+	int		 rc = -1;
+
+	if (warnlen > 0)
+		*warn = '\0';
+	if (read_at(AT_FDCWD, keyfile, 1, &kbuf, &klen, err, errlen) == -1)
+		goto out;
+	if ((key = pem_key(kbuf, klen)) == NULL) {
+		fail(err, errlen, 0, "%s: not an unencrypted PEM private key",
+		    keyfile);
+		goto out;
+	}
+	rc = import_common(dir, certfile, key, 1, chainfile, warn, warnlen,
+	    err, errlen);
+ out:
+	if (kbuf != NULL)
+		OPENSSL_cleanse(kbuf, klen);
+	free(kbuf);
 	EVP_PKEY_free(key);
 	return rc;
+}
+
+int
+ca_import_pub(const char *dir, const char *certfile, EVP_PKEY *pub,
+    const char *chainfile, char *warn, size_t warnlen, char *err,
+    size_t errlen)
+{
+	return import_common(dir, certfile, pub, 0, chainfile, warn, warnlen,
+	    err, errlen);
 }
 
 /* ---- signing ---- */

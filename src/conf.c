@@ -37,6 +37,15 @@ static const struct key keys[] = {
 	  "The SQLite database holding all state." },
 	{ "ca_dir", K_PATH, O(ca_dir), "ca", 0, 0,
 	  "Issuing CA: ca.pem, ca.key (mode 0600), chain.pem." },
+	{ "ca_key", K_STR, O(ca_key), "", 0, 0,
+	  "The issuing CA key: empty for ca_dir/ca.key, or an RFC 7512\n"
+	  "# pkcs11: URI of a key in a token (certspool init --hsm)." },
+	{ "pkcs11_module", K_STR, O(pkcs11_module), "", 0, 0,
+	  "PKCS#11 module of the token, e.g.\n"
+	  "# /usr/lib/softhsm/libsofthsm2.so." },
+	{ "pkcs11_pin_file", K_STR, O(pkcs11_pin_file), "", 0, 0,
+	  "File with the token PIN (mode 0600); empty: the environment\n"
+	  "# variable CERTSPOOL_PKCS11_PIN." },
 	{ "ready", K_READY, O(ready), "settle", 0, 0,
 	  "When an inbound file is complete: settle (size and mtime\n"
 	  "# unchanged for settle_seconds) or marker (a NAME.xml.done file)." },

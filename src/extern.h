@@ -256,6 +256,9 @@ struct conf {
 	char		*spool_dir;
 	char		*database;
 	char		*ca_dir;	/* issuing CA: ca.pem, ca.key, chain.pem */
+	char		*ca_key;	/* empty, a key file or pkcs11: URI */
+	char		*pkcs11_module;
+	char		*pkcs11_pin_file;
 	enum ready_mode	 ready;
 	int		 settle_seconds;
 	int		 poll_seconds;
@@ -585,6 +588,16 @@ void	 ca_free(struct ca *);
  * gets ca_key_rule's warning, or "". */
 int	 ca_import(const char *dir, const char *certfile, const char *keyfile,
 	    const char *chainfile, char *warn, size_t warnlen, char *err,
+	    size_t errlen);
+/* The same for a key kept in a token: pub is its public half; writes
+ * ca.pem and chain.pem only (ca_ceremony.c). */
+int	 ca_import_pub(const char *dir, const char *certfile, EVP_PKEY *pub,
+	    const char *chainfile, char *warn, size_t warnlen, char *err,
+	    size_t errlen);
+/* The demo root (a new file key of ipub's kind) and an issuing CA
+ * certificate it signs for ipub, a token key's public half (P-384 or
+ * RSA-4096): root.pem, root.key, ca.pem, chain.pem, no ca.key. */
+int	 ca_init_demo_pub(const char *dir, EVP_PKEY *ipub, char *err,
 	    size_t errlen);
 /* Check that hash ("sha256"...) can be used with this CA's key; -1 with
  * a sentence in msg if not (an ECDSA CA signs with its curve's hash; an
