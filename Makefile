@@ -5,7 +5,7 @@
 #   make SANITIZE=address,undefined test
 
 PKGS	 = libcrypto libxml-2.0 libarchive sqlite3 libidn2 libmicrohttpd \
-	   libseccomp
+	   libseccomp p11-kit-1
 CC	?= cc
 PREFIX	?= /usr/local
 SCHEMA_DIR ?= $(CURDIR)/schemas

@@ -32,9 +32,12 @@
 #
 #   sh scripts/bench.sh [options]         (make bench / make bench-smoke)
 #   --n "N ..."          orders per run (default 10000)
-#   --ca "CA ..."        issuing CAs: rsa3072 (certspool init's demo CA)
-#                        and/or rsa2048 (made with openssl, `ca import`ed)
-#                        (default "rsa3072 rsa2048")
+#   --ca "CA ..."        issuing CAs: p384 and/or rsa4096 (certspool
+#                        init's demo CA, --ca-key; batches ask sha384 of a
+#                        P-384 CA, sha256 of an RSA one) and/or rsa2048
+#                        (made with openssl under a P-384 demo root and
+#                        `ca import`ed: an existing CA, the cfssl
+#                        comparison point) (default "p384 rsa4096 rsa2048")
 #   --rss-n "N ..."      extra runs (rsa2048 CA if listed, no cfssl) for the
 #                        RSS flatness check (default "1000 100000"; "" for
 #                        none; 100,000 P-256 CSRs take about a minute to
@@ -71,7 +74,8 @@
 #   --revoke-per-order R recipients per order in the drill (default
 #                        N / 10000 rounded up: a document holds at most
 #                        10,000 <revoke>)
-#   --smoke              N=200, both CAs, no cfssl, 5 drops, 1 s speed,
+#   --smoke              N=200, CAs p384 and rsa2048, no cfssl, 5 drops,
+#                        1 s speed,
 #                        drill with 300 certificates in orders of 3
 # Environment: BENCH_DIR (default tests/tmp/bench) holds the CSR cache
 # (csr-<key>.pem, reused and extended across invocations) and the runs;
@@ -83,7 +87,7 @@ BD=${BENCH_DIR:-$ROOT/tests/tmp/bench}
 export CERTSPOOL_SCHEMA_DIR=$ROOT/schemas
 
 NS="10000"
-CAS="rsa3072 rsa2048"
+CAS="p384 rsa4096 rsa2048"
 RSSNS="1000 100000"
 KEY=p256
 PERFILE=10000
@@ -120,7 +124,7 @@ while [ $# -gt 0 ]; do
 	--revoke-per-order) REVOKEPER=$2; shift ;;
 	--revoke-timeout) REVOKETIMEOUT=$2; shift ;;
 	--setup-only) SETUP_ONLY=1; KEEP=1; CFSSL=0; DROPS=0 ;;
-	--smoke) NS=200; CAS="rsa3072 rsa2048"; RSSNS=""; CFSSL=0; DROPS=5
+	--smoke) NS=200; CAS="p384 rsa2048"; RSSNS=""; CFSSL=0; DROPS=5
 		SPEED_SECONDS=1; PERFILE=10000; REVOKEN=300; REVOKEPER=3 ;;
 	-h|--help) sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//'
 		exit 0 ;;
@@ -134,8 +138,9 @@ rsa2048) SPEED_VERIFY=rsa2048 ;;
 *) echo "bench: --key is p256 or rsa2048" >&2; exit 2 ;;
 esac
 for ca in $CAS; do
-	case $ca in rsa3072|rsa2048) ;; *)
-		echo "bench: --ca takes rsa3072 and/or rsa2048" >&2; exit 2 ;;
+	case $ca in p384|rsa4096|rsa2048) ;; *)
+		echo "bench: --ca takes p384, rsa4096 and/or rsa2048" >&2
+		exit 2 ;;
 	esac
 done
 
@@ -203,9 +208,14 @@ csr_cache() {
 
 # ---- raw limit from openssl speed -----------------------------------
 # Per-second rates on one core; "-multi 1" runs the timing in a child.
+# speed_alg CA: its openssl speed algorithm.
+speed_alg() {
+	case $1 in p384) echo ecdsap384 ;; *) echo "$1" ;; esac
+}
 SPEED_ALGS=$SPEED_VERIFY
 for ca in $CAS; do
-	case " $SPEED_ALGS " in *" $ca "*) ;; *) SPEED_ALGS="$SPEED_ALGS $ca" ;; esac
+	a=$(speed_alg "$ca")
+	case " $SPEED_ALGS " in *" $a "*) ;; *) SPEED_ALGS="$SPEED_ALGS $a" ;; esac
 done
 say "machine: $MACHINE"
 say "openssl speed -seconds $SPEED_SECONDS -multi 1 $SPEED_ALGS"
@@ -220,6 +230,8 @@ rate() {
 		awk -v b="$bits" -v w="$2" '$1 == "rsa" && $2 == b && $3 ~ /^bits/ {
 		    print (w == "sign" ? $(NF-1) : $NF); exit }' "$SPEED_OUT" ;;
 	ecdsap256) awk -v w="$2" '/ecdsa \(nistp256\)/ {
+		    print (w == "sign" ? $(NF-1) : $NF); exit }' "$SPEED_OUT" ;;
+	p384|ecdsap384) awk -v w="$2" '/ecdsa \(nistp384\)/ {
 		    print (w == "sign" ? $(NF-1) : $NF); exit }' "$SPEED_OUT" ;;
 	esac
 }
@@ -238,7 +250,9 @@ limit() {
 }
 
 # ---- one certspool directory -----------------------------------------
-# setup_dir DIR CA: init, CA, account "bench", validated org + domain.
+# setup_dir DIR CA: init, CA, account "bench", validated org + domain;
+# HASH: the signatureHash its batches ask (a P-384 CA signs with sha384
+# only, S/MIME BR 7.1.3.2.2).
 # Directories to delete when the benchmark ends, not before a run: on an
 # ext4 without a journal, creating a file skips every inode freed in the
 # last minute or more, and deleting a previous run's 10,000+ files right
@@ -255,7 +269,14 @@ setup_dir() {
 	W=$1
 	discard "$W"
 	mkdir -p "$W"
-	"$BIN" init "$W" >/dev/null || die "certspool init failed"
+	HASH=sha256
+	case $2 in
+	p384) HASH=sha384; initkey=p384 ;;
+	rsa4096) initkey=rsa4096 ;;
+	*) initkey=p384 ;;	# the demo root under the imported RSA-2048 CA
+	esac
+	"$BIN" init "$W" --ca-key "$initkey" >/dev/null ||
+	    die "certspool init failed"
 	sed -i -e "s/^settle_seconds = .*/settle_seconds = 0/" \
 	    -e "s/^workers = .*/workers = $WORKERS/" "$W/certspool.conf"
 	if [ "$2" = rsa2048 ]; then
@@ -300,7 +321,7 @@ make_ca2048() {
 	    -subj "/C=US/O=certspool bench/CN=certspool Bench RSA-2048 Issuing CA" &&
 	openssl x509 -req -in "$d/ca.csr" -CA "$1/ca/root.pem" \
 	    -CAkey "$1/ca/root.key" -set_serial "0x$(openssl rand -hex 16)" \
-	    -days 3650 -sha256 -extfile "$d/ext.cnf" -out "$d/ca.pem" \
+	    -days 3650 -sha384 -extfile "$d/ext.cnf" -out "$d/ca.pem" \
 	    2>/dev/null &&
 	cat "$d/ca.pem" "$1/ca/root.pem" >"$d/chain.pem" &&
 	mkdir "$1/ca.demo" && mv "$1/ca/ca.pem" "$1/ca/ca.key" \
@@ -315,7 +336,7 @@ make_ca2048() {
 make_batches() {
 	mkdir -p "$1"
 	awk -v n="$2" -v first="$3" -v per="$PERFILE" -v dir="$1" -v tag="$4" \
-	    -v r="${5:-1}" '
+	    -v r="${5:-1}" -v hash="$HASH" '
 	function open_file() {
 		if (out != "") { print "</batch>" > out; close(out) }
 		k++
@@ -332,9 +353,9 @@ make_batches() {
 			if (i > 0) print "<agreement accepted=\"true\"/></order>" > out
 			if (per < r || i % (per - per % r) == 0) open_file()
 			printf "<order id=\"O%06d\"><product>secure_email_organization</product>" \
-			    "<organization>Bench Corp</organization><signatureHash>sha256</signatureHash>" \
+			    "<organization>Bench Corp</organization><signatureHash>%s</signatureHash>" \
 			    "<validity><years>1</years></validity><autoRenew>0</autoRenew>\n", \
-			    i / r + 1 > out
+			    i / r + 1, hash > out
 		}
 		i++
 		e = sprintf("u%06d@bench.example", i)
@@ -610,9 +631,10 @@ latency_run() {
 	fi
 	"$BIN" --config "$W/certspool.conf" daemon >"$W/daemon.log" 2>&1 &
 	dpid=$!
-	python3 - "$W/spool" "$CACHE" "$DROPS" "$LATSKIP" >"$W/latency.txt" <<-'EOF' || true
+	python3 - "$W/spool" "$CACHE" "$DROPS" "$LATSKIP" "$HASH" >"$W/latency.txt" <<-'EOF' || true
 	import os, sys, time
 	spool, cache, drops, skip = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+	sighash = sys.argv[5]
 	pems, cur = [], None
 	with open(cache) as f:
 	    for line in f:
@@ -635,11 +657,11 @@ latency_run() {
 	    doc = ('<?xml version="1.0" encoding="UTF-8"?>\n'
 	        '<batch xmlns="urn:certspool:batch:1" id="LAT-%03d" account="bench">'
 	        '<order id="L%03d"><product>secure_email_organization</product>'
-	        '<organization>Bench Corp</organization><signatureHash>sha256</signatureHash>'
+	        '<organization>Bench Corp</organization><signatureHash>%s</signatureHash>'
 	        '<validity><years>1</years></validity><autoRenew>0</autoRenew>'
 	        '<recipient><commonName type="email">%s</commonName><email>%s</email>'
 	        '<csr>%s</csr></recipient><agreement accepted="true"/></order></batch>\n'
-	        % (i, i, e, e, pems[i]))
+	        % (i, i, sighash, e, e, pems[i]))
 	    name = "LAT-%03d.xml" % i
 	    if os.path.exists(os.path.join(os.path.dirname(inb), "..", "archive", "bench", name)):
 	        print("LAT batches already used in this directory")

@@ -10,6 +10,12 @@
  * S/MIME policy OIDs, HTTP CRL and AIA URLs) with subject C, O, CN
  * (7.1.4.3.1).
  *
+ * CA key sizes follow S/MIME BR 6.1.5 as changed by ballot SMC017v2: a
+ * new CA key is ECDSA P-384 (default) or RSA-4096, never a smaller RSA
+ * key; an existing RSA CA of 2048 bits or more is still accepted, but
+ * from 2027-09-15 no certificate is issued from an RSA CA key under
+ * 3072 bits (ca_key_rule).
+ *
  * Failure policy: refusals (a key file open to group or others, a key
  * that does not match, a certificate that is not a CA, a broken chain,
  * an existing file) return -1 with one sentence in err and change
@@ -48,6 +54,8 @@
 #define CA_FILE_MAX	(1024 * 1024)
 #define DEMO_CRL	"http://crl.certspool.invalid/root.crl"
 #define DEMO_AIA	"http://aia.certspool.invalid/root.cer"
+/* S/MIME BR 6.1.5, ballot SMC017v2: 2027-09-15T00:00:00Z. */
+#define RSA3072_SUNSET	((time_t)1820966400)
 
 static int
 fail(char *err, size_t errlen, int ssl, const char *fmt, ...)
@@ -185,6 +193,30 @@ key_curve(const EVP_PKEY *key)
 	return nid;
 }
 
+int
+ca_key_rule(X509 *cert, char *msg, size_t msglen)
+{
+	EVP_PKEY	*pub;
+	int		 bits;
+
+	if (msglen > 0)
+		*msg = '\0';
+	if ((pub = X509_get0_pubkey(cert)) == NULL || !EVP_PKEY_is_a(pub,
+	    "RSA") || (bits = EVP_PKEY_get_bits(pub)) >= 3072)
+		return 0;
+	if (clock_now() >= RSA3072_SUNSET) {
+		snprintf(msg, msglen, "S/MIME BR 6.1.5 (ballot SMC017v2): "
+		    "since 2027-09-15 no certificate may be issued from an RSA "
+		    "CA key under 3072 bits; this CA's key has %d", bits);
+		return -1;
+	}
+	snprintf(msg, msglen, "S/MIME BR 6.1.5 (ballot SMC017v2): this CA's "
+	    "RSA key has %d bits; from 2027-09-15 no certificate may be "
+	    "issued from an RSA CA key under 3072 bits, so certspool will "
+	    "refuse to issue with it then", bits);
+	return 1;
+}
+
 /*
  * The checks shared by ca_load and ca_import: the key matches, the
  * certificate is a CA that may sign certificates, the key is one we sign
@@ -197,6 +229,7 @@ ca_check(X509 *cert, EVP_PKEY *key, STACK_OF(X509) *chain, const char *what,
 	X509		*a, *b;
 	uint32_t	 flags;
 	time_t		 now = clock_now();
+	char		 rule[256];
 	int		 i, nid;
 
 	if (X509_check_private_key(cert, key) != 1)
@@ -231,6 +264,8 @@ ca_check(X509 *cert, EVP_PKEY *key, STACK_OF(X509) *chain, const char *what,
 			return fail(err, errlen, 0, "%s: RSA CA key of %d "
 			    "bits; at least 2048 are needed", what,
 			    EVP_PKEY_get_bits(key));
+		if (ca_key_rule(cert, rule, sizeof(rule)) == -1)
+			return fail(err, errlen, 0, "%s: %s", what, rule);
 	} else {
 		nid = key_curve(key);
 		if (nid != NID_X9_62_prime256v1 && nid != NID_secp384r1)
@@ -348,6 +383,8 @@ ca_free(struct ca *ca)
 int
 ca_hash_ok(const struct ca *ca, const char *hash, char *msg, size_t msglen)
 {
+	if (ca_key_rule(ca->cert, msg, msglen) == -1)
+		return -1;
 	if (hash == NULL || *hash == '\0')
 		return 0;
 	if (strcmp(hash, "sha256") != 0 && strcmp(hash, "sha384") != 0 &&
@@ -600,42 +637,66 @@ make_ca_cert(const char *cn, EVP_PKEY *pub, X509 *issuer, EVP_PKEY *ikey,
 }
 
 int
-ca_init_demo(const char *dir, const char *keyalg, char *err, size_t errlen)
+ca_keyalg(const char *keyalg, char *err, size_t errlen)
+{
+	const char	*p;
+	int		 bits = 0;
+
+	if (keyalg == NULL || *keyalg == '\0' || strcmp(keyalg, "p384") == 0)
+		return 1;
+	if (strcmp(keyalg, "rsa4096") == 0)
+		return 0;
+	if (strncmp(keyalg, "rsa", 3) == 0 && keyalg[3] != '\0') {
+		for (p = keyalg + 3; *p >= '0' && *p <= '9' && bits < 4096; p++)
+			bits = bits * 10 + (*p - '0');
+		if (*p == '\0' && bits < 4096)
+			return fail(err, errlen, 0, "CA key %s refused: S/MIME "
+			    "BR 6.1.5 (ballot SMC017v2, in force since "
+			    "2026-09-15): a new RSA CA key must have at least "
+			    "4096 bits; use rsa4096 or p384", keyalg);
+	}
+	return fail(err, errlen, 0, "CA key algorithm \"%s\" is not p384 or "
+	    "rsa4096", keyalg);
+}
+
+/* A new CA key: ECDSA P-384 or RSA-4096. */
+static EVP_PKEY *
+new_ca_key(int ec)
+{
+	if (ec)
+		return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+	return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)4096);
+}
+
+/*
+ * The demo hierarchy in dir: a new root (file key, kind ec) and an
+ * issuing CA certificate it signs for ipub, or for a new file key of the
+ * same kind written as ca.key when ipub is NULL.
+ */
+static int
+demo_write(const char *dir, int ec, EVP_PKEY *ipub, char *err,
+    size_t errlen)
 {
 	EVP_PKEY	*rkey = NULL, *ikey = NULL;
 	X509		*root = NULL, *ica = NULL, *pair[2];
 	struct out_file	 f[5];
-	size_t		 i;
-	int		 dirfd = -1, ec, rc = -1;
+	size_t		 i, n;
+	int		 dirfd = -1, rc = -1;
 
 	memset(f, 0, sizeof(f));
-	if (keyalg == NULL || *keyalg == '\0' || strcmp(keyalg, "rsa3072") == 0)
-		ec = 0;
-	else if (strcmp(keyalg, "p384") == 0)
-		ec = 1;
-	else
-		return fail(err, errlen, 0, "CA key algorithm \"%s\" is not "
-		    "rsa3072 or p384", keyalg);
 	if ((dirfd = open_dir(dir, err, errlen)) == -1)
 		return -1;
 	if (none_exist(dirfd, dir, demo_files, 5, err, errlen) == -1)
 		goto out;
-
-	if (ec) {
-		rkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
-		ikey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
-	} else {
-		rkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)3072);
-		ikey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)3072);
-	}
-	if (rkey == NULL || ikey == NULL) {
+	if ((rkey = new_ca_key(ec)) == NULL ||
+	    (ipub == NULL && (ikey = new_ca_key(ec)) == NULL)) {
 		fail(err, errlen, 1, "CA key generation failed");
 		goto out;
 	}
 	if ((root = make_ca_cert("certspool Demo Root CA", rkey, NULL, rkey,
 	    7305)) == NULL ||
-	    (ica = make_ca_cert("certspool Demo S/MIME Issuing CA", ikey,
-	    root, rkey, 3652)) == NULL) {
+	    (ica = make_ca_cert("certspool Demo S/MIME Issuing CA", ipub !=
+	    NULL ? ipub : ikey, root, rkey, 3652)) == NULL) {
 		fail(err, errlen, 1, "building the demo CA certificates "
 		    "failed");
 		goto out;
@@ -645,14 +706,17 @@ ca_init_demo(const char *dir, const char *keyalg, char *err, size_t errlen)
 	f[0] = (struct out_file){ "root.pem", pem_bio(&root, 1, NULL), 0644 };
 	f[1] = (struct out_file){ "root.key", pem_bio(NULL, 0, rkey), 0600 };
 	f[2] = (struct out_file){ "ca.pem", pem_bio(&ica, 1, NULL), 0644 };
-	f[3] = (struct out_file){ "ca.key", pem_bio(NULL, 0, ikey), 0600 };
-	f[4] = (struct out_file){ "chain.pem", pem_bio(pair, 2, NULL), 0644 };
-	for (i = 0; i < 5; i++)
+	f[3] = (struct out_file){ "chain.pem", pem_bio(pair, 2, NULL), 0644 };
+	n = 4;
+	if (ikey != NULL)
+		f[n++] = (struct out_file){ "ca.key", pem_bio(NULL, 0, ikey),
+		    0600 };
+	for (i = 0; i < n; i++)
 		if (f[i].bio == NULL) {
 			fail(err, errlen, 1, "PEM encoding failed");
 			goto out;
 		}
-	if (write_all_new(dirfd, dir, f, 5, err, errlen) == -1)
+	if (write_all_new(dirfd, dir, f, n, err, errlen) == -1)
 		goto out;
 	rc = 0;
  out:
@@ -668,22 +732,52 @@ ca_init_demo(const char *dir, const char *keyalg, char *err, size_t errlen)
 }
 
 int
-ca_import(const char *dir, const char *certfile, const char *keyfile,
-    const char *chainfile, char *err, size_t errlen)
+ca_init_demo(const char *dir, const char *keyalg, char *err, size_t errlen)
 {
-	static const char *const names[] = { "ca.pem", "ca.key", "chain.pem" };
-	unsigned char	*cbuf = NULL, *kbuf = NULL, *chbuf = NULL;
-	size_t		 clen, klen = 0, chlen, i;
+	int	 ec;
+
+	if ((ec = ca_keyalg(keyalg, err, errlen)) == -1)
+		return -1;
+	return demo_write(dir, ec, NULL, err, errlen);
+}
+
+int
+ca_init_demo_pub(const char *dir, EVP_PKEY *ipub, char *err, size_t errlen)
+{
+	if (key_curve(ipub) != NID_secp384r1 && !(EVP_PKEY_is_a(ipub, "RSA") &&
+	    EVP_PKEY_get_bits(ipub) >= 4096))
+		return fail(err, errlen, 0, "S/MIME BR 6.1.5 (ballot "
+		    "SMC017v2): a new issuing CA key must be ECDSA P-384 or "
+		    "RSA of at least 4096 bits");
+	return demo_write(dir, key_curve(ipub) == NID_secp384r1, ipub, err,
+	    errlen);
+}
+
+/*
+ * Install certfile (its first certificate) with the rest of chainfile as
+ * the issuing CA in dir after the ca_check checks with key: ca.pem,
+ * chain.pem, and ca.key when key is a file key (file_key), then loaded
+ * back.  A token key (public half only) writes no ca.key and refuses an
+ * existing one all the same.
+ */
+static int
+import_common(const char *dir, const char *certfile, EVP_PKEY *key,
+    int file_key, const char *chainfile, char *warn, size_t warnlen,
+    char *err, size_t errlen)
+{
+	static const char *const names[] = { "ca.pem", "chain.pem", "ca.key" };
+	unsigned char	*cbuf = NULL, *chbuf = NULL;
+	size_t		 clen, chlen, i, n = file_key ? 3 : 2;
 	STACK_OF(X509)	*certs = NULL, *chain = NULL, *extra = NULL;
 	X509		*cert = NULL, *x;
-	EVP_PKEY	*key = NULL;
 	struct out_file	 f[3];
 	struct ca	*ca;
 	int		 dirfd = -1, rc = -1;
 
 	memset(f, 0, sizeof(f));
+	if (warnlen > 0)
+		*warn = '\0';
 	if (read_at(AT_FDCWD, certfile, 0, &cbuf, &clen, err, errlen) == -1 ||
-	    read_at(AT_FDCWD, keyfile, 1, &kbuf, &klen, err, errlen) == -1 ||
 	    (chainfile != NULL && read_at(AT_FDCWD, chainfile, 0, &chbuf,
 	    &chlen, err, errlen) == -1))
 		goto out;
@@ -692,11 +786,6 @@ ca_import(const char *dir, const char *certfile, const char *keyfile,
 		goto out;
 	}
 	cert = sk_X509_shift(certs);
-	if ((key = pem_key(kbuf, klen)) == NULL) {
-		fail(err, errlen, 0, "%s: not an unencrypted PEM private key",
-		    keyfile);
-		goto out;
-	}
 	/* The chain is the issuing CA, then the rest of the chain file. */
 	if ((chain = sk_X509_new_null()) == NULL ||
 	    !X509_up_ref(cert) || !sk_X509_push(chain, cert)) {
@@ -723,29 +812,34 @@ ca_import(const char *dir, const char *certfile, const char *keyfile,
 	}
 	if (ca_check(cert, key, chain, certfile, err, errlen) == -1)
 		goto out;
+	ca_key_rule(cert, warn, warnlen);
 
 	if ((dirfd = open_dir(dir, err, errlen)) == -1)
 		goto out;
 	if (none_exist(dirfd, dir, names, 3, err, errlen) == -1)
 		goto out;
 	f[0] = (struct out_file){ "ca.pem", pem_bio(&cert, 1, NULL), 0644 };
-	f[1] = (struct out_file){ "ca.key", pem_bio(NULL, 0, key), 0600 };
-	f[2] = (struct out_file){ "chain.pem", BIO_new(BIO_s_mem()), 0644 };
-	for (i = 0; f[2].bio != NULL && i < (size_t)sk_X509_num(chain); i++)
-		if (!PEM_write_bio_X509(f[2].bio, sk_X509_value(chain, i))) {
-			BIO_free(f[2].bio);
-			f[2].bio = NULL;
+	f[1] = (struct out_file){ "chain.pem", BIO_new(BIO_s_mem()), 0644 };
+	for (i = 0; f[1].bio != NULL && i < (size_t)sk_X509_num(chain); i++)
+		if (!PEM_write_bio_X509(f[1].bio, sk_X509_value(chain, i))) {
+			BIO_free(f[1].bio);
+			f[1].bio = NULL;
 		}
-	for (i = 0; i < 3; i++)
+	if (file_key)
+		f[2] = (struct out_file){ "ca.key", pem_bio(NULL, 0, key),
+		    0600 };
+	for (i = 0; i < n; i++)
 		if (f[i].bio == NULL) {
 			fail(err, errlen, 1, "PEM encoding failed");
 			goto out;
 		}
-	if (write_all_new(dirfd, dir, f, 3, err, errlen) == -1)
+	if (write_all_new(dirfd, dir, f, n, err, errlen) == -1)
 		goto out;
-	if ((ca = ca_load(dir, err, errlen)) == NULL)
-		goto out;
-	ca_free(ca);
+	if (file_key) {
+		if ((ca = ca_load(dir, err, errlen)) == NULL)
+			goto out;
+		ca_free(ca);
+	}
 	rc = 0;
  out:
 	for (i = 0; i < 3; i++)
@@ -753,16 +847,50 @@ ca_import(const char *dir, const char *certfile, const char *keyfile,
 	if (dirfd != -1)
 		close(dirfd);
 	free(cbuf);
-	if (kbuf != NULL)
-		OPENSSL_cleanse(kbuf, klen);
-	free(kbuf);
 	free(chbuf);
 	sk_X509_pop_free(certs, X509_free);
 	sk_X509_pop_free(chain, X509_free);
 	sk_X509_pop_free(extra, X509_free);
 	X509_free(cert);
+	return rc;
+}
+
+int
+ca_import(const char *dir, const char *certfile, const char *keyfile,
+    const char *chainfile, char *warn, size_t warnlen, char *err,
+    size_t errlen)
+{
+	unsigned char	*kbuf = NULL;
+	size_t		 klen = 0;
+	EVP_PKEY	*key = NULL;
+	int		 rc = -1;
+
+	if (warnlen > 0)
+		*warn = '\0';
+	if (read_at(AT_FDCWD, keyfile, 1, &kbuf, &klen, err, errlen) == -1)
+		goto out;
+	if ((key = pem_key(kbuf, klen)) == NULL) {
+		fail(err, errlen, 0, "%s: not an unencrypted PEM private key",
+		    keyfile);
+		goto out;
+	}
+	rc = import_common(dir, certfile, key, 1, chainfile, warn, warnlen,
+	    err, errlen);
+ out:
+	if (kbuf != NULL)
+		OPENSSL_cleanse(kbuf, klen);
+	free(kbuf);
 	EVP_PKEY_free(key);
 	return rc;
+}
+
+int
+ca_import_pub(const char *dir, const char *certfile, EVP_PKEY *pub,
+    const char *chainfile, char *warn, size_t warnlen, char *err,
+    size_t errlen)
+{
+	return import_common(dir, certfile, pub, 0, chainfile, warn, warnlen,
+	    err, errlen);
 }
 
 /* ---- signing ---- */

@@ -563,12 +563,26 @@ struct ca {
 };
 
 /*
+ * A new CA key's kind, S/MIME BR 6.1.5 / ballot SMC017v2: "p384" (also
+ * NULL or "") 1, "rsa4096" 0; an RSA key under 4096 bits (e.g. "rsa3072")
+ * or anything else -1 with err naming the rule.
+ */
+int	 ca_keyalg(const char *keyalg, char *err, size_t errlen);
+/*
  * Create a demo hierarchy in dir: root.pem, root.key, ca.pem, ca.key,
- * chain.pem (issuing CA then root).  keyalg: "rsa3072" (default) or
- * "p384".  Keys 0600.  -1 with err on failure; refuses to overwrite.
+ * chain.pem (issuing CA then root).  keyalg as ca_keyalg (default
+ * "p384"; "rsa4096").  Keys 0600.  -1 with err on failure; refuses to
+ * overwrite.
  */
 int	 ca_init_demo(const char *dir, const char *keyalg, char *err,
 	    size_t errlen);
+/*
+ * S/MIME BR 6.1.5 (ballot SMC017v2) for an existing CA certificate's key:
+ * 0 fine; 1 an RSA key under 3072 bits before 2027-09-15 (msg: the
+ * warning); -1 such a key from then on (clock_now()), when no certificate
+ * may be issued from it (msg: the refusal).
+ */
+int	 ca_key_rule(X509 *cert, char *msg, size_t msglen);
 /* Load dir/ca.pem and chain.pem (never the private key: see keyproc.h);
  * refuses a certificate that is not a CA or a broken chain.  kp NULL. */
 struct ca *ca_load(const char *dir, char *err, size_t errlen);
@@ -581,11 +595,24 @@ EVP_PKEY *ca_key_load(const struct ca *, const char *path, char *err,
 const char *ca_sigalg_md(const struct ca *, const unsigned char *alg,
 	    size_t alglen);
 void	 ca_free(struct ca *);
-/* Import an existing issuing CA into dir (same checks as ca_load). */
+/* Import an existing issuing CA into dir (same checks as ca_load); warn
+ * gets ca_key_rule's warning, or "". */
 int	 ca_import(const char *dir, const char *certfile, const char *keyfile,
-	    const char *chainfile, char *err, size_t errlen);
+	    const char *chainfile, char *warn, size_t warnlen, char *err,
+	    size_t errlen);
+/* The same for a key kept in a token: pub is its public half; writes
+ * ca.pem and chain.pem only (ca_ceremony.c). */
+int	 ca_import_pub(const char *dir, const char *certfile, EVP_PKEY *pub,
+	    const char *chainfile, char *warn, size_t warnlen, char *err,
+	    size_t errlen);
+/* The demo root (a new file key of ipub's kind) and an issuing CA
+ * certificate it signs for ipub, a token key's public half (P-384 or
+ * RSA-4096): root.pem, root.key, ca.pem, chain.pem, no ca.key. */
+int	 ca_init_demo_pub(const char *dir, EVP_PKEY *ipub, char *err,
+	    size_t errlen);
 /* Check that hash ("sha256"...) can be used with this CA's key; -1 with
- * a sentence in msg if not (an ECDSA CA signs with its curve's hash). */
+ * a sentence in msg if not (an ECDSA CA signs with its curve's hash; an
+ * RSA CA under 3072 bits issues nothing from 2027-09-15, ca_key_rule). */
 int	 ca_hash_ok(const struct ca *, const char *hash, char *msg,
 	    size_t msglen);
 /*

@@ -19,6 +19,8 @@
 #include <sqlite3.h>
 
 #include "extern.h"
+#include "ca_ceremony.h"
+#include "p11.h"
 #include "cmd.h"
 #include "daemon.h"
 #include "keyproc.h"
@@ -73,11 +75,18 @@ take_flag(int *argc, char **argv, const char *name)
 
 /* ---- init ---- */
 
+/* init --hsm MODULE --token LABEL [--pin-file FILE]: module NULL if not. */
+struct init_hsm {
+	const char	*module, *token, *pin_file;
+};
+
 static int
-cmd_init(int argc, char **argv, const char *ca_key)
+cmd_init(int argc, char **argv, const char *ca_key,
+    const struct init_hsm *hsm)
 {
 	const char	*dir = argc > 0 ? argv[0] : ".";
-	char		 path[PATH_MAX], err[512], *text;
+	char		 path[PATH_MAX], capem[PATH_MAX], err[512], *text;
+	char		 uri[1024];
 	struct conf	*c = NULL;
 	struct store	*st = NULL;
 	static const char *tree[] = { "inbound", "work", "archive",
@@ -87,11 +96,24 @@ cmd_init(int argc, char **argv, const char *ca_key)
 
 	if (argc > 1)
 		return cli_err("init: too many arguments");
+	if (ca_keyalg(ca_key, err, sizeof(err)) == -1)
+		return cli_err("init: %s", err);
 	if (fs_mkdirs(dir, 0750) == -1)
 		return cli_err("init: %s: %s", dir, strerror(errno));
 	snprintf(path, sizeof(path), "%s/certspool.conf", dir);
 	if (access(path, F_OK) == 0)
 		return cli_err("init: %s exists; not overwritten", path);
+	/* The token key first: a wrong PIN or token writes nothing. */
+	if (hsm->module != NULL) {
+		snprintf(capem, sizeof(capem), "%s/ca/ca.pem", dir);
+		if (access(capem, F_OK) == 0)
+			return cli_err("init: %s exists; not overwritten",
+			    capem);
+		if (ceremony_generate(hsm->module, hsm->token, hsm->pin_file,
+		    ca_key, uri, sizeof(uri), err, sizeof(err)) == -1)
+			return cli_err("init: --hsm: %s", err);
+		printf("issuing CA key generated in the token: %s\n", uri);
+	}
 	text = conf_default_text(dir);
 	if (fs_write_atomic_path(dir, "certspool.conf", text, strlen(text),
 	    0640) == -1) {
@@ -117,7 +139,13 @@ cmd_init(int argc, char **argv, const char *ca_key)
 		goto out;
 	}
 	snprintf(path, sizeof(path), "%s/ca.key", c->ca_dir);
-	if (access(path, F_OK) != 0 &&
+	if (hsm->module != NULL) {
+		if (ceremony_demo_ca(c->ca_dir, c->path, hsm->module, uri,
+		    hsm->pin_file, err, sizeof(err)) == -1) {
+			cli_err("init: demo CA: %s", err);
+			goto out;
+		}
+	} else if (access(path, F_OK) != 0 &&
 	    ca_init_demo(c->ca_dir, ca_key, err, sizeof(err)) == -1) {
 		cli_err("init: demo CA: %s", err);
 		goto out;
@@ -234,14 +262,49 @@ cmd_status(struct cmd_env *env, int argc, char **argv)
 static int
 cmd_ca_import(struct cmd_env *env, int argc, char **argv)
 {
+	const char	*module, *pin_file;
+	char		 err[512], warn[512];
+
+	module = take_opt(&argc, argv, "--module");
+	pin_file = take_opt(&argc, argv, "--pin-file");
+	if (argc >= 2 && p11_is_uri(argv[1])) {
+		if (argc > 3)
+			return cli_err("usage: certspool ca import CERT "
+			    "pkcs11:URI [CHAIN] [--module M] [--pin-file F]");
+		if (ceremony_import(env->conf, argv[0], argv[1], argc == 3 ?
+		    argv[2] : NULL, module, pin_file, warn, sizeof(warn), err,
+		    sizeof(err)) == -1)
+			return cli_err("ca import: %s", err);
+		if (warn[0] != '\0')
+			fprintf(stderr, "certspool: ca import: warning: %s\n",
+			    warn);
+		printf("issuing CA imported into %s; its key stays in the "
+		    "token: %s\n", env->conf->ca_dir, argv[1]);
+		return 0;
+	}
+	if (argc != 3 || module != NULL || pin_file != NULL)
+		return cli_err("usage: certspool ca import CERT KEY CHAIN");
+	if (ca_import(env->conf->ca_dir, argv[0], argv[1], argv[2], warn,
+	    sizeof(warn), err, sizeof(err)) == -1)
+		return cli_err("ca import: %s", err);
+	if (warn[0] != '\0')
+		fprintf(stderr, "certspool: ca import: warning: %s\n", warn);
+	printf("issuing CA imported into %s\n", env->conf->ca_dir);
+	return 0;
+}
+
+static int
+cmd_ca_show(struct cmd_env *env, int argc, char **argv)
+{
 	char	 err[512];
 
-	if (argc != 3)
-		return cli_err("usage: certspool ca import CERT KEY CHAIN");
-	if (ca_import(env->conf->ca_dir, argv[0], argv[1], argv[2], err,
-	    sizeof(err)) == -1)
-		return cli_err("ca import: %s", err);
-	printf("issuing CA imported into %s\n", env->conf->ca_dir);
+	(void)argv;
+	if (argc != 0)
+		return cli_err("usage: certspool ca show");
+	if (ceremony_show(env->conf, stdout, err, sizeof(err)) == -1) {
+		fflush(stdout);
+		return cli_err("ca show: %s", err);
+	}
 	return 0;
 }
 
@@ -262,13 +325,25 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{ "init", NULL, NULL, "init [DIR] [--ca-key rsa3072|p384]",
+	{ "init", NULL, NULL, "init [DIR] [--ca-key p384|rsa4096] "
+	  "[--hsm MODULE --token LABEL [--pin-file FILE]]",
 	  "Set up DIR (default .): certspool.conf with every key, its default\n"
 	  "and an explanation, the spool tree, the SQLite database, and a demo\n"
 	  "root and issuing CA.  The config's paths point inside DIR.  An\n"
-	  "existing certspool.conf is never overwritten.\n"
+	  "existing certspool.conf is never overwritten.  New CA keys follow\n"
+	  "S/MIME BR 6.1.5 (ballot SMC017v2): RSA keys under 4096 bits are\n"
+	  "refused.  A P-384 CA signs with SHA-384 only (S/MIME BR 7.1.3.2.2).\n"
 	  "  DIR                    the directory, created if missing\n"
-	  "  --ca-key rsa3072|p384  key type of the demo CAs (default rsa3072)\n",
+	  "  --ca-key p384|rsa4096  key type of the demo CAs (default p384)\n"
+	  "  --hsm MODULE           key ceremony: the issuing CA key is made\n"
+	  "                         inside a PKCS#11 token (non-extractable)\n"
+	  "                         through this module; the demo root (a file\n"
+	  "                         key) signs its certificate; no ca.key is\n"
+	  "                         written; the config gets ca_key = pkcs11:...,\n"
+	  "                         pkcs11_module and pkcs11_pin_file\n"
+	  "  --token LABEL          the initialized token to use (with --hsm)\n"
+	  "  --pin-file FILE        its user PIN, mode 0600 (default: the\n"
+	  "                         environment variable CERTSPOOL_PKCS11_PIN)\n",
 	  NULL },
 	{ "daemon", NULL, NULL, "daemon [--once]",
 	  "Take ready batches from spool/inbound and process them: validation,\n"
@@ -442,9 +517,26 @@ static const struct command commands[] = {
 	  "next to the daemon on the same database; holds no CA key.\n",
 	  "Exit status: 0 when stopped by a signal; 1 with one line on stderr\n"
 	  "when it cannot start (port in use, TLS files unreadable).\n" },
-	{ "ca", "import", cmd_ca_import, "ca import CERT KEY CHAIN",
+	{ "ca", "import", cmd_ca_import, "ca import CERT (KEY CHAIN | "
+	  "pkcs11:URI [CHAIN] [--module M] [--pin-file F])",
 	  "Install an issuing CA from PEM files: its certificate, its private\n"
-	  "key and the chain up to the root.\n", NULL },
+	  "key and the chain up to the root.  An existing RSA CA of 2048 bits\n"
+	  "or more is accepted; one under 3072 bits is imported with a warning,\n"
+	  "and from 2027-09-15 nothing is issued from it (S/MIME BR 6.1.5,\n"
+	  "ballot SMC017v2).  With a pkcs11: URI (RFC 7512) the key stays in\n"
+	  "its token: the certificate's public key must be the token key's;\n"
+	  "ca.pem and chain.pem are written and the config gets ca_key,\n"
+	  "pkcs11_module and pkcs11_pin_file.\n"
+	  "  --module M    the PKCS#11 module (default: pkcs11_module)\n"
+	  "  --pin-file F  the token's PIN file, mode 0600 (default:\n"
+	  "                pkcs11_pin_file, else CERTSPOOL_PKCS11_PIN)\n", NULL },
+	{ "ca", "show", cmd_ca_show, "ca show",
+	  "Where the issuing CA key lives (a file and its mode, or the token\n"
+	  "URI, module, PIN source and whether the token holds ca.pem's key),\n"
+	  "its algorithm and size, and each certificate of chain.pem: subject,\n"
+	  "issuer, notBefore, notAfter, key and SHA-256 fingerprint.\n",
+	  "Exit status: 0; 1 with one line on stderr when the chain cannot be\n"
+	  "read or the key is missing or is not ca.pem's.\n" },
 };
 #define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
 
@@ -555,6 +647,7 @@ main(int argc, char *argv[])
 	const struct command *c;
 	struct cmd_env	 env;
 	const char	*confpath, *cakey;
+	struct init_hsm	 hsm;
 	char		 err[512];
 	int		 rc, once = -1, help, want_help = 0;
 
@@ -597,7 +690,16 @@ main(int argc, char *argv[])
 	argv += c->w2 != NULL ? 2 : 1;
 	if (strcmp(c->w1, "init") == 0) {
 		cakey = take_opt(&argc, argv, "--ca-key");
-		return cmd_init(argc, argv, cakey ? cakey : "rsa3072");
+		hsm.module = take_opt(&argc, argv, "--hsm");
+		hsm.token = take_opt(&argc, argv, "--token");
+		hsm.pin_file = take_opt(&argc, argv, "--pin-file");
+		if (hsm.module == NULL && (hsm.token != NULL ||
+		    hsm.pin_file != NULL))
+			return cli_err("init: --token and --pin-file go with "
+			    "--hsm");
+		if (hsm.module != NULL && hsm.token == NULL)
+			return cli_err("init: --hsm needs --token LABEL");
+		return cmd_init(argc, argv, cakey ? cakey : "p384", &hsm);
 	}
 	if (strcmp(c->w1, "daemon") == 0) {
 		once = take_flag(&argc, argv, "--once");

@@ -1,7 +1,8 @@
 /*
  * p11.h: the CA key in a PKCS#11 token (RFC 7512 URIs; p11-kit's pkcs11.h
  * and module loading).  Used only by the signer process (keyproc.c) and the
- * key ceremonies (init --hsm, ca import, ca show, ca rollover).
+ * key ceremonies (init --hsm, ca import, ca show, ca rollover).  p11.c opens
+ * and signs; p11_ceremony.c has p11_generate and p11_pin_read.
  */
 #ifndef P11_H
 #define P11_H
@@ -28,18 +29,25 @@ int	 p11_is_uri(const char *s);
  */
 struct p11	*p11_open(const char *module, const char *uri, const char *pin,
 		    int nsessions, char *err, size_t errlen);
-/* The key's public half (owned by p; do not free) and its kind. */
+/* The key's public half (owned by p; do not free; the same pointer
+ * across p11_reopen).  Its kind: EVP_PKEY_get_base_id(). */
 EVP_PKEY	*p11_public(const struct p11 *p);
 /*
- * Sign digest (dlen bytes of hash md: "SHA256", "SHA384", "SHA512") on
+ * Sign digest (dlen bytes of hash md: "SHA256", "SHA384", "SHA512", or
+ * OpenSSL's names "SHA2-256", "SHA2-384", "SHA2-512") on
  * session i (0 <= i < nsessions; each thread uses its own i).  RSA:
  * CKM_RSA_PKCS over the DER DigestInfo of md; EC: CKM_ECDSA over the
  * digest, the raw r||s re-encoded as a DER ECDSA-Sig-Value.  *sig malloc'd.
  * Returns 0, -1 on a refusal or error (err set), or P11_GONE when the token
  * or session went away (CKR_TOKEN_NOT_PRESENT, CKR_DEVICE_REMOVED,
  * CKR_DEVICE_ERROR, CKR_SESSION_HANDLE_INVALID, CKR_SESSION_CLOSED,
- * CKR_USER_NOT_LOGGED_IN, CKR_CRYPTOKI_NOT_INITIALIZED): the caller then
- * calls p11_reopen (from one thread, with no p11_sign running) and retries.
+ * CKR_USER_NOT_LOGGED_IN, CKR_CRYPTOKI_NOT_INITIALIZED,
+ * CKR_TOKEN_NOT_RECOGNIZED, and CKR_KEY_HANDLE_INVALID /
+ * CKR_OBJECT_HANDLE_INVALID: SoftHSM answers the latter when its token
+ * directory has gone, and a handle from before a token came back is
+ * stale), or when the last p11_reopen failed: the caller then calls
+ * p11_reopen (from one thread, with no p11_sign running) and retries;
+ * p11_reopen fails with a clear error while the token or key is missing.
  */
 #define P11_GONE	(-2)
 int	 p11_sign(struct p11 *p, int i, const char *md,

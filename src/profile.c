@@ -701,7 +701,7 @@ sig_algid(const struct ca *ca, const char *hash, struct buf *out, char *err,
 		return 0;
 	}
 	memcpy(a, rsa, sizeof(rsa));
-	if (hash == NULL || strcmp(hash, "sha256") == 0)
+	if (hash == NULL || *hash == '\0' || strcmp(hash, "sha256") == 0)
 		a[12] = 0x0b;
 	else if (strcmp(hash, "sha384") == 0)
 		a[12] = 0x0c;

@@ -82,7 +82,9 @@ wait_until() {
 cs() {
 	${CERTSPOOL_WRAP:-} "$BIN" --config "$T/certspool.conf" "$@"
 }
-# setup: a fresh certspool directory in $T with settle_seconds = 0.
+# setup [CAKEY]: a fresh certspool directory in $T with settle_seconds = 0;
+# CAKEY goes to init --ca-key (default: init's P-384 CA, which signs with
+# sha384 only; rsa4096 for a test that needs an RSA CA or sha256).
 setup() {
 	"$BIN" init "$T" ${1:+--ca-key "$1"} >/dev/null || {
 		echo "FAIL: init"; fail=$((fail + 1)); finish; exit 1; }

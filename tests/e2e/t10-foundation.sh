@@ -4,7 +4,7 @@
 . "$(dirname "$0")/../lib.sh"
 DATA=$ROOT/tests/data/xml
 
-setup
+setup rsa4096	# the SPEC example asks sha256 and sha384: an RSA CA
 check "init wrote the config" test -f "$T/certspool.conf"
 check "init made the spool tree" test -d "$S/inbound" -a -d "$S/work" -a \
     -d "$S/archive" -a -d "$S/rejected" -a -d "$S/outbound" -a -d "$S/mail"

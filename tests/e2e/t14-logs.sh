@@ -38,7 +38,7 @@ BEGIN {
 	i++
 	e = sprintf("u%05d@acme.example", i)
 	printf "<order id=\"O%05d\"><product>secure_email_organization</product>" \
-	    "<organization>Acme Corp</organization><signatureHash>sha256</signatureHash>" \
+	    "<organization>Acme Corp</organization><signatureHash>sha384</signatureHash>" \
 	    "<validity><years>1</years></validity><autoRenew>0</autoRenew>" \
 	    "<recipient><commonName type=\"email\">%s</commonName><email>%s</email>" \
 	    "<csr>%s</csr></recipient><agreement accepted=\"true\"/></order>\n", \

@@ -4,7 +4,7 @@
 # the individual product, the csrLater recipient served by the example
 # csrSubmission; every certificate issued and each pass answered.
 . "$(dirname "$0")/../lib.sh"
-setup
+setup rsa4096	# the example asks sha256 and sha384: an RSA CA issues them all
 cs account add acme --contract C-2026-01 --units 1000 --balance 100000000 >/dev/null
 oid=$(cs org add acme "Acme Corp" --country US --org-id NTRUS+CA-1234567 | awk '{print $2}')
 drop acme "$EXAMPLES/batch-example.xml"

@@ -181,7 +181,7 @@ gen_batch() {
 			printf "  <order id=\"E-%06d\">\n", i
 			print "    <product>secure_email_business</product>"
 			print "    <organization>Acme Corp</organization>"
-			print "    <signatureHash>sha256</signatureHash>"
+			print "    <signatureHash>sha384</signatureHash>"
 			print "    <validity><years>1</years></validity>"
 			print "    <autoRenew>0</autoRenew>"
 			print "    <recipient>"

@@ -75,7 +75,7 @@ N=16
 	echo '<batch xmlns="urn:certspool:batch:1" id="CRL-1" account="acme">'
 	echo '  <attestation officer="Pat Lee" title="HR Director"/>'
 	echo '  <order id="O-1"><product>secure_email_organization</product>'
-	echo '<organization>Acme Corp</organization><signatureHash>sha256</signatureHash>'
+	echo '<organization>Acme Corp</organization><signatureHash>sha384</signatureHash>'
 	echo '<validity><years>1</years></validity><autoRenew>0</autoRenew>'
 	i=1
 	while [ $i -le $N ]; do
@@ -281,16 +281,19 @@ check "crash temporary in crl_dir swept at start" test ! -e "$CD/.shard-0.crl.01
 check "fresh temporary in crl_dir left alone" test -e "$CD/.shard-1.crl.ba9876543210.tmp"
 rm -f "$CD/.shard-1.crl.ba9876543210.tmp"
 
-# P-384 issuing CA: ecdsa-with-SHA384.
-"$BIN" init "$T/p384" --ca-key p384 >/dev/null 2>&1
-out=$("$BIN" --config "$T/p384/certspool.conf" crl --now 2>/dev/null)
+# The CA above is init's P-384 one; an RSA-4096 issuing CA signs its CRL
+# with sha256WithRSAEncryption.
+check "the CA above is P-384" sh -c "openssl x509 -in '$T/ca/ca.pem' -noout -text | grep -q 'NIST CURVE: P-384'"
+check "its CRLs: ecdsa-with-SHA384" sh -c "openssl crl -inform DER -in '$CD/shard-0.crl' -noout -text | grep -q 'Signature Algorithm: ecdsa-with-SHA384'"
+"$BIN" init "$T/rsa" --ca-key rsa4096 >/dev/null 2>&1
+out=$("$BIN" --config "$T/rsa/certspool.conf" crl --now 2>/dev/null)
 P=$(echo "$out" | awk '{ print $1 }')
-check "P-384 CA: CRL written" test -s "$P"
-check "P-384 CA, one shard: a full CRL without issuingDistributionPoint" sh -c "! openssl crl -inform DER -in '$P' -noout -text | grep -q 'Issuing Distribution Point'"
-check "P-384 CA: ecdsa-with-SHA384" sh -c "openssl crl -inform DER -in '$P' -noout -text | grep -q 'Signature Algorithm: ecdsa-with-SHA384'"
-check "P-384 CA: openssl crl -verify" sh -c "openssl crl -inform DER -in '$P' -noout -verify -CAfile '$T/p384/ca/chain.pem' 2>&1 | grep -q 'verify OK'"
-openssl crl -inform DER -in "$P" -out "$T/p384.pem" 2>/dev/null
-check "P-384 CA: certtool --verify-crl" sh -c "certtool --verify-crl --load-ca-certificate '$T/p384/ca/ca.pem' --infile '$T/p384.pem' | grep -q 'Verification output: Verified'"
+check "RSA-4096 CA: CRL written" test -s "$P"
+check "RSA-4096 CA, one shard: a full CRL without issuingDistributionPoint" sh -c "! openssl crl -inform DER -in '$P' -noout -text | grep -q 'Issuing Distribution Point'"
+check "RSA-4096 CA: sha256WithRSAEncryption" sh -c "openssl crl -inform DER -in '$P' -noout -text | grep -q 'Signature Algorithm: sha256WithRSAEncryption'"
+check "RSA-4096 CA: openssl crl -verify" sh -c "openssl crl -inform DER -in '$P' -noout -verify -CAfile '$T/rsa/ca/chain.pem' 2>&1 | grep -q 'verify OK'"
+openssl crl -inform DER -in "$P" -out "$T/rsa.pem" 2>/dev/null
+check "RSA-4096 CA: certtool --verify-crl" sh -c "certtool --verify-crl --load-ca-certificate '$T/rsa/ca/ca.pem' --infile '$T/rsa.pem' | grep -q 'Verification output: Verified'"
 check "crl --help" sh -c "echo \"\$1\" | grep -q 'usage: certspool .*crl \[--now\]'" _ "$(cs crl --help)"
 check_not "crl with a bad argument" cs crl --later
 finish

@@ -24,7 +24,7 @@ batch() {
 		echo "<batch xmlns=\"urn:certspool:batch:1\" id=\"$id\" account=\"acme\">"
 		echo '  <attestation officer="Pat Lee" title="HR Director"/>'
 		echo "  <order id=\"O-$id\"><product>secure_email_organization</product><organization>Acme Corp</organization>"
-		echo '  <signatureHash>sha256</signatureHash><validity><years>1</years></validity><autoRenew>0</autoRenew>'
+		echo '  <signatureHash>sha384</signatureHash><validity><years>1</years></validity><autoRenew>0</autoRenew>'
 		for e in "$@"; do
 			echo "  <recipient><commonName type=\"email\">$e</commonName><email>$e</email><keygen algorithm=\"rsa-2048\"/></recipient>"
 		done

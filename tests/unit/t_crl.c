@@ -359,7 +359,7 @@ main(int argc, char *argv[])
 	test_shards(&c);
 
 	snprintf(p, sizeof(p), "%s/rsa", dir);
-	T_CHECK(ca_init_demo(p, "rsa3072", err, sizeof(err)) == 0, "%s", err);
+	T_CHECK(ca_init_demo(p, "rsa4096", err, sizeof(err)) == 0, "%s", err);
 	rsa = ca_load(p, err, sizeof(err));
 	signer(rsa, p);
 	snprintf(p, sizeof(p), "%s/ec", dir);

@@ -294,7 +294,7 @@ bad_keys(const char *dir)
 	T_CHECK(keyproc_start(&c, err, sizeof(err)) == NULL &&
 	    strstr(err, "mode 0640") != NULL, "group-readable key: %s", err);
 	chmod(key, 0600);
-	snprintf(key, sizeof(key), "%s/rsa3072/ca.key", dir);
+	snprintf(key, sizeof(key), "%s/rsa4096/ca.key", dir);
 	c.ca_key = key;
 	T_CHECK(keyproc_start(&c, err, sizeof(err)) == NULL &&
 	    strstr(err, "does not match") != NULL, "another CA's key: %s",
@@ -311,7 +311,7 @@ main(int argc, char *argv[])
 	if (mkdtemp(dir) == NULL)
 		return 1;
 	run(dir, "p384", EVP_sha384(), EVP_sha256());
-	run(dir, "rsa3072", EVP_sha256(), EVP_sha1());
+	run(dir, "rsa4096", EVP_sha256(), EVP_sha1());
 	bad_keys(dir);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)

@@ -689,16 +689,37 @@ signer_start(const char *dir, int workers, char *err, size_t errlen)
 static void
 test_ca_refusals(const char *rsadir, const char *p384dir, struct ca *eca)
 {
-	char		 err[512], path[600], path2[600], path3[600], d[600];
+	char		 err[512], warn[512], path[600], path2[600],
+			 path3[600], d[600];
+	static const char *small[] = { "rsa3072", "rsa2048", "rsa1024" };
 	struct ca	*ca;
 	struct keyproc	*kp;
+	struct stat	 st;
+	size_t		 i;
 
 	/* refuses to overwrite */
-	T_CHECK(ca_init_demo(rsadir, "rsa3072", err, sizeof(err)) == -1,
+	T_CHECK(ca_init_demo(rsadir, "rsa4096", err, sizeof(err)) == -1,
 	    "ca_init_demo overwrote");
 	T_CHECK(strstr(err, "exists") != NULL, "message: %s", err);
 	T_CHECK(ca_init_demo(rsadir, "ed25519", err, sizeof(err)) == -1,
 	    "unknown key algorithm accepted");
+	T_CHECK(ca_keyalg("rsa8192", err, sizeof(err)) == -1,
+	    "rsa8192 is not offered");
+	T_CHECK(ca_keyalg(NULL, err, sizeof(err)) == 1 &&
+	    ca_keyalg("p384", err, sizeof(err)) == 1 &&
+	    ca_keyalg("rsa4096", err, sizeof(err)) == 0, "offered keys");
+
+	/* S/MIME BR 6.1.5 (ballot SMC017v2): no new RSA CA key under 4096 */
+	snprintf(d, sizeof(d), "%s/small-rsa", tmp);
+	for (i = 0; i < sizeof(small) / sizeof(small[0]); i++) {
+		T_CHECK(ca_init_demo(d, small[i], err, sizeof(err)) == -1,
+		    "new %s CA key accepted", small[i]);
+		T_CHECK(strstr(err, "6.1.5") != NULL && strstr(err,
+		    "SMC017v2") != NULL && strstr(err, "4096") != NULL,
+		    "message: %s", err);
+	}
+	T_CHECK(stat(d, &st) == -1 && errno == ENOENT,
+	    "a refused key algorithm created %s", d);
 
 	/* a key readable by the group: the signer process refuses it */
 	snprintf(path, sizeof(path), "%s/ca.key", rsadir);
@@ -733,23 +754,29 @@ test_ca_refusals(const char *rsadir, const char *p384dir, struct ca *eca)
 	snprintf(path, sizeof(path), "%s/ca.pem", rsadir);
 	snprintf(path2, sizeof(path2), "%s/ca.key", p384dir);
 	snprintf(path3, sizeof(path3), "%s/chain.pem", rsadir);
-	T_CHECK(ca_import(d, path, path2, path3, err, sizeof(err)) == -1,
+	T_CHECK(ca_import(d, path, path2, path3, warn, sizeof(warn), err,
+	    sizeof(err)) == -1,
 	    "imported a key that does not match");
 	T_CHECK(strstr(err, "does not match") != NULL, "message: %s", err);
 	snprintf(path2, sizeof(path2), "%s/root.pem", rsadir);
 	snprintf(path3, sizeof(path3), "%s/root.key", rsadir);
-	T_CHECK(ca_import(d, path2, path3, NULL, err, sizeof(err)) == -1,
+	T_CHECK(ca_import(d, path2, path3, NULL, warn, sizeof(warn), err,
+	    sizeof(err)) == -1,
 	    "a root was imported as issuing CA");
 	T_CHECK(strstr(err, "6.1.7") != NULL, "message: %s", err);
 	snprintf(path2, sizeof(path2), "%s/ca.key", rsadir);
-	T_CHECK(ca_import(d, path, path2, NULL, err, sizeof(err)) == 0,
+	T_CHECK(ca_import(d, path, path2, NULL, warn, sizeof(warn), err,
+	    sizeof(err)) == 0,
 	    "ca_import without a chain file: %s", err);
+	T_CHECK(warn[0] == '\0', "RSA-4096 CA import warned: %s", warn);
 	snprintf(d, sizeof(d), "%s/imported2", tmp);
 	snprintf(path2, sizeof(path2), "%s/ca.key", rsadir);
 	snprintf(path3, sizeof(path3), "%s/root.pem", rsadir);
-	T_CHECK(ca_import(d, path, path2, path3, err, sizeof(err)) == 0,
+	T_CHECK(ca_import(d, path, path2, path3, warn, sizeof(warn), err,
+	    sizeof(err)) == 0,
 	    "ca_import: %s", err);
-	T_CHECK(ca_import(d, path, path2, path3, err, sizeof(err)) == -1,
+	T_CHECK(ca_import(d, path, path2, path3, warn, sizeof(warn), err,
+	    sizeof(err)) == -1,
 	    "ca_import overwrote");
 	if ((ca = ca_load(d, err, sizeof(err))) != NULL) {
 		T_CHECK(sk_X509_num(ca->chain) == 2, "imported chain");
@@ -758,9 +785,61 @@ test_ca_refusals(const char *rsadir, const char *p384dir, struct ca *eca)
 		T_CHECK(0, "load imported: %s", err);
 	chmod(path2, 0644);
 	snprintf(d, sizeof(d), "%s/imported3", tmp);
-	T_CHECK(ca_import(d, path, path2, path3, err, sizeof(err)) == -1,
+	T_CHECK(ca_import(d, path, path2, path3, warn, sizeof(warn), err,
+	    sizeof(err)) == -1,
 	    "imported a world-readable key");
 	chmod(path2, 0600);
+}
+
+/*
+ * S/MIME BR 6.1.5 (ballot SMC017v2): an RSA CA key under 3072 bits may
+ * issue until 2027-09-14 (a warning) and nothing from 2027-09-15 on; an
+ * RSA-3072 one is fine either side of the date.
+ */
+static void
+test_rsa_sunset(void)
+{
+	static const size_t	 bits[] = { 2048, 3072 };
+	struct ca		 ca;
+	EVP_PKEY		*k;
+	X509			*x;
+	char			 msg[512];
+	size_t			 i;
+
+	for (i = 0; i < 2; i++) {
+		k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", bits[i]);
+		x = X509_new();
+		T_CHECK(k != NULL && x != NULL && X509_set_pubkey(x, k),
+		    "RSA-%zu key", bits[i]);
+		if (k == NULL || x == NULL) {
+			EVP_PKEY_free(k);
+			X509_free(x);
+			return;
+		}
+		memset(&ca, 0, sizeof(ca));
+		ca.cert = x;
+		setenv("CERTSPOOL_NOW", "2027-09-14T23:59:59Z", 1);
+		T_CHECK(ca_key_rule(x, msg, sizeof(msg)) == (i == 0 ? 1 : 0),
+		    "RSA-%zu before the date: %s", bits[i], msg);
+		T_CHECK(i == 1 || strstr(msg, "2027-09-15") != NULL,
+		    "warning: %s", msg);
+		T_CHECK(ca_hash_ok(&ca, "sha256", msg, sizeof(msg)) == 0,
+		    "RSA-%zu refused before the date: %s", bits[i], msg);
+		setenv("CERTSPOOL_NOW", "2027-09-15T00:00:00Z", 1);
+		T_CHECK(ca_key_rule(x, msg, sizeof(msg)) == (i == 0 ? -1 : 0),
+		    "RSA-%zu from the date: %s", bits[i], msg);
+		T_CHECK(ca_hash_ok(&ca, "sha256", msg, sizeof(msg)) ==
+		    (i == 0 ? -1 : 0), "RSA-%zu issues from the date",
+		    bits[i]);
+		T_CHECK(ca_hash_ok(&ca, "", msg, sizeof(msg)) ==
+		    (i == 0 ? -1 : 0), "RSA-%zu, no hash asked", bits[i]);
+		T_CHECK(i == 1 || (strstr(msg, "6.1.5") != NULL &&
+		    strstr(msg, "SMC017v2") != NULL && strstr(msg, "3072") !=
+		    NULL), "refusal: %s", msg);
+		unsetenv("CERTSPOOL_NOW");
+		X509_free(x);
+		EVP_PKEY_free(k);
+	}
 }
 
 /* ---- issuing ---- */
@@ -1587,13 +1666,14 @@ test_p12(struct env *e)
 static void
 test_leaf_import(struct env *e)
 {
-	char	 err[512], cert[400], key[400], d[400];
+	char	 err[512], warn[512], cert[400], key[400], d[400];
 
 	snprintf(cert, sizeof(cert), "%s/cert-%s-0-0.pem", tmp, e->name);
 	snprintf(key, sizeof(key), "%s/key-%s-0.pem", tmp, e->name);
 	snprintf(d, sizeof(d), "%s/leaf-as-ca", tmp);
 	chmod(key, 0600);
-	T_CHECK(ca_import(d, cert, key, NULL, err, sizeof(err)) == -1,
+	T_CHECK(ca_import(d, cert, key, NULL, warn, sizeof(warn), err,
+	    sizeof(err)) == -1,
 	    "a leaf was imported as CA");
 	T_CHECK(strstr(err, "not a CA") != NULL, "message: %s", err);
 }
@@ -1653,7 +1733,7 @@ main(int argc, char *argv[])
 	for (i = 0; i < 2; i++) {
 		snprintf(envs[i].dir, sizeof(envs[i].dir), "%s/ca-%s", tmp,
 		    envs[i].name);
-		rc = ca_init_demo(envs[i].dir, i == 0 ? NULL : "p384", err,
+		rc = ca_init_demo(envs[i].dir, i == 0 ? "rsa4096" : NULL, err,
 		    sizeof(err));
 		T_CHECK(rc == 0, "ca_init_demo %s: %s", envs[i].name, err);
 		test_ca_files(envs[i].dir);
@@ -1671,9 +1751,13 @@ main(int argc, char *argv[])
 		goto done;
 	T_CHECK(!envs[0].ca->is_ec && envs[1].ca->is_ec &&
 	    envs[1].ca->ec_nid == NID_secp384r1, "CA key types");
+	T_CHECK(EVP_PKEY_get_bits(X509_get0_pubkey(envs[0].ca->cert)) ==
+	    4096, "RSA CA key of %d bits",
+	    EVP_PKEY_get_bits(X509_get0_pubkey(envs[0].ca->cert)));
 	test_ca_certs(envs[0].ca);
 	test_ca_certs(envs[1].ca);
 	test_ca_refusals(envs[0].dir, envs[1].dir, envs[1].ca);
+	test_rsa_sunset();
 
 	for (k = 0; k < NKEYS; k++) {
 		keys[k] = keygen_new(keyalgs[k], err, sizeof(err));
