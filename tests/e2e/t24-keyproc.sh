@@ -25,7 +25,7 @@ batch() {	# batch ID N: N recipients with CSRs
 		echo "<batch xmlns=\"urn:certspool:batch:1\" id=\"$1\" account=\"acme\">"
 		echo '  <attestation officer="Pat Lee" title="HR Director"/>'
 		echo "  <order id=\"O-$1\"><product>secure_email_organization</product>"
-		echo '<organization>Acme Corp</organization><signatureHash>sha256</signatureHash>'
+		echo '<organization>Acme Corp</organization><signatureHash>sha384</signatureHash>'
 		echo '<validity><years>1</years></validity><autoRenew>0</autoRenew>'
 		i=1
 		while [ "$i" -le "$2" ]; do
