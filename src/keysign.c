@@ -47,6 +47,7 @@ struct ks {
 	struct p11		*p11;		/* a token */
 	pthread_rwlock_t	 lk;		/* p11_sign (rd), reopen (wr) */
 	int			 gone;		/* the token went away */
+	char			 why[512];	/* and why reopening failed */
 	int			 nchan;
 	pthread_barrier_t	 go;
 };
@@ -297,7 +298,7 @@ token_reopen(struct ks *ks, int seen_gone)
 			ks->gone = 0;
 		else {
 			ks->gone = 1;
-			fprintf(stderr, "certspool signer: %s\n", e);
+			snprintf(ks->why, sizeof(ks->why), "%s", e);
 		}
 	}
 	pthread_rwlock_unlock(&ks->lk);
@@ -309,7 +310,7 @@ sign_token(struct chan *ch, const char *md, const unsigned char *dg,
     size_t dlen, struct answer *a)
 {
 	struct ks	*ks = ch->ks;
-	char		 e[512];
+	char		 e[512] = "", why[512] = "";
 	int		 r = P11_GONE, try;
 
 	for (try = 0; try < 2 && r == P11_GONE; try++) {
@@ -317,6 +318,7 @@ sign_token(struct chan *ch, const char *md, const unsigned char *dg,
 			token_reopen(ks, try > 0);
 		pthread_rwlock_rdlock(&ks->lk);
 		if (ks->gone) {
+			snprintf(why, sizeof(why), "%s", ks->why);
 			pthread_rwlock_unlock(&ks->lk);
 			break;
 		}
@@ -329,7 +331,7 @@ sign_token(struct chan *ch, const char *md, const unsigned char *dg,
 	if (r == -1)
 		return refuse(a, KP_REFUSED, "token: %s", e);
 	return refuse(a, KP_UNAVAILABLE, "the CA key's token is "
-	    "unavailable (reopening it failed)");
+	    "unavailable: %s", why[0] != '\0' ? why : e);
 }
 
 /* Hash the rest of the TBS as it arrives, then sign the digest. */

@@ -37,6 +37,11 @@ batch() {	# batch ID N: N recipients with CSRs
 		echo '</batch>'
 	} >"$T/$1.xml"
 }
+is() {	# is N COMMAND...: the command prints N (for wait_until)
+	want=$1
+	shift
+	test "$("$@")" -eq "$want"
+}
 issued() {
 	sql "SELECT count(*) FROM certificate WHERE state = 'issued'"
 }
@@ -89,7 +94,7 @@ check_eq "signer: no file growth" 0 "$(awk '/^Max file size/ { print $4 }' "/pro
 N=6
 batch K1 $N
 drop acme "$T/K1.xml"
-wait_until 60 test "$(issued)" -eq $N
+wait_until 60 is $N issued
 check_eq "first batch issued" $N "$(issued)"
 check_eq "every certificate verifies" 0 "$(verify_all)"
 wait_until 20 crl_ok
@@ -121,7 +126,7 @@ esac
 batch K2 $N
 drop acme "$T/K2.xml"
 kill -9 "$spid"
-wait_until 60 test "$(issued)" -eq $((2 * N))
+wait_until 60 is $((2 * N)) issued
 check_eq "batch after the kill issued" $((2 * N)) "$(issued)"
 check "the restart is logged" grep -q "signer process $spid ended (signal 9); starting a new one" "$L"
 spid2=$(signer_of "$dpid")
@@ -137,12 +142,12 @@ kill -9 "$spid2"
 chmod 0644 "$KEY"
 batch K3 $N
 drop acme "$T/K3.xml"
-wait_until 60 test "$(sql "SELECT count(*) FROM certificate WHERE state = 'signing'")" -eq $N
+wait_until 60 is $N sql "SELECT count(*) FROM certificate WHERE state = 'signing'"
 check_eq "key unavailable: the batch waits as write-ahead records" $N "$(sql "SELECT count(*) FROM certificate WHERE state = 'signing'")"
 check "key unavailable: the signer's reason is logged" grep -q "ca.key: mode 0644 lets group or others read" "$L"
 check_eq "key unavailable: nothing more issued" $((2 * N)) "$(issued)"
 chmod 0600 "$KEY"
-wait_until 60 test "$(issued)" -eq $((3 * N))
+wait_until 60 is $((3 * N)) issued
 check_eq "key back: the batch is issued" $((3 * N)) "$(issued)"
 check_eq "key back: no write-ahead record left" 0 "$(sql "SELECT count(*) FROM certificate WHERE state = 'signing'")"
 check_eq "key back: one certificate per recipient" 0 "$(sql "SELECT count(*) FROM (SELECT recipient_id FROM certificate WHERE state != 'void' GROUP BY recipient_id, round HAVING count(*) > 1)")"
