@@ -1,7 +1,8 @@
 #!/bin/sh
 # Install what certspool needs to build and test, on Debian, if missing.
 # With the argument "test" (make test), also what only the tests need:
-# Debian's chromium, SoftHSM2 with opensc's pkcs11-tool and xxd, node and
+# Debian's chromium, SoftHSM2 with opensc's pkcs11-tool and xxd, p11-kit's
+# server and client module (a token over a socket), node and
 # npm, and the npm packages of tests/web (playwright-core) -- the build
 # and the demo need none of them.
 set -eu
@@ -10,7 +11,7 @@ libsqlite3-dev libunistring-dev libidn2-dev libmicrohttpd-dev libseccomp-dev lib
 gpgsm libxml2-utils python3 procps curl"
 TESTS=""
 [ "${1:-}" = test ] && TESTS=1
-[ -n "$TESTS" ] && PKGS="$PKGS chromium softhsm2 opensc xxd"
+[ -n "$TESTS" ] && PKGS="$PKGS chromium softhsm2 opensc xxd p11-kit p11-kit-modules"
 # node and npm: Debian's, unless a node with its own npm is there already.
 [ -n "$TESTS" ] && ! command -v npm >/dev/null 2>&1 && PKGS="$PKGS nodejs npm"
 missing=""

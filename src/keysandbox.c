@@ -43,7 +43,8 @@ static const int allowed[] = {
 	SCMP_SYS(exit_group), SCMP_SYS(rseq), SCMP_SYS(set_robust_list),
 };
 
-/* What SoftHSM2 (and file-backed modules like it) use, read-only. */
+/* What SoftHSM2 (and file-backed modules like it) use, read-only, and
+ * what a module that talks to its HSM over a socket needs. */
 static const int p11_allowed[] = {
 	SCMP_SYS(close), SCMP_SYS(fstat), SCMP_SYS(newfstatat),
 	SCMP_SYS(statx), SCMP_SYS(lseek), SCMP_SYS(pread64),
@@ -51,6 +52,10 @@ static const int p11_allowed[] = {
 	SCMP_SYS(access), SCMP_SYS(faccessat), SCMP_SYS(faccessat2),
 	SCMP_SYS(getuid), SCMP_SYS(geteuid), SCMP_SYS(getgid),
 	SCMP_SYS(getegid), SCMP_SYS(sysinfo), SCMP_SYS(fsync),
+	/* a module that reaches its HSM over a socket, when it reconnects */
+	SCMP_SYS(socket), SCMP_SYS(connect), SCMP_SYS(poll), SCMP_SYS(ppoll),
+	SCMP_SYS(getsockopt), SCMP_SYS(setsockopt), SCMP_SYS(getsockname),
+	SCMP_SYS(getpeername), SCMP_SYS(shutdown),
 };
 
 /* The highest descriptor open now. */

@@ -3,7 +3,9 @@
 # $T): `init --hsm` for a P-384 and an RSA-4096 CA; batches issued by
 # `daemon --once` and by a running daemon verify with openssl and
 # certtool under chain.pem; CRLs signed in the token verify and list a
-# revoked serial; `ca import` of a key made with pkcs11-tool issues too.
+# revoked serial; `ca import` of a key made with pkcs11-tool issues too;
+# the token behind p11-kit's client module over a unix socket (as a
+# network HSM's library): issuance, the server stopped and restarted.
 # A wrong PIN and a missing token: a clear error in the log, the orders
 # kept and issued exactly once when the PIN is fixed or the token is
 # back: at start the daemon refuses to run (exit 1, one line naming the
@@ -12,7 +14,7 @@
 # write-ahead records, nothing is rejected, and they are signed once the
 # token is back.
 . "$(dirname "$0")/../lib.sh"
-need_tools softhsm2-util pkcs11-tool openssl certtool sqlite3 xxd
+need_tools softhsm2-util pkcs11-tool p11-kit openssl certtool sqlite3 xxd
 MOD=/usr/lib/softhsm/libsofthsm2.so
 [ -f "$MOD" ] || bail "missing $MOD (Debian softhsm2)"
 H=$T/hsm
@@ -184,6 +186,49 @@ check_eq "running, token back: they verify" 0 "$(verify_batch H5)"
 check_eq "no certificate left signing" 0 "$(sql "SELECT count(*) FROM certificate WHERE state = 'signing'")"
 kill "$dpid"
 wait "$dpid" 2>/dev/null
+
+# ---- the token behind p11-kit's remote module (a socket, as a network
+# HSM's client library would be): issuance, the server gone, back ----
+CLIENT=/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so
+[ -f "$CLIENT" ] || bail "missing $CLIENT (Debian p11-kit-modules)"
+serve() {	# p11-kit server exporting the test token on $H/p11.sock
+	p11-kit server -f --provider "$MOD" -n "$H/p11.sock" "pkcs11:token=certspool-hsm" >>"$T0/p11srv.log" 2>&1 &
+	srv=$!
+	wait_until 10 test -S "$H/p11.sock"
+}
+serve
+export P11_KIT_SERVER_ADDRESS="unix:path=$H/p11.sock"
+sed -i "s|^pkcs11_module = .*|pkcs11_module = \"$CLIENT\"|" "$T/certspool.conf"
+L=$T/remote.log
+"$BIN" --config "$T/certspool.conf" daemon >>"$L" 2>&1 &
+dpid=$!
+trap 'kill "$dpid" 2>/dev/null; pkill -P "$srv"; kill "$srv" 2>/dev/null; T=$T0; cleanup' EXIT
+wait_until 20 grep -q "daemon started" "$L"
+check "remote module: the daemon started" grep -q "daemon started" "$L"
+batch N1 2 sha384
+drop acme "$T/N1.xml"
+wait_until 60 is 2 issued N1
+check_eq "remote module: issued" 2 "$(issued N1)"
+check_eq "remote module: they verify" 0 "$(verify_batch N1)"
+pkill -P "$srv"		# the server's p11-kit-remote child: the connection
+kill "$srv"
+wait "$srv" 2>/dev/null
+rm -f "$H/p11.sock"
+batch N2 2 sha384
+drop acme "$T/N2.xml"
+wait_until 30 is 2 sql "SELECT count(*) FROM certificate c JOIN recipient r ON r.id = c.recipient_id JOIN orders o ON o.id = r.order_id JOIN batch b ON b.id = o.batch_id WHERE b.ext_id = 'N2' AND c.state = 'signing'"
+check_eq "remote module, server gone: nothing issued" 0 "$(issued N2)"
+check "remote module, server gone: logged" grep -q "token is unavailable" "$L"
+serve
+wait_until 60 is 2 issued N2
+check_eq "remote module, server back: issued (the signer reconnected)" 2 "$(issued N2)"
+check_eq "remote module, server back: one certificate per recipient" 0 "$(once_per_recipient N2)"
+check_eq "remote module: the signer still has its seccomp filter" 2 "$(awk '$1 == "Seccomp:" { print $2 }' "/proc/$(ps -o pid=,args= --ppid "$dpid" | awk '/signer-process/ { print $1 }')/status")"
+kill "$dpid"
+wait "$dpid" 2>/dev/null
+pkill -P "$srv"
+kill "$srv"
+unset P11_KIT_SERVER_ADDRESS
 
 # ---- RSA-4096 CA in the token ----
 mkdir -p "$T0/rsa"
