@@ -154,7 +154,8 @@ send_answer(int fd, const struct answer *a)
 	h[6] = (unsigned char)(len >> 8);
 	h[7] = (unsigned char)len;
 	if (len <= KP_MSG_MAX) {		/* one write */
-		memcpy(h + KP_HDR, body, len);
+		if (len > 0)
+			memcpy(h + KP_HDR, body, len);
 		write_full(fd, h, KP_HDR + len);
 	} else {
 		write_full(fd, h, KP_HDR);

@@ -3,10 +3,16 @@
 # (/proc/PID/maps, /proc/PID/mem) for the private key's secret material:
 # its PKCS#8 DER, and its private scalar (EC) or private exponent (RSA)
 # as big-endian bytes and as the little-endian words a BIGNUM keeps.
-# Prints "PID found N" or "PID unreadable" per process.
+# Prints "PID found N" or "PID unreadable" per process.  Mappings of
+# more than 64 GiB (AddressSanitizer's shadow memory, never the heap)
+# are skipped and named on stderr.
 import re
 import subprocess
 import sys
+
+CHUNK = 64 << 20        # read a mapping in pieces of this size,
+OVERLAP = 4096          # overlapping by more than the longest needle
+HUGE = 1 << 36          # mappings larger than 64 GiB are sanitizer shadow
 
 
 def needles(keyfile):
@@ -36,16 +42,25 @@ def scan(pid, ns):
         if not f[1].startswith("r"):
             continue
         lo, hi = (int(x, 16) for x in f[0].split("-"))
-        try:
-            mem.seek(lo)
-            data = mem.read(hi - lo)
-        except (OSError, ValueError, OverflowError):
+        if hi - lo > HUGE:
+            print("%d: skipped %s (%d GiB: a sanitizer's shadow)" %
+                  (pid, f[0], (hi - lo) >> 30), file=sys.stderr)
             continue
-        for name, n in ns.items():
-            if n in data:
-                found += 1
-                print("%d: %s in %s %s" % (pid, name, f[0],
-                      f[5] if len(f) > 5 else ""), file=sys.stderr)
+        hits = set()
+        at, tail = lo, b""
+        while at < hi:
+            try:
+                mem.seek(at)
+                data = tail + mem.read(min(CHUNK, hi - at))
+            except (OSError, ValueError, OverflowError):
+                break
+            hits |= {name for name, n in ns.items() if n in data}
+            tail = data[-OVERLAP:]
+            at += CHUNK
+        for name in sorted(hits):
+            found += 1
+            print("%d: %s in %s %s" % (pid, name, f[0],
+                  f[5] if len(f) > 5 else ""), file=sys.stderr)
     mem.close()
     return found
 

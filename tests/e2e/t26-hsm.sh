@@ -57,6 +57,13 @@ batch() {
 		echo '</batch>'
 	} >"$T/$1.xml"
 }
+# stop_daemon: SIGTERM to the running daemon; wait for it and its signer
+stop_daemon() {
+	sp=$(ps -o pid=,args= --ppid "$dpid" | awk '/signer-process/ { print $1 }')
+	kill "$dpid"
+	wait "$dpid" 2>/dev/null
+	[ -z "$sp" ] || wait_until 30 sh -c "! kill -0 $sp 2>/dev/null"
+}
 is() {	# is N COMMAND...: the command prints N (for wait_until)
 	want=$1
 	shift
@@ -184,8 +191,7 @@ check_eq "running, token back: issued" 3 "$(issued H5)"
 check_eq "running, token back: one certificate per recipient" 0 "$(once_per_recipient H5)"
 check_eq "running, token back: they verify" 0 "$(verify_batch H5)"
 check_eq "no certificate left signing" 0 "$(sql "SELECT count(*) FROM certificate WHERE state = 'signing'")"
-kill "$dpid"
-wait "$dpid" 2>/dev/null
+stop_daemon
 
 # ---- the token behind p11-kit's remote module (a socket, as a network
 # HSM's client library would be): issuance, the server gone, back ----
@@ -224,8 +230,7 @@ wait_until 60 is 2 issued N2
 check_eq "remote module, server back: issued (the signer reconnected)" 2 "$(issued N2)"
 check_eq "remote module, server back: one certificate per recipient" 0 "$(once_per_recipient N2)"
 check_eq "remote module: the signer still has its seccomp filter" 2 "$(awk '$1 == "Seccomp:" { print $2 }' "/proc/$(ps -o pid=,args= --ppid "$dpid" | awk '/signer-process/ { print $1 }')/status")"
-kill "$dpid"
-wait "$dpid" 2>/dev/null
+stop_daemon
 pkill -P "$srv"
 kill "$srv"
 unset P11_KIT_SERVER_ADDRESS
