@@ -25,6 +25,7 @@ struct cert_row {
 	char		*serial, *email, *order_ext, *add_emails, *password;
 	char		*name;		/* display name for To, or NULL */
 	char		*batch_ext, *stuck, *stuck_detail;
+	int		 issuer_id;	/* the CA that signed it (issuer.c) */
 	int		 st_cert, st_p12; /* mail_batch_add outcomes */
 	int		 idx, mailed;
 	int		 kind;		/* 0 issued, 1 reissued, 2 renewed */

@@ -165,7 +165,7 @@ test_store(void)
 	if (st == NULL)
 		return;
 	T_CHECK(store_int(st, &v, -1, store_prep(st, "PRAGMA user_version",
-	    NULL)) == 0 && v == 6, "schema version %lld", v);
+	    NULL)) == 0 && v == 7, "schema version %lld", v);
 	T_CHECK(store_int(st, &v, -1, store_prep(st, "PRAGMA foreign_keys",
 	    NULL)) == 0 && v == 1, "foreign keys on");
 	T_CHECK(store_int(st, &v, -1, store_prep(st, "PRAGMA synchronous",
@@ -193,7 +193,9 @@ test_store(void)
 	    " ALTER TABLE certificate DROP COLUMN stuck;"
 	    " ALTER TABLE certificate DROP COLUMN stuck_detail;"
 	    " ALTER TABLE certificate DROP COLUMN stuck_since;"
+	    " DROP TABLE issuer;"
 	    " DROP INDEX certificate_revoked;"
+	    " ALTER TABLE certificate DROP COLUMN issuer_id;"
 	    " ALTER TABLE certificate DROP COLUMN crl_shard;"
 	    " ALTER TABLE certificate DROP COLUMN revoked_at;"
 	    " ALTER TABLE certificate DROP COLUMN revoke_reason;"
@@ -210,7 +212,7 @@ test_store(void)
 	if (st == NULL)
 		return;
 	T_CHECK(store_int(st, &v, -1, store_prep(st, "PRAGMA user_version",
-	    NULL)) == 0 && v == 6, "migrated to version %lld", v);
+	    NULL)) == 0 && v == 7, "migrated to version %lld", v);
 	T_CHECK(store_int(st, &v, -1, store_prep(st, "SELECT count(*) FROM"
 	    " sqlite_master WHERE name IN ('portal_token',"
 	    " 'certificate_p12_kept')", NULL)) == 0 && v == 2,
