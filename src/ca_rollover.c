@@ -117,18 +117,37 @@ static int
 set_aside(const char *dir, const char *name, char *err, size_t errlen)
 {
 	char	 from[PATH_MAX], to[PATH_MAX];
+	unsigned char	 rnd[3];
 
 	snprintf(from, sizeof(from), "%s/%s", dir, name);
 	if (access(from, F_OK) == -1)
 		return 0;
-	if ((size_t)snprintf(to, sizeof(to), "%s/.%s.orphan-%lld", dir, name,
-	    (long long)clock_now()) >= sizeof(to) || rename(from, to) == -1) {
+	rnd_bytes(rnd, sizeof(rnd));
+	if ((size_t)snprintf(to, sizeof(to), "%s/.%s.orphan-%lld-%02x%02x%02x",
+	    dir, name, (long long)clock_now(), rnd[0], rnd[1], rnd[2]) >=
+	    sizeof(to) || rename(from, to) == -1) {
 		snprintf(err, errlen, "%.700s: %s", from, strerror(errno));
 		return -1;
 	}
 	fprintf(stderr, "certspool: ca rollover: %s of an unfinished rollover "
 	    "moved to %s\n", from, to);
 	return 0;
+}
+
+/* Remove the staging directory of a rollover refused before its rename
+ * (files of a CA never used; a token key stays in its token). */
+static void
+stage_remove(const char *stage)
+{
+	static const char *const files[] = { "ca.pem", "chain.pem", "ca.key" };
+	char	 p[PATH_MAX];
+	int	 i;
+
+	for (i = 0; i < 3; i++)
+		if ((size_t)snprintf(p, sizeof(p), "%s/%s", stage, files[i]) <
+		    sizeof(p))
+			unlink(p);
+	rmdir(stage);
 }
 
 /* ca_dir/issuer-id: links to ca_dir's ca.pem, chain.pem and (file)
@@ -395,14 +414,16 @@ cmd_ca_rollover(struct cmd_env *env, int argc, char **argv)
 		goto fail;
 	}
 	/* 1 */
-	if (make_new(c, list, id, &r, stage, err, sizeof(err)) == -1)
+	if (make_new(c, list, id, &r, stage, err, sizeof(err)) == -1 ||
+	    (nca = ca_load(stage, err, sizeof(err))) == NULL ||
+	    check_new(list, nca, err, sizeof(err)) == -1) {
+		stage_remove(stage);
 		goto fail;
-	if ((nca = ca_load(stage, err, sizeof(err))) == NULL ||
-	    check_new(list, nca, err, sizeof(err)) == -1)
-		goto fail;
+	}
 	issuer_dir(c, id, dir, sizeof(dir));
 	if (rename(stage, dir) == -1) {
 		snprintf(err, sizeof(err), "%.700s: %s", dir, strerror(errno));
+		stage_remove(stage);
 		goto fail;
 	}
 	/* 2 */
