@@ -530,8 +530,8 @@ ca_sign_tbs(const struct ca *ca, const unsigned char *tbs, size_t len,
 		    "algorithm does not fit the CA key");
 		goto out;
 	}
-	if ((st = keyproc_sign(ca->kp, KP_KIND(KP_CERT, ca->sign_id), tbs, len, &sig, &siglen, err,
-	    sizeof(err))) != KP_OK) {
+	if ((st = keyproc_sign(ca->kp, KP_KIND(KP_CERT, ca->sign_id), tbs,
+	    len, &sig, &siglen, err, sizeof(err))) != KP_OK) {
 		log_err("ca_sign_tbs: %s%s", st == KP_UNAVAILABLE ? "the CA "
 		    "key is unavailable; the order waits for the next pass: " :
 		    "", err);

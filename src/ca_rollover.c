@@ -227,9 +227,9 @@ make_new(const struct conf *c, const struct ca *cur, int id,
 	}
 	if ((size_t)snprintf(path, sizeof(path), "%s/root.key", c->ca_dir) >=
 	    sizeof(path) || access(path, F_OK) == -1) {
-		snprintf(err, errlen, "%.600s: no root key here, so the new issuing "
-		    "CA cannot be signed here: have it signed by its root and "
-		    "use ca rollover --import CERT [CHAIN] KEY", path);
+		snprintf(err, errlen, "%.600s: no root key here, so the new "
+		    "issuing CA cannot be signed here: have it signed by its "
+		    "root and use ca rollover --import CERT [CHAIN] KEY", path);
 		return -1;
 	}
 	if (r->keyalg != NULL)
@@ -436,7 +436,8 @@ cmd_ca_rollover(struct cmd_env *env, int argc, char **argv)
 	else
 		if ((size_t)snprintf(newkey, sizeof(newkey), "%s/ca.key",
 		    dir) >= sizeof(newkey)) {
-			snprintf(err, sizeof(err), "%s: path too long", c->ca_dir);
+			snprintf(err, sizeof(err), "%s: path too long",
+			    c->ca_dir);
 			goto fail;
 		}
 	if (record(env->st, c, list->issuer_id, id, nca, newkey, err,

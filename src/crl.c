@@ -527,8 +527,8 @@ crl_write(struct store *st, const struct conf *conf, const struct ca *ca,
 	snap = 0;
 	if (w->err)
 		goto ioerr;
-	if ((kst = keyproc_sign_fd(ca->kp, KP_CRL | ca->sign_id << 8, tfd, w->total, &sig,
-	    &siglen, err, sizeof(err))) != KP_OK) {
+	if ((kst = keyproc_sign_fd(ca->kp, KP_KIND(KP_CRL, ca->sign_id), tfd,
+	    w->total, &sig, &siglen, err, sizeof(err))) != KP_OK) {
 		log_err("crl: %s: %s%s", name, kst == KP_UNAVAILABLE ? "the CA "
 		    "key is unavailable; the CRL stays due: " : "", err);
 		goto out;

@@ -432,7 +432,8 @@ crl_publish_out(struct store *st, const struct conf *conf,
 		return -1;
 	}
 	for (i = ca; i != NULL; i = i->next) {
-		if (i != ca && (end = issuer_ended(st, conf, ISSUER_OF(i))) != 0) {
+		if (i != ca &&
+		    (end = issuer_ended(st, conf, ISSUER_OF(i))) != 0) {
 			if (end == -1)
 				rc = -1;
 			continue;

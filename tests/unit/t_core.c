@@ -458,6 +458,28 @@ test_log(void)
 	log_open("stderr", LOGL_ERR, NULL, err, sizeof(err));
 }
 
+/* The URL rule of a rollover's issuer N (issuer.c, README: Issuing CA
+ * rollover). */
+static void
+test_issuer_url(void)
+{
+	char	 b[128];
+
+	T_CHECK(issuer_url("http://c.example/issuing.crl", 1, b, sizeof(b)) ==
+	    0 && strcmp(b, "http://c.example/issuing.crl") == 0, "n 1: %s", b);
+	T_CHECK(issuer_url("http://c.example/issuing.crl", 2, b, sizeof(b)) ==
+	    0 && strcmp(b, "http://c.example/issuing-2.crl") == 0, "n 2: %s",
+	    b);
+	T_CHECK(issuer_url("http://c.example/crl/issuing-{shard}.crl", 12, b,
+	    sizeof(b)) == 0 && strcmp(b,
+	    "http://c.example/crl/issuing-{shard}-12.crl") == 0, "shard: %s", b);
+	T_CHECK(issuer_url("http://c.v1.example/crl", 3, b, sizeof(b)) == 0 &&
+	    strcmp(b, "http://c.v1.example/crl-3") == 0, "no extension: %s",
+	    b);
+	T_CHECK(issuer_url("http://c.example/issuing.crl", 2, b, 20) == -1,
+	    "too long");
+}
+
 int
 main(void)
 {
@@ -470,6 +492,7 @@ main(void)
 	test_clock();
 	test_products();
 	test_log();
+	test_issuer_url();
 	{
 		char	 cmd[600];
 
