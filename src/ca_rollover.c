@@ -172,8 +172,14 @@ keep_old(const struct conf *c, int id, int file_key, char *err,
 	for (i = 0; i < (file_key ? 3 : 2); i++) {
 		if ((size_t)snprintf(a, sizeof(a), "%s/%s", c->ca_dir,
 		    files[i]) >= sizeof(a) || (size_t)snprintf(b, sizeof(b),
-		    "%s/%s", tmp, files[i]) >= sizeof(b) ||
-		    (link(a, b) == -1 && errno != EEXIST)) {
+		    "%s/%s", tmp, files[i]) >= sizeof(b)) {
+			snprintf(err, errlen, "%s: path too long", c->ca_dir);
+			return -1;
+		}
+		/* A ca_key elsewhere than ca_dir stays where it is. */
+		if (i == 2 && access(a, F_OK) == -1 && errno == ENOENT)
+			continue;
+		if (link(a, b) == -1 && errno != EEXIST) {
 			snprintf(err, errlen, "%.700s: %s", b, strerror(errno));
 			return -1;
 		}

@@ -291,6 +291,7 @@ issuer_load(struct store *st, const struct conf *conf, struct keyproc *kp,
 {
 	struct ca	*ca = NULL, *i;
 	unsigned char	*der = NULL;
+	char		 path[PATH_MAX];
 	size_t		 len = 0;
 	long long	 n = 0;
 	sqlite3_stmt	*q;
@@ -311,6 +312,15 @@ issuer_load(struct store *st, const struct conf *conf, struct keyproc *kp,
 		/* A rollover committed, its files not all in place. */
 		ca_free(ca);
 		ca = NULL;
+		if (issuer_dir(conf, id, path, sizeof(path)) == -1 ||
+		    access(path, F_OK) == -1) {
+			snprintf(err, errlen, "%s/ca.pem is not the current "
+			    "issuer %d's certificate and there is no issuer-%d "
+			    "to complete it from: the CA was replaced by hand; "
+			    "restore it and use ca rollover", conf->ca_dir, id,
+			    id);
+			goto bad;
+		}
 		if (issuer_install(conf, id, err, errlen) == -1 ||
 		    (ca = ca_load(conf->ca_dir, err, errlen)) == NULL)
 			goto bad;

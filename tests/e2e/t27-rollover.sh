@@ -8,7 +8,8 @@
 # certificate on the old CA's CRL only, a revoked new one on the new
 # CA's only; the daemon restarted after the rollover signs with both
 # keys; ca show lists both issuers; refusals (the daemon running, no root
-# key, a new CA that is the current one).
+# key, a new CA that is the current one); ca_dir completed at the next
+# start after a crash between the commit and the new files.
 . "$(dirname "$0")/../lib.sh"
 need_tools openssl tar softhsm2-util
 MOD=/usr/lib/softhsm/libsofthsm2.so
@@ -161,6 +162,19 @@ scenario file
 check "file: issuer-1 keeps the old key" test -s "$CA/issuer-1/ca.key"
 check_not "file: the new key is another" cmp -s "$CA/issuer-1/ca.key" "$CA/ca.key"
 check "file: key files stay 0600" sh -c "[ \"\$(stat -c %a '$CA/ca.key')\" = 600 ] && [ \"\$(stat -c %a '$CA/issuer-1/ca.key')\" = 600 ]"
+# A crash after the rollover's commit, before ca_dir got the new files:
+# ca_dir still holds the old CA; the next start completes it.
+for f in ca.pem chain.pem ca.key; do
+	cp -p "$CA/issuer-1/$f" "$CA/.$f.crash" && mv "$CA/.$f.crash" "$CA/$f"
+done
+order N3 new3@acme.example | batch C3
+run_once
+check "file: ca_dir completed from issuer-2 at the start" cmp -s "$CA/ca.pem" "$CA/issuer-2/ca.pem"
+check "file: ... and ca.key" cmp -s "$CA/ca.key" "$CA/issuer-2/ca.key"
+check "file: ... logged" grep -q "issuer 2: ca_dir completed from issuer-2" "$T/daemon.log"
+g=$(unpack C3)
+check "file: the certificate after it comes from the new CA" openssl verify -CAfile "$e1/chain.pem" "$g/cert.pem"
+check_eq "file: ... issuer 2" 2 "$(sql "SELECT c.issuer_id FROM certificate c JOIN recipient r ON r.id = c.recipient_id WHERE r.email = 'new3@acme.example'")"
 
 # ---- a SoftHSM2 token key ----
 T=$BASE/hsm
