@@ -393,15 +393,7 @@ const char *const cert_cols = "SELECT c.id, c.recipient_id, o.id, c.serial,"
     " FROM certificate c JOIN recipient r ON r.id ="
     " c.recipient_id JOIN orders o ON o.id = r.order_id";
 
-/* The chain of each loaded issuer (issuer.c): chain.pem in an archive is
- * the chain of the CA that signed that certificate. */
-struct chains {
-	struct chain	 ch[1 + 64];
-	int		 id[1 + 64];
-	int		 n;
-};
-
-static void
+void
 chains_free(struct chains *cs)
 {
 	int	 i;
@@ -411,11 +403,11 @@ chains_free(struct chains *cs)
 	cs->n = 0;
 }
 
-static int
+int
 chains_load(const struct ca *ca, struct chains *cs)
 {
 	memset(cs, 0, sizeof(*cs));
-	for (; ca != NULL && cs->n < 1 + 64; ca = ca->next) {
+	for (; ca != NULL && cs->n < CHAINS_MAX; ca = ca->next) {
 		if (chain_load(ca, &cs->ch[cs->n]) == -1) {
 			chains_free(cs);
 			return -1;
@@ -425,8 +417,7 @@ chains_load(const struct ca *ca, struct chains *cs)
 	return 0;
 }
 
-/* The chain of issuer id; the current CA's if it is not loaded. */
-static const struct chain *
+const struct chain *
 chains_get(const struct chains *cs, int id)
 {
 	int	 i;

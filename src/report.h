@@ -19,6 +19,19 @@ struct chain {
 	size_t		 derlen;
 };
 
+/* The chain of each loaded issuer (issuer.c), the current CA first:
+ * chain.pem and cert.p7b of a certificate are its own issuer's. */
+#define CHAINS_MAX	65
+struct chains {
+	struct chain	 ch[CHAINS_MAX];
+	int		 id[CHAINS_MAX];	/* issuer ids */
+	int		 n;
+};
+int		 chains_load(const struct ca *, struct chains *);
+/* The chain of issuer id; the current CA's if it is not loaded. */
+const struct chain *chains_get(const struct chains *, int id);
+void		 chains_free(struct chains *);
+
 /* One issued certificate with its recipient, order and batch (cert_cols). */
 struct cert_row {
 	long long	 cid, rid, oid, bid;
