@@ -9,7 +9,8 @@
 # CA's only; the daemon restarted after the rollover signs with both
 # keys; ca show lists both issuers; refusals (the daemon running, no root
 # key, a new CA that is the current one); ca_dir completed at the next
-# start after a crash between the commit and the new files.
+# start after a crash between the commit and the new files; the old CA's
+# CRLs end one CRL after its last certificate expired (SPEC 7.3).
 . "$(dirname "$0")/../lib.sh"
 need_tools openssl tar softhsm2-util
 MOD=/usr/lib/softhsm/libsofthsm2.so
@@ -175,6 +176,21 @@ check "file: ... logged" grep -q "issuer 2: ca_dir completed from issuer-2" "$T/
 g=$(unpack C3)
 check "file: the certificate after it comes from the new CA" openssl verify -CAfile "$e1/chain.pem" "$g/cert.pem"
 check_eq "file: ... issuer 2" 2 "$(sql "SELECT c.issuer_id FROM certificate c JOIN recipient r ON r.id = c.recipient_id WHERE r.email = 'new3@acme.example'")"
+# SPEC 7.3: once every certificate of the old CA has expired (40 days)
+# it publishes one more CRL, still listing its revoked one, and stops.
+oldn=$(openssl crl -inform DER -in "$f1" -noout -crlnumber | sed 's/.*=//')
+CERTSPOOL_NOW=+$((50 * 86400)) run_once
+lastn=$(openssl crl -inform DER -in "$f1" -noout -crlnumber | sed 's/.*=//')
+check_not "file: one more old CRL after the expiry" test "$lastn" = "$oldn"
+check "file: ... it still lists the revoked old certificate" crl_has "$f1" "$s1"
+check "file: ... verifies with the old CA" crl_ok "$f1" "$d1/chain.pem"
+check_eq "file: the old CA's CRLs ended" 1 "$(sql "SELECT crl_ended IS NOT NULL FROM issuer WHERE id = 1")"
+newn=$(openssl crl -inform DER -in "$f2" -noout -crlnumber | sed 's/.*=//')
+CERTSPOOL_NOW=+$((52 * 86400)) run_once
+check_eq "file: no old CRL after that" "$lastn" "$(openssl crl -inform DER -in "$f1" -noout -crlnumber | sed 's/.*=//')"
+check_not "file: the new CA's CRL is still re-signed" test "$newn" = "$(openssl crl -inform DER -in "$f2" -noout -crlnumber | sed 's/.*=//')"
+CERTSPOOL_NOW=+$((52 * 86400)) cs ca show >"$T/show2.out" 2>&1
+check "file: ca show: its CRLs ended" grep -q "issuer 1: retired (its CRLs ended)" "$T/show2.out"
 
 # ---- a SoftHSM2 token key ----
 T=$BASE/hsm
