@@ -371,12 +371,17 @@ ca_key_load(const struct ca *ca, const char *path, char *err, size_t errlen)
 void
 ca_free(struct ca *ca)
 {
-	if (ca == NULL)
-		return;
-	X509_free(ca->cert);
-	EVP_PKEY_free(ca->pub);
-	sk_X509_pop_free(ca->chain, X509_free);
-	free(ca);
+	struct ca	*next;
+
+	for (; ca != NULL; ca = next) {
+		next = ca->next;
+		X509_free(ca->cert);
+		EVP_PKEY_free(ca->pub);
+		sk_X509_pop_free(ca->chain, X509_free);
+		free(ca->crl_url);
+		free(ca->aia_url);
+		free(ca);
+	}
 }
 
 int
@@ -410,10 +415,11 @@ ca_hash_ok(const struct ca *ca, const char *hash, char *msg, size_t msglen)
 
 /* ---- signing ---- */
 
-/* The signature AlgorithmIdentifier inside a TBSCertificate. */
+/* The signature AlgorithmIdentifier inside a TBSCertificate, and (iss
+ * not NULL) the issuer Name after it. */
 static int
 tbs_sigalg(const unsigned char *tbs, size_t len, const unsigned char **alg,
-    size_t *alglen)
+    size_t *alglen, const unsigned char **iss, size_t *isslen)
 {
 	const unsigned char	*p = tbs, *end = tbs + len, *c, *start;
 	unsigned char		 tag;
@@ -435,7 +441,28 @@ tbs_sigalg(const unsigned char *tbs, size_t len, const unsigned char **alg,
 		return -1;
 	*alg = start;
 	*alglen = p - start;
+	if (iss == NULL)
+		return 0;
+	start = p;
+	if (der_next(&p, end, &tag, &c, &clen) == -1 || tag != 0x30)
+		return -1;
+	*iss = start;
+	*isslen = p - start;
 	return 0;
+}
+
+/* The issuer of the list ca whose subject is the DER Name iss, or NULL. */
+static const struct ca *
+ca_of_issuer(const struct ca *ca, const unsigned char *iss, size_t isslen)
+{
+	const unsigned char	*d;
+	size_t			 dlen;
+
+	for (; ca != NULL; ca = ca->next)
+		if (X509_NAME_get0_der(X509_get_subject_name(ca->cert), &d,
+		    &dlen) && dlen == isslen && memcmp(d, iss, isslen) == 0)
+			return ca;
+	return NULL;
 }
 
 static const struct sigalg {
@@ -479,17 +506,23 @@ ca_sign_tbs(const struct ca *ca, const unsigned char *tbs, size_t len,
 	EVP_MD_CTX		*mctx = NULL;
 	EVP_PKEY_CTX		*pctx = NULL;
 	const char		*md;
-	const unsigned char	*alg;
+	const unsigned char	*alg, *iss;
 	unsigned char		*sig = NULL, zero = 0;
-	size_t			 alglen, siglen = 0;
+	size_t			 alglen, siglen = 0, isslen;
 	struct buf		 body = { 0 }, cert = { 0 };
 	char			 err[KP_MSG_MAX + 64];
 	int			 rc = -1, st;
 
 	*der = NULL;
 	*derlen = 0;
-	if (tbs_sigalg(tbs, len, &alg, &alglen) == -1) {
+	if (tbs_sigalg(tbs, len, &alg, &alglen, &iss, &isslen) == -1) {
 		log_err("ca_sign_tbs: not a DER TBSCertificate");
+		goto out;
+	}
+	/* A write-ahead TBS made before a rollover names its own issuer. */
+	if ((ca = ca_of_issuer(ca, iss, isslen)) == NULL) {
+		log_err("ca_sign_tbs: the TBS issuer is none of the loaded "
+		    "issuing CAs");
 		goto out;
 	}
 	if ((md = ca_sigalg_md(ca, alg, alglen)) == NULL) {
@@ -497,8 +530,8 @@ ca_sign_tbs(const struct ca *ca, const unsigned char *tbs, size_t len,
 		    "algorithm does not fit the CA key");
 		goto out;
 	}
-	if ((st = keyproc_sign(ca->kp, KP_CERT, tbs, len, &sig, &siglen, err,
-	    sizeof(err))) != KP_OK) {
+	if ((st = keyproc_sign(ca->kp, KP_KIND(KP_CERT, ca->sign_id), tbs,
+	    len, &sig, &siglen, err, sizeof(err))) != KP_OK) {
 		log_err("ca_sign_tbs: %s%s", st == KP_UNAVAILABLE ? "the CA "
 		    "key is unavailable; the order waits for the next pass: " :
 		    "", err);

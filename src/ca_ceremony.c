@@ -329,6 +329,21 @@ ceremony_import(const struct conf *conf, const char *certfile,
 	return rc;
 }
 
+EVP_PKEY *
+ceremony_token_public(const char *module, const char *uri,
+    const char *pin_file, char *err, size_t errlen)
+{
+	return token_public(module, uri, pin_file, err, errlen);
+}
+
+int
+ceremony_conf_key(const char *path, const char *ca_key, const char *module,
+    const char *pin_file, char *err, size_t errlen)
+{
+	return conf_set_token(path, ca_key, module != NULL ? module : "",
+	    pin_file != NULL ? pin_file : "", err, errlen);
+}
+
 /* ---- ca show ---- */
 
 /* "ECDSA P-384" or "RSA 4096 bits" (or the key type's name). */

@@ -50,5 +50,14 @@ int	 ceremony_import(const struct conf *conf, const char *certfile,
  */
 int	 ceremony_show(const struct conf *conf, FILE *out, char *err,
 	    size_t errlen);
+/* The public half of the token key uri (module, PIN from pin_file or
+ * the environment), or NULL with err (ca rollover). */
+EVP_PKEY *ceremony_token_public(const char *module, const char *uri,
+	    const char *pin_file, char *err, size_t errlen);
+/* Rewrite the config file path with these ca_key, pkcs11_module and
+ * pkcs11_pin_file lines ("" for an empty value); other lines kept. */
+int	 ceremony_conf_key(const char *path, const char *ca_key,
+	    const char *module, const char *pin_file, char *err,
+	    size_t errlen);
 
 #endif

@@ -371,6 +371,79 @@ ca_init_demo_pub(const char *dir, EVP_PKEY *ipub, char *err, size_t errlen)
 	    errlen);
 }
 
+int
+ca_issue_next(const char *ca_dir, const char *outdir, const char *cn,
+    EVP_PKEY *ipub, int ec, char *err, size_t errlen)
+{
+	unsigned char	*rbuf = NULL, *kbuf = NULL;
+	size_t		 rlen = 0, klen = 0, i, n;
+	STACK_OF(X509)	*certs = NULL;
+	EVP_PKEY	*rkey = NULL, *ikey = NULL;
+	X509		*root = NULL, *ica = NULL, *pair[2];
+	struct out_file	 f[3];
+	int		 cafd = -1, dirfd = -1, rc = -1;
+
+	memset(f, 0, sizeof(f));
+	if ((cafd = open(ca_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return ca_fail(err, errlen, 0, "%s: %s", ca_dir,
+		    strerror(errno));
+	if (ca_read_at(cafd, "root.pem", 0, &rbuf, &rlen, err, errlen) == -1 ||
+	    ca_read_at(cafd, "root.key", 1, &kbuf, &klen, err, errlen) == -1)
+		goto out;
+	if ((certs = ca_pem_certs(rbuf, rlen)) == NULL ||
+	    (root = sk_X509_shift(certs)) == NULL ||
+	    (rkey = ca_pem_key(kbuf, klen)) == NULL ||
+	    X509_check_private_key(root, rkey) != 1) {
+		ca_fail(err, errlen, 1, "%s: root.pem and root.key are not a "
+		    "root certificate and its key", ca_dir);
+		goto out;
+	}
+	if (ipub == NULL && (ikey = new_ca_key(ec)) == NULL) {
+		ca_fail(err, errlen, 1, "CA key generation failed");
+		goto out;
+	}
+	if ((ica = make_ca_cert(cn, ipub != NULL ? ipub : ikey, root, rkey,
+	    3652)) == NULL) {
+		ca_fail(err, errlen, 1, "building the issuing CA certificate "
+		    "failed");
+		goto out;
+	}
+	if ((dirfd = open_dir(outdir, err, errlen)) == -1)
+		goto out;
+	pair[0] = ica;
+	pair[1] = root;
+	f[0] = (struct out_file){ "ca.pem", pem_bio(&ica, 1, NULL), 0644 };
+	f[1] = (struct out_file){ "chain.pem", pem_bio(pair, 2, NULL), 0644 };
+	n = 2;
+	if (ikey != NULL)
+		f[n++] = (struct out_file){ "ca.key", pem_bio(NULL, 0, ikey),
+		    0600 };
+	for (i = 0; i < n; i++)
+		if (f[i].bio == NULL) {
+			ca_fail(err, errlen, 1, "PEM encoding failed");
+			goto out;
+		}
+	if (write_all_new(dirfd, outdir, f, n, err, errlen) == -1)
+		goto out;
+	rc = 0;
+ out:
+	for (i = 0; i < 3; i++)
+		bio_wipe_free(f[i].bio);
+	if (kbuf != NULL)
+		OPENSSL_cleanse(kbuf, klen);
+	free(kbuf);
+	free(rbuf);
+	sk_X509_pop_free(certs, X509_free);
+	EVP_PKEY_free(rkey);
+	EVP_PKEY_free(ikey);
+	X509_free(root);
+	X509_free(ica);
+	if (dirfd != -1)
+		close(dirfd);
+	close(cafd);
+	return rc;
+}
+
 /*
  * Install certfile (its first certificate) with the rest of chainfile as
  * the issuing CA in dir after the ca_check checks with key: ca.pem,

@@ -20,9 +20,9 @@ cmd_crl(struct cmd_env *env, int argc, char **argv)
 		force = 1;
 	else if (argc != 0)
 		return cli_err("usage: certspool crl [--now]");
-	if ((ca = ca_load(env->conf->ca_dir, err, sizeof(err))) == NULL)
+	if ((ca = issuer_load(env->st, env->conf, env->kp, err,
+	    sizeof(err))) == NULL)
 		return cli_err("crl: %s", err);
-	ca->kp = env->kp;
 	rc = crl_publish_out(env->st, env->conf, ca, force, stdout);
 	fflush(stdout);
 	ca_free(ca);

@@ -214,28 +214,43 @@ crl_shard_of(const unsigned char *serial, size_t len, int nshards)
 }
 
 int
-crl_shard_url(const struct conf *conf, int shard, char *buf, size_t len)
+crl_ca_url(const struct conf *conf, const struct ca *ca, int shard,
+    char *buf, size_t len)
 {
-	const char	*p;
+	const char	*p, *u;
 	int		 n;
 
-	if (conf->crl_url == NULL)
+	u = ca != NULL && ca->crl_url != NULL ? ca->crl_url : conf->crl_url;
+	if (u == NULL)
 		return -1;
-	if ((p = strstr(conf->crl_url, "{shard}")) == NULL)
-		n = snprintf(buf, len, "%s", conf->crl_url);
+	if ((p = strstr(u, "{shard}")) == NULL)
+		n = snprintf(buf, len, "%s", u);
 	else
-		n = snprintf(buf, len, "%.*s%d%s", (int)(p - conf->crl_url),
-		    conf->crl_url, shard, p + 7);
+		n = snprintf(buf, len, "%.*s%d%s", (int)(p - u), u, shard,
+		    p + 7);
 	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+int
+crl_shard_url(const struct conf *conf, int shard, char *buf, size_t len)
+{
+	return crl_ca_url(conf, NULL, shard, buf, len);
 }
 
 int
 crl_shard_file(const struct conf *conf, int shard, char *name, size_t len)
 {
+	return crl_ca_file(conf, NULL, shard, name, len);
+}
+
+int
+crl_ca_file(const struct conf *conf, const struct ca *ca, int shard,
+    char *name, size_t len)
+{
 	char		 url[1024];
 	const char	*seg;
 
-	if (crl_shard_url(conf, shard, url, sizeof(url)) == -1 ||
+	if (crl_ca_url(conf, ca, shard, url, sizeof(url)) == -1 ||
 	    (seg = strrchr(url, '/')) == NULL || !valid_name(seg + 1) ||
 	    strlcpy_(name, seg + 1, len) >= len)
 		return -1;
@@ -302,8 +317,8 @@ out:
 /* One pass over the shard's entries into w; *count entries.  -1 on a
  * database error or a row that cannot be encoded. */
 static int
-put_entries(struct store *st, struct crlw *w, int shard, time_t cutoff,
-    size_t *count)
+put_entries(struct store *st, struct crlw *w, int issuer, int shard,
+    time_t cutoff, size_t *count)
 {
 	sqlite3_stmt	*q;
 	struct buf	 b = { 0 };
@@ -312,9 +327,9 @@ put_entries(struct store *st, struct crlw *w, int shard, time_t cutoff,
 	*count = 0;
 	q = store_prep(st, "SELECT serial, revoked_at, revoke_reason,"
 	    " invalidity_at FROM certificate INDEXED BY certificate_revoked"
-	    " WHERE crl_shard = ? AND revoked_at IS NOT NULL AND"
-	    " not_after >= ? ORDER BY crl_shard, id", "ii", (long long)shard,
-	    (long long)cutoff);
+	    " WHERE issuer_id = ? AND crl_shard = ? AND revoked_at IS NOT"
+	    " NULL AND not_after >= ? ORDER BY issuer_id, crl_shard, id",
+	    "iii", (long long)issuer, (long long)shard, (long long)cutoff);
 	if (q == NULL)
 		return -1;
 	while ((r = sqlite3_step(q)) == SQLITE_ROW) {
@@ -387,7 +402,7 @@ tbs_parts(const struct conf *conf, const struct ca *ca, int shard,
 		goto out;
 	}
 	if (!X509_NAME_get0_der(X509_get_subject_name(ca->cert), &iss,
-	    &isslen) || crl_shard_url(conf, shard, url, sizeof(url)) == -1) {
+	    &isslen) || crl_ca_url(conf, ca, shard, url, sizeof(url)) == -1) {
 		log_ssl(LOGL_ERR, "crl: issuer name or URL");
 		goto out;
 	}
@@ -480,7 +495,8 @@ crl_write(struct store *st, const struct conf *conf, const struct ca *ca,
 	if (store_exec(st, "BEGIN") == -1)
 		goto out;
 	snap = 1;
-	if (put_entries(st, w, shard, cutoff, entries) == -1)
+	if (put_entries(st, w, ISSUER_OF(ca), shard, cutoff,
+	    entries) == -1)
 		goto out;
 	revlen = w->total;
 	tbslen = head.len + tail.len + (*entries > 0 ?
@@ -497,7 +513,8 @@ crl_write(struct store *st, const struct conf *conf, const struct ca *ca,
 	if (*entries > 0)
 		der_put_hdr(&h, 0x30, revlen);
 	w_buf(w, &h);
-	if (put_entries(st, w, shard, cutoff, &n2) == -1)
+	if (put_entries(st, w, ISSUER_OF(ca), shard, cutoff, &n2) ==
+	    -1)
 		goto out;
 	w_add(w, tail.p, tail.len);
 	w_flush(w);
@@ -510,8 +527,8 @@ crl_write(struct store *st, const struct conf *conf, const struct ca *ca,
 	snap = 0;
 	if (w->err)
 		goto ioerr;
-	if ((kst = keyproc_sign_fd(ca->kp, KP_CRL, tfd, w->total, &sig,
-	    &siglen, err, sizeof(err))) != KP_OK) {
+	if ((kst = keyproc_sign_fd(ca->kp, KP_KIND(KP_CRL, ca->sign_id), tfd,
+	    w->total, &sig, &siglen, err, sizeof(err))) != KP_OK) {
 		log_err("crl: %s: %s%s", name, kst == KP_UNAVAILABLE ? "the CA "
 		    "key is unavailable; the CRL stays due: " : "", err);
 		goto out;

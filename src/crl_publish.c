@@ -21,6 +21,13 @@
  * CRL, so each expired certificate is listed by one CRL made after its
  * expiry and then goes.
  *
+ * Issuers (issuer.c): each issuing CA has its own shards' CRLs (its own
+ * crl_url) and its own issuing.cer (issuing-N.cer), all in crl_dir; the
+ * CRL numbers are one sequence over all of them.  A retired issuer's
+ * CRLs are published until every certificate it issued has expired and
+ * one more CRL of each of its shards was made after that (SPEC 7.3);
+ * then its crl_ended is set and it publishes nothing more.
+ *
  * Publishers (the daemon's pass, `certspool crl`) take turns: an
  * exclusive flock(2) on crl_dir.
  *
@@ -153,28 +160,30 @@ out:
 	return rc;
 }
 
-/* dir/issuing.cer: the issuing CA (DER), written when missing or not
- * the same. */
+/* dir/issuing.cer (issuing-N.cer for issuer N > 1): the issuing CA
+ * (DER), written when missing or not the same. */
 static int
 publish_issuer(int dirfd, const struct conf *conf, const struct ca *ca)
 {
 	unsigned char	*der = NULL, *old = NULL;
 	size_t		 oldlen = 0;
-	char		 path[4096];
+	char		 path[4096], file[64];
 	int		 len, rc = -1;
 
+	if (issuer_url(ISSUER_FILE, ISSUER_OF(ca), file, sizeof(file)) == -1)
+		return -1;
 	if ((len = i2d_X509(ca->cert, &der)) <= 0) {
 		log_ssl(LOGL_ERR, "crl: issuing CA certificate");
 		return -1;
 	}
-	snprintf(path, sizeof(path), "%s/%s", conf->crl_dir, ISSUER_FILE);
+	snprintf(path, sizeof(path), "%s/%s", conf->crl_dir, file);
 	if (access(path, F_OK) == 0 &&
 	    fs_read_file(path, 1024 * 1024, &old, &oldlen) == 0 &&
 	    oldlen == (size_t)len && memcmp(old, der, oldlen) == 0) {
 		rc = 0;
 		goto out;
 	}
-	if (fs_write_atomic(dirfd, ISSUER_FILE, der, (size_t)len, 0644) == -1)
+	if (fs_write_atomic(dirfd, file, der, (size_t)len, 0644) == -1)
 		goto out;
 	log_info("crl: wrote %s", path);
 	rc = 0;
@@ -184,33 +193,36 @@ out:
 	return rc;
 }
 
-/* The highest CRL number in the CRL files of crl_dir, 0 if none. */
+/* The highest CRL number in the CRL files of crl_dir of every issuer in
+ * the list ca, 0 if none. */
 static long long
-files_max(int dirfd, const struct conf *conf)
+files_max(int dirfd, const struct conf *conf, const struct ca *ca)
 {
 	long long	 max = 0, n;
 	char		 name[256];
 	int		 s;
 
-	for (s = 0; s < conf->crl_shards; s++) {
-		if (crl_shard_file(conf, s, name, sizeof(name)) == 0 &&
-		    crl_file_number(dirfd, name, &n) == 1 && n > max)
-			max = n;
-	}
+	for (; ca != NULL; ca = ca->next)
+		for (s = 0; s < conf->crl_shards; s++) {
+			if (crl_ca_file(conf, ca, s, name, sizeof(name)) == 0 &&
+			    crl_file_number(dirfd, name, &n) == 1 && n > max)
+				max = n;
+		}
 	return max;
 }
 
 /* Whether shard needs a CRL now; -1 on a database error. */
 static int
-shard_due(struct store *st, const struct conf *conf, int dirfd, int shard,
-    const char *name, time_t now)
+shard_due(struct store *st, const struct conf *conf, int dirfd, int iss,
+    int shard, const char *name, time_t now)
 {
 	sqlite3_stmt	*q;
 	long long	 dirty = 1, number = -1, tu = 0;
 	int		 r;
 
 	q = store_prep(st, "SELECT dirty, number, this_update FROM"
-	    " crl_shard_state WHERE shard = ?", "i", (long long)shard);
+	    " crl_shard_state WHERE issuer_id = ? AND shard = ?", "ii",
+	    (long long)iss, (long long)shard);
 	if (q == NULL)
 		return -1;
 	if ((r = sqlite3_step(q)) == SQLITE_ROW) {
@@ -231,8 +243,8 @@ shard_due(struct store *st, const struct conf *conf, int dirfd, int shard,
 /* Allocate the shard's next CRL number above fmax, mark the shard as
  * being published, and read its cutoff (thisUpdate of its last CRL). */
 static int
-allocate(struct store *st, int shard, long long fmax, long long *number,
-    time_t *cutoff)
+allocate(struct store *st, int iss, int shard, long long fmax,
+    long long *number, time_t *cutoff)
 {
 	long long	 a = 0, b = 0, c = 0;
 
@@ -243,7 +255,8 @@ allocate(struct store *st, int shard, long long fmax, long long *number,
 	    store_int(st, &b, 0, store_prep(st, "SELECT max(number) FROM"
 	    " crl_shard_state", NULL)) == -1 ||
 	    store_int(st, &c, 0, store_prep(st, "SELECT this_update FROM"
-	    " crl_shard_state WHERE shard = ?", "i", (long long)shard)) == -1)
+	    " crl_shard_state WHERE issuer_id = ? AND shard = ?", "ii",
+	    (long long)iss, (long long)shard)) == -1)
 		goto fail;
 	if (b > a)
 		a = b;
@@ -255,10 +268,11 @@ allocate(struct store *st, int shard, long long fmax, long long *number,
 	    " (key, value) VALUES ('crl_number', CAST(? AS TEXT))", "i",
 	    *number)) == -1 ||
 	    store_done(st, store_prep(st, "INSERT OR IGNORE INTO"
-	    " crl_shard_state (shard, dirty) VALUES (?, 2)", "i",
-	    (long long)shard)) == -1 ||
+	    " crl_shard_state (issuer_id, shard, dirty) VALUES (?, ?, 2)",
+	    "ii", (long long)iss, (long long)shard)) == -1 ||
 	    store_done(st, store_prep(st, "UPDATE crl_shard_state SET"
-	    " dirty = 2 WHERE shard = ?", "i", (long long)shard)) == -1)
+	    " dirty = 2 WHERE issuer_id = ? AND shard = ?", "ii",
+	    (long long)iss, (long long)shard)) == -1)
 		goto fail;
 	return store_commit(st);
 fail:
@@ -267,7 +281,7 @@ fail:
 }
 
 static int
-record(struct store *st, int shard, long long number, time_t tu,
+record(struct store *st, int iss, int shard, long long number, time_t tu,
     time_t nu)
 {
 	if (store_begin(st) == -1)
@@ -275,56 +289,93 @@ record(struct store *st, int shard, long long number, time_t tu,
 	if (store_done(st, store_prep(st, "UPDATE crl_shard_state SET"
 	    " number = ?, prev_this_update = this_update, this_update = ?,"
 	    " next_update = ?, dirty = CASE dirty WHEN 2 THEN 0 ELSE dirty"
-	    " END WHERE shard = ?", "iiii", number, (long long)tu,
-	    (long long)nu, (long long)shard)) == -1) {
+	    " END WHERE issuer_id = ? AND shard = ?", "iiiii", number,
+	    (long long)tu, (long long)nu, (long long)iss,
+	    (long long)shard)) == -1) {
 		store_rollback(st);
 		return -1;
 	}
 	return store_commit(st);
 }
 
-int
-crl_publish_out(struct store *st, const struct conf *conf,
-    const struct ca *ca, int force, FILE *out)
+/*
+ * 1 when the retired issuer iss is done (SPEC 7.3): it has a CRL for
+ * every shard and every certificate it issued expired before the
+ * thisUpdate of each; then crl_ended is recorded.  0 not yet, -1 error.
+ */
+static int
+issuer_ended(struct store *st, const struct conf *conf, int iss)
+{
+	long long	 ended = 0, na = 0, tu = 0, n = 0;
+
+	if (store_int(st, &ended, 0, store_prep(st, "SELECT crl_ended FROM"
+	    " issuer WHERE id = ? AND state = 'retired'", "i",
+	    (long long)iss)) == -1)
+		return -1;
+	if (ended > 0)
+		return 1;
+	if (store_int(st, &n, 0, store_prep(st, "SELECT count(*) FROM issuer"
+	    " WHERE id = ? AND state = 'retired'", "i", (long long)iss)) == -1)
+		return -1;
+	if (n == 0)
+		return 0;
+	if (store_int(st, &na, 0, store_prep(st, "SELECT max(not_after) FROM"
+	    " certificate WHERE issuer_id = ?", "i", (long long)iss)) == -1 ||
+	    store_int(st, &n, 0, store_prep(st, "SELECT count(*) FROM"
+	    " crl_shard_state WHERE issuer_id = ? AND number IS NOT NULL AND"
+	    " dirty = 0", "i", (long long)iss)) == -1 ||
+	    store_int(st, &tu, 0, store_prep(st, "SELECT min(this_update) FROM"
+	    " crl_shard_state WHERE issuer_id = ? AND number IS NOT NULL",
+	    "i", (long long)iss)) == -1)
+		return -1;
+	if (n < conf->crl_shards || na >= tu)
+		return 0;
+	if (store_begin(st) == -1)
+		return -1;
+	if (store_done(st, store_prep(st, "UPDATE issuer SET crl_ended = ?"
+	    " WHERE id = ?", "ii", (long long)clock_now(), (long long)iss)) ==
+	    -1) {
+		store_rollback(st);
+		return -1;
+	}
+	if (store_commit(st) == -1)
+		return -1;
+	log_info("crl: issuer %d: every certificate it issued has expired "
+	    "and is past its last CRL; its CRLs end", iss);
+	return 1;
+}
+
+/* The shards of one issuer; *fmax the highest number so far. */
+static int
+publish_ca(struct store *st, const struct conf *conf, const struct ca *ca,
+    int dirfd, int force, long long *fmax, const struct ca *all, FILE *out)
 {
 	char		 name[256], t1[32], t2[32];
-	long long	 fmax = -1, number;
+	long long	 number;
 	time_t		 now, tu, nu, cutoff;
 	size_t		 entries;
-	int		 dirfd = -1, shard, due, rc = 0;
+	int		 shard, due, iss = ISSUER_OF(ca), rc = 0;
 
-	if (fs_mkdirs(conf->crl_dir, 0755) == -1 ||
-	    (dirfd = open(conf->crl_dir, O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) == -1) {
-		log_err("crl: %s: %s", conf->crl_dir, strerror(errno));
-		return -1;
-	}
-	/* One publisher at a time (the daemon and `certspool crl`): a file
-	 * with a lower number never replaces one with a higher. */
-	if (flock(dirfd, LOCK_EX) == -1) {
-		log_err("crl: %s: lock: %s", conf->crl_dir, strerror(errno));
-		close(dirfd);
-		return -1;
-	}
 	if (publish_issuer(dirfd, conf, ca) == -1)
 		rc = -1;
 	for (shard = 0; shard < conf->crl_shards; shard++) {
-		if (crl_shard_file(conf, shard, name, sizeof(name)) == -1) {
-			log_err("crl: shard %d: crl_url names no file", shard);
+		if (crl_ca_file(conf, ca, shard, name, sizeof(name)) == -1) {
+			log_err("crl: issuer %d shard %d: crl_url names no "
+			    "file", iss, shard);
 			rc = -1;
 			continue;
 		}
 		now = clock_now();
-		if ((due = force ? 1 : shard_due(st, conf, dirfd, shard, name,
-		    now)) == 0)
+		if ((due = force ? 1 : shard_due(st, conf, dirfd, iss, shard,
+		    name, now)) == 0)
 			continue;
 		if (due == -1) {
 			rc = -1;
 			continue;
 		}
-		if (fmax == -1)
-			fmax = files_max(dirfd, conf);
-		if (allocate(st, shard, fmax, &number, &cutoff) == -1) {
+		if (*fmax == -1)
+			*fmax = files_max(dirfd, conf, all);
+		if (allocate(st, iss, shard, *fmax, &number, &cutoff) == -1) {
 			rc = -1;
 			continue;
 		}
@@ -338,9 +389,9 @@ crl_publish_out(struct store *st, const struct conf *conf,
 			rc = -1;
 			continue;
 		}
-		fmax = number;
+		*fmax = number;
 		crash_point("crl_after_write");
-		if (record(st, shard, number, tu, nu) == -1) {
+		if (record(st, iss, shard, number, tu, nu) == -1) {
 			log_err("crl: shard %d: CRL number %lld published but "
 			    "not recorded; republished in the next pass",
 			    shard, number);
@@ -355,6 +406,43 @@ crl_publish_out(struct store *st, const struct conf *conf,
 			fprintf(out, "%s/%s shard %d number %lld entries %zu "
 			    "thisUpdate %s nextUpdate %s\n", conf->crl_dir,
 			    name, shard, number, entries, t1, t2);
+	}
+	return rc;
+}
+
+int
+crl_publish_out(struct store *st, const struct conf *conf,
+    const struct ca *ca, int force, FILE *out)
+{
+	const struct ca	*i;
+	long long	 fmax = -1;
+	int		 dirfd = -1, rc = 0, end;
+
+	if (fs_mkdirs(conf->crl_dir, 0755) == -1 ||
+	    (dirfd = open(conf->crl_dir, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1) {
+		log_err("crl: %s: %s", conf->crl_dir, strerror(errno));
+		return -1;
+	}
+	/* One publisher at a time (the daemon and `certspool crl`): a file
+	 * with a lower number never replaces one with a higher. */
+	if (flock(dirfd, LOCK_EX) == -1) {
+		log_err("crl: %s: lock: %s", conf->crl_dir, strerror(errno));
+		close(dirfd);
+		return -1;
+	}
+	for (i = ca; i != NULL; i = i->next) {
+		if (i != ca &&
+		    (end = issuer_ended(st, conf, ISSUER_OF(i))) != 0) {
+			if (end == -1)
+				rc = -1;
+			continue;
+		}
+		if (publish_ca(st, conf, i, dirfd, force, &fmax, ca, out) == -1)
+			rc = -1;
+		/* The CRL just made may be its last one. */
+		if (i != ca && issuer_ended(st, conf, ISSUER_OF(i)) == -1)
+			rc = -1;
 	}
 	close(dirfd);
 	return rc;

@@ -374,11 +374,11 @@ daemon_run(struct conf **cp, struct store *st, const char *confpath,
 	}
 	if ((lockfd = lock_spool(c)) == -1)
 		goto out;
-	if ((ca = ca_load(c->ca_dir, err, sizeof(err))) == NULL) {
+	/* The current issuing CA and the retired ones (issuer.c). */
+	if ((ca = issuer_load(st, c, kp, err, sizeof(err))) == NULL) {
 		log_err("issuing CA: %s", err);
 		goto out;
 	}
-	ca->kp = kp;
 	if ((sch = schema_load(schema_path(), err, sizeof(err))) == NULL) {
 		log_err("schema: %s", err);
 		goto out;

@@ -560,6 +560,13 @@ struct ca {
 	int		 is_ec;		/* ECDSA CA key */
 	int		 ec_nid;	/* its curve, if is_ec */
 	struct keyproc	*kp;		/* the signer (keyproc.h); not owned */
+	/* issuers (issuer.c): the current CA first, then retired ones */
+	int		 issuer_id;	/* issuer table id, 0 if not known */
+	int		 sign_id;	/* the signer's name for it, 0: current */
+	char		*crl_url;	/* its crl_url template; NULL: conf's */
+	char		*aia_url;	/* its caIssuers URL; NULL: conf's */
+	int		 crl_ended;	/* retired, its last CRL is published */
+	struct ca	*next;		/* a retired issuer still signing CRLs */
 };
 
 /*
@@ -626,6 +633,28 @@ int	 ca_hash_ok(const struct ca *, const char *hash, char *msg,
 int	 ca_sign_tbs(const struct ca *, const unsigned char *tbs, size_t len,
 	    unsigned char **der, size_t *derlen);
 
+/* ---- issuers: the current and the retired issuing CAs (issuer.c) ---- */
+
+/*
+ * The current CA of ca_dir (ca_load) with every retired issuer that is
+ * not expired linked behind it (ca->next, each from ca_dir/issuer-N),
+ * each with its issuer id, CRL and AIA URLs.  Registers the CA in
+ * ca_dir as issuer 1 when the table is empty, and finishes a rollover a
+ * crash interrupted (ca_dir's files become the current issuer's).  kp
+ * is set on each.  NULL with err.
+ */
+struct ca	*issuer_load(struct store *, const struct conf *,
+		    struct keyproc *kp, char *err, size_t errlen);
+/* The issuer id of a loaded CA: a CA loaded without the table is 1. */
+#define ISSUER_OF(ca)	((ca)->issuer_id > 0 ? (ca)->issuer_id : 1)
+/* The issuer in the list ca whose subject is name, or NULL. */
+const struct ca	*issuer_by_name(const struct ca *, const X509_NAME *name);
+/* url with "-N" put before the extension of its last path segment
+ * (issuing.crl -> issuing-2.crl; no extension: appended); N 1: as is. */
+int		 issuer_url(const char *url, int n, char *buf, size_t len);
+/* The caIssuers URL of ca (its own or the config's), or NULL. */
+const char	*issuer_aia(const struct conf *, const struct ca *);
+
 /* ---- CRLs (crl.c, crl_publish.c) ---- */
 
 /* The CRL shard of a certificate, from its serial's random last octets;
@@ -637,6 +666,11 @@ int	 crl_shard_url(const struct conf *, int shard, char *buf, size_t len);
 /* The file name of a shard's CRL in crl_dir: its URL's last segment. */
 int	 crl_shard_file(const struct conf *, int shard, char *name,
 	    size_t len);
+/* The same two for the issuer ca (its own crl_url, or the config's). */
+int	 crl_ca_url(const struct conf *, const struct ca *, int shard,
+	    char *buf, size_t len);
+int	 crl_ca_file(const struct conf *, const struct ca *, int shard,
+	    char *name, size_t len);
 /*
  * Build, sign and publish atomically as dirfd/name the CRL of shard with
  * CRL number `number`, thisUpdate this_update, nextUpdate this_update +

@@ -34,7 +34,7 @@
 
 #define KP_EXE		"/proc/self/exe"
 #define KP_MAXCHAN	257
-#define KP_NARGS	9
+#define KP_NARGS	9	/* without the issuers, 3 arguments each */
 
 struct keyproc {
 	pthread_mutex_t	 mu;
@@ -52,7 +52,7 @@ struct keyproc {
 	pthread_cond_t	 scv;
 	int		 have_spawner, want, stop, src;
 	char		 serr[KP_MSG_MAX + 64];
-	char		*argv[KP_NARGS + 1];
+	char		**argv;		/* NULL-terminated */
 };
 
 /* Where the request's bytes come from: a buffer, or fd. */
@@ -85,7 +85,9 @@ static void
 put_hdr(unsigned char h[KP_HDR], int code, unsigned long long len)
 {
 	memset(h, 0, KP_HDR);
-	h[0] = (unsigned char)code;
+	h[0] = (unsigned char)code;		/* kind or status */
+	h[1] = (unsigned char)(code >> 16);	/* issuer (KP_KIND) */
+	h[2] = (unsigned char)(code >> 8);
 	h[4] = (unsigned char)(len >> 24);
 	h[5] = (unsigned char)(len >> 16);
 	h[6] = (unsigned char)(len >> 8);
@@ -159,14 +161,18 @@ read_answer(int fd, unsigned char **body, size_t *blen, char *err,
 
 static int	 reap(struct keyproc *);
 
-/* Build the signer's command line once (nothing is allocated after fork). */
+/* Build the signer's command line once (nothing is allocated after fork):
+ * the fixed arguments, then id, directory and key of each issuer. */
 static void
-make_argv(struct keyproc *kp, const struct conf *c)
+make_argv(struct keyproc *kp, const struct conf *c,
+    const struct kp_issuer *iss, int niss)
 {
 	char	 n[16], pp[16];
+	int	 i;
 
 	snprintf(n, sizeof(n), "%d", kp->nchan);
 	snprintf(pp, sizeof(pp), "%ld", (long)getpid());
+	kp->argv = xcalloc(KP_NARGS + 1 + 3 * (size_t)niss, sizeof(char *));
 	kp->argv[0] = xstrdup("certspool");
 	kp->argv[1] = xstrdup(KEYPROC_ARG);
 	kp->argv[2] = xstrdup(c->ca_dir);
@@ -175,8 +181,12 @@ make_argv(struct keyproc *kp, const struct conf *c)
 	kp->argv[5] = xstrdup(c->pkcs11_pin_file);
 	kp->argv[6] = xstrdup(n);
 	kp->argv[7] = xstrdup(pp);
-	kp->argv[8] = NULL;
-	kp->argv[9] = NULL;
+	for (i = 0; i < niss; i++) {
+		snprintf(n, sizeof(n), "%d", iss[i].id);
+		kp->argv[8 + 3 * i] = xstrdup(n);
+		kp->argv[9 + 3 * i] = xstrdup(iss[i].dir);
+		kp->argv[10 + 3 * i] = xstrdup(iss[i].key);
+	}
 }
 
 /* In the child between fork and exec: channels to 3.., then exec. */
@@ -318,10 +328,22 @@ respawn(struct keyproc *kp, char *err, size_t errlen)
 struct keyproc *
 keyproc_start(const struct conf *c, char *err, size_t errlen)
 {
+	return keyproc_start_issuers(c, NULL, 0, err, errlen);
+}
+
+struct keyproc *
+keyproc_start_issuers(const struct conf *c, const struct kp_issuer *iss,
+    int niss, char *err, size_t errlen)
+{
 	struct keyproc	*kp;
 	sigset_t	 all, old;
 	int		 rc;
 
+	if (niss < 0 || niss > KP_MAXISSUERS) {
+		snprintf(err, errlen, "%d retired issuers; the signer holds at "
+		    "most %d", niss, KP_MAXISSUERS);
+		return NULL;
+	}
 	kp = xcalloc(1, sizeof(*kp));
 	kp->nchan = (c->workers > 0 ? c->workers : 1) + 1;
 	if (kp->nchan > KP_MAXCHAN)
@@ -332,7 +354,7 @@ keyproc_start(const struct conf *c, char *err, size_t errlen)
 	pthread_mutex_init(&kp->mu, NULL);
 	pthread_cond_init(&kp->cv, NULL);
 	pthread_cond_init(&kp->scv, NULL);
-	make_argv(kp, c);
+	make_argv(kp, c, iss, niss);
 	/* No signal for the spawner thread (the daemon's SIGHUP thread). */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
@@ -377,8 +399,9 @@ keyproc_stop(struct keyproc *kp)
 		pthread_mutex_unlock(&kp->mu);
 		pthread_join(kp->spawner, NULL);
 	}
-	for (i = 0; i < KP_NARGS; i++)
+	for (i = 0; kp->argv != NULL && kp->argv[i] != NULL; i++)
 		free(kp->argv[i]);
+	free(kp->argv);
 	pthread_mutex_destroy(&kp->mu);
 	pthread_cond_destroy(&kp->cv);
 	pthread_cond_destroy(&kp->scv);
@@ -521,7 +544,8 @@ static int
 sign_src(struct keyproc *kp, int kind, const struct kp_src *src,
     unsigned char **sig, size_t *siglen, char *err, size_t errlen)
 {
-	unsigned long	 max = kind == KP_CRL ? KP_CRL_MAX : KP_CERT_MAX;
+	unsigned long	 max = (kind & 0xff) == KP_CRL ? KP_CRL_MAX :
+			    KP_CERT_MAX;
 	int		 st, try;
 
 	*sig = NULL;

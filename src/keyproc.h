@@ -9,8 +9,14 @@
  * one socketpair per channel as fds 3, 4, ...  The signer loads the key,
  * restricts itself and serves each channel on a thread of its own.
  *
+ * Issuers: besides the current CA (ca_dir, ca_key) the signer holds the
+ * retired issuers it is given (issuer.c: their directory ca_dir/issuer-N
+ * and key, a file or a pkcs11: URI of the same module and PIN), each
+ * known by its issuer id N; 0 names the current CA.
+ *
  * Protocol, the same on every channel, one request at a time:
- *   request:  kind (1 byte: KP_CERT or KP_CRL), 3 zero bytes, length
+ *   request:  kind (1 byte: KP_CERT or KP_CRL), the issuer (2 bytes, big
+ *             endian, 0: the current CA), 1 zero byte, length
  *             (4 bytes, big endian), then length bytes of DER: a
  *             TBSCertificate or a TBSCertList;
  *   answer:   status (1 byte: KP_OK, KP_REFUSED, KP_UNAVAILABLE), 3 zero
@@ -22,8 +28,8 @@
  * The signer refuses a request unless it is a DER SEQUENCE of the kind
  * announced (TBSCertificate: version [0] v3, serial INTEGER, signature
  * AlgorithmIdentifier; TBSCertList: optional version v2, signature
- * AlgorithmIdentifier), its algorithm is one this CA key signs with
- * (ca_sigalg_md), its issuer Name is the CA certificate's subject byte for
+ * AlgorithmIdentifier), its algorithm is one the named issuer's key signs
+ * with (ca_sigalg_md), its issuer Name is that issuer's subject byte for
  * byte, and it is at most KP_CERT_MAX or KP_CRL_MAX bytes.  It hashes the
  * TBS as it arrives (a CRL is never held whole) and signs the digest.
  */
@@ -36,6 +42,9 @@
 
 #define KP_CERT		1
 #define KP_CRL		2
+/* kind for keyproc_sign: a kind signed by issuer id (0: current). */
+#define KP_KIND(kind, id)	((kind) | (id) << 8)
+#define KP_MAXISSUERS	64
 
 #define KP_OK		0
 #define KP_REFUSED	1
@@ -49,6 +58,13 @@
 struct conf;
 struct keyproc;
 
+/* A retired issuer for the signer: id, directory, key location. */
+struct kp_issuer {
+	int	 id;
+	char	*dir;
+	char	*key;
+};
+
 /*
  * Start the signer for c's key (ca_key, pkcs11_module, pkcs11_pin_file,
  * ca_dir) with c->workers + 1 channels, and wait until it is ready.
@@ -56,12 +72,18 @@ struct keyproc;
  */
 struct keyproc	*keyproc_start(const struct conf *c, char *err,
 		    size_t errlen);
+/* The same holding the n retired issuers iss as well (at most
+ * KP_MAXISSUERS). */
+struct keyproc	*keyproc_start_issuers(const struct conf *c,
+		    const struct kp_issuer *iss, int n, char *err,
+		    size_t errlen);
 /* Close the channels and reap the signer. */
 void		 keyproc_stop(struct keyproc *);
 /* The signer's process id (for tests and logs). */
 int		 keyproc_pid(const struct keyproc *);
 /*
- * Have the signer sign tbs (len bytes of kind KP_CERT or KP_CRL); from
+ * Have the signer sign tbs (len bytes of kind KP_CERT or KP_CRL, with
+ * KP_KIND for a retired issuer); from
  * any thread.  A signer that died is started again (logged) and the
  * request sent once more.  Returns KP_OK with *sig (malloc'd), or
  * KP_REFUSED / KP_UNAVAILABLE / -1 (no signer) with a message in err.

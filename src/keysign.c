@@ -3,9 +3,11 @@
  * the issuing CA's private key.  Started by exec from the daemon with
  * its channels as fds 3, 4, ...; it loads ca.pem and the key (a PEM file
  * checked as ca_key_load does, or a PKCS#11 token through p11.h, one
- * session per channel), restricts itself (keysandbox.c) and then serves
- * each channel on a thread of its own: it checks each TBS (kind, issuer,
- * algorithm), hashes it as it arrives and signs the digest.
+ * session per channel), and the same for each retired issuer it is
+ * given (issuer-N's ca.pem and key), restricts itself (keysandbox.c) and
+ * then serves each channel on a thread of its own: it checks each TBS
+ * (kind, the issuer named in the request, algorithm), hashes it as it
+ * arrives and signs the digest with that issuer's key.
  *
  * Failure policy: a request that is not a TBS of this CA of the kind
  * announced is refused with its reason and nothing is signed; a token
@@ -39,15 +41,23 @@
 #define KS_IOBUF	65536
 #define KS_PREFIX	16384	/* + the issuer: enough for the checks */
 
-struct ks {
+/* One issuer: 0 the current CA, then the retired ones. */
+struct ks_iss {
+	int			 id;		/* 0: current, else issuer id */
 	struct ca		*ca;
 	const unsigned char	*iss;		/* CA subject, DER */
 	size_t			 isslen;
 	EVP_PKEY		*key;		/* a file key, or */
 	struct p11		*p11;		/* a token */
-	pthread_rwlock_t	 lk;		/* p11_sign (rd), reopen (wr) */
 	int			 gone;		/* the token went away */
 	char			 why[512];	/* and why reopening failed */
+};
+
+struct ks {
+	struct ks_iss		 is[1 + KP_MAXISSUERS];
+	int			 nis;
+	size_t			 issmax;	/* the longest subject */
+	pthread_rwlock_t	 lk;		/* p11_sign (rd), reopen (wr) */
 	int			 nchan;
 	pthread_barrier_t	 go;
 };
@@ -56,7 +66,7 @@ struct chan {
 	struct ks	*ks;
 	int		 i, fd;
 	EVP_MD_CTX	*mctx;
-	EVP_PKEY_CTX	*pctx;
+	EVP_PKEY_CTX	*pctx[1 + KP_MAXISSUERS];	/* file keys */
 	unsigned char	*pre;		/* the first bytes of a TBS */
 	size_t		 prelen;
 	unsigned char	 io[KS_IOBUF];
@@ -215,8 +225,8 @@ outer_seq(const unsigned char *p, size_t n, unsigned long len, size_t *hl)
  * the issuer, the algorithm and the issuer.  The digest name in *md.
  */
 static int
-check_tbs(struct chan *ch, int kind, unsigned long len, const char **md,
-    struct answer *a)
+check_tbs(struct chan *ch, const struct ks_iss *ki, int kind,
+    unsigned long len, const char **md, struct answer *a)
 {
 	const unsigned char	*p, *end = ch->pre + ch->prelen, *c, *alg, *iss;
 	const char		*what = kind == KP_CERT ? "TBSCertificate" :
@@ -256,11 +266,11 @@ check_tbs(struct chan *ch, int kind, unsigned long len, const char **md,
 	iss = p;
 	if (der_next(&p, end, &tag, &c, &clen) == -1 || tag != 0x30)
 		return refuse(a, KP_REFUSED, "%s: no issuer Name", what);
-	if ((size_t)(p - iss) != ch->ks->isslen ||
-	    memcmp(iss, ch->ks->iss, ch->ks->isslen) != 0)
+	if ((size_t)(p - iss) != ki->isslen ||
+	    memcmp(iss, ki->iss, ki->isslen) != 0)
 		return refuse(a, KP_REFUSED, "%s: the issuer is not this CA's "
 		    "subject", what);
-	if ((*md = ca_sigalg_md(ch->ks->ca, alg, alglen)) == NULL)
+	if ((*md = ca_sigalg_md(ki->ca, alg, alglen)) == NULL)
 		return refuse(a, KP_REFUSED, "S/MIME BR 7.1.3.2: %s: the "
 		    "signature algorithm does not fit the CA key", what);
 	return 0;
@@ -268,19 +278,20 @@ check_tbs(struct chan *ch, int kind, unsigned long len, const char **md,
 
 /* Sign a digest with the file key (PKCS#1 v1.5 or ECDSA, DER). */
 static int
-sign_file(struct chan *ch, const char *md, const unsigned char *dg,
+sign_file(struct chan *ch, int k, const char *md, const unsigned char *dg,
     size_t dlen, struct answer *a)
 {
-	char	 e[256];
+	EVP_PKEY_CTX	*pctx = ch->pctx[k];
+	char		 e[256];
 
 	a->siglen = 0;
-	if (EVP_PKEY_sign_init(ch->pctx) <= 0 ||
-	    (!ch->ks->ca->is_ec && EVP_PKEY_CTX_set_rsa_padding(ch->pctx,
+	if (EVP_PKEY_sign_init(pctx) <= 0 ||
+	    (!ch->ks->is[k].ca->is_ec && EVP_PKEY_CTX_set_rsa_padding(pctx,
 	    RSA_PKCS1_PADDING) <= 0) ||
-	    EVP_PKEY_CTX_set_signature_md(ch->pctx, md_get(md)) <= 0 ||
-	    EVP_PKEY_sign(ch->pctx, NULL, &a->siglen, dg, dlen) <= 0 ||
+	    EVP_PKEY_CTX_set_signature_md(pctx, md_get(md)) <= 0 ||
+	    EVP_PKEY_sign(pctx, NULL, &a->siglen, dg, dlen) <= 0 ||
 	    (a->sig = malloc(a->siglen)) == NULL ||
-	    EVP_PKEY_sign(ch->pctx, a->sig, &a->siglen, dg, dlen) <= 0) {
+	    EVP_PKEY_sign(pctx, a->sig, &a->siglen, dg, dlen) <= 0) {
 		ssl_errstr(e, sizeof(e));
 		return refuse(a, KP_REFUSED, "signing failed: %s", e);
 	}
@@ -289,17 +300,17 @@ sign_file(struct chan *ch, const char *md, const unsigned char *dg,
 
 /* Reopen a token that went away, unless another thread did. */
 static void
-token_reopen(struct ks *ks, int seen_gone)
+token_reopen(struct ks *ks, struct ks_iss *ki, int seen_gone)
 {
 	char	 e[512];
 
 	pthread_rwlock_wrlock(&ks->lk);
-	if (ks->gone || seen_gone) {
-		if (p11_reopen(ks->p11, e, sizeof(e)) == 0)
-			ks->gone = 0;
+	if (ki->gone || seen_gone) {
+		if (p11_reopen(ki->p11, e, sizeof(e)) == 0)
+			ki->gone = 0;
 		else {
-			ks->gone = 1;
-			snprintf(ks->why, sizeof(ks->why), "%s", e);
+			ki->gone = 1;
+			snprintf(ki->why, sizeof(ki->why), "%s", e);
 		}
 	}
 	pthread_rwlock_unlock(&ks->lk);
@@ -307,23 +318,24 @@ token_reopen(struct ks *ks, int seen_gone)
 
 /* Sign a digest in the token; a token that went away is reopened once. */
 static int
-sign_token(struct chan *ch, const char *md, const unsigned char *dg,
+sign_token(struct chan *ch, int k, const char *md, const unsigned char *dg,
     size_t dlen, struct answer *a)
 {
 	struct ks	*ks = ch->ks;
+	struct ks_iss	*ki = &ks->is[k];
 	char		 e[512] = "", why[512] = "";
 	int		 r = P11_GONE, try;
 
 	for (try = 0; try < 2 && r == P11_GONE; try++) {
-		if (try > 0 || ks->gone)
-			token_reopen(ks, try > 0);
+		if (try > 0 || ki->gone)
+			token_reopen(ks, ki, try > 0);
 		pthread_rwlock_rdlock(&ks->lk);
-		if (ks->gone) {
-			snprintf(why, sizeof(why), "%s", ks->why);
+		if (ki->gone) {
+			snprintf(why, sizeof(why), "%s", ki->why);
 			pthread_rwlock_unlock(&ks->lk);
 			break;
 		}
-		r = p11_sign(ks->p11, ch->i, md, dg, dlen, &a->sig,
+		r = p11_sign(ki->p11, ch->i, md, dg, dlen, &a->sig,
 		    &a->siglen, e, sizeof(e));
 		pthread_rwlock_unlock(&ks->lk);
 	}
@@ -337,7 +349,7 @@ sign_token(struct chan *ch, const char *md, const unsigned char *dg,
 
 /* Hash the rest of the TBS as it arrives, then sign the digest. */
 static int
-hash_sign(struct chan *ch, const char *md, unsigned long len,
+hash_sign(struct chan *ch, int ik, const char *md, unsigned long len,
     struct answer *a)
 {
 	unsigned char	 dg[EVP_MAX_MD_SIZE];
@@ -356,17 +368,20 @@ hash_sign(struct chan *ch, const char *md, unsigned long len,
 	}
 	if (!ok || !EVP_DigestFinal_ex(ch->mctx, dg, &dlen))
 		return refuse(a, KP_REFUSED, "hashing the TBS failed");
-	if (ch->ks->p11 != NULL)
-		return sign_token(ch, md, dg, dlen, a);
-	return sign_file(ch, md, dg, dlen, a);
+	if (ch->ks->is[ik].p11 != NULL)
+		return sign_token(ch, ik, md, dg, dlen, a);
+	return sign_file(ch, ik, md, dg, dlen, a);
 }
 
-/* One request whose header was read: check, hash, sign. */
+/* One request whose header was read: check, hash, sign with the key of
+ * issuer id (0: the current CA). */
 static void
-handle(struct chan *ch, int kind, unsigned long len, struct answer *a)
+handle(struct chan *ch, int kind, int id, unsigned long len,
+    struct answer *a)
 {
 	unsigned long	 max = kind == KP_CRL ? KP_CRL_MAX : KP_CERT_MAX;
 	const char	*md;
+	int		 k;
 
 	if (kind != KP_CERT && kind != KP_CRL) {
 		refuse(a, KP_REFUSED, "unknown request kind %d", kind);
@@ -379,14 +394,23 @@ handle(struct chan *ch, int kind, unsigned long len, struct answer *a)
 		drain(ch, len);
 		return;
 	}
-	ch->prelen = len < KS_PREFIX + ch->ks->isslen ? len :
-	    KS_PREFIX + ch->ks->isslen;
+	for (k = 0; k < ch->ks->nis; k++)
+		if (ch->ks->is[k].id == id)
+			break;
+	if (k == ch->ks->nis) {
+		refuse(a, KP_REFUSED, "issuer %d: not held by this signer",
+		    id);
+		drain(ch, len);
+		return;
+	}
+	ch->prelen = len < KS_PREFIX + ch->ks->issmax ? len :
+	    KS_PREFIX + ch->ks->issmax;
 	ch_read(ch, ch->pre, ch->prelen);
-	if (check_tbs(ch, kind, len, &md, a) == -1) {
+	if (check_tbs(ch, &ch->ks->is[k], kind, len, &md, a) == -1) {
 		drain(ch, len - ch->prelen);
 		return;
 	}
-	if (hash_sign(ch, md, len, a) == 0)
+	if (hash_sign(ch, k, md, len, a) == 0)
 		a->status = KP_OK;
 }
 
@@ -404,7 +428,7 @@ serve(void *arg)
 		len = (unsigned long)h[4] << 24 | (unsigned long)h[5] << 16 |
 		    (unsigned long)h[6] << 8 | h[7];
 		memset(&a, 0, sizeof(a));
-		handle(ch, h[0], len, &a);
+		handle(ch, h[0], h[1] << 8 | h[2], len, &a);
 		send_answer(ch->fd, &a);
 		free(a.sig);
 		ERR_clear_error();
@@ -414,53 +438,86 @@ serve(void *arg)
 
 /* The key of a PKCS#11 URI: PIN, one session per channel, same key. */
 static int
-open_token(struct ks *ks, char **argv, int n, char *err, size_t errlen)
+open_token(struct ks_iss *ki, const char *dir, const char *uri,
+    const char *module, const char *pin_file, int n, char *err,
+    size_t errlen)
 {
 	char	*pin;
 
-	if ((pin = p11_pin_read(argv[3], err, errlen)) == NULL)
+	if ((pin = p11_pin_read(pin_file, err, errlen)) == NULL)
 		return -1;
-	ks->p11 = p11_open(argv[2], argv[1], pin, n, err, errlen);
+	ki->p11 = p11_open(module, uri, pin, n, err, errlen);
 	OPENSSL_cleanse(pin, strlen(pin));
 	free(pin);
-	if (ks->p11 == NULL)
+	if (ki->p11 == NULL)
 		return -1;
-	if (p11_public(ks->p11) == NULL ||
-	    EVP_PKEY_eq(p11_public(ks->p11), ks->ca->pub) != 1) {
+	if (p11_public(ki->p11) == NULL ||
+	    EVP_PKEY_eq(p11_public(ki->p11), ki->ca->pub) != 1) {
 		snprintf(err, errlen, "%s: the token's key is not the key of "
-		    "%s/ca.pem", argv[1], argv[0]);
+		    "%s/ca.pem", uri, dir);
 		return -1;
 	}
 	return 0;
 }
 
-/* ca.pem, then the key; argv: ca_dir ca_key module pin_file. */
+/* One issuer: dir/ca.pem, then its key (keyloc, or dir/ca.key if ""). */
 static int
-load(struct ks *ks, char **argv, int n, char *err, size_t errlen)
+load_one(struct ks *ks, int id, const char *dir, const char *keyloc,
+    const char *module, const char *pin_file, int n, char *err,
+    size_t errlen)
 {
-	char	 path[4096];
-	int	 i;
+	struct ks_iss	*ki = &ks->is[ks->nis];
+	char		 path[4096];
 
-	if ((ks->ca = ca_load(argv[0], err, errlen)) == NULL)
+	ki->id = id;
+	if ((ki->ca = ca_load(dir, err, errlen)) == NULL)
 		return -1;
-	if (!X509_NAME_get0_der(X509_get_subject_name(ks->ca->cert),
-	    &ks->iss, &ks->isslen)) {
-		snprintf(err, errlen, "%s/ca.pem: subject", argv[0]);
+	ks->nis++;
+	if (!X509_NAME_get0_der(X509_get_subject_name(ki->ca->cert),
+	    &ki->iss, &ki->isslen)) {
+		snprintf(err, errlen, "%s/ca.pem: subject", dir);
 		return -1;
 	}
+	if (ki->isslen > ks->issmax)
+		ks->issmax = ki->isslen;
+	if (p11_is_uri(keyloc))
+		return open_token(ki, dir, keyloc, module, pin_file, n, err,
+		    errlen);
+	if (*keyloc != '\0')
+		snprintf(path, sizeof(path), "%s", keyloc);
+	else
+		snprintf(path, sizeof(path), "%s/ca.key", dir);
+	if ((ki->key = ca_key_load(ki->ca, path, err, errlen)) == NULL)
+		return -1;
+	return 0;
+}
+
+/* The current CA, then each retired issuer; argv: ca_dir ca_key module
+ * pin_file n ppid, then id dir key for each issuer. */
+static int
+load(struct ks *ks, char **argv, int argc, int n, char *err,
+    size_t errlen)
+{
+	int	 i, id;
+
 	for (i = 0; i < 3; i++)
 		if ((mds[i] = EVP_MD_fetch(NULL, mdnames[i], NULL)) == NULL) {
 			snprintf(err, errlen, "no %s digest", mdnames[i]);
 			return -1;
 		}
-	if (p11_is_uri(argv[1]))
-		return open_token(ks, argv, n, err, errlen);
-	if (*argv[1] != '\0')
-		snprintf(path, sizeof(path), "%s", argv[1]);
-	else
-		snprintf(path, sizeof(path), "%s/ca.key", argv[0]);
-	if ((ks->key = ca_key_load(ks->ca, path, err, errlen)) == NULL)
+	if (load_one(ks, 0, argv[0], argv[1], argv[2], argv[3], n, err,
+	    errlen) == -1)
 		return -1;
+	for (i = 6; i + 2 < argc; i += 3) {
+		if ((id = atoi(argv[i])) < 1 || ks->nis > KP_MAXISSUERS) {
+			snprintf(err, errlen, "issuer \"%s\": not an issuer "
+			    "id", argv[i]);
+			return -1;
+		}
+		if (load_one(ks, id, argv[i + 1], argv[i + 2], argv[2],
+		    argv[3], n, err, errlen) == -1)
+			return -1;
+	}
 	return 0;
 }
 
@@ -471,26 +528,35 @@ chan_init(struct ks *ks, struct chan *ch, int i, char *err, size_t errlen)
 {
 	struct answer	 a;
 	unsigned char	 dg[32];
+	int		 k;
 
 	ch->ks = ks;
 	ch->i = i;
 	ch->fd = 3 + i;
-	ch->pre = xcalloc(1, KS_PREFIX + ks->isslen);
-	if ((ch->mctx = EVP_MD_CTX_new()) == NULL || (ks->key != NULL &&
-	    (ch->pctx = EVP_PKEY_CTX_new_from_pkey(NULL, ks->key, NULL)) ==
-	    NULL)) {
+	ch->pre = xcalloc(1, KS_PREFIX + ks->issmax);
+	if ((ch->mctx = EVP_MD_CTX_new()) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if (ks->key == NULL || i > 0)
-		return 0;
-	memset(&a, 0, sizeof(a));
-	memset(dg, 0, sizeof(dg));
-	if (sign_file(ch, "SHA256", dg, sizeof(dg), &a) == -1) {
-		snprintf(err, errlen, "the CA key cannot sign: %.900s", a.msg);
-		return -1;
+	for (k = 0; k < ks->nis; k++) {
+		if (ks->is[k].key == NULL)
+			continue;
+		if ((ch->pctx[k] = EVP_PKEY_CTX_new_from_pkey(NULL,
+		    ks->is[k].key, NULL)) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		if (i > 0)
+			continue;
+		memset(&a, 0, sizeof(a));
+		memset(dg, 0, sizeof(dg));
+		if (sign_file(ch, k, "SHA256", dg, sizeof(dg), &a) == -1) {
+			snprintf(err, errlen, "the CA key cannot sign: %.900s",
+			    a.msg);
+			return -1;
+		}
+		free(a.sig);
 	}
-	free(a.sig);
 	return 0;
 }
 
@@ -532,9 +598,11 @@ keyproc_main(int argc, char **argv)
 	struct ks	 ks;
 	struct chan	*ch = NULL;
 	struct answer	 a;
-	int		 n;
+	int		 n, k, tok = 0;
 
-	if (argc != 6 || (n = atoi(argv[4])) < 1 || n > 257) {
+	if (argc < 6 || (argc - 6) % 3 != 0 ||
+	    argc > 6 + 3 * KP_MAXISSUERS || (n = atoi(argv[4])) < 1 ||
+	    n > 257) {
 		fprintf(stderr, "certspool: %s is started by the daemon\n",
 		    KEYPROC_ARG);
 		return 1;
@@ -550,16 +618,20 @@ keyproc_main(int argc, char **argv)
 	memset(&a, 0, sizeof(a));
 	ks.nchan = n;
 	ch = xcalloc((size_t)n, sizeof(*ch));
-	if (load(&ks, argv, n, a.msg, sizeof(a.msg)) == -1 ||
-	    start(&ks, ch, a.msg, sizeof(a.msg)) == -1 ||
-	    ks_sandbox(ks.p11 != NULL, a.msg, sizeof(a.msg)) == -1) {
-		a.status = KP_REFUSED;
-		send_answer(3, &a);
-		_exit(1);
-	}
+	if (load(&ks, argv, argc, n, a.msg, sizeof(a.msg)) == -1)
+		goto fail;
+	for (k = 0; k < ks.nis; k++)
+		tok |= ks.is[k].p11 != NULL;
+	if (start(&ks, ch, a.msg, sizeof(a.msg)) == -1 ||
+	    ks_sandbox(tok, a.msg, sizeof(a.msg)) == -1)
+		goto fail;
 	a.status = KP_OK;
 	send_answer(3, &a);
 	pthread_barrier_wait(&ks.go);
 	pthread_join(ch[0].th, NULL);
 	_exit(0);
+ fail:
+	a.status = KP_REFUSED;
+	send_answer(3, &a);
+	_exit(1);
 }

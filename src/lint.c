@@ -915,7 +915,8 @@ uri_is(const GENERAL_NAME *gn, const char *url)
 /* One http:// fullName: crl_url with {shard} replaced by the
  * certificate's own shard (SPEC 7.3). */
 static int
-check_crldp(struct lint *l, X509 *x, const struct conf *conf, int shard)
+check_crldp(struct lint *l, X509 *x, const struct conf *conf,
+    const struct ca *ca, int shard)
 {
 	CRL_DIST_POINTS		*dps;
 	DIST_POINT		*dp;
@@ -924,7 +925,7 @@ check_crldp(struct lint *l, X509 *x, const struct conf *conf, int shard)
 	int			 crit, ok = 0;
 
 	if (shard < 0 || shard >= conf->crl_shards ||
-	    crl_shard_url(conf, shard, url, sizeof(url)) == -1)
+	    crl_ca_url(conf, ca, shard, url, sizeof(url)) == -1)
 		return lfail(l, "lint_crl_dp", "SPEC 7.3: CRL shard %d has no "
 		    "URL under crl_url", shard);
 
@@ -950,7 +951,8 @@ check_crldp(struct lint *l, X509 *x, const struct conf *conf, int shard)
 }
 
 static int
-check_aia(struct lint *l, X509 *x, const struct conf *conf)
+check_aia(struct lint *l, X509 *x, const struct conf *conf,
+    const struct ca *ca)
 {
 	AUTHORITY_INFO_ACCESS	*aia;
 	ACCESS_DESCRIPTION	*ad;
@@ -958,7 +960,7 @@ check_aia(struct lint *l, X509 *x, const struct conf *conf)
 	int			 want_ocsp, want_iss;
 
 	want_ocsp = nonempty(conf->ocsp_url);
-	want_iss = nonempty(conf->aia_ca_issuers_url);
+	want_iss = issuer_aia(conf, ca) != NULL;
 	if ((aia = ext_get(x, NID_info_access, &crit)) == NULL) {
 		if (want_ocsp || want_iss)
 			return lfail(l, "lint_aia", "S/MIME BR 7.1.2.3 (c): "
@@ -974,7 +976,7 @@ check_aia(struct lint *l, X509 *x, const struct conf *conf)
 		    uri_is(ad->location, conf->ocsp_url))
 			ocsp++;
 		else if (nid == NID_ad_ca_issuers &&
-		    uri_is(ad->location, conf->aia_ca_issuers_url))
+		    uri_is(ad->location, issuer_aia(conf, ca)))
 			issuers++;
 		else
 			bad++;
@@ -1039,8 +1041,8 @@ lint_tbs(const struct ca *ca, const struct conf *conf,
 	    check_policies(&l, x, req) == -1 ||
 	    check_san(&l, x, req, empty) == -1 ||
 	    check_aki_ski(&l, x, ca) == -1 ||
-	    check_crldp(&l, x, conf, req->crl_shard) == -1 ||
-	    check_aia(&l, x, conf) == -1 ||
+	    check_crldp(&l, x, conf, ca, req->crl_shard) == -1 ||
+	    check_aia(&l, x, conf, ca) == -1 ||
 	    check_basic_constraints(&l, x) == -1)
 		goto out;
 	rc = 0;

@@ -23,6 +23,7 @@
 #include "p11.h"
 #include "cmd.h"
 #include "daemon.h"
+#include "issuer.h"
 #include "keyproc.h"
 #include "pipeline.h"
 #include "store.h"
@@ -305,6 +306,8 @@ cmd_ca_show(struct cmd_env *env, int argc, char **argv)
 		fflush(stdout);
 		return cli_err("ca show: %s", err);
 	}
+	if (issuer_show(env->st, stdout) == -1)
+		return cli_err("ca show: the issuer table cannot be read");
 	return 0;
 }
 
@@ -530,6 +533,20 @@ static const struct command commands[] = {
 	  "  --module M    the PKCS#11 module (default: pkcs11_module)\n"
 	  "  --pin-file F  the token's PIN file, mode 0600 (default:\n"
 	  "                pkcs11_pin_file, else CERTSPOOL_PKCS11_PIN)\n", NULL },
+	{ "ca", "rollover", cmd_ca_rollover, "ca rollover [--ca-key p384|"
+	  "rsa4096] | --import CERT [CHAIN] (KEYFILE|pkcs11:URI)",
+	  "Change the issuing CA; run it with the daemon stopped.  With the\n"
+	  "demo root in ca_dir (root.key) the root signs a new issuing CA\n"
+	  "certificate (CN of the current one with \" G<N>\") for a new key of\n"
+	  "the current kind: a file, or a key generated in the same token.\n"
+	  "Otherwise --import adopts an issuing CA signed elsewhere, with the\n"
+	  "checks of ca import.  New certificates come from the new CA; the\n"
+	  "old one keeps its files in ca_dir/issuer-N and signs the CRLs of\n"
+	  "its certificates (its own URLs) until they have all expired.\n"
+	  "  --ca-key ALG  p384 or rsa4096 (default: the current key's kind)\n",
+	  "Exit status: 0; 1 with one line on stderr (no root key and no\n"
+	  "--import, a new CA whose key or subject is an existing issuer's,\n"
+	  "the daemon running).\n" },
 	{ "ca", "show", cmd_ca_show, "ca show",
 	  "Where the issuing CA key lives (a file and its mode, or the token\n"
 	  "URI, module, PIN source and whether the token holds ca.pem's key),\n"
@@ -711,17 +728,19 @@ main(int argc, char *argv[])
 	env.confpath = confpath;
 	if ((env.conf = conf_load(confpath, err, sizeof(err))) == NULL)
 		return cli_err("%s", err);
-	/* The commands that sign start the signer before anything else. */
-	if ((once != -1 || strcmp(c->w1, "crl") == 0) &&
-	    (env.kp = keyproc_start(env.conf, err, sizeof(err))) == NULL) {
-		conf_free(env.conf);
-		return cli_err("signer process: %s", err);
-	}
 	if ((env.st = store_open(env.conf->database, err, sizeof(err))) ==
 	    NULL) {
-		keyproc_stop(env.kp);
 		conf_free(env.conf);
 		return cli_err("%s", err);
+	}
+	/* The commands that sign start the signer before reading any
+	 * input, with the retired issuers' keys too (issuer.c). */
+	if ((once != -1 || strcmp(c->w1, "crl") == 0) &&
+	    (env.kp = issuer_keyproc_start(env.st, env.conf, err,
+	    sizeof(err))) == NULL) {
+		store_close(env.st);
+		conf_free(env.conf);
+		return cli_err("signer process: %s", err);
 	}
 	if (once != -1)
 		rc = daemon_run(&env.conf, env.st, confpath, once, env.kp);

@@ -5,8 +5,10 @@
  * one): mailbox, serial, validity, revoked or not; and links to
  * /cert/TOKEN/cert.pem, chain.pem (the certificate, then the CA chain)
  * and cert.p7b (certs-only PKCS#7, DER, as in the archive).  Public data
- * only: the CA chain is read from ca_dir's chain.pem (the issuing CA,
- * then the rest up to the root), never anything else of ca_dir.  The
+ * only: the CA chain is read from the chain.pem of the CA that signed
+ * the certificate (ca_dir/issuer-N/chain.pem when that issuer has its
+ * own directory, issuer.c; else ca_dir's: the issuing CA, then the rest
+ * up to the root), never anything else of ca_dir.  The
  * token is reusable until it expires (the notAfter of the certificate it
  * was mailed with).
  * Refusals: an unknown link 404, an expired one 410.
@@ -18,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
@@ -33,6 +36,7 @@
 
 struct current {
 	long long	 not_before, not_after, revoked_at;
+	int		 issuer_id;
 	char		*serial, *email;
 	unsigned char	*der;
 	size_t		 derlen;
@@ -56,7 +60,8 @@ current_load(struct store *st, long long rid, struct current *cu)
 
 	memset(cu, 0, sizeof(*cu));
 	q = store_prep(st, "SELECT c.serial, r.email, c.not_before,"
-	    " c.not_after, coalesce(c.revoked_at, 0), c.der FROM certificate c"
+	    " c.not_after, coalesce(c.revoked_at, 0), c.der, c.issuer_id"
+	    " FROM certificate c"
 	    " JOIN recipient r ON r.id = c.recipient_id WHERE c.recipient_id"
 	    " = ? AND c.state IN ('issued', 'superseded') AND c.der IS NOT"
 	    " NULL ORDER BY c.round DESC, c.id DESC LIMIT 1", "i", rid);
@@ -68,6 +73,7 @@ current_load(struct store *st, long long rid, struct current *cu)
 		cu->not_before = sqlite3_column_int64(q, 2);
 		cu->not_after = sqlite3_column_int64(q, 3);
 		cu->revoked_at = sqlite3_column_int64(q, 4);
+		cu->issuer_id = sqlite3_column_int(q, 6);
 		cu->derlen = (size_t)sqlite3_column_bytes(q, 5);
 		cu->der = xcalloc(1, cu->derlen + 1);
 		memcpy(cu->der, sqlite3_column_blob(q, 5), cu->derlen);
@@ -83,7 +89,7 @@ current_load(struct store *st, long long rid, struct current *cu)
  * makes it from the loaded CA (so chain.pem and cert.p7b are the
  * archive's bytes).  Reads the public file only.  0 or -1. */
 static int
-chain_read(const struct conf *c, struct chain *ch)
+chain_read(const struct conf *c, int issuer_id, struct chain *ch)
 {
 	struct buf	 pem = { 0 }, der = { 0 };
 	unsigned char	*file = NULL, *d = NULL;
@@ -94,7 +100,10 @@ chain_read(const struct conf *c, struct chain *ch)
 	int		 len, count = 0, rc = -1;
 
 	memset(ch, 0, sizeof(*ch));
-	snprintf(path, sizeof(path), "%s/chain.pem", c->ca_dir);
+	snprintf(path, sizeof(path), "%s/issuer-%d/chain.pem", c->ca_dir,
+	    issuer_id);
+	if (access(path, F_OK) == -1)
+		snprintf(path, sizeof(path), "%s/chain.pem", c->ca_dir);
 	if (fs_read_file(path, CHAIN_MAX, &file, &filelen) == -1) {
 		log_err("%s: cannot read", path);
 		goto out;
@@ -197,7 +206,7 @@ cert_file(const struct conf *c, const char *sub, const struct current *cu,
 		free(pem);
 		return 0;
 	}
-	if (chain_read(c, &ch) == -1) {
+	if (chain_read(c, cu->issuer_id, &ch) == -1) {
 		free(pem);
 		web_error(resp, 503, "Not available", "The chain of the "
 		    "certificate authority cannot be read now; try later.");

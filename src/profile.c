@@ -753,7 +753,7 @@ profile_build(const struct ca *ca, const struct conf *conf,
 		goto out;
 	}
 	if (req->crl_shard < 0 || req->crl_shard >= conf->crl_shards ||
-	    crl_shard_url(conf, req->crl_shard, crl, sizeof(crl)) == -1) {
+	    crl_ca_url(conf, ca, req->crl_shard, crl, sizeof(crl)) == -1) {
 		snprintf(err, errlen, "SPEC 7.3: CRL shard %d has no URL "
 		    "under crl_url", req->crl_shard);
 		goto out;
@@ -761,9 +761,8 @@ profile_build(const struct ca *ca, const struct conf *conf,
 	if (valid_http_url("crl_url", crl, err, errlen) == -1 ||
 	    (conf->ocsp_url != NULL && *conf->ocsp_url != '\0' &&
 	    valid_http_url("ocsp_url", conf->ocsp_url, err, errlen) == -1) ||
-	    (conf->aia_ca_issuers_url != NULL &&
-	    *conf->aia_ca_issuers_url != '\0' &&
-	    valid_http_url("aia_ca_issuers_url", conf->aia_ca_issuers_url,
+	    (issuer_aia(conf, ca) != NULL &&
+	    valid_http_url("aia_ca_issuers_url", issuer_aia(conf, ca),
 	    err, errlen) == -1))
 		goto out;
 	if (spki_parts(req->spki, req->spkilen, &is_rsa, &bits,
@@ -814,9 +813,8 @@ profile_build(const struct ca *ca, const struct conf *conf,
 	ext_san(&exts, req->email, utf8, empty);
 	ext_crldp(&exts, crl);
 	if ((conf->ocsp_url != NULL && *conf->ocsp_url != '\0') ||
-	    (conf->aia_ca_issuers_url != NULL &&
-	    *conf->aia_ca_issuers_url != '\0'))
-		ext_aia(&exts, conf->ocsp_url, conf->aia_ca_issuers_url);
+	    issuer_aia(conf, ca) != NULL)
+		ext_aia(&exts, conf->ocsp_url, issuer_aia(conf, ca));
 	der_wrap(&seq, 0x30, &exts);
 	der_wrap(&tbs, 0xa3, &seq);
 

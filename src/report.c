@@ -373,6 +373,7 @@ cert_row_next(sqlite3_stmt *q, struct cert_row *r)
 	r->name = store_col_text(q, 17);
 	r->stuck = store_col_text(q, 18);
 	r->stuck_detail = store_col_text(q, 19);
+	r->issuer_id = sqlite3_column_int(q, 20);
 	if (r->der == NULL) {
 		log_err("certificate %s: no DER stored", r->serial ?
 		    r->serial : "?");
@@ -388,14 +389,51 @@ const char *const cert_cols = "SELECT c.id, c.recipient_id, o.id, c.serial,"
     " c.not_after, o.batch_id, (SELECT ext_id FROM batch WHERE id ="
     " o.batch_id), CASE WHEN r.cn_type = 1 THEN r.cn WHEN r.given_name IS"
     " NOT NULL AND r.surname IS NOT NULL THEN r.given_name || ' ' ||"
-    " r.surname END, c.stuck, c.stuck_detail"
+    " r.surname END, c.stuck, c.stuck_detail, c.issuer_id"
     " FROM certificate c JOIN recipient r ON r.id ="
     " c.recipient_id JOIN orders o ON o.id = r.order_id";
 
-static int
-write_archive(struct store *st, const struct conf *c, const struct chain *ch,
-    int outfd, long long pass_id, const char *name, long long ncert)
+void
+chains_free(struct chains *cs)
 {
+	int	 i;
+
+	for (i = 0; i < cs->n; i++)
+		chain_free(&cs->ch[i]);
+	cs->n = 0;
+}
+
+int
+chains_load(const struct ca *ca, struct chains *cs)
+{
+	memset(cs, 0, sizeof(*cs));
+	for (; ca != NULL && cs->n < CHAINS_MAX; ca = ca->next) {
+		if (chain_load(ca, &cs->ch[cs->n]) == -1) {
+			chains_free(cs);
+			return -1;
+		}
+		cs->id[cs->n++] = ISSUER_OF(ca);
+	}
+	return 0;
+}
+
+const struct chain *
+chains_get(const struct chains *cs, int id)
+{
+	int	 i;
+
+	for (i = 0; i < cs->n; i++)
+		if (cs->id[i] == id)
+			return &cs->ch[i];
+	return &cs->ch[0];
+}
+
+static int
+write_archive(struct store *st, const struct conf *c,
+    const struct chains *cs, int outfd, long long pass_id, const char *name,
+    long long ncert)
+{
+	const struct chain *ch;
 	struct bundle	*b;
 	struct cert_row	 r;
 	struct log_progress lp;
@@ -424,6 +462,7 @@ write_archive(struct store *st, const struct conf *c, const struct chain *ch,
 		int		 bad = 0;
 
 		rcpt_dirname(r.email, r.idx, dir, sizeof(dir));
+		ch = chains_get(cs, r.issuer_id);
 		pem = pem_of_der(r.der, r.derlen, &pemlen);
 		p7 = p7b_of_der(r.der, r.derlen, ch, &p7len);
 #define ADD(file, d, l) do {						\
@@ -627,9 +666,9 @@ write_pass(struct store *st, const struct conf *c, const struct ca *ca,
 	char		 base[128], name[200], path[4096];
 	long long	 batch_id = 0, seq = 0, ncert = 0;
 	int		 outfd = -1, rc = -1, nstuck = 0;
-	struct chain	 ch;
+	struct chains	 cs;
 
-	if (chain_load(ca, &ch) == -1)
+	if (chains_load(ca, &cs) == -1)
 		return -1;
 	q = store_prep(st, "SELECT p.batch_id, p.seq, b.ext_id, a.name"
 	    " FROM pass p JOIN batch b ON b.id = p.batch_id JOIN account a"
@@ -665,7 +704,7 @@ write_pass(struct store *st, const struct conf *c, const struct ca *ca,
 		snprintf(name, sizeof(name), "%s.%s", base,
 		    strcmp(c->archive_format, "zip") == 0 ? "zip" : "tar.gz");
 		archive = xstrdup(name);
-		if (write_archive(st, c, &ch, outfd, pass_id, name,
+		if (write_archive(st, c, &cs, outfd, pass_id, name,
 		    ncert) == -1)
 			goto out;
 	}
@@ -704,7 +743,7 @@ out:
 	free(batch_ext);
 	free(account);
 	free(archive);
-	chain_free(&ch);
+	chains_free(&cs);
 	log_ctx_clear();
 	return rc;
 }

@@ -19,12 +19,26 @@ struct chain {
 	size_t		 derlen;
 };
 
+/* The chain of each loaded issuer (issuer.c), the current CA first:
+ * chain.pem and cert.p7b of a certificate are its own issuer's. */
+#define CHAINS_MAX	65
+struct chains {
+	struct chain	 ch[CHAINS_MAX];
+	int		 id[CHAINS_MAX];	/* issuer ids */
+	int		 n;
+};
+int		 chains_load(const struct ca *, struct chains *);
+/* The chain of issuer id; the current CA's if it is not loaded. */
+const struct chain *chains_get(const struct chains *, int id);
+void		 chains_free(struct chains *);
+
 /* One issued certificate with its recipient, order and batch (cert_cols). */
 struct cert_row {
 	long long	 cid, rid, oid, bid;
 	char		*serial, *email, *order_ext, *add_emails, *password;
 	char		*name;		/* display name for To, or NULL */
 	char		*batch_ext, *stuck, *stuck_detail;
+	int		 issuer_id;	/* the CA that signed it (issuer.c) */
 	int		 st_cert, st_p12; /* mail_batch_add outcomes */
 	int		 idx, mailed;
 	int		 kind;		/* 0 issued, 1 reissued, 2 renewed */

@@ -326,7 +326,7 @@ bad:
 
 struct mail_work {
 	const struct conf	*conf;
-	struct chain		 ch;
+	struct chains		 cs;	/* each issuer's chain */
 	struct cert_row		*rows;
 	struct links		*links;	/* one per row */
 	size_t			 n;
@@ -344,7 +344,7 @@ mail_work_free(struct mail_work *w)
 		cert_row_free(&w->rows[i]);
 	free(w->rows);
 	free(w->links);
-	chain_free(&w->ch);
+	chains_free(&w->cs);
 	free(w);
 }
 
@@ -374,7 +374,7 @@ mail_load(struct store *st, const struct conf *c, const struct ca *ca,
 	    (got = cert_row_next(q, &w->rows[w->n])) == 1)
 		w->n++;
 	store_release(q);
-	if (w->n == 0 || chain_load(ca, &w->ch) == -1) {
+	if (w->n == 0 || chains_load(ca, &w->cs) == -1) {
 		mail_work_free(w);
 		return NULL;
 	}
@@ -404,8 +404,8 @@ mail_write(struct mail_work *w)
 	for (i = 0; i < w->n; i++) {
 		log_ctx_put(LOGK_ORDER, w->rows[i].order_ext);
 		log_ctx_put(LOGK_RECIPIENT, w->rows[i].email);
-		(void)write_mails(mb, w->conf, &w->ch, &w->rows[i],
-		    &w->links[i]);
+		(void)write_mails(mb, w->conf, chains_get(&w->cs,
+		    w->rows[i].issuer_id), &w->rows[i], &w->links[i]);
 		crash_point("after_mail");
 	}
 	log_ctx_put(LOGK_ORDER, NULL);

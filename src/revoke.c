@@ -57,13 +57,13 @@ cert_revoke(struct store *st, long long cert_id, const char *reason,
 {
 	sqlite3_stmt	*q;
 	char		*old = NULL;
-	long long	 shard = 0, rid = 0, oid = 0, bid = 0;
+	long long	 shard = 0, rid = 0, oid = 0, bid = 0, iss = 1;
 	int		 found = 0, revoked = 0, rc = -1;
 
 	if (revoke_reason_code(reason) == -1)
 		abort();	/* callers check reasons at their input */
 	q = store_prep(st, "SELECT c.crl_shard, c.revoke_reason,"
-	    " c.revoked_at IS NOT NULL, r.id, o.id, o.batch_id"
+	    " c.revoked_at IS NOT NULL, r.id, o.id, o.batch_id, c.issuer_id"
 	    " FROM certificate c JOIN recipient r ON r.id = c.recipient_id"
 	    " JOIN orders o ON o.id = r.order_id"
 	    " WHERE c.id = ? AND c.state = 'issued'", "i", cert_id);
@@ -77,6 +77,7 @@ cert_revoke(struct store *st, long long cert_id, const char *reason,
 		rid = sqlite3_column_int64(q, 3);
 		oid = sqlite3_column_int64(q, 4);
 		bid = sqlite3_column_int64(q, 5);
+		iss = sqlite3_column_int64(q, 6);
 	}
 	if (store_release(q) != SQLITE_OK)
 		goto out;
@@ -101,10 +102,12 @@ cert_revoke(struct store *st, long long cert_id, const char *reason,
 		    0LL, cert_id);
 	if (store_done(st, q) == -1)
 		goto out;
+	/* The CRL of the certificate's own issuer (issuer.c). */
 	if (store_done(st, store_prep(st, "INSERT OR IGNORE INTO"
-	    " crl_shard_state (shard, dirty) VALUES (?, 1)", "i", shard)) ==
-	    -1 || store_done(st, store_prep(st, "UPDATE crl_shard_state"
-	    " SET dirty = 1 WHERE shard = ?", "i", shard)) == -1)
+	    " crl_shard_state (issuer_id, shard, dirty) VALUES (?, ?, 1)",
+	    "ii", iss, shard)) == -1 || store_done(st, store_prep(st,
+	    "UPDATE crl_shard_state SET dirty = 1 WHERE issuer_id = ? AND"
+	    " shard = ?", "ii", iss, shard)) == -1)
 		goto out;
 	if (store_event(st, "certificate_revoked", bid, oid, rid,
 	    revoked ? "revoked" : "issued", "revoked", reason, source) == -1)

@@ -350,7 +350,8 @@ store_issued(struct store *st, long long cert_id, long long rid,
 
 /* W: the write-ahead record of a chunk, before the CA key is used. */
 static int
-write_ahead(struct store *st, struct job *jobs, size_t n, int *progress)
+write_ahead(struct store *st, const struct ca *ca, struct job *jobs,
+    size_t n, int *progress)
 {
 	size_t	 i;
 
@@ -370,12 +371,13 @@ write_ahead(struct store *st, struct job *jobs, size_t n, int *progress)
 			continue;
 		if (store_done(st, store_prep(st, "INSERT INTO certificate"
 		    " (recipient_id, round, serial, state, tbs, not_before,"
-		    " not_after, spki_sha256, created, crl_shard)"
-		    " VALUES (?, ?, ?, 'signing', ?, ?, ?, ?, ?, ?)",
-		    "iitbiitii", j->rid, (long long)j->round, j->serial_hex,
+		    " not_after, spki_sha256, created, crl_shard, issuer_id)"
+		    " VALUES (?, ?, ?, 'signing', ?, ?, ?, ?, ?, ?, ?)",
+		    "iitbiitiii", j->rid, (long long)j->round, j->serial_hex,
 		    j->tbs, j->tbslen, (long long)j->req.not_before,
 		    (long long)j->req.not_after, j->spki,
-		    (long long)clock_now(), (long long)j->req.crl_shard)) == -1)
+		    (long long)clock_now(), (long long)j->req.crl_shard,
+		    (long long)ISSUER_OF(ca))) == -1)
 			goto fail;
 		j->cert_id = store_last_id(st);
 		*progress = 1;
@@ -556,7 +558,7 @@ signer_run(struct store *st, const struct conf *c, const struct ca *ca)
 			workpool_run(c->workers, next, n, sizeof(*next),
 			    phase_build, &p);
 			log_progress_tick(&lp, done);
-			if (write_ahead(st, next, n, &progress) == -1)
+			if (write_ahead(st, ca, next, n, &progress) == -1)
 				goto out;
 		}
 		if (cur != NULL) {

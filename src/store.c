@@ -429,6 +429,55 @@ static const char schema_v6[] =
 /* ---- end of schema 6: PKCS#12 retention ---- */
 "";
 
+/*
+ * Version 7: issuing CA rollover (issuer.c, ca_rollover.c).
+ */
+static const char schema_v7[] =
+/* ---- schema 7: issuers (issuer.c) ----
+ * One issuing CA: its certificate (DER), where its key is (a file path
+ * or a pkcs11: URI), its chain (PEM: itself first, then up to the root),
+ * its crl_url template and caIssuers URL ("": the config's, the first
+ * issuer's), its directory under ca_dir once retired (issuer-N), state
+ * current (exactly one) or retired, crl_ended when its last CRL was
+ * published (SPEC 7.3: its certificates have all expired).  Issuer 1 is
+ * the CA in ca_dir when the table is first used; certificates made
+ * before version 7 are issuer 1's.  crl_shard_state gets one row per
+ * issuer and shard. */
+"CREATE TABLE issuer ("
+"  id INTEGER PRIMARY KEY,"
+"  cert BLOB NOT NULL,"
+"  key_location TEXT NOT NULL,"
+"  chain TEXT NOT NULL,"
+"  crl_url TEXT NOT NULL,"
+"  aia_url TEXT NOT NULL,"
+"  state TEXT NOT NULL CHECK (state IN ('current', 'retired')),"
+"  not_after INTEGER NOT NULL,"
+"  crl_ended INTEGER,"
+"  created INTEGER NOT NULL);"
+"CREATE UNIQUE INDEX issuer_current ON issuer(state)"
+"  WHERE state = 'current';"
+"ALTER TABLE certificate ADD COLUMN issuer_id INTEGER NOT NULL DEFAULT 1;"
+"DROP INDEX certificate_revoked;"
+"CREATE INDEX certificate_revoked ON certificate(issuer_id, crl_shard, id)"
+"  WHERE revoked_at IS NOT NULL;"
+"CREATE TABLE crl_shard_state7 ("
+"  issuer_id INTEGER NOT NULL DEFAULT 1,"
+"  shard INTEGER NOT NULL,"
+"  dirty INTEGER NOT NULL DEFAULT 1,"
+"  number INTEGER,"
+"  this_update INTEGER,"
+"  next_update INTEGER,"
+"  prev_this_update INTEGER,"
+"  PRIMARY KEY (issuer_id, shard));"
+"INSERT INTO crl_shard_state7 (issuer_id, shard, dirty, number,"
+"  this_update, next_update, prev_this_update)"
+"  SELECT 1, shard, dirty, number, this_update, next_update,"
+"  prev_this_update FROM crl_shard_state;"
+"DROP TABLE crl_shard_state;"
+"ALTER TABLE crl_shard_state7 RENAME TO crl_shard_state;"
+/* ---- end of schema 7: issuers ---- */
+"";
+
 /* Each entry migrates from version i to i + 1. */
 static const char *migrations[] = {
 	NULL,		/* 0 -> 1 is schema_v1 */
@@ -437,8 +486,9 @@ static const char *migrations[] = {
 	schema_v4,	/* 3 -> 4 */
 	schema_v5,	/* 4 -> 5 */
 	schema_v6,	/* 5 -> 6 */
+	schema_v7,	/* 6 -> 7 */
 };
-#define SCHEMA_VERSION	6
+#define SCHEMA_VERSION	7
 
 static int
 exec_err(struct store *s, const char *sql, char *err, size_t errlen)

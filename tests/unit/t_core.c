@@ -165,7 +165,7 @@ test_store(void)
 	if (st == NULL)
 		return;
 	T_CHECK(store_int(st, &v, -1, store_prep(st, "PRAGMA user_version",
-	    NULL)) == 0 && v == 6, "schema version %lld", v);
+	    NULL)) == 0 && v == 7, "schema version %lld", v);
 	T_CHECK(store_int(st, &v, -1, store_prep(st, "PRAGMA foreign_keys",
 	    NULL)) == 0 && v == 1, "foreign keys on");
 	T_CHECK(store_int(st, &v, -1, store_prep(st, "PRAGMA synchronous",
@@ -193,7 +193,9 @@ test_store(void)
 	    " ALTER TABLE certificate DROP COLUMN stuck;"
 	    " ALTER TABLE certificate DROP COLUMN stuck_detail;"
 	    " ALTER TABLE certificate DROP COLUMN stuck_since;"
+	    " DROP TABLE issuer;"
 	    " DROP INDEX certificate_revoked;"
+	    " ALTER TABLE certificate DROP COLUMN issuer_id;"
 	    " ALTER TABLE certificate DROP COLUMN crl_shard;"
 	    " ALTER TABLE certificate DROP COLUMN revoked_at;"
 	    " ALTER TABLE certificate DROP COLUMN revoke_reason;"
@@ -210,7 +212,7 @@ test_store(void)
 	if (st == NULL)
 		return;
 	T_CHECK(store_int(st, &v, -1, store_prep(st, "PRAGMA user_version",
-	    NULL)) == 0 && v == 6, "migrated to version %lld", v);
+	    NULL)) == 0 && v == 7, "migrated to version %lld", v);
 	T_CHECK(store_int(st, &v, -1, store_prep(st, "SELECT count(*) FROM"
 	    " sqlite_master WHERE name IN ('portal_token',"
 	    " 'certificate_p12_kept')", NULL)) == 0 && v == 2,
@@ -456,6 +458,28 @@ test_log(void)
 	log_open("stderr", LOGL_ERR, NULL, err, sizeof(err));
 }
 
+/* The URL rule of a rollover's issuer N (issuer.c, README: Issuing CA
+ * rollover). */
+static void
+test_issuer_url(void)
+{
+	char	 b[128];
+
+	T_CHECK(issuer_url("http://c.example/issuing.crl", 1, b, sizeof(b)) ==
+	    0 && strcmp(b, "http://c.example/issuing.crl") == 0, "n 1: %s", b);
+	T_CHECK(issuer_url("http://c.example/issuing.crl", 2, b, sizeof(b)) ==
+	    0 && strcmp(b, "http://c.example/issuing-2.crl") == 0, "n 2: %s",
+	    b);
+	T_CHECK(issuer_url("http://c.example/crl/issuing-{shard}.crl", 12, b,
+	    sizeof(b)) == 0 && strcmp(b,
+	    "http://c.example/crl/issuing-{shard}-12.crl") == 0, "shard: %s", b);
+	T_CHECK(issuer_url("http://c.v1.example/crl", 3, b, sizeof(b)) == 0 &&
+	    strcmp(b, "http://c.v1.example/crl-3") == 0, "no extension: %s",
+	    b);
+	T_CHECK(issuer_url("http://c.example/issuing.crl", 2, b, 20) == -1,
+	    "too long");
+}
+
 int
 main(void)
 {
@@ -468,6 +492,7 @@ main(void)
 	test_clock();
 	test_products();
 	test_log();
+	test_issuer_url();
 	{
 		char	 cmd[600];
 

@@ -19,6 +19,7 @@
 #include <openssl/x509.h>
 
 #include "extern.h"
+#include "ca_local.h"
 #include "keyproc.h"
 #include "t.h"
 
@@ -301,6 +302,90 @@ bad_keys(const char *dir)
 	    err);
 }
 
+/* A signer holding a retired issuer too (ca rollover): each request is
+ * signed by the issuer it names, after the TBS issuer check. */
+static void
+retired(const char *dir)
+{
+	struct conf		 c;
+	struct kp_issuer	 iss;
+	struct ca		*cur = NULL, *old = NULL;
+	EVP_PKEY		*k = NULL;
+	unsigned char		*tbs = NULL, *crl = NULL, *sig = NULL, *der;
+	size_t			 len, crllen, siglen, derlen;
+	char			 err[1200], curdir[512], olddir[512];
+	int			 st;
+
+	/* The retired issuer: a P-384 CA "G7" of the RSA demo root. */
+	snprintf(curdir, sizeof(curdir), "%s/rsa4096", dir);
+	snprintf(olddir, sizeof(olddir), "%s/g7", dir);
+	T_CHECK(ca_issue_next(curdir, olddir, "t_keyproc Issuing CA G7", NULL,
+	    1, err, sizeof(err)) == 0, "ca_issue_next: %s", err);
+	memset(&c, 0, sizeof(c));
+	c.ca_dir = curdir;
+	c.ca_key = c.pkcs11_module = c.pkcs11_pin_file = "";
+	c.workers = 1;
+	iss.id = 7;
+	iss.dir = olddir;
+	iss.key = "";
+	if ((cur = ca_load(curdir, err, sizeof(err))) == NULL ||
+	    (old = ca_load(olddir, err, sizeof(err))) == NULL) {
+		T_CHECK(0, "ca_load: %s", err);
+		goto out;
+	}
+	cur->kp = keyproc_start_issuers(&c, &iss, 1, err, sizeof(err));
+	T_CHECK(cur->kp != NULL, "keyproc_start_issuers: %s", err);
+	if (cur->kp == NULL)
+		goto out;
+	old->kp = cur->kp;
+	k = other_key(old);
+	tbs = cert_tbs(old, k, NULL, EVP_sha384(), &len);
+	crl = crl_tbs(old, k, NULL, EVP_sha384(), &crllen);
+	st = ask(cur, KP_KIND(KP_CERT, 7), tbs, len, &sig, &siglen, err,
+	    sizeof(err));
+	T_CHECK(st == KP_OK && verifies(old, EVP_sha384(), tbs, len, sig,
+	    siglen), "retired issuer 7 signs its TBS: %d %s", st, err);
+	free(sig);
+	sig = NULL;
+	st = ask(cur, KP_KIND(KP_CRL, 7), crl, crllen, &sig, &siglen, err,
+	    sizeof(err));
+	T_CHECK(st == KP_OK && verifies(old, EVP_sha384(), crl, crllen, sig,
+	    siglen), "retired issuer 7 signs its CRL: %d %s", st, err);
+	free(sig);
+	sig = NULL;
+	refused(cur, KP_CERT, tbs, len, "the issuer is not this CA's",
+	    "the current CA refuses the retired issuer's TBS");
+	refused(cur, KP_KIND(KP_CERT, 9), tbs, len, "not held",
+	    "an issuer the signer does not hold");
+	OPENSSL_free(tbs);
+	EVP_PKEY_free(k);
+	k = other_key(cur);
+	tbs = cert_tbs(cur, k, NULL, EVP_sha256(), &len);
+	refused(cur, KP_KIND(KP_CERT, 7), tbs, len,
+	    "the issuer is not this CA's",
+	    "the retired issuer refuses the current CA's TBS");
+	OPENSSL_free(tbs);
+	/* ca_sign_tbs picks the loaded issuer the TBS names. */
+	old->sign_id = 7;
+	cur->next = old;
+	EVP_PKEY_free(k);
+	k = other_key(old);
+	tbs = cert_tbs(old, k, NULL, EVP_sha384(), &len);
+	T_CHECK(ca_sign_tbs(cur, tbs, len, &der, &derlen) == 0,
+	    "ca_sign_tbs signs with the issuer the TBS names");
+	if (derlen > 0)
+		free(der);
+	cur->next = NULL;
+ out:
+	if (cur != NULL)
+		keyproc_stop(cur->kp);
+	OPENSSL_free(tbs);
+	OPENSSL_free(crl);
+	EVP_PKEY_free(k);
+	ca_free(cur);
+	ca_free(old);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -313,6 +398,7 @@ main(int argc, char *argv[])
 	run(dir, "p384", EVP_sha384(), EVP_sha256());
 	run(dir, "rsa4096", EVP_sha256(), EVP_sha1());
 	bad_keys(dir);
+	retired(dir);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
 		return 1;
