@@ -87,7 +87,7 @@ BD=${BENCH_DIR:-$ROOT/tests/tmp/bench}
 export CERTSPOOL_SCHEMA_DIR=$ROOT/schemas
 
 NS="10000"
-CAS="p384 rsa4096 rsa2048"
+CAS="p384 rsa4096 rsa2048 hsm-p384 hsm-rsa4096"
 RSSNS="1000 100000"
 KEY=p256
 PERFILE=10000
@@ -96,6 +96,7 @@ DROPS=50
 CFSSL=1
 CFSSL_SECONDS=10
 SPEED_SECONDS=3
+P11_SECONDS=10
 PERF=0
 KEEP=0
 SETUP_ONLY=0
@@ -116,6 +117,7 @@ while [ $# -gt 0 ]; do
 	--no-cfssl) CFSSL=0 ;;
 	--cfssl-seconds) CFSSL_SECONDS=$2; shift ;;
 	--speed-seconds) SPEED_SECONDS=$2; shift ;;
+	--p11-seconds) P11_SECONDS=$2; shift ;;
 	--perf) PERF=1 ;;
 	--keep) KEEP=1 ;;
 	--latency-dir) LATDIR=$2; shift ;;
@@ -124,8 +126,9 @@ while [ $# -gt 0 ]; do
 	--revoke-per-order) REVOKEPER=$2; shift ;;
 	--revoke-timeout) REVOKETIMEOUT=$2; shift ;;
 	--setup-only) SETUP_ONLY=1; KEEP=1; CFSSL=0; DROPS=0 ;;
-	--smoke) NS=200; CAS="p384 rsa2048"; RSSNS=""; CFSSL=0; DROPS=5
-		SPEED_SECONDS=1; PERFILE=10000; REVOKEN=300; REVOKEPER=3 ;;
+	--smoke) NS=200; CAS="p384 rsa2048 hsm-p384"; RSSNS=""; CFSSL=0
+		DROPS=5; SPEED_SECONDS=1; P11_SECONDS=1; PERFILE=10000
+		REVOKEN=300; REVOKEPER=3 ;;
 	-h|--help) sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//'
 		exit 0 ;;
 	*) echo "bench: unknown option $1" >&2; exit 2 ;;
@@ -137,9 +140,12 @@ p256) SPEED_VERIFY=ecdsap256 ;;
 rsa2048) SPEED_VERIFY=rsa2048 ;;
 *) echo "bench: --key is p256 or rsa2048" >&2; exit 2 ;;
 esac
+HSM=0
 for ca in $CAS; do
-	case $ca in p384|rsa4096|rsa2048) ;; *)
-		echo "bench: --ca takes p384, rsa4096 and/or rsa2048" >&2
+	case $ca in p384|rsa4096|rsa2048) ;;
+	hsm-p384|hsm-rsa4096) HSM=1 ;;
+	*)	echo "bench: --ca takes p384, rsa4096, rsa2048, hsm-p384 and/or" \
+		    "hsm-rsa4096" >&2
 		exit 2 ;;
 	esac
 done
@@ -163,6 +169,13 @@ fi
 if [ "$PERF" = 1 ]; then
 	want perf linux-perf
 fi
+P11MOD=/usr/lib/softhsm/libsofthsm2.so
+if [ "$HSM" = 1 ]; then
+	want softhsm2-util softhsm2
+	want pkg-config pkg-config
+	[ -f /usr/include/p11-kit-1/p11-kit/pkcs11.h ] ||
+	    need_pkgs="$need_pkgs libp11-kit-dev"
+fi
 if [ -n "$need_pkgs" ]; then
 	say "bench: installing:$need_pkgs"
 	SUDO=""
@@ -180,8 +193,21 @@ if [ ! -x "$GENCSR" ] || [ "$ROOT/scripts/gencsr.c" -nt "$GENCSR" ]; then
 	cc -O2 -o "$GENCSR.tmp" "$ROOT/scripts/gencsr.c" -lcrypto &&
 	    mv "$GENCSR.tmp" "$GENCSR" || die "cannot build gencsr"
 fi
+P11RATE=$BD/p11rate
+if [ "$HSM" = 1 ]; then
+	[ -f "$P11MOD" ] || die "$P11MOD is missing (Debian softhsm2)"
+	if [ ! -x "$P11RATE" ] || [ "$ROOT/scripts/p11rate.c" -nt "$P11RATE" ]; then
+		# shellcheck disable=SC2046
+		cc -O2 -o "$P11RATE.tmp" "$ROOT/scripts/p11rate.c" \
+		    $(pkg-config --cflags --libs p11-kit-1) -lcrypto -lpthread &&
+		    mv "$P11RATE.tmp" "$P11RATE" || die "cannot build p11rate"
+	fi
+fi
 
 CORES=$(nproc)
+# the daemon's signing threads: workers, 0 = one per online CPU
+SIGN_THREADS=$WORKERS
+[ "$SIGN_THREADS" -gt 0 ] || SIGN_THREADS=$(getconf _NPROCESSORS_ONLN)
 MODEL=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 MACHINE="${MODEL:-unknown CPU}, $CORES cores"
 
@@ -210,7 +236,7 @@ csr_cache() {
 # Per-second rates on one core; "-multi 1" runs the timing in a child.
 # speed_alg CA: its openssl speed algorithm.
 speed_alg() {
-	case $1 in p384) echo ecdsap384 ;; *) echo "$1" ;; esac
+	case ${1#hsm-} in p384) echo ecdsap384 ;; *) echo "${1#hsm-}" ;; esac
 }
 SPEED_ALGS=$SPEED_VERIFY
 for ca in $CAS; do
@@ -225,8 +251,8 @@ openssl speed -seconds "$SPEED_SECONDS" -multi 1 $SPEED_ALGS >"$SPEED_OUT" 2>/de
     die "openssl speed failed"
 # rate ALG sign|verify: operations per second on one core.
 rate() {
-	case $1 in
-	rsa*) bits=${1#rsa}
+	case ${1#hsm-} in
+	rsa*) bits=${1#hsm-}; bits=${bits#rsa}
 		awk -v b="$bits" -v w="$2" '$1 == "rsa" && $2 == b && $3 ~ /^bits/ {
 		    print (w == "sign" ? $(NF-1) : $NF); exit }' "$SPEED_OUT" ;;
 	ecdsap256) awk -v w="$2" '/ecdsa \(nistp256\)/ {
@@ -271,12 +297,29 @@ setup_dir() {
 	mkdir -p "$W"
 	HASH=sha256
 	case $2 in
-	p384) HASH=sha384; initkey=p384 ;;
-	rsa4096) initkey=rsa4096 ;;
+	p384|hsm-p384) HASH=sha384; initkey=p384 ;;
+	rsa4096|hsm-rsa4096) initkey=rsa4096 ;;
 	*) initkey=p384 ;;	# the demo root under the imported RSA-2048 CA
 	esac
-	"$BIN" init "$W" --ca-key "$initkey" >/dev/null ||
-	    die "certspool init failed"
+	case $2 in
+	hsm-*)	# a SoftHSM2 token of the run's own; init makes the key in it
+		H=$W/hsm
+		mkdir -p "$H/tokens"
+		printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' \
+		    "$H" >"$H/softhsm2.conf"
+		export SOFTHSM2_CONF=$H/softhsm2.conf
+		softhsm2-util --init-token --free --label certspool-bench \
+		    --so-pin 87654321 --pin 246810 >/dev/null 2>&1 ||
+		    die "softhsm2-util --init-token failed"
+		printf '246810\n' >"$H/pin"
+		chmod 600 "$H/pin"
+		"$BIN" init "$W" --hsm "$P11MOD" --token certspool-bench \
+		    --pin-file "$H/pin" --ca-key "$initkey" >/dev/null ||
+		    die "certspool init --hsm failed"
+		;;
+	*)	"$BIN" init "$W" --ca-key "$initkey" >/dev/null ||
+		    die "certspool init failed" ;;
+	esac
 	sed -i -e "s/^settle_seconds = .*/settle_seconds = 0/" \
 	    -e "s/^workers = .*/workers = $WORKERS/" "$W/certspool.conf"
 	if [ "$2" = rsa2048 ]; then
@@ -439,6 +482,25 @@ run_one() {
 	say "CPU share of signing + CSR verification: $share (1.00 = the daemon did nothing else)"
 	say "peak RSS: $rssm MiB"
 	phases "$W/certspool.db"
+	p11r="-" p11ratio="-"
+	case $ca in hsm-*)
+		# SoftHSM's own rate on the same key with as many threads as
+		# the daemon signs on (workers: the signer serves workers + 1
+		# channels, issuance uses at most workers at once)
+		uri=$(sed -n 's/^ca_key = "\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$W/certspool.conf")
+		if "$P11RATE" "$P11MOD" "$uri" "$W/hsm/pin" "$SIGN_THREADS" \
+		    "$P11_SECONDS" >"$W/p11rate.txt" 2>&1; then
+			p11r=$(awk '/^signatures\/s: / { print $2 }' "$W/p11rate.txt")
+			p11ratio=$(awk -v a="$cps" -v b="$p11r" 'BEGIN { printf "%.2f", a / b }')
+			say "SoftHSM $(cat "$W/p11rate.txt")"
+			say "load average (1 min) after the C_Sign loop: $(cut -d' ' -f1 /proc/loadavg)"
+			say "SoftHSM ratio: $p11ratio (certspool $cps certs/s / SoftHSM $p11r signatures/s; target >= 0.85)"
+		else
+			say "SoftHSM rate: failed: $(cat "$W/p11rate.txt")"
+			FAILED=1
+		fi
+		;;
+	esac
 	[ "$issued" -eq "$n" ] || {
 		say "bench: run $ca/$n issued $issued of $n; see $W/daemon.log"
 		FAILED=1
@@ -452,8 +514,9 @@ run_one() {
 	if [ "$PERF" = 1 ]; then
 		perf_run "$ca" "$n"
 	fi
-	printf '%s|%s|%s|%s|%s|%s|%s|%s|%s|%s\n' "$ca" "$KEY" "$n" "$cps" "$lim" \
-	    "$ratio" "$rssm" "$cfr" "$secs" "$share" >>"$RESULTS"
+	printf '%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s\n' "$ca" "$KEY" "$n" \
+	    "$cps" "$lim" "$ratio" "$rssm" "$cfr" "$secs" "$share" "$p11r" \
+	    "$p11ratio" "$load0/$load1" >>"$RESULTS"
 	[ "$KEEP" = 1 ] || [ "$PERF" = 1 ] || discard "$W"
 }
 
@@ -928,10 +991,10 @@ done
 say ""
 say "## certspool benchmark ($(date -u +%Y-%m-%d), $(openssl version | awk '{print $1, $2}'), CSR key $KEY, workers $WORKERS)"
 say ""
-say "| machine | issuing CA | N | certs/s | raw limit | ratio | peak RSS | cfssl ratio | CPU share |"
-say "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
-sort -t'|' -k1,1r -k3,3n "$RESULTS" | while IFS='|' read -r ca key n cps lim ratio rssm cfr secs share; do
-	say "| $MACHINE | $ca | $n | $cps | $lim | $ratio | $rssm MiB | $cfr | $share |"
+say "| machine | issuing CA | N | certs/s | raw limit | ratio | peak RSS | cfssl ratio | CPU share | SoftHSM signs/s | SoftHSM ratio | load |"
+say "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+sort -t'|' -k1,1r -k3,3n "$RESULTS" | while IFS='|' read -r ca key n cps lim ratio rssm cfr secs share p11r p11ratio load; do
+	say "| $MACHINE | $ca | $n | $cps | $lim | $ratio | $rssm MiB | $cfr | $share | $p11r | $p11ratio | $load |"
 done
 say ""
 say "pickup latency: $LAT"
@@ -942,7 +1005,8 @@ awk -F'|' '{ if (!($1 in lo) || $3 < lon[$1]) { lon[$1] = $3; lo[$1] = $7 }
 	printf "RSS flatness (%s): N=%d %.1f MiB vs N=%d %.1f MiB, difference %.1f MiB (target <= 8)\n",
 	    c, lon[c], lo[c], hin[c], hi[c], hi[c] - lo[c] }' "$RESULTS"
 say "CPU share: of the daemon's CPU time, the part signatures + CSR verifications need; independent of other load"
-say "targets: ratio >= 0.85 at N = 10000; cfssl ratio >= 4 (RSA-2048 CA); peak RSS <= 64 MiB; p99 <= 250 ms"
+say "SoftHSM ratio: certspool's certs/s over SoftHSM's own C_Sign rate on the same key with $SIGN_THREADS threads, measured right after the run"
+say "targets: ratio >= 0.85 at N = 10000; SoftHSM ratio >= 0.85; cfssl ratio >= 4 (RSA-2048 CA); peak RSS <= 64 MiB; p99 <= 250 ms"
 if [ -n "$REVOKEN" ]; then
 	say ""
 	say "revocation drill (one document, 4 CRL shards; targets: all in the CRLs within 60 s of the drop, peak RSS within 16 MiB of idle):"
