@@ -30,6 +30,22 @@
 # the "CPU share": of the daemon's CPU time, the part the signatures and
 # CSR verifications alone need (1.00 = it did nothing else).
 #
+# HSM CAs (hsm-p384, hsm-rsa4096): each run initializes a SoftHSM2 token
+# of its own in the run directory (SOFTHSM2_CONF, softhsm2-util
+# --init-token), has `certspool init --hsm` generate the issuing key in it,
+# and issues the same N orders.  Right after the run, scripts/p11rate.c
+# (built into BENCH_DIR like gencsr) measures SoftHSM's own rate on that
+# key: it logs in once, opens one session per thread and loops C_SignInit
+# + C_Sign (CKM_ECDSA over a SHA-384 digest, CKM_RSA_PKCS over a SHA-256
+# DigestInfo) for --p11-seconds, with as many threads as the daemon signs
+# on (workers; 0 = one per online CPU; the signer process serves workers
+# + 1 channels, issuance uses at most workers at once).  Printed: its
+# signatures/s and the "SoftHSM ratio", certspool's certs/s over it
+# (target >= 0.85).  SoftHSM computes on the same cores as the daemon,
+# so every CPU-second the daemon spends on anything but the signature
+# (its own check of each returned signature, CSR verification, the
+# database, the messages) lowers this ratio.
+#
 #   sh scripts/bench.sh [options]         (make bench / make bench-smoke)
 #   --n "N ..."          orders per run (default 10000)
 #   --ca "CA ..."        issuing CAs: p384 and/or rsa4096 (certspool
@@ -37,7 +53,10 @@
 #                        P-384 CA, sha256 of an RSA one) and/or rsa2048
 #                        (made with openssl under a P-384 demo root and
 #                        `ca import`ed: an existing CA, the cfssl
-#                        comparison point) (default "p384 rsa4096 rsa2048")
+#                        comparison point) and/or hsm-p384, hsm-rsa4096
+#                        (the key in a SoftHSM2 token, see above)
+#                        (default "p384 rsa4096 rsa2048 hsm-p384
+#                        hsm-rsa4096")
 #   --rss-n "N ..."      extra runs (rsa2048 CA if listed, no cfssl) for the
 #                        RSS flatness check (default "1000 100000"; "" for
 #                        none; 100,000 P-256 CSRs take about a minute to
@@ -59,6 +78,7 @@
 #   --no-cfssl           skip the cfssl comparison
 #   --cfssl-seconds S    wrk duration per CA (default 10)
 #   --speed-seconds S    `openssl speed` duration per algorithm (default 3)
+#   --p11-seconds S      p11rate's C_Sign loop per HSM run (default 10)
 #   --perf               also record each run with perf (a second run, in
 #                        perf-<CA>-<N>/: perf.txt top symbols,
 #                        perf-summary.txt CPU by step and cost class)
@@ -74,12 +94,14 @@
 #   --revoke-per-order R recipients per order in the drill (default
 #                        N / 10000 rounded up: a document holds at most
 #                        10,000 <revoke>)
-#   --smoke              N=200, CAs p384 and rsa2048, no cfssl, 5 drops,
-#                        1 s speed,
+#   --smoke              N=200, CAs p384, rsa2048 and hsm-p384, no cfssl,
+#                        5 drops, 1 s speed, 1 s C_Sign loop,
 #                        drill with 300 certificates in orders of 3
 # Environment: BENCH_DIR (default tests/tmp/bench) holds the CSR cache
 # (csr-<key>.pem, reused and extended across invocations) and the runs;
 # BENCH_BIN (default ./certspool) the binary, e.g. to compare two builds.
+# Needs for the HSM CAs: softhsm2 (/usr/lib/softhsm/libsofthsm2.so),
+# libp11-kit-dev and pkg-config (installed if missing, like the rest).
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${BENCH_BIN:-$ROOT/certspool}
