@@ -42,7 +42,10 @@
 # + 1 channels, issuance uses at most workers at once).  Printed: its
 # signatures/s (measured before and after the run, the mean counts: the
 # machine's load drifts) and the "SoftHSM ratio", certspool's certs/s
-# over it (target >= 0.85).  SoftHSM computes on the same cores as the daemon,
+# over it (target >= 0.85); and, not moved by other load, the "SoftHSM
+# CPU ratio": p11rate's CPU time per signature over the CPU time per
+# certificate of the daemon and its signer (1.00 = they spent CPU on
+# nothing but the token's signatures).  SoftHSM computes on the same cores as the daemon,
 # so every CPU-second the daemon spends on anything but the signature
 # (its own check of each returned signature, CSR verification, the
 # database, the messages) lowers this ratio.
@@ -457,8 +460,8 @@ p11rate_run() {
 	if "$P11RATE" "$P11MOD" "$uri" "$1/hsm/pin" "$SIGN_THREADS" \
 	    "$P11_SECONDS" >"$1/p11rate-$2.log" 2>&1; then
 		say "SoftHSM $2 the run: $(cat "$1/p11rate-$2.log"), load average (1 min) after it $(cut -d' ' -f1 /proc/loadavg)"
-		awk '/^signatures\/s: / { print $2 }' "$1/p11rate-$2.log" \
-		    >"$1/p11rate-$2.txt"
+		awk '/^signatures\/s: / { c = $0; sub(/.*; /, "", c)
+		    print $2, c + 0 }' "$1/p11rate-$2.log" >"$1/p11rate-$2.txt"
 	else
 		say "SoftHSM rate $2 the run: failed: $(cat "$1/p11rate-$2.log")"
 		FAILED=1
@@ -525,7 +528,7 @@ run_one() {
 	say "CPU share of signing + CSR verification: $share (1.00 = the daemon did nothing else)"
 	say "peak RSS: $rssm MiB"
 	phases "$W/certspool.db"
-	p11r="-" p11ratio="-"
+	p11r="-" p11ratio="-" p11cpu="-"
 	case $ca in hsm-*)
 		p11rate_run "$W" after
 		if [ -s "$W/p11rate-before.txt" ] && [ -s "$W/p11rate-after.txt" ]; then
@@ -534,6 +537,11 @@ run_one() {
 			p11ratio=$(awk -v a="$cps" -v b="$p11r" 'BEGIN { printf "%.2f", a / b }')
 			say "SoftHSM signatures/s: $p11r (mean of the loops before and after the run, $SIGN_THREADS threads)"
 			say "SoftHSM ratio: $p11ratio (certspool $cps certs/s / SoftHSM $p11r signatures/s; target >= 0.85)"
+			# load-independent: CPU per token signature over the
+			# daemon's (and signer's) CPU per certificate
+			p11cpu=$(cat "$W/p11rate-before.txt" "$W/p11rate-after.txt" |
+			    awk -v c="$cpc" '{ s += $2 } END { printf "%.2f", (c > 0 ? s / 2 / c : 0) }')
+			say "SoftHSM CPU ratio: $p11cpu (SoftHSM's CPU per signature / certspool's $cpc us CPU per certificate; 1.00 = nothing but the token's signature)"
 		else
 			FAILED=1
 		fi
@@ -552,9 +560,9 @@ run_one() {
 	if [ "$PERF" = 1 ]; then
 		perf_run "$ca" "$n"
 	fi
-	printf '%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s\n' "$ca" "$KEY" "$n" \
+	printf '%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s\n' "$ca" "$KEY" "$n" \
 	    "$cps" "$lim" "$ratio" "$rssm" "$cfr" "$secs" "$share" "$p11r" \
-	    "$p11ratio" "$load0/$load1" >>"$RESULTS"
+	    "$p11ratio" "$load0/$load1" "$p11cpu" >>"$RESULTS"
 	[ "$KEEP" = 1 ] || [ "$PERF" = 1 ] || discard "$W"
 }
 
@@ -1029,10 +1037,10 @@ done
 say ""
 say "## certspool benchmark ($(date -u +%Y-%m-%d), $(openssl version | awk '{print $1, $2}'), CSR key $KEY, workers $WORKERS)"
 say ""
-say "| machine | issuing CA | N | certs/s | raw limit | ratio | peak RSS | cfssl ratio | CPU share | SoftHSM signs/s | SoftHSM ratio | load |"
-say "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
-sort -t'|' -k1,1r -k3,3n "$RESULTS" | while IFS='|' read -r ca key n cps lim ratio rssm cfr secs share p11r p11ratio load; do
-	say "| $MACHINE | $ca | $n | $cps | $lim | $ratio | $rssm MiB | $cfr | $share | $p11r | $p11ratio | $load |"
+say "| machine | issuing CA | N | certs/s | raw limit | ratio | peak RSS | cfssl ratio | CPU share | SoftHSM signs/s | SoftHSM ratio | SoftHSM CPU ratio | load |"
+say "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+sort -t'|' -k1,1r -k3,3n "$RESULTS" | while IFS='|' read -r ca key n cps lim ratio rssm cfr secs share p11r p11ratio load p11cpu; do
+	say "| $MACHINE | $ca | $n | $cps | $lim | $ratio | $rssm MiB | $cfr | $share | $p11r | $p11ratio | $p11cpu | $load |"
 done
 say ""
 say "pickup latency: $LAT"
@@ -1043,7 +1051,7 @@ awk -F'|' '{ if (!($1 in lo) || $3 < lon[$1]) { lon[$1] = $3; lo[$1] = $7 }
 	printf "RSS flatness (%s): N=%d %.1f MiB vs N=%d %.1f MiB, difference %.1f MiB (target <= 8)\n",
 	    c, lon[c], lo[c], hin[c], hi[c], hi[c] - lo[c] }' "$RESULTS"
 say "CPU share: of the daemon's CPU time, the part signatures + CSR verifications need; independent of other load"
-say "SoftHSM ratio: certspool's certs/s over SoftHSM's own C_Sign rate on the same key with $SIGN_THREADS threads (mean of a loop before and one after the run)"
+say "SoftHSM ratio: certspool's certs/s over SoftHSM's own C_Sign rate on the same key with $SIGN_THREADS threads (mean of a loop before and one after the run); SoftHSM CPU ratio: SoftHSM's CPU per signature over certspool's CPU per certificate (independent of other load)"
 say "targets: ratio >= 0.85 at N = 10000; SoftHSM ratio >= 0.85; cfssl ratio >= 4 (RSA-2048 CA); peak RSS <= 64 MiB; p99 <= 250 ms"
 if [ -n "$REVOKEN" ]; then
 	say ""

@@ -14,7 +14,7 @@ BENCH_DIR=$T/bench sh "$ROOT/scripts/bench.sh" --smoke --keep >"$OUT" 2>&1
 st=$?
 check_eq "bench.sh --smoke exit status" 0 "$st"
 for field in "machine: " "certs/s: " "raw limit: " "ratio: " "peak RSS: " \
-    "elapsed: " "pickup latency: p50 " "| machine | issuing CA | N | certs/s | raw limit | ratio | peak RSS | cfssl ratio | CPU share | SoftHSM signs/s | SoftHSM ratio | load |"; do
+    "elapsed: " "pickup latency: p50 " "| machine | issuing CA | N | certs/s | raw limit | ratio | peak RSS | cfssl ratio | CPU share | SoftHSM signs/s | SoftHSM ratio | SoftHSM CPU ratio | load |"; do
 	check "prints \"$field\"" grep -qF "$field" "$OUT"
 done
 check_eq "every run issued all 200" 3 "$(grep -c '^issued: 200/200 ' "$OUT")"
@@ -32,20 +32,21 @@ check "CSR cache reused under BENCH_DIR" test -s "$T/bench/csr-p256.pem"
 H=$T/bench/run-hsm-p384-200
 threads=$(getconf _NPROCESSORS_ONLN)
 for when in before after; do
-	check "SoftHSM rate $when the run, numeric, on $threads threads" grep -qE "^SoftHSM $when the run: signatures/s: [0-9]+\.[0-9] \([0-9]+ in [0-9.]+ s, $threads threads, CKM_ECDSA, SHA-384 digest\), load average \(1 min\) after it [0-9.]+$" "$OUT"
+	check "SoftHSM rate $when the run, numeric, on $threads threads" grep -qE "^SoftHSM $when the run: signatures/s: [0-9]+\.[0-9] \([0-9]+ in [0-9.]+ s, $threads threads, CKM_ECDSA, SHA-384 digest; [0-9]+ us CPU each\), load average \(1 min\) after it [0-9.]+$" "$OUT"
 done
 check_eq "SoftHSM rate = the mean of before and after" \
     "$(sed -n 's/^SoftHSM \(before\|after\) the run: signatures\/s: \([0-9.]*\) .*/\2/p' "$OUT" | awk '{ s += $1 } END { printf "%.1f", s / 2 }')" \
     "$(sed -n "s/^SoftHSM signatures\/s: \([0-9.]*\) (mean of the loops before and after the run, $threads threads)\$/\1/p" "$OUT")"
 check "SoftHSM ratio, numeric" grep -qE '^SoftHSM ratio: [0-9]+\.[0-9]{2} \(certspool [0-9.]+ certs/s / SoftHSM [0-9.]+ signatures/s; target >= 0\.85\)$' "$OUT"
-check "hsm-p384 table row with the SoftHSM rate and ratio" grep -qE '^\| .* \| hsm-p384 \| 200 \| [0-9.]+ \| .* \| [0-9]+\.[0-9] \| [0-9]+\.[0-9]{2} \| [0-9.]+/[0-9.]+ \|$' "$OUT"
-check_eq "file-key rows have no SoftHSM figures" 2 "$(grep -cE '^\| .* \| (p384|rsa2048) \| 200 \| .* \| - \| - \| [0-9.]+/[0-9.]+ \|$' "$OUT")"
+check "hsm-p384 table row with the SoftHSM rate and ratio" grep -qE '^\| .* \| hsm-p384 \| 200 \| [0-9.]+ \| .* \| [0-9]+\.[0-9] \| [0-9]+\.[0-9]{2} \| [0-9]+\.[0-9]{2} \| [0-9.]+/[0-9.]+ \|$' "$OUT"
+check_eq "file-key rows have no SoftHSM figures" 2 "$(grep -cE '^\| .* \| (p384|rsa2048) \| 200 \| .* \| - \| - \| - \| [0-9.]+/[0-9.]+ \|$' "$OUT")"
 # the ratio printed is certs/s over the SoftHSM rate printed
 cps=$(sed -n '/^== run: CA hsm-p384,/,/^SoftHSM ratio/s/^certs\/s: //p' "$OUT")
 p11r=$(sed -n 's/^SoftHSM signatures\/s: \([0-9.]*\) .*/\1/p' "$OUT")
 check_eq "SoftHSM ratio = certs/s / signatures/s" \
     "$(awk -v a="$cps" -v b="$p11r" 'BEGIN { printf "%.2f", a / b }')" \
     "$(sed -n 's/^SoftHSM ratio: \([0-9.]*\) .*/\1/p' "$OUT")"
+check "SoftHSM CPU ratio, numeric" grep -qE '^SoftHSM CPU ratio: [0-9]+\.[0-9]{2} \(SoftHSM.s CPU per signature / certspool.s [0-9]+ us CPU per certificate; ' "$OUT"
 check "hsm-p384: ca_key is a PKCS#11 URI" grep -q '^ca_key = "\{0,1\}pkcs11:' "$H/certspool.conf"
 check "hsm-p384: no ca.key file" test ! -e "$H/ca/ca.key"
 check "hsm-p384: the token is the run's own" test -s "$H/hsm/softhsm2.conf"
