@@ -33,10 +33,11 @@
 # HSM CAs (hsm-p384, hsm-rsa4096): each run initializes a SoftHSM2 token
 # of its own in the run directory (SOFTHSM2_CONF, softhsm2-util
 # --init-token), has `certspool init --hsm` generate the issuing key in it,
-# and issues the same N orders.  Right after the run, scripts/p11rate.c
-# (built into BENCH_DIR like gencsr) measures SoftHSM's own rate on that
-# key: it logs in once, opens one session per thread and loops C_SignInit
-# + C_Sign (CKM_ECDSA over a SHA-384 digest, CKM_RSA_PKCS over a SHA-256
+# and issues the same N orders.  Before and after the run,
+# scripts/p11rate.c (built into BENCH_DIR like gencsr) measures SoftHSM's
+# own rate on that
+# key: it logs in once, opens one session per thread and loops
+# C_SignInit + C_Sign (CKM_ECDSA over a SHA-384 digest, CKM_RSA_PKCS over a SHA-256
 # DigestInfo) for --p11-seconds, with as many threads as the daemon signs
 # on (workers; 0 = one per online CPU; the signer process serves workers
 # + 1 channels, issuance uses at most workers at once).  Printed: its
@@ -45,10 +46,10 @@
 # over it (target >= 0.85); and, not moved by other load, the "SoftHSM
 # CPU ratio": p11rate's CPU time per signature over the CPU time per
 # certificate of the daemon and its signer (1.00 = they spent CPU on
-# nothing but the token's signatures).  SoftHSM computes on the same cores as the daemon,
-# so every CPU-second the daemon spends on anything but the signature
-# (its own check of each returned signature, CSR verification, the
-# database, the messages) lowers this ratio.
+# nothing but the token's signatures).  SoftHSM computes on the same
+# cores as the daemon, so every CPU-second the daemon spends on anything
+# but the signature (its own check of each returned signature, CSR
+# verification, the database, the messages) lowers these ratios.
 #
 #   sh scripts/bench.sh [options]         (make bench / make bench-smoke)
 #   --n "N ..."          orders per run (default 10000)
