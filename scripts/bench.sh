@@ -35,12 +35,11 @@
 # --init-token), has `certspool init --hsm` generate the issuing key in it,
 # and issues the same N orders.  Before and after the run,
 # scripts/p11rate.c (built into BENCH_DIR like gencsr) measures SoftHSM's
-# own rate on that
-# key: it logs in once, opens one session per thread and loops
-# C_SignInit + C_Sign (CKM_ECDSA over a SHA-384 digest, CKM_RSA_PKCS over a SHA-256
-# DigestInfo) for --p11-seconds, with as many threads as the daemon signs
-# on (workers; 0 = one per online CPU; the signer process serves workers
-# + 1 channels, issuance uses at most workers at once).  Printed: its
+# own rate on that key: it logs in once, opens one session per thread and
+# loops C_SignInit + C_Sign (CKM_ECDSA over a SHA-384 digest, CKM_RSA_PKCS
+# over a SHA-256 DigestInfo) for --p11-seconds, with as many threads as
+# the daemon signs on (workers; 0 = one per online CPU; the signer process
+# serves workers + 1 channels, issuance uses at most workers at once).  Printed: its
 # signatures/s (measured before and after the run, the mean counts: the
 # machine's load drifts) and the "SoftHSM ratio", certspool's certs/s
 # over it (target >= 0.85); and, not moved by other load, the "SoftHSM
