@@ -1,6 +1,12 @@
 # Benchmark (scripts/bench.sh), included by the top Makefile.
-#   make bench                 N = 10,000 with the RSA-3072 and an RSA-2048
-#                              issuing CA, cfssl serve comparison, RSS at
+#   make bench                 N = 10,000 with the P-384 and RSA-4096 demo
+#                              CAs, an imported RSA-2048 CA, and P-384 and
+#                              RSA-4096 CA keys in a SoftHSM2 token of the
+#                              run (hsm-p384, hsm-rsa4096: each followed by
+#                              SoftHSM's own C_Sign rate on that key with
+#                              the daemon's signing threads, scripts/
+#                              p11rate.c, and the certspool/SoftHSM ratio);
+#                              cfssl serve comparison, RSS at
 #                              N = 1,000 and 100,000, pickup latency;
 #                              then the revocation drill (100,000
 #                              certificates revoked by one document, 4 CRL
@@ -10,8 +16,11 @@
 #   make bench BENCH_ARGS='--n "" --rss-n "" --drops 0 --no-cfssl --ca rsa2048'
 #                              the revocation drill alone
 #   make bench BENCH_ARGS='--n 20000 --rss-n "" --no-cfssl'   (see --help)
-#   make bench-smoke           N = 200, no cfssl, a drill of 300: checks
-#                              that it all works
+#   make bench BENCH_ARGS='--ca "hsm-p384 hsm-rsa4096" --rss-n "" --drops 0 --revoke-n 0 --no-cfssl'
+#                              the HSM runs and their SoftHSM ratios alone
+#   make bench-smoke           N = 200 (P-384, RSA-2048 and hsm-p384 CAs),
+#                              no cfssl, a drill of 300: checks that it all
+#                              works (needs softhsm2, a test dependency)
 BENCH_ARGS ?=
 
 bench: certspool

@@ -30,6 +30,26 @@
 # the "CPU share": of the daemon's CPU time, the part the signatures and
 # CSR verifications alone need (1.00 = it did nothing else).
 #
+# HSM CAs (hsm-p384, hsm-rsa4096): each run initializes a SoftHSM2 token
+# of its own in the run directory (SOFTHSM2_CONF, softhsm2-util
+# --init-token), has `certspool init --hsm` generate the issuing key in it,
+# and issues the same N orders.  Before and after the run,
+# scripts/p11rate.c (built into BENCH_DIR like gencsr) measures SoftHSM's
+# own rate on that key: it logs in once, opens one session per thread and
+# loops C_SignInit + C_Sign (CKM_ECDSA over a SHA-384 digest, CKM_RSA_PKCS
+# over a SHA-256 DigestInfo) for --p11-seconds, with as many threads as
+# the daemon signs on (workers; 0 = one per online CPU; the signer process
+# serves workers + 1 channels, issuance uses at most workers at once).  Printed: its
+# signatures/s (measured before and after the run, the mean counts: the
+# machine's load drifts) and the "SoftHSM ratio", certspool's certs/s
+# over it (target >= 0.85); and, not moved by other load, the "SoftHSM
+# CPU ratio": p11rate's CPU time per signature over the CPU time per
+# certificate of the daemon and its signer (1.00 = they spent CPU on
+# nothing but the token's signatures).  SoftHSM computes on the same
+# cores as the daemon, so every CPU-second the daemon spends on anything
+# but the signature (its own check of each returned signature, CSR
+# verification, the database, the messages) lowers these ratios.
+#
 #   sh scripts/bench.sh [options]         (make bench / make bench-smoke)
 #   --n "N ..."          orders per run (default 10000)
 #   --ca "CA ..."        issuing CAs: p384 and/or rsa4096 (certspool
@@ -37,7 +57,10 @@
 #                        P-384 CA, sha256 of an RSA one) and/or rsa2048
 #                        (made with openssl under a P-384 demo root and
 #                        `ca import`ed: an existing CA, the cfssl
-#                        comparison point) (default "p384 rsa4096 rsa2048")
+#                        comparison point) and/or hsm-p384, hsm-rsa4096
+#                        (the key in a SoftHSM2 token, see above)
+#                        (default "p384 rsa4096 rsa2048 hsm-p384
+#                        hsm-rsa4096")
 #   --rss-n "N ..."      extra runs (rsa2048 CA if listed, no cfssl) for the
 #                        RSS flatness check (default "1000 100000"; "" for
 #                        none; 100,000 P-256 CSRs take about a minute to
@@ -59,6 +82,7 @@
 #   --no-cfssl           skip the cfssl comparison
 #   --cfssl-seconds S    wrk duration per CA (default 10)
 #   --speed-seconds S    `openssl speed` duration per algorithm (default 3)
+#   --p11-seconds S      p11rate's C_Sign loop per HSM run (default 10)
 #   --perf               also record each run with perf (a second run, in
 #                        perf-<CA>-<N>/: perf.txt top symbols,
 #                        perf-summary.txt CPU by step and cost class)
@@ -74,12 +98,14 @@
 #   --revoke-per-order R recipients per order in the drill (default
 #                        N / 10000 rounded up: a document holds at most
 #                        10,000 <revoke>)
-#   --smoke              N=200, CAs p384 and rsa2048, no cfssl, 5 drops,
-#                        1 s speed,
+#   --smoke              N=200, CAs p384, rsa2048 and hsm-p384, no cfssl,
+#                        5 drops, 1 s speed, 1 s C_Sign loop,
 #                        drill with 300 certificates in orders of 3
 # Environment: BENCH_DIR (default tests/tmp/bench) holds the CSR cache
 # (csr-<key>.pem, reused and extended across invocations) and the runs;
 # BENCH_BIN (default ./certspool) the binary, e.g. to compare two builds.
+# Needs for the HSM CAs: softhsm2 (/usr/lib/softhsm/libsofthsm2.so),
+# libp11-kit-dev and pkg-config (installed if missing, like the rest).
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${BENCH_BIN:-$ROOT/certspool}
@@ -87,7 +113,7 @@ BD=${BENCH_DIR:-$ROOT/tests/tmp/bench}
 export CERTSPOOL_SCHEMA_DIR=$ROOT/schemas
 
 NS="10000"
-CAS="p384 rsa4096 rsa2048"
+CAS="p384 rsa4096 rsa2048 hsm-p384 hsm-rsa4096"
 RSSNS="1000 100000"
 KEY=p256
 PERFILE=10000
@@ -96,6 +122,7 @@ DROPS=50
 CFSSL=1
 CFSSL_SECONDS=10
 SPEED_SECONDS=3
+P11_SECONDS=10
 PERF=0
 KEEP=0
 SETUP_ONLY=0
@@ -116,6 +143,7 @@ while [ $# -gt 0 ]; do
 	--no-cfssl) CFSSL=0 ;;
 	--cfssl-seconds) CFSSL_SECONDS=$2; shift ;;
 	--speed-seconds) SPEED_SECONDS=$2; shift ;;
+	--p11-seconds) P11_SECONDS=$2; shift ;;
 	--perf) PERF=1 ;;
 	--keep) KEEP=1 ;;
 	--latency-dir) LATDIR=$2; shift ;;
@@ -124,8 +152,9 @@ while [ $# -gt 0 ]; do
 	--revoke-per-order) REVOKEPER=$2; shift ;;
 	--revoke-timeout) REVOKETIMEOUT=$2; shift ;;
 	--setup-only) SETUP_ONLY=1; KEEP=1; CFSSL=0; DROPS=0 ;;
-	--smoke) NS=200; CAS="p384 rsa2048"; RSSNS=""; CFSSL=0; DROPS=5
-		SPEED_SECONDS=1; PERFILE=10000; REVOKEN=300; REVOKEPER=3 ;;
+	--smoke) NS=200; CAS="p384 rsa2048 hsm-p384"; RSSNS=""; CFSSL=0
+		DROPS=5; SPEED_SECONDS=1; P11_SECONDS=1; PERFILE=10000
+		REVOKEN=300; REVOKEPER=3 ;;
 	-h|--help) sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//'
 		exit 0 ;;
 	*) echo "bench: unknown option $1" >&2; exit 2 ;;
@@ -137,9 +166,12 @@ p256) SPEED_VERIFY=ecdsap256 ;;
 rsa2048) SPEED_VERIFY=rsa2048 ;;
 *) echo "bench: --key is p256 or rsa2048" >&2; exit 2 ;;
 esac
+HSM=0
 for ca in $CAS; do
-	case $ca in p384|rsa4096|rsa2048) ;; *)
-		echo "bench: --ca takes p384, rsa4096 and/or rsa2048" >&2
+	case $ca in p384|rsa4096|rsa2048) ;;
+	hsm-p384|hsm-rsa4096) HSM=1 ;;
+	*)	echo "bench: --ca takes p384, rsa4096, rsa2048, hsm-p384 and/or" \
+		    "hsm-rsa4096" >&2
 		exit 2 ;;
 	esac
 done
@@ -163,6 +195,13 @@ fi
 if [ "$PERF" = 1 ]; then
 	want perf linux-perf
 fi
+P11MOD=/usr/lib/softhsm/libsofthsm2.so
+if [ "$HSM" = 1 ]; then
+	want softhsm2-util softhsm2
+	want pkg-config pkg-config
+	[ -f /usr/include/p11-kit-1/p11-kit/pkcs11.h ] ||
+	    need_pkgs="$need_pkgs libp11-kit-dev"
+fi
 if [ -n "$need_pkgs" ]; then
 	say "bench: installing:$need_pkgs"
 	SUDO=""
@@ -180,8 +219,21 @@ if [ ! -x "$GENCSR" ] || [ "$ROOT/scripts/gencsr.c" -nt "$GENCSR" ]; then
 	cc -O2 -o "$GENCSR.tmp" "$ROOT/scripts/gencsr.c" -lcrypto &&
 	    mv "$GENCSR.tmp" "$GENCSR" || die "cannot build gencsr"
 fi
+P11RATE=$BD/p11rate
+if [ "$HSM" = 1 ]; then
+	[ -f "$P11MOD" ] || die "$P11MOD is missing (Debian softhsm2)"
+	if [ ! -x "$P11RATE" ] || [ "$ROOT/scripts/p11rate.c" -nt "$P11RATE" ]; then
+		# shellcheck disable=SC2046
+		cc -O2 -o "$P11RATE.tmp" "$ROOT/scripts/p11rate.c" \
+		    $(pkg-config --cflags --libs p11-kit-1) -lcrypto -lpthread &&
+		    mv "$P11RATE.tmp" "$P11RATE" || die "cannot build p11rate"
+	fi
+fi
 
 CORES=$(nproc)
+# the daemon's signing threads: workers, 0 = one per online CPU
+SIGN_THREADS=$WORKERS
+[ "$SIGN_THREADS" -gt 0 ] || SIGN_THREADS=$(getconf _NPROCESSORS_ONLN)
 MODEL=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 MACHINE="${MODEL:-unknown CPU}, $CORES cores"
 
@@ -210,7 +262,7 @@ csr_cache() {
 # Per-second rates on one core; "-multi 1" runs the timing in a child.
 # speed_alg CA: its openssl speed algorithm.
 speed_alg() {
-	case $1 in p384) echo ecdsap384 ;; *) echo "$1" ;; esac
+	case ${1#hsm-} in p384) echo ecdsap384 ;; *) echo "${1#hsm-}" ;; esac
 }
 SPEED_ALGS=$SPEED_VERIFY
 for ca in $CAS; do
@@ -225,8 +277,8 @@ openssl speed -seconds "$SPEED_SECONDS" -multi 1 $SPEED_ALGS >"$SPEED_OUT" 2>/de
     die "openssl speed failed"
 # rate ALG sign|verify: operations per second on one core.
 rate() {
-	case $1 in
-	rsa*) bits=${1#rsa}
+	case ${1#hsm-} in
+	rsa*) bits=${1#hsm-}; bits=${bits#rsa}
 		awk -v b="$bits" -v w="$2" '$1 == "rsa" && $2 == b && $3 ~ /^bits/ {
 		    print (w == "sign" ? $(NF-1) : $NF); exit }' "$SPEED_OUT" ;;
 	ecdsap256) awk -v w="$2" '/ecdsa \(nistp256\)/ {
@@ -271,12 +323,29 @@ setup_dir() {
 	mkdir -p "$W"
 	HASH=sha256
 	case $2 in
-	p384) HASH=sha384; initkey=p384 ;;
-	rsa4096) initkey=rsa4096 ;;
+	p384|hsm-p384) HASH=sha384; initkey=p384 ;;
+	rsa4096|hsm-rsa4096) initkey=rsa4096 ;;
 	*) initkey=p384 ;;	# the demo root under the imported RSA-2048 CA
 	esac
-	"$BIN" init "$W" --ca-key "$initkey" >/dev/null ||
-	    die "certspool init failed"
+	case $2 in
+	hsm-*)	# a SoftHSM2 token of the run's own; init makes the key in it
+		H=$W/hsm
+		mkdir -p "$H/tokens"
+		printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' \
+		    "$H" >"$H/softhsm2.conf"
+		export SOFTHSM2_CONF=$H/softhsm2.conf
+		softhsm2-util --init-token --free --label certspool-bench \
+		    --so-pin 87654321 --pin 246810 >/dev/null 2>&1 ||
+		    die "softhsm2-util --init-token failed"
+		printf '246810\n' >"$H/pin"
+		chmod 600 "$H/pin"
+		"$BIN" init "$W" --hsm "$P11MOD" --token certspool-bench \
+		    --pin-file "$H/pin" --ca-key "$initkey" >/dev/null ||
+		    die "certspool init --hsm failed"
+		;;
+	*)	"$BIN" init "$W" --ca-key "$initkey" >/dev/null ||
+		    die "certspool init failed" ;;
+	esac
 	sed -i -e "s/^settle_seconds = .*/settle_seconds = 0/" \
 	    -e "s/^workers = .*/workers = $WORKERS/" "$W/certspool.conf"
 	if [ "$2" = rsa2048 ]; then
@@ -380,6 +449,25 @@ RESULTS=$BD/results.$$
 : >"$RESULTS"
 FAILED=0
 
+# p11rate_run DIR WHEN: SoftHSM's own rate on the run's key with as many
+# threads as the daemon signs on (workers: the signer serves workers + 1
+# channels, issuance uses at most workers at once); the rate alone in
+# DIR/p11rate-WHEN.txt.  Measured before and after the run: the machine
+# is shared and its load drifts.
+p11rate_run() {
+	uri=$(sed -n 's/^ca_key = "\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$1/certspool.conf")
+	: >"$1/p11rate-$2.txt"
+	if "$P11RATE" "$P11MOD" "$uri" "$1/hsm/pin" "$SIGN_THREADS" \
+	    "$P11_SECONDS" >"$1/p11rate-$2.log" 2>&1; then
+		say "SoftHSM $2 the run: $(cat "$1/p11rate-$2.log"), load average (1 min) after it $(cut -d' ' -f1 /proc/loadavg)"
+		awk '/^signatures\/s: / { c = $0; sub(/.*; /, "", c)
+		    print $2, c + 0 }' "$1/p11rate-$2.log" >"$1/p11rate-$2.txt"
+	else
+		say "SoftHSM rate $2 the run: failed: $(cat "$1/p11rate-$2.log")"
+		FAILED=1
+	fi
+}
+
 # run_one CA N: the throughput run; appends a line to $RESULTS.
 run_one() {
 	ca=$1 n=$2
@@ -405,6 +493,7 @@ run_one() {
 		say "prepared: $W ($nfiles files); run: $BIN --config $W/certspool.conf daemon --once"
 		return 0
 	fi
+	case $ca in hsm-*) p11rate_run "$W" before ;; esac
 	load0=$(cut -d' ' -f1 /proc/loadavg)
 	t0=$(date +%s%N)
 	/usr/bin/time -v -o "$W/time.txt" "$BIN" --config "$W/certspool.conf" \
@@ -439,6 +528,25 @@ run_one() {
 	say "CPU share of signing + CSR verification: $share (1.00 = the daemon did nothing else)"
 	say "peak RSS: $rssm MiB"
 	phases "$W/certspool.db"
+	p11r="-" p11ratio="-" p11cpu="-"
+	case $ca in hsm-*)
+		p11rate_run "$W" after
+		if [ -s "$W/p11rate-before.txt" ] && [ -s "$W/p11rate-after.txt" ]; then
+			p11r=$(cat "$W/p11rate-before.txt" "$W/p11rate-after.txt" |
+			    awk '{ s += $1 } END { printf "%.1f", s / 2 }')
+			p11ratio=$(awk -v a="$cps" -v b="$p11r" 'BEGIN { printf "%.2f", a / b }')
+			say "SoftHSM signatures/s: $p11r (mean of the loops before and after the run, $SIGN_THREADS threads)"
+			say "SoftHSM ratio: $p11ratio (certspool $cps certs/s / SoftHSM $p11r signatures/s; target >= 0.85)"
+			# load-independent: CPU per token signature over the
+			# daemon's (and signer's) CPU per certificate
+			p11cpu=$(cat "$W/p11rate-before.txt" "$W/p11rate-after.txt" |
+			    awk -v c="$cpc" '{ s += $2 } END { printf "%.2f", (c > 0 ? s / 2 / c : 0) }')
+			say "SoftHSM CPU ratio: $p11cpu (SoftHSM's CPU per signature / certspool's $cpc us CPU per certificate; 1.00 = nothing but the token's signature)"
+		else
+			FAILED=1
+		fi
+		;;
+	esac
 	[ "$issued" -eq "$n" ] || {
 		say "bench: run $ca/$n issued $issued of $n; see $W/daemon.log"
 		FAILED=1
@@ -452,8 +560,9 @@ run_one() {
 	if [ "$PERF" = 1 ]; then
 		perf_run "$ca" "$n"
 	fi
-	printf '%s|%s|%s|%s|%s|%s|%s|%s|%s|%s\n' "$ca" "$KEY" "$n" "$cps" "$lim" \
-	    "$ratio" "$rssm" "$cfr" "$secs" "$share" >>"$RESULTS"
+	printf '%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s\n' "$ca" "$KEY" "$n" \
+	    "$cps" "$lim" "$ratio" "$rssm" "$cfr" "$secs" "$share" "$p11r" \
+	    "$p11ratio" "$load0/$load1" "$p11cpu" >>"$RESULTS"
 	[ "$KEEP" = 1 ] || [ "$PERF" = 1 ] || discard "$W"
 }
 
@@ -928,10 +1037,10 @@ done
 say ""
 say "## certspool benchmark ($(date -u +%Y-%m-%d), $(openssl version | awk '{print $1, $2}'), CSR key $KEY, workers $WORKERS)"
 say ""
-say "| machine | issuing CA | N | certs/s | raw limit | ratio | peak RSS | cfssl ratio | CPU share |"
-say "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
-sort -t'|' -k1,1r -k3,3n "$RESULTS" | while IFS='|' read -r ca key n cps lim ratio rssm cfr secs share; do
-	say "| $MACHINE | $ca | $n | $cps | $lim | $ratio | $rssm MiB | $cfr | $share |"
+say "| machine | issuing CA | N | certs/s | raw limit | ratio | peak RSS | cfssl ratio | CPU share | SoftHSM signs/s | SoftHSM ratio | SoftHSM CPU ratio | load |"
+say "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+sort -t'|' -k1,1r -k3,3n "$RESULTS" | while IFS='|' read -r ca key n cps lim ratio rssm cfr secs share p11r p11ratio load p11cpu; do
+	say "| $MACHINE | $ca | $n | $cps | $lim | $ratio | $rssm MiB | $cfr | $share | $p11r | $p11ratio | $p11cpu | $load |"
 done
 say ""
 say "pickup latency: $LAT"
@@ -942,7 +1051,8 @@ awk -F'|' '{ if (!($1 in lo) || $3 < lon[$1]) { lon[$1] = $3; lo[$1] = $7 }
 	printf "RSS flatness (%s): N=%d %.1f MiB vs N=%d %.1f MiB, difference %.1f MiB (target <= 8)\n",
 	    c, lon[c], lo[c], hin[c], hi[c], hi[c] - lo[c] }' "$RESULTS"
 say "CPU share: of the daemon's CPU time, the part signatures + CSR verifications need; independent of other load"
-say "targets: ratio >= 0.85 at N = 10000; cfssl ratio >= 4 (RSA-2048 CA); peak RSS <= 64 MiB; p99 <= 250 ms"
+say "SoftHSM ratio: certspool's certs/s over SoftHSM's own C_Sign rate on the same key with $SIGN_THREADS threads (mean of a loop before and one after the run); SoftHSM CPU ratio: SoftHSM's CPU per signature over certspool's CPU per certificate (independent of other load)"
+say "targets: ratio >= 0.85 at N = 10000; SoftHSM ratio >= 0.85; cfssl ratio >= 4 (RSA-2048 CA); peak RSS <= 64 MiB; p99 <= 250 ms"
 if [ -n "$REVOKEN" ]; then
 	say ""
 	say "revocation drill (one document, 4 CRL shards; targets: all in the CRLs within 60 s of the drop, peak RSS within 16 MiB of idle):"

@@ -1,21 +1,24 @@
 #!/bin/sh
-# The benchmark script works: N = 200, the P-384 demo CA and an imported
-# RSA-2048 CA, no cfssl, a few
+# The benchmark script works: N = 200, the P-384 demo CA, an imported
+# RSA-2048 CA and a P-384 CA key in a SoftHSM2 token (with SoftHSM's own
+# C_Sign rate and the certspool/SoftHSM ratio), no cfssl, a few
 # latency drops, a revocation drill of 300 certificates (orders of 3, one
 # document, 4 CRL shards).  Only that it runs and prints every field is
-# checked, and the drill's CRLs are read back with openssl; speed is
+# checked, the HSM run's certificates are checked against its chain and
+# the token, and the drill's CRLs are read back with openssl; speed is
 # never asserted in tests.
 . "$(dirname "$0")/../lib.sh"
+need_tools softhsm2-util openssl sqlite3
 OUT=$T/bench.out
 BENCH_DIR=$T/bench sh "$ROOT/scripts/bench.sh" --smoke --keep >"$OUT" 2>&1
 st=$?
 check_eq "bench.sh --smoke exit status" 0 "$st"
 for field in "machine: " "certs/s: " "raw limit: " "ratio: " "peak RSS: " \
-    "elapsed: " "pickup latency: p50 " "| machine | issuing CA | N | certs/s | raw limit | ratio | peak RSS | cfssl ratio | CPU share |"; do
+    "elapsed: " "pickup latency: p50 " "| machine | issuing CA | N | certs/s | raw limit | ratio | peak RSS | cfssl ratio | CPU share | SoftHSM signs/s | SoftHSM ratio | SoftHSM CPU ratio | load |"; do
 	check "prints \"$field\"" grep -qF "$field" "$OUT"
 done
-check_eq "every run issued all 200" 2 "$(grep -c '^issued: 200/200 ' "$OUT")"
-check_eq "two table rows" 2 "$(grep -c '^| .* | \(p384\|rsa2048\) | 200 | ' "$OUT")"
+check_eq "every run issued all 200" 3 "$(grep -c '^issued: 200/200 ' "$OUT")"
+check_eq "three table rows" 3 "$(grep -c '^| .* | \(p384\|rsa2048\|hsm-p384\) | 200 | ' "$OUT")"
 check "the P-384 demo CA run" grep -q '^| .* | p384 | 200 | ' "$OUT"
 check "its batches asked sha384" grep -q '<signatureHash>sha384</signatureHash>' "$T/bench/run-p384-200/spool/archive/bench/BENCH-001.xml"
 check "numeric certs/s" grep -qE '^certs/s: [0-9]+\.[0-9]$' "$OUT"
@@ -24,6 +27,36 @@ check "numeric peak RSS" grep -qE '^peak RSS: [0-9]+\.[0-9] MiB$' "$OUT"
 check "latency p50 and p99" grep -qE '^pickup latency: p50 [0-9.]+ ms, p99 [0-9.]+ ms' "$OUT"
 check "the RSA-2048 issuing CA was imported" grep -q '^| .* | rsa2048 | 200 | ' "$OUT"
 check "CSR cache reused under BENCH_DIR" test -s "$T/bench/csr-p256.pem"
+# the SoftHSM run: the key in the run's token, SoftHSM's rate with the
+# daemon's signing threads (workers 0: one per online CPU), the ratio
+H=$T/bench/run-hsm-p384-200
+threads=$(getconf _NPROCESSORS_ONLN)
+for when in before after; do
+	check "SoftHSM rate $when the run, numeric, on $threads threads" grep -qE "^SoftHSM $when the run: signatures/s: [0-9]+\.[0-9] \([0-9]+ in [0-9.]+ s, $threads threads, CKM_ECDSA, SHA-384 digest; [0-9]+ us CPU each\), load average \(1 min\) after it [0-9.]+$" "$OUT"
+done
+check_eq "SoftHSM rate = the mean of before and after" \
+    "$(sed -n 's/^SoftHSM \(before\|after\) the run: signatures\/s: \([0-9.]*\) .*/\2/p' "$OUT" | awk '{ s += $1 } END { printf "%.1f", s / 2 }')" \
+    "$(sed -n "s/^SoftHSM signatures\/s: \([0-9.]*\) (mean of the loops before and after the run, $threads threads)\$/\1/p" "$OUT")"
+check "SoftHSM ratio, numeric" grep -qE '^SoftHSM ratio: [0-9]+\.[0-9]{2} \(certspool [0-9.]+ certs/s / SoftHSM [0-9.]+ signatures/s; target >= 0\.85\)$' "$OUT"
+check "hsm-p384 table row with the SoftHSM rate and ratio" grep -qE '^\| .* \| hsm-p384 \| 200 \| [0-9.]+ \| .* \| [0-9]+\.[0-9] \| [0-9]+\.[0-9]{2} \| [0-9]+\.[0-9]{2} \| [0-9.]+/[0-9.]+ \|$' "$OUT"
+check_eq "file-key rows have no SoftHSM figures" 2 "$(grep -cE '^\| .* \| (p384|rsa2048) \| 200 \| .* \| - \| - \| - \| [0-9.]+/[0-9.]+ \|$' "$OUT")"
+# the ratio printed is certs/s over the SoftHSM rate printed
+cps=$(sed -n '/^== run: CA hsm-p384,/,/^SoftHSM ratio/s/^certs\/s: //p' "$OUT")
+p11r=$(sed -n 's/^SoftHSM signatures\/s: \([0-9.]*\) .*/\1/p' "$OUT")
+check_eq "SoftHSM ratio = certs/s / signatures/s" \
+    "$(awk -v a="$cps" -v b="$p11r" 'BEGIN { printf "%.2f", a / b }')" \
+    "$(sed -n 's/^SoftHSM ratio: \([0-9.]*\) .*/\1/p' "$OUT")"
+check "SoftHSM CPU ratio, numeric" grep -qE '^SoftHSM CPU ratio: [0-9]+\.[0-9]{2} \(SoftHSM.s CPU per signature / certspool.s [0-9]+ us CPU per certificate; ' "$OUT"
+check "hsm-p384: ca_key is a PKCS#11 URI" grep -q '^ca_key = "\{0,1\}pkcs11:' "$H/certspool.conf"
+check "hsm-p384: no ca.key file" test ! -e "$H/ca/ca.key"
+check "hsm-p384: the token is the run's own" test -s "$H/hsm/softhsm2.conf"
+sqlite3 "$H/certspool.db" "SELECT hex(der) FROM certificate WHERE state = 'issued' ORDER BY id LIMIT 1" |
+    xxd -r -p | openssl x509 -inform DER -out "$T/hsm-cert.pem" 2>/dev/null
+check "hsm-p384: an issued certificate verifies with the run's chain" sh -c "openssl verify -partial_chain -purpose any -CAfile '$H/ca/chain.pem' '$T/hsm-cert.pem' | grep -q ': OK\$'"
+check_eq "hsm-p384: its issuer key is the token's (ca.pem)" \
+    "$(openssl x509 -in "$H/ca/ca.pem" -noout -pubkey | openssl pkey -pubin -outform DER | od -An -tx1 | tr -d ' \n')" \
+    "$(SOFTHSM2_CONF=$H/hsm/softhsm2.conf pkcs11-tool --module /usr/lib/softhsm/libsofthsm2.so --token-label certspool-bench --list-objects --type pubkey 2>/dev/null |
+	awk '$1 == "EC_POINT:" { print "3076301006072a8648ce3d020106052b81040022036200" substr($2, 5); exit }')"
 # the revocation drill
 for field in "drill issued: 300/300 " "revoked in the database: 300/300" \
     "revocation document: 100 <revoke order= batch=> selectors" \
