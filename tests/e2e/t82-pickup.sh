@@ -91,7 +91,7 @@ A1=$S/outbound/acme/PICK-1.1.tar.gz
 check "archive of PICK-1 carries bundle.p12" sh -c "tar -tzf '$A1' | grep -q 'ann@acme.example/bundle.p12'"
 
 # ---- the portal
-cs web >>"$T/web.log" 2>&1 &
+${CERTSPOOL_WRAP:-} "$BIN" --config "$T/certspool.conf" web >>"$T/web.log" 2>&1 &
 PIDS="$PIDS $!"
 wait_port "$PORT" || bail "certspool web does not listen (see $T/web.log)"
 

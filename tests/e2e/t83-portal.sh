@@ -41,7 +41,7 @@ drop acme "$T/p1.xml"
 drop beta "$T/q1.xml"
 run_once
 
-cs web >"$T/web.log" 2>&1 &
+${CERTSPOOL_WRAP:-} "$BIN" --config "$T/certspool.conf" web >"$T/web.log" 2>&1 &
 WPID=$!
 PIDS="$PIDS $WPID"
 wait_port "$PORT" || bail "certspool web does not listen"
@@ -150,7 +150,7 @@ check_eq "refusals stored nothing" "" "$(sql "SELECT csr FROM recipient WHERE em
 
 # the daemon runs from here; only the portal's wake-up can start a pass
 setconf poll_seconds 3600
-cs daemon >"$T/daemon-bg.log" 2>&1 &
+${CERTSPOOL_WRAP:-} "$BIN" --config "$T/certspool.conf" daemon >"$T/daemon-bg.log" 2>&1 &
 DPID=$!
 PIDS="$PIDS $DPID"
 sleep 1

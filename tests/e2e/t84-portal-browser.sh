@@ -44,9 +44,9 @@ cat >"$T/b.xml" <<XML
 </batch>
 XML
 
-cs web >"$T/web.log" 2>&1 &
+${CERTSPOOL_WRAP:-} "$BIN" --config "$T/certspool.conf" web >"$T/web.log" 2>&1 &
 PIDS="$PIDS $!"
-cs daemon >"$T/daemon.log" 2>&1 &
+${CERTSPOOL_WRAP:-} "$BIN" --config "$T/certspool.conf" daemon >"$T/daemon.log" 2>&1 &
 DPID=$!
 PIDS="$PIDS $DPID"
 wait_port "$PORT" || bail "certspool web does not listen"
