@@ -1,7 +1,7 @@
 /*
  * gencsr.c: benchmark helper (scripts/bench.sh), not part of certspool.
  * Writes COUNT PKCS#10 requests, each for a fresh key, as concatenated
- * PEM to OUT, using JOBS processes.  The subject is a placeholder: the
+ * PEM to OUT, using JOBS processes.  The subject is the same fixed name in all: the
  * daemon only uses the public key of a CSR.
  *
  *   cc -O2 -o gencsr scripts/gencsr.c -lcrypto

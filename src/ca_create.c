@@ -277,6 +277,43 @@ ca_keyalg(const char *keyalg, char *err, size_t errlen)
 	    "rsa4096", keyalg);
 }
 
+/*
+ * Write a new issuing CA into dir: root.pem and root.key when rkey is
+ * given, then ca.pem, chain.pem (issuing CA, root) and ca.key when ikey
+ * is given (a file key).  All or nothing, as write_all_new.
+ */
+static int
+write_ca_files(int dirfd, const char *dir, X509 *root, EVP_PKEY *rkey,
+    X509 *ica, EVP_PKEY *ikey, char *err, size_t errlen)
+{
+	X509		*pair[2] = { ica, root };
+	struct out_file	 f[5];
+	size_t		 i, n = 0;
+	int		 rc = -1;
+
+	if (rkey != NULL) {
+		f[n++] = (struct out_file){ "root.pem",
+		    pem_bio(&root, 1, NULL), 0644 };
+		f[n++] = (struct out_file){ "root.key",
+		    pem_bio(NULL, 0, rkey), 0600 };
+	}
+	f[n++] = (struct out_file){ "ca.pem", pem_bio(&ica, 1, NULL), 0644 };
+	f[n++] = (struct out_file){ "chain.pem", pem_bio(pair, 2, NULL), 0644 };
+	if (ikey != NULL)
+		f[n++] = (struct out_file){ "ca.key", pem_bio(NULL, 0, ikey),
+		    0600 };
+	for (i = 0; i < n; i++)
+		if (f[i].bio == NULL) {
+			ca_fail(err, errlen, 1, "PEM encoding failed");
+			goto out;
+		}
+	rc = write_all_new(dirfd, dir, f, n, err, errlen);
+ out:
+	for (i = 0; i < n; i++)
+		bio_wipe_free(f[i].bio);
+	return rc;
+}
+
 /* A new CA key: ECDSA P-384 or RSA-4096. */
 static EVP_PKEY *
 new_ca_key(int ec)
@@ -296,12 +333,9 @@ demo_write(const char *dir, int ec, EVP_PKEY *ipub, char *err,
     size_t errlen)
 {
 	EVP_PKEY	*rkey = NULL, *ikey = NULL;
-	X509		*root = NULL, *ica = NULL, *pair[2];
-	struct out_file	 f[5];
-	size_t		 i, n;
+	X509		*root = NULL, *ica = NULL;
 	int		 dirfd = -1, rc = -1;
 
-	memset(f, 0, sizeof(f));
 	if ((dirfd = open_dir(dir, err, errlen)) == -1)
 		return -1;
 	if (none_exist(dirfd, dir, demo_files, 5, err, errlen) == -1)
@@ -319,27 +353,11 @@ demo_write(const char *dir, int ec, EVP_PKEY *ipub, char *err,
 		    "failed");
 		goto out;
 	}
-	pair[0] = ica;
-	pair[1] = root;
-	f[0] = (struct out_file){ "root.pem", pem_bio(&root, 1, NULL), 0644 };
-	f[1] = (struct out_file){ "root.key", pem_bio(NULL, 0, rkey), 0600 };
-	f[2] = (struct out_file){ "ca.pem", pem_bio(&ica, 1, NULL), 0644 };
-	f[3] = (struct out_file){ "chain.pem", pem_bio(pair, 2, NULL), 0644 };
-	n = 4;
-	if (ikey != NULL)
-		f[n++] = (struct out_file){ "ca.key", pem_bio(NULL, 0, ikey),
-		    0600 };
-	for (i = 0; i < n; i++)
-		if (f[i].bio == NULL) {
-			ca_fail(err, errlen, 1, "PEM encoding failed");
-			goto out;
-		}
-	if (write_all_new(dirfd, dir, f, n, err, errlen) == -1)
+	if (write_ca_files(dirfd, dir, root, rkey, ica, ikey, err,
+	    errlen) == -1)
 		goto out;
 	rc = 0;
  out:
-	for (i = 0; i < 5; i++)
-		bio_wipe_free(f[i].bio);
 	EVP_PKEY_free(rkey);
 	EVP_PKEY_free(ikey);
 	X509_free(root);
@@ -376,14 +394,12 @@ ca_issue_next(const char *ca_dir, const char *outdir, const char *cn,
     EVP_PKEY *ipub, int ec, char *err, size_t errlen)
 {
 	unsigned char	*rbuf = NULL, *kbuf = NULL;
-	size_t		 rlen = 0, klen = 0, i, n;
+	size_t		 rlen = 0, klen = 0;
 	STACK_OF(X509)	*certs = NULL;
 	EVP_PKEY	*rkey = NULL, *ikey = NULL;
-	X509		*root = NULL, *ica = NULL, *pair[2];
-	struct out_file	 f[3];
+	X509		*root = NULL, *ica = NULL;
 	int		 cafd = -1, dirfd = -1, rc = -1;
 
-	memset(f, 0, sizeof(f));
 	if ((cafd = open(ca_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		return ca_fail(err, errlen, 0, "%s: %s", ca_dir,
 		    strerror(errno));
@@ -410,25 +426,11 @@ ca_issue_next(const char *ca_dir, const char *outdir, const char *cn,
 	}
 	if ((dirfd = open_dir(outdir, err, errlen)) == -1)
 		goto out;
-	pair[0] = ica;
-	pair[1] = root;
-	f[0] = (struct out_file){ "ca.pem", pem_bio(&ica, 1, NULL), 0644 };
-	f[1] = (struct out_file){ "chain.pem", pem_bio(pair, 2, NULL), 0644 };
-	n = 2;
-	if (ikey != NULL)
-		f[n++] = (struct out_file){ "ca.key", pem_bio(NULL, 0, ikey),
-		    0600 };
-	for (i = 0; i < n; i++)
-		if (f[i].bio == NULL) {
-			ca_fail(err, errlen, 1, "PEM encoding failed");
-			goto out;
-		}
-	if (write_all_new(dirfd, outdir, f, n, err, errlen) == -1)
+	if (write_ca_files(dirfd, outdir, root, NULL, ica, ikey, err,
+	    errlen) == -1)
 		goto out;
 	rc = 0;
  out:
-	for (i = 0; i < 3; i++)
-		bio_wipe_free(f[i].bio);
 	if (kbuf != NULL)
 		OPENSSL_cleanse(kbuf, klen);
 	free(kbuf);

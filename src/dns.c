@@ -1,5 +1,5 @@
 /*
- * dns.c: a small stub resolver for DCV and CAA lookups (RFC 1035).  One
+ * dns.c: a small DNS client for DCV and CAA lookups (RFC 1035).  One
  * question per call to the configured recursive resolver over a
  * connected UDP socket (so only the resolver's address is heard), with a
  * random id, retransmitted within the time limit; a truncated answer is

@@ -1,5 +1,5 @@
 /*
- * dns.h: a small stub resolver client (dns.c) for domain control
+ * dns.h: a small DNS client (dns.c) for domain control
  * validation and CAA: one question to the configured recursive resolver
  * (dns_resolver = host:port, or "system": the first nameserver of
  * /etc/resolv.conf) over UDP, again over TCP when the answer is

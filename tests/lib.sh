@@ -164,3 +164,55 @@ csr() {
 	openssl req -new -key "$k" -subj "/CN=ignored@example.com/O=Ignored Inc" \
 	    -addext "subjectAltName=email:csr-only@example.com" 2>/dev/null
 }
+# is N COMMAND...: the command prints N (for wait_until, which runs it
+# again each time).
+is() {
+	want=$1
+	shift
+	test "$("$@")" -eq "$want"
+}
+# csr_batch ID N [HASH]: $T/ID.xml, batch ID of account acme with one
+# order O-ID of N recipients ID-uK@acme.example, each with a new P-256
+# CSR, signatureHash HASH (default sha384, a P-384 CA's).
+csr_batch() {
+	{
+		echo '<?xml version="1.0" encoding="UTF-8"?>'
+		echo "<batch xmlns=\"urn:certspool:batch:1\" id=\"$1\" account=\"acme\">"
+		echo '  <attestation officer="Pat Lee" title="HR Director"/>'
+		echo "  <order id=\"O-$1\"><product>secure_email_organization</product>"
+		echo "<organization>Acme Corp</organization><signatureHash>${3:-sha384}</signatureHash>"
+		echo '<validity><years>1</years></validity><autoRenew>0</autoRenew>'
+		i=1
+		while [ "$i" -le "$2" ]; do
+			e="$1-u$i@acme.example"
+			echo "<recipient><commonName type=\"email\">$e</commonName><email>$e</email><csr>$(csr ec:P-256 "$e")</csr></recipient>"
+			i=$((i + 1))
+		done
+		echo '<agreement accepted="true"/></order>'
+		echo '</batch>'
+	} >"$T/$1.xml"
+}
+# ext_root DIR ORG: an openssl-made P-384 root (DIR/root.pem, root.key)
+# and DIR/ext.cnf, the extensions of an S/MIME issuing CA under it.
+ext_root() {
+	mkdir -p "$1"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-384 -nodes -keyout "$1/root.key" \
+	    -out "$1/root.pem" -subj "/C=US/O=$2/CN=$2 Root" -days 3650 -sha384 \
+	    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null || return 1
+	cat >"$1/ext.cnf" <<-EOF
+	basicConstraints = critical,CA:TRUE,pathlen:0
+	keyUsage = critical,keyCertSign,cRLSign
+	subjectKeyIdentifier = hash
+	authorityKeyIdentifier = keyid:always
+	extendedKeyUsage = emailProtection,clientAuth
+	certificatePolicies = 2.23.140.1.5.2.3
+	crlDistributionPoints = URI:http://crl.$2.invalid/root.crl
+	EOF
+}
+# ext_issue DIR SUBJECT PUBKEY OUT: an issuing CA certificate for PUBKEY
+# (PEM) signed by DIR's root (ext_root).
+ext_issue() {
+	openssl x509 -new -subj "$2" -force_pubkey "$3" -CA "$1/root.pem" \
+	    -CAkey "$1/root.key" -set_serial "0x$(openssl rand -hex 16)" -days 365 -sha384 \
+	    -extfile "$1/ext.cnf" -out "$4" 2>/dev/null
+}

@@ -19,29 +19,6 @@ L=$T/daemon.log
 CHAIN=$T/ca/chain.pem
 KEY=$T/ca/ca.key
 
-batch() {	# batch ID N: N recipients with CSRs
-	{
-		echo '<?xml version="1.0" encoding="UTF-8"?>'
-		echo "<batch xmlns=\"urn:certspool:batch:1\" id=\"$1\" account=\"acme\">"
-		echo '  <attestation officer="Pat Lee" title="HR Director"/>'
-		echo "  <order id=\"O-$1\"><product>secure_email_organization</product>"
-		echo '<organization>Acme Corp</organization><signatureHash>sha384</signatureHash>'
-		echo '<validity><years>1</years></validity><autoRenew>0</autoRenew>'
-		i=1
-		while [ "$i" -le "$2" ]; do
-			e="$1-u$i@acme.example"
-			echo "<recipient><commonName type=\"email\">$e</commonName><email>$e</email><csr>$(csr ec:P-256 "$e")</csr></recipient>"
-			i=$((i + 1))
-		done
-		echo '<agreement accepted="true"/></order>'
-		echo '</batch>'
-	} >"$T/$1.xml"
-}
-is() {	# is N COMMAND...: the command prints N (for wait_until)
-	want=$1
-	shift
-	test "$("$@")" -eq "$want"
-}
 issued() {
 	sql "SELECT count(*) FROM certificate WHERE state = 'issued'"
 }
@@ -92,7 +69,7 @@ check_eq "signer: core files off" 0 "$(awk '/^Max core file size/ { print $5 }' 
 check_eq "signer: no file growth" 0 "$(awk '/^Max file size/ { print $4 }' "/proc/$spid/limits")"
 
 N=6
-batch K1 $N
+csr_batch K1 $N
 drop acme "$T/K1.xml"
 wait_until 60 is $N issued
 check_eq "first batch issued" $N "$(issued)"
@@ -123,7 +100,7 @@ case $ctl in
 esac
 
 # A signer killed mid-run: the batch is issued all the same.
-batch K2 $N
+csr_batch K2 $N
 drop acme "$T/K2.xml"
 kill -9 "$spid"
 wait_until 60 is $((2 * N)) issued
@@ -140,7 +117,7 @@ check_eq "no certificate left signing" 0 "$(sql "SELECT count(*) FROM certificat
 # later pass after the key file is fixed.
 kill -9 "$spid2"
 chmod 0644 "$KEY"
-batch K3 $N
+csr_batch K3 $N
 drop acme "$T/K3.xml"
 wait_until 60 is $N sql "SELECT count(*) FROM certificate WHERE state = 'signing'"
 # a later pass's recovery (its lines carry the recipient) failed too

@@ -159,24 +159,9 @@ p11 --keypairgen --key-type EC:secp384r1 --label imported-ca --id 0a0b0c >/dev/n
 spki_of_token 0a0b0c | xxd -r -p >"$T/imp.der"
 openssl pkey -pubin -inform DER -in "$T/imp.der" -out "$T/imp-pub.pem" 2>/dev/null || bail "the token key's public part"
 R=$T/oroot
-mkdir -p "$R"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-384 -nodes -keyout "$R/root.key" \
-    -out "$R/root.pem" -subj "/C=US/O=t25/CN=t25 Root" -days 3650 -sha384 \
-    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null || bail "openssl root"
-cat >"$R/ext.cnf" <<EOF
-basicConstraints = critical,CA:TRUE,pathlen:0
-keyUsage = critical,keyCertSign,cRLSign
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid:always
-extendedKeyUsage = emailProtection,clientAuth
-certificatePolicies = 2.23.140.1.5.2.3
-crlDistributionPoints = URI:http://crl.t25.invalid/root.crl
-EOF
-# issue "$1" for public key "$2" into "$3"
-issue() {
-	openssl x509 -new -subj "/C=US/O=t25/CN=$1" -force_pubkey "$2" -CA "$R/root.pem" \
-	    -CAkey "$R/root.key" -set_serial "0x$(openssl rand -hex 16)" -days 365 -sha384 \
-	    -extfile "$R/ext.cnf" -out "$3" 2>/dev/null
+ext_root "$R" t25 || bail "openssl root"
+issue() {	# issue CN PUBKEY OUT
+	ext_issue "$R" "/C=US/O=t25/CN=$1" "$2" "$3"
 }
 issue "t25 HSM Issuing CA" "$T/imp-pub.pem" "$T/imp.pem" || bail "issue the token key's certificate"
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -out "$T/other.key" 2>/dev/null

@@ -38,36 +38,12 @@ hsm_setup() {
 	sed -i "s|^card_processor_command = .*|card_processor_command = \"$ROOT/scripts/demo-card-processor $T/card-ledger.json\"|" "$T/certspool.conf"
 	S=$T/spool
 }
-# batch ID N HASH: N recipients of order O-ID in $T/ID.xml
-batch() {
-	{
-		echo '<?xml version="1.0" encoding="UTF-8"?>'
-		echo "<batch xmlns=\"urn:certspool:batch:1\" id=\"$1\" account=\"acme\">"
-		echo '  <attestation officer="Pat Lee" title="HR Director"/>'
-		echo "  <order id=\"O-$1\"><product>secure_email_organization</product>"
-		echo "<organization>Acme Corp</organization><signatureHash>$3</signatureHash>"
-		echo '<validity><years>1</years></validity><autoRenew>0</autoRenew>'
-		i=1
-		while [ "$i" -le "$2" ]; do
-			e="$1-u$i@acme.example"
-			echo "<recipient><commonName type=\"email\">$e</commonName><email>$e</email><csr>$(csr ec:P-256 "$e")</csr></recipient>"
-			i=$((i + 1))
-		done
-		echo '<agreement accepted="true"/></order>'
-		echo '</batch>'
-	} >"$T/$1.xml"
-}
 # stop_daemon: SIGTERM to the running daemon; wait for it and its signer
 stop_daemon() {
 	sp=$(ps -o pid=,args= --ppid "$dpid" | awk '/signer-process/ { print $1 }')
 	kill "$dpid"
 	wait "$dpid" 2>/dev/null
 	[ -z "$sp" ] || wait_until 30 sh -c "! kill -0 $sp 2>/dev/null"
-}
-is() {	# is N COMMAND...: the command prints N (for wait_until)
-	want=$1
-	shift
-	test "$("$@")" -eq "$want"
 }
 issued() {	# issued [BATCH]: issued certificates (of one batch)
 	sql "SELECT count(*) FROM certificate c JOIN recipient r ON r.id = c.recipient_id
@@ -116,7 +92,7 @@ check "P-384 CA key: no ca.key" test ! -e "$T/ca/ca.key"
 cs account add acme --balance 100000000 >/dev/null
 oid=$(validated_org acme "Acme Corp" acme.example)
 check "organization validated" test -n "$oid"
-batch H1 3 sha384
+csr_batch H1 3 sha384
 drop acme "$T/H1.xml"
 check_once "P-384: daemon --once" 0
 check_eq "P-384: three certificates issued" 3 "$(issued H1)"
@@ -133,7 +109,7 @@ check "P-384: it lists the revoked serial" crl_lists "$ser"
 
 # ---- a wrong PIN: the daemon does not start, the batch waits ----
 sed -i "s|^pkcs11_pin_file = .*|pkcs11_pin_file = \"$H/badpin\"|" "$T/certspool.conf"
-batch H2 3 sha384
+csr_batch H2 3 sha384
 drop acme "$T/H2.xml"
 cs daemon --once >"$T0/pin.out" 2>"$T0/pin.err"
 check_eq "wrong PIN: daemon --once exits 1" 1 "$?"
@@ -151,7 +127,7 @@ check_eq "PIN fixed: one debit per recipient" 3 "$(sql "SELECT count(*) FROM led
 # ---- the token missing at start: same ----
 mv "$H/tokens" "$H/tokens.away"
 mkdir "$H/tokens"
-batch H3 2 sha384
+csr_batch H3 2 sha384
 drop acme "$T/H3.xml"
 cs daemon --once >"$T0/tok.out" 2>"$T0/tok.err"
 check_eq "token missing: daemon --once exits 1" 1 "$?"
@@ -170,13 +146,13 @@ sed -i 's/^poll_seconds = .*/poll_seconds = 1/' "$T/certspool.conf"
 dpid=$!
 trap 'kill "$dpid" 2>/dev/null; T=$T0; cleanup' EXIT
 wait_until 20 grep -q "daemon started" "$L" || bail "daemon did not start"
-batch H4 2 sha384
+csr_batch H4 2 sha384
 drop acme "$T/H4.xml"
 wait_until 60 is 2 issued H4
 check_eq "running: issued with the token" 2 "$(issued H4)"
 mv "$H/tokens" "$H/tokens.away"
 mkdir "$H/tokens"
-batch H5 3 sha384
+csr_batch H5 3 sha384
 drop acme "$T/H5.xml"
 wait_until 30 grep -q "token is unavailable" "$L"
 sleep 3
@@ -211,7 +187,7 @@ dpid=$!
 trap 'kill "$dpid" 2>/dev/null; pkill -P "$srv"; kill "$srv" 2>/dev/null; T=$T0; cleanup' EXIT
 wait_until 20 grep -q "daemon started" "$L"
 check "remote module: the daemon started" grep -q "daemon started" "$L"
-batch N1 2 sha384
+csr_batch N1 2 sha384
 drop acme "$T/N1.xml"
 wait_until 60 is 2 issued N1
 check_eq "remote module: issued" 2 "$(issued N1)"
@@ -220,7 +196,7 @@ pkill -P "$srv"		# the server's p11-kit-remote child: the connection
 kill "$srv"
 wait "$srv" 2>/dev/null
 rm -f "$H/p11.sock"
-batch N2 2 sha384
+csr_batch N2 2 sha384
 drop acme "$T/N2.xml"
 wait_until 30 is 2 sql "SELECT count(*) FROM certificate c JOIN recipient r ON r.id = c.recipient_id JOIN orders o ON o.id = r.order_id JOIN batch b ON b.id = o.batch_id WHERE b.ext_id = 'N2' AND c.state = 'signing'"
 check_eq "remote module, server gone: nothing issued" 0 "$(issued N2)"
@@ -240,7 +216,7 @@ mkdir -p "$T0/rsa"
 hsm_setup "$T0/rsa" rsa4096
 cs account add acme --balance 100000000 >/dev/null
 oid=$(validated_org acme "Acme Corp" acme.example)
-batch R1 2 sha256
+csr_batch R1 2 sha256
 drop acme "$T/R1.xml"
 check_once "RSA-4096: daemon --once" 0
 check_eq "RSA-4096: issued" 2 "$(issued R1)"
@@ -259,22 +235,9 @@ p11 --keypairgen --key-type rsa:4096 --label imported --id 0c0d0e >/dev/null || 
 p11 --read-object --type pubkey --id 0c0d0e -o "$T0/imp.der" >/dev/null || bail "read the token's public key"
 openssl pkey -pubin -inform DER -in "$T0/imp.der" -out "$T0/imp-pub.pem" 2>/dev/null || bail "public key"
 R=$T0/oroot
-mkdir -p "$R"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-384 -nodes -keyout "$R/root.key" \
-    -out "$R/root.pem" -subj "/C=US/O=t26/CN=t26 Root" -days 3650 -sha384 \
-    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null || bail "openssl root"
-cat >"$R/ext.cnf" <<EOF
-basicConstraints = critical,CA:TRUE,pathlen:0
-keyUsage = critical,keyCertSign,cRLSign
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid:always
-extendedKeyUsage = emailProtection,clientAuth
-certificatePolicies = 2.23.140.1.5.2.3
-crlDistributionPoints = URI:http://crl.t26.invalid/root.crl
-EOF
-openssl x509 -new -subj "/C=US/O=Acme Corp/CN=t26 Imported Issuing CA" -force_pubkey "$T0/imp-pub.pem" \
-    -CA "$R/root.pem" -CAkey "$R/root.key" -set_serial "0x$(openssl rand -hex 16)" -days 365 -sha384 \
-    -extfile "$R/ext.cnf" -out "$T0/imp.pem" 2>/dev/null || bail "the imported CA's certificate"
+ext_root "$R" t26 || bail "openssl root"
+ext_issue "$R" "/C=US/O=Acme Corp/CN=t26 Imported Issuing CA" "$T0/imp-pub.pem" "$T0/imp.pem" ||
+    bail "the imported CA's certificate"
 mkdir -p "$T0/imp"
 T=$T0/imp
 "$BIN" init "$T" >/dev/null 2>&1 || bail "init"
@@ -289,7 +252,7 @@ check "ca import: no key file" test ! -e "$T/ca/ca.key"
 cp "$R/root.pem" "$T/ca/root.pem"
 cs account add acme --balance 100000000 >/dev/null
 oid=$(validated_org acme "Acme Corp" acme.example)
-batch I1 2 sha256
+csr_batch I1 2 sha256
 drop acme "$T/I1.xml"
 check_once "imported token CA: daemon --once" 0
 check_eq "imported token CA: issued" 2 "$(issued I1)"
