@@ -1,8 +1,8 @@
 /*
  * gencsr.c: benchmark helper (scripts/bench.sh), not part of certspool.
  * Writes COUNT PKCS#10 requests, each for a fresh key, as concatenated
- * PEM to OUT, using JOBS processes.  The subject is the same fixed name in all: the
- * daemon only uses the public key of a CSR.
+ * PEM to OUT, using JOBS processes.  Every request has the same fixed
+ * subject: the daemon only uses the public key of a CSR.
  *
  *   cc -O2 -o gencsr scripts/gencsr.c -lcrypto
  *   gencsr p256|p384|rsa2048|rsa3072 COUNT OUT [JOBS]
