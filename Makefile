@@ -3,9 +3,10 @@
 #   make test            every test (installs its tools on Debian if missing)
 #   make demo            init a demo directory, drop a sample batch, run once
 #   make SANITIZE=address,undefined test
+#   make install / make uninstall   PREFIX, DESTDIR, ... (install.mk)
 
 PKGS	 = libcrypto libxml-2.0 libarchive sqlite3 libidn2 libmicrohttpd \
-	   libseccomp p11-kit-1
+	   libseccomp p11-kit-1 libsystemd
 CC	?= cc
 PREFIX	?= /usr/local
 SCHEMA_DIR ?= $(CURDIR)/schemas
@@ -80,6 +81,9 @@ web-assets:
 
 # libFuzzer targets: make fuzz [FUZZ_SECONDS=N], make fuzz-smoke
 include tests/fuzz/fuzz.mk
+
+# make install, make uninstall (PREFIX, DESTDIR, sbindir, sysconfdir, ...)
+include install.mk
 
 # crash torture, valgrind (tests/torture.mk); benchmark (scripts/bench.mk)
 -include tests/torture.mk

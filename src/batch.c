@@ -364,7 +364,7 @@ schema_path(void)
 	int				 n;
 
 	if ((dir = getenv("CERTSPOOL_SCHEMA_DIR")) == NULL || *dir == '\0')
-		dir = SCHEMA_DIR;
+		dir = data_path(SCHEMA_DIR, "schemas");
 	n = snprintf(path, sizeof(path), "%s/%s", dir, SCHEMA_FILE);
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return NULL;

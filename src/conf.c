@@ -84,12 +84,19 @@ static const struct key keys[] = {
 	{ "ocsp_url", K_URL, O(ocsp_url), "", 0, 0,
 	  "Authority Information Access OCSP URL (http://), empty for none." },
 	{ "log", K_STR, O(log), "stderr", 0, 0,
-	  "Where the daemon logs: stderr or syslog." },
+	  "Where the daemon logs: stderr, syslog or journal (systemd's\n"
+	  "# journal, with the context as fields ACCOUNT=, BATCH=, ...;\n"
+	  "# the choice under systemd)." },
 	{ "log_level", K_LEVEL, O(log_level), "info", 0, 0,
 	  "error, warning, info or debug." },
 	{ "syslog_socket", K_PATH, O(syslog_socket), "/dev/log", 0, 0,
 	  "The syslog socket with log = syslog.  The daemon does not start\n"
 	  "# (and SIGHUP keeps the old config) if it cannot connect to it." },
+	{ "journal_socket", K_PATH, O(journal_socket),
+	  "/run/systemd/journal/socket", 0, 0,
+	  "The journal's native socket with log = journal.  The daemon does\n"
+	  "# not start (and SIGHUP keeps the old config) if it cannot connect\n"
+	  "# to it." },
 	{ "caa_check", K_BOOL, O(caa_check), "off", 0, 0,
 	  "Honour CAA issuemail records (RFC 9495, S/MIME BR 4.2.2.1).\n"
 	  "# The offline demo turns it off; a production CA turns it on." },
@@ -286,8 +293,9 @@ set_value(struct conf *c, const struct key *k, const char *v, char *err,
 		break;
 	}
 	if (k->type == K_STR && k->off == O(log) && strcmp(v, "stderr") != 0 &&
-	    strcmp(v, "syslog") != 0) {
-		snprintf(err, errlen, "log: \"%s\" is not stderr or syslog", v);
+	    strcmp(v, "syslog") != 0 && strcmp(v, "journal") != 0) {
+		snprintf(err, errlen, "log: \"%s\" is not stderr, syslog or "
+		    "journal", v);
 		return -1;
 	}
 	free(*(char **)field);
@@ -536,6 +544,7 @@ conf_load(const char *path, char *err, size_t errlen)
 	if (conf_check_key(c, err, errlen) == -1)
 		goto bad2;
 	resolve_path(c, &c->syslog_socket);
+	resolve_path(c, &c->journal_socket);
 	if (*c->web_tls_cert != '\0')
 		resolve_path(c, &c->web_tls_cert);
 	if (*c->web_tls_key != '\0')
@@ -580,6 +589,13 @@ conf_free(struct conf *c)
 	free(c->path);
 	free(c->base_dir);
 	free(c);
+}
+
+const char *
+conf_log_socket(const struct conf *c)
+{
+	return strcmp(c->log, "journal") == 0 ? c->journal_socket :
+	    c->syslog_socket;
 }
 
 char *

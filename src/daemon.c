@@ -7,7 +7,10 @@
  * SIGINT finish the current step and exit; SIGHUP re-reads the config
  * on a thread of its own, so that a broken config is reported at once,
  * even during a long pass, and a good one is put in force between two
- * passes.
+ * passes.  Under systemd (Type=notify, notify.c) it sends READY=1 after
+ * the recovery, STATUS= with the queue after each pass, WATCHDOG=1 from
+ * the loop (and from long phases through the progress lines),
+ * RELOADING=1 and READY=1 around a reload, STOPPING=1 on SIGTERM.
  * Failure policy: a failed pass is logged and retried on the next
  * wake-up; inputs stay where they are until a pass handles them.  A log
  * target that cannot be opened stops the start; on SIGHUP a broken
@@ -86,7 +89,7 @@ hup_main(void *arg)
 			log_err("SIGHUP: keeping the old config: %s", err);
 			continue;
 		}
-		if (log_check(nc->log, nc->syslog_socket, err2,
+		if (log_check(nc->log, conf_log_socket(nc), err2,
 		    sizeof(err2)) == -1) {
 			log_err("SIGHUP: keeping the old config: %s: %s",
 			    nc->path, err2);
@@ -114,16 +117,48 @@ hup_apply(struct conf **cp)
 	pthread_mutex_unlock(&hup.mu);
 	if (nc == NULL)
 		return;
-	if (log_open(nc->log, nc->log_level, nc->syslog_socket, err,
+	notify_reloading();
+	if (log_open(nc->log, nc->log_level, conf_log_socket(nc), err,
 	    sizeof(err)) == -1) {
 		log_err("SIGHUP: keeping the old config: %s: %s", nc->path,
 		    err);
 		conf_free(nc);
+		notify_ready();
 		return;
 	}
 	conf_free(*cp);
 	*cp = nc;
 	log_info("config re-read from %s", nc->path);
+	notify_ready();
+}
+
+/* STATUS= for the service manager: the open orders after a pass. */
+static void
+queue_status(struct store *st, int undone)
+{
+	sqlite3_stmt	*q;
+	long long	 n[5] = { 0 }, open = 0;
+	size_t		 i;
+	static const char *const states[5] = { "new", "waiting_org",
+	    "waiting_dcv", "waiting_csr", "waiting_funds" };
+
+	if (!notify_enabled())
+		return;
+	if ((q = store_prep(st, "SELECT state, count(*) FROM orders WHERE"
+	    " state IN ('new', 'waiting_org', 'waiting_dcv', 'waiting_csr',"
+	    " 'waiting_funds') GROUP BY state", NULL)) == NULL)
+		return;
+	while (sqlite3_step(q) == SQLITE_ROW)
+		for (i = 0; i < 5; i++)
+			if (strcmp((const char *)sqlite3_column_text(q, 0),
+			    states[i]) == 0)
+				n[i] = sqlite3_column_int64(q, 1);
+	store_release(q);
+	for (i = 0; i < 5; i++)
+		open += n[i];
+	notify_status("%lld orders open, %lld waiting (org %lld, dcv %lld, "
+	    "csr %lld, funds %lld); last pass %s", open, open - n[0], n[1],
+	    n[2], n[3], n[4], undone ? "incomplete, retrying" : "complete");
 }
 
 static void
@@ -359,7 +394,7 @@ daemon_run(struct conf **cp, struct store *st, const char *confpath,
 	int			 lockfd = -1, ifd = -1, rc = 1, undone = 0;
 
 	/* A log target that cannot be opened is an error, not silence. */
-	if (log_open(c->log, c->log_level, c->syslog_socket, err,
+	if (log_open(c->log, c->log_level, conf_log_socket(c), err,
 	    sizeof(err)) == -1) {
 		log_err("%s: %s; not starting", c->path, err);
 		return 1;
@@ -403,6 +438,7 @@ daemon_run(struct conf **cp, struct store *st, const char *confpath,
 		if (ifd != -1)
 			watch_inbound(ifd, st, c);
 		log_info("daemon started on %s", c->spool_dir);
+		notify_ready();
 	}
 	for (;;) {
 		struct pollfd	 pfd[2];
@@ -412,6 +448,7 @@ daemon_run(struct conf **cp, struct store *st, const char *confpath,
 		/* undone: the last pass left work for a reason other than
 		 * waiting (an item that cannot be published, a full disk, a
 		 * database error); --once then exits EX_TEMPFAIL. */
+		notify_watchdog();
 		if ((undone = daemon_pass(st, c, sch, ca) == -1))
 			log_warn("pass incomplete; %s", once ? "exiting with "
 			    "status 75 (EX_TEMPFAIL)" : "retrying");
@@ -419,6 +456,8 @@ daemon_run(struct conf **cp, struct store *st, const char *confpath,
 			spool_log_left();	/* what stays, and why */
 		if (once || got_term)
 			break;
+		queue_status(st, undone);
+		notify_watchdog();
 		pfd[0].fd = wake[0];
 		pfd[1].fd = ifd;
 		pfd[0].events = pfd[1].events = POLLIN;
@@ -426,6 +465,8 @@ daemon_run(struct conf **cp, struct store *st, const char *confpath,
 		/* Wake when a settling file is due, or at the poll interval. */
 		timeout = c->poll_seconds * 1000L;
 		if ((due = spool_wait_ms()) >= 0 && due < timeout)
+			timeout = due;
+		if ((due = notify_watchdog_ms()) >= 0 && due < timeout)
 			timeout = due;
 		if (poll(pfd, ifd == -1 ? 1 : 2, (int)timeout) > 0) {
 			while (read(wake[0], drain, sizeof(drain)) > 0)
@@ -441,8 +482,10 @@ daemon_run(struct conf **cp, struct store *st, const char *confpath,
 			watch_inbound(ifd, st, c);
 	}
 	rc = once && undone ? EX_TEMPFAIL : 0;
-	if (!once)
+	if (!once) {
+		notify_stopping();
 		log_info("daemon stopped");
+	}
 out:
 	hup_stop();
 	if (ifd != -1)

@@ -51,7 +51,8 @@ int	 time_parse(const char *s, time_t *t);
 #define LOGL_DEBUG	7
 
 /*
- * Log to where ("stderr" or "syslog", over the socket at sock) from
+ * Log to where ("stderr", "syslog" or "journal", over the socket at
+ * sock: the syslog socket or the journal's native socket) from
  * level (LOGL_*) up.  0, or -1 with one line in err when the target
  * cannot be opened; the previous target then stays in use.
  */
@@ -272,9 +273,10 @@ struct conf {
 	int		 crl_validity_hours;	/* nextUpdate - thisUpdate */
 	char		*aia_ca_issuers_url;
 	char		*ocsp_url;		/* may be empty */
-	char		*log;			/* "stderr" or "syslog" */
+	char		*log;			/* stderr, syslog or journal */
 	int		 log_level;
 	char		*syslog_socket;		/* with log = syslog */
+	char		*journal_socket;	/* with log = journal */
 	int		 caa_check;		/* 0 off, 1 on */
 	char		*caa_identities;	/* comma separated */
 	char		*dns_resolver;		/* host:port or "system" */
@@ -317,6 +319,8 @@ struct conf	*conf_load(const char *path, char *err, size_t errlen);
 void		 conf_free(struct conf *);
 /* The text init writes: every key, with its explanation, paths in dir. */
 char		*conf_default_text(const char *dir);
+/* The socket of c's log target (syslog_socket or journal_socket). */
+const char	*conf_log_socket(const struct conf *c);
 
 /* ---- products (product.c) ---- */
 
@@ -451,7 +455,8 @@ void		 schema_free(struct schema *);
  */
 int		 batch_parse(const struct schema *, int fd, const char *name,
 		    const struct batch_cb *, struct problems *);
-/* Where the XSD is: $CERTSPOOL_SCHEMA_DIR, else the compiled-in path. */
+/* Where the XSD is: $CERTSPOOL_SCHEMA_DIR, else the compiled-in path
+ * (data_path(): else the installation's share/certspool/schemas). */
 const char	*schema_path(void);
 
 /* ---- store (store.c) ---- */
@@ -849,5 +854,28 @@ void	 mail_batch_abort(struct mail_batch *);
 /* Hand every message of the mail spool not yet handed over to the
  * sendmail command (retry after a failure); 0, or -1 if any failed. */
 int	 mail_flush(const struct conf *);
+
+/* ---- the service manager (notify.c): no-ops without NOTIFY_SOCKET ---- */
+
+int	 notify_enabled(void);
+void	 notify_ready(void);
+void	 notify_reloading(void);
+void	 notify_stopping(void);
+void	 notify_status(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+/* WATCHDOG=1, at most once per half of the watchdog interval: cheap,
+ * call it from any loop of a long phase, from any thread. */
+void	 notify_watchdog(void);
+/* Half the watchdog interval in ms (the longest a wait may last), or
+ * -1 without a watchdog. */
+long	 notify_watchdog_ms(void);
+
+/*
+ * The installed data directory sub ("schemas", "web") (datadir.c):
+ * compiled when it is a directory, else ../share/certspool/sub beside
+ * the running executable's directory when that is one (an installation
+ * moved or under DESTDIR), else compiled.
+ */
+const char	*data_path(const char *compiled, const char *sub);
 
 #endif /* CERTSPOOL_EXTERN_H */

@@ -1,10 +1,16 @@
 /*
- * log.c: levelled log lines to stderr or syslog.  A line on stderr is
+ * log.c: levelled log lines to stderr, syslog or the journal.  A line on
+ * stderr is
  *   2026-12-04T17:03:12.345Z certspool: error: MESSAGE account=acme ...
  * (RFC 3339 UTC time from clock_now(), level, message, then the context
  * keys this thread set: account, file, batch, order, recipient).  Syslog
  * gets "<PRI>certspool[PID]: LEVEL: MESSAGE CONTEXT" over its socket
- * (/dev/log by default) and adds the time itself.  No input byte can
+ * (/dev/log by default) and adds the time itself.  The journal gets one
+ * datagram in its native protocol (KEY=value lines) on journal_socket:
+ * MESSAGE= (the message and its context, as syslog shows them),
+ * PRIORITY=, SYSLOG_IDENTIFIER=certspool, and each context key as a
+ * field of its own (ACCOUNT=, FILE=, BATCH=, ORDER=, RECIPIENT=).
+ * No input byte can
  * start a line of its own or forge one: control bytes, invalid UTF-8,
  * C1 controls and U+2028/U+2029 are written as \xNN, and a context
  * value with a space, '"', '\', '=' or such a byte is quoted.
@@ -13,7 +19,8 @@
  * Failure policy: a log target that cannot be opened is an error for
  * the caller (the daemon does not start, a reload keeps the old
  * config); once open, logging never fails the caller, and a line the
- * syslog socket refuses (after one reconnection) goes to stderr.
+ * syslog or journal socket refuses (after one reconnection) goes to
+ * stderr.
  */
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -38,11 +45,15 @@ static const char *const level_names[] = { "", "", "", "error", "warning",
     "", "info", "debug" };
 static const char *const ctx_names[LOGK_MAX] = { "account", "file",
     "batch", "order", "recipient" };
+static const char *const ctx_fields[LOGK_MAX] = { "ACCOUNT", "FILE",
+    "BATCH", "ORDER", "RECIPIENT" };
+
+enum target { T_STDERR, T_SYSLOG, T_JOURNAL };
 
 static pthread_mutex_t	 log_mu = PTHREAD_MUTEX_INITIALIZER;
 static int		 log_max = LOGL_INFO;	/* atomic */
-static int		 log_syslog;		/* else stderr */
-static int		 log_sock = -1;		/* the syslog socket */
+static enum target	 log_target;
+static int		 log_sock = -1;		/* the syslog or journal socket */
 static int		 log_stream;		/* the socket is SOCK_STREAM */
 static char		 log_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static long long	 log_last_ms;		/* atomic: last line written */
@@ -197,24 +208,27 @@ write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-/* Connect to the syslog socket at path: datagram, else stream. */
+/* Connect to the syslog socket at path: datagram, else stream; the
+ * journal's (journal != 0): datagram only. */
 static int
-syslog_connect(const char *path, int *stream, char *err, size_t errlen)
+sock_connect(const char *path, int journal, int *stream, char *err,
+    size_t errlen)
 {
 	struct sockaddr_un	 sun;
 	int			 fd, i;
 	static const int	 types[] = { SOCK_DGRAM, SOCK_STREAM };
+	const char		*what = journal ? "journal" : "syslog";
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (path == NULL || *path == '\0' ||
 	    strlen(path) >= sizeof(sun.sun_path)) {
-		snprintf(err, errlen, "log = syslog: socket path \"%s\" is "
-		    "empty or too long", path ? path : "");
+		snprintf(err, errlen, "log = %s: socket path \"%s\" is "
+		    "empty or too long", what, path ? path : "");
 		return -1;
 	}
 	memcpy(sun.sun_path, path, strlen(path));
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < (journal ? 1 : 2); i++) {
 		if ((fd = socket(AF_UNIX, types[i] | SOCK_CLOEXEC, 0)) == -1)
 			break;
 		if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
@@ -225,24 +239,35 @@ syslog_connect(const char *path, int *stream, char *err, size_t errlen)
 		if (errno != EPROTOTYPE)
 			break;
 	}
-	snprintf(err, errlen, "log = syslog: cannot connect to the syslog "
-	    "socket %s: %s", path, strerror(errno));
+	snprintf(err, errlen, "log = %s: cannot connect to the %s socket %s: "
+	    "%s", what, what, path, strerror(errno));
 	return -1;
+}
+
+static enum target
+target_of(const char *where)
+{
+	if (where != NULL && strcmp(where, "syslog") == 0)
+		return T_SYSLOG;
+	if (where != NULL && strcmp(where, "journal") == 0)
+		return T_JOURNAL;
+	return T_STDERR;
 }
 
 int
 log_open(const char *where, int level, const char *sock, char *err,
     size_t errlen)
 {
-	int	 fd = -1, stream = 0, old;
+	enum target	 t = target_of(where);
+	int		 fd = -1, stream = 0, old;
 
-	if (where != NULL && strcmp(where, "syslog") == 0 &&
-	    (fd = syslog_connect(sock, &stream, err, errlen)) == -1)
+	if (t != T_STDERR && (fd = sock_connect(sock, t == T_JOURNAL,
+	    &stream, err, errlen)) == -1)
 		return -1;
 	pthread_mutex_lock(&log_mu);
 	old = log_sock;
 	log_sock = fd;
-	log_syslog = fd != -1;
+	log_target = t;
 	log_stream = stream;
 	if (fd != -1)
 		snprintf(log_path, sizeof(log_path), "%s", sock);
@@ -267,11 +292,13 @@ log_init(const char *where, int level)
 int
 log_check(const char *where, const char *sock, char *err, size_t errlen)
 {
-	int	 fd, stream;
+	enum target	 t = target_of(where);
+	int		 fd, stream;
 
-	if (where == NULL || strcmp(where, "syslog") != 0)
+	if (t == T_STDERR)
 		return 0;
-	if ((fd = syslog_connect(sock, &stream, err, errlen)) == -1)
+	if ((fd = sock_connect(sock, t == T_JOURNAL, &stream, err,
+	    errlen)) == -1)
 		return -1;
 	close(fd);
 	return 0;
@@ -291,26 +318,22 @@ log_level_parse(const char *s)
 	return -1;
 }
 
-/* Send "<PRI>certspool[PID]: " and body to syslog, reconnecting once.
- * Called with log_mu held. */
+/* Send n bytes of p to the syslog or journal socket, reconnecting
+ * once.  Called with log_mu held. */
 static int
-syslog_send(int level, const struct line *body)
+sock_send(const char *p, size_t n)
 {
-	struct line	 l;
-	char		 err[256];
-	size_t		 n;
-	int		 try;
+	char	 err[256];
+	size_t	 len;
+	int	 try;
 
-	snprintf(l.p, sizeof(l.p), "<%d>certspool[%ld]: ",
-	    (3 << 3) | (level & 7), (long)getpid());	/* facility daemon */
-	l.n = strlen(l.p);
-	put(&l, body->p, body->n);
 	for (try = 0; try < 2; try++) {
-		if (log_sock == -1 && (log_sock = syslog_connect(log_path,
-		    &log_stream, err, sizeof(err))) == -1)
+		if (log_sock == -1 && (log_sock = sock_connect(log_path,
+		    log_target == T_JOURNAL, &log_stream, err,
+		    sizeof(err))) == -1)
 			return -1;
-		n = l.n + (log_stream ? 1 : 0);		/* stream: NUL ends */
-		if (send(log_sock, l.p, n, MSG_NOSIGNAL) == (ssize_t)n)
+		len = n + (log_stream ? 1 : 0);		/* stream: NUL ends */
+		if (send(log_sock, p, len, MSG_NOSIGNAL) == (ssize_t)len)
 			return 0;
 		close(log_sock);
 		log_sock = -1;
@@ -318,12 +341,73 @@ syslog_send(int level, const struct line *body)
 	return -1;
 }
 
+/* Send "<PRI>certspool[PID]: " and body to syslog.  With log_mu held. */
+static int
+syslog_send(int level, const struct line *body)
+{
+	struct line	 l;
+
+	snprintf(l.p, sizeof(l.p), "<%d>certspool[%ld]: ",
+	    (3 << 3) | (level & 7), (long)getpid());	/* facility daemon */
+	l.n = strlen(l.p);
+	put(&l, body->p, body->n);
+	return sock_send(l.p, l.n);
+}
+
+/* A journal datagram: KEY=value lines (the values are escaped as on a
+ * line, so none holds a newline and the binary form is never needed). */
+struct jline {
+	char	 p[LINE_MAX_ * 3];
+	size_t	 n;
+};
+
+static void
+jfield(struct jline *j, const char *key, const char *v, size_t n)
+{
+	size_t	 k = strlen(key);
+
+	if (j->n + k + n + 2 > sizeof(j->p))
+		return;				/* cannot happen: bounded */
+	memcpy(j->p + j->n, key, k);
+	j->p[j->n + k] = '=';
+	memcpy(j->p + j->n + k + 1, v, n);
+	j->n += k + n + 1;
+	j->p[j->n++] = '\n';
+}
+
+/* MESSAGE= is the body from msgoff on (message and context); each
+ * context key is a field too.  With log_mu held. */
+static int
+journal_send(int level, const struct line *body, size_t msgoff)
+{
+	struct jline	 j;
+	struct line	 v;
+	char		 pri[2] = { (char)('0' + (level & 7)), '\0' };
+	size_t		 i;
+
+	j.n = 0;
+	jfield(&j, "MESSAGE", body->p + msgoff, body->n - msgoff);
+	jfield(&j, "PRIORITY", pri, 1);
+	jfield(&j, "SYSLOG_FACILITY", "3", 1);
+	jfield(&j, "SYSLOG_IDENTIFIER", "certspool", 9);
+	for (i = 0; i < LOGK_MAX; i++) {
+		if (ctx[i][0] == '\0')
+			continue;
+		v.n = 0;
+		v.p[0] = '\0';
+		put_esc(&v, ctx[i], 0);
+		jfield(&j, ctx_fields[i], v.p, v.n);
+	}
+	return sock_send(j.p, j.n);
+}
+
 static void
 vlog(int level, const char *fmt, va_list ap)
 {
 	struct line	 body, l;
 	char		 msg[2048], stamp[40];
-	size_t		 i;
+	size_t		 i, msgoff;
+	int		 sent = -1;
 
 	if (level > __atomic_load_n(&log_max, __ATOMIC_RELAXED))
 		return;
@@ -334,6 +418,7 @@ vlog(int level, const char *fmt, va_list ap)
 	body.p[0] = '\0';
 	puts_(&body, level_names[level & 7]);
 	puts_(&body, ": ");
+	msgoff = body.n;
 	put_esc(&body, msg, 0);
 	for (i = 0; i < LOGK_MAX; i++) {
 		if (ctx[i][0] == '\0')
@@ -344,8 +429,13 @@ vlog(int level, const char *fmt, va_list ap)
 		put_value(&body, ctx[i]);
 	}
 	pthread_mutex_lock(&log_mu);
-	/* A line syslog refuses goes to stderr, never nowhere. */
-	if (!log_syslog || syslog_send(level, &body) == -1) {
+	if (log_target == T_SYSLOG)
+		sent = syslog_send(level, &body);
+	else if (log_target == T_JOURNAL)
+		sent = journal_send(level, &body, msgoff);
+	/* A line syslog or the journal refuses goes to stderr, never
+	 * nowhere. */
+	if (sent == -1) {
 		l.n = 0;
 		l.p[0] = '\0';
 		puts_(&l, stamp);
@@ -488,6 +578,7 @@ log_progress_tick(struct log_progress *p, size_t done)
 	long long	 last = __atomic_load_n(&log_last_ms, __ATOMIC_RELAXED);
 	long long	 now = mono_ms();
 
+	notify_watchdog();		/* a long phase is not a hang */
 	if (last == 0)
 		last = p->start_ms;	/* nothing logged yet */
 	if (now - last < p->interval_ms)

@@ -45,6 +45,28 @@ struct ingest {
 static const char *subdirs[] = { "inbound", "archive", "rejected", "outbound",
     "work" };
 
+/*
+ * An installed spool (tmpfiles.d) has inbound/ and outbound/ set-group-ID
+ * with the SFTP group: an account's inbound/NAME then inherits that
+ * group and gets group write (2770: the group's SFTP users drop files),
+ * outbound/NAME group read (2750).  Elsewhere the account's dirs stay
+ * 0750.
+ */
+static void
+account_dir_share(const struct conf *c, const char *sub, const char *path)
+{
+	struct stat	 sb;
+	char		 top[4096];
+
+	snprintf(top, sizeof(top), "%s/%s", c->spool_dir, sub);
+	if (stat(top, &sb) == -1 || !(sb.st_mode & S_ISGID))
+		return;
+	if (strcmp(sub, "inbound") == 0)
+		(void)chmod(path, 02770);
+	else if (strcmp(sub, "outbound") == 0)
+		(void)chmod(path, 02750);
+}
+
 int
 spool_account_dirs(const struct conf *c, const char *account)
 {
@@ -60,6 +82,7 @@ spool_account_dirs(const struct conf *c, const char *account)
 			log_err("%s: %s", path, strerror(errno));
 			return -1;
 		}
+		account_dir_share(c, subdirs[i], path);
 	}
 	snprintf(path, sizeof(path), "%s/mail", c->spool_dir);
 	return fs_mkdirs(path, 0750);

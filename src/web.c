@@ -349,6 +349,23 @@ origin_of(const char *url, char *out, size_t len)
 	snprintf(out, len, "%.*s", (int)n, url);
 }
 
+/* sigwait(), pinging the service manager's watchdog if it has one. */
+static int
+web_sigwait(const sigset_t *set, int *sig)
+{
+	struct timespec	 ts;
+	long		 ms;
+
+	notify_watchdog();
+	if ((ms = notify_watchdog_ms()) < 0)
+		return sigwait(set, sig);
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	if ((*sig = sigtimedwait(set, NULL, &ts)) == -1)
+		return -1;
+	return 0;
+}
+
 int
 cmd_web(struct cmd_env *env, int argc, char **argv)
 {
@@ -366,7 +383,7 @@ cmd_web(struct cmd_env *env, int argc, char **argv)
 
 	if (argc != 0)
 		return cli_err("usage: certspool web");
-	if (log_open(c->log, c->log_level, c->syslog_socket, err,
+	if (log_open(c->log, c->log_level, conf_log_socket(c), err,
 	    sizeof(err)) == -1)
 		return cli_err("web: %s", err);
 	memset(&srv, 0, sizeof(srv));
@@ -448,8 +465,9 @@ cmd_web(struct cmd_env *env, int argc, char **argv)
 	    "minute per address)", c->web_base_url, c->web_listen,
 	    srv.tls ? " with TLS" : "", c->web_max_connections, (int)perip,
 	    c->web_timeout_seconds, c->web_max_body_bytes, c->web_rate_limit);
+	notify_ready();
 	for (;;) {
-		if (sigwait(&set, &sig) != 0)
+		if (web_sigwait(&set, &sig) != 0)
 			continue;
 		if (sig == SIGHUP) {
 			log_info("web: SIGHUP ignored; restart to read the "
@@ -458,6 +476,7 @@ cmd_web(struct cmd_env *env, int argc, char **argv)
 		}
 		break;
 	}
+	notify_stopping();
 	log_info("web: stopping (signal %d)", sig);
 	rc = 0;
 out:

@@ -513,8 +513,8 @@ route(struct web_srv *srv, struct MHD_Connection *c, struct rq *rq,
 	if (strcmp(url, "/") == 0)
 		return serve_index(srv, c, rq);
 	if (strncmp(url, "/assets/", 8) == 0)
-		return serve_file(srv, c, rq, WEB_ASSET_DIR, url + 8,
-		    asset_types);
+		return serve_file(srv, c, rq, data_path(WEB_ASSET_DIR, "web"),
+		    url + 8, asset_types);
 	if (strcmp(url, "/issuing.cer") == 0)
 		return serve_file(srv, c, rq, srv->conf->crl_dir,
 		    "issuing.cer", pki_types);
