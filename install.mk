@@ -1,10 +1,12 @@
 # install.mk: make install / make uninstall (included by the Makefile).
 #   make install [PREFIX=/usr/local] [DESTDIR=] [sbindir=...] ...
 #   make uninstall (the same variables)
-# The installed binary is certspool.installed: the build tree's objects,
-# except batch.c and web_serve.c compiled again with the installed data
-# directory, so that ./certspool keeps using the source tree's schemas/
-# and web/assets and the installed one needs no environment variable.
+# The installed binary is $(INSTBUILD)/certspool: the build tree's
+# objects, except batch.c and web_serve.c compiled again into $(INSTBUILD)
+# with the installed data directory, so that ./certspool keeps using the
+# source tree's schemas/ and web/assets and the installed one needs no
+# environment variable.  INSTBUILD (default build-install/) may be
+# anywhere: the tests install without writing into the source tree.
 #
 # Paths (GNU names; each can be given on the command line):
 #   prefix        $(PREFIX)                 (/usr/local)
@@ -33,8 +35,10 @@ spooldir	 = $(localstatedir)/spool/certspool
 statedir	 = $(localstatedir)/lib/certspool
 
 INSTALL		?= install
+INSTBUILD	?= $(CURDIR)/build-install
+IB		 = $(INSTBUILD)
 INST_OBJS	 = $(filter-out src/batch.o src/web_serve.o,$(OBJS)) \
-		   src/batch.inst.o src/web_serve.inst.o
+		   $(IB)/batch.o $(IB)/web_serve.o
 WEB_FILES	 = $(notdir $(wildcard web/assets/*))
 SCHEMA_FILES	 = $(notdir $(wildcard schemas/*.xsd))
 MAN5		 = $(notdir $(wildcard man/*.5))
@@ -46,25 +50,27 @@ SUBST		 = sed -e 's|@sbindir@|$(sbindir)|g' \
 		   -e 's|@spooldir@|$(spooldir)|g' \
 		   -e 's|@statedir@|$(statedir)|g'
 
-# The installed data directory, rewritten only when it changes, so that
-# the two objects are compiled again exactly then.
-src/.inst-paths: FORCE
-	@echo '$(pkgdatadir)' | cmp -s - $@ || echo '$(pkgdatadir)' >$@
+# The installed paths, rewritten only when they change, so that what
+# holds them is made again exactly then.
+INST_PATHS	 = $(pkgdatadir) $(pkgconfdir) $(spooldir) $(statedir)
+$(IB)/paths: FORCE
+	@mkdir -p $(IB)
+	@echo '$(INST_PATHS)' | cmp -s - $@ || echo '$(INST_PATHS)' >$@
 
-src/%.inst.o: src/%.c src/.inst-paths $(wildcard src/*.h)
+$(IB)/%.o: src/%.c $(IB)/paths $(wildcard src/*.h)
 	$(CC) $(CFLAGS) -USCHEMA_DIR -UWEB_ASSET_DIR \
 	    -DSCHEMA_DIR='"$(pkgdatadir)/schemas"' \
 	    -DWEB_ASSET_DIR='"$(pkgdatadir)/web"' -c -o $@ $<
 
-certspool.installed: $(INST_OBJS)
+$(IB)/certspool: $(INST_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $(INST_OBJS) $(LDLIBS)
 
 # The example config: the text certspool init writes (every key, its
 # default and its explanation, from the binary itself), with the paths
 # of the installed layout and log = journal.
-certspool.conf.example: certspool.installed src/.inst-paths
+$(IB)/certspool.conf.example: $(IB)/certspool $(IB)/paths
 	rm -rf $@.d
-	./certspool.installed init $@.d >/dev/null
+	$(IB)/certspool init $@.d >/dev/null
 	{ echo '# Example for the installed layout (make install): copy to'; \
 	  echo '# $(pkgconfdir)/certspool.conf and adapt.'; \
 	  sed -e 's|^spool_dir = .*|spool_dir = $(spooldir)|' \
@@ -74,17 +80,17 @@ certspool.conf.example: certspool.installed src/.inst-paths
 	rm -rf $@.d
 	mv $@.tmp $@
 
-install: certspool.installed certspool.conf.example
+install: $(IB)/certspool $(IB)/certspool.conf.example
 	$(INSTALL) -d $(DESTDIR)$(sbindir) $(DESTDIR)$(pkgdatadir)/schemas \
 	    $(DESTDIR)$(pkgdatadir)/web $(DESTDIR)$(pkgconfdir) \
 	    $(DESTDIR)$(systemdunitdir) $(DESTDIR)$(sysusersdir) \
 	    $(DESTDIR)$(tmpfilesdir)
-	$(INSTALL) -m 0755 certspool.installed $(DESTDIR)$(sbindir)/certspool
+	$(INSTALL) -m 0755 $(IB)/certspool $(DESTDIR)$(sbindir)/certspool
 	$(INSTALL) -m 0644 $(addprefix schemas/,$(SCHEMA_FILES)) \
 	    $(DESTDIR)$(pkgdatadir)/schemas
 	$(INSTALL) -m 0644 $(addprefix web/assets/,$(WEB_FILES)) \
 	    $(DESTDIR)$(pkgdatadir)/web
-	$(INSTALL) -m 0644 certspool.conf.example $(DESTDIR)$(pkgconfdir)
+	$(INSTALL) -m 0644 $(IB)/certspool.conf.example $(DESTDIR)$(pkgconfdir)
 	for u in $(UNITS_SYSTEMD); do \
 		$(SUBST) dist/$$u.in >$(DESTDIR)$(systemdunitdir)/$$u && \
 		chmod 0644 $(DESTDIR)$(systemdunitdir)/$$u || exit 1; \
@@ -116,9 +122,7 @@ uninstall:
 	    $(DESTDIR)$(pkgdatadir) $(DESTDIR)$(pkgconfdir) 2>/dev/null || :
 
 install-clean:
-	rm -rf certspool.installed certspool.conf.example \
-	    certspool.conf.example.d certspool.conf.example.tmp \
-	    src/*.inst.o src/.inst-paths
+	rm -rf $(IB)
 
 clean: install-clean
 

@@ -18,7 +18,7 @@ san=""
 ldd "$BIN" 2>/dev/null | grep -q libasan && san=address
 ldd "$BIN" 2>/dev/null | grep -q libubsan && san=${san:+$san,}undefined
 mk() {
-	make -s -C "$ROOT" ${san:+SANITIZE=$san} "$@" >>"$T/make.log" 2>&1
+	make -s -C "$ROOT" ${san:+SANITIZE=$san} INSTBUILD="$T/build" "$@" >>"$T/make.log" 2>&1
 }
 mk install DESTDIR="$R" PREFIX=/usr || { cat "$T/make.log"; bail "make install"; }
 

@@ -9,9 +9,11 @@
 # line as one native-protocol datagram with MESSAGE=, PRIORITY= and the
 # context as fields (all five keys: tests/unit/t_journal.c), and no
 # file name can forge a field; a journal
-# socket that is not there stops the start.
+# socket that is not there stops the start; the daemon and the portal
+# work under their units' SystemCallFilter= (and the daemon's needs
+# "seccomp" for its signer).
 . "$(dirname "$0")/../lib.sh"
-need_tools make systemd-analyze python3
+need_tools make systemd-analyze python3 cc curl
 LISTEN=$ROOT/tests/e2e/notify-listen.py
 
 # Installed with every path under $T, so the units name a binary that
@@ -20,7 +22,7 @@ san=""
 ldd "$BIN" 2>/dev/null | grep -q libasan && san=address
 ldd "$BIN" 2>/dev/null | grep -q libubsan && san=${san:+$san,}undefined
 P=$T/inst
-make -s -C "$ROOT" ${san:+SANITIZE=$san} install PREFIX="$P/usr" \
+make -s -C "$ROOT" ${san:+SANITIZE=$san} INSTBUILD="$T/build" install PREFIX="$P/usr" \
     sysconfdir="$P/etc" localstatedir="$P/var" >"$T/make.log" 2>&1 ||
     { cat "$T/make.log"; bail "make install"; }
 UD=$P/usr/lib/systemd/system
@@ -43,8 +45,54 @@ check "systemd-analyze verify reports a broken unit" grep -q "ProtectSystm" "$T/
 check "the daemon unit is Type=notify" grep -qx "Type=notify" "$UD/certspool.service"
 check "the portal unit is Type=notify" grep -qx "Type=notify" "$UD/certspool-web.service"
 
-# The daemon under the stand-in, log = journal on a socket of the test.
+# The units' SystemCallFilter=, as systemd would apply it (no new
+# privileges, then an allow-list that kills on anything else;
+# tests/e2e/sysfilter.c): the daemon, its signer with its own seccomp
+# filter inside, issues a batch; without "seccomp" in the list the
+# signer cannot start (why the unit names it).  Not under a sanitizer,
+# whose runtime makes calls of its own.
+# filter_list UNIT: the unit's SystemCallFilter= expanded to names.
+expand() {
+	systemd-analyze syscall-filter "$1" | sed -n 's/^    \([^ #][^ ]*\).*/\1/p' |
+	while read -r w; do
+		case $w in @*) expand "$w" ;; *) echo "$w" ;; esac
+	done
+}
+filter_list() {
+	for w in $(sed -n 's/^SystemCallFilter=//p' "$1"); do
+		case $w in @*) expand "$w" ;; *) echo "$w" ;; esac
+	done | sort -u
+}
 setup_acme
+if [ -z "$san" ]; then
+	cc -o "$T/sysfilter" "$ROOT/tests/e2e/sysfilter.c" -lseccomp || bail "cc sysfilter"
+	filter_list "$UD/certspool.service" >"$T/daemon.filter"
+	filter_list "$UD/certspool-web.service" >"$T/web.filter"
+	check "the daemon's filter names seccomp" grep -qx seccomp "$T/daemon.filter"
+	check "the filter is @system-service's (read, openat, ...)" grep -qx openat "$T/daemon.filter"
+	csr_batch SCF 1
+	drop acme "$T/SCF.xml"
+	"$T/sysfilter" "$T/daemon.filter" "$BIN" --config "$T/certspool.conf" daemon --once >"$T/scf.log" 2>&1
+	check_eq "daemon under the unit's SystemCallFilter: exit 0" 0 "$?"
+	check "daemon under the unit's SystemCallFilter: issued" test -s "$S/outbound/acme/SCF.1.tar.gz"
+	grep -vx seccomp "$T/daemon.filter" >"$T/noseccomp.filter"
+	csr_batch SCF2 1
+	drop acme "$T/SCF2.xml"
+	"$T/sysfilter" "$T/noseccomp.filter" "$BIN" --config "$T/certspool.conf" daemon --once >"$T/scf2.log" 2>&1
+	check_eq "without seccomp in the list: the signer cannot start" 1 "$?"
+	check "without seccomp in the list: nothing issued" test ! -e "$S/outbound/acme/SCF2.1.tar.gz"
+	wport=$((20000 + ($$ + 7) % 20000))
+	sed "s/^web_listen = .*/web_listen = 127.0.0.1:$wport/" "$T/certspool.conf" >"$T/web.conf"
+	"$T/sysfilter" "$T/web.filter" "$BIN" --config "$T/web.conf" web >"$T/scfweb.log" 2>&1 &
+	wpid=$!
+	trap 'kill "$wpid" 2>/dev/null; cleanup' EXIT
+	check "web under its unit's SystemCallFilter: serves" wait_until 10 curl -sf -o /dev/null "http://127.0.0.1:$wport/assets/keygen.js"
+	kill "$wpid"
+	wait "$wpid"
+	check_eq "web under its unit's SystemCallFilter: exit 0 on SIGTERM" 0 "$?"
+fi
+
+# The daemon under the stand-in, log = journal on a socket of the test.
 csr_batch NTF 1
 sed -i "s|^log_level = .*|log_level = debug|; s|^log = .*|log = journal|; s|^journal_socket = .*|journal_socket = $T/journal.sock|; s|^poll_seconds = .*|poll_seconds = 3600|" "$T/certspool.conf"
 # A file name that tries to start a field of its own.
