@@ -58,7 +58,7 @@ int	 time_parse(const char *s, time_t *t);
  */
 int	 log_open(const char *where, int level, const char *sock, char *err,
 	    size_t errlen);
-/* log_open() with the default syslog socket; a failure is logged on
+/* log_open() with the target's default socket; a failure is logged on
  * stderr, which stays the target (tests and tools). */
 void	 log_init(const char *where, int level);
 /* Whether log_open() could open that target; 0 or -1 with err. */

@@ -1,6 +1,6 @@
 /*
- * log.c: levelled log lines to stderr, syslog or the journal.  A line on
- * stderr is
+ * log.c: levelled log lines to stderr, syslog or the journal.  A line
+ * on stderr is
  *   2026-12-04T17:03:12.345Z certspool: error: MESSAGE account=acme ...
  * (RFC 3339 UTC time from clock_now(), level, message, then the context
  * keys this thread set: account, file, batch, order, recipient).  Syslog
@@ -9,11 +9,11 @@
  * datagram in its native protocol (KEY=value lines) on journal_socket:
  * MESSAGE= (the message and its context, as syslog shows them),
  * PRIORITY=, SYSLOG_IDENTIFIER=certspool, and each context key as a
- * field of its own (ACCOUNT=, FILE=, BATCH=, ORDER=, RECIPIENT=).
- * No input byte can
- * start a line of its own or forge one: control bytes, invalid UTF-8,
- * C1 controls and U+2028/U+2029 are written as \xNN, and a context
- * value with a space, '"', '\', '=' or such a byte is quoted.
+ * field of its own (ACCOUNT=, FILE=, BATCH=, ORDER=, RECIPIENT=).  No
+ * input byte can start a line (or a journal field) of its own or forge
+ * one: control bytes, invalid UTF-8, C1 controls and U+2028/U+2029 are
+ * written as \xNN, and a context value with a space, '"', '\', '=' or
+ * such a byte is quoted.
  * Long phases report progress (log_progress_*) whenever nothing was
  * logged for 5 s (CLOCK_MONOTONIC), so a busy pass is never silent.
  * Failure policy: a log target that cannot be opened is an error for
@@ -283,7 +283,9 @@ log_init(const char *where, int level)
 {
 	char	 err[256];
 
-	if (log_open(where, level, "/dev/log", err, sizeof(err)) == -1) {
+	if (log_open(where, level, target_of(where) == T_JOURNAL ?
+	    "/run/systemd/journal/socket" : "/dev/log", err,
+	    sizeof(err)) == -1) {
 		__atomic_store_n(&log_max, level, __ATOMIC_RELAXED);
 		log_err("%s", err);
 	}
