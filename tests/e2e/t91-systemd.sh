@@ -72,7 +72,9 @@ if [ -z "$san" ]; then
 	check "the filter is @system-service's (read, openat, ...)" grep -qx openat "$T/daemon.filter"
 	csr_batch SCF 1
 	drop acme "$T/SCF.xml"
-	"$T/sysfilter" "$T/daemon.filter" "$BIN" --config "$T/certspool.conf" daemon --once >"$T/scf.log" 2>&1
+	# The binary the unit names (installed under $P: its compiled data
+	# path exists), with no environment.
+	env -i PATH=/usr/bin:/bin "$T/sysfilter" "$T/daemon.filter" "$P/usr/sbin/certspool" --config "$T/certspool.conf" daemon --once >"$T/scf.log" 2>&1
 	check_eq "daemon under the unit's SystemCallFilter: exit 0" 0 "$?"
 	check "daemon under the unit's SystemCallFilter: issued" test -s "$S/outbound/acme/SCF.1.tar.gz"
 	grep -vx seccomp "$T/daemon.filter" >"$T/noseccomp.filter"
@@ -83,10 +85,13 @@ if [ -z "$san" ]; then
 	check "without seccomp in the list: nothing issued" test ! -e "$S/outbound/acme/SCF2.1.tar.gz"
 	wport=$((20000 + ($$ + 7) % 20000))
 	sed "s/^web_listen = .*/web_listen = 127.0.0.1:$wport/" "$T/certspool.conf" >"$T/web.conf"
-	"$T/sysfilter" "$T/web.filter" "$BIN" --config "$T/web.conf" web >"$T/scfweb.log" 2>&1 &
+	env -i PATH=/usr/bin:/bin "$T/sysfilter" "$T/web.filter" "$P/usr/sbin/certspool" --config "$T/web.conf" web >"$T/scfweb.log" 2>&1 &
 	wpid=$!
 	trap 'kill "$wpid" 2>/dev/null; cleanup' EXIT
 	check "web under its unit's SystemCallFilter: serves" wait_until 10 curl -sf -o /dev/null "http://127.0.0.1:$wport/assets/keygen.js"
+	curl -sf "http://127.0.0.1:$wport/assets/keygen.js" -o "$T/k.js"
+	check "web: the asset from $P/usr/share/certspool/web" cmp -s "$T/k.js" "$P/usr/share/certspool/web/keygen.js"
+	check "the installed binary has $P's data path compiled in" grep -qa "$P/usr/share/certspool/schemas" "$P/usr/sbin/certspool"
 	kill "$wpid"
 	wait "$wpid"
 	check_eq "web under its unit's SystemCallFilter: exit 0 on SIGTERM" 0 "$?"
