@@ -51,6 +51,8 @@ int	 cmd_renew(struct cmd_env *, int argc, char **argv);
 int	 cmd_crl(struct cmd_env *, int argc, char **argv);
 /* web.c: the recipient portal */
 int	 cmd_web(struct cmd_env *, int argc, char **argv);
+/* cmd_purge.c */
+int	 cmd_purge(struct cmd_env *, int argc, char **argv);
 /* cmd_revoke.c */
 int	 cmd_revoke(struct cmd_env *, int argc, char **argv);
 int	 cmd_key_block(struct cmd_env *, int argc, char **argv);

@@ -142,6 +142,23 @@ static const struct key keys[] = {
 	{ "p12_retention_days", K_INT, O(p12_retention_days), "30", 1, 3650,
 	  "Days the encrypted PKCS#12 of a server-generated key is kept for\n"
 	  "# its pickup; purged at the recipient's confirmed pickup or then." },
+	{ "mail_retention_days", K_INT, O(mail_retention_days), "30", 0, 36500,
+	  "Days a delivered message stays in spool/mail (certspool purge,\n"
+	  "# and the daemon once a day); a message the sendmail command has\n"
+	  "# not yet taken is kept.  0: kept for ever." },
+	{ "archive_retention_days", K_INT, O(archive_retention_days), "3650", 0,
+	  36500,
+	  "Days an accepted input stays in spool/archive/ACCOUNT; one whose\n"
+	  "# orders are not all final is kept.  0: kept for ever." },
+	{ "card_archive_retention_days", K_INT,
+	  O(card_archive_retention_days), "7", 0, 36500,
+	  "Days an archived input that held a payment card number stays\n"
+	  "# (the shorter of this and archive_retention_days).  0: this key\n"
+	  "# removes nothing." },
+	{ "outbound_retention_days", K_INT, O(outbound_retention_days), "90", 0,
+	  36500,
+	  "Days results and certificate archives stay in\n"
+	  "# spool/outbound/ACCOUNT.  0: kept for ever." },
 	{ "web_listen", K_STR, O(web_listen), "127.0.0.1:8480", 0, 0,
 	  "Address:port the recipient portal (certspool web) listens on;\n"
 	  "# [v6addr]:port for IPv6." },

@@ -38,6 +38,7 @@
 #include "pipeline.h"
 #include "store.h"
 #include "daemon.h"
+#include "purge.h"
 
 static volatile sig_atomic_t	 got_term;
 /* Self-pipe: a signal or a config ready to apply wakes the loop's poll. */
@@ -357,6 +358,9 @@ daemon_pass(struct store *st, const struct conf *c, const struct schema *sch,
 	/* "Certificate revoked" messages, then revocation results owed. */
 	if (revresult_flush(st, c) == -1)
 		rc = -1;
+	/* Retention, once a day (purge.c): a warning, never a stop. */
+	if (purge_daily(st, c) == -1)
+		log_warn("purge: incomplete; see above");
 	return rc;
 }
 

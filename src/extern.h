@@ -290,6 +290,11 @@ struct conf {
 	char		*dcv_cname_target;	/* DNS CNAME DCV target */
 	int		 p12_in_archive;	/* bundle.p12 in archives */
 	int		 p12_retention_days;	/* kept for pickup */
+	/* retention (purge.c); 0: kept for ever */
+	int		 mail_retention_days;	/* delivered mail */
+	int		 archive_retention_days;	/* archived inputs */
+	int		 card_archive_retention_days; /* ... with a card number */
+	int		 outbound_retention_days;	/* results, archives */
 	/* the recipient portal (web.c) */
 	char		*web_listen;		/* host:port */
 	char		*web_base_url;		/* no trailing '/' */
@@ -854,6 +859,10 @@ void	 mail_batch_abort(struct mail_batch *);
 /* Hand every message of the mail spool not yet handed over to the
  * sendmail command (retry after a failure); 0, or -1 if any failed. */
 int	 mail_flush(const struct conf *);
+/* 1 if message dir/<file> (its bytes p, len) was handed over to the
+ * sendmail command as it is now (its record in dir/.sent/), else 0. */
+int	 mail_handed_over(const char *dir, const char *file,
+	    const unsigned char *p, size_t len);
 
 /* ---- the service manager (notify.c): no-ops without NOTIFY_SOCKET ---- */
 

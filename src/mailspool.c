@@ -654,3 +654,13 @@ mail_flush(const struct conf *conf)
 	closedir(d);
 	return rc;
 }
+
+int
+mail_handed_over(const char *dir, const char *file, const unsigned char *p,
+    size_t len)
+{
+	char	 key[65];
+
+	msg_key(p, len, key);
+	return was_sent(dir, file, key);
+}

@@ -511,6 +511,18 @@ static const struct command commands[] = {
 	  "entries, thisUpdate, nextUpdate.\n"
 	  "  --now  every shard, even if nothing changed and none is due\n",
 	  NULL },
+	{ "purge", NULL, cmd_purge, "purge [--dry-run]",
+	  "Remove what the retention keys no longer keep, as the daemon does\n"
+	  "once a day: delivered mail older than mail_retention_days, archived\n"
+	  "inputs older than archive_retention_days (card_archive_retention_days\n"
+	  "for an input that held a card number), outbound files older than\n"
+	  "outbound_retention_days; 0 keeps for ever.  Undelivered mail and\n"
+	  "inputs whose orders are not all final are kept; symbolic links are\n"
+	  "never followed.  Records one purge event with the counts.\n"
+	  "  --dry-run  print each file that would go (kind, path below the\n"
+	  "             spool, age in days; tab-separated), remove nothing\n",
+	  "Exit status: 0; 1 with one line on stderr when a file due could not\n"
+	  "be examined or removed (it is kept; see the log).\n" },
 	{ "web", NULL, cmd_web, "web",
 	  "Serve the recipient portal on web_listen until SIGTERM or SIGINT:\n"
 	  "confirmation links, key generation in the browser, pickup of\n"

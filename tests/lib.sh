@@ -89,6 +89,9 @@ setup() {
 	"$BIN" init "$T" ${1:+--ca-key "$1"} >/dev/null || {
 		echo "FAIL: init"; fail=$((fail + 1)); finish; exit 1; }
 	sed -i 's/^settle_seconds = .*/settle_seconds = 0/' "$T/certspool.conf"
+	# Retention off: CERTSPOOL_NOW makes new files look years old, and
+	# the daemon's daily purge would remove what a test checks.
+	sed -i 's/^\(mail\|archive\|card_archive\|outbound\)_retention_days = .*/\1_retention_days = 0/' "$T/certspool.conf"
 	# Card payments go to the demo processor, its ledger in $T.
 	sed -i "s|^card_processor_command = .*|card_processor_command = \"$ROOT/scripts/demo-card-processor $T/card-ledger.json\"|" "$T/certspool.conf"
 	S=$T/spool
