@@ -35,6 +35,7 @@
 #include "pipeline.h"
 #include "store.h"
 #include "daemon.h"
+#include "doctor.h"
 
 static volatile sig_atomic_t	 got_term;
 /* Self-pipe: a signal or a config ready to apply wakes the loop's poll. */
@@ -404,6 +405,7 @@ daemon_run(struct conf **cp, struct store *st, const char *confpath,
 			watch_inbound(ifd, st, c);
 		log_info("daemon started on %s", c->spool_dir);
 	}
+	demo_settings_log(c, 0);
 	for (;;) {
 		struct pollfd	 pfd[2];
 		long		 timeout, due;
