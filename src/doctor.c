@@ -217,6 +217,7 @@ check_database(struct report *r, const struct conf *c)
 	struct stat	 sb;
 	char		 dir[PATH_MAX], ok[PATH_MAX + 64];
 
+	memset(&sb, 0, sizeof(sb));
 	dir_of(c->database, dir, sizeof(dir));
 	if (lstat(c->database, &sb) == -1)
 		note(&f, ST_PROBLEM, "%s: %s (certspool init creates it)",
@@ -246,11 +247,32 @@ check_database(struct report *r, const struct conf *c)
 	add_findings(r, "database", &f, ok);
 }
 
-/* A secret file (the CA key, the PIN file): ours, mode 0600 or 0400. */
-static void
-check_secret(struct findings *f, const char *path, const char *what)
+/*
+ * Who must own the secrets: the user running doctor, who should be the
+ * daemon's; when that is root, the owner of the database (the daemon's
+ * user, who made it).
+ */
+static uid_t
+key_owner(const struct conf *c, const char **who)
 {
 	struct stat	 sb;
+
+	*who = "the user running certspool doctor";
+	if (geteuid() == 0 && stat(c->database, &sb) == 0) {
+		*who = "the database's owner";
+		return sb.st_uid;
+	}
+	return geteuid();
+}
+
+/* A secret file (the CA key, the PIN file): owner's, mode 0600 or 0400. */
+static void
+check_secret(struct findings *f, const struct conf *c, const char *path,
+    const char *what)
+{
+	struct stat	 sb;
+	const char	*who;
+	uid_t		 uid = key_owner(c, &who);
 
 	if (lstat(path, &sb) == -1) {
 		note(f, ST_PROBLEM, "%s %s: %s", what, path, strerror(errno));
@@ -261,10 +283,9 @@ check_secret(struct findings *f, const char *path, const char *what)
 	else if (sb.st_mode & 077)
 		note(f, ST_PROBLEM, "%s %s: mode %04o: must be 0600", what,
 		    path, (unsigned)(sb.st_mode & 07777));
-	if (sb.st_uid != geteuid())
-		note(f, ST_PROBLEM, "%s %s: owned by uid %d, not by uid %d "
-		    "that runs certspool", what, path, (int)sb.st_uid,
-		    (int)geteuid());
+	if (sb.st_uid != uid)
+		note(f, ST_PROBLEM, "%s %s: owned by uid %d, not by uid %d (%s)",
+		    what, path, (int)sb.st_uid, (int)uid, who);
 }
 
 static void
@@ -272,6 +293,7 @@ check_key_file(struct report *r, const struct conf *c)
 {
 	struct findings	 f = { 0 };
 	struct stat	 sb;
+	const char	*who;
 	char		 path[PATH_MAX], ok[PATH_MAX + 64];
 
 	if (lstat(c->ca_dir, &sb) == 0 && (sb.st_mode & (S_IWGRP | S_IWOTH)))
@@ -279,7 +301,7 @@ check_key_file(struct report *r, const struct conf *c)
 		    "files", c->ca_dir, (unsigned)(sb.st_mode & 07777));
 	if (strncasecmp(c->ca_key, "pkcs11:", 7) == 0) {
 		if (*c->pkcs11_pin_file != '\0')
-			check_secret(&f, c->pkcs11_pin_file, "PIN file");
+			check_secret(&f, c, c->pkcs11_pin_file, "PIN file");
 		add_findings(r, "ca_key_file", &f,
 		    "the CA key is in a PKCS#11 token (ca_key = pkcs11:...)");
 		return;
@@ -289,9 +311,9 @@ check_key_file(struct report *r, const struct conf *c)
 		add_findings(r, "ca_key_file", &f, "");
 		return;
 	}
-	check_secret(&f, path, "CA key");
+	check_secret(&f, c, path, "CA key");
 	snprintf(ok, sizeof(ok), "%s: mode 0600 or stricter, owned by uid %d",
-	    path, (int)geteuid());
+	    path, (int)key_owner(c, &who));
 	add_findings(r, "ca_key_file", &f, ok);
 }
 
@@ -689,15 +711,18 @@ check_resolver(struct report *r, const struct conf *c)
 	}
 	memset(&ans, 0, sizeof(ans));
 	t0 = mono_ms();
-	if (dns_query(&res, name, DNS_T_SOA, &ans) == -1)
-		add(r, "resolver", ST_PROBLEM, "%s (dns_resolver = %s) did not "
-		    "answer SOA %s within %d s: %s: %s", res.desc,
-		    c->dns_resolver, name, c->dns_timeout_seconds,
-		    dns_status_str(ans.status), ans.err);
-	else
+	if (dns_query(&res, name, DNS_T_SOA, &ans) == 0)
 		add(r, "resolver", ST_OK, "%s (dns_resolver = %s) answered "
 		    "SOA %s in %lld ms: %s", res.desc, c->dns_resolver, name,
 		    mono_ms() - t0, dns_status_str(ans.status));
+	else if (ans.status == DNS_TIMEOUT)
+		add(r, "resolver", ST_PROBLEM, "%s (dns_resolver = %s): no "
+		    "answer to SOA %s within %d s (dns_timeout_seconds)",
+		    res.desc, c->dns_resolver, name, c->dns_timeout_seconds);
+	else
+		add(r, "resolver", ST_PROBLEM, "%s (dns_resolver = %s): SOA %s "
+		    "failed: %s: %s", res.desc, c->dns_resolver, name,
+		    dns_status_str(ans.status), ans.err);
 	dns_answer_free(&ans);
 }
 

@@ -10,7 +10,8 @@
 # CA key of mode 0644 or another owner, a nearly full file system and one
 # out of inodes (tmpfs mounts), a chain.pem of another CA, an expired and
 # an expiring CA, another CA's key, a missing or non-executable mail
-# program, a resolver on a closed port and a silent one.  --json parses
+# program, a resolver on a closed port, one answering SERVFAIL and a
+# silent one.  --json parses
 # and its counts agree with its checks.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../netlib.sh"
@@ -190,8 +191,11 @@ chmod 0644 "$T/ca/ca.key"
 broken "CA key mode 0644" ca_key_file "CA key $T/ca/ca.key: mode 0644: must be 0600"
 chmod 0600 "$T/ca/ca.key"
 chown 1 "$T/ca/ca.key"
-broken "CA key of another user" ca_key_file "owned by uid 1, not by uid 0"
-chown 0 "$T/ca/ca.key"
+broken "CA key of another user" ca_key_file "owned by uid 1, not by uid 0 (the database.s owner)"
+chown 1 "$T/certspool.db"
+doc
+check_eq "run as root: the key is to be the database owner's" ok "$(line ca_key_file)"
+chown 0 "$T/ca/ca.key" "$T/certspool.db"
 doc
 check_eq "permissions restored: exit 0" 0 "$st"
 
@@ -258,13 +262,18 @@ setconf sendmail_command "\"nosuchmailer-xyz -t\""
 broken "mail program not in PATH" mta "nosuchmailer-xyz"
 cp "$T/good.conf" "$T/certspool.conf"
 
-# The resolver: a closed port, then one that does not answer in time.
+# The resolver: a closed port, one that fails every question, one that
+# does not answer in time.
 setconf dns_resolver "127.0.0.1:$(free_port)"
-broken "resolver on a closed port" resolver "did not answer SOA ca.test"
+broken "resolver on a closed port" resolver "SOA ca.test failed"
+SFPORT=$(free_port)
+servfail_start "$SFPORT"
+setconf dns_resolver "127.0.0.1:$SFPORT"
+broken "resolver answering SERVFAIL" resolver "SOA ca.test failed: SERVFAIL"
 cp "$T/good.conf" "$T/certspool.conf"
 kill -STOP "$DNSPID"
 t0=$(date +%s)
-broken "silent resolver" resolver "did not answer SOA ca.test within 1 s: timeout"
+broken "silent resolver" resolver "127.0.0.1:$DNSPORT .*no answer to SOA ca.test within 1 s"
 check "silent resolver: given up after dns_timeout_seconds" test $(($(date +%s) - t0)) -le 4
 kill -CONT "$DNSPID"
 
