@@ -14,6 +14,8 @@ TESTS=""
 [ "${1:-}" = test ] && TESTS=1
 [ -n "$TESTS" ] && PKGS="$PKGS chromium softhsm2 opensc xxd p11-kit p11-kit-modules
 systemd"
+# dnsmasq: the loopback resolver of the DNS, CAA and doctor tests.
+[ -n "$TESTS" ] && PKGS="$PKGS dnsmasq"
 # node and npm: Debian's, unless a node with its own npm is there already.
 [ -n "$TESTS" ] && ! command -v npm >/dev/null 2>&1 && PKGS="$PKGS nodejs npm"
 missing=""

@@ -39,6 +39,7 @@
 #include "store.h"
 #include "daemon.h"
 #include "purge.h"
+#include "doctor.h"
 
 static volatile sig_atomic_t	 got_term;
 /* Self-pipe: a signal or a config ready to apply wakes the loop's poll. */
@@ -444,6 +445,7 @@ daemon_run(struct conf **cp, struct store *st, const char *confpath,
 		log_info("daemon started on %s", c->spool_dir);
 		notify_ready();
 	}
+	demo_settings_log(c, 0);
 	for (;;) {
 		struct pollfd	 pfd[2];
 		long		 timeout, due;

@@ -23,6 +23,7 @@
 #include "p11.h"
 #include "cmd.h"
 #include "daemon.h"
+#include "doctor.h"
 #include "issuer.h"
 #include "keyproc.h"
 #include "pipeline.h"
@@ -133,6 +134,11 @@ cmd_init(int argc, char **argv, const char *ca_key,
 	}
 	if ((st = store_open(c->database, err, sizeof(err))) == NULL) {
 		cli_err("init: %s", err);
+		goto out;
+	}
+	/* Orders, tokens and keys: not for other users (certspool doctor). */
+	if (chmod(c->database, 0640) == -1) {
+		cli_err("init: %s: %s", c->database, strerror(errno));
 		goto out;
 	}
 	if (fs_mkdirs(c->ca_dir, 0700) == -1) {
@@ -353,6 +359,24 @@ static const struct command commands[] = {
 	  "payment, signing, results and mail.  Runs until SIGTERM; SIGHUP\n"
 	  "re-reads the config.\n"
 	  "  --once  one pass over what is ready, then exit\n", NULL },
+	{ "doctor", NULL, NULL, "doctor [--json] [--strict]",
+	  "Check the deployment, one line per check, \"ok|warning|problem\n"
+	  "NAME: detail\": the config loads (config); the spool tree exists,\n"
+	  "is writable and is writable by no one else (spool); the database\n"
+	  "is not world-readable (database); the CA key file is mode 0600 and\n"
+	  "ours (ca_key_file); free space and inodes on the spool's and the\n"
+	  "database's file systems: a problem under 1 GiB or 5%, a warning\n"
+	  "under 10% (disk_spool, disk_database); ca.pem verifies to the root\n"
+	  "of chain.pem now (ca_chain); the signer process starts and its test\n"
+	  "signature verifies with ca.pem's key (ca_key); sendmail_command's\n"
+	  "program exists (mta); dns_resolver answers (resolver); and the\n"
+	  "demo-only settings in force, as warnings (caa, root_key, mta, card,\n"
+	  "crl_url, aia_url, ocsp_url).  Changes nothing.\n"
+	  "  --json    one JSON document: {\"checks\": [{\"name\", \"status\",\n"
+	  "            \"detail\"}, ...], \"problems\": N, \"warnings\": N}\n"
+	  "  --strict  warnings count as problems for the exit status\n",
+	  "Exit status: 0 when no check found a problem (with --strict, nor a\n"
+	  "warning); 1 otherwise, also when the config does not load.\n" },
 	{ "account", "add", cmd_account_add, "account add NAME [--contract REF "
 	  "--units N [--ends DATE]] [--balance CENTS]",
 	  "Add account NAME and its spool directories (inbound/NAME, ...).\n"
@@ -730,6 +754,8 @@ main(int argc, char *argv[])
 			return cli_err("init: --hsm needs --token LABEL");
 		return cmd_init(argc, argv, cakey ? cakey : "p384", &hsm);
 	}
+	if (strcmp(c->w1, "doctor") == 0)
+		return cmd_doctor(confpath, argc, argv);
 	if (strcmp(c->w1, "daemon") == 0) {
 		once = take_flag(&argc, argv, "--once");
 		if (argc != 0)

@@ -36,6 +36,7 @@
 
 #include "extern.h"
 #include "cmd.h"
+#include "doctor.h"
 #include "web.h"
 #include "web_srv.h"
 
@@ -465,6 +466,7 @@ cmd_web(struct cmd_env *env, int argc, char **argv)
 	    "minute per address)", c->web_base_url, c->web_listen,
 	    srv.tls ? " with TLS" : "", c->web_max_connections, (int)perip,
 	    c->web_timeout_seconds, c->web_max_body_bytes, c->web_rate_limit);
+	demo_settings_log(c, 1);
 	notify_ready();
 	for (;;) {
 		if (web_sigwait(&set, &sig) != 0)
