@@ -11,7 +11,7 @@ libsqlite3-dev libunistring-dev libidn2-dev libmicrohttpd-dev libseccomp-dev lib
 gpgsm libxml2-utils python3 procps curl"
 TESTS=""
 [ "${1:-}" = test ] && TESTS=1
-[ -n "$TESTS" ] && PKGS="$PKGS chromium softhsm2 opensc xxd p11-kit p11-kit-modules"
+[ -n "$TESTS" ] && PKGS="$PKGS chromium softhsm2 opensc xxd p11-kit p11-kit-modules prometheus"
 # node and npm: Debian's, unless a node with its own npm is there already.
 [ -n "$TESTS" ] && ! command -v npm >/dev/null 2>&1 && PKGS="$PKGS nodejs npm"
 missing=""
