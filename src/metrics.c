@@ -14,7 +14,9 @@
  * counts by account scan orders and recipients (about 0.5 s each per
  * million rows); the rest uses indexes or small tables.  So that this
  * never takes more than a tenth of the daemon's time, the next write
- * waits at least ten times as long as the last one took.
+ * waits at least ten times as long as the last one took.  Temporaries
+ * of this file a crash left are removed at the first write (only ours:
+ * the directory may be node_exporter's, shared with others).
  * Failure policy: metrics never hold up or fail the daemon.  A query or
  * a write that fails is one warning, at most every ten minutes; the
  * next interval tries again.
@@ -60,6 +62,7 @@ struct labelled {
 
 static struct {
 	int			 started;
+	int			 swept;		/* our old temporaries */
 	long long		 last_event;	/* highest event id observed */
 	time_t			 start_time;
 	time_t			 last_pass;
@@ -556,6 +559,28 @@ out:
 	return rc;
 }
 
+/* Remove our own temporaries (.NAME.HEX.tmp) a crash left in dir,
+ * which may be shared with other exporters: nothing else is touched. */
+static void
+sweep_own(const char *dir, const char *name)
+{
+	DIR		*d;
+	struct dirent	*de;
+	size_t		 nl = strlen(name), n;
+
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		n = strlen(de->d_name);
+		if (n > nl + 6 && de->d_name[0] == '.' &&
+		    strncmp(de->d_name + 1, name, nl) == 0 &&
+		    de->d_name[nl + 1] == '.' &&
+		    strcmp(de->d_name + n - 4, ".tmp") == 0)
+			(void)unlinkat(dirfd(d), de->d_name, 0);
+	}
+	closedir(d);
+}
+
 static void
 write_file(struct store *st, const struct conf *c)
 {
@@ -567,6 +592,10 @@ write_file(struct store *st, const struct conf *c)
 	if (split_path(c->metrics_file, dir, sizeof(dir), &name) == -1) {
 		warn_limited(c->metrics_file, "not a file path");
 		return;
+	}
+	if (!m.swept) {
+		sweep_own(dir, name);
+		m.swept = 1;
 	}
 	put_memory(&b);
 	if (collect(st, c, &b) == -1) {

@@ -48,8 +48,13 @@ batch() {	# batch ACCOUNT ID: stdin's orders, dropped
 	order B2 b2@beta.example secure_email_individual - false
 } | batch beta M-2
 
+: >"$T/metrics/.certspool.prom.0123456789abcdef.tmp"	# a crash's
+: >"$T/metrics/.other.prom.0123456789abcdef.tmp"	# another exporter's
 run_once
 check "metrics file written" test -s "$M"
+check "our crash temporary removed" test ! -e "$T/metrics/.certspool.prom.0123456789abcdef.tmp"
+check "another's temporary kept" test -e "$T/metrics/.other.prom.0123456789abcdef.tmp"
+rm -f "$T/metrics/.other.prom.0123456789abcdef.tmp"
 check "promtool check metrics" sh -c "promtool check metrics <'$M'"
 check_eq "no temporary left" "" "$(ls -A "$T/metrics" | grep -v '^certspool.prom$')"
 check_eq "mode 0644" 644 "$(stat -c %a "$M")"
