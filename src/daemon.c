@@ -418,7 +418,7 @@ daemon_run(struct conf **cp, struct store *st, const char *confpath,
 		if ((undone = daemon_pass(st, c, sch, ca) == -1))
 			log_warn("pass incomplete; %s", once ? "exiting with "
 			    "status 75 (EX_TEMPFAIL)" : "retrying");
-		metrics_pass(st, c, mono_ms() - t0, undone, once);
+		metrics_pass(st, c, mono_ms() - t0, undone, once || got_term);
 		if (once)
 			spool_log_left();	/* what stays, and why */
 		if (once || got_term)
