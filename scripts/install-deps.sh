@@ -13,7 +13,7 @@ gpgsm libxml2-utils python3 procps curl"
 TESTS=""
 [ "${1:-}" = test ] && TESTS=1
 [ -n "$TESTS" ] && PKGS="$PKGS chromium softhsm2 opensc xxd p11-kit p11-kit-modules
-systemd"
+systemd prometheus"
 # dnsmasq: the loopback resolver of the DNS, CAA and doctor tests.
 [ -n "$TESTS" ] && PKGS="$PKGS dnsmasq"
 # node and npm: Debian's, unless a node with its own npm is there already.

@@ -213,6 +213,14 @@ static const struct key keys[] = {
 	{ "renewal_notice_days", K_INT, O(renewal_notice_days), "14", 0, 365,
 	  "A \"renewal due\" notice goes out this many days before an\n"
 	  "# automatic renewal, so that leavers can be cancelled." },
+	{ "metrics_file", K_STR, O(metrics_file), "", 0, 0,
+	  "Prometheus metrics (text format) written atomically after the\n"
+	  "# daemon's passes, e.g. for node_exporter's textfile collector:\n"
+	  "# /var/lib/prometheus/node-exporter/certspool.prom; empty: none." },
+	{ "metrics_interval_seconds", K_INT, O(metrics_interval_seconds), "15",
+	  0, 3600,
+	  "metrics_file is rewritten at most this often (0: after every\n"
+	  "# pass); daemon --once writes it at its end." },
 };
 
 static int
@@ -576,6 +584,8 @@ conf_load(const char *path, char *err, size_t errlen)
 		resolve_path(c, &c->crl_dir);
 	if (conf_check_crl(c, err, errlen) == -1)
 		goto bad2;
+	if (*c->metrics_file != '\0')
+		resolve_path(c, &c->metrics_file);
 	if (c->workers == 0) {
 		long	 n = sysconf(_SC_NPROCESSORS_ONLN);
 		c->workers = n > 0 ? (int)n : 1;

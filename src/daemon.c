@@ -40,6 +40,7 @@
 #include "daemon.h"
 #include "purge.h"
 #include "doctor.h"
+#include "metrics.h"
 
 static volatile sig_atomic_t	 got_term;
 /* Self-pipe: a signal or a config ready to apply wakes the loop's poll. */
@@ -432,6 +433,7 @@ daemon_run(struct conf **cp, struct store *st, const char *confpath,
 	if (!once)
 		hup_start(confpath);
 
+	metrics_start(st);
 	/* Finish what a crash left behind, oldest step first. */
 	sweep_temporaries(c);
 	if (signer_recover(st, c, ca) == -1 ||
@@ -450,6 +452,7 @@ daemon_run(struct conf **cp, struct store *st, const char *confpath,
 		struct pollfd	 pfd[2];
 		long		 timeout, due;
 		char		 drain[64];
+		long long	 t0 = mono_ms();
 
 		/* undone: the last pass left work for a reason other than
 		 * waiting (an item that cannot be published, a full disk, a
@@ -458,6 +461,7 @@ daemon_run(struct conf **cp, struct store *st, const char *confpath,
 		if ((undone = daemon_pass(st, c, sch, ca) == -1))
 			log_warn("pass incomplete; %s", once ? "exiting with "
 			    "status 75 (EX_TEMPFAIL)" : "retrying");
+		metrics_pass(st, c, mono_ms() - t0, undone, once || got_term);
 		if (once)
 			spool_log_left();	/* what stays, and why */
 		if (once || got_term)

@@ -67,6 +67,9 @@ int	 log_check(const char *where, const char *sock, char *err,
 int	 log_level_parse(const char *s);
 void	 logx(int level, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
+/* Messages logged at level (LOGL_*) since the start, whether or not
+ * log_level let them through (metrics.c). */
+unsigned long long	 log_count(int level);
 /* As logx(), then drains the OpenSSL error queue into the log. */
 void	 log_ssl(int level, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
@@ -317,6 +320,8 @@ struct conf {
 	char		*card_processor_command; /* empty: no card payments */
 	int		 renew_before_days;	/* reissue/renew lead time */
 	int		 renewal_notice_days;	/* notice before a renewal */
+	char		*metrics_file;		/* empty: no metrics (metrics.c) */
+	int		 metrics_interval_seconds; /* at most this often */
 };
 
 /* Load and check a config file; NULL with one line in err on failure. */

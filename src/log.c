@@ -57,6 +57,7 @@ static int		 log_sock = -1;		/* the syslog or journal socket */
 static int		 log_stream;		/* the socket is SOCK_STREAM */
 static char		 log_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static long long	 log_last_ms;		/* atomic: last line written */
+static unsigned long long log_counts[8];	/* atomic: by level */
 
 static _Thread_local char	 ctx[LOGK_MAX][CTX_LEN];
 static _Thread_local int	 in_log;
@@ -411,6 +412,7 @@ vlog(int level, const char *fmt, va_list ap)
 	size_t		 i, msgoff;
 	int		 sent = -1;
 
+	__atomic_add_fetch(&log_counts[level & 7], 1, __ATOMIC_RELAXED);
 	if (level > __atomic_load_n(&log_max, __ATOMIC_RELAXED))
 		return;
 	in_log++;
@@ -451,6 +453,12 @@ vlog(int level, const char *fmt, va_list ap)
 	__atomic_store_n(&log_last_ms, mono_ms(), __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&log_mu);
 	in_log--;
+}
+
+unsigned long long
+log_count(int level)
+{
+	return __atomic_load_n(&log_counts[level & 7], __ATOMIC_RELAXED);
 }
 
 void
