@@ -2,16 +2,16 @@
 # Install what certspool needs to build and test, on Debian, if missing.
 # With the argument "test" (make test), also what only the tests need:
 # Debian's chromium, SoftHSM2 with opensc's pkcs11-tool and xxd, p11-kit's
-# server and client module (a token over a socket), node and
-# npm, and the npm packages of tests/web (playwright-core) -- the build
-# and the demo need none of them.
+# server and client module (a token over a socket), mandoc (the man
+# pages' lint), node and npm, and the npm packages of tests/web
+# (playwright-core) -- the build and the demo need none of them.
 set -eu
 PKGS="build-essential pkg-config libssl-dev libxml2-dev libarchive-dev
 libsqlite3-dev libunistring-dev libidn2-dev libmicrohttpd-dev libseccomp-dev libp11-kit-dev sqlite3 openssl libarchive-tools gnutls-bin libnss3-tools
 gpgsm libxml2-utils python3 procps curl"
 TESTS=""
 [ "${1:-}" = test ] && TESTS=1
-[ -n "$TESTS" ] && PKGS="$PKGS chromium softhsm2 opensc xxd p11-kit p11-kit-modules"
+[ -n "$TESTS" ] && PKGS="$PKGS chromium softhsm2 opensc xxd p11-kit p11-kit-modules mandoc"
 # node and npm: Debian's, unless a node with its own npm is there already.
 [ -n "$TESTS" ] && ! command -v npm >/dev/null 2>&1 && PKGS="$PKGS nodejs npm"
 missing=""

@@ -140,6 +140,7 @@ while read -r line; do
 		*) words="${words:+$words }$w" ;;
 		esac
 	done
+	# shellcheck disable=SC2086
 	item $words >"$T/item.txt"
 	check "certspool.8 has an item for \"$words\"" test -s "$T/item.txt"
 	# shellcheck disable=SC2086
@@ -172,12 +173,17 @@ sect() {	# sect NAME: a section of the rendered page
 	sed -n "/^$1\$/,/^[A-Z][A-Z ]*\$/p" "$T/man8.txt" | sed '$d'
 }
 sect ENVIRONMENT >"$T/env.txt"
-for v in $(cat "$ROOT"/src/*.c | grep -o 'getenv("CERTSPOOL_[A-Z0-9_]*")' |
+for v in $(grep -oh 'getenv("CERTSPOOL_[A-Z0-9_]*")' "$ROOT"/src/*.c |
     sed 's/getenv("\(.*\)")/\1/' | sort -u); do
 	check "certspool.8 ENVIRONMENT has $v" grep -q "^     $v\$" "$T/env.txt"
 done
 check "certspool.8 ENVIRONMENT has CERTSPOOL_PKCS11_PIN" \
     grep -q CERTSPOOL_PKCS11_PIN "$T/env.txt"
+# and no variable the sources do not know (CERTSPOOL_SENDER is one they set)
+for v in $(sed -n 's/^     \(CERTSPOOL_[A-Z0-9_]*\)$/\1/p' "$T/env.txt"); do
+	check "certspool.8 ENVIRONMENT: $v is in the sources" \
+	    grep -q "\"$v" "$ROOT"/src/*.c
+done
 sect SIGNALS >"$T/sig.txt"
 for s in SIGHUP SIGTERM SIGINT; do
 	check "certspool.8 SIGNALS has $s" grep -q "$s" "$T/sig.txt"
@@ -190,12 +196,13 @@ check "certspool.8 has EXIT STATUS" grep -q '^EXIT STATUS$' "$T/man8.txt"
 
 # ---- certspool-spool(5): the tree init makes, the schema's elements ----
 text certspool-spool.5 >"$T/spool.txt"
-for d in $(ls "$T/init/spool"); do
+for d in "$T"/init/spool/*/; do
+	d=$(basename "$d")
 	check "certspool-spool.5 names $d/" grep -q "$d/" "$T/spool.txt"
 done
 for e in $(sed -n 's/.*<xs:element name="\([A-Za-z]*\)".*/\1/p' \
     "$ROOT/schemas/batch-1.xsd" | sort -u); do
-	check "certspool-spool.5 names <$e" grep -q "<$e[ >/]" "$T/spool.txt"
+	check "certspool-spool.5 names <$e" grep -q "<${e}[ >/]" "$T/spool.txt"
 done
 for f in result.xml error.xml .done .part; do
 	check "certspool-spool.5 names $f" grep -q -- "$f" "$T/spool.txt"
