@@ -3,9 +3,10 @@
 # With the argument "test" (make test), also what only the tests need:
 # Debian's chromium, SoftHSM2 with opensc's pkcs11-tool and xxd, p11-kit's
 # server and client module (a token over a socket), systemd (its
-# systemd-analyze, systemd-tmpfiles and systemd-sysusers, offline), node and
-# npm, and the npm packages of tests/web (playwright-core) -- the build
-# and the demo need none of them.
+# systemd-analyze, systemd-tmpfiles and systemd-sysusers, offline),
+# prometheus (promtool), mandoc (the man pages' lint), dnsmasq (a loopback
+# resolver), node and npm, and the npm packages of tests/web
+# (playwright-core) -- the build and the demo need none of them.
 set -eu
 PKGS="build-essential pkg-config libssl-dev libxml2-dev libarchive-dev
 libsqlite3-dev libunistring-dev libidn2-dev libmicrohttpd-dev libseccomp-dev libp11-kit-dev libsystemd-dev sqlite3 openssl libarchive-tools gnutls-bin libnss3-tools
@@ -13,7 +14,7 @@ gpgsm libxml2-utils python3 procps curl"
 TESTS=""
 [ "${1:-}" = test ] && TESTS=1
 [ -n "$TESTS" ] && PKGS="$PKGS chromium softhsm2 opensc xxd p11-kit p11-kit-modules
-systemd prometheus"
+systemd prometheus mandoc"
 # dnsmasq: the loopback resolver of the DNS, CAA and doctor tests.
 [ -n "$TESTS" ] && PKGS="$PKGS dnsmasq"
 # node and npm: Debian's, unless a node with its own npm is there already.
