@@ -24,7 +24,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
 
 #include "extern.h"
 #include "cmd.h"
@@ -49,29 +48,6 @@ struct dry {
 	size_t			 ncsr;
 	int			 dberr;
 };
-
-static int
-sha256_fd(int fd, char out[65])
-{
-	EVP_MD_CTX	*ctx;
-	unsigned char	 buf[65536], md[32];
-	ssize_t		 n;
-	int		 rc = -1;
-
-	if ((ctx = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
-		goto out;
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1)
-			goto out;
-	if (n == -1 || EVP_DigestFinal_ex(ctx, md, NULL) != 1)
-		goto out;
-	hex_encode(md, sizeof(md), out);
-	rc = lseek(fd, 0, SEEK_SET) == 0 ? 0 : -1;
-out:
-	EVP_MD_CTX_free(ctx);
-	return rc;
-}
 
 static int
 db_problem(struct dry *d, int line)
@@ -399,7 +375,7 @@ cmd_check(struct cmd_env *env, int argc, char **argv)
 		rc = cli_err("check: %s: empty file", file);
 		goto out;
 	}
-	if (sha256_fd(fd, d.sha) == -1) {
+	if (fs_sha256(fd, d.sha) == -1) {
 		rc = cli_err("check: %s: read error", file);
 		goto out;
 	}

@@ -178,6 +178,9 @@ int	 valid_name(const char *s);
 /* mkdir -p with mode for every created component. */
 int	 fs_mkdirs(const char *path, mode_t mode);
 int	 fs_fsync_dir(int dirfd);
+/* SHA-256 of what fd holds from its offset on (64 hex digits + NUL); the
+ * offset is put back to 0.  0 or -1. */
+int	 fs_sha256(int fd, char out[65]);
 /*
  * Open an untrusted file dir/name: O_RDONLY|O_NOFOLLOW|O_NONBLOCK|O_CLOEXEC,
  * then fstat: regular file, one link, size <= maxsize.  On refusal returns

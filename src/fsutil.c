@@ -20,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "extern.h"
 
 int
@@ -403,4 +405,35 @@ fs_sweep_tmp(const char *dir, time_t min_age)
 	}
 	closedir(d);
 	return count;
+}
+
+/* SHA-256 of what fd holds from its offset to its end, as 64 hex digits;
+ * the offset is put back to 0 so that the caller reads the same bytes. */
+int
+fs_sha256(int fd, char out[65])
+{
+	EVP_MD_CTX	*ctx;
+	unsigned char	 buf[65536], md[32];
+	ssize_t		 n;
+	int		 rc = -1;
+
+	if ((ctx = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+		goto out;
+	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			goto out;
+		}
+		if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1)
+			goto out;
+	}
+	if (EVP_DigestFinal_ex(ctx, md, NULL) != 1)
+		goto out;
+	hex_encode(md, sizeof(md), out);
+	rc = lseek(fd, 0, SEEK_SET) == 0 ? 0 : -1;
+out:
+	EVP_MD_CTX_free(ctx);
+	return rc;
 }

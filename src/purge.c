@@ -36,7 +36,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
 
 #include "purge.h"
 #include "store.h"
@@ -254,36 +253,6 @@ purge_mail(struct purge *p, int top)
 
 /* ---- archived inputs ---- */
 
-/* SHA-256 of what fd holds, as 64 hex digits. */
-static int
-hash_fd(int fd, char out[65])
-{
-	EVP_MD_CTX	*ctx;
-	unsigned char	 buf[65536], md[32];
-	ssize_t		 n;
-	int		 rc = -1;
-
-	if ((ctx = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
-		goto out;
-	while ((n = read(fd, buf, sizeof(buf))) != 0) {
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			goto out;
-		}
-		if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1)
-			goto out;
-	}
-	if (EVP_DigestFinal_ex(ctx, md, NULL) != 1)
-		goto out;
-	hex_encode(md, sizeof(md), out);
-	rc = 0;
-out:
-	EVP_MD_CTX_free(ctx);
-	return rc;
-}
-
 /* What the database knows of an archived input. */
 struct input_info {
 	long long	 id;		/* 0: no accepted input has these bytes */
@@ -368,7 +337,7 @@ archive_one(struct purge *p, int dirfd, const char *account,
 		p->n.failed++;
 		return -1;
 	}
-	rc = hash_fd(fd, sha);
+	rc = fs_sha256(fd, sha);
 	close(fd);
 	if (rc == -1) {
 		log_warn("purge: %s: read: %s; kept", path, strerror(errno));

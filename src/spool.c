@@ -492,35 +492,6 @@ record_input(struct store *st, long long account_id, const char *sha,
 	return store_last_id(st);
 }
 
-static int
-sha256_fd(int fd, char out[65])
-{
-	EVP_MD_CTX	*ctx;
-	unsigned char	 buf[65536], md[32];
-	ssize_t		 n;
-	int		 rc = -1;
-
-	if ((ctx = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
-		goto out;
-	while ((n = read(fd, buf, sizeof(buf))) != 0) {
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			goto out;
-		}
-		if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1)
-			goto out;
-	}
-	if (EVP_DigestFinal_ex(ctx, md, NULL) != 1)
-		goto out;
-	hex_encode(md, sizeof(md), out);
-	rc = lseek(fd, 0, SEEK_SET) == 0 ? 0 : -1;
-out:
-	EVP_MD_CTX_free(ctx);
-	return rc;
-}
-
 /*
  * Process work/<account>/<name>; orig is the name a refused name was
  * uploaded under, raw (NULL if the name was kept, or is not known after a
@@ -581,7 +552,7 @@ process_file(struct store *st, const struct conf *c,
 		problems_add(&pr, 0, "%s: empty file", name);
 		goto refuse;
 	}
-	if (sha256_fd(fd, in.sha) == -1) {
+	if (fs_sha256(fd, in.sha) == -1) {
 		log_err("%s/%s: read: %s", account, name, strerror(errno));
 		goto out;
 	}
