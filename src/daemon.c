@@ -38,6 +38,7 @@
 #include "pipeline.h"
 #include "store.h"
 #include "daemon.h"
+#include "fairq.h"
 #include "purge.h"
 #include "doctor.h"
 #include "metrics.h"
@@ -313,10 +314,14 @@ read_events(int ifd)
 	}
 }
 
-/* One pass over everything; 0 or -1 if some step must be retried. */
+/*
+ * One pass over everything; 0 or -1 if some step must be retried.  The
+ * evaluation and the signing each stop once their share of the slice is
+ * used (sl->cut: the next pass goes on at once; NULL: no limit).
+ */
 int
 daemon_pass(struct store *st, const struct conf *c, const struct schema *sch,
-    const struct ca *ca)
+    const struct ca *ca, struct slice *sl)
 {
 	int	 rc = 0;
 
@@ -330,13 +335,18 @@ daemon_pass(struct store *st, const struct conf *c, const struct schema *sch,
 	/* Reissues within coverage, renewals, notices (renew.c). */
 	if (renew_run(st, c, NULL, NULL, NULL) == -1)
 		rc = -1;
-	if (pipeline_evaluate(st, c, ca) == -1)
+	if (sl != NULL)
+		slice_phase(sl);
+	if (pipeline_evaluate(st, c, ca, sl) == -1)
 		rc = -1;
 	if (got_term)
 		return rc;
 	/* Write-ahead records a failed signature left behind (the CA key
 	 * was unavailable): signed again before new work. */
-	if (signer_recover(st, c, ca) == -1 || signer_run(st, c, ca) == -1)
+	if (sl != NULL)
+		slice_phase(sl);
+	if (signer_recover(st, c, ca) == -1 ||
+	    signer_run(st, c, ca, sl) == -1)
 		rc = -1;
 	/* Card captures of what was issued, releases of what was not. */
 	if (billing_settle(st, c, 0) == -1)
@@ -453,12 +463,15 @@ daemon_run(struct conf **cp, struct store *st, const char *confpath,
 		long		 timeout, due;
 		char		 drain[64];
 		long long	 t0 = mono_ms();
+		struct slice	 sl;
 
 		/* undone: the last pass left work for a reason other than
 		 * waiting (an item that cannot be published, a full disk, a
 		 * database error); --once then exits EX_TEMPFAIL. */
 		notify_watchdog();
-		if ((undone = daemon_pass(st, c, sch, ca) == -1))
+		slice_begin(&sl, wake[0], ifd);
+		if ((undone = daemon_pass(st, c, sch, ca, once ? NULL : &sl) ==
+		    -1))
 			log_warn("pass incomplete; %s", once ? "exiting with "
 			    "status 75 (EX_TEMPFAIL)" : "retrying");
 		metrics_pass(st, c, mono_ms() - t0, undone, once || got_term);
@@ -474,6 +487,8 @@ daemon_run(struct conf **cp, struct store *st, const char *confpath,
 		pfd[0].revents = pfd[1].revents = 0;
 		/* Wake when a settling file is due, or at the poll interval. */
 		timeout = c->poll_seconds * 1000L;
+		if (sl.cut)
+			timeout = 0;	/* work left: the next slice */
 		if ((due = spool_wait_ms()) >= 0 && due < timeout)
 			timeout = due;
 		if ((due = notify_watchdog_ms()) >= 0 && due < timeout)

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "extern.h"
+#include "fairq.h"
 #include "pipeline.h"
 #include "store.h"
 
@@ -420,14 +421,96 @@ precheck(const struct conf *c, struct order **os, size_t n)
 	free(rs);
 }
 
-/* A group of orders evaluated in one transaction. */
+/* A group of orders of one account, evaluated in one transaction. */
 struct group {
 	const struct conf	*conf;
 	struct order		*os[EVAL_GROUP];
 	size_t			 n;
+	size_t			 slot;		/* its account in sweep */
+	long long		 before;	/* that cursor before it */
 	pthread_t		 th;
 	int			 running;
 };
+
+/*
+ * An evaluation sweep: every open order once, each account's in id
+ * order, a group of each account in turn.  A pass whose slice is over
+ * stops between two groups; the next pass goes on from each account's
+ * cursor (an account new to the sweep starts at 0), so one account's
+ * huge batch never holds back another's orders.  A sweep that reaches
+ * every account's end is complete: the next one starts from scratch,
+ * so waiting orders are looked at again.
+ */
+static struct sweep {
+	int			 active;
+	long long		*acct, *cursor;
+	size_t			 n, cap;
+	long long		 rot;		/* fairq_accounts' turn */
+	size_t			 done;
+	struct log_progress	 lp;
+} sw;
+
+/* This pass's turn: sweep slots of the accounts with open orders. */
+struct turn {
+	size_t	*slot;
+	int	*ended;
+	size_t	 n, pos;
+};
+
+static size_t
+sweep_slot(long long acct)
+{
+	size_t	 i;
+
+	for (i = 0; i < sw.n; i++)
+		if (sw.acct[i] == acct)
+			return i;
+	if (sw.n == sw.cap) {
+		sw.cap = sw.cap ? sw.cap * 2 : 8;
+		sw.acct = reallocarray(sw.acct, sw.cap, sizeof(*sw.acct));
+		sw.cursor = reallocarray(sw.cursor, sw.cap,
+		    sizeof(*sw.cursor));
+		if (sw.acct == NULL || sw.cursor == NULL)
+			abort();
+	}
+	sw.acct[sw.n] = acct;
+	sw.cursor[sw.n] = 0;
+	return sw.n++;
+}
+
+static int
+turn_begin(struct store *st, struct turn *t)
+{
+	long long	*ids;
+	size_t		 i;
+
+	memset(t, 0, sizeof(*t));
+	if (fairq_accounts(st, FAIRQ_OPEN_ORDERS, &sw.rot, &ids, &t->n) == -1)
+		return -1;
+	t->slot = xcalloc(t->n + 1, sizeof(*t->slot));
+	t->ended = xcalloc(t->n + 1, sizeof(*t->ended));
+	for (i = 0; i < t->n; i++)
+		t->slot[i] = sweep_slot(ids[i]);
+	free(ids);
+	return 0;
+}
+
+static void
+turn_free(struct turn *t)
+{
+	free(t->slot);
+	free(t->ended);
+}
+
+static void
+sweep_end(void)
+{
+	free(sw.acct);
+	free(sw.cursor);
+	sw.acct = sw.cursor = NULL;
+	sw.n = sw.cap = 0;
+	sw.active = 0;
+}
 
 static void
 group_free(struct group *g)
@@ -436,18 +519,19 @@ group_free(struct group *g)
 		order_free(g->os[--g->n]);
 }
 
-/* The next group after order id *last, loaded: 1, 0 if none, -1. */
+/* The next group of account slot k, after its cursor: 1, 0 if none, -1. */
 static int
-group_load(struct store *st, struct group *g, long long *last)
+group_load_one(struct store *st, struct group *g, size_t k)
 {
 	sqlite3_stmt	*q;
 	long long	 ids[EVAL_GROUP];
 	size_t		 n = 0, i;
 
-	q = store_prep(st, "SELECT id FROM orders WHERE id > ? AND"
-	    " state IN ('new', 'waiting_org', 'waiting_dcv',"
-	    " 'waiting_csr', 'waiting_funds') ORDER BY id LIMIT ?",
-	    "ii", *last, (long long)EVAL_GROUP);
+	q = store_prep(st, "SELECT id FROM orders INDEXED BY orders_open"
+	    " WHERE account_id = ? AND id > ? AND state IN ('new',"
+	    " 'waiting_org', 'waiting_dcv', 'waiting_csr', 'waiting_funds')"
+	    " ORDER BY id LIMIT ?", "iii", sw.acct[k], sw.cursor[k],
+	    (long long)EVAL_GROUP);
 	if (q == NULL)
 		return -1;
 	while (n < EVAL_GROUP && sqlite3_step(q) == SQLITE_ROW)
@@ -455,7 +539,9 @@ group_load(struct store *st, struct group *g, long long *last)
 	store_release(q);
 	if (n == 0)
 		return 0;
-	*last = ids[n - 1];
+	g->slot = k;
+	g->before = sw.cursor[k];
+	sw.cursor[k] = ids[n - 1];
 	for (i = 0; i < n; i++) {
 		if ((g->os[i] = order_load(st, ids[i])) == NULL) {
 			g->n = i;
@@ -465,6 +551,26 @@ group_load(struct store *st, struct group *g, long long *last)
 	}
 	g->n = n;
 	return 1;
+}
+
+/* The next group in turn: 1, 0 if every account is through, -1. */
+static int
+group_load(struct store *st, struct group *g, struct turn *t)
+{
+	size_t	 tries;
+	int	 got;
+
+	for (tries = 0; tries < t->n; tries++) {
+		size_t i = t->pos;
+
+		t->pos = (t->pos + 1) % t->n;
+		if (t->ended[i])
+			continue;
+		if ((got = group_load_one(st, g, t->slot[i])) != 0)
+			return got;
+		t->ended[i] = 1;
+	}
+	return 0;
 }
 
 static void *
@@ -515,57 +621,90 @@ order_ctx(struct store *st, const struct order *o, long long *bid,
 	log_ctx_set(acct, bext, o->ext_id, NULL);
 }
 
+/* Evaluate the orders of group g, in the open transaction. */
+static int
+group_eval(struct store *st, const struct conf *c, const struct ca *ca,
+    struct group *g)
+{
+	long long	 bid = 0;
+	size_t		 i;
+	char		 acct[128], bext[128];
+
+	for (i = 0; i < g->n; i++) {
+		struct eval	 e;
+
+		memset(&e, 0, sizeof(e));
+		e.st = st;
+		e.conf = c;
+		e.ca = ca;
+		e.o = g->os[i];
+		order_ctx(st, e.o, &bid, acct, bext, sizeof(acct));
+		if (pipeline_eval(&e) == -1 || save(&e) == -1)
+			return -1;
+		crash_point("eval_order");
+		log_progress_tick(&sw.lp, ++sw.done);
+	}
+	log_ctx_clear();
+	return 0;
+}
+
+static int
+sweep_begin(struct store *st)
+{
+	long long	 total = 0;
+
+	if (sw.active)
+		return 0;
+	if (store_int(st, &total, 0, store_prep(st, "SELECT count(*) FROM"
+	    " orders WHERE state IN ('new', 'waiting_org', 'waiting_dcv',"
+	    " 'waiting_csr', 'waiting_funds')", NULL)) == -1)
+		return -1;
+	log_progress_begin(&sw.lp, "evaluation", "orders", (size_t)total);
+	sw.active = 1;
+	sw.done = 0;
+	return 0;
+}
+
 /*
- * Evaluate every open order, a group per transaction.  The next group is
- * loaded before this one is evaluated and its CSRs are checked on the
- * worker threads meanwhile (they depend on nothing this group changes).
+ * Evaluate the open orders, a group per transaction, the accounts in
+ * turn (struct sweep), until every account is through or the slice is
+ * over (slice->cut; NULL: no limit).  The next group is loaded before
+ * this one is evaluated and its CSRs are checked on the worker threads
+ * meanwhile (they depend on nothing this group changes).
  */
 int
-pipeline_evaluate(struct store *st, const struct conf *c, const struct ca *ca)
+pipeline_evaluate(struct store *st, const struct conf *c, const struct ca *ca,
+    struct slice *sl)
 {
-	struct group	*g, *next, *t;
-	struct log_progress lp;
-	long long	 last = 0, total = 0, bid = 0;
-	size_t		 i, done = 0;
+	struct group	*g, *next, *tmp;
+	struct turn	 t;
 	int		 rc = -1, got;
-	char		 acct[128], bext[128];
 
 	g = xcalloc(1, sizeof(*g));
 	next = xcalloc(1, sizeof(*next));
 	g->conf = next->conf = c;
-	if (store_int(st, &total, 0, store_prep(st, "SELECT count(*) FROM"
-	    " orders WHERE state IN ('new', 'waiting_org', 'waiting_dcv',"
-	    " 'waiting_csr', 'waiting_funds')", NULL)) == -1)
+	memset(&t, 0, sizeof(t));
+	if (sweep_begin(st) == -1 || turn_begin(st, &t) == -1)
 		goto out;
-	log_progress_begin(&lp, "evaluation", "orders", (size_t)total);
 	if (store_begin(st) == -1)
 		goto out;
-	if ((got = group_load(st, g, &last)) <= 0) {
+	if ((got = group_load(st, g, &t)) <= 0) {
 		store_rollback(st);
 		rc = got;
+		if (got == 0) {
+			log_progress_end(&sw.lp, sw.done, 1);
+			sweep_end();
+		}
 		goto out;
 	}
 	precheck(c, g->os, g->n);
 	for (;;) {
-		if ((got = group_load(st, next, &last)) == -1)
+		if ((got = group_load(st, next, &t)) == -1)
 			goto fail;
 		if (got > 0)
 			precheck_start(next);
-		for (i = 0; i < g->n; i++) {
-			struct eval	 e;
-
-			memset(&e, 0, sizeof(e));
-			e.st = st;
-			e.conf = c;
-			e.ca = ca;
-			e.o = g->os[i];
-			order_ctx(st, e.o, &bid, acct, bext, sizeof(acct));
-			if (pipeline_eval(&e) == -1 || save(&e) == -1)
-				goto fail;
-			crash_point("eval_order");
-			log_progress_tick(&lp, ++done);
-		}
-		log_ctx_clear();
+		if (group_eval(st, c, ca, g) == -1)
+			goto fail;
 		group_free(g);
 		crash_point("before_eval_commit");
 		if (store_commit(st) == -1)
@@ -574,17 +713,27 @@ pipeline_evaluate(struct store *st, const struct conf *c, const struct ca *ca)
 		precheck_wait(next);
 		if (next->n == 0)
 			break;
+		if (slice_over(sl)) {
+			/* The group loaded ahead waits for the next pass. */
+			sw.cursor[next->slot] = next->before;
+			sl->cut = 1;
+			rc = 0;
+			goto out;
+		}
 		if (store_begin(st) == -1)
 			goto out;
-		t = g;
+		tmp = g;
 		g = next;
-		next = t;
+		next = tmp;
 	}
 	rc = 0;
-	log_progress_end(&lp, done, 1);
+	log_progress_end(&sw.lp, sw.done, 1);
+	sweep_end();
 	goto out;
 fail:
 	store_rollback(st);
+	/* Groups rolled back are evaluated again: the sweep restarts. */
+	sweep_end();
 out:
 	log_ctx_clear();
 	precheck_wait(next);
@@ -592,6 +741,7 @@ out:
 	group_free(next);
 	free(g);
 	free(next);
+	turn_free(&t);
 	return rc;
 }
 

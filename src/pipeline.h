@@ -124,12 +124,18 @@ struct order	*order_load(struct store *, long long id);
 void		 order_free(struct order *);
 /* Recompute an order's state from its recipients (same transaction). */
 int		 order_resettle(struct store *, long long id);
-/* Evaluate every order that is new or waiting; 0 or -1 (environment). */
+/*
+ * Evaluate every order that is new or waiting, the accounts in turn,
+ * until done or the slice is over (fairq.h; NULL: no limit); 0 or -1
+ * (environment).
+ */
+struct slice;
 int		 pipeline_evaluate(struct store *, const struct conf *,
-		    const struct ca *);
-/* signer.c: sign every approved recipient; 0 or -1 (environment). */
+		    const struct ca *, struct slice *);
+/* signer.c: sign the approved recipients, each account an equal share
+ * of each chunk, until none is left or the slice is over; 0 or -1. */
 int		 signer_run(struct store *, const struct conf *,
-		    const struct ca *);
+		    const struct ca *, struct slice *);
 /* Recover write-ahead rows left by a crash (before signer_run). */
 int		 signer_recover(struct store *, const struct conf *,
 		    const struct ca *);

@@ -34,6 +34,7 @@
 
 #include "extern.h"
 #include "billing.h"
+#include "fairq.h"
 #include "pipeline.h"
 #include "store.h"
 
@@ -261,25 +262,29 @@ resettle(struct store *st, long long oid)
 	return order_resettle(st, oid);
 }
 
+/* Up to lim approved recipients of one account, appended at jobs[*n]. */
 static int
-load_jobs(struct store *st, struct job *jobs, size_t max, size_t *n)
+load_account(struct store *st, long long acct, struct job *jobs, size_t lim,
+    size_t *n)
 {
 	sqlite3_stmt	*q;
+	size_t		 max = *n + lim;
 
-	*n = 0;
 	q = store_prep(st, "SELECT r.id, o.id, o.batch_id, r.cn, r.given_name,"
 	    " r.surname, r.pseudonym, r.email, r.csr, r.keygen, o.product,"
 	    " o.sig_hash, COALESCE(r.cov_end, o.not_after), g.name, g.country,"
 	    " g.org_identifier, r.cn_type, r.round, r.spki_sha256,"
 	    " a.name, b.ext_id, o.ext_id"
-	    " FROM recipient r JOIN orders o ON o.id = r.order_id"
+	    " FROM recipient r INDEXED BY recipient_approved"
+	    " JOIN orders o ON o.id = r.order_id"
 	    " JOIN batch b ON b.id = o.batch_id"
 	    " JOIN account a ON a.id = b.account_id"
 	    " LEFT JOIN organization g ON g.id = o.org_id"
-	    " WHERE r.state = 'approved' AND NOT EXISTS (SELECT 1 FROM"
+	    " WHERE r.account_id = ? AND r.state = 'approved'"
+	    " AND NOT EXISTS (SELECT 1 FROM"
 	    " certificate c WHERE c.recipient_id = r.id AND c.round = r.round"
 	    " AND c.state != 'void')"
-	    " ORDER BY r.id LIMIT ?", "i", (long long)max);
+	    " ORDER BY r.id LIMIT ?", "ii", acct, (long long)lim);
 	if (q == NULL)
 		return -1;
 	while (*n < max && sqlite3_step(q) == SQLITE_ROW) {
@@ -311,6 +316,31 @@ load_jobs(struct store *st, struct job *jobs, size_t max, size_t *n)
 	}
 	store_release(q);
 	return 0;
+}
+
+/*
+ * A chunk of at most max jobs: the accounts with approved recipients in
+ * turn, each an equal share of what is left, so that a one-order batch
+ * is signed in the next chunk however large another account's backlog.
+ */
+static int
+load_jobs(struct store *st, struct job *jobs, size_t max, size_t *n)
+{
+	static long long rot;
+	long long	*ids;
+	size_t		 na, i, share;
+	int		 rc = 0;
+
+	*n = 0;
+	if (fairq_accounts(st, FAIRQ_APPROVED, &rot, &ids, &na) == -1)
+		return -1;
+	for (i = 0; i < na && *n < max && rc == 0; i++) {
+		if ((share = (max - *n) / (na - i)) == 0)
+			share = 1;
+		rc = load_account(st, ids[i], jobs, share, n);
+	}
+	free(ids);
+	return rc;
 }
 
 static int
@@ -518,24 +548,49 @@ signing_wait(struct signing *sg)
 	sg->running = 0;
 }
 
+/* The signing progress line: it spans the passes a slice cuts short. */
+static struct {
+	int			 active;
+	size_t			 done;
+	struct log_progress	 lp;
+} sprog;
+
+static int
+sprog_begin(struct store *st)
+{
+	long long	 total = 0;
+
+	if (sprog.active)
+		return 0;
+	if (store_int(st, &total, 0, store_prep(st, "SELECT count(*) FROM"
+	    " recipient WHERE state = 'approved'", NULL)) == -1)
+		return -1;
+	log_progress_begin(&sprog.lp, "signing", "certificates",
+	    (size_t)total);
+	sprog.active = 1;
+	sprog.done = 0;
+	return 0;
+}
+
 /*
  * Chunks go through A (build), W (write-ahead commit), B (sign) and C
  * (store) in order; the CA signs chunk k while this thread builds and
  * records chunk k+1 and then stores chunk k-1, so the cores do not wait
  * for the database's commits.  Every chunk's W commit still precedes its
- * signatures, and its C commit follows them.
+ * signatures, and its C commit follows them.  Once the slice is over no
+ * chunk is loaded (the first always is): those in flight are finished.
  */
 int
-signer_run(struct store *st, const struct conf *c, const struct ca *ca)
+signer_run(struct store *st, const struct conf *c, const struct ca *ca,
+    struct slice *sl)
 {
 	struct pool	 p;
 	struct signing	 sg;
 	struct mailing	 ml;
 	struct job	*buf[2], *cur = NULL, *next;
-	struct log_progress lp;
-	size_t		 max, n, ncur = 0, i, done = 0;
-	long long	 total = 0;
-	int		 rc = -1, progress, k = 0;
+	size_t		 max, n, ncur = 0, i;
+	long long	 left = 1;
+	int		 rc = -1, progress, k = 0, cut = 0;
 
 	max = (size_t)(c->workers > 0 ? c->workers : 1) * CHUNK_PER_WORKER;
 	buf[0] = xcalloc(max, sizeof(struct job));
@@ -545,26 +600,27 @@ signer_run(struct store *st, const struct conf *c, const struct ca *ca)
 	memset(&sg, 0, sizeof(sg));
 	memset(&ml, 0, sizeof(ml));
 	sg.p = &p;
-	if (store_int(st, &total, 0, store_prep(st, "SELECT count(*) FROM"
-	    " recipient WHERE state = 'approved'", NULL)) == -1)
+	if (sprog_begin(st) == -1)
 		goto out;
-	log_progress_begin(&lp, "signing", "certificates", (size_t)total);
 	for (;;) {
 		next = buf[k];
 		progress = 0;
-		if (load_jobs(st, next, max, &n) == -1)
+		n = 0;
+		if (cur != NULL && slice_over(sl))
+			cut = 1;
+		else if (load_jobs(st, next, max, &n) == -1)
 			goto out;
 		if (n > 0) {
 			workpool_run(c->workers, next, n, sizeof(*next),
 			    phase_build, &p);
-			log_progress_tick(&lp, done);
+			log_progress_tick(&sprog.lp, sprog.done);
 			if (write_ahead(st, ca, next, n, &progress) == -1)
 				goto out;
 		}
 		if (cur != NULL) {
 			signing_wait(&sg);
 			crash_point("after_sign");
-			log_progress_tick(&lp, done);
+			log_progress_tick(&sprog.lp, sprog.done);
 		}
 		if (n > 0 && progress)
 			signing_start(&sg, next, n);
@@ -574,8 +630,8 @@ signer_run(struct store *st, const struct conf *c, const struct ca *ca)
 			mailing_start(st, c, ca, &ml, cur, ncur);
 			for (i = 0; i < ncur; i++)
 				job_clear(&cur[i]);
-			done += ncur;
-			log_progress_tick(&lp, done);
+			sprog.done += ncur;
+			log_progress_tick(&sprog.lp, sprog.done);
 			cur = NULL;
 		}
 		if (n == 0 || !progress)
@@ -585,8 +641,20 @@ signer_run(struct store *st, const struct conf *c, const struct ca *ca)
 		k ^= 1;
 	}
 	rc = 0;
-	log_progress_end(&lp, done, 0);
+	/* Cut with nothing left: the signing is over all the same. */
+	if (cut && store_int(st, &left, 0, store_prep(st, "SELECT EXISTS"
+	    " (SELECT 1 FROM recipient WHERE state = 'approved')", NULL)) ==
+	    0 && left == 0)
+		cut = 0;
+	if (cut)
+		sl->cut = 1;
+	else {
+		log_progress_end(&sprog.lp, sprog.done, 0);
+		sprog.active = 0;
+	}
 out:
+	if (rc == -1)
+		sprog.active = 0;
 	signing_wait(&sg);
 	mailing_finish(st, &ml);
 	for (i = 0; i < max; i++) {

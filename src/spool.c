@@ -202,9 +202,9 @@ order_store(struct store *st, long long batch_id, const struct order_in *o,
 	    "INSERT INTO orders (batch_id, ext_id, line, product, organization,"
 	    " sig_hash, vkind, vvalue, auto_renew, att_officer, att_title,"
 	    " add_emails, pay_method, pay_ref, agreement, state, updated,"
-	    " card_flag, reason, message)"
+	    " card_flag, reason, message, account_id)"
 	    " VALUES (?,?,?,?,?, ?,?,?,?,?, ?,?,?,?,?, ?,?,?,NULLIF(?, ''),"
-	    " NULLIF(?, ''))",
+	    " NULLIF(?, ''), (SELECT account_id FROM batch WHERE id = ?1))",
 	    "itittt" "iti" "ttttt" "i" "tii" "tt",
 	    batch_id, o->id, (long long)o->line, o->product,
 	    org, o->sig_hash ? o->sig_hash : "",
@@ -229,9 +229,10 @@ order_store(struct store *st, long long batch_id, const struct order_in *o,
 		rc = store_done(st, store_prep(st,
 		    "INSERT INTO recipient (order_id, idx, cn_type, cn,"
 		    " given_name, surname, pseudonym, email, csr, csr_later,"
-		    " keygen, state, reason, message)"
+		    " keygen, state, reason, message, account_id)"
 		    " VALUES (?,?,?,?,?, ?,?,?,?,?, ?,?,NULLIF(?, ''),"
-		    " NULLIF(?, ''))",
+		    " NULLIF(?, ''), (SELECT account_id FROM orders"
+		    " WHERE id = ?1))",
 		    "iiit" "t" "tttt" "i" "tt" "tt", oid, (long long)i,
 		    (long long)r->cn_type, cn, gn, sn, ps, r->email, r->csr,
 		    (long long)r->csr_later, r->keygen, state, ref.reason,

@@ -470,6 +470,42 @@ static const char schema_v7[] =
 /* ---- end of schema 7: issuers ---- */
 "";
 
+/*
+ * Version 8: fair share between accounts (fairq.c).  orders and
+ * recipient carry their account, so that each account's open work is
+ * found from its own index entries: the open orders of one account in
+ * id order, its approved recipients in id order, and the accounts that
+ * have any, without reading another account's rows.  A writer that
+ * leaves account_id out gets it from the batch (the triggers); rows made
+ * before version 8 get it here.  orders_unfinished finds a batch that
+ * still has orders to evaluate or to sign.
+ */
+static const char schema_v8[] =
+/* ---- schema 8: account of each order and recipient ---- */
+"ALTER TABLE orders ADD COLUMN account_id INTEGER REFERENCES account(id);"
+"ALTER TABLE recipient ADD COLUMN account_id INTEGER"
+"  REFERENCES account(id);"
+"UPDATE orders SET account_id = (SELECT b.account_id FROM batch b"
+"  WHERE b.id = orders.batch_id);"
+"UPDATE recipient SET account_id = (SELECT o.account_id FROM orders o"
+"  WHERE o.id = recipient.order_id);"
+"CREATE TRIGGER orders_account AFTER INSERT ON orders"
+"  WHEN NEW.account_id IS NULL BEGIN UPDATE orders SET account_id ="
+"  (SELECT account_id FROM batch WHERE id = NEW.batch_id)"
+"  WHERE id = NEW.id; END;"
+"CREATE TRIGGER recipient_account AFTER INSERT ON recipient"
+"  WHEN NEW.account_id IS NULL BEGIN UPDATE recipient SET account_id ="
+"  (SELECT account_id FROM orders WHERE id = NEW.order_id)"
+"  WHERE id = NEW.id; END;"
+"CREATE INDEX orders_open ON orders(account_id, id) WHERE state IN"
+"  ('new', 'waiting_org', 'waiting_dcv', 'waiting_csr', 'waiting_funds');"
+"CREATE INDEX recipient_approved ON recipient(account_id, id)"
+"  WHERE state = 'approved';"
+"CREATE INDEX orders_unfinished ON orders(batch_id)"
+"  WHERE state IN ('new', 'approved');"
+/* ---- end of schema 8: account of each order and recipient ---- */
+"";
+
 /* Each entry migrates from version i to i + 1. */
 const char *const store_migrations[STORE_SCHEMA_VERSION] = {
 	NULL,		/* 0 -> 1 is schema_v1 */
@@ -479,4 +515,5 @@ const char *const store_migrations[STORE_SCHEMA_VERSION] = {
 	schema_v5,	/* 4 -> 5 */
 	schema_v6,	/* 5 -> 6 */
 	schema_v7,	/* 6 -> 7 */
+	schema_v8,	/* 7 -> 8 */
 };

@@ -4,7 +4,7 @@
 #ifndef CERTSPOOL_STORE_SCHEMA_H
 #define CERTSPOOL_STORE_SCHEMA_H
 
-#define STORE_SCHEMA_VERSION	7
+#define STORE_SCHEMA_VERSION	8
 
 /* Creates schema version 1. */
 extern const char *const store_schema_v1;

@@ -12,7 +12,7 @@ check "init made the CA key" test -f "$T/ca/ca.key"
 check_eq "CA key mode" "600" "$(stat -c %a "$T/ca/ca.key")"
 check_not "init refuses to overwrite" "$BIN" init "$T"
 check_eq "journal mode" "wal" "$(sql 'PRAGMA journal_mode')"
-check_eq "schema version" "7" "$(sql 'PRAGMA user_version')"
+check_eq "schema version" "8" "$(sql 'PRAGMA user_version')"
 for k in spool_dir database ca_dir ready settle_seconds poll_seconds \
     max_batch_bytes workers archive_format crl_url log log_level caa_check \
     dns_resolver public_email_domains; do

@@ -66,7 +66,7 @@ check_eq "the replaced code is refused" 1 $?
 check "refusal says the code does not match" grep -q "does not match" "$T/err"
 check "the new code is accepted" cs org verify "$oid" "$c3"
 check_eq "the code is erased once used" "" "$(sql "SELECT code FROM org_request WHERE org_id = $oid")"
-check_eq "schema version" 7 "$(sql 'PRAGMA user_version')"
+check_eq "schema version" 8 "$(sql 'PRAGMA user_version')"
 
 # A request the daemon opened (code never shown) gets its first code, then keeps it.
 cs account add gamma >/dev/null

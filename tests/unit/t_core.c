@@ -165,7 +165,7 @@ test_store(void)
 	if (st == NULL)
 		return;
 	T_CHECK(store_int(st, &v, -1, store_prep(st, "PRAGMA user_version",
-	    NULL)) == 0 && v == 7, "schema version %lld", v);
+	    NULL)) == 0 && v == 8, "schema version %lld", v);
 	T_CHECK(store_int(st, &v, -1, store_prep(st, "PRAGMA foreign_keys",
 	    NULL)) == 0 && v == 1, "foreign keys on");
 	T_CHECK(store_int(st, &v, -1, store_prep(st, "PRAGMA synchronous",
@@ -205,6 +205,19 @@ test_store(void)
 	    " DROP TABLE revocation_doc; DROP INDEX recipient_email_lower;"
 	    " DROP TABLE portal_token; DROP INDEX certificate_p12_kept;"
 	    " ALTER TABLE certificate DROP COLUMN p12_purged_at;"
+	    " DROP TRIGGER orders_account; DROP TRIGGER recipient_account;"
+	    " DROP INDEX orders_open; DROP INDEX recipient_approved;"
+	    " DROP INDEX orders_unfinished;"
+	    " ALTER TABLE orders DROP COLUMN account_id;"
+	    " ALTER TABLE recipient DROP COLUMN account_id;"
+	    " INSERT INTO account (id, name, created) VALUES (7, 'old', 0);"
+	    " INSERT INTO batch (id, account_id, ext_id, sha256, file_name,"
+	    "  received) VALUES (70, 7, 'B', 'h', 'f', 0);"
+	    " INSERT INTO orders (id, batch_id, ext_id, product, sig_hash,"
+	    "  vkind, agreement, state, updated) VALUES"
+	    "  (700, 70, 'O', 'p', 'sha256', 1, 1, 'new', 0);"
+	    " INSERT INTO recipient (order_id, idx, cn_type, email, state)"
+	    "  VALUES (700, 0, 0, 'a@b.example', 'approved');"
 	    " PRAGMA user_version = 2") == 0, "back to version 2");
 	store_close(st);
 	st = store_open(p, err, sizeof(err));
@@ -212,7 +225,20 @@ test_store(void)
 	if (st == NULL)
 		return;
 	T_CHECK(store_int(st, &v, -1, store_prep(st, "PRAGMA user_version",
-	    NULL)) == 0 && v == 7, "migrated to version %lld", v);
+	    NULL)) == 0 && v == 8, "migrated to version %lld", v);
+	T_CHECK(store_int(st, &v, -1, store_prep(st, "SELECT count(*) FROM"
+	    " orders o JOIN recipient r ON r.order_id = o.id WHERE"
+	    " o.account_id = 7 AND r.account_id = 7", NULL)) == 0 && v == 1,
+	    "version 8: account of old orders and recipients filled in");
+	T_CHECK(store_exec(st, "INSERT INTO orders (id, batch_id, ext_id,"
+	    " product, sig_hash, vkind, agreement, state, updated) VALUES"
+	    " (701, 70, 'O2', 'p', 'sha256', 1, 1, 'new', 0);"
+	    " INSERT INTO recipient (order_id, idx, cn_type, email, state)"
+	    " VALUES (701, 0, 0, 'c@b.example', 'new')") == 0 &&
+	    store_int(st, &v, -1, store_prep(st, "SELECT count(*) FROM"
+	    " orders o JOIN recipient r ON r.order_id = o.id WHERE"
+	    " o.id = 701 AND o.account_id = 7 AND r.account_id = 7", NULL)) ==
+	    0 && v == 1, "version 8: a row inserted without its account gets it");
 	T_CHECK(store_int(st, &v, -1, store_prep(st, "SELECT count(*) FROM"
 	    " sqlite_master WHERE name IN ('portal_token',"
 	    " 'certificate_p12_kept')", NULL)) == 0 && v == 2,
