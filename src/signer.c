@@ -560,11 +560,14 @@ sprog_begin(struct store *st)
 {
 	long long	 total = 0;
 
-	if (sprog.active)
-		return 0;
 	if (store_int(st, &total, 0, store_prep(st, "SELECT count(*) FROM"
 	    " recipient WHERE state = 'approved'", NULL)) == -1)
 		return -1;
+	if (sprog.active) {
+		/* Recipients approved since: the total grows. */
+		sprog.lp.total = sprog.done + (size_t)total;
+		return 0;
+	}
 	log_progress_begin(&sprog.lp, "signing", "certificates",
 	    (size_t)total);
 	sprog.active = 1;

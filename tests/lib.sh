@@ -195,6 +195,38 @@ csr_batch() {
 		echo '</batch>'
 	} >"$T/$1.xml"
 }
+# orders_batch ACCOUNT ID N ORG DOMAIN: $T/ID.xml, batch ID of ACCOUNT
+# with N one-recipient orders O00001... of organization ORG, the
+# recipients id-u00001@DOMAIN... (ID in lower case), each with a P-256
+# key of its own (scripts/gencsr.c, built into $T once).
+orders_batch() {
+	if [ ! -x "$T/gencsr" ]; then
+		cc -O2 -o "$T/gencsr" "$ROOT/scripts/gencsr.c" -lcrypto \
+		    2>/dev/null || return 1
+	fi
+	"$T/gencsr" p256 "$3" "$T/$2.csr.pem" 2 || return 1
+	awk -v acct="$1" -v id="$2" -v org="$4" -v dom="$5" '
+BEGIN {
+	print "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+	printf "<batch xmlns=\"urn:certspool:batch:1\" id=\"%s\" account=\"%s\">\n", id, acct
+	lid = tolower(id)
+}
+/BEGIN CERTIFICATE REQUEST/ { pem = $0 "\n"; next }
+/END CERTIFICATE REQUEST/ {
+	pem = pem $0
+	i++
+	e = sprintf("%s-u%05d@%s", lid, i, dom)
+	printf "<order id=\"O%05d\"><product>secure_email_organization</product>" \
+	    "<organization>%s</organization><signatureHash>sha384</signatureHash>" \
+	    "<validity><years>1</years></validity><autoRenew>0</autoRenew>" \
+	    "<recipient><commonName type=\"email\">%s</commonName><email>%s</email>" \
+	    "<csr>%s</csr></recipient><agreement accepted=\"true\"/></order>\n", \
+	    i, org, e, e, pem
+	next
+}
+{ pem = pem $0 "\n" }
+END { print "</batch>" }' "$T/$2.csr.pem" >"$T/$2.xml"
+}
 # ext_root DIR ORG: an openssl-made P-384 root (DIR/root.pem, root.key)
 # and DIR/ext.cnf, the extensions of an S/MIME issuing CA under it.
 ext_root() {

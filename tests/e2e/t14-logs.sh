@@ -24,29 +24,8 @@ L=$T/daemon.log
 
 # ---- 2,000 orders, each with a key of its own -------------------------
 N=2000
-cc -O2 -o "$T/gencsr" "$ROOT/scripts/gencsr.c" -lcrypto 2>/dev/null ||
-    bail "cannot build gencsr"
-"$T/gencsr" p256 "$N" "$T/csr.pem" 2 || bail "gencsr"
-awk -v n="$N" '
-BEGIN {
-	print "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
-	print "<batch xmlns=\"urn:certspool:batch:1\" id=\"BIG-1\" account=\"acme\">"
-}
-/BEGIN CERTIFICATE REQUEST/ { pem = $0 "\n"; next }
-/END CERTIFICATE REQUEST/ {
-	pem = pem $0
-	i++
-	e = sprintf("u%05d@acme.example", i)
-	printf "<order id=\"O%05d\"><product>secure_email_organization</product>" \
-	    "<organization>Acme Corp</organization><signatureHash>sha384</signatureHash>" \
-	    "<validity><years>1</years></validity><autoRenew>0</autoRenew>" \
-	    "<recipient><commonName type=\"email\">%s</commonName><email>%s</email>" \
-	    "<csr>%s</csr></recipient><agreement accepted=\"true\"/></order>\n", \
-	    i, e, e, pem
-	next
-}
-{ pem = pem $0 "\n" }
-END { print "</batch>" }' "$T/csr.pem" >"$T/big.xml"
+orders_batch acme BIG-1 "$N" "Acme Corp" acme.example || bail "orders_batch"
+mv "$T/BIG-1.xml" "$T/big.xml"
 check_eq "batch has $N orders" "$N" "$(grep -c '<order ' "$T/big.xml")"
 
 "$BIN" --config "$T/certspool.conf" daemon 2>>"$L" &
