@@ -11,8 +11,14 @@
 #                              then the revocation drill (100,000
 #                              certificates revoked by one document, 4 CRL
 #                              shards: drop to all CRLs, CRL sizes, crl
-#                              --now, peak RSS vs idle);
+#                              --now, peak RSS vs idle); then fair share
+#                              (scripts/bench-fair.sh: a 100,000-order
+#                              batch of one account alone, then with 20
+#                              one-order batches of another: their p50/p99
+#                              and the big batch's slowdown);
 #                              prints markdown tables at the end
+#   make bench BENCH_ARGS='--n "" --rss-n "" --drops 0 --no-cfssl --revoke-n 0 --ca p384'
+#                              fair share alone
 #   make bench BENCH_ARGS='--n "" --rss-n "" --drops 0 --no-cfssl --ca rsa2048'
 #                              the revocation drill alone
 #   make bench BENCH_ARGS='--n 20000 --rss-n "" --no-cfssl'   (see --help)

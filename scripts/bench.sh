@@ -98,9 +98,14 @@
 #   --revoke-per-order R recipients per order in the drill (default
 #                        N / 10000 rounded up: a document holds at most
 #                        10,000 <revoke>)
+#   --fair-n N           fair share (scripts/bench-fair.sh): orders of
+#                        the big batch, "" or 0 to skip (default 100000)
+#   --fair-drops N       one-order batches of the second account during
+#                        it (default 20)
 #   --smoke              N=200, CAs p384, rsa2048 and hsm-p384, no cfssl,
 #                        5 drops, 1 s speed, 1 s C_Sign loop,
-#                        drill with 300 certificates in orders of 3
+#                        drill with 300 certificates in orders of 3,
+#                        fair share with 2000 orders and 3 drops
 # Environment: BENCH_DIR (default tests/tmp/bench) holds the CSR cache
 # (csr-<key>.pem, reused and extended across invocations) and the runs;
 # BENCH_BIN (default ./certspool) the binary, e.g. to compare two builds.
@@ -131,6 +136,8 @@ SETTLE=2
 REVOKEN=100000
 REVOKEPER=""
 REVOKETIMEOUT=900
+FAIRN=100000
+FAIRDROPS=20
 while [ $# -gt 0 ]; do
 	case $1 in
 	--n) NS=$2; shift ;;
@@ -151,10 +158,12 @@ while [ $# -gt 0 ]; do
 	--revoke-n) REVOKEN=$2; shift ;;
 	--revoke-per-order) REVOKEPER=$2; shift ;;
 	--revoke-timeout) REVOKETIMEOUT=$2; shift ;;
+	--fair-n) FAIRN=$2; shift ;;
+	--fair-drops) FAIRDROPS=$2; shift ;;
 	--setup-only) SETUP_ONLY=1; KEEP=1; CFSSL=0; DROPS=0 ;;
 	--smoke) NS=200; CAS="p384 rsa2048 hsm-p384"; RSSNS=""; CFSSL=0
 		DROPS=5; SPEED_SECONDS=1; P11_SECONDS=1; PERFILE=10000
-		REVOKEN=300; REVOKEPER=3 ;;
+		REVOKEN=300; REVOKEPER=3; FAIRN=2000; FAIRDROPS=3 ;;
 	-h|--help) sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//'
 		exit 0 ;;
 	*) echo "bench: unknown option $1" >&2; exit 2 ;;
@@ -351,18 +360,24 @@ setup_dir() {
 	if [ "$2" = rsa2048 ]; then
 		make_ca2048 "$W" || die "cannot make the RSA-2048 issuing CA"
 	fi
+	add_account bench "Bench Corp" bench.example
+}
+
+# add_account ACCOUNT ORG DOMAIN: in $W, an account with prepaid units
+# and a balance (issuance never waits for funds), a validated
+# organization and domain (CLI and mail spool only).
+add_account() {
 	cs() { "$BIN" --config "$W/certspool.conf" "$@"; }
-	# Prepaid units and a balance: issuance never waits for funds.
-	cs account add bench --contract BENCH-1 --units 100000000 \
+	cs account add "$1" --contract "C-$1" --units 100000000 \
 	    --balance 100000000000 >/dev/null || die "account add failed"
-	oid=$(cs org add bench "Bench Corp" --country US --org-id NTRUS+CA-1234567) ||
+	oid=$(cs org add "$1" "$2" --country US --org-id NTRUS+CA-1234567) ||
 	    die "org add failed"
 	oid=${oid#organization }; oid=${oid%% *}	# "organization ID ..."
 	code=$(cs org request "$oid" | tail -n 1 | awk '{print $NF}')
 	cs org verify "$oid" "$code" >/dev/null || die "org verify failed"
-	cs domain add "$oid" bench.example >/dev/null || die "domain add failed"
-	cs domain dcv bench.example --org "$oid" >/dev/null || die "dcv failed"
-	f=$(grep -l '^To: admin@bench.example' "$W"/spool/mail/*.eml | head -n 1)
+	cs domain add "$oid" "$3" >/dev/null || die "domain add failed"
+	cs domain dcv "$3" --org "$oid" >/dev/null || die "dcv failed"
+	f=$(grep -l "^To: admin@$3" "$W"/spool/mail/*.eml | head -n 1)
 	tok=$(tr -d '\r' <"$f" |
 	    sed -n 's/.*certspool domain confirm \([A-Za-z0-9_-]*\).*/\1/p' |
 	    head -n 1)
@@ -740,62 +755,8 @@ latency_run() {
 	fi
 	"$BIN" --config "$W/certspool.conf" daemon >"$W/daemon.log" 2>&1 &
 	dpid=$!
-	python3 - "$W/spool" "$CACHE" "$DROPS" "$LATSKIP" "$HASH" >"$W/latency.txt" <<-'EOF' || true
-	import os, sys, time
-	spool, cache, drops, skip = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-	sighash = sys.argv[5]
-	pems, cur = [], None
-	with open(cache) as f:
-	    for line in f:
-	        if "BEGIN CERTIFICATE REQUEST" in line:
-	            cur = [line]
-	        elif cur is not None:
-	            cur.append(line)
-	            if "END CERTIFICATE REQUEST" in line:
-	                pems.append("".join(cur).strip())
-	                cur = None
-	                if len(pems) >= skip + drops:
-	                    break
-	pems = pems[skip:]
-	inb = os.path.join(spool, "inbound", "bench")
-	outb = os.path.join(spool, "outbound", "bench")
-	time.sleep(0.5)  # let the daemon finish its start-up pass
-	lat = []
-	for i in range(drops):
-	    e = "lat%03d@bench.example" % i
-	    doc = ('<?xml version="1.0" encoding="UTF-8"?>\n'
-	        '<batch xmlns="urn:certspool:batch:1" id="LAT-%03d" account="bench">'
-	        '<order id="L%03d"><product>secure_email_organization</product>'
-	        '<organization>Bench Corp</organization><signatureHash>%s</signatureHash>'
-	        '<validity><years>1</years></validity><autoRenew>0</autoRenew>'
-	        '<recipient><commonName type="email">%s</commonName><email>%s</email>'
-	        '<csr>%s</csr></recipient><agreement accepted="true"/></order></batch>\n'
-	        % (i, i, sighash, e, e, pems[i]))
-	    name = "LAT-%03d.xml" % i
-	    if os.path.exists(os.path.join(os.path.dirname(inb), "..", "archive", "bench", name)):
-	        print("LAT batches already used in this directory")
-	        sys.exit(1)
-	    part = os.path.join(inb, name + ".part")
-	    with open(part, "w") as f:
-	        f.write(doc)
-	        f.flush()
-	        os.fsync(f.fileno())
-	    want = os.path.join(outb, "LAT-%03d.1.result.xml" % i)
-	    t0 = time.monotonic()
-	    os.rename(part, os.path.join(inb, name))
-	    while not os.path.exists(want):
-	        if time.monotonic() - t0 > 30:
-	            print("timeout %d" % i)
-	            sys.exit(1)
-	        time.sleep(0.0005)
-	    lat.append((time.monotonic() - t0) * 1000)
-	    time.sleep(0.02)
-	s = sorted(lat)
-	def pct(p):
-	    k = max(0, -(-p * len(s) // 100) - 1)  # nearest rank
-	    return s[int(k)]
-	print("samples %d p50 %.1f p99 %.1f max %.1f min %.1f" % (len(s), pct(50), pct(99), s[-1], s[0]))
-	EOF
+	python3 "$ROOT/scripts/benchdrop.py" latency "$W/spool" "$CACHE" \
+	    "$DROPS" "$LATSKIP" "$HASH" >"$W/latency.txt" 2>&1 || true
 	kill -TERM "$dpid" 2>/dev/null || true
 	wait "$dpid" 2>/dev/null || true
 	if grep -q '^samples' "$W/latency.txt"; then
@@ -1006,9 +967,16 @@ revoke_run() {
 }
 export CRL_COUNT_FN="$CRL_COUNT"
 
+# ---- fair share (scripts/bench-fair.sh) ----------------------------
+. "$ROOT/scripts/bench-fair.sh"
+
 # ---- main ------------------------------------------------------------
 [ "$REVOKEN" = 0 ] && REVOKEN=""
+[ "$FAIRN" = 0 ] && FAIRN=""
 maxn=$DROPS
+if [ -n "$FAIRN" ] && [ $(( FAIRN + FAIRDROPS )) -gt "$maxn" ]; then
+	maxn=$(( FAIRN + FAIRDROPS ))
+fi
 for n in $NS $RSSNS $REVOKEN; do [ "$n" -gt "$maxn" ] && maxn=$n; done
 # The latency drops use keys no run of the directory has certified.
 LATSKIP=0
@@ -1033,6 +1001,7 @@ done
 [ "$DROPS" -gt 0 ] && latency_run "$FIRSTCA"
 [ "$SETUP_ONLY" = 1 ] && exit 0
 [ -n "$REVOKEN" ] && revoke_run "$RSSCA" "$REVOKEN"
+[ -n "$FAIRN" ] && fair_run "$FIRSTCA"
 
 say ""
 say "## certspool benchmark ($(date -u +%Y-%m-%d), $(openssl version | awk '{print $1, $2}'), CSR key $KEY, workers $WORKERS)"
@@ -1044,6 +1013,7 @@ sort -t'|' -k1,1r -k3,3n "$RESULTS" | while IFS='|' read -r ca key n cps lim rat
 done
 say ""
 say "pickup latency: $LAT"
+[ -n "$FAIRN" ] && say "fair share: ${FAIRRES:-failed}"
 # RSS flatness: smallest vs largest N with the same CA.
 awk -F'|' '{ if (!($1 in lo) || $3 < lon[$1]) { lon[$1] = $3; lo[$1] = $7 }
 	if (!($1 in hi) || $3 > hin[$1]) { hin[$1] = $3; hi[$1] = $7 } }

@@ -3,7 +3,8 @@
 # RSA-2048 CA and a P-384 CA key in a SoftHSM2 token (with SoftHSM's own
 # C_Sign rate and the certspool/SoftHSM ratio), no cfssl, a few
 # latency drops, a revocation drill of 300 certificates (orders of 3, one
-# document, 4 CRL shards).  Only that it runs and prints every field is
+# document, 4 CRL shards), the fair-share runs (2,000 orders of one
+# account alone, then with 3 one-order batches of another).  Only that it runs and prints every field is
 # checked, the HSM run's certificates are checked against its chain and
 # the token, and the drill's CRLs are read back with openssl; speed is
 # never asserted in tests.
@@ -25,6 +26,14 @@ check "numeric certs/s" grep -qE '^certs/s: [0-9]+\.[0-9]$' "$OUT"
 check "numeric ratio" grep -qE '^ratio: [0-9]+\.[0-9]{2} ' "$OUT"
 check "numeric peak RSS" grep -qE '^peak RSS: [0-9]+\.[0-9] MiB$' "$OUT"
 check "latency p50 and p99" grep -qE '^pickup latency: p50 [0-9.]+ ms, p99 [0-9.]+ ms' "$OUT"
+# fair share: 2,000 orders of account bench, 3 one-order batches of
+# account small; both runs issued everything, the figures are numeric
+check "fair share: latency and throughput line" grep -qE '^fair share: one-order batches during a 2000-order batch: p50 [0-9.]+ ms, p99 [0-9.]+ ms \(max [0-9.]+, min [0-9.]+, 3 drops, [0-3] during it\) \(target p99 <= 2000 ms\); the big batch: [0-9.]+ s \([0-9.]+ certs/s\) alone, [0-9.]+ s \([0-9.]+ certs/s\) with the drops: -?[0-9.]+% slower \(target < 5%\)$' "$OUT"
+check_eq "fair share: the big batch alone, all issued" 2000 \
+    "$(sqlite3 "$T/bench/run-fair-alone/certspool.db" "SELECT count(*) FROM certificate WHERE state = 'issued'")"
+check_eq "fair share: with the drops, all issued, two accounts" "2000|3" \
+    "$(sqlite3 "$T/bench/run-fair/certspool.db" "SELECT sum(a.name = 'bench'), sum(a.name = 'small') FROM certificate c JOIN recipient r ON r.id = c.recipient_id JOIN account a ON a.id = r.account_id WHERE c.state = 'issued'")"
+check "fair share: each small batch has its result" test -f "$T/bench/run-fair/spool/outbound/small/FAIR-002.1.result.xml"
 check "the RSA-2048 issuing CA was imported" grep -q '^| .* | rsa2048 | 200 | ' "$OUT"
 check "CSR cache reused under BENCH_DIR" test -s "$T/bench/csr-p256.pem"
 # the SoftHSM run: the key in the run's token, SoftHSM's rate with the
