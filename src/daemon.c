@@ -408,6 +408,8 @@ daemon_run(struct conf **cp, struct store *st, const char *confpath,
 	sigset_t		 hupset;
 	char			 err[512];
 	int			 lockfd = -1, ifd = -1, rc = 1, undone = 0;
+	int			 hurry = 0;	/* new input: short slices */
+	long long		 status_ms = 0;	/* the last STATUS= */
 
 	/* A log target that cannot be opened is an error, not silence. */
 	if (log_open(c->log, c->log_level, conf_log_socket(c), err,
@@ -469,7 +471,7 @@ daemon_run(struct conf **cp, struct store *st, const char *confpath,
 		 * waiting (an item that cannot be published, a full disk, a
 		 * database error); --once then exits EX_TEMPFAIL. */
 		notify_watchdog();
-		slice_begin(&sl, wake[0], ifd);
+		slice_begin(&sl, wake[0], ifd, hurry);
 		if ((undone = daemon_pass(st, c, sch, ca, once ? NULL : &sl) ==
 		    -1))
 			log_warn("pass incomplete; %s", once ? "exiting with "
@@ -479,7 +481,12 @@ daemon_run(struct conf **cp, struct store *st, const char *confpath,
 			spool_log_left();	/* what stays, and why */
 		if (once || got_term)
 			break;
-		queue_status(st, undone);
+		/* Between the slices of a long batch, every 2 s at most:
+		 * the counts read the open orders' index. */
+		if (!sl.cut || mono_ms() - status_ms >= 2000) {
+			queue_status(st, undone);
+			status_ms = mono_ms();
+		}
 		notify_watchdog();
 		pfd[0].fd = wake[0];
 		pfd[1].fd = ifd;
@@ -489,6 +496,7 @@ daemon_run(struct conf **cp, struct store *st, const char *confpath,
 		timeout = c->poll_seconds * 1000L;
 		if (sl.cut)
 			timeout = 0;	/* work left: the next slice */
+		hurry = sl.cut && sl.woken;
 		if ((due = spool_wait_ms()) >= 0 && due < timeout)
 			timeout = due;
 		if ((due = notify_watchdog_ms()) >= 0 && due < timeout)

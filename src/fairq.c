@@ -15,11 +15,12 @@
 #include "store.h"
 
 void
-slice_begin(struct slice *s, int fd1, int fd2)
+slice_begin(struct slice *s, int fd1, int fd2, int hurry)
 {
 	memset(s, 0, sizeof(*s));
 	s->fds[0] = fd1;
 	s->fds[1] = fd2;
+	s->woken = hurry;
 	slice_phase(s);
 }
 

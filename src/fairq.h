@@ -21,8 +21,12 @@ struct slice {
 	int		 cut;		/* a phase stopped with work left */
 };
 
-/* A pass starts: fds are polled (never read) to see new input. */
-void	 slice_begin(struct slice *, int fd1, int fd2);
+/*
+ * A pass starts: fds are polled (never read) to see new input.  hurry:
+ * the pass before saw new input, which this pass takes in: its phases
+ * get SLICE_MIN_MS, so that the new work is published soon.
+ */
+void	 slice_begin(struct slice *, int fd1, int fd2, int hurry);
 /* A phase (evaluation, signing) starts its share of the pass. */
 void	 slice_phase(struct slice *);
 /* Is the current phase's share used up?  NULL: never. */

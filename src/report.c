@@ -535,13 +535,21 @@ report_publish(struct store *st, const struct conf *c, const struct ca *ca)
 		rc = -1;
 	/* Open a pass for each changed batch with nothing left to sign
 	 * or to evaluate: an order still new (a crash between intake and
-	 * evaluation) must not show in a result. */
+	 * evaluation, or a big batch the daemon's slices are still going
+	 * through) must not show in a result.  Left to do: an order new or
+	 * approved, or a recipient new or approved in a waiting order (an
+	 * order issued, rejected or cancelled has none); both through the
+	 * batch's partial indexes, never its finished orders. */
 	for (;;) {
 		if (store_int(st, &id, 0, store_prep(st, "SELECT b.id FROM"
 		    " batch b WHERE b.dirty = 1 AND NOT EXISTS (SELECT 1 FROM"
-		    " orders o JOIN recipient r ON r.order_id = o.id WHERE"
-		    " o.batch_id = b.id AND (o.state = 'new' OR"
-		    " r.state IN ('new', 'approved')))"
+		    " orders o INDEXED BY orders_unfinished WHERE"
+		    " o.batch_id = b.id AND o.state IN ('new', 'approved'))"
+		    " AND NOT EXISTS (SELECT 1 FROM orders o INDEXED BY"
+		    " orders_waiting JOIN recipient r ON r.order_id = o.id"
+		    " WHERE o.batch_id = b.id AND o.state IN ('waiting_org',"
+		    " 'waiting_dcv', 'waiting_csr', 'waiting_funds') AND"
+		    " r.state IN ('new', 'approved'))"
 		    " ORDER BY b.id LIMIT 1", NULL)) == -1)
 			return -1;
 		if (id == 0)

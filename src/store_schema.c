@@ -477,8 +477,10 @@ static const char schema_v7[] =
  * id order, its approved recipients in id order, and the accounts that
  * have any, without reading another account's rows.  A writer that
  * leaves account_id out gets it from the batch (the triggers); rows made
- * before version 8 get it here.  orders_unfinished finds a batch that
- * still has orders to evaluate or to sign.
+ * before version 8 get it here.  orders_unfinished and orders_waiting
+ * find a batch's orders still to evaluate or to sign, and its waiting
+ * ones (whose recipients may be approved already), without reading the
+ * orders it has finished (report.c).
  */
 static const char schema_v8[] =
 /* ---- schema 8: account of each order and recipient ---- */
@@ -503,6 +505,8 @@ static const char schema_v8[] =
 "  WHERE state = 'approved';"
 "CREATE INDEX orders_unfinished ON orders(batch_id)"
 "  WHERE state IN ('new', 'approved');"
+"CREATE INDEX orders_waiting ON orders(batch_id) WHERE state IN"
+"  ('waiting_org', 'waiting_dcv', 'waiting_csr', 'waiting_funds');"
 /* ---- end of schema 8: account of each order and recipient ---- */
 "";
 

@@ -207,7 +207,7 @@ test_store(void)
 	    " ALTER TABLE certificate DROP COLUMN p12_purged_at;"
 	    " DROP TRIGGER orders_account; DROP TRIGGER recipient_account;"
 	    " DROP INDEX orders_open; DROP INDEX recipient_approved;"
-	    " DROP INDEX orders_unfinished;"
+	    " DROP INDEX orders_unfinished; DROP INDEX orders_waiting;"
 	    " ALTER TABLE orders DROP COLUMN account_id;"
 	    " ALTER TABLE recipient DROP COLUMN account_id;"
 	    " INSERT INTO account (id, name, created) VALUES (7, 'old', 0);"
