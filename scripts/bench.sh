@@ -102,10 +102,12 @@
 #                        the big batch, "" or 0 to skip (default 100000)
 #   --fair-drops N       one-order batches of the second account during
 #                        it (default 20)
+#   --fair-rounds N      rounds of the two runs, alone then with the
+#                        drops, alternating (default 2)
 #   --smoke              N=200, CAs p384, rsa2048 and hsm-p384, no cfssl,
 #                        5 drops, 1 s speed, 1 s C_Sign loop,
 #                        drill with 300 certificates in orders of 3,
-#                        fair share with 2000 orders and 3 drops
+#                        fair share with 2000 orders and 3 drops, 1 round
 # Environment: BENCH_DIR (default tests/tmp/bench) holds the CSR cache
 # (csr-<key>.pem, reused and extended across invocations) and the runs;
 # BENCH_BIN (default ./certspool) the binary, e.g. to compare two builds.
@@ -138,6 +140,7 @@ REVOKEPER=""
 REVOKETIMEOUT=900
 FAIRN=100000
 FAIRDROPS=20
+FAIRROUNDS=2
 while [ $# -gt 0 ]; do
 	case $1 in
 	--n) NS=$2; shift ;;
@@ -160,10 +163,12 @@ while [ $# -gt 0 ]; do
 	--revoke-timeout) REVOKETIMEOUT=$2; shift ;;
 	--fair-n) FAIRN=$2; shift ;;
 	--fair-drops) FAIRDROPS=$2; shift ;;
+	--fair-rounds) FAIRROUNDS=$2; shift ;;
 	--setup-only) SETUP_ONLY=1; KEEP=1; CFSSL=0; DROPS=0 ;;
 	--smoke) NS=200; CAS="p384 rsa2048 hsm-p384"; RSSNS=""; CFSSL=0
 		DROPS=5; SPEED_SECONDS=1; P11_SECONDS=1; PERFILE=10000
-		REVOKEN=300; REVOKEPER=3; FAIRN=2000; FAIRDROPS=3 ;;
+		REVOKEN=300; REVOKEPER=3; FAIRN=2000; FAIRDROPS=3
+		FAIRROUNDS=1 ;;
 	-h|--help) sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//'
 		exit 0 ;;
 	*) echo "bench: unknown option $1" >&2; exit 2 ;;
@@ -194,6 +199,7 @@ want() { command -v "$1" >/dev/null 2>&1 || need_pkgs="$need_pkgs $2"; }
 want cc build-essential
 want openssl openssl
 want sqlite3 sqlite3
+want pgrep procps
 want python3 python3
 [ -x /usr/bin/time ] || need_pkgs="$need_pkgs time"
 [ -f /usr/include/openssl/evp.h ] || need_pkgs="$need_pkgs libssl-dev"

@@ -14,8 +14,8 @@ NAME.1.result.xml exists in outbound/ACCOUNT/.
       DROPS batches FAIR-nnn of account small, GAP seconds apart, and
       waits for the big batch's results; prints the "samples" line,
       "during K" (drops whose result came while the big batch had no
-      result yet) and "big_secs S" (from its rename to its last
-      result.xml).  With DROPS 0 only "big_secs".
+      result yet), "lat MS" for each drop and "big_secs S" (from its
+      rename to its last result.xml).  With DROPS 0 only "big_secs".
 CSRs: SKIP..SKIP+DROPS-1 of the PEM file CACHE (distinct keys)."""
 import os, sqlite3, sys, time
 
@@ -139,6 +139,8 @@ def fair(spool, cache, drops, skip, sighash, bigdir, db, gap):
     if lat:
         print(summary(lat))
         print("during %d" % during)
+        for v in lat:
+            print("lat %.1f" % v)
     print("big_secs %.3f" % (time.monotonic() - t0))
 
 

@@ -560,7 +560,11 @@ report_publish(struct store *st, const struct conf *c, const struct ca *ca)
 		    " seq, state, created) SELECT id, next_seq, 'open', ?"
 		    " FROM batch WHERE id = ?", "ii", (long long)clock_now(),
 		    id)) == -1 ||
-		    store_done(st, store_prep(st, "UPDATE certificate SET"
+		    /* From the batch's recipients: certificate_pass would
+		     * read every certificate not yet in a pass, another
+		     * batch's whole backlog among them. */
+		    store_done(st, store_prep(st, "UPDATE certificate"
+		    " INDEXED BY certificate_recipient SET"
 		    " pass_id = ? WHERE pass_id IS NULL AND state IN ('issued',"
 		    " 'superseded')"
 		    " AND recipient_id IN (SELECT r.id FROM recipient r JOIN"
