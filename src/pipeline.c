@@ -732,9 +732,10 @@ pipeline_evaluate(struct store *st, const struct conf *c, const struct ca *ca,
 	goto out;
 fail:
 	store_rollback(st);
-	/* Groups rolled back are evaluated again: the sweep restarts. */
-	sweep_end();
 out:
+	/* A group not committed is evaluated again: the sweep restarts. */
+	if (rc == -1)
+		sweep_end();
 	log_ctx_clear();
 	precheck_wait(next);
 	group_free(g);
