@@ -73,6 +73,18 @@ def wait_for(path, t0, limit):
     return (time.monotonic() - t0) * 1000
 
 
+def drop_one(spool, account, tag, org, domain, i, sighash, pem, limit):
+    """Batch TAG-nnn of ACCOUNT, one order for mailbox tagnnn@DOMAIN;
+    ms from its rename until its first result.xml."""
+    name = "%s-%03d" % (tag, i)
+    e = "%s%03d@%s" % (tag.lower(), i, domain)
+    t0 = put(spool, account, name + ".xml",
+             batch_doc(name, "%s%03d" % (tag[0], i), account, org, e,
+                       sighash, pem))
+    return wait_for(os.path.join(spool, "outbound", account,
+                                 name + ".1.result.xml"), t0, limit)
+
+
 def summary(lat):
     s = sorted(lat)
 
@@ -88,12 +100,8 @@ def latency(spool, cache, drops, skip, sighash):
     time.sleep(0.5)  # let the daemon finish its start-up pass
     lat = []
     for i in range(drops):
-        e = "lat%03d@bench.example" % i
-        t0 = put(spool, "bench", "LAT-%03d.xml" % i,
-                 batch_doc("LAT-%03d" % i, "L%03d" % i, "bench",
-                           "Bench Corp", e, sighash, pems[i]))
-        lat.append(wait_for(os.path.join(spool, "outbound", "bench",
-                                         "LAT-%03d.1.result.xml" % i), t0, 30))
+        lat.append(drop_one(spool, "bench", "LAT", "Bench Corp",
+                            "bench.example", i, sighash, pems[i], 30))
         time.sleep(0.02)
     print(summary(lat))
 
@@ -124,13 +132,8 @@ def fair(spool, cache, drops, skip, sighash, bigdir, db, gap):
                 sys.exit("timeout: nothing issued")
             time.sleep(0.05)
     for i in range(drops):
-        e = "fair%03d@small.example" % i
-        t1 = put(spool, "small", "FAIR-%03d.xml" % i,
-                 batch_doc("FAIR-%03d" % i, "F%03d" % i, "small",
-                           "Small Corp", e, sighash, pems[i]))
-        lat.append(wait_for(os.path.join(spool, "outbound", "small",
-                                         "FAIR-%03d.1.result.xml" % i), t1,
-                            600))
+        lat.append(drop_one(spool, "small", "FAIR", "Small Corp",
+                            "small.example", i, sighash, pems[i], 600))
         if not any(os.path.exists(w) for w in want):
             during += 1
         time.sleep(gap)
