@@ -133,6 +133,8 @@ hup_apply(struct conf **cp)
 	conf_free(*cp);
 	*cp = nc;
 	log_info("config re-read from %s", nc->path);
+	/* The demo-only settings of the new config, one warning each. */
+	demo_settings_log(nc, 0);
 	notify_ready();
 }
 

@@ -358,7 +358,11 @@ static const struct command commands[] = {
 	  "Take ready batches from spool/inbound and process them: validation,\n"
 	  "payment, signing, results and mail.  Runs until SIGTERM; SIGHUP\n"
 	  "re-reads the config.\n"
-	  "  --once  one pass over what is ready, then exit\n", NULL },
+	  "  --once  one pass over what is ready, then exit\n",
+	  "Exit status: 0 when stopped by a signal, or with --once when the\n"
+	  "pass did everything that was ready; 75 (EX_TEMPFAIL) with --once\n"
+	  "when it left work to retry (a full disk, the database, a message\n"
+	  "not published); 1 with one line on stderr when it cannot start.\n" },
 	{ "doctor", NULL, NULL, "doctor [--json] [--strict]",
 	  "Check the deployment, one line per check, \"ok|warning|problem\n"
 	  "NAME: detail\": the config loads (config); the spool tree exists,\n"
