@@ -71,9 +71,8 @@ fairq_accounts(struct store *st, enum fairq_kind kind, long long *last,
 {
 	static const char *const sql[] = {
 		[FAIRQ_OPEN_ORDERS] = "SELECT account_id FROM orders"
-		    " INDEXED BY orders_open WHERE state IN ('new',"
-		    " 'waiting_org', 'waiting_dcv', 'waiting_csr',"
-		    " 'waiting_funds') AND account_id > ?"
+		    " INDEXED BY orders_open WHERE state IN "
+		    FAIRQ_OPEN_STATES " AND account_id > ?"
 		    " ORDER BY account_id LIMIT 1",
 		[FAIRQ_APPROVED] = "SELECT account_id FROM recipient"
 		    " INDEXED BY recipient_approved WHERE state = 'approved'"

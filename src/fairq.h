@@ -32,6 +32,11 @@ void	 slice_phase(struct slice *);
 /* Is the current phase's share used up?  NULL: never. */
 int	 slice_over(struct slice *);
 
+/* The states of an open order (to evaluate), as SQL: the WHERE of the
+ * orders_open index, which a query must repeat to be answered by it. */
+#define FAIRQ_OPEN_STATES \
+	"('new', 'waiting_org', 'waiting_dcv', 'waiting_csr', 'waiting_funds')"
+
 /* Which work an account has waiting. */
 enum fairq_kind {
 	FAIRQ_OPEN_ORDERS,	/* orders to evaluate (orders_open) */

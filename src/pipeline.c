@@ -528,9 +528,8 @@ group_load_one(struct store *st, struct group *g, size_t k)
 	size_t		 n = 0, i;
 
 	q = store_prep(st, "SELECT id FROM orders INDEXED BY orders_open"
-	    " WHERE account_id = ? AND id > ? AND state IN ('new',"
-	    " 'waiting_org', 'waiting_dcv', 'waiting_csr', 'waiting_funds')"
-	    " ORDER BY id LIMIT ?", "iii", sw.acct[k], sw.cursor[k],
+	    " WHERE account_id = ? AND id > ? AND state IN "
+	    FAIRQ_OPEN_STATES " ORDER BY id LIMIT ?", "iii", sw.acct[k], sw.cursor[k],
 	    (long long)EVAL_GROUP);
 	if (q == NULL)
 		return -1;
@@ -656,8 +655,7 @@ sweep_begin(struct store *st)
 	if (sw.active)
 		return 0;
 	if (store_int(st, &total, 0, store_prep(st, "SELECT count(*) FROM"
-	    " orders WHERE state IN ('new', 'waiting_org', 'waiting_dcv',"
-	    " 'waiting_csr', 'waiting_funds')", NULL)) == -1)
+	    " orders WHERE state IN " FAIRQ_OPEN_STATES, NULL)) == -1)
 		return -1;
 	log_progress_begin(&sw.lp, "evaluation", "orders", (size_t)total);
 	sw.active = 1;
