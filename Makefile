@@ -43,10 +43,27 @@ certspool: $(OBJS)
 
 $(OBJS): $(wildcard src/*.h)
 
-tests/unit/t_%: tests/unit/t_%.c $(LIBOBJS) tests/unit/t.h
-	$(CC) $(CFLAGS) -Isrc $(LDFLAGS) -o $@ $< $(LIBOBJS) $(LDLIBS)
+# Each unit test links only the sources it needs, listed in
+# tests/unit/unit.mk (t_NAME_SRCS): a new dependency shows in its diff.
+# make unit-deps rewrites the lists from the objects (scripts/unit-deps.py).
+include tests/unit/unit.mk
+unit_objs = $(addprefix src/,$(patsubst %.c,%.o,$($(1)_SRCS)))
+
+.SECONDEXPANSION:
+tests/unit/t_%: tests/unit/t_%.c tests/unit/t.h $$(call unit_objs,t_$$*)
+	$(CC) $(CFLAGS) -Isrc $(LDFLAGS) -o $@ $< $(call unit_objs,t_$*) \
+	    $(LDLIBS)
 
 units: $(UNITS)
+
+unit-deps: $(LIBOBJS)
+	mkdir -p tests/tmp/unit-deps
+	for t in $(UNITS); do \
+		$(CC) $(CFLAGS) -Isrc -c -o tests/tmp/unit-deps/$${t##*/}.o \
+		    $$t.c || exit 1; \
+	done
+	python3 scripts/unit-deps.py tests/tmp/unit-deps/t_*.o \
+	    >tests/unit/unit.mk
 
 deps:
 	sh scripts/install-deps.sh $(DEPS_FOR)
@@ -65,7 +82,7 @@ clean: fuzz-clean
 	rm -f certspool src/*.o $(UNITS)
 	rm -rf tests/tmp
 
-.PHONY: all units deps test demo clean
+.PHONY: all units unit-deps deps test demo clean
 
 # The browser asset web/assets/keygen.js and its THIRD-PARTY-LICENSES.txt,
 # rebuilt from web/src with the npm packages pinned in web/package-lock.json
