@@ -12,7 +12,9 @@ and on the objects of a build (make certspool first).
 3. The call graph from the objects (nm): no cycle among the modules
    stage, pipeline, ca and profile, and no stage calls a function of
    another stage file (stages run in order; an earlier one never calls a
-   later one).
+   later one), and no stage calls back into the pipeline.
+4. Every file of src/ is under 800 lines, and the README's Layout
+   section names each.
 Prints one line per check, then "N passed, M failed"; exit 1 on failure.
 """
 import os
@@ -193,6 +195,14 @@ def main():
                   for n in [sum(1 for _ in open(os.path.join(SRC, f)))]
                   if n >= 800)
     check(not long, "every source file under 800 lines", ", ".join(long))
+    readme = os.path.join(SRC, "..", "README.md")
+    text = open(readme).read()
+    m = re.search(r"^## Layout\n(.*?)^## ", text, re.S | re.M)
+    sect = m.group(1) if m else ""
+    unnamed = [f for f in files
+               if not re.search(r"(?<![\w.])" + re.escape(f) + r"\b", sect)]
+    check(not unnamed, "README's Layout section names every source file",
+          " ".join(unnamed))
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 

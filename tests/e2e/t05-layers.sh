@@ -4,7 +4,7 @@
 # store_*.c, ledger.c: named in the output), no cycle in the #include
 # graph of the modules, no call cycle among stage, pipeline, ca and
 # profile, no stage calling another stage or back into the pipeline,
-# every source file under 800 lines.
+# every source file under 800 lines and named in the README's Layout.
 cd "$(dirname "$0")/../.." || exit 1
 [ -x certspool ] || { echo "build first (make certspool)"; \
     echo "0 passed, 1 failed"; exit 1; }
