@@ -1,7 +1,8 @@
 /*
- * Issuing CA: load an issuing CA with its chain, check it, and sign
- * TBSCertificates built by profile.c through the signer process.  New CA
- * files (the demo hierarchy, imports) are written by ca_create.c.
+ * Issuing CA: load an issuing CA with its chain, check it, choose the
+ * serial of each new certificate (serial_new), and sign TBSCertificates
+ * built by profile.c through the signer process.  New CA files (the demo
+ * hierarchy, imports) are written by ca_create.c.
  *
  * CA certificates follow S/MIME BR 7.1.2.1 (root: basicConstraints and
  * keyUsage critical, SKI, no EKU, no policies) and 7.1.2.2 (issuing CA:
@@ -497,6 +498,18 @@ ca_sigalg_md(const struct ca *ca, const unsigned char *alg, size_t alglen)
 	    sa->curve != NID_undef))
 		return NULL;
 	return sa->md;
+}
+
+/* The CA chooses each serial (S/MIME BR 7.1: >= 64 bits from a CSPRNG);
+ * profile_build only encodes it and checks its size and sign. */
+void
+serial_new(unsigned char serial[20], size_t *len)
+{
+	rnd_bytes(serial, 20);
+	serial[0] &= 0x7f;
+	if (serial[0] == 0)
+		serial[0] = 0x01;
+	*len = 20;
 }
 
 int

@@ -48,7 +48,7 @@
 #include "cmd.h"
 #include "issuer.h"
 #include "p11.h"
-#include "store.h"
+#include "store_issuer.h"
 
 #define PEM_MAX		(1024 * 1024)
 
@@ -294,6 +294,7 @@ static int
 record(struct store *st, const struct conf *c, int cur, int id,
     const struct ca *nca, const char *newkey, char *err, size_t errlen)
 {
+	struct issuer_new n;
 	unsigned char	*der = NULL, *chain = NULL;
 	size_t		 chainlen = 0;
 	char		 dir[PATH_MAX], path[PATH_MAX], oldkey[PATH_MAX];
@@ -327,25 +328,21 @@ record(struct store *st, const struct conf *c, int cur, int id,
 		    dir);
 		goto out;
 	}
-	if (store_begin(st) == -1)
-		goto fail;
-	if (store_done(st, store_prep(st, "UPDATE issuer SET state ="
-	    " 'retired', key_location = ? WHERE id = ?", "ti", oldkey,
-	    (long long)cur)) == -1 ||
-	    store_done(st, store_prep(st, "INSERT INTO issuer (id, cert,"
-	    " key_location, chain, crl_url, aia_url, state, not_after,"
-	    " created) VALUES (?, ?, ?, ?, ?, ?, 'current', ?, ?)",
-	    "ibttttii", (long long)id, der, (size_t)len, newkey,
-	    (const char *)chain, crl, aia, (long long)timegm(&tm),
-	    (long long)clock_now())) == -1 ||
-	    store_commit(st) == -1) {
-		store_rollback(st);
-		goto fail;
+	n.id = id;
+	n.cert = der;
+	n.certlen = (size_t)len;
+	n.key = newkey;
+	n.chain = (const char *)chain;
+	n.crl_url = crl;
+	n.aia_url = aia;
+	n.not_after = (long long)timegm(&tm);
+	n.created = (long long)clock_now();
+	if (issuer_rollover_commit(st, cur, oldkey, &n) == -1) {
+		snprintf(err, errlen, "issuer table: the rollover was not "
+		    "recorded");
+		goto out;
 	}
 	rc = 0;
-	goto out;
- fail:
-	snprintf(err, errlen, "issuer table: the rollover was not recorded");
  out:
 	OPENSSL_free(der);
 	free(chain);
@@ -402,8 +399,7 @@ cmd_ca_rollover(struct cmd_env *env, int argc, char **argv)
 		    c->spool_dir);
 	if ((list = issuer_load(env->st, c, NULL, err, sizeof(err))) == NULL)
 		goto fail;
-	if (store_int(env->st, &maxid, 0, store_prep(env->st, "SELECT"
-	    " max(id) FROM issuer", NULL)) == -1) {
+	if (issuer_max_id(env->st, &maxid) == -1) {
 		snprintf(err, sizeof(err), "issuer table: cannot read");
 		goto fail;
 	}
@@ -481,38 +477,53 @@ cmd_ca_rollover(struct cmd_env *env, int argc, char **argv)
 
 /* ---- ca show: the issuers ---- */
 
+/* What issuer_show's rows go to. */
+struct show_arg {
+	FILE	*out;
+	int	 started;
+};
+
+static void
+show_start(struct show_arg *a)
+{
+	if (!a->started)
+		fprintf(a->out, "issuers:\n");
+	a->started = 1;
+}
+
+static int
+show_row(void *arg, const struct issuer_row *row)
+{
+	struct show_arg		*a = arg;
+	char			 t[32], subj[512];
+	const unsigned char	*p;
+	X509			*x;
+
+	show_start(a);
+	p = row->cert;
+	subj[0] = '\0';
+	if ((x = d2i_X509(NULL, &p, (long)row->certlen)) != NULL) {
+		X509_NAME_oneline(X509_get_subject_name(x), subj,
+		    sizeof(subj));
+		X509_free(x);
+	}
+	time_fmt((time_t)row->not_after, t, sizeof(t));
+	fprintf(a->out, "  issuer %d: %s%s\n    subject: %s\n    key: %s\n"
+	    "    notAfter: %s\n    crl_url: %s\n",
+	    row->id, row->state,
+	    row->crl_ended ? " (its CRLs ended)" : "", subj, row->key,
+	    t, *row->crl_url != '\0' ? row->crl_url : "(crl_url)");
+	return 0;
+}
+
 int
 issuer_show(struct store *st, FILE *out)
 {
-	sqlite3_stmt	*q;
-	char		 t[32], subj[512];
-	const unsigned char *p;
-	X509		*x;
-	int		 s;
+	struct show_arg	 a = { out, 0 };
+	int		 rc;
 
-	if ((q = store_prep(st, "SELECT id, state, key_location, not_after,"
-	    " crl_ended, cert, crl_url FROM issuer ORDER BY id", NULL)) ==
-	    NULL)
-		return -1;
-	fprintf(out, "issuers:\n");
-	while ((s = sqlite3_step(q)) == SQLITE_ROW) {
-		p = sqlite3_column_blob(q, 5);
-		subj[0] = '\0';
-		if ((x = d2i_X509(NULL, &p, sqlite3_column_bytes(q, 5))) !=
-		    NULL) {
-			X509_NAME_oneline(X509_get_subject_name(x), subj,
-			    sizeof(subj));
-			X509_free(x);
-		}
-		time_fmt((time_t)sqlite3_column_int64(q, 3), t, sizeof(t));
-		fprintf(out, "  issuer %d: %s%s\n    subject: %s\n    key: %s\n"
-		    "    notAfter: %s\n    crl_url: %s\n",
-		    sqlite3_column_int(q, 0), sqlite3_column_text(q, 1),
-		    sqlite3_column_type(q, 4) != SQLITE_NULL ?
-		    " (its CRLs ended)" : "", subj, sqlite3_column_text(q, 2),
-		    t, *sqlite3_column_text(q, 6) != '\0' ?
-		    (const char *)sqlite3_column_text(q, 6) : "(crl_url)");
-	}
-	store_release(q);
-	return s == SQLITE_DONE ? 0 : -1;
+	rc = issuer_each(st, show_row, &a);
+	if (rc == 0)
+		show_start(&a);
+	return rc;
 }

@@ -36,7 +36,7 @@
 #include "extern.h"
 #include "keyproc.h"
 #include "pipeline.h"
-#include "store.h"
+#include "store_crl.h"
 
 #define CRL_IOBUF	65536
 #define CRL_EXTS_MAX	65536	/* crlExtensions read back from a file */
@@ -314,46 +314,42 @@ out:
 	return rc;
 }
 
+/* What put_entries' rows go to. */
+struct entries_arg {
+	struct crlw	*w;
+	struct buf	 b;
+	int		 shard;
+	size_t		*count;
+};
+
+static int
+put_row(void *arg, const struct crl_entry_row *r)
+{
+	struct entries_arg	*a = arg;
+
+	if (put_entry(&a->b, r->serial, r->revoked_at, r->reason,
+	    r->invalidity_at) == -1) {
+		log_err("crl: shard %d: certificate %s: RFC 5280 5.1.2.6:"
+		    " cannot encode its entry", a->shard, r->serial);
+		return -1;
+	}
+	w_buf(a->w, &a->b);
+	(*a->count)++;
+	return 0;
+}
+
 /* One pass over the shard's entries into w; *count entries.  -1 on a
  * database error or a row that cannot be encoded. */
 static int
 put_entries(struct store *st, struct crlw *w, int issuer, int shard,
     time_t cutoff, size_t *count)
 {
-	sqlite3_stmt	*q;
-	struct buf	 b = { 0 };
-	int		 r, rc = -1;
+	struct entries_arg	 a = { w, { 0 }, shard, count };
+	int			 rc;
 
 	*count = 0;
-	q = store_prep(st, "SELECT serial, revoked_at, revoke_reason,"
-	    " invalidity_at FROM certificate INDEXED BY certificate_revoked"
-	    " WHERE issuer_id = ? AND crl_shard = ? AND revoked_at IS NOT"
-	    " NULL AND not_after >= ? ORDER BY issuer_id, crl_shard, id",
-	    "iii", (long long)issuer, (long long)shard, (long long)cutoff);
-	if (q == NULL)
-		return -1;
-	while ((r = sqlite3_step(q)) == SQLITE_ROW) {
-		if (put_entry(&b, (const char *)sqlite3_column_text(q, 0),
-		    (time_t)sqlite3_column_int64(q, 1),
-		    (const char *)sqlite3_column_text(q, 2),
-		    (time_t)sqlite3_column_int64(q, 3)) == -1) {
-			log_err("crl: shard %d: certificate %s: RFC 5280 5.1.2.6:"
-			    " cannot encode its entry", shard,
-			    (const char *)sqlite3_column_text(q, 0));
-			goto out;
-		}
-		w_buf(w, &b);
-		(*count)++;
-	}
-	if (r != SQLITE_DONE) {
-		log_err("crl: shard %d: sqlite: %s", shard,
-		    sqlite3_errmsg(st->db));
-		goto out;
-	}
-	rc = 0;
-out:
-	store_release(q);
-	buf_free(&b);
+	rc = crl_entries_each(st, issuer, shard, cutoff, put_row, &a);
+	buf_free(&a.b);
 	return rc;
 }
 
@@ -492,7 +488,7 @@ crl_write(struct store *st, const struct conf *conf, const struct ca *ca,
 	w = xcalloc(1, sizeof(*w));
 	w->fd = -1;
 	/* One read snapshot for both passes: they see the same rows. */
-	if (store_exec(st, "BEGIN") == -1)
+	if (crl_snapshot_begin(st) == -1)
 		goto out;
 	snap = 1;
 	if (put_entries(st, w, ISSUER_OF(ca), shard, cutoff,
@@ -523,7 +519,7 @@ crl_write(struct store *st, const struct conf *conf, const struct ca *ca,
 		    "snapshot", shard);
 		goto out;
 	}
-	store_exec(st, "COMMIT");
+	crl_snapshot_end(st);
 	snap = 0;
 	if (w->err)
 		goto ioerr;
@@ -590,7 +586,7 @@ ioerr:
 	log_err("crl: %s: %s", name, errno ? strerror(errno) : "short read");
 out:
 	if (snap)
-		store_exec(st, "ROLLBACK");
+		crl_snapshot_abort(st);
 	if (rc == -1)
 		fs_tmp_abort(&out);
 	if (tfd != -1)

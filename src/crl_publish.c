@@ -49,7 +49,7 @@
 
 #include "extern.h"
 #include "pipeline.h"
-#include "store.h"
+#include "store_crl.h"
 
 #define ISSUER_FILE	"issuing.cer"
 #define EXTS_MAX	65536
@@ -216,86 +216,14 @@ static int
 shard_due(struct store *st, const struct conf *conf, int dirfd, int iss,
     int shard, const char *name, time_t now)
 {
-	sqlite3_stmt	*q;
-	long long	 dirty = 1, number = -1, tu = 0;
-	int		 r;
+	struct crl_shard_status	 s;
 
-	q = store_prep(st, "SELECT dirty, number, this_update FROM"
-	    " crl_shard_state WHERE issuer_id = ? AND shard = ?", "ii",
-	    (long long)iss, (long long)shard);
-	if (q == NULL)
+	if (crl_shard_status(st, iss, shard, &s) == -1)
 		return -1;
-	if ((r = sqlite3_step(q)) == SQLITE_ROW) {
-		dirty = sqlite3_column_int64(q, 0);
-		if (sqlite3_column_type(q, 1) != SQLITE_NULL)
-			number = sqlite3_column_int64(q, 1);
-		tu = sqlite3_column_int64(q, 2);
-	}
-	store_release(q);
-	if (r != SQLITE_ROW && r != SQLITE_DONE)
-		return -1;
-	if (dirty != 0 || number < 0 || tu > now ||
-	    now - tu >= (time_t)conf->crl_refresh_hours * 3600)
+	if (s.dirty != 0 || s.number < 0 || s.this_update > now ||
+	    now - s.this_update >= (time_t)conf->crl_refresh_hours * 3600)
 		return 1;
 	return faccessat(dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == -1;
-}
-
-/* Allocate the shard's next CRL number above fmax, mark the shard as
- * being published, and read its cutoff (thisUpdate of its last CRL). */
-static int
-allocate(struct store *st, int iss, int shard, long long fmax,
-    long long *number, time_t *cutoff)
-{
-	long long	 a = 0, b = 0, c = 0;
-
-	if (store_begin(st) == -1)
-		return -1;
-	if (store_int(st, &a, 0, store_prep(st, "SELECT CAST(value AS"
-	    " INTEGER) FROM meta WHERE key = 'crl_number'", NULL)) == -1 ||
-	    store_int(st, &b, 0, store_prep(st, "SELECT max(number) FROM"
-	    " crl_shard_state", NULL)) == -1 ||
-	    store_int(st, &c, 0, store_prep(st, "SELECT this_update FROM"
-	    " crl_shard_state WHERE issuer_id = ? AND shard = ?", "ii",
-	    (long long)iss, (long long)shard)) == -1)
-		goto fail;
-	if (b > a)
-		a = b;
-	if (fmax > a)
-		a = fmax;
-	*number = a + 1;
-	*cutoff = (time_t)c;
-	if (store_done(st, store_prep(st, "INSERT OR REPLACE INTO meta"
-	    " (key, value) VALUES ('crl_number', CAST(? AS TEXT))", "i",
-	    *number)) == -1 ||
-	    store_done(st, store_prep(st, "INSERT OR IGNORE INTO"
-	    " crl_shard_state (issuer_id, shard, dirty) VALUES (?, ?, 2)",
-	    "ii", (long long)iss, (long long)shard)) == -1 ||
-	    store_done(st, store_prep(st, "UPDATE crl_shard_state SET"
-	    " dirty = 2 WHERE issuer_id = ? AND shard = ?", "ii",
-	    (long long)iss, (long long)shard)) == -1)
-		goto fail;
-	return store_commit(st);
-fail:
-	store_rollback(st);
-	return -1;
-}
-
-static int
-record(struct store *st, int iss, int shard, long long number, time_t tu,
-    time_t nu)
-{
-	if (store_begin(st) == -1)
-		return -1;
-	if (store_done(st, store_prep(st, "UPDATE crl_shard_state SET"
-	    " number = ?, prev_this_update = this_update, this_update = ?,"
-	    " next_update = ?, dirty = CASE dirty WHEN 2 THEN 0 ELSE dirty"
-	    " END WHERE issuer_id = ? AND shard = ?", "iiiii", number,
-	    (long long)tu, (long long)nu, (long long)iss,
-	    (long long)shard)) == -1) {
-		store_rollback(st);
-		return -1;
-	}
-	return store_commit(st);
 }
 
 /*
@@ -306,39 +234,18 @@ record(struct store *st, int iss, int shard, long long number, time_t tu,
 static int
 issuer_ended(struct store *st, const struct conf *conf, int iss)
 {
-	long long	 ended = 0, na = 0, tu = 0, n = 0;
+	struct crl_issuer_progress	 p;
 
-	if (store_int(st, &ended, 0, store_prep(st, "SELECT crl_ended FROM"
-	    " issuer WHERE id = ? AND state = 'retired'", "i",
-	    (long long)iss)) == -1)
+	if (crl_issuer_progress(st, iss, &p) == -1)
 		return -1;
-	if (ended > 0)
+	if (p.ended)
 		return 1;
-	if (store_int(st, &n, 0, store_prep(st, "SELECT count(*) FROM issuer"
-	    " WHERE id = ? AND state = 'retired'", "i", (long long)iss)) == -1)
-		return -1;
-	if (n == 0)
+	if (!p.retired)
 		return 0;
-	if (store_int(st, &na, 0, store_prep(st, "SELECT max(not_after) FROM"
-	    " certificate WHERE issuer_id = ?", "i", (long long)iss)) == -1 ||
-	    store_int(st, &n, 0, store_prep(st, "SELECT count(*) FROM"
-	    " crl_shard_state WHERE issuer_id = ? AND number IS NOT NULL AND"
-	    " dirty = 0", "i", (long long)iss)) == -1 ||
-	    store_int(st, &tu, 0, store_prep(st, "SELECT min(this_update) FROM"
-	    " crl_shard_state WHERE issuer_id = ? AND number IS NOT NULL",
-	    "i", (long long)iss)) == -1)
-		return -1;
-	if (n < conf->crl_shards || na >= tu)
+	if (p.shards_done < conf->crl_shards ||
+	    p.last_not_after >= p.oldest_this_update)
 		return 0;
-	if (store_begin(st) == -1)
-		return -1;
-	if (store_done(st, store_prep(st, "UPDATE issuer SET crl_ended = ?"
-	    " WHERE id = ?", "ii", (long long)clock_now(), (long long)iss)) ==
-	    -1) {
-		store_rollback(st);
-		return -1;
-	}
-	if (store_commit(st) == -1)
+	if (crl_issuer_end(st, iss, (long long)clock_now()) == -1)
 		return -1;
 	log_info("crl: issuer %d: every certificate it issued has expired "
 	    "and is past its last CRL; its CRLs end", iss);
@@ -375,7 +282,8 @@ publish_ca(struct store *st, const struct conf *conf, const struct ca *ca,
 		}
 		if (*fmax == -1)
 			*fmax = files_max(dirfd, conf, all);
-		if (allocate(st, iss, shard, *fmax, &number, &cutoff) == -1) {
+		if (crl_number_allocate(st, iss, shard, *fmax, &number,
+		    &cutoff) == -1) {
 			rc = -1;
 			continue;
 		}
@@ -391,7 +299,8 @@ publish_ca(struct store *st, const struct conf *conf, const struct ca *ca,
 		}
 		*fmax = number;
 		crash_point("crl_after_write");
-		if (record(st, iss, shard, number, tu, nu) == -1) {
+		if (crl_shard_published(st, iss, shard, number, tu,
+		    nu) == -1) {
 			log_err("crl: shard %d: CRL number %lld published but "
 			    "not recorded; republished in the next pass",
 			    shard, number);

@@ -640,6 +640,9 @@ int	 ca_init_demo_pub(const char *dir, EVP_PKEY *ipub, char *err,
  * RSA CA under 3072 bits issues nothing from 2027-09-15, ca_key_rule). */
 int	 ca_hash_ok(const struct ca *, const char *hash, char *msg,
 	    size_t msglen);
+/* A fresh serial: 20 bytes, top bit clear, >= 64 random bits, non-zero
+ * first byte so the DER is positive and < 2^159. */
+void	 serial_new(unsigned char serial[20], size_t *len);
 /*
  * Sign a TBSCertificate DER exactly as given (its signature algorithm was
  * chosen by profile_build) through the signer process ca->kp and return
@@ -766,9 +769,6 @@ struct cert_req {
 	int			 crl_shard;	/* crl_shard_of(serial) */
 };
 
-/* A fresh serial: 20 bytes, top bit clear, >= 64 random bits, non-zero
- * first byte so the DER is positive and < 2^159. */
-void	 serial_new(unsigned char serial[20], size_t *len);
 /*
  * Build the DER TBSCertificate for req, signed-by-to-be ca, with the
  * config's CRL DP / AIA URLs.  Returns 0 and a malloc'd *der, or -1 with

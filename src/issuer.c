@@ -39,7 +39,7 @@
 #include "extern.h"
 #include "issuer.h"
 #include "keyproc.h"
-#include "store.h"
+#include "store_issuer.h"
 
 #define CHAIN_MAX	(1024 * 1024)
 
@@ -160,6 +160,7 @@ static int
 register_first(struct store *st, const struct conf *conf,
     const struct ca *ca, char *err, size_t errlen)
 {
+	struct issuer_new n;
 	unsigned char	*der = NULL, *chain = NULL;
 	size_t		 chainlen = 0;
 	char		 path[PATH_MAX], key[PATH_MAX];
@@ -181,47 +182,23 @@ register_first(struct store *st, const struct conf *conf,
 		ASN1_TIME_to_tm(X509_get0_notAfter(ca->cert), &tm);
 		na = timegm(&tm);
 	}
-	if (store_begin(st) == -1)
-		goto fail;
-	if (store_done(st, store_prep(st, "INSERT INTO issuer (id, cert,"
-	    " key_location, chain, crl_url, aia_url, state, not_after,"
-	    " created) SELECT 1, ?, ?, ?, '', '', 'current', ?, ? WHERE NOT"
-	    " EXISTS (SELECT 1 FROM issuer)", "bttii", der, (size_t)len, key,
-	    (const char *)chain, (long long)na, (long long)clock_now())) ==
-	    -1 || store_commit(st) == -1) {
-		store_rollback(st);
-		goto fail;
+	memset(&n, 0, sizeof(n));
+	n.id = 1;
+	n.cert = der;
+	n.certlen = (size_t)len;
+	n.key = key;
+	n.chain = (const char *)chain;
+	n.not_after = (long long)na;
+	n.created = (long long)clock_now();
+	if (issuer_record_first(st, &n) == -1) {
+		snprintf(err, errlen, "issuer table: cannot record issuer 1");
+		goto out;
 	}
 	rc = 0;
-	goto out;
- fail:
-	snprintf(err, errlen, "issuer table: cannot record issuer 1");
  out:
 	OPENSSL_free(der);
 	free(chain);
 	return rc;
-}
-
-/* The current issuer's id and certificate DER (malloc'd). */
-static int
-current(struct store *st, int *id, unsigned char **der, size_t *len)
-{
-	sqlite3_stmt	*q;
-	int		 r;
-
-	*id = 0;
-	*der = NULL;
-	if ((q = store_prep(st, "SELECT id, cert, crl_url, aia_url FROM"
-	    " issuer WHERE state = 'current'", NULL)) == NULL)
-		return -1;
-	if ((r = sqlite3_step(q)) == SQLITE_ROW) {
-		*id = sqlite3_column_int(q, 0);
-		*len = (size_t)sqlite3_column_bytes(q, 1);
-		*der = xcalloc(1, *len + 1);
-		memcpy(*der, sqlite3_column_blob(q, 1), *len);
-	}
-	store_release(q);
-	return r == SQLITE_ROW ? 0 : -1;
 }
 
 /* Whether ca's certificate is der. */
@@ -246,43 +223,51 @@ set_urls(struct ca *ca, const char *crl, const char *aia)
 	ca->aia_url = aia != NULL && *aia != '\0' ? xstrdup(aia) : NULL;
 }
 
+/* What load_retired's rows go to. */
+struct retired_arg {
+	const struct conf	*conf;
+	struct ca		**tail;
+	char			*err;
+	size_t			 errlen;
+	int			 failed;
+};
+
+static int
+add_retired(void *arg, const struct issuer_row *row)
+{
+	struct retired_arg	*a = arg;
+	struct ca		*r;
+	char			 dir[PATH_MAX], e[512];
+
+	if (issuer_dir(a->conf, row->id, dir, sizeof(dir)) == -1 ||
+	    (r = ca_load(dir, e, sizeof(e))) == NULL) {
+		snprintf(a->err, a->errlen, "retired issuer %d: %s", row->id,
+		    e);
+		a->failed = 1;
+		return -1;
+	}
+	r->issuer_id = r->sign_id = row->id;
+	set_urls(r, row->crl_url, row->aia_url);
+	r->crl_ended = row->crl_ended;
+	*a->tail = r;
+	a->tail = &r->next;
+	return 0;
+}
+
 /* Link the retired issuers that have not expired behind head. */
 static int
 load_retired(struct store *st, const struct conf *conf, struct ca *head,
     char *err, size_t errlen)
 {
-	sqlite3_stmt	*q;
-	struct ca	*r, **tail = &head->next;
-	char		 dir[PATH_MAX], e[512];
-	int		 id, rc = 0, s;
+	struct retired_arg	 a = { conf, &head->next, err, errlen, 0 };
 
-	if ((q = store_prep(st, "SELECT id, crl_url, aia_url, crl_ended FROM"
-	    " issuer WHERE state = 'retired' AND not_after > ? ORDER BY id"
-	    " DESC", "i", (long long)clock_now())) == NULL) {
-		snprintf(err, errlen, "issuer table: cannot read");
+	if (issuer_retired_each(st, (long long)clock_now(), add_retired,
+	    &a) == -1) {
+		if (!a.failed)
+			snprintf(err, errlen, "issuer table: cannot read");
 		return -1;
 	}
-	while ((s = sqlite3_step(q)) == SQLITE_ROW) {
-		id = sqlite3_column_int(q, 0);
-		if (issuer_dir(conf, id, dir, sizeof(dir)) == -1 ||
-		    (r = ca_load(dir, e, sizeof(e))) == NULL) {
-			snprintf(err, errlen, "retired issuer %d: %s", id, e);
-			rc = -1;
-			break;
-		}
-		r->issuer_id = r->sign_id = id;
-		set_urls(r, (const char *)sqlite3_column_text(q, 1),
-		    (const char *)sqlite3_column_text(q, 2));
-		r->crl_ended = sqlite3_column_type(q, 3) != SQLITE_NULL;
-		*tail = r;
-		tail = &r->next;
-	}
-	if (s != SQLITE_DONE && rc == 0) {
-		snprintf(err, errlen, "issuer table: cannot read");
-		rc = -1;
-	}
-	store_release(q);
-	return rc;
+	return 0;
 }
 
 struct ca *
@@ -294,17 +279,16 @@ issuer_load(struct store *st, const struct conf *conf, struct keyproc *kp,
 	char		 path[PATH_MAX];
 	size_t		 len = 0;
 	long long	 n = 0;
-	sqlite3_stmt	*q;
-	int		 id;
+	char		*crl = NULL, *aia = NULL;
+	int		 id, found;
 
 	if ((ca = ca_load(conf->ca_dir, err, errlen)) == NULL)
 		return NULL;
-	if (store_int(st, &n, 0, store_prep(st, "SELECT count(*) FROM issuer",
-	    NULL)) == -1)
+	if (issuer_count(st, &n) == -1)
 		goto fail;
 	if (n == 0 && register_first(st, conf, ca, err, errlen) == -1)
 		goto bad;
-	if (current(st, &id, &der, &len) == -1) {
+	if (issuer_current(st, &id, &der, &len) == -1) {
 		snprintf(err, errlen, "issuer table: no current issuer");
 		goto bad;
 	}
@@ -333,13 +317,12 @@ issuer_load(struct store *st, const struct conf *conf, struct keyproc *kp,
 	}
 	ca->issuer_id = id;
 	ca->sign_id = 0;
-	if ((q = store_prep(st, "SELECT crl_url, aia_url FROM issuer WHERE"
-	    " id = ?", "i", (long long)id)) == NULL)
+	if ((found = issuer_urls(st, id, &crl, &aia)) == -1)
 		goto fail;
-	if (sqlite3_step(q) == SQLITE_ROW)
-		set_urls(ca, (const char *)sqlite3_column_text(q, 0),
-		    (const char *)sqlite3_column_text(q, 1));
-	store_release(q);
+	if (found)
+		set_urls(ca, crl, aia);
+	free(crl);
+	free(aia);
 	if (load_retired(st, conf, ca, err, errlen) == -1)
 		goto bad;
 	for (i = ca; i != NULL; i = i->next)
@@ -354,41 +337,46 @@ issuer_load(struct store *st, const struct conf *conf, struct keyproc *kp,
 	return NULL;
 }
 
+/* What issuer_signers' rows go to. */
+struct signers_arg {
+	const struct conf	*conf;
+	struct kp_issuer	*v;
+	int			 n;
+};
+
+static int
+add_signer(void *arg, const struct issuer_row *row)
+{
+	struct signers_arg	*a = arg;
+	char			 dir[PATH_MAX];
+
+	a->v = reallocarray(a->v, (size_t)a->n + 1, sizeof(*a->v));
+	if (a->v == NULL)
+		abort();
+	a->v[a->n].id = row->id;
+	issuer_dir(a->conf, row->id, dir, sizeof(dir));
+	a->v[a->n].dir = xstrdup(dir);
+	a->v[a->n].key = xstrdup(row->key);
+	a->n++;
+	return 0;
+}
+
 int
 issuer_signers(struct store *st, const struct conf *conf,
     struct kp_issuer **out, int *nout, char *err, size_t errlen)
 {
-	sqlite3_stmt	*q;
-	struct kp_issuer *v = NULL;
-	char		 dir[PATH_MAX];
-	int		 n = 0, s;
+	struct signers_arg	 a = { conf, NULL, 0 };
 
 	*out = NULL;
 	*nout = 0;
-	if ((q = store_prep(st, "SELECT id, key_location FROM issuer WHERE"
-	    " state = 'retired' AND not_after > ? AND crl_ended IS NULL"
-	    " ORDER BY id", "i", (long long)clock_now())) == NULL) {
+	if (issuer_signer_each(st, (long long)clock_now(), add_signer,
+	    &a) == -1) {
+		issuer_signers_free(a.v, a.n);
 		snprintf(err, errlen, "issuer table: cannot read");
 		return -1;
 	}
-	while ((s = sqlite3_step(q)) == SQLITE_ROW) {
-		v = reallocarray(v, (size_t)n + 1, sizeof(*v));
-		if (v == NULL)
-			abort();
-		v[n].id = sqlite3_column_int(q, 0);
-		issuer_dir(conf, v[n].id, dir, sizeof(dir));
-		v[n].dir = xstrdup(dir);
-		v[n].key = xstrdup((const char *)sqlite3_column_text(q, 1));
-		n++;
-	}
-	store_release(q);
-	if (s != SQLITE_DONE) {
-		issuer_signers_free(v, n);
-		snprintf(err, errlen, "issuer table: cannot read");
-		return -1;
-	}
-	*out = v;
-	*nout = n;
+	*out = a.v;
+	*nout = a.n;
 	return 0;
 }
 

@@ -1,10 +1,12 @@
 /*
- * p11_local.h: what p11.c shares with p11_ceremony.c only (module loading,
- * token lookup, login, object search, error texts).  Not for other files:
- * they use p11.h.
+ * p11_local.h: what p11.c shares with p11_ceremony.c and p11_pub.c only
+ * (module loading, token lookup, login, object search, attributes and
+ * public keys, error texts).  Not for other files: they use p11.h.
  */
 #ifndef P11_LOCAL_H
 #define P11_LOCAL_H
+
+#include <openssl/evp.h>
 
 #include <p11-kit/pkcs11.h>
 #include <p11-kit/p11-kit.h>
@@ -38,5 +40,18 @@ int		 p11_login(CK_FUNCTION_LIST *fl, CK_SESSION_HANDLE s,
 CK_RV		 p11_find_objects(CK_FUNCTION_LIST *fl, CK_SESSION_HANDLE s,
 		    CK_ATTRIBUTE *t, CK_ULONG nt, CK_OBJECT_HANDLE *found,
 		    CK_ULONG max, CK_ULONG *nfound);
+
+/* ---- p11_pub.c ---- */
+
+/* Attribute type of obj into a malloc'd *val; a CKR_ value. */
+CK_RV		 p11_get_attr(CK_FUNCTION_LIST *fl, CK_SESSION_HANDLE s,
+		    CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type,
+		    unsigned char **val, CK_ULONG *len);
+/* The public half of a key of type kt (CKK_RSA or CKK_EC) read from the
+ * attributes of object src (the public key object, or the private key
+ * itself); NULL with err. */
+EVP_PKEY	*p11_pub_read(CK_FUNCTION_LIST *fl, CK_SESSION_HANDLE s,
+		    CK_OBJECT_HANDLE src, CK_KEY_TYPE kt, char *err,
+		    size_t errlen);
 
 #endif

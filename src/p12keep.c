@@ -18,14 +18,9 @@
 #include <stdlib.h>
 
 #include "extern.h"
-#include "store.h"
+#include "store_issuer.h"
 
 #define P12KEEP_CHUNK	500
-
-struct kept {
-	long long	 cid, rid, oid, bid;
-	char		*serial;
-};
 
 /* One chunk: up to P12KEEP_CHUNK kept PKCS#12 made at or before cutoff,
  * purged in one transaction.  Returns how many, or -1. */
@@ -33,38 +28,21 @@ static int
 purge_chunk(struct store *st, const struct conf *c, long long cutoff,
     long long now)
 {
-	struct kept	 k[P12KEEP_CHUNK];
-	sqlite3_stmt	*q;
+	struct p12keep_due k[P12KEEP_CHUNK];
 	char		 detail[256];
 	int		 n = 0, i, rc = -1;
 
 	if (store_begin(st) == -1)
 		return -1;
-	q = store_prep(st, "SELECT c.id, c.recipient_id, o.id, o.batch_id,"
-	    " c.serial FROM certificate c INDEXED BY certificate_p12_kept"
-	    " JOIN recipient r ON r.id = c.recipient_id JOIN orders o ON"
-	    " o.id = r.order_id WHERE c.p12 IS NOT NULL AND c.created <= ?"
-	    " ORDER BY c.created LIMIT ?", "ii", cutoff,
-	    (long long)P12KEEP_CHUNK);
-	if (q == NULL)
+	if ((n = p12keep_due(st, cutoff, P12KEEP_CHUNK, k)) == -1) {
+		n = 0;
 		goto out;
-	while (n < P12KEEP_CHUNK && sqlite3_step(q) == SQLITE_ROW) {
-		k[n].cid = sqlite3_column_int64(q, 0);
-		k[n].rid = sqlite3_column_int64(q, 1);
-		k[n].oid = sqlite3_column_int64(q, 2);
-		k[n].bid = sqlite3_column_int64(q, 3);
-		k[n].serial = store_col_text(q, 4);
-		n++;
 	}
-	if (store_release(q) != SQLITE_OK)
-		goto out;
 	for (i = 0; i < n; i++) {
 		snprintf(detail, sizeof(detail), "certificate %s: PKCS#12 "
 		    "not picked up within p12_retention_days (%d)",
 		    k[i].serial ? k[i].serial : "?", c->p12_retention_days);
-		if (store_done(st, store_prep(st, "UPDATE certificate SET"
-		    " p12 = NULL, p12_password = NULL, p12_purged_at = ?"
-		    " WHERE id = ?", "ii", now, k[i].cid)) == -1 ||
+		if (p12keep_purge(st, k[i].cid, now) == -1 ||
 		    store_event(st, "p12_purged", k[i].bid, k[i].oid, k[i].rid,
 		    NULL, NULL, "retention", detail) == -1)
 			goto out;
