@@ -8,8 +8,8 @@
  * kind); each event is observed once.  These live in memory and start
  * from zero when the daemon starts, as Prometheus counters may.  At most
  * every metrics_interval_seconds (and after the last pass of daemon
- * --once) the state of the database is read (collect(): all the SQL of
- * the gauges is there) and the file is replaced atomically: a temporary
+ * --once) the state of the database is read (collect(): the queries are
+ * store_metrics.c's) and the file is replaced atomically: a temporary
  * in the same directory, fsync, rename, fsync of the directory.  The
  * counts by account scan orders and recipients (about 0.5 s each per
  * million rows); the rest uses indexes or small tables.  So that this
@@ -31,8 +31,8 @@
 #include <unistd.h>
 
 #include "extern.h"
-#include "store.h"
 #include "metrics.h"
+#include "store_metrics.h"
 
 #define WARN_EVERY_MS	(10 * 60 * 1000LL)
 #define MAX_REASONS	64		/* label values kept; then "other" */
@@ -130,53 +130,38 @@ labelled_add(struct labelled *l, const char *v)
 void
 metrics_start(struct store *st)
 {
-	if (store_int(st, &m.last_event, 0, store_prep(st,
-	    "SELECT max(id) FROM event", NULL)) == -1)
+	if (metrics_event_last(st, &m.last_event) == -1)
 		m.last_event = 0;
 	m.start_time = clock_now();
 	m.started = 1;
 }
 
-/* Observe the events written since the last call; the certificates
- * signed among them.  -1 on a database error. */
+/* One event written since the last call; arg counts the certificates
+ * signed among them. */
 static int
-observe_events(struct store *st, unsigned long long *signed_now)
+observe_event(void *arg, const struct metrics_event *e)
 {
-	sqlite3_stmt	*q;
-	const char	*kind, *to, *reason;
-	int		 r;
+	unsigned long long	*signed_now = arg;
 
-	q = store_prep(st, "SELECT e.id, e.kind, e.to_state, e.reason,"
-	    " CASE WHEN e.kind = 'result_written' THEN e.at - (SELECT"
-	    " b.received FROM batch b WHERE b.id = e.batch_id) END"
-	    " FROM event e WHERE e.id > ? ORDER BY e.id", "i", m.last_event);
-	if (q == NULL)
-		return -1;
-	while ((r = sqlite3_step(q)) == SQLITE_ROW) {
-		m.last_event = sqlite3_column_int64(q, 0);
-		kind = (const char *)sqlite3_column_text(q, 1);
-		to = (const char *)sqlite3_column_text(q, 2);
-		reason = (const char *)sqlite3_column_text(q, 3);
-		if (kind == NULL)
-			continue;
-		labelled_add(&m.kinds, kind);
-		if (strcmp(kind, "certificate_issued") == 0)
-			(*signed_now)++;
-		else if (strcmp(kind, "result_written") == 0) {
-			m.results++;
-			if (sqlite3_column_type(q, 4) != SQLITE_NULL)
-				hist_observe(&m.latency, sqlite3_column_int64(q,
-				    4) < 0 ? 0 : (double)sqlite3_column_int64(q,
-				    4));
-		} else if (to != NULL && strcmp(to, "rejected") == 0) {
-			if (strcmp(kind, "order_state") == 0)
-				labelled_add(&m.order_rej, reason);
-			else if (strcmp(kind, "recipient_state") == 0)
-				labelled_add(&m.rcpt_rej, reason);
-		}
+	m.last_event = e->id;
+	if (e->kind == NULL)
+		return 0;
+	labelled_add(&m.kinds, e->kind);
+	if (strcmp(e->kind, "certificate_issued") == 0)
+		(*signed_now)++;
+	else if (strcmp(e->kind, "result_written") == 0) {
+		m.results++;
+		if (e->has_latency)
+			hist_observe(&m.latency, e->latency < 0 ? 0 :
+			    (double)e->latency);
+	} else if (e->to_state != NULL &&
+	    strcmp(e->to_state, "rejected") == 0) {
+		if (strcmp(e->kind, "order_state") == 0)
+			labelled_add(&m.order_rej, e->reason);
+		else if (strcmp(e->kind, "recipient_state") == 0)
+			labelled_add(&m.rcpt_rej, e->reason);
 	}
-	store_release(q);
-	return r == SQLITE_DONE ? 0 : -1;
+	return 0;
 }
 
 /* ---- the text format ---- */
@@ -284,31 +269,30 @@ put_memory(struct buf *b)
 		    "%llu\n", lv[i], log_count(ln[i]));
 }
 
-/* ---- the database: every query of the gauges ---- */
+/* ---- the database's state (store_metrics.c) ---- */
 
-/* Rows of q as NAME{L1="c0",L2="c1"} cN (labels: the columns before
- * the last, an integer).  -1 on a database error. */
+/* Where the rows of a gauge go: NAME{L1="v0",L2="v1"} N. */
+struct rows {
+	struct buf		*b;
+	const char		*name;
+	const char *const	*labels;
+	int			 nlabels;
+};
+
 static int
-put_rows(struct buf *b, const char *name, const char *const *labels,
-    int nlabels, sqlite3_stmt *q)
+put_row(void *arg, const struct metrics_row *row)
 {
-	int	 i, r;
+	const struct rows	*r = arg;
+	int			 i;
 
-	if (q == NULL)
-		return -1;
-	while ((r = sqlite3_step(q)) == SQLITE_ROW) {
-		buf_addf(b, "%s", name);
-		for (i = 0; i < nlabels; i++) {
-			buf_addf(b, "%s%s=\"", i ? "," : "{", labels[i]);
-			label_value(b, (const char *)sqlite3_column_text(q,
-			    i));
-			buf_add(b, "\"", 1);
-		}
-		buf_addf(b, "%s %lld\n", nlabels ? "}" : "",
-		    sqlite3_column_int64(q, nlabels));
+	buf_addf(r->b, "%s", r->name);
+	for (i = 0; i < r->nlabels; i++) {
+		buf_addf(r->b, "%s%s=\"", i ? "," : "{", r->labels[i]);
+		label_value(r->b, row->label[i]);
+		buf_add(r->b, "\"", 1);
 	}
-	store_release(q);
-	return r == SQLITE_DONE ? 0 : -1;
+	buf_addf(r->b, "%s %lld\n", r->nlabels ? "}" : "", row->n);
+	return 0;
 }
 
 /* Non-final order states, for the queue (SPEC 4; new, approved). */
@@ -323,19 +307,13 @@ collect_queue(struct store *st, struct buf *b, time_t now)
 
 	head(b, "certspool_queue_depth", "gauge", "Orders not in a final "
 	    "state (issued, rejected, cancelled).");
-	if (store_int(st, &n, 0, store_prep(st, "SELECT count(*) FROM"
-	    " orders WHERE state IN ('new', 'approved', 'waiting_org',"
-	    " 'waiting_dcv', 'waiting_csr', 'waiting_funds')", NULL)) == -1)
+	if (metrics_queue_depth(st, &n) == -1)
 		return -1;
 	buf_addf(b, "certspool_queue_depth %lld\n", n);
 	head(b, "certspool_oldest_order_age_seconds", "gauge", "Seconds "
 	    "since the pickup of the oldest order in each waiting state.");
 	for (i = 0; i < sizeof(waiting) / sizeof(waiting[0]); i++) {
-		/* orders_state holds the rowid: min(id) is one seek. */
-		if (store_int(st, &received, -1, store_prep(st, "SELECT"
-		    " b.received FROM orders o JOIN batch b ON b.id ="
-		    " o.batch_id WHERE o.id = (SELECT min(id) FROM orders"
-		    " WHERE state = ?)", "t", waiting[i])) == -1)
+		if (metrics_oldest_received(st, waiting[i], &received) == -1)
 			return -1;
 		buf_addf(b, "certspool_oldest_order_age_seconds{state=\"%s\"} "
 		    "%lld\n", waiting[i], received < 0 ? 0 :
@@ -354,28 +332,22 @@ collect_certs(struct store *st, struct buf *b)
 
 	head(b, "certspool_certificates", "gauge", "Certificate rows by "
 	    "state (signing: write-ahead, issued, superseded, void).");
-	if (put_rows(b, "certspool_certificates", state, 1, store_prep(st,
-	    "SELECT state, count(*) FROM certificate GROUP BY state",
-	    NULL)) == -1)
+	if (metrics_certs_by_state(st, put_row, &(struct rows){ b,
+	    "certspool_certificates", state, 1 }) == -1)
 		return -1;
 	head(b, "certspool_certificates_issued_total", "counter",
 	    "Certificates ever issued (issued or superseded since).");
-	if (store_int(st, &n, 0, store_prep(st, "SELECT count(*) FROM"
-	    " certificate WHERE state IN ('issued', 'superseded')",
-	    NULL)) == -1)
+	if (metrics_certs_issued(st, &n) == -1)
 		return -1;
 	buf_addf(b, "certspool_certificates_issued_total %lld\n", n);
 	head(b, "certspool_certificates_revoked_total", "counter",
 	    "Certificates revoked, by RFC 5280 reason.");
-	if (put_rows(b, "certspool_certificates_revoked_total", reason, 1,
-	    store_prep(st, "SELECT coalesce(revoke_reason, 'unspecified'),"
-	    " count(*) FROM certificate WHERE revoked_at IS NOT NULL"
-	    " GROUP BY 1", NULL)) == -1)
+	if (metrics_certs_revoked(st, put_row, &(struct rows){ b,
+	    "certspool_certificates_revoked_total", reason, 1 }) == -1)
 		return -1;
 	head(b, "certspool_certificates_stuck", "gauge", "Certificates "
 	    "whose message could not be published (certspool status).");
-	if (store_int(st, &n, 0, store_prep(st, "SELECT count(*) FROM"
-	    " certificate WHERE stuck IS NOT NULL", NULL)) == -1)
+	if (metrics_certs_stuck(st, &n) == -1)
 		return -1;
 	buf_addf(b, "certspool_certificates_stuck %lld\n", n);
 	return 0;
@@ -388,23 +360,18 @@ collect_crl(struct store *st, struct buf *b, time_t now)
 
 	head(b, "certspool_crl_age_seconds", "gauge", "Seconds since the "
 	    "thisUpdate of each shard's published CRL.");
-	if (put_rows(b, "certspool_crl_age_seconds", lab, 2, store_prep(st,
-	    "SELECT issuer_id, shard, ? - this_update FROM crl_shard_state"
-	    " WHERE this_update IS NOT NULL ORDER BY 1, 2", "i",
-	    (long long)now)) == -1)
+	if (metrics_crl_age(st, (long long)now, put_row, &(struct rows){ b,
+	    "certspool_crl_age_seconds", lab, 2 }) == -1)
 		return -1;
 	head(b, "certspool_crl_number", "gauge", "cRLNumber of each "
 	    "shard's published CRL.");
-	if (put_rows(b, "certspool_crl_number", lab, 2, store_prep(st,
-	    "SELECT issuer_id, shard, number FROM crl_shard_state"
-	    " WHERE number IS NOT NULL ORDER BY 1, 2", NULL)) == -1)
+	if (metrics_crl_number(st, put_row, &(struct rows){ b,
+	    "certspool_crl_number", lab, 2 }) == -1)
 		return -1;
 	head(b, "certspool_crl_next_update_timestamp_seconds", "gauge",
 	    "nextUpdate of each shard's published CRL (Unix time).");
-	return put_rows(b, "certspool_crl_next_update_timestamp_seconds", lab,
-	    2, store_prep(st, "SELECT issuer_id, shard, next_update FROM"
-	    " crl_shard_state WHERE next_update IS NOT NULL ORDER BY 1, 2",
-	    NULL));
+	return metrics_crl_next_update(st, put_row, &(struct rows){ b,
+	    "certspool_crl_next_update_timestamp_seconds", lab, 2 });
 }
 
 /* Files in dir whose name ends with suffix ("": any), dot-files not. */
@@ -454,20 +421,13 @@ collect(struct store *st, const struct conf *c, struct buf *b)
 	time_t	 now = clock_now();
 
 	head(b, "certspool_orders", "gauge", "Orders by account and state.");
-	if (put_rows(b, "certspool_orders", as, 2, store_prep(st,
-	    "SELECT a.name, x.state, x.n FROM (SELECT b.account_id AS aid,"
-	    " o.state AS state, count(*) AS n FROM orders o JOIN batch b"
-	    " ON b.id = o.batch_id GROUP BY 1, 2) x JOIN account a"
-	    " ON a.id = x.aid ORDER BY 1, 2", NULL)) == -1)
+	if (metrics_orders_by_account(st, put_row, &(struct rows){ b,
+	    "certspool_orders", as, 2 }) == -1)
 		return -1;
 	head(b, "certspool_recipients", "gauge", "Recipients by account "
 	    "and state.");
-	if (put_rows(b, "certspool_recipients", as, 2, store_prep(st,
-	    "SELECT a.name, x.state, x.n FROM (SELECT b.account_id AS aid,"
-	    " r.state AS state, count(*) AS n FROM recipient r JOIN orders o"
-	    " ON o.id = r.order_id JOIN batch b ON b.id = o.batch_id"
-	    " GROUP BY 1, 2) x JOIN account a ON a.id = x.aid"
-	    " ORDER BY 1, 2", NULL)) == -1)
+	if (metrics_recipients_by_account(st, put_row, &(struct rows){ b,
+	    "certspool_recipients", as, 2 }) == -1)
 		return -1;
 	if (collect_queue(st, b, now) == -1 || collect_certs(st, b) == -1 ||
 	    collect_crl(st, b, now) == -1)
@@ -475,9 +435,8 @@ collect(struct store *st, const struct conf *c, struct buf *b)
 	head(b, "certspool_dcv", "gauge", "Domain and mailbox control "
 	    "validations by method and state (open, used, failed, "
 	    "expired).");
-	if (put_rows(b, "certspool_dcv", ms, 2, store_prep(st, "SELECT"
-	    " method, state, count(*) FROM dcv GROUP BY 1, 2 ORDER BY 1, 2",
-	    NULL)) == -1)
+	if (metrics_dcv_by_method(st, put_row, &(struct rows){ b,
+	    "certspool_dcv", ms, 2 }) == -1)
 		return -1;
 	collect_mail(c, b);
 	return 0;
@@ -627,7 +586,8 @@ metrics_pass(struct store *st, const struct conf *c, long long pass_ms,
 	hist_observe(&m.pass, pass_ms / 1000.0);
 	if (incomplete)
 		m.passes_incomplete++;
-	if (observe_events(st, &signed_now) == -1)
+	if (metrics_events_after(st, m.last_event, observe_event,
+	    &signed_now) == -1)
 		warn_limited("event log", "database error");
 	m.signatures += signed_now;
 	m.rate = signed_now / (pass_ms > 0 ? pass_ms / 1000.0 : 0.001);

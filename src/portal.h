@@ -10,6 +10,7 @@
 #ifndef CERTSPOOL_PORTAL_H
 #define CERTSPOOL_PORTAL_H
 
+#include "store_portal.h"
 #include "web.h"
 
 struct store;
@@ -45,10 +46,6 @@ int	 portal_cert(struct portal *, const struct web_req *,
 long long portal_token_new(struct store *, const char *kind,
 	    long long recipient_id, long long certificate_id,
 	    long long ttl, char *token);
-struct portal_tok {
-	long long	 id, recipient_id, certificate_id;
-	long long	 created, expires, used_at;
-};
 /* Look a token of this kind up: 1 found (t filled in), 0 unknown (also
  * for a malformed one), -1 database error.  Expiry and use are the
  * caller's to judge. */

@@ -21,15 +21,11 @@
 
 #include "extern.h"
 #include "portal.h"
-#include "store.h"
 
 /* What the page and the status answer know of the recipient. */
 struct kg {
 	struct portal_tok t;
-	long long	 order_id, batch_id;
-	char		*email, *message, *org;
-	char		 rstate[24];
-	int		 has_csr;
+	struct keygen_rcpt r;		/* the recipient and its order */
 	unsigned char	*der;		/* the latest issued certificate */
 	size_t		 derlen;
 	const char	*state;		/* for the page and the script */
@@ -38,9 +34,7 @@ struct kg {
 static void
 kg_free(struct kg *k)
 {
-	free(k->email);
-	free(k->message);
-	free(k->org);
+	keygen_rcpt_free(&k->r);
 	free(k->der);
 }
 
@@ -48,50 +42,22 @@ kg_free(struct kg *k)
 static int
 kg_load(struct store *st, const char *token, struct kg *k)
 {
-	sqlite3_stmt	*q;
 	int		 rc;
 
 	memset(k, 0, sizeof(*k));
 	if ((rc = portal_token_find(st, "keygen", token, &k->t)) != 1)
 		return rc;
-	q = store_prep(st, "SELECT r.email, r.state, coalesce(r.message,"
-	    " o.message), o.organization, r.csr IS NOT NULL, o.id, o.batch_id"
-	    " FROM recipient r JOIN orders o ON o.id = r.order_id"
-	    " WHERE r.id = ?", "i", k->t.recipient_id);
-	if (q == NULL)
+	if (keygen_rcpt_load(st, k->t.recipient_id, &k->r) != 1)
 		return -1;
-	if ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		k->email = store_col_text(q, 0);
-		strlcpy_(k->rstate, (const char *)sqlite3_column_text(q, 1),
-		    sizeof(k->rstate));
-		k->message = store_col_text(q, 2);
-		k->org = store_col_text(q, 3);
-		k->has_csr = sqlite3_column_int(q, 4);
-		k->order_id = sqlite3_column_int64(q, 5);
-		k->batch_id = sqlite3_column_int64(q, 6);
-	}
-	store_release(q);
-	if (rc != SQLITE_ROW)
-		return -1;
-	q = store_prep(st, "SELECT der FROM certificate WHERE"
-	    " recipient_id = ? AND state = 'issued' AND der IS NOT NULL"
-	    " ORDER BY round DESC LIMIT 1", "i", k->t.recipient_id);
-	if (q == NULL)
-		return -1;
-	if ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		k->derlen = (size_t)sqlite3_column_bytes(q, 0);
-		k->der = xcalloc(1, k->derlen + 1);
-		memcpy(k->der, sqlite3_column_blob(q, 0), k->derlen);
-	}
-	store_release(q);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	if (keygen_issued_der(st, k->t.recipient_id, &k->der,
+	    &k->derlen) == -1)
 		return -1;
 	if (k->der != NULL)
 		k->state = "issued";
-	else if (strcmp(k->rstate, "rejected") == 0 ||
-	    strcmp(k->rstate, "cancelled") == 0)
+	else if (strcmp(k->r.rstate, "rejected") == 0 ||
+	    strcmp(k->r.rstate, "cancelled") == 0)
 		k->state = "refused";
-	else if (k->has_csr || k->t.used_at != 0)
+	else if (k->r.has_csr || k->t.used_at != 0)
 		k->state = "submitted";
 	else
 		k->state = "waiting_csr";
@@ -148,7 +114,7 @@ status_json(struct portal *p, const struct kg *k, struct web_resp *resp)
 	buf_json(&b, k->state);
 	buf_add(&b, ",\"message\":", 11);
 	buf_json(&b, strcmp(k->state, "issued") == 0 ? "Your certificate "
-	    "is issued." : k->message);
+	    "is issued." : k->r.message);
 	if (k->der != NULL) {
 		snprintf(path, sizeof(path), "%s/chain.pem", p->conf->ca_dir);
 		if (cert_pem(k->der, k->derlen, &pem) == -1 ||
@@ -177,9 +143,9 @@ keygen_page(const struct web_req *req, const char *token,
     const struct kg *k, struct web_resp *resp)
 {
 	struct buf	 b = { 0 };
-	char		*email = web_esc(k->email), *tok = web_esc(token);
+	char		*email = web_esc(k->r.email), *tok = web_esc(token);
 	char		*csrf = web_esc(req->csrf);
-	char		*org = web_esc(k->org ? k->org : "");
+	char		*org = web_esc(k->r.org ? k->r.org : "");
 	char		 when[32];
 
 	time_fmt((time_t)k->t.expires, when, sizeof(when));
@@ -214,7 +180,7 @@ keygen_submit(struct portal *p, const struct web_req *req, struct kg *k,
 	char		*csr = NULL, spki[65], reason[48], msg[512], src[160];
 	int		 rc = -1;
 
-	if (k->t.used_at != 0 || k->has_csr) {
+	if (k->t.used_at != 0 || k->r.has_csr) {
 		json_error(resp, 409, "A request was already sent with this "
 		    "link.");
 		return 0;
@@ -224,7 +190,7 @@ keygen_submit(struct portal *p, const struct web_req *req, struct kg *k,
 		return 0;
 	}
 	if (strcmp(k->state, "waiting_csr") != 0 ||
-	    strcmp(k->rstate, "waiting_csr") != 0) {
+	    strcmp(k->r.rstate, "waiting_csr") != 0) {
 		json_error(resp, 409, "This certificate is not waiting for a "
 		    "key.");
 		return 0;
@@ -248,11 +214,9 @@ keygen_submit(struct portal *p, const struct web_req *req, struct kg *k,
 	snprintf(src, sizeof(src), "key generation page, from %s", req->peer);
 	if (store_begin(p->st) == -1)
 		goto out;
-	if (recipient_take_csr(p->st, k->t.recipient_id, k->order_id,
-	    k->batch_id, csr, src) == -1 ||
-	    store_done(p->st, store_prep(p->st, "UPDATE portal_token SET"
-	    " used_at = ?, used_from = ? WHERE id = ? AND used_at IS NULL",
-	    "iti", clock_now(), req->peer, k->t.id)) == -1 ||
+	if (recipient_take_csr(p->st, k->t.recipient_id, k->r.order_id,
+	    k->r.batch_id, csr, src) == -1 ||
+	    keygen_token_use(p->st, k->t.id, clock_now(), req->peer) == -1 ||
 	    store_commit(p->st) == -1) {
 		store_rollback(p->st);
 		goto out;

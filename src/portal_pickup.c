@@ -21,63 +21,6 @@
 #include "extern.h"
 #include "dcv.h"
 #include "portal.h"
-#include "store.h"
-
-/* What the page shows and checks of the token's certificate. */
-struct pickup {
-	long long	 cid, rid, oid, bid;
-	long long	 not_before, not_after, purged_at, revoked_at;
-	int		 has_p12;
-	char		*serial, *email, *org;
-};
-
-static void
-pickup_free(struct pickup *pk)
-{
-	free(pk->serial);
-	free(pk->email);
-	free(pk->org);
-	memset(pk, 0, sizeof(*pk));
-}
-
-/* The certificate of token t, only if it is t's recipient's: 1, 0 none,
- * -1 database error. */
-static int
-pickup_load(struct store *st, const struct portal_tok *t, struct pickup *pk)
-{
-	sqlite3_stmt	*q;
-	int		 rc;
-
-	memset(pk, 0, sizeof(*pk));
-	q = store_prep(st, "SELECT c.id, c.recipient_id, o.id, o.batch_id,"
-	    " c.not_before, c.not_after, coalesce(c.p12_purged_at, 0),"
-	    " coalesce(c.revoked_at, 0), c.p12 IS NOT NULL, c.serial, r.email,"
-	    " coalesce((SELECT name FROM organization WHERE id = o.org_id),"
-	    " o.organization) FROM certificate c JOIN recipient r ON r.id ="
-	    " c.recipient_id JOIN orders o ON o.id = r.order_id"
-	    " WHERE c.id = ? AND c.recipient_id = ?", "ii", t->certificate_id,
-	    t->recipient_id);
-	if (q == NULL)
-		return -1;
-	if ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		pk->cid = sqlite3_column_int64(q, 0);
-		pk->rid = sqlite3_column_int64(q, 1);
-		pk->oid = sqlite3_column_int64(q, 2);
-		pk->bid = sqlite3_column_int64(q, 3);
-		pk->not_before = sqlite3_column_int64(q, 4);
-		pk->not_after = sqlite3_column_int64(q, 5);
-		pk->purged_at = sqlite3_column_int64(q, 6);
-		pk->revoked_at = sqlite3_column_int64(q, 7);
-		pk->has_p12 = sqlite3_column_int(q, 8);
-		pk->serial = store_col_text(q, 9);
-		pk->email = store_col_text(q, 10);
-		pk->org = store_col_text(q, 11);
-	}
-	store_release(q);
-	if (rc == SQLITE_ROW)
-		return pk->serial != NULL && pk->email != NULL ? 1 : -1;
-	return rc == SQLITE_DONE ? 0 : -1;
-}
 
 /* Answer a refusal if the PKCS#12 cannot be picked up through t: 1 if
  * answered, 0 if it can. */
@@ -164,33 +107,26 @@ static int
 pickup_download(struct store *st, const struct web_req *req,
     const struct pickup *pk, struct web_resp *resp)
 {
-	sqlite3_stmt	*q;
+	unsigned char	*p12;
+	size_t		 len;
 	char		 detail[512];
-	int		 rc = -1;
+	int		 got;
 
 	snprintf(detail, sizeof(detail), "certificate %s: bundle.p12 "
 	    "downloaded from %s", pk->serial, req->peer ? req->peer : "?");
 	if (store_event(st, "p12_downloaded", pk->bid, pk->oid, pk->rid, NULL,
 	    NULL, NULL, detail) == -1)
 		return -1;
-	if ((q = store_prep(st, "SELECT p12 FROM certificate WHERE id = ? AND"
-	    " p12 IS NOT NULL", "i", pk->cid)) == NULL)
+	if ((got = pickup_p12(st, pk->cid, &p12, &len)) == -1)
 		return -1;
-	if (sqlite3_step(q) == SQLITE_ROW) {
-		web_data(resp, 200, "application/x-pkcs12",
-		    sqlite3_column_blob(q, 0),
-		    (size_t)sqlite3_column_bytes(q, 0));
+	if (got == 1) {
+		web_data(resp, 200, "application/x-pkcs12", p12, len);
 		snprintf(resp->filename, sizeof(resp->filename), "bundle.p12");
-		rc = 0;
-	}
-	if (store_release(q) != SQLITE_OK)
-		rc = -1;
-	else if (rc == -1) {
+	} else
 		web_error(resp, 410, "No longer held", "This PKCS#12 was "
 		    "erased.");
-		rc = 0;
-	}
-	return rc;
+	free(p12);
+	return 0;
 }
 
 /* POST: the import confirmed; purge, mark the token used, record who,
@@ -225,12 +161,8 @@ pickup_confirm(struct store *st, const struct web_req *req,
 	snprintf(detail, sizeof(detail), "certificate %s: PKCS#12 picked up "
 	    "by %s from %s; import confirmed", pk.serial, pk.email,
 	    req->peer ? req->peer : "?");
-	if (store_done(st, store_prep(st, "UPDATE certificate SET p12 = NULL,"
-	    " p12_password = NULL, p12_purged_at = ? WHERE id = ?", "ii", now,
-	    pk.cid)) == -1 ||
-	    store_done(st, store_prep(st, "UPDATE portal_token SET used_at = ?,"
-	    " used_from = ? WHERE id = ?", "iti", now, req->peer, t.id)) ==
-	    -1 ||
+	if (pickup_p12_erase(st, pk.cid, now) == -1 ||
+	    pickup_token_use(st, t.id, now, req->peer) == -1 ||
 	    store_event(st, "p12_picked_up", pk.bid, pk.oid, pk.rid, NULL,
 	    NULL, NULL, detail) == -1)
 		goto out;

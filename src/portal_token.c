@@ -20,7 +20,6 @@
 #include "extern.h"
 #include "dcv.h"
 #include "portal.h"
-#include "store.h"
 
 long long
 portal_token_new(struct store *st, const char *kind, long long recipient_id,
@@ -31,46 +30,22 @@ portal_token_new(struct store *st, const char *kind, long long recipient_id,
 
 	token_new(token, PORTAL_TOKEN_CHARS);
 	token_hash(token, hash);
-	if (store_done(st, store_prep(st, "INSERT INTO portal_token (kind,"
-	    " token_hash, recipient_id, certificate_id, created, expires)"
-	    " VALUES (?, ?, ?, nullif(?, 0), ?, ?)", "ttiiii", kind, hash,
-	    recipient_id, certificate_id, now, now + ttl)) == -1)
-		return -1;
-	return store_last_id(st);
+	return portal_token_add(st, kind, hash, recipient_id, certificate_id,
+	    now, now + ttl);
 }
 
 int
 portal_token_find(struct store *st, const char *kind, const char *token,
     struct portal_tok *t)
 {
-	sqlite3_stmt	*q;
 	char		 canon[TOKEN_MAX + 1], hash[65];
-	int		 rc;
 
 	memset(t, 0, sizeof(*t));
 	if (token_norm(token, canon, sizeof(canon)) == -1 ||
 	    strlen(canon) != PORTAL_TOKEN_CHARS)
 		return 0;
 	token_hash(canon, hash);
-	q = store_prep(st, "SELECT id, recipient_id,"
-	    " coalesce(certificate_id, 0), created, expires,"
-	    " coalesce(used_at, 0) FROM portal_token"
-	    " WHERE token_hash = ? AND kind = ?", "tt", hash, kind);
-	if (q == NULL)
-		return -1;
-	rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW) {
-		t->id = sqlite3_column_int64(q, 0);
-		t->recipient_id = sqlite3_column_int64(q, 1);
-		t->certificate_id = sqlite3_column_int64(q, 2);
-		t->created = sqlite3_column_int64(q, 3);
-		t->expires = sqlite3_column_int64(q, 4);
-		t->used_at = sqlite3_column_int64(q, 5);
-	}
-	store_release(q);
-	if (rc == SQLITE_ROW)
-		return 1;
-	return rc == SQLITE_DONE ? 0 : -1;
+	return portal_token_by_hash(st, kind, hash, t);
 }
 
 void

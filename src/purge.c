@@ -36,9 +36,8 @@
 #include <string.h>
 #include <unistd.h>
 
-
 #include "purge.h"
-#include "store.h"
+#include "store_purge.h"
 
 #define DAY		86400LL
 #define MAIL_MAX	(64 * 1024 * 1024)	/* a message read to check */
@@ -253,67 +252,6 @@ purge_mail(struct purge *p, int top)
 
 /* ---- archived inputs ---- */
 
-/* What the database knows of an archived input. */
-struct input_info {
-	long long	 id;		/* 0: no accepted input has these bytes */
-	char		 kind[16];
-	long long	 batch_id;
-	int		 card;		/* an order of its batch gave a card */
-	int		 open;		/* the database still works on it */
-};
-
-static int
-input_lookup(struct purge *p, long long account_id, const char *sha,
-    struct input_info *in)
-{
-	struct store	*st = p->st;
-	sqlite3_stmt	*q;
-	long long	 v = 0;
-
-	memset(in, 0, sizeof(*in));
-	q = store_prep(st, "SELECT id, kind, batch_id FROM input WHERE"
-	    " account_id = ? AND sha256 = ? AND outcome = 'accepted'"
-	    " ORDER BY id LIMIT 1", "it", account_id, sha);
-	if (q == NULL)
-		return -1;
-	if (sqlite3_step(q) == SQLITE_ROW) {
-		in->id = sqlite3_column_int64(q, 0);
-		if (sqlite3_column_text(q, 1) != NULL)
-			strlcpy_(in->kind, (const char *)sqlite3_column_text(q,
-			    1), sizeof(in->kind));
-		in->batch_id = sqlite3_column_int64(q, 2);
-	}
-	if (store_release(q) != SQLITE_OK)
-		return -1;
-	if (in->id == 0)
-		return 0;
-	if (strcmp(in->kind, "batch") == 0 && in->batch_id != 0) {
-		if (store_int(st, &v, 0, store_prep(st, "SELECT EXISTS (SELECT"
-		    " 1 FROM orders WHERE batch_id = ? AND card_flag = 1)", "i",
-		    in->batch_id)) == -1)
-			return -1;
-		in->card = v != 0;
-		if (store_int(st, &v, 0, store_prep(st, "SELECT EXISTS (SELECT"
-		    " 1 FROM orders WHERE batch_id = ? AND state NOT IN"
-		    " ('issued', 'rejected', 'cancelled')) OR EXISTS (SELECT 1"
-		    " FROM recipient r JOIN orders o ON o.id = r.order_id"
-		    " WHERE o.batch_id = ? AND r.state NOT IN ('issued',"
-		    " 'rejected', 'cancelled'))", "ii", in->batch_id,
-		    in->batch_id)) == -1)
-			return -1;
-		in->open = v != 0;
-	} else if (strcmp(in->kind, "revocation") == 0) {
-		if (store_int(st, &v, 0, store_prep(st, "SELECT EXISTS (SELECT"
-		    " 1 FROM revocation_doc d WHERE d.account_id = ? AND"
-		    " d.sha256 = ? AND (d.written < d.seq OR EXISTS (SELECT 1"
-		    " FROM revoke_request r WHERE r.doc_id = d.id AND"
-		    " r.state = 'pending')))", "it", account_id, sha)) == -1)
-			return -1;
-		in->open = v != 0;
-	}
-	return 0;
-}
-
 /* One file of archive/ACCOUNT, at least min days old.  0, or -1 (a
  * file not examined, or a database error: *dberr). */
 static int
@@ -322,7 +260,7 @@ archive_one(struct purge *p, int dirfd, const char *account,
     int *dberr)
 {
 	const struct conf *c = p->c;
-	struct input_info in;
+	struct archived_input in;
 	struct stat	 st;
 	char		 path[600], err[128], sha[65];
 	int		 fd, days, rc;
@@ -344,7 +282,7 @@ archive_one(struct purge *p, int dirfd, const char *account,
 		p->n.failed++;
 		return -1;
 	}
-	if (input_lookup(p, account_id, sha, &in) == -1) {
+	if (archived_input_find(p->st, account_id, sha, &in) == -1) {
 		*dberr = 1;
 		return -1;
 	}
@@ -378,10 +316,8 @@ static int
 each_account_dir(struct purge *p, int top, const char *sub,
     int (*fn)(struct purge *, int, const char *, long long))
 {
-	sqlite3_stmt	*q;
-	char		**names = NULL;
-	long long	*ids = NULL;
-	size_t		 n = 0, i;
+	struct purge_accounts a;
+	size_t		 i;
 	int		 subfd, fd, rc = 0;
 
 	if ((subfd = open_dir(top, sub)) == -1) {
@@ -390,39 +326,25 @@ each_account_dir(struct purge *p, int top, const char *sub,
 		log_warn("purge: %s: %s", sub, strerror(errno));
 		return -1;
 	}
-	if ((q = store_prep(p->st, "SELECT id, name FROM account ORDER BY"
-	    " name", NULL)) == NULL) {
+	if (purge_accounts_load(p->st, &a) == -1) {
 		close(subfd);
 		return -1;
 	}
-	while (sqlite3_step(q) == SQLITE_ROW) {
-		names = reallocarray(names, n + 1, sizeof(*names));
-		ids = reallocarray(ids, n + 1, sizeof(*ids));
-		if (names == NULL || ids == NULL)
-			abort();
-		ids[n] = sqlite3_column_int64(q, 0);
-		names[n++] = store_col_text(q, 1);
-	}
-	if (store_release(q) != SQLITE_OK)
-		rc = -1;
-	for (i = 0; i < n && rc == 0; i++) {
-		if (names[i] == NULL || !valid_name(names[i]))
+	for (i = 0; i < a.n && rc == 0; i++) {
+		if (a.name[i] == NULL || !valid_name(a.name[i]))
 			continue;
-		if ((fd = open_dir(subfd, names[i])) == -1) {
+		if ((fd = open_dir(subfd, a.name[i])) == -1) {
 			if (errno != ENOENT) {
-				log_warn("purge: %s/%s: %s", sub, names[i],
+				log_warn("purge: %s/%s: %s", sub, a.name[i],
 				    strerror(errno));
 				p->n.failed++;
 			}
 			continue;
 		}
-		rc = fn(p, fd, names[i], ids[i]);
+		rc = fn(p, fd, a.name[i], a.id[i]);
 		close(fd);
 	}
-	for (i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-	free(ids);
+	purge_accounts_free(&a);
 	close(subfd);
 	return rc;
 }
@@ -496,17 +418,7 @@ purge_record(struct purge *p)
 	    "card_archive=%zu outbound=%zu kept_undelivered=%zu kept_open=%zu "
 	    "failed=%zu", p->n.mail, p->n.archive, p->n.card, p->n.outbound,
 	    p->n.kept_mail, p->n.kept_open, p->n.failed);
-	if (store_begin(p->st) == -1)
-		return -1;
-	if (store_event(p->st, "purge", 0, 0, 0, NULL, NULL, "retention",
-	    detail) == -1 ||
-	    store_done(p->st, store_prep(p->st, "INSERT OR REPLACE INTO meta"
-	    " (key, value) VALUES ('purge_last', CAST(? AS TEXT))", "i",
-	    (long long)p->now)) == -1 || store_commit(p->st) == -1) {
-		store_rollback(p->st);
-		return -1;
-	}
-	return 0;
+	return purge_mark_run(p->st, (long long)p->now, detail);
 }
 
 int
@@ -569,8 +481,7 @@ purge_daily(struct store *st, const struct conf *c)
 	    c->card_archive_retention_days == 0 &&
 	    c->outbound_retention_days == 0)
 		return 0;
-	if (store_int(st, &last, 0, store_prep(st, "SELECT CAST(value AS"
-	    " INTEGER) FROM meta WHERE key = 'purge_last'", NULL)) == -1)
+	if (purge_last(st, &last) == -1)
 		return -1;
 	if (last != 0 && (long long)clock_now() - last < DAY)
 		return 0;

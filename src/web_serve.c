@@ -33,7 +33,6 @@
 
 #include <microhttpd.h>
 #include <openssl/crypto.h>
-#include <sqlite3.h>
 
 #include "extern.h"
 #include "portal.h"
@@ -422,12 +421,10 @@ call_page(struct web_srv *srv, struct rq *rq, page_fn fn,
 		memset(wr, 0, sizeof(*wr));
 		pthread_mutex_lock(&srv->db_mu);
 		rc = fn(&p, req, token, sub, wr);
-		if (!sqlite3_get_autocommit(srv->st->db)) {
+		if (portal_tx_left_open(srv->st)) {
 			if (rc == 0)
 				log_err("web: %s left a transaction open",
 				    rq->logpath);
-			sqlite3_exec(srv->st->db, "ROLLBACK", NULL, NULL, NULL);
-			srv->st->in_tx = 0;
 			rc = -1;
 		}
 		pthread_mutex_unlock(&srv->db_mu);
