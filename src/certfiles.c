@@ -1,9 +1,9 @@
 /*
  * certfiles.c: certificate files made from stored DER, for the archive,
  * the result and the messages (report.c, report_mail.c): PEM byte for
- * byte as OpenSSL writes it, the certs-only PKCS#7 with the chain, each
- * issuer's chain loaded once per pass, and the rows of certificates a
- * pass reports.
+ * byte as OpenSSL writes it, the certs-only PKCS#7 with the chain, and
+ * each issuer's chain loaded once per pass (the certificate rows are
+ * store_result.c's).
  * Failure policy: allocation failures abort (xcalloc); a chain or DER
  * that cannot be read returns NULL or -1 and the caller keeps the pass.
  */
@@ -129,82 +129,6 @@ p7b_of_der(const unsigned char *der, size_t derlen, const struct chain *ch,
 	*outlen = out.len;
 	return out.p;
 }
-
-void
-cert_row_free(struct cert_row *r)
-{
-	free(r->serial);
-	free(r->email);
-	free(r->order_ext);
-	free(r->add_emails);
-	free(r->name);
-	free(r->batch_ext);
-	free(r->stuck);
-	free(r->stuck_detail);
-	if (r->password != NULL)
-		OPENSSL_cleanse(r->password, strlen(r->password));
-	free(r->password);
-	free(r->der);
-	free(r->p12);
-	memset(r, 0, sizeof(*r));
-}
-
-int
-cert_row_next(sqlite3_stmt *q, struct cert_row *r)
-{
-	const void	*der;
-
-	memset(r, 0, sizeof(*r));
-	if (sqlite3_step(q) != SQLITE_ROW)
-		return 0;
-	r->cid = sqlite3_column_int64(q, 0);
-	r->rid = sqlite3_column_int64(q, 1);
-	r->oid = sqlite3_column_int64(q, 2);
-	r->serial = store_col_text(q, 3);
-	r->email = store_col_text(q, 4);
-	r->order_ext = store_col_text(q, 5);
-	r->add_emails = store_col_text(q, 6);
-	r->password = store_col_text(q, 7);
-	r->idx = sqlite3_column_int(q, 8);
-	r->mailed = sqlite3_column_int(q, 9);
-	if ((der = sqlite3_column_blob(q, 10)) != NULL &&
-	    sqlite3_column_bytes(q, 10) > 0) {
-		r->derlen = (size_t)sqlite3_column_bytes(q, 10);
-		r->der = xcalloc(1, r->derlen);
-		memcpy(r->der, der, r->derlen);
-	}
-	if (sqlite3_column_type(q, 11) != SQLITE_NULL) {
-		r->p12len = (size_t)sqlite3_column_bytes(q, 11);
-		r->p12 = xcalloc(1, r->p12len);
-		memcpy(r->p12, sqlite3_column_blob(q, 11), r->p12len);
-	}
-	r->kind = sqlite3_column_int(q, 12);
-	r->cov_end = (time_t)sqlite3_column_int64(q, 13);
-	r->not_after = (time_t)sqlite3_column_int64(q, 14);
-	r->bid = sqlite3_column_int64(q, 15);
-	r->batch_ext = store_col_text(q, 16);
-	r->name = store_col_text(q, 17);
-	r->stuck = store_col_text(q, 18);
-	r->stuck_detail = store_col_text(q, 19);
-	r->issuer_id = sqlite3_column_int(q, 20);
-	if (r->der == NULL) {
-		log_err("certificate %s: no DER stored", r->serial ?
-		    r->serial : "?");
-		return -1;
-	}
-	return 1;
-}
-
-const char *const cert_cols = "SELECT c.id, c.recipient_id, o.id, c.serial,"
-    " r.email, o.ext_id, o.add_emails, c.p12_password, r.idx, c.mailed,"
-    " c.der, c.p12, CASE WHEN c.round = 0 THEN 0 WHEN c.round = r.round"
-    " AND r.round_covered = 1 THEN 1 ELSE 2 END, COALESCE(r.cov_end, 0),"
-    " c.not_after, o.batch_id, (SELECT ext_id FROM batch WHERE id ="
-    " o.batch_id), CASE WHEN r.cn_type = 1 THEN r.cn WHEN r.given_name IS"
-    " NOT NULL AND r.surname IS NOT NULL THEN r.given_name || ' ' ||"
-    " r.surname END, c.stuck, c.stuck_detail, c.issuer_id"
-    " FROM certificate c JOIN recipient r ON r.id ="
-    " c.recipient_id JOIN orders o ON o.id = r.order_id";
 
 void
 chains_free(struct chains *cs)

@@ -34,57 +34,6 @@
 
 #define CHAIN_MAX	(1024 * 1024)
 
-struct current {
-	long long	 not_before, not_after, revoked_at;
-	int		 issuer_id;
-	char		*serial, *email;
-	unsigned char	*der;
-	size_t		 derlen;
-};
-
-static void
-current_free(struct current *cu)
-{
-	free(cu->serial);
-	free(cu->email);
-	free(cu->der);
-	memset(cu, 0, sizeof(*cu));
-}
-
-/* The latest issued certificate of the recipient: 1, 0 none, -1. */
-static int
-current_load(struct store *st, long long rid, struct current *cu)
-{
-	sqlite3_stmt	*q;
-	int		 rc;
-
-	memset(cu, 0, sizeof(*cu));
-	q = store_prep(st, "SELECT c.serial, r.email, c.not_before,"
-	    " c.not_after, coalesce(c.revoked_at, 0), c.der, c.issuer_id"
-	    " FROM certificate c"
-	    " JOIN recipient r ON r.id = c.recipient_id WHERE c.recipient_id"
-	    " = ? AND c.state IN ('issued', 'superseded') AND c.der IS NOT"
-	    " NULL ORDER BY c.round DESC, c.id DESC LIMIT 1", "i", rid);
-	if (q == NULL)
-		return -1;
-	if ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		cu->serial = store_col_text(q, 0);
-		cu->email = store_col_text(q, 1);
-		cu->not_before = sqlite3_column_int64(q, 2);
-		cu->not_after = sqlite3_column_int64(q, 3);
-		cu->revoked_at = sqlite3_column_int64(q, 4);
-		cu->issuer_id = sqlite3_column_int(q, 6);
-		cu->derlen = (size_t)sqlite3_column_bytes(q, 5);
-		cu->der = xcalloc(1, cu->derlen + 1);
-		memcpy(cu->der, sqlite3_column_blob(q, 5), cu->derlen);
-	}
-	store_release(q);
-	if (rc == SQLITE_ROW)
-		return cu->serial != NULL && cu->email != NULL &&
-		    cu->derlen > 0 ? 1 : -1;
-	return rc == SQLITE_DONE ? 0 : -1;
-}
-
 /* The CA chain from ca_dir/chain.pem into ch, as report.c's chain_load
  * makes it from the loaded CA (so chain.pem and cert.p7b are the
  * archive's bytes).  Reads the public file only.  0 or -1. */
@@ -147,7 +96,8 @@ out:
 }
 
 static void
-cert_page(const char *canon, const struct current *cu, struct web_resp *resp)
+cert_page(const char *canon, const struct cert_current *cu,
+    struct web_resp *resp)
 {
 	struct buf	 b = { 0 };
 	char		*email, *serial;
@@ -190,8 +140,8 @@ cert_page(const char *canon, const struct current *cu, struct web_resp *resp)
 
 /* cert.pem, chain.pem or cert.p7b of the current certificate. */
 static int
-cert_file(const struct conf *c, const char *sub, const struct current *cu,
-    struct web_resp *resp)
+cert_file(const struct conf *c, const char *sub,
+    const struct cert_current *cu, struct web_resp *resp)
 {
 	struct chain	 ch;
 	struct buf	 b = { 0 };
@@ -235,7 +185,7 @@ portal_cert(struct portal *p, const struct web_req *req, const char *token,
     const char *sub, struct web_resp *resp)
 {
 	struct portal_tok	 t;
-	struct current		 cu;
+	struct cert_current	 cu;
 	char			 canon[TOKEN_MAX + 1];
 	int			 got, rc = -1;
 	int			 is_file = sub != NULL && *sub != '\0';
@@ -253,8 +203,8 @@ portal_cert(struct portal *p, const struct web_req *req, const char *token,
 		return 0;
 	}
 	if ((got = portal_token_find(p->st, "cert", canon, &t)) == -1 ||
-	    (got == 1 && (got = current_load(p->st, t.recipient_id, &cu)) ==
-	    -1))
+	    (got == 1 && (got = cert_current_load(p->st, t.recipient_id,
+	    &cu)) == -1))
 		goto out;
 	if (got == 0) {
 		web_error(resp, 404, "Unknown link", "This link is not known; "
@@ -274,6 +224,6 @@ portal_cert(struct portal *p, const struct web_req *req, const char *token,
 		rc = 0;
 	}
 out:
-	current_free(&cu);
+	cert_current_free(&cu);
 	return rc;
 }

@@ -201,92 +201,162 @@ rcpt_dirname(const char *email, int idx, char *out, size_t len)
 	}
 }
 
+/* What write_archive's rows go into. */
+struct archive_ctx {
+	const struct conf	*c;
+	const struct chains	*cs;
+	struct bundle		*b;
+	struct log_progress	 lp;
+	size_t			 done;
+};
+
+/* One certificate's files into the archive; -1 if they cannot be. */
+static int
+archive_add(void *arg, const struct cert_row *r)
+{
+	struct archive_ctx *a = arg;
+	const struct chain *ch;
+	char		*pem;
+	unsigned char	*p7;
+	size_t		 pemlen, p7len;
+	char		 path[512], dir[256];
+	int		 bad = 0;
+
+	rcpt_dirname(r->email, r->idx, dir, sizeof(dir));
+	ch = chains_get(a->cs, r->issuer_id);
+	pem = pem_of_der(r->der, r->derlen, &pemlen);
+	p7 = p7b_of_der(r->der, r->derlen, ch, &p7len);
+#define ADD(file, d, l) do {						\
+	snprintf(path, sizeof(path), "%s/%s/%s", r->order_ext, dir, file); \
+	if (!bad && bundle_add(a->b, path, d, l) == -1)			\
+		bad = 1;						\
+} while (0)
+	ADD("cert.pem", pem, pemlen);
+	ADD("chain.pem", ch->pem, ch->pemlen);
+	ADD("cert.p7b", p7, p7len);
+	/* Not when p12_in_archive is off; a purged one is NULL. */
+	if (r->p12 != NULL && a->c->p12_in_archive)
+		ADD("bundle.p12", r->p12, r->p12len);
+#undef ADD
+	free(pem);
+	free(p7);
+	if (bad)
+		return -1;
+	crash_point("archive_entry");
+	log_progress_tick(&a->lp, ++a->done);
+	return 0;
+}
+
 static int
 write_archive(struct store *st, const struct conf *c,
     const struct chains *cs, int outfd, long long pass_id, const char *name,
     long long ncert)
 {
-	const struct chain *ch;
-	struct bundle	*b;
-	struct cert_row	 r;
-	struct log_progress lp;
-	size_t		 done = 0;
-	sqlite3_stmt	*q;
-	char		 path[512], dir[256];
-	int		 rc = -1, got;
+	struct archive_ctx a;
+	int		 rc = -1;
 
-	if ((b = bundle_open(outfd, name, c->archive_format)) == NULL)
+	memset(&a, 0, sizeof(a));
+	a.c = c;
+	a.cs = cs;
+	if ((a.b = bundle_open(outfd, name, c->archive_format)) == NULL)
 		return -1;
-	{
-		char	 sql[1024];
-
-		snprintf(sql, sizeof(sql), "%s WHERE c.pass_id = ? AND"
-		    " c.state IN ('issued', 'superseded') ORDER BY o.id, r.idx",
-		    cert_cols);
-		q = store_prep(st, sql, "i", pass_id);
-	}
-	if (q == NULL)
+	log_progress_begin(&a.lp, "publishing", "certificates",
+	    (size_t)ncert);
+	if (pass_certs(st, pass_id, archive_add, &a) == -1)
 		goto out;
-	log_progress_begin(&lp, "publishing", "certificates", (size_t)ncert);
-	while ((got = cert_row_next(q, &r)) == 1) {
-		char		*pem;
-		unsigned char	*p7;
-		size_t		 pemlen, p7len;
-		int		 bad = 0;
-
-		rcpt_dirname(r.email, r.idx, dir, sizeof(dir));
-		ch = chains_get(cs, r.issuer_id);
-		pem = pem_of_der(r.der, r.derlen, &pemlen);
-		p7 = p7b_of_der(r.der, r.derlen, ch, &p7len);
-#define ADD(file, d, l) do {						\
-	snprintf(path, sizeof(path), "%s/%s/%s", r.order_ext, dir, file);	\
-	if (!bad && bundle_add(b, path, d, l) == -1)			\
-		bad = 1;						\
-} while (0)
-		ADD("cert.pem", pem, pemlen);
-		ADD("chain.pem", ch->pem, ch->pemlen);
-		ADD("cert.p7b", p7, p7len);
-		/* Not when p12_in_archive is off; a purged one is NULL. */
-		if (r.p12 != NULL && c->p12_in_archive)
-			ADD("bundle.p12", r.p12, r.p12len);
-#undef ADD
-		free(pem);
-		free(p7);
-		cert_row_free(&r);
-		if (bad) {
-			store_release(q);
-			q = NULL;
-			goto out;
-		}
-		crash_point("archive_entry");
-		log_progress_tick(&lp, ++done);
-	}
-	cert_row_free(&r);
-	store_release(q);
-	q = NULL;
-	if (got == -1)
-		goto out;
-	if (bundle_commit(b) == -1) {
-		b = NULL;
+	if (bundle_commit(a.b) == -1) {
+		a.b = NULL;
 		goto out;
 	}
-	b = NULL;
-	log_progress_end(&lp, done, 0);
+	a.b = NULL;
+	log_progress_end(&a.lp, a.done, 0);
 	rc = 0;
 out:
-	if (b != NULL)
-		bundle_abort(b);
+	if (a.b != NULL)
+		bundle_abort(a.b);
 	return rc;
 }
 
-/* Net cents charged (balance debits less refunds, card captures) and
- * contract units used by one order, as SQL over o.id. */
-#define SQL_CHARGED	"(SELECT COALESCE(-sum(l.amount), 0) FROM ledger l"	\
-    " WHERE l.order_id = o.id AND l.kind IN ('debit', 'refund',"		\
-    " 'card_capture'))"
-#define SQL_UNITS	"(SELECT COALESCE(-sum(l.amount), 0) FROM ledger l"	\
-    " WHERE l.order_id = o.id AND l.recipient_id IS NOT NULL AND"		\
-    " l.kind IN ('unit_debit', 'unit_credit'))"
+/* What write_result's rows go into. */
+struct result_ctx {
+	xmlTextWriterPtr	 w;
+	long long		 cur;	/* the order open in w, 0: none */
+};
+
+/* <order> (when r starts one) and <recipient> of one row; -1 if they
+ * cannot be written. */
+static int
+result_add(void *arg, const struct result_row *r)
+{
+	struct result_ctx *x = arg;
+	xmlTextWriterPtr w = x->w;
+	char		 num[32];
+	int		 ok = 1;
+
+	if (r->oid != x->cur) {
+		if (x->cur != 0)
+			ok = xmlTextWriterEndElement(w) >= 0;
+		x->cur = r->oid;
+		ok = ok && xmlTextWriterStartElement(w,
+		    BAD_CAST "order") >= 0 &&
+		    attr(w, "id", r->order_ext) >= 0 &&
+		    attr(w, "state", r->ostate) >= 0;
+		if (ok && r->oreason != NULL)
+			ok = attr(w, "reason", r->oreason) >= 0;
+		snprintf(num, sizeof(num), "%lld", r->price);
+		ok = ok && attr(w, "price", num) >= 0;
+		if (ok && r->pay_used != NULL)
+			ok = attr(w, "payment", r->pay_used) >= 0;
+		snprintf(num, sizeof(num), "%lld", r->charged);
+		ok = ok && attr(w, "charged", num) >= 0;
+		snprintf(num, sizeof(num), "%lld", r->units);
+		if (ok && r->units != 0)
+			ok = attr(w, "units", num) >= 0;
+		if (ok && r->omessage != NULL)
+			ok = elem(w, "message", r->omessage) >= 0;
+	}
+	ok = ok && xmlTextWriterStartElement(w,
+	    BAD_CAST "recipient") >= 0 &&
+	    attr(w, "email", r->email) >= 0 &&
+	    attr(w, "state", r->rstate) >= 0;
+	if (ok && r->serial != NULL) {
+		char		 na[32], sha[65], *pem = NULL;
+		size_t		 pemlen;
+
+		time_fmt((time_t)r->not_after, na, sizeof(na));
+		/* sha256 of cert.pem as the archive holds it */
+		if (r->derlen > 0) {
+			pem = pem_of_der(r->der, (size_t)r->derlen, &pemlen);
+			sha256_hex(pem, pemlen, sha);
+		} else
+			log_err("certificate %s: no DER stored", r->serial);
+		ok = pem != NULL && attr(w, "serial", r->serial) >= 0 &&
+		    attr(w, "notAfter", na) >= 0 &&
+		    attr(w, "sha256", sha) >= 0;
+		if (ok && r->has_cov_end) {
+			time_fmt((time_t)r->cov_end, na, sizeof(na));
+			ok = attr(w, "coverageEnd", na) >= 0;
+		}
+		free(pem);
+		/* Its message could not be published (yet). */
+		if (ok && r->stuck != NULL) {
+			time_fmt((time_t)r->stuck_since, na, sizeof(na));
+			ok = xmlTextWriterStartElement(w,
+			    BAD_CAST "stuck") >= 0 &&
+			    attr(w, "reason", r->stuck) >= 0 &&
+			    attr(w, "since", na) >= 0 &&
+			    elem_text(w, r->stuck_detail) >= 0 &&
+			    xmlTextWriterEndElement(w) >= 0;
+		}
+	} else if (ok && r->rreason != NULL &&
+	    strcmp(r->rstate, S_REJECTED) == 0)
+		ok = attr(w, "reason", r->rreason) >= 0;
+	if (ok && r->rmessage != NULL &&
+	    strcmp(r->rstate, S_ISSUED) != 0)
+		ok = elem(w, "message", r->rmessage) >= 0;
+	ok = ok && xmlTextWriterEndElement(w) >= 0;
+	return ok ? 0 : -1;
+}
 
 static int
 write_result(struct store *st, const struct conf *c, int outfd,
@@ -294,139 +364,39 @@ write_result(struct store *st, const struct conf *c, int outfd,
     long long seq, const char *archive, const char *name)
 {
 	struct fs_tmp		 t;
-	xmlTextWriterPtr	 w;
-	sqlite3_stmt		*q;
-	long long		 cur = 0;
+	struct batch_totals	 tot;
+	struct result_ctx	 x;
 	char			 num[32];
 	int			 ok;
 
-	if ((w = writer_open(&t, outfd, name)) == NULL)
+	if ((x.w = writer_open(&t, outfd, name)) == NULL)
 		return -1;
+	x.cur = 0;
 	snprintf(num, sizeof(num), "%lld", seq);
-	ok = xmlTextWriterStartElementNS(w, NULL, BAD_CAST "result",
-	    BAD_CAST NS_RESULT) >= 0 && attr(w, "batch", batch_ext) >= 0 &&
-	    attr(w, "account", account) >= 0 && attr(w, "seq", num) >= 0;
+	ok = xmlTextWriterStartElementNS(x.w, NULL, BAD_CAST "result",
+	    BAD_CAST NS_RESULT) >= 0 && attr(x.w, "batch", batch_ext) >= 0 &&
+	    attr(x.w, "account", account) >= 0 && attr(x.w, "seq", num) >= 0;
 	if (ok && archive != NULL)
-		ok = attr(w, "archive", archive) >= 0;
+		ok = attr(x.w, "archive", archive) >= 0;
 	/* The batch's total price and what was charged (README, Billing). */
-	q = store_prep(st, "SELECT COALESCE(sum(o.price), 0), COALESCE(sum("
-	    SQL_CHARGED "), 0), COALESCE(sum(" SQL_UNITS "), 0) FROM orders o"
-	    " WHERE o.batch_id = ?", "i", batch_id);
-	if (q == NULL || sqlite3_step(q) != SQLITE_ROW)
+	if (batch_totals(st, batch_id, &tot) == -1)
 		ok = 0;
 	if (ok) {
-		ok = attr(w, "currency", c->currency) >= 0;
-		snprintf(num, sizeof(num), "%lld", sqlite3_column_int64(q, 0));
-		ok = ok && attr(w, "total", num) >= 0;
-		snprintf(num, sizeof(num), "%lld", sqlite3_column_int64(q, 1));
-		ok = ok && attr(w, "charged", num) >= 0;
-		snprintf(num, sizeof(num), "%lld", sqlite3_column_int64(q, 2));
-		if (ok && sqlite3_column_int64(q, 2) != 0)
-			ok = attr(w, "units", num) >= 0;
+		ok = attr(x.w, "currency", c->currency) >= 0;
+		snprintf(num, sizeof(num), "%lld", tot.total);
+		ok = ok && attr(x.w, "total", num) >= 0;
+		snprintf(num, sizeof(num), "%lld", tot.charged);
+		ok = ok && attr(x.w, "charged", num) >= 0;
+		snprintf(num, sizeof(num), "%lld", tot.units);
+		if (ok && tot.units != 0)
+			ok = attr(x.w, "units", num) >= 0;
 	}
-	store_release(q);
-	q = store_prep(st, "SELECT o.id, o.ext_id, o.state, o.reason,"
-	    " o.message, r.email, r.state, r.reason, r.message, c.serial,"
-	    " c.not_after, c.der, COALESCE(o.price, 0), o.pay_used, "
-	    SQL_CHARGED ", " SQL_UNITS ", r.cov_end, c.stuck, c.stuck_detail,"
-	    " c.stuck_since"
-	    " FROM orders o JOIN recipient r ON"
-	    " r.order_id = o.id LEFT JOIN certificate c ON c.recipient_id ="
-	    " r.id AND c.state = 'issued' WHERE o.batch_id = ?"
-	    " ORDER BY o.id, r.idx", "i", batch_id);
-	if (q == NULL)
+	if (ok && batch_result_rows(st, batch_id, result_add, &x) == -1)
 		ok = 0;
-	while (ok && sqlite3_step(q) == SQLITE_ROW) {
-		const char *ostate = (const char *)sqlite3_column_text(q, 2);
-		const char *rstate = (const char *)sqlite3_column_text(q, 6);
-
-		if (sqlite3_column_int64(q, 0) != cur) {
-			if (cur != 0)
-				ok = xmlTextWriterEndElement(w) >= 0;
-			cur = sqlite3_column_int64(q, 0);
-			ok = ok && xmlTextWriterStartElement(w,
-			    BAD_CAST "order") >= 0 &&
-			    attr(w, "id", (const char *)
-			    sqlite3_column_text(q, 1)) >= 0 &&
-			    attr(w, "state", ostate) >= 0;
-			if (ok && sqlite3_column_text(q, 3) != NULL)
-				ok = attr(w, "reason", (const char *)
-				    sqlite3_column_text(q, 3)) >= 0;
-			snprintf(num, sizeof(num), "%lld",
-			    sqlite3_column_int64(q, 12));
-			ok = ok && attr(w, "price", num) >= 0;
-			if (ok && sqlite3_column_text(q, 13) != NULL)
-				ok = attr(w, "payment", (const char *)
-				    sqlite3_column_text(q, 13)) >= 0;
-			snprintf(num, sizeof(num), "%lld",
-			    sqlite3_column_int64(q, 14));
-			ok = ok && attr(w, "charged", num) >= 0;
-			snprintf(num, sizeof(num), "%lld",
-			    sqlite3_column_int64(q, 15));
-			if (ok && sqlite3_column_int64(q, 15) != 0)
-				ok = attr(w, "units", num) >= 0;
-			if (ok && sqlite3_column_text(q, 4) != NULL)
-				ok = elem(w, "message", (const char *)
-				    sqlite3_column_text(q, 4)) >= 0;
-		}
-		ok = ok && xmlTextWriterStartElement(w,
-		    BAD_CAST "recipient") >= 0 &&
-		    attr(w, "email", (const char *)
-		    sqlite3_column_text(q, 5)) >= 0 &&
-		    attr(w, "state", rstate) >= 0;
-		if (ok && sqlite3_column_text(q, 9) != NULL) {
-			const void	*der = sqlite3_column_blob(q, 11);
-			char		 na[32], sha[65], *pem = NULL;
-			size_t		 pemlen;
-			int		 derlen = sqlite3_column_bytes(q, 11);
-
-			time_fmt((time_t)sqlite3_column_int64(q, 10), na,
-			    sizeof(na));
-			/* sha256 of cert.pem as the archive holds it */
-			if (derlen > 0) {
-				pem = pem_of_der(der, (size_t)derlen, &pemlen);
-				sha256_hex(pem, pemlen, sha);
-			} else
-				log_err("certificate %s: no DER stored",
-				    sqlite3_column_text(q, 9));
-			ok = pem != NULL && attr(w, "serial", (const char *)
-			    sqlite3_column_text(q, 9)) >= 0 &&
-			    attr(w, "notAfter", na) >= 0 &&
-			    attr(w, "sha256", sha) >= 0;
-			if (ok && sqlite3_column_type(q, 16) != SQLITE_NULL) {
-				time_fmt((time_t)sqlite3_column_int64(q, 16),
-				    na, sizeof(na));
-				ok = attr(w, "coverageEnd", na) >= 0;
-			}
-			free(pem);
-			/* Its message could not be published (yet). */
-			if (ok && sqlite3_column_text(q, 17) != NULL) {
-				time_fmt((time_t)sqlite3_column_int64(q, 19),
-				    na, sizeof(na));
-				ok = xmlTextWriterStartElement(w,
-				    BAD_CAST "stuck") >= 0 &&
-				    attr(w, "reason", (const char *)
-				    sqlite3_column_text(q, 17)) >= 0 &&
-				    attr(w, "since", na) >= 0 &&
-				    elem_text(w, (const char *)
-				    sqlite3_column_text(q, 18)) >= 0 &&
-				    xmlTextWriterEndElement(w) >= 0;
-			}
-		} else if (ok && sqlite3_column_text(q, 7) != NULL &&
-		    strcmp(rstate, S_REJECTED) == 0)
-			ok = attr(w, "reason", (const char *)
-			    sqlite3_column_text(q, 7)) >= 0;
-		if (ok && sqlite3_column_text(q, 8) != NULL &&
-		    strcmp(rstate, S_ISSUED) != 0)
-			ok = elem(w, "message", (const char *)
-			    sqlite3_column_text(q, 8)) >= 0;
-		ok = ok && xmlTextWriterEndElement(w) >= 0;
-	}
-	store_release(q);
-	if (ok && cur != 0)
-		ok = xmlTextWriterEndElement(w) >= 0;
-	ok = ok && xmlTextWriterEndElement(w) >= 0;
-	return writer_commit(&t, w, ok);
+	if (ok && x.cur != 0)
+		ok = xmlTextWriterEndElement(x.w) >= 0;
+	ok = ok && xmlTextWriterEndElement(x.w) >= 0;
+	return writer_commit(&t, x.w, ok);
 }
 
 /* Write every output of one pass; then mark it written. */
@@ -434,29 +404,23 @@ static int
 write_pass(struct store *st, const struct conf *c, const struct ca *ca,
     long long pass_id)
 {
-	sqlite3_stmt	*q;
-	char		*batch_ext = NULL, *account = NULL, *archive = NULL;
+	struct pass_info p;
+	char		*batch_ext, *account, *archive = NULL;
 	char		 base[128], name[200], path[4096];
-	long long	 batch_id = 0, seq = 0, ncert = 0;
+	long long	 batch_id, seq, ncert = 0;
 	int		 outfd = -1, rc = -1, nstuck = 0;
 	struct chains	 cs;
 
+	memset(&p, 0, sizeof(p));
 	if (chains_load(ca, &cs) == -1)
 		return -1;
-	q = store_prep(st, "SELECT p.batch_id, p.seq, b.ext_id, a.name"
-	    " FROM pass p JOIN batch b ON b.id = p.batch_id JOIN account a"
-	    " ON a.id = b.account_id WHERE p.id = ?", "i", pass_id);
-	if (q == NULL)
+	if (pass_load(st, pass_id, &p) == -1 || p.batch_ext == NULL ||
+	    p.account == NULL)
 		goto out;
-	if (sqlite3_step(q) == SQLITE_ROW) {
-		batch_id = sqlite3_column_int64(q, 0);
-		seq = sqlite3_column_int64(q, 1);
-		batch_ext = store_col_text(q, 2);
-		account = store_col_text(q, 3);
-	}
-	store_release(q);
-	if (batch_ext == NULL || account == NULL)
-		goto out;
+	batch_id = p.batch_id;
+	seq = p.seq;
+	batch_ext = p.batch_ext;
+	account = p.account;
 	log_ctx_set(account, batch_ext, NULL, NULL);
 	if (valid_name(batch_ext))
 		snprintf(base, sizeof(base), "%s.%lld", batch_ext, seq);
@@ -467,10 +431,7 @@ write_pass(struct store *st, const struct conf *c, const struct ca *ca,
 		log_err("%s: cannot open", path);
 		goto out;
 	}
-	if (store_int(st, &ncert, 0, store_prep(st, "SELECT count(*) FROM"
-	    " certificate WHERE pass_id = ? AND state IN ('issued',"
-	    " 'superseded')", "i",
-	    pass_id)) == -1)
+	if (pass_cert_count(st, pass_id, &ncert) == -1)
 		goto out;
 	crash_point("before_archive");
 	if (ncert > 0) {
@@ -484,7 +445,7 @@ write_pass(struct store *st, const struct conf *c, const struct ca *ca,
 
 	/* A message that cannot be published is recorded against its
 	 * recipient and does not hold the result back. */
-	if (report_mail_certs(st, c, ca, "c.pass_id = ?", 1, pass_id, 0, &nstuck) ==
+	if (report_mail_certs(st, c, ca, MAIL_OF_PASS, pass_id, 0, &nstuck) ==
 	    -1)
 		goto out;
 	if (nstuck > 0)
@@ -498,23 +459,15 @@ write_pass(struct store *st, const struct conf *c, const struct ca *ca,
 	    archive, name) == -1)
 		goto out;
 	crash_point("after_result");
-	if (store_begin(st) == -1)
+	if (pass_mark_written(st, pass_id, batch_id, archive, name) == -1)
 		goto out;
-	if (store_done(st, store_prep(st, "UPDATE pass SET state = 'written',"
-	    " archive = ? WHERE id = ?", "ti", archive, pass_id)) == -1 ||
-	    store_event(st, "result_written", batch_id, 0, 0, NULL, NULL, NULL,
-	    name) == -1 || store_commit(st) == -1) {
-		store_rollback(st);
-		goto out;
-	}
 	log_info("%s/%s written%s%s", account, name, archive ? " with " : "",
 	    archive ? archive : "");
 	rc = 0;
 out:
 	if (outfd != -1)
 		close(outfd);
-	free(batch_ext);
-	free(account);
+	pass_info_free(&p);
 	free(archive);
 	chains_free(&cs);
 	log_ctx_clear();
@@ -530,60 +483,25 @@ report_publish(struct store *st, const struct conf *c, const struct ca *ca)
 	/* Messages that could not be published before, tried again: one
 	 * that goes out now marks its batch changed, so that a new result
 	 * shows it. */
-	if (report_mail_certs(st, c, ca, "c.stuck IS NOT NULL", 0, 0, 0, &nstuck) ==
-	    -1)
+	if (report_mail_certs(st, c, ca, MAIL_STUCK, 0, 0, &nstuck) == -1)
 		rc = -1;
 	/* Open a pass for each changed batch with nothing left to sign
 	 * or to evaluate: an order still new (a crash between intake and
 	 * evaluation, or a big batch the daemon's slices are still going
-	 * through) must not show in a result.  Left to do: an order new or
-	 * approved, or a recipient new or approved in a waiting order (an
-	 * order issued, rejected or cancelled has none); both through the
-	 * batch's partial indexes, never its finished orders. */
+	 * through) must not show in a result. */
 	for (;;) {
-		if (store_int(st, &id, 0, store_prep(st, "SELECT b.id FROM"
-		    " batch b WHERE b.dirty = 1 AND NOT EXISTS (SELECT 1 FROM"
-		    " orders o INDEXED BY orders_unfinished WHERE"
-		    " o.batch_id = b.id AND o.state IN ('new', 'approved'))"
-		    " AND NOT EXISTS (SELECT 1 FROM orders o INDEXED BY"
-		    " orders_waiting JOIN recipient r ON r.order_id = o.id"
-		    " WHERE o.batch_id = b.id AND o.state IN ('waiting_org',"
-		    " 'waiting_dcv', 'waiting_csr', 'waiting_funds') AND"
-		    " r.state IN ('new', 'approved'))"
-		    " ORDER BY b.id LIMIT 1", NULL)) == -1)
+		if (batch_result_due(st, &id) == -1)
 			return -1;
 		if (id == 0)
 			break;
-		if (store_begin(st) == -1)
+		if (pass_open(st, id) == -1)
 			return -1;
-		if (store_done(st, store_prep(st, "INSERT INTO pass (batch_id,"
-		    " seq, state, created) SELECT id, next_seq, 'open', ?"
-		    " FROM batch WHERE id = ?", "ii", (long long)clock_now(),
-		    id)) == -1 ||
-		    /* From the batch's recipients: certificate_pass would
-		     * read every certificate not yet in a pass, another
-		     * batch's whole backlog among them. */
-		    store_done(st, store_prep(st, "UPDATE certificate"
-		    " INDEXED BY certificate_recipient SET"
-		    " pass_id = ? WHERE pass_id IS NULL AND state IN ('issued',"
-		    " 'superseded')"
-		    " AND recipient_id IN (SELECT r.id FROM recipient r JOIN"
-		    " orders o ON o.id = r.order_id WHERE o.batch_id = ?)",
-		    "ii", store_last_id(st), id)) == -1 ||
-		    store_done(st, store_prep(st, "UPDATE batch SET next_seq ="
-		    " next_seq + 1, dirty = 0 WHERE id = ?", "i", id)) == -1 ||
-		    store_commit(st) == -1) {
-			store_rollback(st);
-			return -1;
-		}
 		crash_point("after_pass_open");
 	}
 	/* Write every open pass, including those a crash interrupted; one
 	 * that fails does not hold up the others. */
 	for (id = 0;;) {
-		if (store_int(st, &id, 0, store_prep(st, "SELECT id FROM pass"
-		    " WHERE state = 'open' AND id > ? ORDER BY id LIMIT 1", "i",
-		    id)) == -1)
+		if (pass_next_open(st, id, &id) == -1)
 			return -1;
 		if (id == 0)
 			break;
@@ -591,9 +509,7 @@ report_publish(struct store *st, const struct conf *c, const struct ca *ca)
 			rc = -1;
 	}
 	/* Work left undone: certspool status lists it, --once exits 75. */
-	if (store_int(st, &n, 0, store_prep(st, "SELECT count(*) FROM"
-	    " certificate WHERE stuck IS NOT NULL AND mailed = 0", NULL)) ==
-	    -1)
+	if (mail_stuck_count(st, &n) == -1)
 		return -1;
 	if (n > 0) {
 		log_warn("%lld certificate message%s not published; see "

@@ -255,10 +255,7 @@ link_row(struct store *st, const char *kind, const char *tok,
 	char	 hash[65];
 
 	token_hash(tok, hash);
-	return store_done(st, store_prep(st, "INSERT INTO portal_token (kind,"
-	    " token_hash, recipient_id, certificate_id, created, expires)"
-	    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (token_hash) DO NOTHING",
-	    "ttiiii", kind, hash, r->rid, r->cid, created, expires));
+	return mail_link_add(st, kind, hash, r, created, expires);
 }
 
 /*
@@ -284,8 +281,7 @@ links_make(struct store *st, const struct conf *c, const struct cert_row *rows,
 	for (i = 0; i < n; i++) {
 		const struct cert_row *r = &rows[i];
 
-		if (store_int(st, &created, now, store_prep(st, "SELECT created"
-		    " FROM certificate WHERE id = ?", "i", r->cid)) == -1)
+		if (cert_created(st, r->cid, now, &created) == -1)
 			goto bad;
 		link_token(key, "cert", r->serial, tok);
 		if (link_row(st, "cert", tok, r, now,
@@ -348,32 +344,20 @@ mail_work_free(struct mail_work *w)
 	free(w);
 }
 
-/* The unmailed issued certificates selected by cond (SQL over c with
- * nparam (0..2) integer parameters a, b) after id `after`; NULL if none. */
+/* The unmailed issued certificates selected by sel (with a, b) after
+ * id `after`; NULL if none.  A database error or a certificate without
+ * DER ends the piece before it. */
 static struct mail_work *
 mail_load(struct store *st, const struct conf *c, const struct ca *ca,
-    const char *cond, int nparam, long long a, long long b, long long after)
+    enum mail_sel sel, long long a, long long b, long long after)
 {
 	struct mail_work	*w;
-	sqlite3_stmt		*q;
-	char			 sql[1536];
-	int			 got;
 
-	snprintf(sql, sizeof(sql), "%s WHERE %s AND c.id > ? AND c.state IN"
-	    " ('issued', 'superseded') AND c.mailed = 0 ORDER BY c.id"
-	    " LIMIT %d", cert_cols, cond, MAIL_PIECE);
-	q = nparam == 0 ? store_prep(st, sql, "i", after) : nparam == 1 ?
-	    store_prep(st, sql, "ii", a, after) :
-	    store_prep(st, sql, "iii", a, b, after);
-	if (q == NULL)
-		return NULL;
 	w = xcalloc(1, sizeof(*w));
 	w->conf = c;
 	w->rows = xcalloc(MAIL_PIECE, sizeof(*w->rows));
-	while (w->n < MAIL_PIECE &&
-	    (got = cert_row_next(q, &w->rows[w->n])) == 1)
-		w->n++;
-	store_release(q);
+	(void)mail_certs_load(st, sel, a, b, after, w->rows, MAIL_PIECE,
+	    &w->n);
 	if (w->n == 0 || chains_load(ca, &w->cs) == -1) {
 		mail_work_free(w);
 		return NULL;
@@ -468,26 +452,13 @@ mail_finish_rows(struct store *st, struct mail_work *w, int *nstuck)
 			    r->stuck_detail != NULL &&
 			    strcmp(r->stuck_detail, detail) == 0)
 				continue;
-			if (store_done(st, store_prep(st, "UPDATE certificate"
-			    " SET stuck = ?, stuck_detail = ?, stuck_since ="
-			    " COALESCE(stuck_since, ?) WHERE id = ?", "ttii",
-			    why, detail, (long long)clock_now(), r->cid)) ==
-			    -1 || store_event(st, "publish_failed", r->bid,
-			    r->oid, r->rid, NULL, NULL, why, detail) == -1)
+			if (cert_mark_stuck(st, r, why, detail) == -1)
 				goto bad;
 			continue;
 		}
 		if (r->st_cert != 0 || r->st_p12 != 0)
 			continue;	/* the group failed: next time */
-		if (store_done(st, store_prep(st, "UPDATE certificate SET"
-		    " mailed = 1, p12_password = NULL, stuck = NULL,"
-		    " stuck_detail = NULL, stuck_since = NULL WHERE id = ?",
-		    "i", r->cid)) == -1)
-			goto bad;
-		if (r->stuck != NULL && (store_event(st, "publish_recovered",
-		    r->bid, r->oid, r->rid, NULL, NULL, r->stuck, NULL) == -1 ||
-		    store_done(st, store_prep(st, "UPDATE batch SET dirty = 1"
-		    " WHERE id = ?", "i", r->bid)) == -1))
+		if (cert_mark_mailed(st, r) == -1)
 			goto bad;
 		if (r->stuck != NULL)
 			log_info("batch %s order %s recipient %s: message "
@@ -514,13 +485,13 @@ mail_finish(struct store *st, struct mail_work *w, int *nstuck)
 
 int
 report_mail_certs(struct store *st, const struct conf *c, const struct ca *ca,
-    const char *cond, int nparam, long long a, long long b, int *nstuck)
+    enum mail_sel sel, long long a, long long b, int *nstuck)
 {
 	struct mail_work	*w;
 	long long		 after = 0;
 	int			 rc = 0;
 
-	while ((w = mail_load(st, c, ca, cond, nparam, a, b, after)) != NULL) {
+	while ((w = mail_load(st, c, ca, sel, a, b, after)) != NULL) {
 		after = w->rows[w->n - 1].cid;
 		if (mail_write(w) == -1)
 			rc = -1;
@@ -534,8 +505,7 @@ struct mail_work *
 report_mail_load(struct store *st, const struct conf *c, const struct ca *ca,
     long long lo, long long hi)
 {
-	return mail_load(st, c, ca, "c.id >= ? AND c.id <= ?", 2, lo, hi,
-	    lo - 1);
+	return mail_load(st, c, ca, MAIL_ID_RANGE, lo, hi, lo - 1);
 }
 
 int
