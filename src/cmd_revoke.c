@@ -59,6 +59,7 @@ opt1(int *argc, char **argv, const char *name)
 	return v != NULL ? v[0] : NULL;
 }
 
+/* One certificate a request revoked, as the command reports it. */
 static int
 print_hit(void *arg, const struct revoke_hit_row *h)
 {
@@ -326,6 +327,7 @@ print_pending(void *arg, const struct revoke_request_row *q)
 	return 0;
 }
 
+/* One revoked certificate of a batch or order in certspool status. */
 static int
 print_revoked(void *arg, const struct revoke_hit_row *h)
 {

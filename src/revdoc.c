@@ -68,13 +68,12 @@ cancel_rounds(struct store *st, long long cert_id, const char *reason)
 	struct revoke_holder	 h;
 	struct state_move	 m;
 	char			 msg[160];
-	int			 r, rc = -1;
+	int			 rc = 0;
 
-	if ((r = revoke_cert_holder(st, cert_id, &h)) != 1) {
+	if (revoke_cert_holder(st, cert_id, &h) != 1) {
 		revoke_holder_free(&h);
 		return -1;
 	}
-	rc = 0;
 	if (strcmp(h.state, S_REJECTED) == 0 ||
 	    strcmp(h.state, S_CANCELLED) == 0)
 		goto out;
