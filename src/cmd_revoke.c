@@ -23,7 +23,7 @@
 #include "extern.h"
 #include "billing.h"
 #include "cmd.h"
-#include "store.h"
+#include "store_revoke.h"
 
 #define REVOKE_USAGE	"usage: certspool revoke (--serial S | --email E " \
 	"[--account A] | --order BATCH-ID ORDER-ID [--account A]) --reason R " \
@@ -59,33 +59,16 @@ opt1(int *argc, char **argv, const char *name)
 	return v != NULL ? v[0] : NULL;
 }
 
-/* Print what request req revoked; the number of lines. */
+/* One certificate a request revoked, as the command reports it. */
 static int
-print_hits(struct store *st, long long req)
+print_hit(void *arg, const struct revoke_hit_row *h)
 {
-	sqlite3_stmt	*q;
-	char		 when[32];
-	int		 n = 0;
+	char	 when[32];
 
-	q = store_prep(st, "SELECT c.serial, r.email, a.name, c.revoke_reason,"
-	    " c.revoked_at FROM revoke_hit h"
-	    " JOIN certificate c ON c.id = h.certificate_id"
-	    " JOIN recipient r ON r.id = c.recipient_id"
-	    " JOIN orders o ON o.id = r.order_id"
-	    " JOIN batch b ON b.id = o.batch_id"
-	    " JOIN account a ON a.id = b.account_id"
-	    " WHERE h.request_id = ? ORDER BY c.id", "i", req);
-	if (q == NULL)
-		return -1;
-	while (sqlite3_step(q) == SQLITE_ROW) {
-		time_fmt((time_t)sqlite3_column_int64(q, 4), when, sizeof(when));
-		printf("revoked %s %s account %s reason %s at %s\n",
-		    sqlite3_column_text(q, 0), sqlite3_column_text(q, 1),
-		    sqlite3_column_text(q, 2), sqlite3_column_text(q, 3), when);
-		n++;
-	}
-	store_release(q);
-	return n;
+	time_fmt(h->at, when, sizeof(when));
+	printf("revoked %s %s account %s reason %s at %s\n", h->serial,
+	    h->email, h->account, h->reason, when);
+	return 0;
 }
 
 /* After the commit: messages, owed results, card releases. */
@@ -124,24 +107,15 @@ run_request(struct cmd_env *env, struct revoke_req *r, const char *what)
 		return 0;
 	}
 	after_commit(env);
-	if (store_int(env->st, &n, 0, store_prep(env->st, "SELECT count(*)"
-	    " FROM revoke_hit WHERE request_id = ?", "i", id)) == -1)
+	if (revoke_hit_count(env->st, id, &n) == -1)
 		return cli_err("%s: database error", what);
-	{
-		sqlite3_stmt	*q = store_prep(env->st, "SELECT state FROM"
-		    " revoke_request WHERE id = ?", "i", id);
-
-		if (q != NULL && sqlite3_step(q) == SQLITE_ROW)
-			state = store_col_text(q, 0);
-		store_release(q);
-	}
-	if (state == NULL)
+	if (revoke_request_state(env->st, id, &state) == -1 || state == NULL)
 		return cli_err("%s: database error", what);
 	if (strcmp(state, "not_found") == 0)
 		rc = cli_err("%s: request %lld: no unexpired issued certificate "
 		    "matches (not_found)", what, id);
 	else {
-		if (print_hits(env->st, id) == -1)
+		if (revoke_hits(env->st, id, print_hit, NULL) == -1)
 			rc = cli_err("%s: database error", what);
 		else
 			rc = 0;
@@ -218,7 +192,7 @@ cmd_revoke(struct cmd_env *env, int argc, char **argv)
 		return cli_err("revoke: --at \"%s\" is not a time "
 		    "(YYYY-MM-DDTHH:MM:SSZ)", at);
 	if (account != NULL) {
-		if ((r.account_id = store_account_id(env->st, account)) == -1)
+		if ((r.account_id = revoke_account_id(env->st, account)) == -1)
 			return cli_err("revoke: database error");
 		if (r.account_id == 0)
 			return cli_err("revoke: no account \"%s\"", account);
@@ -241,11 +215,8 @@ cmd_revoke(struct cmd_env *env, int argc, char **argv)
 		r.batch_ext = order[0];
 		r.value = order[1];
 		if (r.account_id == 0) {
-			if (store_int(env->st, &n, 0, store_prep(env->st,
-			    "SELECT count(DISTINCT b.account_id) FROM batch b"
-			    " JOIN orders o ON o.batch_id = b.id WHERE"
-			    " b.ext_id = ? AND o.ext_id = ?", "tt", order[0],
-			    order[1])) == -1)
+			if (revoke_order_accounts(env->st, order[0], order[1],
+			    &n) == -1)
 				return cli_err("revoke: database error");
 			if (n > 1)
 				return cli_err("revoke: batch \"%s\" exists in "
@@ -339,55 +310,41 @@ cmd_key_block(struct cmd_env *env, int argc, char **argv)
 	return run_request(env, &r, "key block");
 }
 
+/* One pending request of certspool status; arg counts them. */
+static int
+print_pending(void *arg, const struct revoke_request_row *q)
+{
+	int	*n = arg;
+	char	 when[32];
+
+	if ((*n)++ == 0)
+		printf("pending revocations (ID ACCOUNT SELECTOR REASON AT "
+		    "FROM):\n");
+	time_fmt(q->at, when, sizeof(when));
+	printf("%lld %s %s=%s%s%s %s %s %s\n", q->id, q->account, q->kind,
+	    q->value, *q->batch ? " batch=" : "", q->batch, q->reason, when,
+	    q->from);
+	return 0;
+}
+
+/* One revoked certificate of a batch or order in certspool status. */
+static int
+print_revoked(void *arg, const struct revoke_hit_row *h)
+{
+	char	 when[32];
+
+	time_fmt(h->at, when, sizeof(when));
+	printf("revoked %s %s order %s reason %s at %s\n", h->serial,
+	    h->email, h->order, h->reason, when);
+	return 0;
+}
+
 int
 revoke_status(struct cmd_env *env, const char *arg)
 {
-	sqlite3_stmt	*q;
-	char		 when[32];
-	int		 n = 0;
+	int	 n = 0;
 
-	if (arg == NULL) {
-		q = store_prep(env->st, "SELECT q.id, COALESCE(a.name, '*'),"
-		    " q.kind, q.value, COALESCE(q.batch_ext, ''), q.reason,"
-		    " q.at, COALESCE(d.ext_id, 'certspool revoke')"
-		    " FROM revoke_request q"
-		    " LEFT JOIN account a ON a.id = q.account_id"
-		    " LEFT JOIN revocation_doc d ON d.id = q.doc_id"
-		    " WHERE q.state = 'pending' ORDER BY q.at, q.id", NULL);
-		if (q == NULL)
-			return -1;
-		while (sqlite3_step(q) == SQLITE_ROW) {
-			if (n++ == 0)
-				printf("pending revocations (ID ACCOUNT "
-				    "SELECTOR REASON AT FROM):\n");
-			time_fmt((time_t)sqlite3_column_int64(q, 6), when,
-			    sizeof(when));
-			printf("%lld %s %s=%s%s%s %s %s %s\n",
-			    sqlite3_column_int64(q, 0),
-			    sqlite3_column_text(q, 1),
-			    sqlite3_column_text(q, 2),
-			    sqlite3_column_text(q, 3),
-			    *sqlite3_column_text(q, 4) ? " batch=" : "",
-			    sqlite3_column_text(q, 4),
-			    sqlite3_column_text(q, 5), when,
-			    sqlite3_column_text(q, 7));
-		}
-		return store_release(q) == SQLITE_OK ? 0 : -1;
-	}
-	q = store_prep(env->st, "SELECT c.serial, r.email, c.revoke_reason,"
-	    " c.revoked_at, o.ext_id FROM certificate c"
-	    " JOIN recipient r ON r.id = c.recipient_id"
-	    " JOIN orders o ON o.id = r.order_id"
-	    " JOIN batch b ON b.id = o.batch_id"
-	    " WHERE (b.ext_id = ?1 OR o.ext_id = ?1) AND"
-	    " c.revoked_at IS NOT NULL ORDER BY c.id", "t", arg);
-	if (q == NULL)
-		return -1;
-	while (sqlite3_step(q) == SQLITE_ROW) {
-		time_fmt((time_t)sqlite3_column_int64(q, 3), when, sizeof(when));
-		printf("revoked %s %s order %s reason %s at %s\n",
-		    sqlite3_column_text(q, 0), sqlite3_column_text(q, 1),
-		    sqlite3_column_text(q, 4), sqlite3_column_text(q, 2), when);
-	}
-	return store_release(q) == SQLITE_OK ? 0 : -1;
+	if (arg == NULL)
+		return revoke_requests_pending(env->st, print_pending, &n);
+	return revoke_revoked_of(env->st, arg, print_revoked, NULL);
 }

@@ -540,9 +540,6 @@ int		 revoke_apply(struct store *, long long id, time_t now,
 		    int *nrevoked);
 /* Withdraw a pending request: 1 done, 0 not pending, -1 error. */
 int		 revoke_withdraw(struct store *, long long id);
-/* List a key as compromised for every account (caller's transaction). */
-int		 revoke_key_block(struct store *, const char *spki_sha256,
-		    const char *why);
 /* An xs:dateTime with Z or an offset, as UTC; 0 or -1. */
 int		 revoke_time_parse(const char *, time_t *);
 /* In spool.c's parse transaction: store a revocation document's head

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "extern.h"
-#include "store.h"
+#include "store_revoke.h"
 
 /* RFC 5280 5.3.1 CRLReason values S/MIME BR 7.2.2 allows. */
 static const struct {
@@ -55,65 +55,34 @@ int
 cert_revoke(struct store *st, long long cert_id, const char *reason,
     time_t at, time_t invalidity, const char *source)
 {
-	sqlite3_stmt	*q;
-	char		*old = NULL;
-	long long	 shard = 0, rid = 0, oid = 0, bid = 0, iss = 1;
-	int		 found = 0, revoked = 0, rc = -1;
+	struct revoke_cert	 c;
+	int			 r, rc = -1;
 
 	if (revoke_reason_code(reason) == -1)
 		abort();	/* callers check reasons at their input */
-	q = store_prep(st, "SELECT c.crl_shard, c.revoke_reason,"
-	    " c.revoked_at IS NOT NULL, r.id, o.id, o.batch_id, c.issuer_id"
-	    " FROM certificate c JOIN recipient r ON r.id = c.recipient_id"
-	    " JOIN orders o ON o.id = r.order_id"
-	    " WHERE c.id = ? AND c.state = 'issued'", "i", cert_id);
-	if (q == NULL)
-		return -1;
-	if (sqlite3_step(q) == SQLITE_ROW) {
-		found = 1;
-		shard = sqlite3_column_int64(q, 0);
-		old = store_col_text(q, 1);
-		revoked = sqlite3_column_int(q, 2);
-		rid = sqlite3_column_int64(q, 3);
-		oid = sqlite3_column_int64(q, 4);
-		bid = sqlite3_column_int64(q, 5);
-		iss = sqlite3_column_int64(q, 6);
-	}
-	if (store_release(q) != SQLITE_OK)
-		goto out;
-	if (!found) {
-		rc = 0;
-		goto out;
-	}
+	if ((r = revoke_cert_get(st, cert_id, &c)) != 1)
+		return r;
 	/* Revoked already: only a later keyCompromise changes the entry. */
-	if (revoked && (strcmp(reason, "keyCompromise") != 0 ||
-	    (old != NULL && strcmp(old, "keyCompromise") == 0))) {
+	if (c.revoked && (strcmp(reason, "keyCompromise") != 0 ||
+	    (c.reason != NULL && strcmp(c.reason, "keyCompromise") == 0))) {
 		rc = 0;
 		goto out;
 	}
-	if (revoked)
-		q = store_prep(st, "UPDATE certificate SET revoke_reason = ?"
-		    " WHERE id = ?", "ti", reason, cert_id);
+	if (c.revoked)
+		r = revoke_cert_rereason(st, cert_id, reason);
 	else
-		q = store_prep(st, "UPDATE certificate SET revoked_at = ?,"
-		    " revoke_reason = ?, invalidity_at = NULLIF(?, 0)"
-		    " WHERE id = ?", "itii", (long long)at, reason,
-		    invalidity > 0 && invalidity < at ? (long long)invalidity :
-		    0LL, cert_id);
-	if (store_done(st, q) == -1)
+		r = revoke_cert_mark(st, cert_id, at, reason,
+		    invalidity > 0 && invalidity < at ? invalidity : 0);
+	if (r == -1)
 		goto out;
 	/* The CRL of the certificate's own issuer (issuer.c). */
-	if (store_done(st, store_prep(st, "INSERT OR IGNORE INTO"
-	    " crl_shard_state (issuer_id, shard, dirty) VALUES (?, ?, 1)",
-	    "ii", iss, shard)) == -1 || store_done(st, store_prep(st,
-	    "UPDATE crl_shard_state SET dirty = 1 WHERE issuer_id = ? AND"
-	    " shard = ?", "ii", iss, shard)) == -1)
+	if (revoke_shard_dirty(st, c.issuer, c.shard) == -1)
 		goto out;
-	if (store_event(st, "certificate_revoked", bid, oid, rid,
-	    revoked ? "revoked" : "issued", "revoked", reason, source) == -1)
+	if (store_event(st, "certificate_revoked", c.batch, c.order, c.rcpt,
+	    c.revoked ? "revoked" : "issued", "revoked", reason, source) == -1)
 		goto out;
 	rc = 1;
 out:
-	free(old);
+	revoke_cert_free(&c);
 	return rc;
 }

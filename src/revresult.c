@@ -22,7 +22,7 @@
 
 #include "extern.h"
 #include "pipeline.h"
-#include "store.h"
+#include "store_revoke.h"
 
 #define NS_RESULT	"urn:certspool:result:1"
 
@@ -89,50 +89,49 @@ add_revoked(struct mail_batch *mb, const struct conf *c,
 	return rc;
 }
 
+/* Where load_piece() puts its rows. */
+struct piece {
+	struct hitrow	*h;
+	int		 n;
+};
+
+static int
+piece_add(void *arg, const struct revoke_hit_row *row)
+{
+	struct piece	*p = arg;
+	struct hitrow	*r;
+
+	if (p->n >= MAIL_PIECE)
+		return 1;
+	r = &p->h[p->n++];
+	r->req = row->req;
+	r->cid = row->cert;
+	r->serial = row->serial ? xstrdup(row->serial) : NULL;
+	r->email = row->email ? xstrdup(row->email) : NULL;
+	r->add = row->add_emails ? xstrdup(row->add_emails) : NULL;
+	r->order = row->order ? xstrdup(row->order) : NULL;
+	r->batch = row->batch ? xstrdup(row->batch) : NULL;
+	r->account = row->account ? xstrdup(row->account) : NULL;
+	r->reason = xstrdup(row->reason ? row->reason : "unspecified");
+	r->at = row->at;
+	return 0;
+}
+
 /* Up to MAIL_PIECE unsent messages after (req, cid), into h[]; how many,
  * or -1. */
 static int
 load_piece(struct store *st, long long req, long long cid,
     struct hitrow *h)
 {
-	sqlite3_stmt	*q;
-	int		 n = 0;
+	struct piece	 p = { h, 0 };
 
-	q = store_prep(st, "SELECT h.request_id, h.certificate_id,"
-	    " c.serial, r.email, o.add_emails, o.ext_id, b.ext_id,"
-	    " a.name, c.revoke_reason, c.revoked_at FROM revoke_hit h"
-	    " JOIN certificate c ON c.id = h.certificate_id"
-	    " JOIN recipient r ON r.id = c.recipient_id"
-	    " JOIN orders o ON o.id = r.order_id"
-	    " JOIN batch b ON b.id = o.batch_id"
-	    " JOIN account a ON a.id = b.account_id"
-	    " WHERE h.mailed = 0 AND (h.request_id, h.certificate_id)"
-	    " > (?, ?) ORDER BY h.request_id, h.certificate_id LIMIT ?",
-	    "iii", req, cid, (long long)MAIL_PIECE);
-	if (q == NULL)
-		return -1;
-	while (n < MAIL_PIECE && sqlite3_step(q) == SQLITE_ROW) {
-		struct hitrow	*r = &h[n++];
-
-		r->req = sqlite3_column_int64(q, 0);
-		r->cid = sqlite3_column_int64(q, 1);
-		r->serial = store_col_text(q, 2);
-		r->email = store_col_text(q, 3);
-		r->add = store_col_text(q, 4);
-		r->order = store_col_text(q, 5);
-		r->batch = store_col_text(q, 6);
-		r->account = store_col_text(q, 7);
-		r->reason = store_col_text(q, 8);
-		r->at = (time_t)sqlite3_column_int64(q, 9);
-		if (r->reason == NULL)
-			r->reason = xstrdup("unspecified");
-	}
-	if (store_release(q) != SQLITE_OK) {
-		while (n > 0)
-			hitrow_free(&h[--n]);
+	if (revoke_hits_unmailed(st, req, cid, MAIL_PIECE, piece_add,
+	    &p) == -1) {
+		while (p.n > 0)
+			hitrow_free(&h[--p.n]);
 		return -1;
 	}
-	return n;
+	return p.n;
 }
 
 /* Mark the published messages of h[0..n) sent, in one transaction. */
@@ -147,9 +146,7 @@ mark_piece(struct store *st, const struct hitrow *h, const int *state,
 	for (i = 0; i < n; i++) {
 		if (state[i] != 0)
 			continue;
-		if (store_done(st, store_prep(st, "UPDATE revoke_hit SET"
-		    " mailed = 1 WHERE request_id = ? AND certificate_id = ?",
-		    "ii", h[i].req, h[i].cid)) == -1) {
+		if (revoke_hit_mailed(st, h[i].req, h[i].cid) == -1) {
 			store_rollback(st);
 			return -1;
 		}
@@ -240,48 +237,64 @@ xattr_t(xmlTextWriterPtr w, const char *name, long long t)
 
 /* The request's selector, as its <revoke> had it. */
 static int
-selector(xmlTextWriterPtr w, sqlite3_stmt *q)
+selector(xmlTextWriterPtr w, const struct revoke_request_row *q)
 {
-	const char	*kind = (const char *)sqlite3_column_text(q, 1);
-	const char	*value = (const char *)sqlite3_column_text(q, 2);
-
-	if (strcmp(kind, "order") == 0)
-		return xattr(w, "order", value) | xattr(w, "batch",
-		    (const char *)sqlite3_column_text(q, 3));
-	return xattr(w, kind, value);
+	if (strcmp(q->kind, "order") == 0)
+		return xattr(w, "order", q->value) | xattr(w, "batch",
+		    q->batch);
+	return xattr(w, q->kind, q->value);
 }
 
-/* The certificates request req revoked, for the requester's account. */
-static int
-write_revoked(struct store *st, xmlTextWriterPtr w, long long req)
-{
-	sqlite3_stmt	*q;
-	int		 rc = 0;
+/* Where the rows of a result go. */
+struct items {
+	xmlTextWriterPtr	 w;
+	struct store		*st;
+	long long		 req, seq;
+};
 
-	q = store_prep(st, "SELECT c.serial, r.email, c.revoke_reason,"
-	    " c.revoked_at, COALESCE(c.invalidity_at, 0) FROM revoke_hit h"
-	    " JOIN certificate c ON c.id = h.certificate_id"
-	    " JOIN recipient r ON r.id = c.recipient_id"
-	    " WHERE h.request_id = ? AND h.listed = 1 ORDER BY c.id", "i", req);
-	if (q == NULL)
+/* A certificate a request revoked, for the requester's account. */
+static int
+write_revoked(void *arg, const struct revoke_hit_row *h)
+{
+	struct items		*it = arg;
+	xmlTextWriterPtr	 w = it->w;
+
+	if (xmlTextWriterStartElement(w, BAD_CAST "revoked") < 0 ||
+	    xattr_i(w, "request", it->req) == -1 ||
+	    xattr(w, "serial", h->serial) == -1 ||
+	    xattr(w, "email", h->email) == -1 ||
+	    xattr(w, "reason", h->reason) == -1 ||
+	    xattr_t(w, "at", h->at) == -1 ||
+	    xattr_t(w, "invalidityDate", h->invalidity) == -1 ||
+	    xmlTextWriterEndElement(w) < 0)
 		return -1;
-	while (rc == 0 && sqlite3_step(q) == SQLITE_ROW) {
-		if (xmlTextWriterStartElement(w, BAD_CAST "revoked") < 0 ||
-		    xattr_i(w, "request", req) == -1 ||
-		    xattr(w, "serial", (const char *)sqlite3_column_text(q, 0))
-		    == -1 ||
-		    xattr(w, "email", (const char *)sqlite3_column_text(q, 1))
-		    == -1 ||
-		    xattr(w, "reason", (const char *)sqlite3_column_text(q, 2))
-		    == -1 ||
-		    xattr_t(w, "at", sqlite3_column_int64(q, 3)) == -1 ||
-		    xattr_t(w, "invalidityDate", sqlite3_column_int64(q, 4)) ==
-		    -1 || xmlTextWriterEndElement(w) < 0)
-			rc = -1;
+	return 0;
+}
+
+/* One request of the result: resolved in this seq, or still pending. */
+static int
+write_item(void *arg, const struct revoke_request_row *q)
+{
+	struct items		*it = arg;
+	xmlTextWriterPtr	 w = it->w;
+	int			 pending = strcmp(q->state, "pending") == 0 ||
+	    q->seq > it->seq;
+
+	if (!pending && strcmp(q->state, "done") == 0) {
+		it->req = q->id;
+		return revoke_hits_listed(it->st, q->id, write_revoked, it);
 	}
-	if (store_release(q) != SQLITE_OK)
-		rc = -1;
-	return rc;
+	if (xmlTextWriterStartElement(w, BAD_CAST (pending ? "pending" :
+	    "notRevoked")) < 0 ||
+	    xattr_i(w, "id", q->id) == -1 ||
+	    (q->line > 0 && xattr_i(w, "line", q->line) == -1) ||
+	    selector(w, q) == -1 ||
+	    xattr(w, "reason", q->reason) == -1 ||
+	    xattr_t(w, "at", q->at) == -1 ||
+	    (!pending && xattr(w, "problem", q->state) == -1) ||
+	    xmlTextWriterEndElement(w) < 0)
+		return -1;
+	return 0;
 }
 
 /* The body of result seq of document doc, in the document's order. */
@@ -289,42 +302,9 @@ static int
 write_items(struct store *st, xmlTextWriterPtr w, long long doc,
     long long seq)
 {
-	sqlite3_stmt	*q;
-	int		 rc = 0;
+	struct items	 it = { w, st, 0, seq };
 
-	/* Resolved in this seq, or still pending then. */
-	q = store_prep(st, "SELECT id, kind, value, batch_ext, reason, state,"
-	    " COALESCE(line, 0), COALESCE(at, 0), COALESCE(seq, 0)"
-	    " FROM revoke_request WHERE doc_id = ?1 AND (seq = ?2 OR"
-	    " state = 'pending' OR seq > ?2) ORDER BY id", "ii", doc, seq);
-	if (q == NULL)
-		return -1;
-	while (rc == 0 && sqlite3_step(q) == SQLITE_ROW) {
-		const char	*state = (const char *)sqlite3_column_text(q, 5);
-		long long	 rseq = sqlite3_column_int64(q, 8);
-		int		 pending = strcmp(state, "pending") == 0 ||
-		    rseq > seq;
-
-		if (!pending && strcmp(state, "done") == 0) {
-			rc = write_revoked(st, w, sqlite3_column_int64(q, 0));
-			continue;
-		}
-		if (xmlTextWriterStartElement(w, BAD_CAST (pending ? "pending" :
-		    "notRevoked")) < 0 ||
-		    xattr_i(w, "id", sqlite3_column_int64(q, 0)) == -1 ||
-		    (sqlite3_column_int64(q, 6) > 0 && xattr_i(w, "line",
-		    sqlite3_column_int64(q, 6)) == -1) ||
-		    selector(w, q) == -1 ||
-		    xattr(w, "reason", (const char *)sqlite3_column_text(q, 4))
-		    == -1 ||
-		    xattr_t(w, "at", sqlite3_column_int64(q, 7)) == -1 ||
-		    (!pending && xattr(w, "problem", state) == -1) ||
-		    xmlTextWriterEndElement(w) < 0)
-			rc = -1;
-	}
-	if (store_release(q) != SQLITE_OK)
-		rc = -1;
-	return rc;
+	return revdoc_items(st, doc, seq, write_item, &it);
 }
 
 static int
@@ -387,40 +367,23 @@ out:
 int
 revresult_flush(struct store *st, const struct conf *c)
 {
-	sqlite3_stmt	*q;
-	long long	 after = 0, doc, seq;
-	char		*ext, *account;
-	int		 rc = 0, got;
+	struct revdoc_owed	 d;
+	long long		 after = 0;
+	int			 rc = 0, got;
 
 	/* Messages first: the result is the last thing a client sees. */
 	if (flush_mails(st, c) == -1)
 		rc = -1;
 	for (;;) {
-		ext = account = NULL;
-		doc = seq = 0;
-		q = store_prep(st, "SELECT d.id, d.ext_id, a.name, d.seq FROM"
-		    " revocation_doc d JOIN account a ON a.id = d.account_id"
-		    " WHERE d.written < d.seq AND d.id > ? ORDER BY d.id"
-		    " LIMIT 1", "i", after);
-		if (q == NULL)
+		if ((got = revdoc_owed_next(st, after, &d)) == -1)
 			return -1;
-		if ((got = sqlite3_step(q) == SQLITE_ROW)) {
-			doc = sqlite3_column_int64(q, 0);
-			ext = store_col_text(q, 1);
-			account = store_col_text(q, 2);
-			seq = sqlite3_column_int64(q, 3);
-		}
-		store_release(q);
 		if (!got)
 			return rc;
-		after = doc;
+		after = d.doc;
 		crash_point("before_revocation_result");
-		if (write_result(st, c, doc, ext, account, seq) == -1 ||
-		    store_done(st, store_prep(st, "UPDATE revocation_doc SET"
-		    " written = ? WHERE id = ? AND seq = ?", "iii", seq, doc,
-		    seq)) == -1)
+		if (write_result(st, c, d.doc, d.ext, d.account, d.seq) == -1 ||
+		    revdoc_result_written(st, d.doc, d.seq) == -1)
 			rc = -1;
-		free(ext);
-		free(account);
+		revdoc_owed_free(&d);
 	}
 }
