@@ -36,7 +36,7 @@
 #include "extern.h"
 #include "billing.h"
 #include "pipeline.h"
-#include "store.h"
+#include "store_order.h"
 #include "daemon.h"
 #include "fairq.h"
 #include "purge.h"
@@ -142,24 +142,13 @@ hup_apply(struct conf **cp)
 static void
 queue_status(struct store *st, int undone)
 {
-	sqlite3_stmt	*q;
 	long long	 n[5] = { 0 }, open = 0;
 	size_t		 i;
-	static const char *const states[5] = { "new", "waiting_org",
-	    "waiting_dcv", "waiting_csr", "waiting_funds" };
 
 	if (!notify_enabled())
 		return;
-	if ((q = store_prep(st, "SELECT state, count(*) FROM orders WHERE"
-	    " state IN ('new', 'waiting_org', 'waiting_dcv', 'waiting_csr',"
-	    " 'waiting_funds') GROUP BY state", NULL)) == NULL)
+	if (orders_open_by_state(st, n) == -1)
 		return;
-	while (sqlite3_step(q) == SQLITE_ROW)
-		for (i = 0; i < 5; i++)
-			if (strcmp((const char *)sqlite3_column_text(q, 0),
-			    states[i]) == 0)
-				n[i] = sqlite3_column_int64(q, 1);
-	store_release(q);
 	for (i = 0; i < 5; i++)
 		open += n[i];
 	notify_status("%lld orders open, %lld waiting (org %lld, dcv %lld, "
@@ -238,14 +227,43 @@ static struct watch {
 }		*watches;
 static size_t	 nwatches;
 
+/* The inotify watch of an account's inbound directory. */
+struct watching {
+	int			 ifd;
+	const struct conf	*conf;
+};
+
+static int
+watch_account(void *arg, const char *acct)
+{
+	struct watching	*w = arg;
+	char		 path[4096];
+	size_t		 i;
+	int		 wd;
+
+	snprintf(path, sizeof(path), "%s/inbound/%s", w->conf->spool_dir,
+	    acct);
+	if ((wd = inotify_add_watch(w->ifd, path, IN_CLOSE_WRITE |
+	    IN_MOVED_TO | IN_CREATE | IN_ATTRIB)) == -1)
+		return 0;
+	for (i = 0; i < nwatches; i++)
+		if (watches[i].wd == wd)
+			return 0;	/* watched already */
+	watches = reallocarray(watches, nwatches + 1, sizeof(*watches));
+	if (watches == NULL)
+		abort();
+	watches[nwatches].wd = wd;
+	watches[nwatches].account = xstrdup(acct);
+	nwatches++;
+	return 0;
+}
+
 /* Add an inotify watch on every account's inbound directory. */
 static void
 watch_inbound(int ifd, struct store *st, const struct conf *c)
 {
-	sqlite3_stmt	*q;
+	struct watching	 w = { ifd, c };
 	char		 path[4096];
-	size_t		 i;
-	int		 wd;
 
 	snprintf(path, sizeof(path), "%s/inbound", c->spool_dir);
 	(void)inotify_add_watch(ifd, path, IN_CREATE | IN_MOVED_TO);
@@ -257,30 +275,7 @@ watch_inbound(int ifd, struct store *st, const struct conf *c)
 		    "scan", path, strerror(errno));
 	(void)inotify_add_watch(ifd, path, IN_CLOSE_WRITE | IN_CREATE |
 	    IN_ATTRIB);
-	if ((q = store_prep(st, "SELECT name FROM account", NULL)) == NULL)
-		return;
-	while (sqlite3_step(q) == SQLITE_ROW) {
-		const char *acct = (const char *)sqlite3_column_text(q, 0);
-
-		snprintf(path, sizeof(path), "%s/inbound/%s", c->spool_dir,
-		    acct);
-		if ((wd = inotify_add_watch(ifd, path, IN_CLOSE_WRITE |
-		    IN_MOVED_TO | IN_CREATE | IN_ATTRIB)) == -1)
-			continue;
-		for (i = 0; i < nwatches; i++)
-			if (watches[i].wd == wd)
-				break;
-		if (i < nwatches)
-			continue;	/* watched already */
-		watches = reallocarray(watches, nwatches + 1,
-		    sizeof(*watches));
-		if (watches == NULL)
-			abort();
-		watches[nwatches].wd = wd;
-		watches[nwatches].account = xstrdup(acct);
-		nwatches++;
-	}
-	store_release(q);
+	(void)account_each_name(st, watch_account, &w);
 }
 
 /*

@@ -1,8 +1,9 @@
 /*
  * fairq.c: time slices of a pass and the accounts with work waiting
  * (fairq.h).  The accounts are read with one short index probe each
- * (a loose scan of orders_open or recipient_approved, schema 8), so a
- * huge backlog of one account costs nothing to list.
+ * (fairq_account_after: a loose scan of orders_open or
+ * recipient_approved, schema 8), so a huge backlog of one account costs
+ * nothing to list.
  * Failure policy: a database error is returned; a poll error counts as
  * no new input.
  */
@@ -12,7 +13,7 @@
 
 #include "extern.h"
 #include "fairq.h"
-#include "store.h"
+#include "store_order.h"
 
 void
 slice_begin(struct slice *s, int fd1, int fd2, int hurry)
@@ -69,23 +70,13 @@ int
 fairq_accounts(struct store *st, enum fairq_kind kind, long long *last,
     long long **ids, size_t *n)
 {
-	static const char *const sql[] = {
-		[FAIRQ_OPEN_ORDERS] = "SELECT account_id FROM orders"
-		    " INDEXED BY orders_open WHERE state IN "
-		    FAIRQ_OPEN_STATES " AND account_id > ?"
-		    " ORDER BY account_id LIMIT 1",
-		[FAIRQ_APPROVED] = "SELECT account_id FROM recipient"
-		    " INDEXED BY recipient_approved WHERE state = 'approved'"
-		    " AND account_id > ? ORDER BY account_id LIMIT 1",
-	};
 	long long	*v = NULL, a = 0, *t;
 	size_t		 cap = 0, k = 0, first;
 
 	*ids = NULL;
 	*n = 0;
 	for (;;) {
-		if (store_int(st, &a, 0, store_prep(st, sql[kind], "i", a)) ==
-		    -1) {
+		if ((a = fairq_account_after(st, kind, a)) == -1) {
 			free(v);
 			return -1;
 		}

@@ -31,7 +31,7 @@
 
 #include "extern.h"
 #include "pipeline.h"
-#include "store.h"
+#include "store_order.h"
 
 /* A file of inbound/ that looked complete in this pass. */
 struct cand {
@@ -435,7 +435,6 @@ unknown_entries(struct store *st, const struct conf *c, int warn,
 	char		 path[PATH_MAX], esc[1024];
 	DIR		*d;
 	struct dirent	*de;
-	sqlite3_stmt	*q;
 	size_t		 i;
 	int		 n = 0, known;
 
@@ -448,13 +447,10 @@ unknown_entries(struct store *st, const struct conf *c, int warn,
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0)
 			continue;
-		if ((q = store_prep(st, "SELECT 1 FROM account WHERE name = ?",
-		    "t", de->d_name)) == NULL) {
+		if ((known = account_name_known(st, de->d_name)) == -1) {
 			n = -1;
 			break;
 		}
-		known = sqlite3_step(q) == SQLITE_ROW;
-		store_release(q);
 		if (known)
 			continue;
 		n++;
@@ -482,27 +478,36 @@ spool_unknown_dirs(struct store *st, const struct conf *c, struct buf *list)
 	return unknown_entries(st, c, 0, list);
 }
 
+/* The candidates of every account; one that failed sets *rc to -1. */
+struct collect {
+	const struct conf	*conf;
+	int			 rc;
+};
+
+static int
+collect_one(void *arg, long long account_id, const char *name)
+{
+	struct collect	*k = arg;
+
+	if (collect_account(k->conf, name, account_id) == -1)
+		k->rc = -1;
+	return 0;
+}
+
 int
 spool_intake(struct store *st, const struct conf *c, const struct schema *sch)
 {
-	sqlite3_stmt	*q;
+	struct collect	 k = { c, 0 };
 	int		 rc = 0;
 
 	next_ready_ns = 0;
 	strv_clear(notes, &nnotes);
 	if (unknown_entries(st, c, 1, NULL) == -1)
 		rc = -1;
-	q = store_prep(st, "SELECT id, name FROM account ORDER BY name", NULL);
-	if (q == NULL)
+	if (account_each(st, collect_one, &k) == -1)
 		return -1;
-	while (sqlite3_step(q) == SQLITE_ROW) {
-		char	*name = store_col_text(q, 1);
-
-		if (collect_account(c, name, sqlite3_column_int64(q, 0)) == -1)
-			rc = -1;
-		free(name);
-	}
-	store_release(q);
+	if (k.rc == -1)
+		rc = -1;
 	/* Only files about to be claimed make the walk of /proc. */
 	check_writers();
 	if (take_all(st, c, sch) == -1)

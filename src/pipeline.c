@@ -18,7 +18,8 @@
 #include "extern.h"
 #include "fairq.h"
 #include "pipeline.h"
-#include "store.h"
+#include "store_order.h"
+#include "store_state.h"
 
 #define EVAL_GROUP	256
 
@@ -103,89 +104,6 @@ order_free(struct order *o)
 	free(o->org_country);
 	free(o->org_identifier);
 	free(o);
-}
-
-struct order *
-order_load(struct store *st, long long id)
-{
-	struct order	*o = NULL;
-	sqlite3_stmt	*q;
-	size_t		 n = 0;
-
-	q = store_prep(st, "SELECT o.id, o.batch_id, b.account_id,"
-	    " o.ext_id, o.product, o.organization, o.sig_hash, o.vkind,"
-	    " o.vvalue, o.auto_renew, COALESCE(o.att_officer, b.att_officer),"
-	    " CASE WHEN o.att_officer IS NULL THEN b.att_title"
-	    " ELSE o.att_title END,"
-	    " o.add_emails, o.pay_method, o.pay_ref, o.agreement, o.state"
-	    " FROM orders o JOIN batch b ON b.id = o.batch_id"
-	    " WHERE o.id = ?", "i", id);
-	if (q == NULL)
-		return NULL;
-	if (sqlite3_step(q) != SQLITE_ROW) {
-		store_release(q);
-		return NULL;
-	}
-	o = xcalloc(1, sizeof(*o));
-	o->id = sqlite3_column_int64(q, 0);
-	o->batch_id = sqlite3_column_int64(q, 1);
-	o->account_id = sqlite3_column_int64(q, 2);
-	o->ext_id = store_col_text(q, 3);
-	o->product = store_col_text(q, 4);
-	o->organization = store_col_text(q, 5);
-	o->sig_hash = store_col_text(q, 6);
-	o->vkind = (enum validity_kind)sqlite3_column_int(q, 7);
-	o->vvalue = store_col_text(q, 8);
-	o->auto_renew = sqlite3_column_int(q, 9);
-	o->att_officer = store_col_text(q, 10);
-	o->att_title = store_col_text(q, 11);
-	o->add_emails = store_col_text(q, 12);
-	o->pay_method = store_col_text(q, 13);
-	o->pay_ref = store_col_text(q, 14);
-	o->agreement = sqlite3_column_int(q, 15);
-	strlcpy_(o->state, (const char *)sqlite3_column_text(q, 16),
-	    sizeof(o->state));
-	store_release(q);
-
-	q = store_prep(st, "SELECT id, idx, cn_type, cn, given_name, surname,"
-	    " pseudonym, email, csr, csr_later, keygen, spki_sha256, state"
-	    " FROM recipient WHERE order_id = ? ORDER BY idx", "i", id);
-	if (q == NULL) {
-		order_free(o);
-		return NULL;
-	}
-	while (sqlite3_step(q) == SQLITE_ROW) {
-		struct rcpt	*r;
-
-		if (n == o->nr) {
-			size_t	 cap = o->nr ? o->nr * 2 : 4;
-			struct rcpt *nv = xcalloc(cap, sizeof(*nv));
-
-			if (o->nr)
-				memcpy(nv, o->r, o->nr * sizeof(*nv));
-			free(o->r);
-			o->r = nv;
-			o->nr = cap;
-		}
-		r = &o->r[n++];
-		r->id = sqlite3_column_int64(q, 0);
-		r->idx = sqlite3_column_int(q, 1);
-		r->cn_type = (enum cn_type)sqlite3_column_int(q, 2);
-		r->cn = store_col_text(q, 3);
-		r->given_name = store_col_text(q, 4);
-		r->surname = store_col_text(q, 5);
-		r->pseudonym = store_col_text(q, 6);
-		r->email = store_col_text(q, 7);
-		r->csr = store_col_text(q, 8);
-		r->csr_later = sqlite3_column_int(q, 9);
-		r->keygen = store_col_text(q, 10);
-		r->spki = store_col_text(q, 11);
-		strlcpy_(r->state, (const char *)sqlite3_column_text(q, 12),
-		    sizeof(r->state));
-	}
-	store_release(q);
-	o->nr = n;
-	return o;
 }
 
 /* A recipient the pipeline may still move (not final, not in signing). */
@@ -303,10 +221,16 @@ pipeline_eval(struct eval *e)
 	return 0;
 }
 
+/*
+ * Write the outcome of an evaluation (or a resettling): each recipient
+ * whose state changed is moved, then the order, to the state derived
+ * from its recipients (SPEC 4), and its batch is marked dirty.
+ */
 static int
 save(struct eval *e)
 {
 	struct order	*o = e->o;
+	struct state_move m;
 	const char	*ostate;
 	char		 reason[48] = "", message[512] = "";
 	int		 nissued, nrej, changed = 0;
@@ -320,14 +244,16 @@ save(struct eval *e)
 		if (strcmp(r->state, r->new_state) == 0)
 			continue;
 		changed = 1;
-		if (store_done(e->st, store_prep(e->st,
-		    "UPDATE recipient SET state = ?, reason = NULLIF(?, ''),"
-		    " message = NULLIF(?, ''), spki_sha256 = ? WHERE id = ?",
-		    "tttti", r->new_state, r->reason, r->message, r->spki,
-		    r->id)) == -1 ||
-		    store_event(e->st, "recipient_state", o->batch_id, o->id,
-		    r->id, r->state, r->new_state, r->reason[0] ? r->reason :
-		    NULL, r->message[0] ? r->message : NULL) == -1)
+		memset(&m, 0, sizeof(m));
+		m.batch = o->batch_id;
+		m.order = o->id;
+		m.rcpt = r->id;
+		m.from = r->state;
+		m.to = r->new_state;
+		m.reason = r->reason;
+		m.message = r->message;
+		m.spki = r->spki;
+		if (rcpt_move(e->st, &m) == -1)
 			return -1;
 	}
 	ostate = derive_state(o, &nissued, &nrej);
@@ -362,20 +288,17 @@ save(struct eval *e)
 		changed = 1;
 	if (!changed)
 		return 0;
-	if (store_done(e->st, store_prep(e->st,
-	    "UPDATE orders SET state = ?, reason = NULLIF(?, ''),"
-	    " message = NULLIF(?, ''),"
-	    " org_id = COALESCE(NULLIF(?, 0), org_id),"
-	    " not_after = COALESCE(NULLIF(?, 0), not_after),"
-	    " updated = ? WHERE id = ?",
-	    "tttiiii", ostate, reason, message, o->org_id,
-	    (long long)o->not_after, (long long)clock_now(), o->id)) == -1 ||
-	    store_done(e->st, store_prep(e->st,
-	    "UPDATE batch SET dirty = 1 WHERE id = ?", "i", o->batch_id)) == -1)
-		return -1;
-	if (strcmp(ostate, o->state) != 0 && store_event(e->st, "order_state",
-	    o->batch_id, o->id, 0, o->state, ostate, reason[0] ? reason : NULL,
-	    message[0] ? message : NULL) == -1)
+	memset(&m, 0, sizeof(m));
+	m.batch = o->batch_id;
+	m.order = o->id;
+	m.from = o->state;
+	m.to = ostate;
+	m.reason = reason;
+	m.message = message;
+	m.org_id = o->org_id;
+	m.not_after = (long long)o->not_after;
+	if (order_move(e->st, &m) == -1 ||
+	    batch_mark_dirty(e->st, o->batch_id) == -1)
 		return -1;
 	return 0;
 }
@@ -523,21 +446,14 @@ group_free(struct group *g)
 static int
 group_load_one(struct store *st, struct group *g, size_t k)
 {
-	sqlite3_stmt	*q;
 	long long	 ids[EVAL_GROUP];
-	size_t		 n = 0, i;
+	size_t		 n, i;
+	int		 got;
 
-	q = store_prep(st, "SELECT id FROM orders INDEXED BY orders_open"
-	    " WHERE account_id = ? AND id > ? AND state IN "
-	    FAIRQ_OPEN_STATES " ORDER BY id LIMIT ?", "iii", sw.acct[k], sw.cursor[k],
-	    (long long)EVAL_GROUP);
-	if (q == NULL)
-		return -1;
-	while (n < EVAL_GROUP && sqlite3_step(q) == SQLITE_ROW)
-		ids[n++] = sqlite3_column_int64(q, 0);
-	store_release(q);
-	if (n == 0)
-		return 0;
+	if ((got = orders_open_next(st, sw.acct[k], sw.cursor[k], ids,
+	    EVAL_GROUP)) <= 0)
+		return got;
+	n = (size_t)got;
 	g->slot = k;
 	g->before = sw.cursor[k];
 	sw.cursor[k] = ids[n - 1];
@@ -603,19 +519,9 @@ static void
 order_ctx(struct store *st, const struct order *o, long long *bid,
     char *acct, char *bext, size_t len)
 {
-	sqlite3_stmt	*q;
-
 	if (o->batch_id != *bid) {
 		*bid = o->batch_id;
-		acct[0] = bext[0] = '\0';
-		q = store_prep(st, "SELECT a.name, b.ext_id FROM batch b JOIN"
-		    " account a ON a.id = b.account_id WHERE b.id = ?", "i",
-		    o->batch_id);
-		if (q != NULL && sqlite3_step(q) == SQLITE_ROW) {
-			snprintf(acct, len, "%s", sqlite3_column_text(q, 0));
-			snprintf(bext, len, "%s", sqlite3_column_text(q, 1));
-		}
-		store_release(q);
+		batch_log_names(st, o->batch_id, acct, bext, len);
 	}
 	log_ctx_set(acct, bext, o->ext_id, NULL);
 }
@@ -654,8 +560,7 @@ sweep_begin(struct store *st)
 
 	if (sw.active)
 		return 0;
-	if (store_int(st, &total, 0, store_prep(st, "SELECT count(*) FROM"
-	    " orders WHERE state IN " FAIRQ_OPEN_STATES, NULL)) == -1)
+	if (orders_open_total(st, &total) == -1)
 		return -1;
 	log_progress_begin(&sw.lp, "evaluation", "orders", (size_t)total);
 	sw.active = 1;

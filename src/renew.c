@@ -24,52 +24,16 @@
 #include "extern.h"
 #include "billing.h"
 #include "pipeline.h"
-#include "store.h"
-
-struct due {
-	long long	 rid, oid, bid;
-	int		 round, renewals, auto_renew, cov_years;
-	time_t		 cov_start, cov_end, notice_at, cert_end;
-	long long	 cid;		/* the certificate */
-	char		*email, *add_emails, *order_ext, *batch_ext, *account;
-	char		*product, *pay_used;
-};
-
-static void
-due_free(struct due *d)
-{
-	free(d->email);
-	free(d->add_emails);
-	free(d->order_ext);
-	free(d->batch_ext);
-	free(d->account);
-	free(d->product);
-	free(d->pay_used);
-	memset(d, 0, sizeof(*d));
-}
+#include "store_sign.h"
 
 /* Move the recipient to its next round (state 'new'); covered: a reissue
  * within paid coverage, else a renewal. */
 static int
-next_round(struct store *st, const struct due *d, int covered)
+next_round(struct store *st, const struct renew_due *d, int covered)
 {
 	if (store_begin(st) == -1)
 		return -1;
-	if (store_done(st, store_prep(st, "UPDATE recipient SET round ="
-	    " round + 1, round_covered = ?, renewals = renewals + ?,"
-	    " notice_at = CASE WHEN ? THEN notice_at END, state = 'new',"
-	    " reason = NULL, message = NULL WHERE id = ? AND state ="
-	    " 'issued' AND round = ?", "iiiii", (long long)covered,
-	    (long long)!covered, (long long)covered, d->rid,
-	    (long long)d->round)) == -1 ||
-	    store_done(st, store_prep(st, "UPDATE orders SET state = 'new',"
-	    " updated = ? WHERE id = ? AND state IN ('issued', 'rejected')",
-	    "ii", (long long)clock_now(), d->oid)) == -1 ||
-	    store_done(st, store_prep(st, "UPDATE batch SET dirty = 1 WHERE"
-	    " id = ?", "i", d->bid)) == -1 ||
-	    store_event(st, covered ? "reissue_started" : "renewal_started",
-	    d->bid, d->oid, d->rid, S_ISSUED, S_NEW, NULL, NULL) == -1 ||
-	    store_commit(st) == -1) {
+	if (rcpt_next_round(st, d, covered) == -1 || store_commit(st) == -1) {
 		store_rollback(st);
 		return -1;
 	}
@@ -81,7 +45,7 @@ next_round(struct store *st, const struct due *d, int covered)
 
 /* The "renewal due" message, then its record. */
 static int
-send_notice(struct store *st, const struct conf *c, const struct due *d,
+send_notice(struct store *st, const struct conf *c, const struct renew_due *d,
     time_t when)
 {
 	struct mail_msg	 m;
@@ -124,11 +88,7 @@ send_notice(struct store *st, const struct conf *c, const struct due *d,
 		goto out;
 	if (store_begin(st) == -1)
 		goto out;
-	if (store_done(st, store_prep(st, "UPDATE recipient SET notice_at = ?"
-	    " WHERE id = ? AND round = ?", "iii", (long long)clock_now(),
-	    d->rid, (long long)d->round)) == -1 ||
-	    store_event(st, "renewal_notice", d->bid, d->oid, d->rid, NULL,
-	    NULL, NULL, w) == -1 || store_commit(st) == -1) {
+	if (rcpt_renewal_noticed(st, d, w) == -1 || store_commit(st) == -1) {
 		store_rollback(st);
 		goto out;
 	}
@@ -142,7 +102,7 @@ out:
  * the end, but not sooner than the notice period after the notice, nor
  * later than a day before the end. */
 static time_t
-renewal_due(const struct due *d, time_t notice_at, time_t lead,
+renewal_due(const struct renew_due *d, time_t notice_at, time_t lead,
     time_t notice)
 {
 	time_t	 at = d->cov_end - lead, due = notice_at + notice;
@@ -152,40 +112,11 @@ renewal_due(const struct due *d, time_t notice_at, time_t lead,
 	return due < at ? at : due;
 }
 
-static int
-due_next(sqlite3_stmt *q, struct due *d)
-{
-	memset(d, 0, sizeof(*d));
-	if (sqlite3_step(q) != SQLITE_ROW)
-		return 0;
-	d->rid = sqlite3_column_int64(q, 0);
-	d->oid = sqlite3_column_int64(q, 1);
-	d->bid = sqlite3_column_int64(q, 2);
-	d->round = sqlite3_column_int(q, 3);
-	d->cov_start = (time_t)sqlite3_column_int64(q, 4);
-	d->cov_end = (time_t)sqlite3_column_int64(q, 5);
-	d->renewals = sqlite3_column_int(q, 6);
-	d->auto_renew = sqlite3_column_int(q, 7);
-	d->notice_at = (time_t)sqlite3_column_int64(q, 8);
-	d->cert_end = (time_t)sqlite3_column_int64(q, 9);
-	d->email = store_col_text(q, 10);
-	d->add_emails = store_col_text(q, 11);
-	d->order_ext = store_col_text(q, 12);
-	d->batch_ext = store_col_text(q, 13);
-	d->account = store_col_text(q, 14);
-	d->product = store_col_text(q, 15);
-	d->cov_years = sqlite3_column_int(q, 16);
-	d->pay_used = store_col_text(q, 17);
-	d->cid = sqlite3_column_int64(q, 18);
-	return 1;
-}
-
 int
 renew_run(struct store *st, const struct conf *c, int *nreissue,
     int *nrenew, int *nnotice)
 {
-	sqlite3_stmt	*q;
-	struct due	 d;
+	struct renew_due d;
 	time_t		 now = clock_now();
 	time_t		 lead = (time_t)c->renew_before_days * 86400;
 	time_t		 notice = (time_t)c->renewal_notice_days * 86400;
@@ -198,27 +129,9 @@ renew_run(struct store *st, const struct conf *c, int *nreissue,
 		 * the order of the end (the certificate_expiry index: a
 		 * pass with nothing due reads nothing), one at a time.
 		 */
-		q = store_prep(st, "SELECT r.id, r.order_id, o.batch_id,"
-		    " r.round, COALESCE(r.cov_start, 0), r.cov_end, r.renewals,"
-		    " o.auto_renew, COALESCE(r.notice_at, 0), c.not_after,"
-		    " r.email, o.add_emails, o.ext_id, b.ext_id, a.name,"
-		    " o.product, COALESCE(r.cov_years, o.cov_years, 1),"
-		    " o.pay_used, c.id FROM certificate c"
-		    " CROSS JOIN recipient r ON r.id = c.recipient_id AND"
-		    " r.round = c.round"
-		    " JOIN orders o ON o.id = r.order_id"
-		    " JOIN batch b ON b.id = o.batch_id"
-		    " JOIN account a ON a.id = b.account_id"
-		    " WHERE c.state = 'issued' AND c.not_after <= ? AND"
-		    " (c.not_after, c.id) > (?, ?) AND r.state = 'issued' AND"
-		    " r.cov_end IS NOT NULL AND o.state NOT IN ('approved',"
-		    " 'cancelled') AND o.cancelled_at IS NULL"
-		    " ORDER BY c.not_after, c.id LIMIT 1", "iii",
-		    (long long)(now + lead + notice), last_end, last_cid);
-		if (q == NULL)
+		if ((got = renew_due_next(st, now + lead + notice, last_end,
+		    last_cid, &d)) == -1)
 			return -1;
-		got = due_next(q, &d);
-		store_release(q);
 		if (got == 0)
 			break;
 		last_end = (long long)d.cert_end;
@@ -250,7 +163,7 @@ renew_run(struct store *st, const struct conf *c, int *nreissue,
 					n2++;
 			}
 		}
-		due_free(&d);
+		renew_due_free(&d);
 	}
 	if (nreissue != NULL)
 		*nreissue = n1;

@@ -36,7 +36,7 @@
 #include "billing.h"
 #include "fairq.h"
 #include "pipeline.h"
-#include "store.h"
+#include "store_sign.h"
 
 #define CHUNK_PER_WORKER	128
 #define MAX_VALIDITY		(825L * 86400 - 1)
@@ -262,60 +262,55 @@ resettle(struct store *st, long long oid)
 	return order_resettle(st, oid);
 }
 
+/* Where load_account appends: jobs[*n], at most up to max. */
+struct loading {
+	struct job	*jobs;
+	size_t		*n, max;
+};
+
+static int
+load_one(void *arg, const struct approved_row *w)
+{
+	struct loading	*l = arg;
+	struct job	*j;
+
+	if (*l->n >= l->max)
+		return 1;
+	j = &l->jobs[(*l->n)++];
+	memset(j, 0, sizeof(*j));
+	j->rid = w->rid;
+	j->oid = w->oid;
+	j->bid = w->bid;
+	j->cn = xstrdup(w->cn);
+	j->given = xstrdup(w->given_name);
+	j->surname = xstrdup(w->surname);
+	j->pseudonym = xstrdup(w->pseudonym);
+	j->email = xstrdup(w->email);
+	j->csr = xstrdup(w->csr);
+	j->keygen = xstrdup(w->keygen);
+	j->product = xstrdup(w->product);
+	j->hash = xstrdup(w->sig_hash);
+	j->coverage_end = (time_t)w->coverage_end;
+	j->org_name = xstrdup(w->org_name);
+	j->org_country = xstrdup(w->org_country);
+	j->org_id = xstrdup(w->org_identifier);
+	j->req.cn_type = (enum cn_type)w->cn_type;
+	j->round = w->round;
+	j->spki_want = xstrdup(w->spki);
+	j->account = xstrdup(w->account);
+	j->batch = xstrdup(w->batch);
+	j->order = xstrdup(w->order);
+	return 0;
+}
+
 /* Up to lim approved recipients of one account, appended at jobs[*n]. */
 static int
 load_account(struct store *st, long long acct, struct job *jobs, size_t lim,
     size_t *n)
 {
-	sqlite3_stmt	*q;
-	size_t		 max = *n + lim;
+	struct loading	 l = { jobs, n, *n + lim };
 
-	q = store_prep(st, "SELECT r.id, o.id, o.batch_id, r.cn, r.given_name,"
-	    " r.surname, r.pseudonym, r.email, r.csr, r.keygen, o.product,"
-	    " o.sig_hash, COALESCE(r.cov_end, o.not_after), g.name, g.country,"
-	    " g.org_identifier, r.cn_type, r.round, r.spki_sha256,"
-	    " a.name, b.ext_id, o.ext_id"
-	    " FROM recipient r INDEXED BY recipient_approved"
-	    " JOIN orders o ON o.id = r.order_id"
-	    " JOIN batch b ON b.id = o.batch_id"
-	    " JOIN account a ON a.id = b.account_id"
-	    " LEFT JOIN organization g ON g.id = o.org_id"
-	    " WHERE r.account_id = ? AND r.state = 'approved'"
-	    " AND NOT EXISTS (SELECT 1 FROM"
-	    " certificate c WHERE c.recipient_id = r.id AND c.round = r.round"
-	    " AND c.state != 'void')"
-	    " ORDER BY r.id LIMIT ?", "ii", acct, (long long)lim);
-	if (q == NULL)
-		return -1;
-	while (*n < max && sqlite3_step(q) == SQLITE_ROW) {
-		struct job *j = &jobs[(*n)++];
-
-		memset(j, 0, sizeof(*j));
-		j->rid = sqlite3_column_int64(q, 0);
-		j->oid = sqlite3_column_int64(q, 1);
-		j->bid = sqlite3_column_int64(q, 2);
-		j->cn = store_col_text(q, 3);
-		j->given = store_col_text(q, 4);
-		j->surname = store_col_text(q, 5);
-		j->pseudonym = store_col_text(q, 6);
-		j->email = store_col_text(q, 7);
-		j->csr = store_col_text(q, 8);
-		j->keygen = store_col_text(q, 9);
-		j->product = store_col_text(q, 10);
-		j->hash = store_col_text(q, 11);
-		j->coverage_end = (time_t)sqlite3_column_int64(q, 12);
-		j->org_name = store_col_text(q, 13);
-		j->org_country = store_col_text(q, 14);
-		j->org_id = store_col_text(q, 15);
-		j->req.cn_type = (enum cn_type)sqlite3_column_int(q, 16);
-		j->round = sqlite3_column_int(q, 17);
-		j->spki_want = store_col_text(q, 18);
-		j->account = store_col_text(q, 19);
-		j->batch = store_col_text(q, 20);
-		j->order = store_col_text(q, 21);
-	}
-	store_release(q);
-	return 0;
+	return approved_each(st, acct, lim, load_one, &l);
 }
 
 /*
@@ -346,11 +341,8 @@ load_jobs(struct store *st, struct job *jobs, size_t max, size_t *n)
 static int
 refuse_job(struct store *st, struct job *j)
 {
-	return store_done(st, store_prep(st, "UPDATE recipient SET state ="
-	    " 'rejected', reason = ?, message = ? WHERE id = ?", "tti",
-	    j->reason[0] ? j->reason : "issuance_refused", j->message, j->rid))
-	    == -1 || store_event(st, "issuance_refused", j->bid, j->oid, j->rid,
-	    S_APPROVED, S_REJECTED, j->reason, j->message) == -1 ||
+	return rcpt_refuse_at_signing(st, j->rid, j->oid, j->bid, j->reason,
+	    j->message) == -1 ||
 	    ledger_refund(st, j->rid, j->round, "certificate refused at "
 	    "signing") == -1 || resettle(st, j->oid) == -1 ? -1 : 0;
 }
@@ -362,17 +354,8 @@ store_issued(struct store *st, long long cert_id, long long rid,
     const unsigned char *p12, size_t p12len, const char *password,
     const char *serial)
 {
-	if (store_done(st, store_prep(st, "UPDATE certificate SET state ="
-	    " 'issued', der = ?, p12 = ?, p12_password = ? WHERE id = ?",
-	    "bbti", der, derlen, p12, p12len, password, cert_id)) == -1 ||
-	    store_done(st, store_prep(st, "UPDATE certificate SET state ="
-	    " 'superseded' WHERE recipient_id = ? AND state = 'issued' AND"
-	    " id != ?", "ii", rid, cert_id)) == -1 ||
-	    store_done(st, store_prep(st, "UPDATE recipient SET state ="
-	    " 'issued', reason = NULL, message = NULL WHERE id = ?", "i",
-	    rid)) == -1 ||
-	    store_event(st, "certificate_issued", bid, oid, rid, S_APPROVED,
-	    S_ISSUED, NULL, serial) == -1 ||
+	if (cert_store_issued(st, cert_id, rid, oid, bid, der, derlen, p12,
+	    p12len, password, serial) == -1 ||
 	    resettle(st, oid) == -1)
 		return -1;
 	return 0;
@@ -383,6 +366,7 @@ static int
 write_ahead(struct store *st, const struct ca *ca, struct job *jobs,
     size_t n, int *progress)
 {
+	struct cert_ahead a;
 	size_t	 i;
 
 	*progress = 0;
@@ -399,17 +383,18 @@ write_ahead(struct store *st, const struct ca *ca, struct job *jobs,
 		}
 		if (j->failed)
 			continue;
-		if (store_done(st, store_prep(st, "INSERT INTO certificate"
-		    " (recipient_id, round, serial, state, tbs, not_before,"
-		    " not_after, spki_sha256, created, crl_shard, issuer_id)"
-		    " VALUES (?, ?, ?, 'signing', ?, ?, ?, ?, ?, ?, ?)",
-		    "iitbiitiii", j->rid, (long long)j->round, j->serial_hex,
-		    j->tbs, j->tbslen, (long long)j->req.not_before,
-		    (long long)j->req.not_after, j->spki,
-		    (long long)clock_now(), (long long)j->req.crl_shard,
-		    (long long)ISSUER_OF(ca))) == -1)
+		a.rid = j->rid;
+		a.round = j->round;
+		a.serial = j->serial_hex;
+		a.tbs = j->tbs;
+		a.tbslen = j->tbslen;
+		a.not_before = (long long)j->req.not_before;
+		a.not_after = (long long)j->req.not_after;
+		a.spki = j->spki;
+		a.crl_shard = j->req.crl_shard;
+		a.issuer_id = (long long)ISSUER_OF(ca);
+		if ((j->cert_id = cert_write_ahead(st, &a)) == -1)
 			goto fail;
-		j->cert_id = store_last_id(st);
 		*progress = 1;
 	}
 	crash_point("before_writeahead_commit");
@@ -560,8 +545,7 @@ sprog_begin(struct store *st)
 {
 	long long	 total = 0;
 
-	if (store_int(st, &total, 0, store_prep(st, "SELECT count(*) FROM"
-	    " recipient WHERE state = 'approved'", NULL)) == -1)
+	if (approved_count(st, &total) == -1)
 		return -1;
 	if (sprog.active) {
 		/* Recipients approved since: the total grows. */
@@ -645,9 +629,7 @@ signer_run(struct store *st, const struct conf *c, const struct ca *ca,
 	}
 	rc = 0;
 	/* Cut with nothing left: the signing is over all the same. */
-	if (cut && store_int(st, &left, 0, store_prep(st, "SELECT EXISTS"
-	    " (SELECT 1 FROM recipient WHERE state = 'approved')", NULL)) ==
-	    0 && left == 0)
+	if (cut && approved_any(st, &left) == 0 && left == 0)
 		cut = 0;
 	if (cut)
 		sl->cut = 1;
@@ -672,69 +654,38 @@ out:
 int
 signer_recover(struct store *st, const struct conf *c, const struct ca *ca)
 {
-	sqlite3_stmt	*q;
-	int		 rc = 0;
+	struct signing_row	 w;
+	int			 rc = 0, got;
 
 	(void)c;
 	for (;;) {
-		long long	 cid, rid, oid, bid;
-		char		*serial = NULL, *keygen = NULL;
-		char		*acct = NULL, *bext = NULL, *oext = NULL;
-		char		*email = NULL;
-		unsigned char	*der = NULL, *tbs = NULL;
-		size_t		 tbslen, derlen;
+		unsigned char	*der = NULL;
+		size_t		 derlen;
 
-		q = store_prep(st, "SELECT c.id, c.recipient_id, o.id,"
-		    " o.batch_id, c.serial, r.keygen, c.tbs, a.name, b.ext_id,"
-		    " o.ext_id, r.email FROM certificate c"
-		    " JOIN recipient r ON r.id = c.recipient_id"
-		    " JOIN orders o ON o.id = r.order_id"
-		    " JOIN batch b ON b.id = o.batch_id"
-		    " JOIN account a ON a.id = b.account_id"
-		    " WHERE c.state = 'signing' ORDER BY c.id LIMIT 1", NULL);
-		if (q == NULL)
-			return -1;
-		if (sqlite3_step(q) != SQLITE_ROW) {
-			store_release(q);
-			return rc;
-		}
-		cid = sqlite3_column_int64(q, 0);
-		rid = sqlite3_column_int64(q, 1);
-		oid = sqlite3_column_int64(q, 2);
-		bid = sqlite3_column_int64(q, 3);
-		serial = store_col_text(q, 4);
-		keygen = store_col_text(q, 5);
-		tbslen = (size_t)sqlite3_column_bytes(q, 6);
-		tbs = xcalloc(1, tbslen);
-		memcpy(tbs, sqlite3_column_blob(q, 6), tbslen);
-		acct = store_col_text(q, 7);
-		bext = store_col_text(q, 8);
-		oext = store_col_text(q, 9);
-		email = store_col_text(q, 10);
-		store_release(q);
-		log_ctx_set(acct, bext, oext, email);
+		if ((got = cert_signing_first(st, &w)) <= 0)
+			return got == -1 ? -1 : rc;
+		log_ctx_set(w.account, w.batch, w.order, w.email);
 
 		if (store_begin(st) == -1)
 			rc = -1;
-		else if (keygen != NULL) {
+		else if (w.keygen != NULL) {
 			/* The key lived only in memory: void this serial. */
-			if (store_done(st, store_prep(st, "UPDATE certificate"
-			    " SET state = 'void' WHERE id = ?", "i", cid)) == -1
-			    || store_event(st, "serial_voided", bid, oid, rid,
-			    NULL, NULL, "server_key_lost_in_crash", serial) == -1)
+			if (cert_void_lost_key(st, w.cid, w.rid, w.oid, w.bid,
+			    w.serial) == -1)
 				rc = -1;
 			log_warn("serial %s voided after a crash: its server "
 			    "key was never stored; a new key will be made",
-			    serial);
-		} else if (ca_sign_tbs(ca, tbs, tbslen, &der, &derlen) == -1) {
+			    w.serial);
+		} else if (ca_sign_tbs(ca, w.tbs, w.tbslen, &der, &derlen) ==
+		    -1) {
 			rc = -1;
 		} else {
-			if (store_issued(st, cid, rid, oid, bid, der, derlen,
-			    NULL, 0, NULL, serial) == -1)
+			if (store_issued(st, w.cid, w.rid, w.oid, w.bid, der,
+			    derlen, NULL, 0, NULL, w.serial) == -1)
 				rc = -1;
 			else
 				log_info("serial %s: signed again from its "
-				    "write-ahead record", serial);
+				    "write-ahead record", w.serial);
 		}
 		if (rc == 0 && store_commit(st) == -1)
 			rc = -1;
@@ -742,13 +693,7 @@ signer_recover(struct store *st, const struct conf *c, const struct ca *ca)
 		if (rc == -1)
 			store_rollback(st);
 		free(der);
-		free(tbs);
-		free(serial);
-		free(keygen);
-		free(acct);
-		free(bext);
-		free(oext);
-		free(email);
+		signing_row_free(&w);
 		log_ctx_clear();
 		if (rc == -1)
 			return -1;

@@ -23,7 +23,7 @@
 #include "billing.h"
 #include "order_check.h"
 #include "pipeline.h"
-#include "store.h"
+#include "store_order.h"
 
 struct ingest {
 	struct store		*st;
@@ -109,8 +109,8 @@ static int
 on_head(void *arg, const struct batch_head *h)
 {
 	struct ingest	*in = arg;
-	sqlite3_stmt	*q;
-	long long	 other = 0;
+	struct input_seen seen;
+	int		 other;
 
 	in->kind = h->kind;
 	if (h->account != NULL && strcmp(h->account, in->account) != 0) {
@@ -132,45 +132,34 @@ on_head(void *arg, const struct batch_head *h)
 	if (h->kind != DOC_BATCH)
 		return 0;
 	log_ctx_put(LOGK_BATCH, h->id);
-	q = store_prep(in->st, "SELECT b.id, i.work_name, b.received"
-	    " FROM batch b LEFT JOIN input i ON i.batch_id = b.id"
-	    " WHERE b.account_id = ? AND b.ext_id = ?", "it",
-	    in->account_id, h->id);
-	if (q == NULL)
+	if ((other = batch_submitted(in->st, in->account_id, h->id,
+	    &seen)) == -1)
 		return -1;
-	if (sqlite3_step(q) == SQLITE_ROW) {
+	if (other) {
 		char	 when[32];
 
-		other = sqlite3_column_int64(q, 0);
-		time_fmt((time_t)sqlite3_column_int64(q, 2), when, sizeof(when));
+		time_fmt((time_t)seen.received, when, sizeof(when));
 		problems_add(in->pr, 0, "batch id \"%s\" was already "
 		    "submitted in file \"%s\" received %s; not processed "
-		    "twice", h->id, sqlite3_column_text(q, 1) ?
-		    (const char *)sqlite3_column_text(q, 1) : "?", when);
-	}
-	store_release(q);
-	if (other != 0)
+		    "twice", h->id, seen.work_name ? seen.work_name : "?",
+		    when);
+		input_seen_free(&seen);
 		return -1;
-	if (store_done(in->st, store_prep(in->st,
-	    "INSERT INTO batch (account_id, ext_id, sha256, file_name,"
-	    " received, created, att_officer, att_title)"
-	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", "ittti" "ttt",
-	    in->account_id, h->id, in->sha, in->name,
-	    (long long)clock_now(), h->created, h->att_officer,
+	}
+	if ((in->batch_id = batch_store(in->st, in->account_id, h->id,
+	    in->sha, in->name, h->created, h->att_officer,
 	    h->att_title)) == -1) {
 		problems_add(in->pr, 0, "cannot store batch");
 		return -1;
 	}
-	in->batch_id = store_last_id(in->st);
-	return store_event(in->st, "batch_received", in->batch_id, 0, 0,
-	    NULL, NULL, NULL, in->name);
+	return batch_received(in->st, in->batch_id, in->name);
 }
 
 /* After a failed statement: bad input (constraint) or a broken store. */
 static int
 db_failed(struct ingest *in, int line, const char *what)
 {
-	if (sqlite3_errcode(in->st->db) == SQLITE_CONSTRAINT) {
+	if (input_conflict(in->st)) {
 		problems_add(in->pr, line, "%s", what);
 		return -1;
 	}
@@ -185,6 +174,7 @@ order_store(struct store *st, long long batch_id, const struct order_in *o,
     int *line)
 {
 	struct order_refusal	 ref;
+	struct order_row	 w;
 	long long	 oid;
 	size_t		 i;
 	/* A card number as payment reference is never stored (nor logged):
@@ -195,28 +185,22 @@ order_store(struct store *st, long long batch_id, const struct order_in *o,
 	int		 refused = order_check(o, &ref);
 	const char	*state = refused ? S_REJECTED : S_NEW;
 	char		*org = name_nfc(o->organization);
-	int		 rc;
+	int		 rc = 0;
 
 	*line = o->line;
-	rc = store_done(st, store_prep(st,
-	    "INSERT INTO orders (batch_id, ext_id, line, product, organization,"
-	    " sig_hash, vkind, vvalue, auto_renew, att_officer, att_title,"
-	    " add_emails, pay_method, pay_ref, agreement, state, updated,"
-	    " card_flag, reason, message, account_id)"
-	    " VALUES (?,?,?,?,?, ?,?,?,?,?, ?,?,?,?,?, ?,?,?,NULLIF(?, ''),"
-	    " NULLIF(?, ''), (SELECT account_id FROM batch WHERE id = ?1))",
-	    "itittt" "iti" "ttttt" "i" "tii" "tt",
-	    batch_id, o->id, (long long)o->line, o->product,
-	    org, o->sig_hash ? o->sig_hash : "",
-	    (long long)o->vkind, o->vvalue, (long long)o->auto_renew,
-	    o->att_officer, o->att_title, o->additional_emails, o->pay_method,
-	    pan ? NULL : o->pay_ref, (long long)o->agreement, state,
-	    (long long)clock_now(), (long long)pan, ref.reason,
-	    ref.message));
-	free(org);
-	if (rc == -1)
+	memset(&w, 0, sizeof(w));
+	w.in = o;
+	w.organization = org;
+	w.pay_ref = pan ? NULL : o->pay_ref;
+	w.card_flag = pan;
+	w.state = state;
+	w.reason = ref.reason;
+	w.message = ref.message;
+	oid = order_insert(st, batch_id, &w);
+	if (oid == -1) {
+		free(org);
 		return -1;
-	oid = store_last_id(st);
+	}
 	for (i = 0; i < o->nrcpt; i++) {
 		const struct recipient_in *r = &o->rcpt[i];
 		/* Subject names are stored, and so certified, in NFC
@@ -224,32 +208,26 @@ order_store(struct store *st, long long batch_id, const struct order_in *o,
 		char	*cn = name_nfc(r->cn), *gn = name_nfc(r->given_name);
 		char	*sn = name_nfc(r->surname);
 		char	*ps = name_nfc(r->pseudonym);
+		struct rcpt_names n = { cn, gn, sn, ps };
 
 		*line = r->line;
-		rc = store_done(st, store_prep(st,
-		    "INSERT INTO recipient (order_id, idx, cn_type, cn,"
-		    " given_name, surname, pseudonym, email, csr, csr_later,"
-		    " keygen, state, reason, message, account_id)"
-		    " VALUES (?,?,?,?,?, ?,?,?,?,?, ?,?,NULLIF(?, ''),"
-		    " NULLIF(?, ''), (SELECT account_id FROM orders"
-		    " WHERE id = ?1))",
-		    "iiit" "t" "tttt" "i" "tt" "tt", oid, (long long)i,
-		    (long long)r->cn_type, cn, gn, sn, ps, r->email, r->csr,
-		    (long long)r->csr_later, r->keygen, state, ref.reason,
-		    ref.message));
+		rc = rcpt_insert(st, oid, (long long)i, r, &n, &w);
 		free(cn);
 		free(gn);
 		free(sn);
 		free(ps);
 		if (rc == -1)
-			return -1;
+			break;
 	}
+	free(org);
+	if (rc == -1)
+		return -1;
 	if (refused) {
 		*line = ref.line;
 		log_info("batch %lld: order \"%s\" refused at intake: %s: %s",
 		    batch_id, o->id, ref.reason, ref.message);
-		if (store_event(st, "order_state", batch_id, oid, 0, NULL,
-		    S_REJECTED, ref.reason, ref.message) == -1)
+		if (order_refused_at_intake(st, batch_id, oid, ref.reason,
+		    ref.message) == -1)
 			return -1;
 	}
 	return 0;
@@ -271,55 +249,18 @@ on_order(void *arg, const struct order_in *o)
 	return 0;
 }
 
-/*
- * A csrLater recipient's CSR has come (a csrSubmission, or the portal's
- * key generation page): store it and let the next pass evaluate the
- * recipient again.  Caller's transaction.
- */
-int
-recipient_take_csr(struct store *st, long long rid, long long oid,
-    long long bid, const char *csr, const char *source)
-{
-	if (store_done(st, store_prep(st,
-	    "UPDATE recipient SET csr = ?, state = 'new' WHERE id = ?", "ti",
-	    csr, rid)) == -1 ||
-	    store_done(st, store_prep(st,
-	    "UPDATE orders SET state = 'new' WHERE id = ? AND state = ?",
-	    "it", oid, S_WAIT_CSR)) == -1 ||
-	    store_done(st, store_prep(st,
-	    "UPDATE batch SET dirty = 1 WHERE id = ?", "i", bid)) == -1 ||
-	    store_event(st, "csr_received", bid, oid, rid, S_WAIT_CSR,
-	    S_NEW, NULL, source) == -1)
-		return -1;
-	return 0;
-}
-
 /* A CSR for a csrLater recipient of this account, still waiting. */
 static int
 on_csr(void *arg, const struct csr_in *c)
 {
 	struct ingest	*in = arg;
-	long long	 rid = 0, bid = 0, oid = 0;
-	sqlite3_stmt	*q;
+	long long	 rid, bid, oid;
+	int		 got;
 
-	q = store_prep(in->st, "SELECT r.id, o.batch_id, o.id FROM recipient r"
-	    " JOIN orders o ON o.id = r.order_id"
-	    " JOIN batch b ON b.id = o.batch_id"
-	    " WHERE b.account_id = ? AND o.ext_id = ? AND r.email = ?"
-	    " AND r.csr_later = 1 AND r.csr IS NULL"
-	    " AND r.state IN ('new', 'waiting_org', 'waiting_dcv',"
-	    " 'waiting_csr', 'waiting_funds')"
-	    " ORDER BY b.id DESC LIMIT 1", "itt", in->account_id, c->order,
-	    c->email);
-	if (q == NULL)
+	if ((got = csr_waiting_rcpt(in->st, in->account_id, c->order,
+	    c->email, &rid, &bid, &oid)) == -1)
 		return db_failed(in, c->line, "");
-	if (sqlite3_step(q) == SQLITE_ROW) {
-		rid = sqlite3_column_int64(q, 0);
-		bid = sqlite3_column_int64(q, 1);
-		oid = sqlite3_column_int64(q, 2);
-	}
-	store_release(q);
-	if (rid == 0) {
+	if (got == 0) {
 		problems_add(in->pr, c->line, "no recipient %s in order \"%s\" "
 		    "of this account is waiting for a CSR", c->email, c->order);
 		return 0;	/* keep collecting problems */
@@ -469,7 +410,8 @@ out:
 	return rc;
 }
 
-/* Record the outcome of an input (its own transaction). */
+/* Record the outcome of an input (in the caller's transaction): the
+ * id of its last row, or -1. */
 static long long
 record_input(struct store *st, long long account_id, const char *sha,
     const char *name, const char *kind, const char *outcome,
@@ -480,17 +422,8 @@ record_input(struct store *st, long long account_id, const char *sha,
 	if (pr != NULL && pr->n > 0)
 		snprintf(detail, sizeof(detail), "line %d: %s", pr->v[0].line,
 		    pr->v[0].text);
-	if (store_done(st, store_prep(st,
-	    "INSERT INTO input (account_id, sha256, work_name, kind, outcome,"
-	    " batch_id, received) VALUES (?, ?, ?, ?, ?, NULLIF(?, 0), ?)",
-	    "itttti" "i", account_id, sha, name, kind, outcome, batch_id,
-	    (long long)clock_now())) == -1)
-		return -1;
-	if (store_event(st, strcmp(outcome, "accepted") == 0 ?
-	    "input_accepted" : "input_rejected", batch_id, 0, 0, NULL, NULL,
-	    NULL, detail[0] ? detail : name) == -1)
-		return -1;
-	return store_last_id(st);
+	return input_record(st, account_id, sha, name, kind, outcome,
+	    batch_id, detail[0] ? detail : NULL);
 }
 
 /*
@@ -510,7 +443,7 @@ process_file(struct store *st, const struct conf *c,
 	struct stat	 sb;
 	char		 err[256], final[256];
 	int		 wd = -1, fd = -1, rc = -1, ok;
-	long long	 prev_id = 0, iid;
+	long long	 iid;
 
 	memset(&in, 0, sizeof(in));
 	in.st = st;
@@ -560,21 +493,12 @@ process_file(struct store *st, const struct conf *c,
 
 	/* After a crash between commit and move: finish what was decided. */
 	if (recovering) {
-		const char	*outcome = NULL;
-		sqlite3_stmt	*q;
+		struct input_seen	 prev;
 
-		q = store_prep(st, "SELECT id, outcome FROM input WHERE"
-		    " account_id = ? AND sha256 = ? AND work_name = ?"
-		    " ORDER BY id DESC LIMIT 1", "itt", account_id, in.sha, name);
-		if (q != NULL && sqlite3_step(q) == SQLITE_ROW) {
-			prev_id = sqlite3_column_int64(q, 0);
-			outcome = strcmp((const char *)sqlite3_column_text(q, 1),
-			    "accepted") == 0 ? "archive" : "rejected";
-		}
-		store_release(q);
 		/* A refusal is decided again from the bytes. */
-		if (outcome != NULL && strcmp(outcome, "archive") == 0) {
-			rc = finish_move(c, account, name, "archive", prev_id,
+		if (input_last(st, account_id, in.sha, name, &prev) == 1 &&
+		    prev.accepted) {
+			rc = finish_move(c, account, name, "archive", prev.id,
 			    final, sizeof(final));
 			goto out;
 		}
@@ -582,32 +506,24 @@ process_file(struct store *st, const struct conf *c,
 
 	/* The same bytes again: point to the first. */
 	{
-		sqlite3_stmt	*q;
-		int		 dup = 0;
+		struct input_seen	 first;
+		int			 dup;
 
-		q = store_prep(st, "SELECT i.work_name, i.received, b.ext_id"
-		    " FROM input i LEFT JOIN batch b ON b.id = i.batch_id"
-		    " WHERE i.account_id = ? AND i.sha256 = ? AND"
-		    " i.outcome = 'accepted' ORDER BY i.id LIMIT 1", "it",
-		    account_id, in.sha);
-		if (q == NULL)
+		if ((dup = input_accepted_first(st, account_id, in.sha,
+		    &first)) == -1)
 			goto out;
-		if (sqlite3_step(q) == SQLITE_ROW) {
+		if (dup) {
 			char	 when[32];
 
-			time_fmt((time_t)sqlite3_column_int64(q, 1), when,
-			    sizeof(when));
+			time_fmt((time_t)first.received, when, sizeof(when));
 			problems_add(&pr, 0, "same file (SHA-256 %s) as \"%s\" "
 			    "received %s%s%s; not processed twice", in.sha,
-			    (const char *)sqlite3_column_text(q, 0), when,
-			    sqlite3_column_text(q, 2) ? " as batch " : "",
-			    sqlite3_column_text(q, 2) ?
-			    (const char *)sqlite3_column_text(q, 2) : "");
-			dup = 1;
-		}
-		store_release(q);
-		if (dup)
+			    first.work_name, when,
+			    first.batch ? " as batch " : "",
+			    first.batch ? first.batch : "");
+			input_seen_free(&first);
 			goto refuse;
+		}
 	}
 
 	memset(&cb, 0, sizeof(cb));
@@ -633,14 +549,13 @@ process_file(struct store *st, const struct conf *c,
 		goto refuse;
 	}
 	/* The audit copy is on disk before the database says accepted. */
-	if (fsync(fd) == -1 || record_input(st, account_id, in.sha, name,
-	    in.kind == DOC_BATCH ? "batch" : in.kind == DOC_REVOCATION ?
+	if (fsync(fd) == -1 || (iid = record_input(st, account_id, in.sha,
+	    name, in.kind == DOC_BATCH ? "batch" : in.kind == DOC_REVOCATION ?
 	    "revocation" : "csrSubmission", "accepted",
-	    in.batch_id, NULL) == -1 || store_commit(st) == -1) {
+	    in.batch_id, NULL)) == -1 || store_commit(st) == -1) {
 		store_rollback(st);
 		goto out;
 	}
-	iid = store_last_id(st);
 	crash_point("after_parse_commit");
 	log_progress_end(&in.lp, (size_t)in.norders, 1);
 	if (in.kind == DOC_REVOCATION)
@@ -691,58 +606,51 @@ spool_take(struct store *st, const struct conf *c, const struct schema *sch,
 	return process_file(st, c, sch, account, account_id, name, orig, 0);
 }
 
-/* For every account (in name order), apply fn. */
-static int
-each_account(struct store *st, const struct conf *c, const struct schema *sch,
-    int (*fn)(struct store *, const struct conf *, const struct schema *,
-    const char *, long long))
-{
-	sqlite3_stmt	*q;
-	int		 rc = 0;
-
-	q = store_prep(st, "SELECT id, name FROM account ORDER BY name", NULL);
-	if (q == NULL)
-		return -1;
-	while (sqlite3_step(q) == SQLITE_ROW) {
-		char		*name = store_col_text(q, 1);
-		long long	 id = sqlite3_column_int64(q, 0);
-
-		if (fn(st, c, sch, name, id) == -1)
-			rc = -1;
-		free(name);
-	}
-	store_release(q);
-	return rc;
-}
+/* Recovery of every account (in name order): one failed, rc is -1. */
+struct recovery {
+	struct store		*st;
+	const struct conf	*conf;
+	const struct schema	*sch;
+	int			 rc;
+};
 
 static int
-recover_account(struct store *st, const struct conf *c,
-    const struct schema *sch, const char *account, long long account_id)
+recover_account(void *arg, long long account_id, const char *account)
 {
+	struct recovery	*rv = arg;
+	struct store	*st = rv->st;
+	const struct conf *c = rv->conf;
 	DIR		*d;
 	struct dirent	*de;
-	int		 wd, rc = 0;
+	int		 wd;
 
-	if ((wd = spool_open_dir(c, "work", account)) == -1)
-		return -1;
+	if ((wd = spool_open_dir(c, "work", account)) == -1) {
+		rv->rc = -1;
+		return 0;
+	}
 	if ((d = fdopendir(wd)) == NULL) {
 		close(wd);
-		return -1;
+		rv->rc = -1;
+		return 0;
 	}
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
 			continue;
 		log_info("%s/%s: recovering from work/", account, de->d_name);
-		if (process_file(st, c, sch, account, account_id, de->d_name,
-		    NULL, 1) == -1)
-			rc = -1;
+		if (process_file(st, c, rv->sch, account, account_id,
+		    de->d_name, NULL, 1) == -1)
+			rv->rc = -1;
 	}
 	closedir(d);
-	return rc;
+	return 0;
 }
 
 int
 spool_recover(struct store *st, const struct conf *c, const struct schema *sch)
 {
-	return each_account(st, c, sch, recover_account);
+	struct recovery	 rv = { st, c, sch, 0 };
+
+	if (account_each(st, recover_account, &rv) == -1)
+		return -1;
+	return rv.rc;
 }
