@@ -28,7 +28,9 @@
 #include "extern.h"
 #include "cmd.h"
 #include "pipeline.h"
-#include "store.h"
+#include "store_check.h"
+#include "store_list.h"
+#include "store_state.h"
 
 #define CHECK_GROUP	256
 
@@ -64,7 +66,7 @@ on_head(void *arg, const struct batch_head *h)
 {
 	struct dry	*d = arg;
 	const char	*acct = d->want ? d->want : h->account;
-	long long	 n;
+	int		 n;
 
 	d->kind = h->kind;
 	if (d->want != NULL && h->account != NULL &&
@@ -79,15 +81,13 @@ on_head(void *arg, const struct batch_head *h)
 		return -1;
 	}
 	strlcpy_(d->account, acct, sizeof(d->account));
-	if ((d->account_id = store_account_id(d->st, acct)) == -1)
+	if ((d->account_id = account_by_name(d->st, acct)) == -1)
 		return db_problem(d, 0);
 	if (d->account_id == 0) {
 		problems_add(d->pr, 0, "no account \"%s\"", acct);
 		return -1;
 	}
-	if (store_int(d->st, &n, 0, store_prep(d->st, "SELECT COUNT(*) FROM"
-	    " input WHERE account_id = ? AND sha256 = ? AND"
-	    " outcome = 'accepted'", "it", d->account_id, d->sha)) == -1)
+	if ((n = check_file_seen(d->st, d->account_id, d->sha)) == -1)
 		return db_problem(d, 0);
 	if (n > 0) {
 		problems_add(d->pr, 0, "the same file (SHA-256 %s) was already "
@@ -96,23 +96,16 @@ on_head(void *arg, const struct batch_head *h)
 	}
 	if (h->kind != DOC_BATCH)
 		return 0;
-	if (store_int(d->st, &n, 0, store_prep(d->st, "SELECT COUNT(*) FROM"
-	    " batch WHERE account_id = ? AND ext_id = ?", "it", d->account_id,
-	    h->id)) == -1)
+	if ((n = check_batch_seen(d->st, d->account_id, h->id)) == -1)
 		return db_problem(d, 0);
 	if (n > 0) {
 		problems_add(d->pr, 0, "batch id \"%s\" was already submitted; "
 		    "not processed twice", h->id);
 		return -1;
 	}
-	if (store_done(d->st, store_prep(d->st,
-	    "INSERT INTO batch (account_id, ext_id, sha256, file_name,"
-	    " received, created, att_officer, att_title)"
-	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", "ittti" "ttt",
-	    d->account_id, h->id, d->sha, d->name, (long long)clock_now(),
-	    h->created, h->att_officer, h->att_title)) == -1)
+	if ((d->batch_id = check_batch_store(d->st, d->account_id, h,
+	    d->sha, d->name)) == -1)
 		return db_problem(d, 0);
-	d->batch_id = store_last_id(d->st);
 	return 0;
 }
 
@@ -123,7 +116,7 @@ on_order(void *arg, const struct order_in *o)
 	int		 line;
 
 	if (order_store(d->st, d->batch_id, o, &line) == -1) {
-		if (sqlite3_errcode(d->st->db) != SQLITE_CONSTRAINT)
+		if (!check_failed_on_constraint(d->st))
 			return db_problem(d, line);
 		problems_add(d->pr, o->line, "order id \"%s\" appears more than "
 		    "once in the batch", o->id);
@@ -137,31 +130,17 @@ static int
 on_csr(void *arg, const struct csr_in *c)
 {
 	struct dry	*d = arg;
-	sqlite3_stmt	*q;
-	long long	 rid = 0, oid = 0, *nv;
+	long long	 rid, oid, *nv;
 
-	q = store_prep(d->st, "SELECT r.id, o.id FROM recipient r"
-	    " JOIN orders o ON o.id = r.order_id"
-	    " JOIN batch b ON b.id = o.batch_id"
-	    " WHERE b.account_id = ? AND o.ext_id = ? AND r.email = ?"
-	    " AND r.csr_later = 1 AND r.csr IS NULL"
-	    " AND r.state IN ('new', 'waiting_csr')"
-	    " ORDER BY b.id DESC LIMIT 1", "itt", d->account_id, c->order,
-	    c->email);
-	if (q == NULL)
+	if (check_csr_waiting(d->st, d->account_id, c->order, c->email, &rid,
+	    &oid) == -1)
 		return db_problem(d, c->line);
-	if (sqlite3_step(q) == SQLITE_ROW) {
-		rid = sqlite3_column_int64(q, 0);
-		oid = sqlite3_column_int64(q, 1);
-	}
-	store_release(q);
 	if (rid == 0) {
 		problems_add(d->pr, c->line, "no recipient %s in order \"%s\" "
 		    "of this account is waiting for a CSR", c->email, c->order);
 		return 0;
 	}
-	if (store_done(d->st, store_prep(d->st, "UPDATE recipient SET"
-	    " csr = ?, state = 'new' WHERE id = ?", "ti", c->csr, rid)) == -1)
+	if (check_csr_take(d->st, rid, oid, c->csr) == -1)
 		return db_problem(d, c->line);
 	nv = xcalloc(d->ncsr + 1, sizeof(*nv));
 	if (d->ncsr > 0)
@@ -251,30 +230,54 @@ print_order(const struct eval *e)
 static int
 print_refused(struct store *st, const struct order *o)
 {
-	sqlite3_stmt	*q;
+	char		*reason, *message;
 	size_t		 i;
 
-	q = store_prep(st, "SELECT reason, message FROM orders WHERE id = ?",
-	    "i", o->id);
-	if (q == NULL || sqlite3_step(q) != SQLITE_ROW) {
-		store_release(q);
+	if (check_refusal(st, o->id, &reason, &message) == -1)
 		return -1;
-	}
-	print_line("", "order", o->ext_id, S_REJECTED,
-	    (const char *)sqlite3_column_text(q, 0),
-	    (const char *)sqlite3_column_text(q, 1));
-	store_release(q);
+	print_line("", "order", o->ext_id, S_REJECTED, reason, message);
+	free(reason);
+	free(message);
 	for (i = 0; i < o->nr; i++)
 		print_line("  ", "recipient", o->r[i].email, o->r[i].state,
 		    NULL, NULL);
 	return 0;
 }
 
+/*
+ * Keep recipient r's outcome in the transaction.  A move the state
+ * machine refuses is a bug of the stages, which the daemon would hit
+ * too: it is reported, counted in *refused, and not forced.  0 or -1.
+ */
+static int
+keep_outcome(struct store *st, const struct order *o, const struct rcpt *r,
+    int *refused)
+{
+	struct state_move	 m;
+	int			 rc;
+
+	memset(&m, 0, sizeof(m));
+	m.batch = o->batch_id;
+	m.order = o->id;
+	m.rcpt = r->id;
+	m.from = r->state;
+	m.to = r->new_state;
+	m.reason = r->reason;
+	m.message = r->message;
+	if ((rc = check_rcpt_keep(st, &m, r->spki)) == 1) {
+		cli_err("check: order %s, recipient %s: the state machine "
+		    "(SPEC 4) refuses the move %s -> %s; not made", o->ext_id,
+		    r->email, m.from, m.to);
+		(*refused)++;
+	}
+	return rc == -1 ? -1 : 0;
+}
+
 /* Evaluate one order dry and print it; its recipients' outcome is kept
  * in the transaction so later orders see their keys.  0 or -1. */
 static int
 check_order(struct store *st, const struct conf *c, const struct ca *ca,
-    long long id)
+    long long id, int *refused)
 {
 	struct eval	 e;
 	size_t		 i;
@@ -296,9 +299,7 @@ check_order(struct store *st, const struct conf *c, const struct ca *ca,
 		goto out;
 	print_order(&e);
 	for (i = 0; i < e.o->nr; i++)
-		if (store_done(st, store_prep(st, "UPDATE recipient SET"
-		    " state = ?, spki_sha256 = ? WHERE id = ?", "tti",
-		    e.o->r[i].new_state, e.o->r[i].spki, e.o->r[i].id)) == -1)
+		if (keep_outcome(st, e.o, &e.o->r[i], refused) == -1)
 			goto out;
 	rc = 0;
 out:
@@ -308,27 +309,20 @@ out:
 
 static int
 check_batch_orders(struct store *st, const struct conf *c,
-    const struct ca *ca, long long batch_id)
+    const struct ca *ca, long long batch_id, int *refused)
 {
-	sqlite3_stmt	*q;
 	long long	 ids[CHECK_GROUP], last = 0;
-	size_t		 n, i;
+	int		 n, i;
 
 	for (;;) {
-		q = store_prep(st, "SELECT id FROM orders WHERE batch_id = ?"
-		    " AND id > ? ORDER BY id LIMIT ?", "iii", batch_id, last,
-		    (long long)CHECK_GROUP);
-		if (q == NULL)
+		if ((n = check_order_ids(st, batch_id, last, ids,
+		    CHECK_GROUP)) == -1)
 			return -1;
-		n = 0;
-		while (n < CHECK_GROUP && sqlite3_step(q) == SQLITE_ROW)
-			ids[n++] = sqlite3_column_int64(q, 0);
-		store_release(q);
 		if (n == 0)
 			return 0;
 		last = ids[n - 1];
 		for (i = 0; i < n; i++)
-			if (check_order(st, c, ca, ids[i]) == -1)
+			if (check_order(st, c, ca, ids[i], refused) == -1)
 				return -1;
 	}
 }
@@ -346,7 +340,7 @@ cmd_check(struct cmd_env *env, int argc, char **argv)
 	const char	*file = NULL, *base;
 	char		 err[512];
 	size_t		 i;
-	int		 fd = -1, rc = 1, k;
+	int		 fd = -1, rc = 1, k, refused = 0;
 
 	memset(&d, 0, sizeof(d));
 	for (k = 0; k < argc; k++) {
@@ -433,7 +427,8 @@ cmd_check(struct cmd_env *env, int argc, char **argv)
 		    "run: nothing is stored, charged, signed or mailed\n", file,
 		    d.account, d.ncsr, d.ncsr == 1 ? "" : "s");
 	if (d.kind == DOC_BATCH) {
-		if (check_batch_orders(env->st, env->conf, ca, d.batch_id) == -1)
+		if (check_batch_orders(env->st, env->conf, ca, d.batch_id,
+		    &refused) == -1)
 			goto dberr;
 	} else
 		for (i = 0; i < d.ncsr; i++) {
@@ -444,10 +439,13 @@ cmd_check(struct cmd_env *env, int argc, char **argv)
 			    j++)
 				;
 			if (j == i && check_order(env->st, env->conf, ca,
-			    d.csr_orders[i]) == -1)
+			    d.csr_orders[i], &refused) == -1)
 				goto dberr;
 		}
 	rc = 0;
+	if (refused > 0)
+		rc = cli_err("check: the state machine refused %d recipient "
+		    "move%s (see above)", refused, refused == 1 ? "" : "s");
 	goto out;
 dberr:
 	rc = cli_err("check: database error; nothing was changed");

@@ -22,8 +22,8 @@
 
 #include "extern.h"
 #include "cmd.h"
-#include "store.h"
 #include "dcv.h"
+#include "store_list.h"
 
 /*
  * "--json" and at most maxpos positional arguments (*pos NULL when
@@ -74,33 +74,38 @@ json_time(int present, long long t)
 	json_str(buf);
 }
 
+/* What a list's row functions share. */
+struct lister {
+	struct cmd_env	*env;
+	int		 json;
+	int		 n;		/* rows printed */
+	long long	 now;
+};
+
 /*
- * A validation's JSON fields: its state, validated_at (column 5) and
- * valid_until (reuse later), then the method (column 6) under key.
+ * A validation's JSON fields: its state, validated_at and valid_until
+ * (reuse later), then the method under key.
  */
 static void
-json_validation(sqlite3_stmt *q, const char *state, long long reuse,
-    const char *key)
+json_validation(const struct validated *v, const char *state,
+    long long reuse, const char *key)
 {
-	int		 present = sqlite3_column_type(q, 5) != SQLITE_NULL;
-	long long	 at = sqlite3_column_int64(q, 5);
-
 	fputs(", \"state\": ", stdout);
 	json_str(state);
 	fputs(", \"validated_at\": ", stdout);
-	json_time(present, at);
+	json_time(v->present, v->at);
 	fputs(", \"valid_until\": ", stdout);
-	json_time(present, at + reuse);
+	json_time(v->present, v->at + reuse);
 	printf(", \"%s\": ", key);
-	json_str((const char *)sqlite3_column_text(q, 6));
+	json_str(v->method);
 }
 
-/* After the rows of a list: release q, close the JSON document.  The
- * command's exit status. */
+/* After the rows of a list (rc: the walk's): close the JSON document.
+ * The command's exit status. */
 static int
-list_end(sqlite3_stmt *q, int json, const char *cmd)
+list_end(int rc, int json, const char *cmd)
 {
-	if (store_release(q) != SQLITE_OK)
+	if (rc == -1)
 		return cli_err("%s: database error", cmd);
 	if (json)
 		fputs("\n]}\n", stdout);
@@ -109,9 +114,9 @@ list_end(sqlite3_stmt *q, int json, const char *cmd)
 
 /* A text column for a table: control characters shown as '?'. */
 static const char *
-text(sqlite3_stmt *q, int col, char *buf, size_t len)
+text(const char *s, char *buf, size_t len)
 {
-	const unsigned char	*t = sqlite3_column_text(q, col);
+	const unsigned char	*t = (const unsigned char *)s;
 	size_t			 i;
 
 	if (t == NULL)
@@ -128,16 +133,13 @@ text(sqlite3_stmt *q, int col, char *buf, size_t len)
  * one) or "not_validated".
  */
 static const char *
-vstate(sqlite3_stmt *q, int at_col, int open_col, long long reuse,
-    long long now)
+vstate(const struct validated *v, int open, long long reuse, long long now)
 {
-	int	 validated = sqlite3_column_type(q, at_col) != SQLITE_NULL;
-
-	if (validated && now - sqlite3_column_int64(q, at_col) < reuse)
+	if (v->present && now - v->at < reuse)
 		return "valid";
-	if (sqlite3_column_type(q, open_col) != SQLITE_NULL)
+	if (open)
 		return "pending";
-	return validated ? "expired" : "not_validated";
+	return v->present ? "expired" : "not_validated";
 }
 
 /* The VALIDATION column of a table. */
@@ -160,125 +162,122 @@ vtext(const char *state, long long until, const char *open_what,
 		snprintf(buf, len, "not validated");
 }
 
+static int
+account_row(void *arg, const struct account_row *r)
+{
+	struct lister	*l = arg;
+	char		 b1[320], b2[64];
+	long long	 bal;
+
+	if (r == NULL) {
+		if (l->json)
+			fputs("{\"accounts\": [", stdout);
+		else
+			printf("%-4s %-24s %20s %9s %13s\n", "ID", "ACCOUNT",
+			    "BALANCE", "CONTRACTS", "ORGANIZATIONS");
+		return 0;
+	}
+	bal = r->balance;
+	if (!l->json) {
+		snprintf(b2, sizeof(b2), "%s%lld.%02lld %s",
+		    bal < 0 ? "-" : "", llabs(bal) / 100,
+		    llabs(bal) % 100, l->env->conf->currency);
+		printf("%-4lld %-24s %20s %9d %13d\n", r->id,
+		    text(r->name, b1, sizeof(b1)), b2, r->contracts,
+		    r->organizations);
+		return 0;
+	}
+	printf("%s\n {\"id\": %lld, \"name\": ", l->n++ ? "," : "", r->id);
+	json_str(r->name);
+	printf(", \"balance_cents\": %lld, \"currency\": ", bal);
+	json_str(l->env->conf->currency);
+	printf(", \"contracts\": %d, \"organizations\": %d, "
+	    "\"created\": ", r->contracts, r->organizations);
+	json_time(1, r->created);
+	putchar('}');
+	return 0;
+}
+
 int
 cmd_account_list(struct cmd_env *env, int argc, char **argv)
 {
 	static const char usage[] = "account list [--json]";
-	sqlite3_stmt	*q;
+	struct lister	 l = { env, 0, 0, 0 };
 	const char	*pos[1];
-	char		 b1[320], b2[64];
-	long long	 bal;
-	int		 json, n = 0;
 
-	if (list_args(argc, argv, 0, pos, &json, usage) == -1)
+	if (list_args(argc, argv, 0, pos, &l.json, usage) == -1)
 		return 1;
-	if ((q = store_prep(env->st, "SELECT a.id, a.name, a.balance,"
-	    " (SELECT count(*) FROM contract c WHERE c.account_id = a.id),"
-	    " (SELECT count(*) FROM organization o WHERE o.account_id = a.id),"
-	    " a.created FROM account a ORDER BY a.name", NULL)) == NULL)
-		return cli_err("account list: database error");
-	if (json)
-		fputs("{\"accounts\": [", stdout);
-	else
-		printf("%-4s %-24s %20s %9s %13s\n", "ID", "ACCOUNT",
-		    "BALANCE", "CONTRACTS", "ORGANIZATIONS");
-	while (sqlite3_step(q) == SQLITE_ROW) {
-		bal = sqlite3_column_int64(q, 2);
-		if (!json) {
-			snprintf(b2, sizeof(b2), "%s%lld.%02lld %s",
-			    bal < 0 ? "-" : "", llabs(bal) / 100,
-			    llabs(bal) % 100, env->conf->currency);
-			printf("%-4lld %-24s %20s %9d %13d\n",
-			    (long long)sqlite3_column_int64(q, 0),
-			    text(q, 1, b1, sizeof(b1)), b2,
-			    sqlite3_column_int(q, 3), sqlite3_column_int(q, 4));
-			continue;
-		}
-		printf("%s\n {\"id\": %lld, \"name\": ", n++ ? "," : "",
-		    (long long)sqlite3_column_int64(q, 0));
-		json_str((const char *)sqlite3_column_text(q, 1));
-		printf(", \"balance_cents\": %lld, \"currency\": ", bal);
-		json_str(env->conf->currency);
-		printf(", \"contracts\": %d, \"organizations\": %d, "
-		    "\"created\": ", sqlite3_column_int(q, 3),
-		    sqlite3_column_int(q, 4));
-		json_time(1, sqlite3_column_int64(q, 5));
+	return list_end(account_list(env->st, account_row, &l), l.json,
+	    "account list");
+}
+
+static int
+org_row(void *arg, const struct org_row *r)
+{
+	struct lister	*l = arg;
+	const char	*state;
+	char		 b1[320], b2[320], b3[320], b4[320], v[128];
+
+	if (r == NULL) {
+		if (l->json) {
+			fputs("{\"as_of\": ", stdout);
+			json_time(1, l->now);
+			fputs(", \"organizations\": [", stdout);
+		} else
+			printf("%-4s %-16s %-24s %-7s %-22s %s\n", "ID",
+			    "ACCOUNT", "ORGANIZATION", "COUNTRY", "ORG-ID",
+			    "VALIDATION");
+		return 0;
+	}
+	state = vstate(&r->v, r->request != 0, ORG_REUSE, l->now);
+	if (!l->json) {
+		snprintf(b4, sizeof(b4), "request %lld", r->request);
+		vtext(state, r->v.at + ORG_REUSE, b4, r->request_expires, v,
+		    sizeof(v));
+		printf("%-4lld %-16s %-24s %-7s %-22s %s\n", r->id,
+		    text(r->account, b1, sizeof(b1)),
+		    text(r->name, b2, sizeof(b2)),
+		    text(r->country, b3, sizeof(b3)),
+		    text(r->org_identifier, b4, sizeof(b4)), v);
+		return 0;
+	}
+	printf("%s\n {\"id\": %lld, \"account\": ", l->n++ ? "," : "", r->id);
+	json_str(r->account);
+	fputs(", \"name\": ", stdout);
+	json_str(r->name);
+	fputs(", \"country\": ", stdout);
+	json_str(r->country);
+	fputs(", \"org_identifier\": ", stdout);
+	json_str(r->org_identifier);
+	json_validation(&r->v, state, ORG_REUSE, "validation_method");
+	fputs(", \"request\": ", stdout);
+	if (r->request == 0)
+		fputs("null", stdout);
+	else {
+		printf("{\"id\": %lld, \"open_until\": ", r->request);
+		json_time(1, r->request_expires);
 		putchar('}');
 	}
-	return list_end(q, json, "account list");
+	putchar('}');
+	return 0;
 }
 
 int
 cmd_org_list(struct cmd_env *env, int argc, char **argv)
 {
 	static const char usage[] = "org list [ACCOUNT] [--json]";
-	sqlite3_stmt	*q;
-	const char	*pos[1], *state;
-	char		 b1[320], b2[320], b3[320], b4[320], v[128];
-	long long	 aid = 0, now = clock_now(), at;
-	int		 json, n = 0;
+	struct lister	 l = { env, 0, 0, clock_now() };
+	const char	*pos[1];
+	long long	 aid = 0;
 
-	if (list_args(argc, argv, 1, pos, &json, usage) == -1)
+	if (list_args(argc, argv, 1, pos, &l.json, usage) == -1)
 		return 1;
 	if (pos[0] != NULL &&
-	    (aid = store_account_id(env->st, pos[0])) <= 0)
+	    (aid = account_by_name(env->st, pos[0])) <= 0)
 		return cli_err(aid == 0 ? "org list: no account \"%s\"" :
 		    "org list: database error (account \"%s\")", pos[0]);
-	if ((q = store_prep(env->st, "SELECT o.id, a.name, o.name, o.country,"
-	    " o.org_identifier, o.validated_at, o.validation_method,"
-	    " (SELECT r.id FROM org_request r WHERE r.org_id = o.id AND"
-	    "  r.state = 'open' AND r.expires > ?1 ORDER BY r.id DESC LIMIT 1),"
-	    " (SELECT r.expires FROM org_request r WHERE r.org_id = o.id AND"
-	    "  r.state = 'open' AND r.expires > ?1 ORDER BY r.id DESC LIMIT 1)"
-	    " FROM organization o JOIN account a ON a.id = o.account_id"
-	    " WHERE ?2 = 0 OR a.id = ?2 ORDER BY a.name, o.id", "ii", now,
-	    aid)) == NULL)
-		return cli_err("org list: database error");
-	if (json) {
-		fputs("{\"as_of\": ", stdout);
-		json_time(1, now);
-		fputs(", \"organizations\": [", stdout);
-	} else
-		printf("%-4s %-16s %-24s %-7s %-22s %s\n", "ID", "ACCOUNT",
-		    "ORGANIZATION", "COUNTRY", "ORG-ID", "VALIDATION");
-	while (sqlite3_step(q) == SQLITE_ROW) {
-		state = vstate(q, 5, 7, ORG_REUSE, now);
-		at = sqlite3_column_int64(q, 5);
-		if (!json) {
-			snprintf(b4, sizeof(b4), "request %lld",
-			    (long long)sqlite3_column_int64(q, 7));
-			vtext(state, at + ORG_REUSE, b4,
-			    sqlite3_column_int64(q, 8), v, sizeof(v));
-			printf("%-4lld %-16s %-24s %-7s %-22s %s\n",
-			    (long long)sqlite3_column_int64(q, 0),
-			    text(q, 1, b1, sizeof(b1)),
-			    text(q, 2, b2, sizeof(b2)),
-			    text(q, 3, b3, sizeof(b3)),
-			    text(q, 4, b4, sizeof(b4)), v);
-			continue;
-		}
-		printf("%s\n {\"id\": %lld, \"account\": ", n++ ? "," : "",
-		    (long long)sqlite3_column_int64(q, 0));
-		json_str((const char *)sqlite3_column_text(q, 1));
-		fputs(", \"name\": ", stdout);
-		json_str((const char *)sqlite3_column_text(q, 2));
-		fputs(", \"country\": ", stdout);
-		json_str((const char *)sqlite3_column_text(q, 3));
-		fputs(", \"org_identifier\": ", stdout);
-		json_str((const char *)sqlite3_column_text(q, 4));
-		json_validation(q, state, ORG_REUSE, "validation_method");
-		fputs(", \"request\": ", stdout);
-		if (sqlite3_column_type(q, 7) == SQLITE_NULL)
-			fputs("null", stdout);
-		else {
-			printf("{\"id\": %lld, \"open_until\": ",
-			    (long long)sqlite3_column_int64(q, 7));
-			json_time(1, sqlite3_column_int64(q, 8));
-			putchar('}');
-		}
-		putchar('}');
-	}
-	return list_end(q, json, "org list");
+	return list_end(org_list(env->st, l.now, aid, org_row, &l), l.json,
+	    "org list");
 }
 
 /* domain list's ORG|ACCOUNT: a number names an organization if one has
@@ -288,7 +287,7 @@ domain_scope(struct cmd_env *env, const char *arg, long long *org,
     long long *acct)
 {
 	char		*end;
-	long long	 n = 0;
+	int		 n = 0;
 
 	*org = *acct = 0;
 	if (arg == NULL)
@@ -298,9 +297,7 @@ domain_scope(struct cmd_env *env, const char *arg, long long *org,
 		*org = strtoll(arg, &end, 10);
 		if (errno != 0 || *end != '\0')
 			*org = 0;
-		else if (store_int(env->st, &n, 0, store_prep(env->st,
-		    "SELECT count(*) FROM organization WHERE id = ?", "i",
-		    *org)) == -1) {
+		else if ((n = org_exists(env->st, *org)) == -1) {
 			cli_err("domain list: database error");
 			return -1;
 		}
@@ -308,7 +305,7 @@ domain_scope(struct cmd_env *env, const char *arg, long long *org,
 			return 0;
 		*org = 0;
 	}
-	if ((*acct = store_account_id(env->st, arg)) == -1) {
+	if ((*acct = account_by_name(env->st, arg)) == -1) {
 		cli_err("domain list: database error");
 		return -1;
 	}
@@ -319,85 +316,94 @@ domain_scope(struct cmd_env *env, const char *arg, long long *org,
 	return 0;
 }
 
+static int
+domain_row(void *arg, const struct domain_row *r)
+{
+	struct lister	*l = arg;
+	const char	*state;
+	char		 b1[320], b2[320], b3[320], v[128];
+	char		 what[sizeof(b1) + sizeof(" DCV")];
+
+	if (r == NULL) {
+		if (l->json) {
+			fputs("{\"as_of\": ", stdout);
+			json_time(1, l->now);
+			fputs(", \"domains\": [", stdout);
+		} else
+			printf("%-4s %-32s %-4s %-24s %-16s %s\n", "ID",
+			    "DOMAIN", "ORG", "ORGANIZATION", "ACCOUNT",
+			    "VALIDATION");
+		return 0;
+	}
+	state = vstate(&r->v, r->dcv_method != NULL, DOMAIN_REUSE, l->now);
+	if (!l->json) {
+		snprintf(what, sizeof(what), "%s DCV",
+		    text(r->dcv_method, b1, sizeof(b1)));
+		vtext(state, r->v.at + DOMAIN_REUSE, what, r->dcv_expires, v,
+		    sizeof(v));
+		printf("%-4lld %-32s %-4lld %-24s %-16s %s\n", r->id,
+		    text(r->name, b1, sizeof(b1)), r->org_id,
+		    text(r->org_name, b2, sizeof(b2)),
+		    text(r->account, b3, sizeof(b3)), v);
+		return 0;
+	}
+	printf("%s\n {\"id\": %lld, \"name\": ", l->n++ ? "," : "", r->id);
+	json_str(r->name);
+	printf(", \"org_id\": %lld, \"organization\": ", r->org_id);
+	json_str(r->org_name);
+	fputs(", \"account\": ", stdout);
+	json_str(r->account);
+	json_validation(&r->v, state, DOMAIN_REUSE, "method");
+	fputs(", \"dcv\": ", stdout);
+	if (r->dcv_method == NULL)
+		fputs("null", stdout);
+	else {
+		fputs("{\"method\": ", stdout);
+		json_str(r->dcv_method);
+		fputs(", \"open_until\": ", stdout);
+		json_time(1, r->dcv_expires);
+		putchar('}');
+	}
+	putchar('}');
+	return 0;
+}
+
 int
 cmd_domain_list(struct cmd_env *env, int argc, char **argv)
 {
 	static const char usage[] = "domain list [ORG|ACCOUNT] [--json]";
-	sqlite3_stmt	*q;
-	const char	*pos[1], *state;
-	char		 b1[320], b2[320], b3[320], b4[320], v[128];
-	long long	 org, acct, now = clock_now(), at;
-	int		 json, n = 0;
+	struct lister	 l = { env, 0, 0, clock_now() };
+	const char	*pos[1];
+	long long	 org, acct;
 
-	if (list_args(argc, argv, 1, pos, &json, usage) == -1)
+	if (list_args(argc, argv, 1, pos, &l.json, usage) == -1)
 		return 1;
 	if (domain_scope(env, pos[0], &org, &acct) == -1)
 		return 1;
-	if ((q = store_prep(env->st, "SELECT d.id, d.name, o.id, o.name,"
-	    " a.name, d.validated_at, d.method,"
-	    " (SELECT v.method FROM dcv v WHERE v.domain_id = d.id AND"
-	    "  v.state = 'open' AND v.expires > ?1 ORDER BY v.id DESC LIMIT 1),"
-	    " (SELECT v.expires FROM dcv v WHERE v.domain_id = d.id AND"
-	    "  v.state = 'open' AND v.expires > ?1 ORDER BY v.id DESC LIMIT 1)"
-	    " FROM domain d JOIN organization o ON o.id = d.org_id"
-	    " JOIN account a ON a.id = o.account_id"
-	    " WHERE (?2 = 0 OR o.id = ?2) AND (?3 = 0 OR a.id = ?3)"
-	    " ORDER BY a.name, o.id, d.name", "iii", now, org, acct)) == NULL)
-		return cli_err("domain list: database error");
-	if (json) {
-		fputs("{\"as_of\": ", stdout);
-		json_time(1, now);
-		fputs(", \"domains\": [", stdout);
-	} else
-		printf("%-4s %-32s %-4s %-24s %-16s %s\n", "ID", "DOMAIN", "ORG",
-		    "ORGANIZATION", "ACCOUNT", "VALIDATION");
-	while (sqlite3_step(q) == SQLITE_ROW) {
-		state = vstate(q, 5, 7, DOMAIN_REUSE, now);
-		at = sqlite3_column_int64(q, 5);
-		if (!json) {
-			snprintf(b4, sizeof(b4), "%s DCV",
-			    text(q, 7, b1, sizeof(b1)));
-			vtext(state, at + DOMAIN_REUSE, b4,
-			    sqlite3_column_int64(q, 8), v, sizeof(v));
-			printf("%-4lld %-32s %-4lld %-24s %-16s %s\n",
-			    (long long)sqlite3_column_int64(q, 0),
-			    text(q, 1, b1, sizeof(b1)),
-			    (long long)sqlite3_column_int64(q, 2),
-			    text(q, 3, b2, sizeof(b2)),
-			    text(q, 4, b3, sizeof(b3)), v);
-			continue;
-		}
-		printf("%s\n {\"id\": %lld, \"name\": ", n++ ? "," : "",
-		    (long long)sqlite3_column_int64(q, 0));
-		json_str((const char *)sqlite3_column_text(q, 1));
-		printf(", \"org_id\": %lld, \"organization\": ",
-		    (long long)sqlite3_column_int64(q, 2));
-		json_str((const char *)sqlite3_column_text(q, 3));
-		fputs(", \"account\": ", stdout);
-		json_str((const char *)sqlite3_column_text(q, 4));
-		json_validation(q, state, DOMAIN_REUSE, "method");
-		fputs(", \"dcv\": ", stdout);
-		if (sqlite3_column_type(q, 7) == SQLITE_NULL)
-			fputs("null", stdout);
-		else {
-			fputs("{\"method\": ", stdout);
-			json_str((const char *)sqlite3_column_text(q, 7));
-			fputs(", \"open_until\": ", stdout);
-			json_time(1, sqlite3_column_int64(q, 8));
-			putchar('}');
-		}
-		putchar('}');
-	}
-	return list_end(q, json, "domain list");
+	return list_end(domain_list(env->st, l.now, org, acct, domain_row,
+	    &l), l.json, "domain list");
+}
+
+static int
+lapse_row(void *arg, const struct lapse_row *r)
+{
+	char	 va[32], lapse[32];
+
+	if (r == NULL)
+		return 0;
+	time_fmt((time_t)r->at, va, sizeof(va));
+	time_fmt((time_t)r->lapse, lapse, sizeof(lapse));
+	printf("%s\t%s\t%s\t%s\t%s\t%s\n", r->kind, r->account, r->org,
+	    r->domain, va, lapse);
+	return 0;
 }
 
 int
 cmd_validations(struct cmd_env *env, int argc, char **argv)
 {
 	static const char usage[] = "validations --expiring DAYS";
-	sqlite3_stmt	*q;
 	const char	*d = NULL;
-	char		 va[32], lapse[32], *end;
+	char		*end;
 	long long	 days, now = clock_now();
 
 	if (argc == 2 && strcmp(argv[0], "--expiring") == 0)
@@ -414,32 +420,8 @@ cmd_validations(struct cmd_env *env, int argc, char **argv)
 		    "of days (0-36500)", d);
 
 	/* Lapse: validated_at + reuse period (S/MIME BR 4.2.1). */
-	q = store_prep(env->st, "SELECT kind, account, org, domain, at, lapse"
-	    " FROM ("
-	    " SELECT 'organization' AS kind, a.name AS account, o.name AS org,"
-	    "  '-' AS domain, o.validated_at AS at, o.validated_at + ? AS lapse"
-	    "  FROM organization o JOIN account a ON a.id = o.account_id"
-	    "  WHERE o.validated_at IS NOT NULL"
-	    " UNION ALL"
-	    " SELECT 'domain', a.name, o.name, d.name, d.validated_at,"
-	    "  d.validated_at + ?"
-	    "  FROM domain d JOIN organization o ON o.id = d.org_id"
-	    "  JOIN account a ON a.id = o.account_id"
-	    "  WHERE d.validated_at IS NOT NULL)"
-	    " WHERE lapse > ? AND lapse <= ?"
-	    " ORDER BY lapse, kind, account, org, domain", "iiii", ORG_REUSE,
-	    DOMAIN_REUSE, now, now + days * DAY);
-	if (q == NULL)
-		return cli_err("validations: database error");
-	while (sqlite3_step(q) == SQLITE_ROW) {
-		time_fmt((time_t)sqlite3_column_int64(q, 4), va, sizeof(va));
-		time_fmt((time_t)sqlite3_column_int64(q, 5), lapse,
-		    sizeof(lapse));
-		printf("%s\t%s\t%s\t%s\t%s\t%s\n", sqlite3_column_text(q, 0),
-		    sqlite3_column_text(q, 1), sqlite3_column_text(q, 2),
-		    sqlite3_column_text(q, 3), va, lapse);
-	}
-	if (store_release(q) != SQLITE_OK)
+	if (validations_lapsing(env->st, ORG_REUSE, DOMAIN_REUSE, now,
+	    now + days * DAY, lapse_row, NULL) == -1)
 		return cli_err("validations: database error");
 	return 0;
 }

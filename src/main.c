@@ -16,8 +16,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
 #include "extern.h"
 #include "ca_ceremony.h"
 #include "p11.h"
@@ -27,7 +25,7 @@
 #include "issuer.h"
 #include "keyproc.h"
 #include "pipeline.h"
-#include "store.h"
+#include "store_list.h"
 
 static int
 has_help(int argc, char **argv)
@@ -170,61 +168,60 @@ out:
 
 /* ---- status ---- */
 
+static int
+stuck_row(void *arg, const struct stuck_row *r)
+{
+	char	 since[32];
+
+	if (r == NULL)
+		return 0;
+	time_fmt((time_t)r->since, since, sizeof(since));
+	printf("stuck %s %s %s %s %s since %s: %s\n", r->account, r->batch,
+	    r->order, r->email, r->stuck, since, r->detail);
+	return 0;
+}
+
 /* Certificates whose message could not be published (report.c), of
  * every batch or of the batch or order named by id; how many. */
 static int
 status_stuck(struct cmd_env *env, const char *id)
 {
-	sqlite3_stmt	*q;
-	char		 since[32];
-	int		 n = 0;
+	return certs_stuck(env->st, id, stuck_row, NULL);
+}
 
-	q = store_prep(env->st, "SELECT a.name, b.ext_id, o.ext_id, r.email,"
-	    " c.stuck, c.stuck_since, COALESCE(c.stuck_detail, '')"
-	    " FROM certificate c JOIN recipient r ON r.id = c.recipient_id"
-	    " JOIN orders o ON o.id = r.order_id JOIN batch b ON"
-	    " b.id = o.batch_id JOIN account a ON a.id = b.account_id"
-	    " WHERE c.stuck IS NOT NULL AND c.mailed = 0 AND (?1 IS NULL OR"
-	    " b.ext_id = ?1 OR o.ext_id = ?1) ORDER BY c.id", "t", id);
-	if (q == NULL)
-		return -1;
-	while (sqlite3_step(q) == SQLITE_ROW) {
-		time_fmt((time_t)sqlite3_column_int64(q, 5), since,
-		    sizeof(since));
-		printf("stuck %s %s %s %s %s since %s: %s\n",
-		    sqlite3_column_text(q, 0), sqlite3_column_text(q, 1),
-		    sqlite3_column_text(q, 2), sqlite3_column_text(q, 3),
-		    sqlite3_column_text(q, 4), since,
-		    sqlite3_column_text(q, 6));
-		n++;
-	}
-	store_release(q);
-	return n;
+static int
+batch_state_row(void *arg, const struct batch_state_row *r)
+{
+	if (r == NULL)
+		printf("%-16s %-32s %-14s %s\n", "ACCOUNT", "BATCH", "STATE",
+		    "ORDERS");
+	else
+		printf("%-16s %-32s %-14s %d\n", r->account, r->batch,
+		    r->state, r->orders);
+	return 0;
+}
+
+static int
+status_row(void *arg, const struct status_row *r)
+{
+	if (r != NULL)
+		printf("%s %s %s %s %s %s %s %s %s\n", r->account, r->batch,
+		    r->order, r->order_state, r->order_reason, r->email,
+		    r->rcpt_state, r->rcpt_reason, r->serial);
+	return 0;
 }
 
 static int
 cmd_status(struct cmd_env *env, int argc, char **argv)
 {
-	sqlite3_stmt	*q;
 	struct buf	 b = { 0 };
 	int		 n = 0;
 
 	if (argc > 1)
 		return cli_err("usage: certspool status [BATCH-ID|ORDER-ID]");
 	if (argc == 0) {
-		q = store_prep(env->st, "SELECT a.name, b.ext_id, o.state,"
-		    " count(*) FROM orders o JOIN batch b ON b.id = o.batch_id"
-		    " JOIN account a ON a.id = b.account_id"
-		    " GROUP BY b.id, o.state ORDER BY b.id, o.state", NULL);
-		if (q == NULL)
+		if (status_batches(env->st, batch_state_row, NULL) == -1)
 			return cli_err("status: database error");
-		printf("%-16s %-32s %-14s %s\n", "ACCOUNT", "BATCH", "STATE",
-		    "ORDERS");
-		while (sqlite3_step(q) == SQLITE_ROW)
-			printf("%-16s %-32s %-14s %d\n",
-			    sqlite3_column_text(q, 0), sqlite3_column_text(q, 1),
-			    sqlite3_column_text(q, 2), sqlite3_column_int(q, 3));
-		store_release(q);
 		/* Batches there are never read: say so (intake.c). */
 		if ((n = spool_unknown_dirs(env->st, env->conf, &b)) > 0)
 			printf("inbound directories without an account: %d "
@@ -235,27 +232,8 @@ cmd_status(struct cmd_env *env, int argc, char **argv)
 			return cli_err("status: database error");
 		return 0;
 	}
-	q = store_prep(env->st, "SELECT a.name, b.ext_id, o.ext_id, o.state,"
-	    " COALESCE(o.reason, ''), r.email, r.state, COALESCE(r.reason, ''),"
-	    " COALESCE(c.serial, '') FROM orders o"
-	    " JOIN batch b ON b.id = o.batch_id"
-	    " JOIN account a ON a.id = b.account_id"
-	    " JOIN recipient r ON r.order_id = o.id"
-	    " LEFT JOIN certificate c ON c.recipient_id = r.id AND"
-	    " c.state = 'issued'"
-	    " WHERE b.ext_id = ?1 OR o.ext_id = ?1 ORDER BY o.id, r.idx", "t",
-	    argv[0]);
-	if (q == NULL)
+	if ((n = status_recipients(env->st, argv[0], status_row, NULL)) == -1)
 		return cli_err("status: database error");
-	while (sqlite3_step(q) == SQLITE_ROW) {
-		printf("%s %s %s %s %s %s %s %s %s\n", sqlite3_column_text(q, 0),
-		    sqlite3_column_text(q, 1), sqlite3_column_text(q, 2),
-		    sqlite3_column_text(q, 3), sqlite3_column_text(q, 4),
-		    sqlite3_column_text(q, 5), sqlite3_column_text(q, 6),
-		    sqlite3_column_text(q, 7), sqlite3_column_text(q, 8));
-		n++;
-	}
-	store_release(q);
 	if (n == 0)
 		return cli_err("status: no batch or order \"%s\"", argv[0]);
 	if (status_stuck(env, argv[0]) == -1 ||
