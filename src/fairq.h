@@ -8,6 +8,8 @@
 #ifndef CERTSPOOL_FAIRQ_H
 #define CERTSPOOL_FAIRQ_H
 
+#include "store_order.h"
+
 struct store;
 
 #define SLICE_MS	500	/* a phase's share of a pass */
@@ -31,17 +33,6 @@ void	 slice_begin(struct slice *, int fd1, int fd2, int hurry);
 void	 slice_phase(struct slice *);
 /* Is the current phase's share used up?  NULL: never. */
 int	 slice_over(struct slice *);
-
-/* The states of an open order (to evaluate), as SQL: the WHERE of the
- * orders_open index, which a query must repeat to be answered by it. */
-#define FAIRQ_OPEN_STATES \
-	"('new', 'waiting_org', 'waiting_dcv', 'waiting_csr', 'waiting_funds')"
-
-/* Which work an account has waiting. */
-enum fairq_kind {
-	FAIRQ_OPEN_ORDERS,	/* orders to evaluate (orders_open) */
-	FAIRQ_APPROVED		/* recipients to sign (recipient_approved) */
-};
 
 /*
  * The accounts with work of that kind, in *ids (*n of them, free()), in

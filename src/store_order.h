@@ -13,7 +13,16 @@
 #ifndef CERTSPOOL_STORE_ORDER_H
 #define CERTSPOOL_STORE_ORDER_H
 
-#include "fairq.h"
+/* The states of an open order (to evaluate), as SQL: the WHERE of the
+ * orders_open index, which a query must repeat to be answered by it. */
+#define FAIRQ_OPEN_STATES \
+	"('new', 'waiting_org', 'waiting_dcv', 'waiting_csr', 'waiting_funds')"
+
+/* Which work an account has waiting. */
+enum fairq_kind {
+	FAIRQ_OPEN_ORDERS,	/* orders to evaluate (orders_open) */
+	FAIRQ_APPROVED		/* recipients to sign (recipient_approved) */
+};
 
 struct store;
 struct order;
