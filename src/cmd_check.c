@@ -14,7 +14,10 @@
  * "issued" means the order passed every stage and would be signed in
  * the same pass.  Nothing is charged, signed, stored, written or mailed.
  * Failure policy: a file the spool would refuse is listed with its
- * problems and exit 1; a store error rolls back and says so.
+ * problems and exit 1; a store error rolls back and says so.  The
+ * recipients' states move through rcpt_move() (store_state.h) as the
+ * daemon's do; a move the state machine refuses is reported and not
+ * made (exit 1).
  */
 #include <sys/stat.h>
 

@@ -297,7 +297,7 @@ domain_scope(struct cmd_env *env, const char *arg, long long *org,
 		*org = strtoll(arg, &end, 10);
 		if (errno != 0 || *end != '\0')
 			*org = 0;
-		else if ((n = org_exists(env->st, *org)) == -1) {
+		else if ((n = org_id_exists(env->st, *org)) == -1) {
 			cli_err("domain list: database error");
 			return -1;
 		}

@@ -46,7 +46,7 @@ account_by_name(struct store *st, const char *name)
 }
 
 int
-org_exists(struct store *st, long long id)
+org_id_exists(struct store *st, long long id)
 {
 	long long	 n = 0;
 
