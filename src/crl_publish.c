@@ -31,6 +31,9 @@
  * Publishers (the daemon's pass, `certspool crl`) take turns: an
  * exclusive flock(2) on crl_dir.
  *
+ * The shards' state, the numbers and the issuers' crl_ended are read and
+ * written through store_crl.h.
+ *
  * Failure policy: a shard that cannot be published is logged and stays
  * dirty (or due); the next pass tries again with a new number.  One
  * failing shard does not stop the others.

@@ -15,6 +15,7 @@
  * Each issuer has its own CRL URL template and caIssuers URL: issuer 1
  * the config's crl_url and aia_ca_issuers_url, issuer N > 1 the same
  * with "-N" before the extension of the last path segment (issuer_url).
+ * The table is read and written through store_issuer.h.
  *
  * Failure policy: a table or file that does not fit (no current issuer,
  * ca_dir's certificate that is no issuer's, an unreadable issuer-N) is a

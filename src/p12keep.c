@@ -10,7 +10,8 @@
  * pickup link answers 410.
  * Work goes in chunks of P12KEEP_CHUNK certificates per transaction,
  * found through the partial index certificate_p12_kept, so a large
- * backlog never holds the database for long.
+ * backlog never holds the database for long (the queries:
+ * store_issuer.h).
  * Failure policy: a database error rolls the chunk back and is returned
  * (the pass logs it); what was not purged is purged by a later pass.
  */
