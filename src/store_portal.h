@@ -22,7 +22,8 @@ struct portal_tok {
 
 /* ---- tokens ---- */
 /* Store a token by its SHA-256 (hex) for recipient (and certificate, or
- * 0), valid from created to expires: its row id, or -1. */
+ * 0), valid from created to expires: its row id, or -1.  Caller's
+ * transaction. */
 long long portal_token_add(struct store *, const char *kind,
 	    const char *hash, long long recipient_id, long long certificate_id,
 	    long long created, long long expires);
@@ -30,10 +31,11 @@ long long portal_token_add(struct store *, const char *kind,
 int	 portal_token_by_hash(struct store *, const char *kind,
 	    const char *hash, struct portal_tok *t);
 /* Mark pickup token id used at now from peer (the client's address):
- * 0 or -1. */
+ * 0 or -1.  Caller's transaction (the pickup's). */
 int	 pickup_token_use(struct store *, long long id, long long now,
 	    const char *peer);
-/* The same for keygen token id, only if it is not used yet: 0 or -1. */
+/* The same for keygen token id, only if it is not used yet: 0 or -1.
+ * Caller's transaction (the one that takes the CSR). */
 int	 keygen_token_use(struct store *, long long id, long long now,
 	    const char *peer);
 
@@ -54,7 +56,8 @@ void	 pickup_free(struct pickup *);
  * it is no longer held, -1. */
 int	 pickup_p12(struct store *, long long cid, unsigned char **p12,
 	    size_t *len);
-/* Erase certificate cid's PKCS#12 and its password, now: 0 or -1. */
+/* Erase certificate cid's PKCS#12 and its password, now: 0 or -1.
+ * Caller's transaction (the pickup's). */
 int	 pickup_p12_erase(struct store *, long long cid, long long now);
 
 /* ---- keygen: the recipient of a keygen token ---- */
@@ -74,7 +77,7 @@ int	 keygen_issued_der(struct store *, long long rid, unsigned char **der,
 
 /* ---- the web server ---- */
 /* After a page: 1 if it left a transaction open, which is rolled back
- * here; 0 if none was open. */
+ * here (a transaction boundary: it ends the page's); 0 if none was. */
 int	 portal_tx_left_open(struct store *);
 
 #endif
