@@ -1,6 +1,6 @@
 /*
  * stage_payment.c: SPEC 3.7 — payment.  Every order is quoted from the
- * config's price table (billing_quote, from stage_agreement).  The
+ * config's price table (billing_quote in stage.c, from stage_agreement).  The
  * order-level stage decides how the order pays: the method it names, or
  * the account's contract in force, or else its balance; an unknown or
  * ended contract or a missing card token rejects the order.  A card
@@ -25,63 +25,8 @@
 
 #include "extern.h"
 #include "billing.h"
-#include "pipeline.h"
+#include "stage.h"
 #include "store.h"
-
-int
-billing_quote(struct eval *e)
-{
-	struct order	*o = e->o;
-	time_t		 now = clock_now(), end;
-	long long	 unit;
-	long		 n;
-	char		*ep;
-
-	o->pay_years = 1;
-	switch (o->vkind) {
-	case VALID_YEARS:
-		n = strtol(o->vvalue ? o->vvalue : "", &ep, 10);
-		if (*ep == '\0' && n >= 1 && n <= PRICE_YEARS)
-			o->pay_years = (int)n;
-		break;
-	case VALID_DAYS:
-		n = strtol(o->vvalue ? o->vvalue : "", &ep, 10);
-		if (*ep == '\0' && n >= 1 && n <= 100000)
-			o->pay_years = coverage_years((time_t)n * 86400);
-		break;
-	case VALID_NOTAFTER:
-		if (o->vvalue != NULL && time_parse(o->vvalue, &end) == 0 &&
-		    end + 86399 > now)
-			o->pay_years = coverage_years(end + 86400 - now);
-		break;
-	default:
-		break;
-	}
-	if ((unit = price_of(e->conf, o->product, o->pay_years)) < 0)
-		unit = 0;	/* unknown product: refused by stage_terms */
-	o->pay_unit = unit;
-	if (e->dry_run)
-		return 0;
-	return store_done(e->st, store_prep(e->st, "UPDATE orders SET"
-	    " price = ?, unit_price = ?, cov_years = ? WHERE id = ?", "iiii",
-	    unit * (long long)o->nr, unit, (long long)o->pay_years, o->id));
-}
-
-int
-billing_screened(struct eval *e)
-{
-	long long	 flag;
-
-	if (store_int(e->st, &flag, 0, store_prep(e->st, "SELECT card_flag"
-	    " FROM orders WHERE id = ?", "i", e->o->id)) == -1)
-		return -1;
-	if (flag)
-		eval_reject(e, "card_number_not_allowed", "a payment card "
-		    "number was given as the payment reference; it was not "
-		    "stored.  Pay by card with the token of your card "
-		    "processor only");
-	return flag ? 1 : 0;
-}
 
 enum stage_rc
 stage_payment_terms(struct eval *e)
