@@ -3,6 +3,7 @@
  * the renewal scheduler (SPEC 3.7 payment; 2.1 validity and autoRenew).
  *
  *   ledger.c    prices, card-number screening, the append-only ledger,
+ *               balances and contracts (every movement of money),
  *               refunds, card capture/release after issuance (settle)
  *   card.c      the external card processor: JSON in, JSON out
  *   stage_payment.c  order-level payment terms and the per-recipient
@@ -73,6 +74,73 @@ int	 ledger_units(struct store *, long long account_id,
  */
 int	 ledger_refund(struct store *, long long rcpt_id, int round,
 	    const char *why);
+
+/* The charge at approval (stage_payment.c), in the caller's transaction.
+ * base: the row's account, batch, order, recipient, round and detail;
+ * the function sets its kind and amount. */
+/* 1 if the recipient was charged for this round (debit, unit debit or
+ * card authorization), 0 if not, -1 on error. */
+int	 ledger_charged(struct store *, long long rcpt_id, int round);
+/* Debit amount cents from the account's balance, with its row: 1 done,
+ * 0 the balance does not cover it (nothing written; *have is the
+ * balance), -1 on error. */
+int	 ledger_debit_balance(struct store *, const struct ledger_row *base,
+	    long long amount, long long *have);
+/* Take units from contract base->contract_id (reference base->ref),
+ * with its row. */
+int	 ledger_contract_use(struct store *, const struct ledger_row *base,
+	    long long units);
+/* Record the card processor's authorization auth of amount cents (the
+ * processor was called by the stage, card.c). */
+int	 ledger_card_authorized(struct store *, const struct ledger_row *base,
+	    long long amount, const char *auth);
+
+/* An account's money, in the caller's transaction (or none: reads). */
+/* Its balance in cents (0 for no account). */
+int	 ledger_balance(struct store *, long long account_id,
+	    long long *cents);
+/* How many ledger rows it has. */
+int	 ledger_count(struct store *, long long account_id, long long *n);
+/* One ledger row as the account's statement shows it; the strings
+ * (NULL: none) are valid during the callback only. */
+struct ledger_entry {
+	long long	 id, at, amount;
+	const char	*kind, *batch, *order, *email, *round, *ref;
+};
+/* Its newest limit rows, newest first, to fn; -1 on error or when fn
+ * returns -1. */
+int	 ledger_history(struct store *, long long account_id,
+	    long long limit, int (*fn)(void *, const struct ledger_entry *),
+	    void *arg);
+
+/* Contracts (prepaid units), in the caller's transaction. */
+/* The account's newest contract in force at now: *id (0: none) and
+ * *ends (0: open-ended). */
+int	 contract_in_force(struct store *, long long account_id, time_t now,
+	    long long *id, long long *ends);
+/* The account's contract named ref: *id (0: none) and *ends. */
+int	 contract_by_ref(struct store *, long long account_id,
+	    const char *ref, long long *id, long long *ends);
+/* A contract's reference (malloc'd), units left and end (0: none); all
+ * zero if there is no such contract. */
+int	 contract_units(struct store *, long long contract_id, char **ref,
+	    long long *units, long long *ends);
+/* Create the account's contract ref or set its end (ends != 0), credit
+ * units with their ledger row, and write the "contract" event. */
+int	 contract_put(struct store *, long long account_id, const char *ref,
+	    long long units, long long ends);
+/* One contract as the account's statement shows it (valid during the
+ * callback only). */
+struct contract_row {
+	const char	*ref;
+	long long	 units;
+	int		 has_end;
+	long long	 ends;
+};
+/* The account's contracts, oldest first, to fn; -1 on error or when fn
+ * returns -1. */
+int	 contract_list(struct store *, long long account_id,
+	    int (*fn)(void *, const struct contract_row *), void *arg);
 /* The database's instance id (idempotency references); "" on error. */
 const char *ledger_instance(struct store *);
 /*

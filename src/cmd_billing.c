@@ -24,7 +24,7 @@
 #include "billing.h"
 #include "cmd.h"
 #include "pipeline.h"
-#include "store.h"
+#include "store_account.h"
 
 /* The value of "--name VALUE" in argv, removing both; NULL if absent. */
 static const char *
@@ -71,32 +71,6 @@ ends_opt(const char *s, long long *out)
 	return 0;
 }
 
-/* Create contract ref for the account or add units to it (caller's tx). */
-static int
-contract_put(struct store *st, long long aid, const char *ref,
-    long long units, long long ends)
-{
-	long long	 cid;
-
-	if (store_int(st, &cid, 0, store_prep(st, "SELECT id FROM contract"
-	    " WHERE account_id = ? AND ref = ?", "it", aid, ref)) == -1)
-		return -1;
-	if (cid == 0) {
-		if (store_done(st, store_prep(st, "INSERT INTO contract"
-		    " (account_id, ref, units, ends, created) VALUES (?, ?, 0,"
-		    " NULLIF(?, 0), ?)", "itii", aid, ref, ends,
-		    (long long)clock_now())) == -1)
-			return -1;
-		cid = store_last_id(st);
-	} else if (ends != 0 && store_done(st, store_prep(st, "UPDATE contract"
-	    " SET ends = ? WHERE id = ?", "ii", ends, cid)) == -1)
-		return -1;
-	if (units != 0 && ledger_units(st, aid, cid, units, ref,
-	    "contract units") == -1)
-		return -1;
-	return store_event(st, "contract", 0, 0, 0, NULL, NULL, NULL, ref);
-}
-
 int
 cmd_account_add(struct cmd_env *env, int argc, char **argv)
 {
@@ -128,17 +102,14 @@ cmd_account_add(struct cmd_env *env, int argc, char **argv)
 	if (contract != NULL && (contract[0] == '\0' || strlen(contract) > 128
 	    || is_card_number(contract)))
 		return cli_err("account add: bad contract reference");
-	if (store_account_id(env->st, argv[0]) > 0)
+	if (account_lookup(env->st, argv[0]) > 0)
 		return cli_err("account add: account \"%s\" exists", argv[0]);
 	if (spool_account_dirs(env->conf, argv[0]) == -1)
 		return cli_err("account add: cannot create spool directories");
 	if (store_begin(env->st) == -1)
 		return cli_err("account add: database busy");
-	if (store_done(env->st, store_prep(env->st, "INSERT INTO account (name,"
-	    " balance, created) VALUES (?, 0, ?)", "ti", argv[0],
-	    (long long)clock_now())) == -1)
+	if ((aid = account_insert(env->st, argv[0])) == -1)
 		goto fail;
-	aid = store_last_id(env->st);
 	if ((balance > 0 && ledger_deposit(env->st, aid, balance,
 	    "opening balance") == -1) ||
 	    (contract != NULL && contract_put(env->st, aid, contract, units,
@@ -161,7 +132,7 @@ cmd_account_deposit(struct cmd_env *env, int argc, char **argv)
 
 	if (argc != 2)
 		return cli_err("usage: certspool account deposit NAME CENTS");
-	if ((aid = store_account_id(env->st, argv[0])) <= 0)
+	if ((aid = account_lookup(env->st, argv[0])) <= 0)
 		return cli_err("account deposit: no account \"%s\"", argv[0]);
 	if (num(argv[1], 1, 1000000000000LL, &cents) == -1)
 		return cli_err("account deposit: \"%s\" is not a positive "
@@ -170,8 +141,7 @@ cmd_account_deposit(struct cmd_env *env, int argc, char **argv)
 		return cli_err("account deposit: database busy");
 	if (ledger_deposit(env->st, aid, cents, "deposit") == -1 ||
 	    store_event(env->st, "deposit", 0, 0, 0, NULL, NULL, NULL,
-	    argv[1]) == -1 || store_int(env->st, &bal, 0, store_prep(env->st,
-	    "SELECT balance FROM account WHERE id = ?", "i", aid)) == -1 ||
+	    argv[1]) == -1 || ledger_balance(env->st, aid, &bal) == -1 ||
 	    store_commit(env->st) == -1) {
 		store_rollback(env->st);
 		return cli_err("account deposit: database error");
@@ -192,7 +162,7 @@ cmd_account_contract(struct cmd_env *env, int argc, char **argv)
 	if (argc != 2 || (units_s == NULL && ends_s == NULL))
 		return cli_err("usage: certspool account contract NAME REF "
 		    "--units N [--ends DATE]");
-	if ((aid = store_account_id(env->st, argv[0])) <= 0)
+	if ((aid = account_lookup(env->st, argv[0])) <= 0)
 		return cli_err("account contract: no account \"%s\"", argv[0]);
 	if (argv[1][0] == '\0' || strlen(argv[1]) > 128 ||
 	    is_card_number(argv[1]))
@@ -215,152 +185,114 @@ cmd_account_contract(struct cmd_env *env, int argc, char **argv)
 }
 
 static const char *
-col(sqlite3_stmt *q, int i)
+col(const char *t)
 {
-	const unsigned char	*t = sqlite3_column_text(q, i);
+	return t != NULL ? t : "-";
+}
 
-	return t != NULL ? (const char *)t : "-";
+static int
+show_contract(void *arg, const struct contract_row *c)
+{
+	char	 at[32];
+
+	printf("contract %s units %lld", col(c->ref), c->units);
+	if (c->has_end) {
+		time_fmt((time_t)c->ends, at, sizeof(at));
+		printf(" %s %s", c->ends <= clock_now() ? "ended" : "ends", at);
+	}
+	printf("\n");
+	return 0;
+}
+
+static int
+show_entry(void *arg, const struct ledger_entry *l)
+{
+	char	 at[32];
+
+	time_fmt((time_t)l->at, at, sizeof(at));
+	printf("  %-6lld %-20s %-14s %10lld %-16s %-12s %-28s %-5s %s\n",
+	    l->id, at, col(l->kind), l->amount, col(l->batch), col(l->order),
+	    col(l->email), col(l->round), col(l->ref));
+	return 0;
 }
 
 int
 cmd_account_show(struct cmd_env *env, int argc, char **argv)
 {
 	const char	*limit_s;
-	sqlite3_stmt	*q;
 	long long	 aid, limit = 20, bal, n;
-	char		 at[32];
 
 	limit_s = opt(&argc, argv, "--limit");
 	if (argc != 1)
 		return cli_err("usage: certspool account show NAME [--limit N]");
 	if (limit_s != NULL && num(limit_s, 1, 1000000, &limit) == -1)
 		return cli_err("account show: bad --limit \"%s\"", limit_s);
-	if ((aid = store_account_id(env->st, argv[0])) <= 0)
+	if ((aid = account_lookup(env->st, argv[0])) <= 0)
 		return cli_err("account show: no account \"%s\"", argv[0]);
-	if (store_int(env->st, &bal, 0, store_prep(env->st, "SELECT balance"
-	    " FROM account WHERE id = ?", "i", aid)) == -1 ||
-	    store_int(env->st, &n, 0, store_prep(env->st, "SELECT count(*)"
-	    " FROM ledger WHERE account_id = ?", "i", aid)) == -1)
+	if (ledger_balance(env->st, aid, &bal) == -1 ||
+	    ledger_count(env->st, aid, &n) == -1)
 		return cli_err("account show: database error");
 	printf("account %s\nbalance %lld cents (%s %lld.%02lld)\n", argv[0],
 	    bal, env->conf->currency, bal / 100, (bal < 0 ? -bal : bal) % 100);
-	if ((q = store_prep(env->st, "SELECT ref, units, ends FROM contract"
-	    " WHERE account_id = ? ORDER BY id", "i", aid)) == NULL)
+	if (contract_list(env->st, aid, show_contract, NULL) == -1)
 		return cli_err("account show: database error");
-	while (sqlite3_step(q) == SQLITE_ROW) {
-		long long	 ends = sqlite3_column_int64(q, 2);
-
-		printf("contract %s units %lld", col(q, 0),
-		    sqlite3_column_int64(q, 1));
-		if (sqlite3_column_type(q, 2) != SQLITE_NULL) {
-			time_fmt((time_t)ends, at, sizeof(at));
-			printf(" %s %s", ends <= clock_now() ? "ended" :
-			    "ends", at);
-		}
-		printf("\n");
-	}
-	store_release(q);
 	printf("ledger (newest %lld of %lld)\n", limit < n ? limit : n, n);
 	printf("  %-6s %-20s %-14s %10s %-16s %-12s %-28s %-5s %s\n", "ID",
 	    "AT", "KIND", "AMOUNT", "BATCH", "ORDER", "RECIPIENT", "ROUND",
 	    "REF");
-	if ((q = store_prep(env->st, "SELECT l.id, l.at, l.kind, l.amount,"
-	    " b.ext_id, o.ext_id, r.email, l.round, l.ref FROM ledger l"
-	    " LEFT JOIN batch b ON b.id = l.batch_id"
-	    " LEFT JOIN orders o ON o.id = l.order_id"
-	    " LEFT JOIN recipient r ON r.id = l.recipient_id"
-	    " WHERE l.account_id = ? ORDER BY l.id DESC LIMIT ?", "ii", aid,
-	    limit)) == NULL)
+	if (ledger_history(env->st, aid, limit, show_entry, NULL) == -1)
 		return cli_err("account show: database error");
-	while (sqlite3_step(q) == SQLITE_ROW) {
-		time_fmt((time_t)sqlite3_column_int64(q, 1), at, sizeof(at));
-		printf("  %-6lld %-20s %-14s %10lld %-16s %-12s %-28s %-5s %s\n",
-		    sqlite3_column_int64(q, 0), at, col(q, 2),
-		    sqlite3_column_int64(q, 3), col(q, 4), col(q, 5), col(q, 6),
-		    col(q, 7), col(q, 8));
-	}
-	store_release(q);
 	return 0;
 }
 
 int
 cmd_order_cancel(struct cmd_env *env, int argc, char **argv)
 {
-	const char	*acct;
-	sqlite3_stmt	*q;
-	long long	 oid = 0, bid = 0, busy, n = 0;
-	char		*from = NULL;
+	const char		*acct;
+	struct order_ref	 o;
+	int			 n, busy;
 
 	acct = opt(&argc, argv, "--account");
 	if (argc != 2)
 		return cli_err("usage: certspool order cancel BATCH-ID ORDER-ID "
 		    "[--account NAME]");
-	if ((q = store_prep(env->st, "SELECT o.id, o.batch_id, o.state FROM"
-	    " orders o JOIN batch b ON b.id = o.batch_id JOIN account a ON"
-	    " a.id = b.account_id WHERE b.ext_id = ? AND o.ext_id = ? AND"
-	    " (? IS NULL OR a.name = ?)", "tttt", argv[0], argv[1], acct,
-	    acct)) == NULL)
+	if ((n = order_find_ext(env->st, argv[0], argv[1], acct, &o)) == -1)
 		return cli_err("order cancel: database error");
-	while (sqlite3_step(q) == SQLITE_ROW) {
-		oid = sqlite3_column_int64(q, 0);
-		bid = sqlite3_column_int64(q, 1);
-		free(from);
-		from = store_col_text(q, 2);
-		n++;
-	}
-	store_release(q);
 	if (n == 0)
 		return cli_err("order cancel: no order \"%s\" in batch \"%s\"",
 		    argv[1], argv[0]);
 	if (n > 1) {
-		free(from);
+		free(o.state);
 		return cli_err("order cancel: batch \"%s\" exists in several "
 		    "accounts; add --account NAME", argv[0]);
 	}
-	if (strcmp(from, S_CANCELLED) == 0) {
-		free(from);
+	if (strcmp(o.state, S_CANCELLED) == 0) {
+		free(o.state);
 		printf("order %s of batch %s was already cancelled\n", argv[1],
 		    argv[0]);
 		return 0;
 	}
-	if (store_begin(env->st) == -1) {
-		free(from);
+	free(o.state);
+	if (store_begin(env->st) == -1)
 		return cli_err("order cancel: database busy");
-	}
-	if (store_int(env->st, &busy, 0, store_prep(env->st, "SELECT count(*)"
-	    " FROM recipient WHERE order_id = ? AND state = 'approved'", "i",
-	    oid)) == -1)
+	if ((busy = order_signing(env->st, o.id)) == -1)
 		goto fail;
 	if (busy > 0) {
 		store_rollback(env->st);
-		free(from);
 		return cli_err("order cancel: the order is being signed; try "
 		    "again after the daemon's pass");
 	}
-	if (store_done(env->st, store_prep(env->st, "UPDATE recipient SET"
-	    " state = 'cancelled', reason = 'order_cancelled', message ="
-	    " 'the order was cancelled' WHERE order_id = ? AND state NOT IN"
-	    " ('issued', 'rejected', 'cancelled')", "i", oid)) == -1 ||
-	    store_done(env->st, store_prep(env->st, "UPDATE orders SET"
-	    " state = 'cancelled', reason = 'order_cancelled', message ="
-	    " 'the order was cancelled: no further certificates, reissues or"
-	    " renewals', cancelled_at = ?1, updated = ?1 WHERE id = ?2", "ii",
-	    (long long)clock_now(), oid)) == -1 ||
-	    store_done(env->st, store_prep(env->st, "UPDATE batch SET dirty = 1"
-	    " WHERE id = ?", "i", bid)) == -1 ||
-	    store_event(env->st, "order_state", bid, oid, 0, from, S_CANCELLED,
-	    "order_cancelled", NULL) == -1 || store_commit(env->st) == -1)
+	if (order_cancel(env->st, o.batch_id, o.id) == -1 ||
+	    store_commit(env->st) == -1)
 		goto fail;
-	free(from);
 	/* Card authorizations of what was not issued are released now. */
-	if (billing_settle(env->st, env->conf, oid) == -1)
+	if (billing_settle(env->st, env->conf, o.id) == -1)
 		fprintf(stderr, "certspool: order cancel: a card release "
 		    "failed; the daemon retries it\n");
 	printf("order %s of batch %s cancelled\n", argv[1], argv[0]);
 	return 0;
 fail:
 	store_rollback(env->st);
-	free(from);
 	return cli_err("order cancel: database error");
 }
 

@@ -1,7 +1,10 @@
 /*
- * ledger.c: what certificates cost and where the money went.  Prices
- * come from the config's table (price_<product> = cents for 1, 2 and 3
- * years of coverage).  Every deposit, debit, refund, unit movement and
+ * ledger.c: what certificates cost and where the money went.  Every
+ * movement of money goes through here: balances, contracts and their
+ * units, charges at approval (stage_payment.c calls the card processor,
+ * card.c, and records its answer here), refunds and card settlement.
+ * Prices come from the config's table (price_<product> = cents for 1, 2
+ * and 3 years of coverage).  Every deposit, debit, refund, unit movement and
  * card authorization, capture and release is one append-only row of the
  * ledger table, written in the same transaction as the balance or units
  * it moves; a unique index allows each charge kind once per recipient
@@ -393,4 +396,219 @@ billing_settle(struct store *st, const struct conf *c, long long order_id)
 		    s.order_ext, s.amount);
 		settle_free(&s);
 	}
+}
+
+/* ---- contracts ---- */
+
+/* A contract's id and end (0: open-ended) from q's first row, if any. */
+static int
+contract_row(sqlite3_stmt *q, long long *id, long long *ends)
+{
+	int	 rc;
+
+	*id = *ends = 0;
+	if (q == NULL)
+		return -1;
+	if ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		*id = sqlite3_column_int64(q, 0);
+		*ends = sqlite3_column_int64(q, 1);
+	}
+	store_release(q);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+contract_in_force(struct store *st, long long account_id, time_t now,
+    long long *id, long long *ends)
+{
+	return contract_row(store_prep(st, "SELECT id, COALESCE(ends, 0) FROM"
+	    " contract WHERE account_id = ? AND (ends IS NULL OR"
+	    " ends > ?) ORDER BY id DESC LIMIT 1", "ii", account_id,
+	    (long long)now), id, ends);
+}
+
+int
+contract_by_ref(struct store *st, long long account_id, const char *ref,
+    long long *id, long long *ends)
+{
+	return contract_row(store_prep(st, "SELECT id, COALESCE(ends, 0) FROM"
+	    " contract WHERE account_id = ? AND ref = ?", "it",
+	    account_id, ref), id, ends);
+}
+
+int
+contract_units(struct store *st, long long contract_id, char **ref,
+    long long *units, long long *ends)
+{
+	sqlite3_stmt	*q;
+	int		 rc;
+
+	*ref = NULL;
+	*units = *ends = 0;
+	if ((q = store_prep(st, "SELECT ref, units, COALESCE(ends,"
+	    " 0) FROM contract WHERE id = ?", "i", contract_id)) == NULL)
+		return -1;
+	if ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		*ref = store_col_text(q, 0);
+		*units = sqlite3_column_int64(q, 1);
+		*ends = sqlite3_column_int64(q, 2);
+	}
+	store_release(q);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+contract_put(struct store *st, long long aid, const char *ref,
+    long long units, long long ends)
+{
+	long long	 cid;
+
+	if (store_int(st, &cid, 0, store_prep(st, "SELECT id FROM contract"
+	    " WHERE account_id = ? AND ref = ?", "it", aid, ref)) == -1)
+		return -1;
+	if (cid == 0) {
+		if (store_done(st, store_prep(st, "INSERT INTO contract"
+		    " (account_id, ref, units, ends, created) VALUES (?, ?, 0,"
+		    " NULLIF(?, 0), ?)", "itii", aid, ref, ends,
+		    (long long)clock_now())) == -1)
+			return -1;
+		cid = store_last_id(st);
+	} else if (ends != 0 && store_done(st, store_prep(st, "UPDATE contract"
+	    " SET ends = ? WHERE id = ?", "ii", ends, cid)) == -1)
+		return -1;
+	if (units != 0 && ledger_units(st, aid, cid, units, ref,
+	    "contract units") == -1)
+		return -1;
+	return store_event(st, "contract", 0, 0, 0, NULL, NULL, NULL, ref);
+}
+
+int
+contract_list(struct store *st, long long account_id,
+    int (*fn)(void *, const struct contract_row *), void *arg)
+{
+	struct contract_row	 c;
+	sqlite3_stmt		*q;
+	int			 rc;
+
+	if ((q = store_prep(st, "SELECT ref, units, ends FROM contract"
+	    " WHERE account_id = ? ORDER BY id", "i", account_id)) == NULL)
+		return -1;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		c.ref = (const char *)sqlite3_column_text(q, 0);
+		c.units = sqlite3_column_int64(q, 1);
+		c.has_end = sqlite3_column_type(q, 2) != SQLITE_NULL;
+		c.ends = sqlite3_column_int64(q, 2);
+		if (fn(arg, &c) == -1)
+			break;
+	}
+	store_release(q);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* ---- charges at approval (stage_payment.c) ---- */
+
+int
+ledger_charged(struct store *st, long long rcpt_id, int round)
+{
+	long long	 paid;
+
+	if (store_int(st, &paid, 0, store_prep(st, "SELECT count(*)"
+	    " FROM ledger WHERE recipient_id = ? AND round = ? AND kind IN"
+	    " ('debit', 'unit_debit', 'card_authorize')", "ii", rcpt_id,
+	    (long long)round)) == -1)
+		return -1;
+	return paid > 0;
+}
+
+int
+ledger_debit_balance(struct store *st, const struct ledger_row *base,
+    long long amount, long long *have)
+{
+	struct ledger_row	 l = *base;
+
+	if (store_done(st, store_prep(st, "UPDATE account SET"
+	    " balance = balance - ?1 WHERE id = ?2 AND balance >= ?1",
+	    "ii", amount, l.account_id)) == -1)
+		return -1;
+	if (sqlite3_changes(st->db) == 0)
+		return ledger_balance(st, l.account_id, have) == -1 ? -1 : 0;
+	l.kind = L_DEBIT;
+	l.amount = -amount;
+	return ledger_add(st, &l) == -1 ? -1 : 1;
+}
+
+int
+ledger_contract_use(struct store *st, const struct ledger_row *base,
+    long long units)
+{
+	struct ledger_row	 l = *base;
+
+	if (store_done(st, store_prep(st, "UPDATE contract SET"
+	    " units = units - ? WHERE id = ?", "ii", units,
+	    l.contract_id)) == -1)
+		return -1;
+	l.kind = L_UNIT_DEBIT;
+	l.amount = -units;
+	return ledger_add(st, &l);
+}
+
+int
+ledger_card_authorized(struct store *st, const struct ledger_row *base,
+    long long amount, const char *auth)
+{
+	struct ledger_row	 l = *base;
+
+	l.kind = L_CARD_AUTH;
+	l.amount = -amount;
+	l.ref = auth;
+	return ledger_add(st, &l);
+}
+
+/* ---- an account's money (cmd_billing.c) ---- */
+
+int
+ledger_balance(struct store *st, long long account_id, long long *cents)
+{
+	return store_int(st, cents, 0, store_prep(st,
+	    "SELECT balance FROM account WHERE id = ?", "i", account_id));
+}
+
+int
+ledger_count(struct store *st, long long account_id, long long *n)
+{
+	return store_int(st, n, 0, store_prep(st, "SELECT count(*)"
+	    " FROM ledger WHERE account_id = ?", "i", account_id));
+}
+
+int
+ledger_history(struct store *st, long long account_id, long long limit,
+    int (*fn)(void *, const struct ledger_entry *), void *arg)
+{
+	struct ledger_entry	 e;
+	sqlite3_stmt		*q;
+	int			 rc;
+
+	if ((q = store_prep(st, "SELECT l.id, l.at, l.kind, l.amount,"
+	    " b.ext_id, o.ext_id, r.email, l.round, l.ref FROM ledger l"
+	    " LEFT JOIN batch b ON b.id = l.batch_id"
+	    " LEFT JOIN orders o ON o.id = l.order_id"
+	    " LEFT JOIN recipient r ON r.id = l.recipient_id"
+	    " WHERE l.account_id = ? ORDER BY l.id DESC LIMIT ?", "ii",
+	    account_id, limit)) == NULL)
+		return -1;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		e.id = sqlite3_column_int64(q, 0);
+		e.at = sqlite3_column_int64(q, 1);
+		e.kind = (const char *)sqlite3_column_text(q, 2);
+		e.amount = sqlite3_column_int64(q, 3);
+		e.batch = (const char *)sqlite3_column_text(q, 4);
+		e.order = (const char *)sqlite3_column_text(q, 5);
+		e.email = (const char *)sqlite3_column_text(q, 6);
+		e.round = (const char *)sqlite3_column_text(q, 7);
+		e.ref = (const char *)sqlite3_column_text(q, 8);
+		if (fn(arg, &e) == -1)
+			break;
+	}
+	store_release(q);
+	return rc == SQLITE_DONE ? 0 : -1;
 }

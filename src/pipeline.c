@@ -23,53 +23,6 @@
 
 #define EVAL_GROUP	256
 
-const char *
-email_domain(const char *email)
-{
-	const char	*at;
-
-	if (email == NULL || (at = strrchr(email, '@')) == NULL || at[1] == 0)
-		return NULL;
-	return at + 1;
-}
-
-void
-eval_reject(struct eval *e, const char *reason, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	strlcpy_(e->state, S_REJECTED, sizeof(e->state));
-	strlcpy_(e->reason, reason, sizeof(e->reason));
-	va_start(ap, fmt);
-	vsnprintf(e->message, sizeof(e->message), fmt, ap);
-	va_end(ap);
-}
-
-void
-eval_wait(struct eval *e, const char *state, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	strlcpy_(e->state, state, sizeof(e->state));
-	e->reason[0] = '\0';
-	va_start(ap, fmt);
-	vsnprintf(e->message, sizeof(e->message), fmt, ap);
-	va_end(ap);
-}
-
-void
-rcpt_set(struct rcpt *r, const char *state, const char *reason,
-    const char *fmt, ...)
-{
-	va_list	 ap;
-
-	strlcpy_(r->new_state, state, sizeof(r->new_state));
-	strlcpy_(r->reason, reason ? reason : "", sizeof(r->reason));
-	va_start(ap, fmt);
-	vsnprintf(r->message, sizeof(r->message), fmt, ap);
-	va_end(ap);
-}
-
 void
 order_free(struct order *o)
 {

@@ -4,16 +4,16 @@
  * The acceptance is recorded once with the order: the agreement
  * version of the config (agreement_version), the time, and an event
  * naming the batch.  The order's price is quoted first, so that a
- * refused order shows it too (SPEC 3.7, stage_payment.c).
+ * refused order shows it too (SPEC 3.7, billing_quote in stage.c).
  */
-#include "pipeline.h"
-#include "store.h"
+#include "stage.h"
+#include "store_stage.h"
 
 enum stage_rc
 stage_agreement(struct eval *e)
 {
 	struct order	*o = e->o;
-	long long	 seen;
+	int		 seen;
 
 	if (e->conf != NULL && billing_quote(e) == -1)
 		return STAGE_ERROR;
@@ -25,17 +25,12 @@ stage_agreement(struct eval *e)
 	}
 	if (e->dry_run || e->conf == NULL)
 		return STAGE_PASS;
-	if (store_int(e->st, &seen, 0, store_prep(e->st, "SELECT count(*)"
-	    " FROM orders WHERE id = ? AND agreement_at IS NOT NULL", "i",
-	    o->id)) == -1)
+	if ((seen = order_agreement_recorded(e->st, o->id)) == -1)
 		return STAGE_ERROR;
 	if (seen)
 		return STAGE_PASS;
-	if (store_done(e->st, store_prep(e->st, "UPDATE orders SET"
-	    " agreement_version = ?, agreement_at = ? WHERE id = ?", "tii",
-	    e->conf->agreement_version, (long long)clock_now(), o->id)) == -1 ||
-	    store_event(e->st, "agreement_accepted", o->batch_id, o->id, 0,
-	    NULL, NULL, NULL, e->conf->agreement_version) == -1)
+	if (order_agreement_record(e->st, o->batch_id, o->id,
+	    e->conf->agreement_version) == -1)
 		return STAGE_ERROR;
 	return STAGE_PASS;
 }

@@ -8,8 +8,8 @@
  */
 #include <string.h>
 
-#include "pipeline.h"
-#include "store.h"
+#include "stage.h"
+#include "store_stage.h"
 
 enum stage_rc
 stage_attest(struct eval *e)
@@ -33,10 +33,8 @@ stage_attest(struct eval *e)
 	}
 	if (e->dry_run)
 		return STAGE_PASS;
-	if (store_done(e->st, store_prep(e->st,
-	    "UPDATE orders SET att_officer = ?, att_title = ?,"
-	    " att_recorded = COALESCE(att_recorded, ?) WHERE id = ?", "ttii",
-	    o->att_officer, o->att_title, (long long)clock_now(), o->id)) == -1)
+	if (order_attest_record(e->st, o->id, o->att_officer,
+	    o->att_title) == -1)
 		return STAGE_ERROR;
 	return STAGE_PASS;
 }

@@ -21,7 +21,7 @@
 #include <time.h>
 
 #include "extern.h"
-#include "pipeline.h"
+#include "stage.h"
 #include "dns.h"
 
 #define CAA_MEMO	64

@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pipeline.h"
+#include "stage.h"
 #include "portal.h"
-#include "store.h"
+#include "store_stage.h"
 
 void
 csr_precheck(struct rcpt *r)
@@ -50,12 +50,10 @@ keygen_invite(struct eval *e, struct rcpt *r)
 	struct buf	 body = { 0 };
 	char		 tok[PORTAL_TOKEN_CHARS + 1], link[512], name[64];
 	char		 exp[32], detail[256];
-	long long	 n, id, now = clock_now();
-	int		 rc = -1;
+	long long	 id, now = clock_now();
+	int		 rc = -1, n;
 
-	if (store_int(e->st, &n, 0, store_prep(e->st, "SELECT count(*) FROM"
-	    " portal_token WHERE recipient_id = ? AND kind = 'keygen' AND"
-	    " used_at IS NULL AND expires > ?", "ii", r->id, now)) == -1)
+	if ((n = keygen_link_open(e->st, r->id, now)) == -1)
 		return -1;
 	if (n > 0)
 		return 0;
@@ -85,8 +83,7 @@ keygen_invite(struct eval *e, struct rcpt *r)
 	if (mail_send(e->conf, name, &m) == -1) {
 		log_warn("recipient %lld: key generation message to %s not "
 		    "written; retried next pass", r->id, r->email);
-		rc = store_done(e->st, store_prep(e->st, "DELETE FROM"
-		    " portal_token WHERE id = ?", "i", id));
+		rc = keygen_link_drop(e->st, id);
 		goto out;
 	}
 	snprintf(detail, sizeof(detail), "key generation link for %s mailed "
@@ -102,7 +99,7 @@ enum stage_rc
 stage_csr(struct eval *e, struct rcpt *r)
 {
 	const char	*spki;
-	long long	 n;
+	int		 n;
 
 	if (r->keygen != NULL)
 		return STAGE_PASS;
@@ -127,19 +124,14 @@ stage_csr(struct eval *e, struct rcpt *r)
 		return STAGE_REJECT;
 	}
 	spki = r->pre_spki;
-	if (store_int(e->st, &n, 0, store_prep(e->st,
-	    "SELECT count(*) FROM compromised_key WHERE spki_sha256 = ?", "t",
-	    spki)) == -1)
+	if ((n = spki_compromised(e->st, spki)) == -1)
 		return STAGE_ERROR;
 	if (n > 0) {
 		rcpt_set(r, S_REJECTED, "csr_key_compromised", "the key is "
 		    "listed as compromised (S/MIME BR 6.1.1.3)");
 		return STAGE_REJECT;
 	}
-	if (store_int(e->st, &n, 0, store_prep(e->st,
-	    "SELECT count(*) FROM recipient WHERE spki_sha256 = ? AND"
-	    " lower(email) != lower(?) AND state IN ('approved', 'issued')",
-	    "tt", spki, r->email)) == -1)
+	if ((n = spki_certified_elsewhere(e->st, spki, r->email)) == -1)
 		return STAGE_ERROR;
 	if (n > 0) {
 		rcpt_set(r, S_REJECTED, "csr_key_reused", "the key is already "

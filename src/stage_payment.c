@@ -1,11 +1,13 @@
 /*
  * stage_payment.c: SPEC 3.7 — payment.  Every order is quoted from the
- * config's price table (billing_quote, from stage_agreement).  The
+ * config's price table (billing_quote in stage.c, from stage_agreement).  The
  * order-level stage decides how the order pays: the method it names, or
  * the account's contract in force, or else its balance; an unknown or
  * ended contract or a missing card token rejects the order.  A card
  * number given as reference (screened out at intake, never stored)
  * rejects it at once, with the terms (billing_screened, stage_terms).
+ * The money moves through ledger.c: the stage calls the card processor
+ * (card.c) and records what it answered there.
  * The per-recipient stage charges one certificate when it is approved:
  * the balance is debited, a contract loses one unit per certificate-
  * year, a card is authorized (captured after issuance, ledger.c).  Not
@@ -25,100 +27,32 @@
 
 #include "extern.h"
 #include "billing.h"
-#include "pipeline.h"
-#include "store.h"
-
-int
-billing_quote(struct eval *e)
-{
-	struct order	*o = e->o;
-	time_t		 now = clock_now(), end;
-	long long	 unit;
-	long		 n;
-	char		*ep;
-
-	o->pay_years = 1;
-	switch (o->vkind) {
-	case VALID_YEARS:
-		n = strtol(o->vvalue ? o->vvalue : "", &ep, 10);
-		if (*ep == '\0' && n >= 1 && n <= PRICE_YEARS)
-			o->pay_years = (int)n;
-		break;
-	case VALID_DAYS:
-		n = strtol(o->vvalue ? o->vvalue : "", &ep, 10);
-		if (*ep == '\0' && n >= 1 && n <= 100000)
-			o->pay_years = coverage_years((time_t)n * 86400);
-		break;
-	case VALID_NOTAFTER:
-		if (o->vvalue != NULL && time_parse(o->vvalue, &end) == 0 &&
-		    end + 86399 > now)
-			o->pay_years = coverage_years(end + 86400 - now);
-		break;
-	default:
-		break;
-	}
-	if ((unit = price_of(e->conf, o->product, o->pay_years)) < 0)
-		unit = 0;	/* unknown product: refused by stage_terms */
-	o->pay_unit = unit;
-	if (e->dry_run)
-		return 0;
-	return store_done(e->st, store_prep(e->st, "UPDATE orders SET"
-	    " price = ?, unit_price = ?, cov_years = ? WHERE id = ?", "iiii",
-	    unit * (long long)o->nr, unit, (long long)o->pay_years, o->id));
-}
-
-int
-billing_screened(struct eval *e)
-{
-	long long	 flag;
-
-	if (store_int(e->st, &flag, 0, store_prep(e->st, "SELECT card_flag"
-	    " FROM orders WHERE id = ?", "i", e->o->id)) == -1)
-		return -1;
-	if (flag)
-		eval_reject(e, "card_number_not_allowed", "a payment card "
-		    "number was given as the payment reference; it was not "
-		    "stored.  Pay by card with the token of your card "
-		    "processor only");
-	return flag ? 1 : 0;
-}
+#include "stage.h"
+#include "store_account.h"
+#include "store_stage.h"
 
 enum stage_rc
 stage_payment_terms(struct eval *e)
 {
 	struct order	*o = e->o;
-	sqlite3_stmt	*q;
-	long long	 due, cid = 0, ends = 0;
+	long long	 cid = 0, ends = 0;
 	const char	*m = o->pay_method;
 	time_t		 now = clock_now();
+	int		 due, rc = 0;
 
 	/* Only a recipient still to be charged needs a payment method. */
-	if (store_int(e->st, &due, 0, store_prep(e->st, "SELECT count(*)"
-	    " FROM recipient WHERE order_id = ? AND round_covered = 0 AND"
-	    " state NOT IN ('issued', 'rejected', 'cancelled', 'approved')",
-	    "i", o->id)) == -1)
+	if ((due = order_charge_due(e->st, o->id)) == -1)
 		return STAGE_ERROR;
 	if (due == 0)
 		return STAGE_PASS;
 
 	if (m == NULL || (strcmp(m, "contract") == 0 && o->pay_ref == NULL))
-		q = store_prep(e->st, "SELECT id, COALESCE(ends, 0) FROM"
-		    " contract WHERE account_id = ? AND (ends IS NULL OR"
-		    " ends > ?) ORDER BY id DESC LIMIT 1", "ii", o->account_id,
-		    (long long)now);
+		rc = contract_in_force(e->st, o->account_id, now, &cid, &ends);
 	else if (strcmp(m, "contract") == 0)
-		q = store_prep(e->st, "SELECT id, COALESCE(ends, 0) FROM"
-		    " contract WHERE account_id = ? AND ref = ?", "it",
-		    o->account_id, o->pay_ref);
-	else
-		q = store_prep(e->st, "SELECT 0, 0", NULL);
-	if (q == NULL)
+		rc = contract_by_ref(e->st, o->account_id, o->pay_ref, &cid,
+		    &ends);
+	if (rc == -1)
 		return STAGE_ERROR;
-	if (sqlite3_step(q) == SQLITE_ROW) {
-		cid = sqlite3_column_int64(q, 0);
-		ends = sqlite3_column_int64(q, 1);
-	}
-	store_release(q);
 
 	if (m == NULL)
 		m = cid != 0 ? "contract" : "balance";
@@ -156,9 +90,7 @@ stage_payment_terms(struct eval *e)
 	o->pay_contract = strcmp(m, "contract") == 0 ? cid : 0;
 	if (e->dry_run)
 		return STAGE_PASS;
-	if (store_done(e->st, store_prep(e->st, "UPDATE orders SET pay_used ="
-	    " ?, contract_id = NULLIF(?, 0) WHERE id = ?", "tii", m,
-	    o->pay_contract, o->id)) == -1)
+	if (order_payment_record(e->st, o->id, m, o->pay_contract) == -1)
 		return STAGE_ERROR;
 	return STAGE_PASS;
 }
@@ -201,23 +133,19 @@ wait_funds(struct eval *e, struct rcpt *r, const char *fmt, ...)
 		strlcpy_(e->message, msg, sizeof(e->message));
 }
 
-/* Charge the card: authorize now, capture after issuance. */
+/* Charge the card: authorize now (recorded in the ledger), capture
+ * after issuance. */
 static enum stage_rc
 charge_card(struct eval *e, struct rcpt *r, int round, long long amount,
-    struct ledger_row *l)
+    const struct ledger_row *l)
 {
 	struct card_req		 req;
 	struct card_resp	 resp;
 	char			 ref[160], desc[256], *acct = NULL;
-	sqlite3_stmt		*q;
 	enum card_rc		 rc;
 
-	if ((q = store_prep(e->st, "SELECT name FROM account WHERE id = ?",
-	    "i", e->o->account_id)) == NULL)
+	if (account_name(e->st, e->o->account_id, &acct) == -1)
 		return STAGE_ERROR;
-	if (sqlite3_step(q) == SQLITE_ROW)
-		acct = store_col_text(q, 0);
-	store_release(q);
 	snprintf(ref, sizeof(ref), "certspool-%s-authorize-%lld-%d",
 	    ledger_instance(e->st), r->id, round);
 	snprintf(desc, sizeof(desc), "%s certificate for %s, %d year%s",
@@ -246,9 +174,8 @@ charge_card(struct eval *e, struct rcpt *r, int round, long long amount,
 		    resp.message[0] ? resp.message : "processor unavailable");
 		return STAGE_WAIT;
 	}
-	l->kind = L_CARD_AUTH;
-	l->amount = -amount;
-	l->ref = xstrdup(resp.id);
+	if (ledger_card_authorized(e->st, l, amount, resp.id) == -1)
+		return STAGE_ERROR;
 	return STAGE_PASS;
 }
 
@@ -257,50 +184,35 @@ stage_payment(struct eval *e, struct rcpt *r)
 {
 	struct order		*o = e->o;
 	struct ledger_row	 l;
-	sqlite3_stmt		*q;
+	struct rcpt_coverage	 cov;
 	time_t			 now = clock_now(), start, end;
-	time_t			 old_start = 0, old_end = 0;
-	long long		 paid, amount, units, have, ends;
-	int			 round = 0, covered = 0, years;
+	long long		 amount, units, have, ends;
+	int			 paid, round, years, done;
 	char			*cref = NULL, detail[256];
 	enum stage_rc		 rc = STAGE_ERROR;
 
 	if (e->dry_run)
 		return STAGE_PASS;
-	if ((q = store_prep(e->st, "SELECT round, round_covered,"
-	    " COALESCE(cov_start, 0), COALESCE(cov_end, 0),"
-	    " COALESCE(cov_years, 0) FROM recipient WHERE id = ?", "i",
-	    r->id)) == NULL)
+	if (rcpt_coverage_get(e->st, r->id, &cov) == -1)
 		return STAGE_ERROR;
-	years = o->pay_years;
-	if (sqlite3_step(q) == SQLITE_ROW) {
-		round = sqlite3_column_int(q, 0);
-		covered = sqlite3_column_int(q, 1);
-		old_start = (time_t)sqlite3_column_int64(q, 2);
-		old_end = (time_t)sqlite3_column_int64(q, 3);
-		if (sqlite3_column_int(q, 4) > 0)
-			years = sqlite3_column_int(q, 4);
-	}
-	store_release(q);
-	if (covered)
+	round = cov.round;
+	years = cov.years > 0 ? cov.years : o->pay_years;
+	if (cov.covered)
 		return STAGE_PASS;	/* a reissue within paid coverage */
-	if (store_int(e->st, &paid, 0, store_prep(e->st, "SELECT count(*)"
-	    " FROM ledger WHERE recipient_id = ? AND round = ? AND kind IN"
-	    " ('debit', 'unit_debit', 'card_authorize')", "ii", r->id,
-	    (long long)round)) == -1)
+	if ((paid = ledger_charged(e->st, r->id, round)) == -1)
 		return STAGE_ERROR;
 	if (paid > 0)
 		return STAGE_PASS;	/* charged before (defensive) */
 
-	if (round == 0 || old_end == 0) {
+	if (round == 0 || cov.end == 0) {
 		start = now;
 		end = o->not_after;
 		years = o->pay_years;
 		amount = o->pay_unit;
 	} else {
 		/* A renewal: one more period after the paid one. */
-		start = old_end + 1 > now ? old_end + 1 : now;
-		end = renewal_end(o, start, old_start, old_end);
+		start = cov.end + 1 > now ? cov.end + 1 : now;
+		end = renewal_end(o, start, cov.start, cov.end);
 		if ((amount = price_of(e->conf, o->product, years)) < 0)
 			amount = 0;
 	}
@@ -317,34 +229,19 @@ stage_payment(struct eval *e, struct rcpt *r)
 	l.detail = detail;
 
 	if (strcmp(o->pay_kind, "balance") == 0) {
-		if (store_done(e->st, store_prep(e->st, "UPDATE account SET"
-		    " balance = balance - ?1 WHERE id = ?2 AND balance >= ?1",
-		    "ii", amount, o->account_id)) == -1)
+		if ((done = ledger_debit_balance(e->st, &l, amount,
+		    &have)) == -1)
 			return STAGE_ERROR;
-		if (sqlite3_changes(e->st->db) == 0) {
-			if (store_int(e->st, &have, 0, store_prep(e->st,
-			    "SELECT balance FROM account WHERE id = ?", "i",
-			    o->account_id)) == -1)
-				return STAGE_ERROR;
+		if (done == 0) {
 			wait_funds(e, r, "the account balance of %lld cents "
 			    "does not cover the price of %lld cents; waiting "
 			    "for a deposit", have, amount);
 			return STAGE_WAIT;
 		}
-		l.kind = L_DEBIT;
-		l.amount = -amount;
 	} else if (strcmp(o->pay_kind, "contract") == 0) {
-		if ((q = store_prep(e->st, "SELECT ref, units, COALESCE(ends,"
-		    " 0) FROM contract WHERE id = ?", "i", o->pay_contract)) ==
-		    NULL)
+		if (contract_units(e->st, o->pay_contract, &cref, &have,
+		    &ends) == -1)
 			return STAGE_ERROR;
-		have = ends = 0;
-		if (sqlite3_step(q) == SQLITE_ROW) {
-			cref = store_col_text(q, 0);
-			have = sqlite3_column_int64(q, 1);
-			ends = sqlite3_column_int64(q, 2);
-		}
-		store_release(q);
 		if (ends != 0 && ends <= now) {
 			rcpt_set(r, S_REJECTED, "contract_ended", "contract "
 			    "\"%s\" has ended", cref ? cref : "");
@@ -358,27 +255,21 @@ stage_payment(struct eval *e, struct rcpt *r)
 			rc = STAGE_WAIT;
 			goto out;
 		}
-		if (store_done(e->st, store_prep(e->st, "UPDATE contract SET"
-		    " units = units - ? WHERE id = ?", "ii", units,
-		    o->pay_contract)) == -1)
-			goto out;
-		l.kind = L_UNIT_DEBIT;
-		l.amount = -units;
 		l.contract_id = o->pay_contract;
 		l.ref = cref;
+		if (ledger_contract_use(e->st, &l, units) == -1)
+			goto out;
 	} else if (strcmp(o->pay_kind, "card") == 0) {
 		if (amount > 0 && (rc = charge_card(e, r, round, amount, &l)) !=
 		    STAGE_PASS)
 			goto out;
-		cref = (char *)l.ref;	/* freed below */
 	} else
 		abort();	/* stage_payment_terms resolved the method */
 
-	if ((l.kind != NULL && ledger_add(e->st, &l) == -1) ||
-	    store_done(e->st, store_prep(e->st, "UPDATE recipient SET"
-	    " cov_start = ?, cov_end = ?, cov_years = ? WHERE id = ?", "iiii",
-	    (long long)start, (long long)end, (long long)years, r->id)) == -1)
+	if (rcpt_coverage_set(e->st, r->id, start, end, years) == -1) {
+		rc = STAGE_ERROR;
 		goto out;
+	}
 	rc = STAGE_PASS;
 out:
 	free(cref);

@@ -16,8 +16,8 @@
 #include <strings.h>
 #include <time.h>
 
-#include "pipeline.h"
-#include "store.h"
+#include "stage.h"
+#include "store_stage.h"
 
 /* The end of the coverage the order asks for, from now; an order with
  * an established coverage (established) is not refused for its date. */
@@ -149,7 +149,7 @@ stage_terms(struct eval *e)
 	struct order	*o = e->o;
 	char		 msg[256];
 	time_t		 now = clock_now(), end;
-	long long	 established;
+	int		 established;
 	size_t		 i;
 
 	/* A card number as payment reference, screened out at intake:
@@ -172,9 +172,7 @@ stage_terms(struct eval *e)
 		eval_reject(e, "signature_hash_unsupported", "%s", msg);
 		return STAGE_REJECT;
 	}
-	if (store_int(e->st, &established, 0, store_prep(e->st,
-	    "SELECT count(*) FROM recipient WHERE order_id = ? AND"
-	    " cov_end IS NOT NULL", "i", o->id)) == -1)
+	if ((established = order_has_coverage(e->st, o->id)) == -1)
 		return STAGE_ERROR;
 	if (coverage_end(e, now, established > 0, &end) == -1)
 		return STAGE_REJECT;
