@@ -23,42 +23,6 @@
 
 #define EVAL_GROUP	256
 
-void
-order_free(struct order *o)
-{
-	size_t	 i;
-
-	if (o == NULL)
-		return;
-	for (i = 0; i < o->nr; i++) {
-		struct rcpt *r = &o->r[i];
-
-		free(r->cn);
-		free(r->given_name);
-		free(r->surname);
-		free(r->pseudonym);
-		free(r->email);
-		free(r->csr);
-		free(r->keygen);
-		free(r->spki);
-	}
-	free(o->r);
-	free(o->ext_id);
-	free(o->product);
-	free(o->organization);
-	free(o->sig_hash);
-	free(o->vvalue);
-	free(o->att_officer);
-	free(o->att_title);
-	free(o->add_emails);
-	free(o->pay_method);
-	free(o->pay_ref);
-	free(o->org_name);
-	free(o->org_country);
-	free(o->org_identifier);
-	free(o);
-}
-
 /* A recipient the pipeline may still move (not final, not in signing). */
 static int
 is_open(const char *state)

@@ -11,7 +11,6 @@
 
 /* pipeline.c */
 struct order	*order_load(struct store *, long long id);
-void		 order_free(struct order *);
 /* Recompute an order's state from its recipients (same transaction). */
 int		 order_resettle(struct store *, long long id);
 /*

@@ -116,3 +116,40 @@ billing_screened(struct eval *e)
 		    "processor only");
 	return flag ? 1 : 0;
 }
+
+/* Free an order loaded for evaluation (store_order.c) and its recipients. */
+void
+order_free(struct order *o)
+{
+	size_t	 i;
+
+	if (o == NULL)
+		return;
+	for (i = 0; i < o->nr; i++) {
+		struct rcpt *r = &o->r[i];
+
+		free(r->cn);
+		free(r->given_name);
+		free(r->surname);
+		free(r->pseudonym);
+		free(r->email);
+		free(r->csr);
+		free(r->keygen);
+		free(r->spki);
+	}
+	free(o->r);
+	free(o->ext_id);
+	free(o->product);
+	free(o->organization);
+	free(o->sig_hash);
+	free(o->vvalue);
+	free(o->att_officer);
+	free(o->att_title);
+	free(o->add_emails);
+	free(o->pay_method);
+	free(o->pay_ref);
+	free(o->org_name);
+	free(o->org_country);
+	free(o->org_identifier);
+	free(o);
+}

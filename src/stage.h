@@ -109,6 +109,8 @@ void	 rcpt_set(struct rcpt *, const char *state, const char *reason,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* Domain part of an address (after the last '@'), or NULL. */
 const char *email_domain(const char *email);
+/* Free an order loaded for evaluation and its recipients. */
+void	 order_free(struct order *);
 /*
  * The order's price from the config's table (SPEC 3.7): o->pay_years and
  * o->pay_unit, recorded with the order unless dry run.  Called by

@@ -14,7 +14,7 @@
 #include <sqlite3.h>
 
 #include "extern.h"
-#include "pipeline.h"
+#include "stage.h"
 #include "store.h"
 #include "store_order.h"
 #include "store_state.h"
