@@ -136,8 +136,7 @@ check_failed_event(struct store *st, const char *msg)
 {
 	if (store_begin(st) == -1)
 		return;
-	if (store_event(st, "dcv_check_failed", 0, 0, 0, "open", "open", NULL,
-	    msg) == -1 || store_commit(st) == -1)
+	if (dcv_check_failed(st, msg) == -1 || store_commit(st) == -1)
 		store_rollback(st);
 }
 

@@ -127,8 +127,7 @@ dcv_start_net(struct store *st, const struct conf *c, long long domain_id,
 	snprintf(detail, sizeof(detail), "%s dcv %lld for %s (S/MIME BR "
 	    "3.2.2.1): %s %s; expires %s", net_method_name(method), ds->id,
 	    domain, pub->rtype, pub->name, exp);
-	if (store_event(st, "dcv_started", ds->batch_id, ds->order_id, 0,
-	    NULL, "open", NULL, detail) == -1)
+	if (dcv_started(st, ds->batch_id, ds->order_id, detail) == -1)
 		goto out;
 	rc = 0;
 out:

@@ -321,8 +321,7 @@ dcv_start_email(struct store *st, const struct conf *c, long long domain_id,
 	    "organization \"%s\" (S/MIME BR 3.2.2.1): token sent to admin@, "
 	    "administrator@, webmaster@, hostmaster@, postmaster@; expires %s",
 	    id, domain, org, exp);
-	if (store_event(st, "dcv_started", ds->batch_id, ds->order_id, 0,
-	    NULL, "open", NULL, detail) == -1)
+	if (dcv_started(st, ds->batch_id, ds->order_id, detail) == -1)
 		goto out;
 	rc = 0;
 out:
@@ -381,8 +380,7 @@ dcv_start_mailbox(struct eval *e, const char *mailbox)
 	snprintf(detail, sizeof(detail), "mailbox dcv %lld for %s (S/MIME "
 	    "BR 3.2.2.2): token sent to the mailbox; expires %s", id,
 	    mailbox, exp);
-	if (store_event(e->st, "dcv_started", o->batch_id, o->id, 0, NULL,
-	    "open", NULL, detail) == -1)
+	if (dcv_started(e->st, o->batch_id, o->id, detail) == -1)
 		goto out;
 	rc = 0;
 out:

@@ -199,6 +199,14 @@ dcv_request_new(struct store *st, struct dcv_new *n, long long now)
 }
 
 int
+dcv_started(struct store *st, long long batch, long long order,
+    const char *detail)
+{
+	return store_event(st, "dcv_started", batch, order, 0, NULL, "open",
+	    NULL, detail);
+}
+
+int
 dcv_fail(struct store *st, long long id, long long batch, long long order,
     const char *detail)
 {
@@ -313,6 +321,13 @@ each(sqlite3_stmt *q, void (*row)(sqlite3_stmt *, struct dcv_row *),
 	}
 	store_release(q);
 	return rc == -1 ? -1 : 0;
+}
+
+int
+dcv_check_failed(struct store *st, const char *detail)
+{
+	return store_event(st, "dcv_check_failed", 0, 0, 0, "open", "open",
+	    NULL, detail);
 }
 
 static void

@@ -74,6 +74,10 @@ struct dcv_new {
 /* Open one (state 'open', created now); 0 or -1.  Caller's
  * transaction. */
 int	 dcv_request_new(struct store *, struct dcv_new *, long long now);
+/* Record that request batch/order's dcv (detail) went out: a
+ * dcv_started event.  Caller's transaction. */
+int	 dcv_started(struct store *, long long batch, long long order,
+	    const char *detail);
 /* Mark dcv id 'failed' (its messages were not all written), with a
  * dcv_mail_failed event.  Caller's transaction. */
 int	 dcv_fail(struct store *, long long id, long long batch,
@@ -125,6 +129,10 @@ int	 dcv_net_each(struct store *, long long domain_id, long long now,
 int	 dcv_net_each_named(struct store *, const char *name,
 	    long long org_id, int (*fn)(void *, const struct dcv_row *),
 	    void *arg);
+
+/* Record a look-up that found no match (audit): a dcv_check_failed
+ * event, the request staying open.  Caller's transaction. */
+int	 dcv_check_failed(struct store *, const char *detail);
 
 /* ---- confirming ---- */
 
