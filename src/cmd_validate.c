@@ -8,7 +8,8 @@
  * DCV tokens are printed or mailed once and stored only as SHA-256; the
  * phone code of an open organization request is kept in clear until the
  * request is used, replaced or expires (schema 4), so that org request
- * shows the same code again.
+ * shows the same code again.  The rows are written by store_validation.c
+ * (organizations, requests) and store_dcv.c (domains, DCVs).
  * Failure policy: every change runs in one transaction with its event
  * rows; bad input or a refused secret is one line on stderr and exit 1;
  * a store error rolls back and says so.  Waiting orders move on in the

@@ -4,7 +4,8 @@
  * both ways in: the recipient's POST at the portal (portal_confirm.c)
  * and certspool domain confirm (cmd_domain.c).  The token is compared
  * as its SHA-256 (only the hash is stored); it works once and until its
- * expiry (30 days, 24 hours).
+ * expiry (30 days, 24 hours).  What a confirmation records is
+ * store_dcv.c's dcv_confirm().
  * Failure policy: a refusal is an outcome with a sentence; a store error
  * rolls back and returns -1, nothing half-done.
  */

@@ -10,6 +10,8 @@
  * one of its alphanumeric words hashes to it.  The CNAME method puts the
  * value in the owner name (DigiCert style), so its label is stored.
  *
+ * The dcv and domain rows are written by store_dcv.c.
+ *
  * Failure policy: a lookup that fails or finds no match leaves the DCV
  * open until it expires (DCV_NET_TTL) and says why; only store errors
  * are errors.

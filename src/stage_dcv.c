@@ -19,6 +19,9 @@
  * each time the stage needs the domain, so a published record validates
  * it in the next pass; while one is open no Email DCV is started.
  *
+ * Whether a validation may be reused, which requests are open and the
+ * rows themselves are store_dcv.c's.
+ *
  * Messages are written inside the pipeline's transaction and named after
  * the dcv row (dcv-<id>-<local part>).  Rows are never deleted, so a
  * committed row's id is never handed out again and its messages are

@@ -6,6 +6,8 @@
  * when each was last validated), the mailbox table (validated mailboxes
  * of an account) and the reuse windows (S/MIME BR 4.2.1): how long a
  * completed validation may be relied on.  DCV is decided here.
+ * No function here begins or commits a transaction: each runs in the
+ * caller's (reads may run outside one).
  * Failure policy: a store error is logged by store.c and returned as -1;
  * the caller rolls back.
  */
@@ -74,8 +76,9 @@ struct dcv_new {
 /* Open one (state 'open', created now); 0 or -1.  Caller's
  * transaction. */
 int	 dcv_request_new(struct store *, struct dcv_new *, long long now);
-/* Record that request batch/order's dcv (detail) went out: a
- * dcv_started event.  Caller's transaction. */
+/* The request was sent or is ready to be published: a dcv_started event
+ * with detail (batch, order: 0 when not from an order).  Caller's
+ * transaction. */
 int	 dcv_started(struct store *, long long batch, long long order,
 	    const char *detail);
 /* Mark dcv id 'failed' (its messages were not all written), with a

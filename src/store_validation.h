@@ -4,7 +4,9 @@
  * (cmd_validate.c): the organization table and the org_request table
  * (the phone verification code of S/MIME BR 3.2.3: open, used, locked
  * after ORG_MAX_TRIES wrong codes, or expired).  Domain and mailbox
- * control, and the reuse windows, are store_dcv.h's.
+ * control, and the reuse windows, are store_dcv.h's.  No function here
+ * begins or commits a transaction: each runs in the caller's (reads may
+ * run outside one).
  * Failure policy: a store error is logged by store.c and returned as -1;
  * the caller rolls back.
  */
