@@ -10,14 +10,13 @@
 #define CERTSPOOL_DCV_H
 
 #include "extern.h"
-/* The reuse windows (S/MIME BR 4.2.1) and the dcv_info of a token. */
+/* The reuse windows (S/MIME BR 4.2.1), the DCV lifetimes and the
+ * dcv_info of a token; the organization requests' ORG_MAX_TRIES. */
 #include "store_dcv.h"
+#include "store_validation.h"
 
-/* Lifetime of secrets handed out. */
+/* Lifetime of an organization request's code. */
 #define ORG_REQUEST_TTL		(30 * DAY)
-#define DCV_EMAIL_TTL		(30 * DAY)	/* SPEC 3.4 */
-#define DCV_MAILBOX_TTL		(1 * DAY)	/* S/MIME BR 3.2.2.2 */
-#define ORG_MAX_TRIES		5
 
 /*
  * Secrets are Crockford base32 (no I, L, O, U).  An organization code is
@@ -81,10 +80,8 @@ int	 dcv_start_email(struct store *, const struct conf *,
  *   dns-cname: <value in lower case>.DOMAIN CNAME dcv_cname_target
  *   http:      http://DOMAIN/.well-known/pki-validation/<file> holding VALUE
  */
-#define DCV_NET_TTL		(30 * DAY)
 #define DCV_TXT_LABEL		"_certspool-challenge"
 #define DCV_HTTP_DIR		"/.well-known/pki-validation/"
-#define DCV_NET_METHODS		"'dns-txt', 'dns-cname', 'http'"
 
 /* Is m one of dns-txt, dns-cname, http? */
 int	 is_net_method(const char *m);

@@ -18,7 +18,6 @@
 #include "extern.h"
 #include "store.h"
 #include "store_dcv.h"
-#include "dcv.h"
 
 long long
 dcv_reuse_until(enum reuse what, long long at)

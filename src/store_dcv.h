@@ -62,6 +62,13 @@ int	 dcv_domain(struct store *, long long domain_id, char **name,
 
 /* ---- DCV requests (tokens): opening, failing, expiring ---- */
 
+/* How long a request stays open. */
+#define DCV_EMAIL_TTL		(30 * DAY)	/* SPEC 3.4 */
+#define DCV_MAILBOX_TTL		(1 * DAY)	/* S/MIME BR 3.2.2.2 */
+#define DCV_NET_TTL		(30 * DAY)	/* DNS TXT, CNAME, HTTP */
+/* The network methods, as an SQL list. */
+#define DCV_NET_METHODS		"'dns-txt', 'dns-cname', 'http'"
+
 /* A DCV request to open. */
 struct dcv_new {
 	const char	*method;	/* email, mailbox, dns-txt, ... */

@@ -16,7 +16,6 @@
 #include "extern.h"
 #include "store.h"
 #include "store_validation.h"
-#include "dcv.h"
 
 long long
 org_account_id(struct store *st, const char *account)

@@ -15,6 +15,9 @@
 
 struct store;
 
+/* Wrong codes after which a request is locked (S/MIME BR 3.2.3). */
+#define ORG_MAX_TRIES		5
+
 /* ---- organizations ---- */
 
 /* The account an organization is added to, by name (store_account_id):
