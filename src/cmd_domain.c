@@ -27,7 +27,6 @@
 #include "extern.h"
 #include "cmd.h"
 #include "pipeline.h"
-#include "store.h"
 #include "dcv.h"
 
 #define CHECK_MAX_DCV	16
@@ -95,6 +94,11 @@ struct open_dcv {
 	char		*method, *hash, *value, *org;
 };
 
+struct open_dcv_list {
+	struct open_dcv	 v[CHECK_MAX_DCV];
+	size_t		 n;
+};
+
 static void
 open_dcv_free(struct open_dcv *v, size_t n)
 {
@@ -108,14 +112,31 @@ open_dcv_free(struct open_dcv *v, size_t n)
 	}
 }
 
+/* Keep a copy of an open DCV, up to CHECK_MAX_DCV; 1 once full. */
+static int
+open_dcv_add(void *arg, const struct dcv_row *r)
+{
+	struct open_dcv_list	*l = arg;
+	struct open_dcv		*v = &l->v[l->n++];
+
+	v->id = r->id;
+	v->domain_id = r->domain_id;
+	v->org_id = r->org_id;
+	v->expires = r->expires;
+	v->method = r->method ? xstrdup(r->method) : NULL;
+	v->hash = r->token_hash ? xstrdup(r->token_hash) : NULL;
+	v->value = r->value ? xstrdup(r->value) : NULL;
+	v->org = r->org ? xstrdup(r->org) : NULL;
+	return l->n == CHECK_MAX_DCV;
+}
+
 /* Record a failed look-up (audit); errors here are only logged. */
 static void
 check_failed_event(struct store *st, const char *msg)
 {
 	if (store_begin(st) == -1)
 		return;
-	if (store_event(st, "dcv_check_failed", 0, 0, 0, "open", "open", NULL,
-	    msg) == -1 || store_commit(st) == -1)
+	if (dcv_check_failed(st, msg) == -1 || store_commit(st) == -1)
 		store_rollback(st);
 }
 
@@ -123,12 +144,12 @@ int
 cmd_domain_check(struct cmd_env *env, int argc, char **argv)
 {
 	static const char usage[] = "domain check DOMAIN [--org ORG]";
-	struct open_dcv	 v[CHECK_MAX_DCV];
-	sqlite3_stmt	*q;
+	struct open_dcv_list l;
+	struct open_dcv	*v = l.v;
 	const char	*pos[1], *orgarg = NULL;
 	char		 dom[256], msg[400], detail[1024], when[32];
 	long long	 org = 0, now = clock_now(), n;
-	size_t		 nv = 0, i, j;
+	size_t		 nv, i, j;
 	int		 validated = 0, rc = 1;
 
 	if (wants_help(argc, argv, usage))
@@ -147,39 +168,19 @@ cmd_domain_check(struct cmd_env *env, int argc, char **argv)
 	/* Lapsed ones first, so that they are reported as such. */
 	if (store_begin(env->st) == -1)
 		return cli_err("domain check: database busy");
-	if (store_done(env->st, store_prep(env->st, "UPDATE dcv SET"
-	    " state = 'expired' WHERE state = 'open' AND expires <= ? AND"
-	    " method IN (" DCV_NET_METHODS ") AND domain_id IN (SELECT id FROM"
-	    " domain WHERE name = ? AND (? = 0 OR org_id = ?))", "itii", now,
-	    dom, org, org)) == -1 || store_commit(env->st) == -1) {
+	if (dcv_expire_due_named(env->st, dom, org, now) == -1 ||
+	    store_commit(env->st) == -1) {
 		store_rollback(env->st);
 		return cli_err("domain check: database error");
 	}
-	q = store_prep(env->st, "SELECT v.id, v.domain_id, d.org_id,"
-	    " v.expires, v.method, v.token_hash, v.value, o.name FROM dcv v"
-	    " JOIN domain d ON d.id = v.domain_id"
-	    " JOIN organization o ON o.id = d.org_id"
-	    " WHERE d.name = ? AND (? = 0 OR d.org_id = ?) AND"
-	    " v.state = 'open' AND v.method IN (" DCV_NET_METHODS ")"
-	    " ORDER BY v.id DESC", "tii", dom, org, org);
-	if (q == NULL)
+	l.n = 0;
+	if (dcv_net_each_named(env->st, dom, org, open_dcv_add, &l) == -1) {
+		open_dcv_free(v, l.n);
 		return cli_err("domain check: database error");
-	while (nv < CHECK_MAX_DCV && sqlite3_step(q) == SQLITE_ROW) {
-		v[nv].id = sqlite3_column_int64(q, 0);
-		v[nv].domain_id = sqlite3_column_int64(q, 1);
-		v[nv].org_id = sqlite3_column_int64(q, 2);
-		v[nv].expires = sqlite3_column_int64(q, 3);
-		v[nv].method = store_col_text(q, 4);
-		v[nv].hash = store_col_text(q, 5);
-		v[nv].value = store_col_text(q, 6);
-		v[nv].org = store_col_text(q, 7);
-		nv++;
 	}
-	store_release(q);
+	nv = l.n;
 	if (nv == 0) {
-		if (store_int(env->st, &n, 0, store_prep(env->st, "SELECT"
-		    " COUNT(*) FROM domain WHERE name = ? AND (? = 0 OR"
-		    " org_id = ?)", "tii", dom, org, org)) == -1)
+		if ((n = domain_count(env->st, dom, org)) == -1)
 			return cli_err("domain check: database error");
 		if (n == 0)
 			return cli_err("domain check: no organization%s has "
@@ -208,16 +209,15 @@ cmd_domain_check(struct cmd_env *env, int argc, char **argv)
 		if (store_begin(env->st) == -1)
 			goto fail;
 		/* Still open?  (Another check may have used it.) */
-		if (store_int(env->st, &n, 0, store_prep(env->st, "SELECT"
-		    " COUNT(*) FROM dcv WHERE id = ? AND state = 'open'", "i",
-		    v[i].id)) == -1)
+		if ((n = dcv_is_open(env->st, v[i].id)) == -1)
 			goto fail;
 		if (n == 1 && dcv_net_complete(env->st, v[i].id,
 		    v[i].domain_id, v[i].method, 0, 0, detail) == -1)
 			goto fail;
 		if (store_commit(env->st) == -1)
 			goto fail;
-		time_fmt((time_t)(now + DOMAIN_REUSE), when, sizeof(when));
+		time_fmt((time_t)dcv_reuse_until(REUSE_DOMAIN, now), when,
+		    sizeof(when));
 		printf("domain %s of organization %lld \"%s\" validated by %s "
 		    "(S/MIME BR 3.2.2.1); reusable until %s\n", dom,
 		    v[i].org_id, v[i].org, net_method_name(v[i].method), when);
@@ -247,7 +247,7 @@ cmd_domain_confirm(struct cmd_env *env, int argc, char **argv)
 	if (parse_args(argc, argv, NULL, NULL, pos, 1, usage) == -1)
 		return 1;
 	operator_name(by, sizeof(by));
-	rc = dcv_confirm(env->st, pos[0], by, &d, msg, sizeof(msg));
+	rc = dcv_confirm_token(env->st, pos[0], by, &d, msg, sizeof(msg));
 	if (rc == -1) {
 		dcv_info_free(&d);
 		return cli_err("domain confirm: database error");
@@ -256,8 +256,8 @@ cmd_domain_confirm(struct cmd_env *env, int argc, char **argv)
 		dcv_info_free(&d);
 		return cli_err("domain confirm: %s", msg);
 	}
-	time_fmt((time_t)(clock_now() + (d.is_mailbox ? MAILBOX_REUSE :
-	    DOMAIN_REUSE)), when, sizeof(when));
+	time_fmt((time_t)dcv_reuse_until(d.is_mailbox ? REUSE_MAILBOX :
+	    REUSE_DOMAIN, clock_now()), when, sizeof(when));
 	if (d.is_mailbox)
 		printf("mailbox %s validated (S/MIME BR 3.2.2.2); reusable "
 		    "until %s\n", d.mailbox, when);

@@ -8,7 +8,8 @@
  * DCV tokens are printed or mailed once and stored only as SHA-256; the
  * phone code of an open organization request is kept in clear until the
  * request is used, replaced or expires (schema 4), so that org request
- * shows the same code again.
+ * shows the same code again.  The rows are written by store_validation.c
+ * (organizations, requests) and store_dcv.c (domains, DCVs).
  * Failure policy: every change runs in one transaction with its event
  * rows; bad input or a refused secret is one line on stderr and exit 1;
  * a store error rolls back and says so.  Waiting orders move on in the
@@ -27,8 +28,8 @@
 #include "extern.h"
 #include "cmd.h"
 #include "pipeline.h"
-#include "store.h"
 #include "dcv.h"
+#include "store_validation.h"
 
 #define NAME_MAX_CHARS	64	/* X.520 ub-organization-name */
 #define ORGID_MAX	64
@@ -113,15 +114,15 @@ parse_num(const char *s, long long min, long long max, long long *out)
 long long
 cli_org_id(struct cmd_env *env, const char *arg)
 {
-	long long	 id, n;
+	long long	 id;
+	int		 n;
 
 	if (parse_num(arg, 1, LLONG_MAX, &id) == -1) {
 		cli_err("\"%s\" is not an organization id (the number org add "
 		    "printed)", arg);
 		return 0;
 	}
-	if (store_int(env->st, &n, 0, store_prep(env->st, "SELECT COUNT(*)"
-	    " FROM organization WHERE id = ?", "i", id)) == -1) {
+	if ((n = org_exists(env->st, id)) == -1) {
 		cli_err("database error");
 		return 0;
 	}
@@ -317,7 +318,7 @@ cmd_org_add(struct cmd_env *env, int argc, char **argv)
 	    "--org-id ID";
 	struct opt	 o[] = { { "--country", NULL }, { "--org-id", NULL } };
 	const char	*pos[2];
-	char		 err[160], detail[320];
+	char		 err[160];
 	long long	 aid, n, id;
 
 	if (wants_help(argc, argv, usage))
@@ -326,7 +327,7 @@ cmd_org_add(struct cmd_env *env, int argc, char **argv)
 		return 1;
 	if (o[0].val == NULL || o[1].val == NULL)
 		return cli_err("usage: certspool %s", usage);
-	if ((aid = store_account_id(env->st, pos[0])) == -1)
+	if ((aid = org_account_id(env->st, pos[0])) == -1)
 		return cli_err("org add: database error");
 	if (aid == 0)
 		return cli_err("org add: no account \"%s\"", pos[0]);
@@ -343,25 +344,15 @@ cmd_org_add(struct cmd_env *env, int argc, char **argv)
 
 	if (store_begin(env->st) == -1)
 		return cli_err("org add: database busy");
-	if (store_int(env->st, &n, 0, store_prep(env->st, "SELECT id FROM"
-	    " organization WHERE account_id = ? AND name = ?", "it", aid,
-	    pos[1])) == -1)
+	if ((n = org_find(env->st, aid, pos[1])) == -1)
 		goto fail;
 	if (n != 0) {
 		store_rollback(env->st);
 		return cli_err("org add: account \"%s\" already has "
 		    "organization \"%s\" (id %lld)", pos[0], pos[1], n);
 	}
-	if (store_done(env->st, store_prep(env->st, "INSERT INTO organization"
-	    " (account_id, name, country, org_identifier, created)"
-	    " VALUES (?, ?, ?, ?, ?)", "ittti",
-	    aid, pos[1], o[0].val, o[1].val, (long long)clock_now())) == -1)
-		goto fail;
-	id = store_last_id(env->st);
-	snprintf(detail, sizeof(detail), "organization %lld \"%s\" of account "
-	    "%s, %s, %s", id, pos[1], pos[0], o[0].val, o[1].val);
-	if (store_event(env->st, "org_added", 0, 0, 0, NULL, NULL, NULL,
-	    detail) == -1 || store_commit(env->st) == -1)
+	if ((id = org_add(env->st, aid, pos[0], pos[1], o[0].val,
+	    o[1].val)) == -1 || store_commit(env->st) == -1)
 		goto fail;
 	printf("organization %lld \"%s\" added to account %s\n", id, pos[1],
 	    pos[0]);
@@ -379,9 +370,7 @@ expire_stale_requests(struct store *st)
 	long long	 org;
 
 	for (;;) {
-		if (store_int(st, &org, 0, store_prep(st, "SELECT org_id FROM"
-		    " org_request WHERE state = 'open' AND expires <= ?"
-		    " LIMIT 1", "i", (long long)clock_now())) == -1)
+		if ((org = org_request_stale(st, clock_now())) == -1)
 			return -1;
 		if (org == 0)
 			return 0;
@@ -399,12 +388,12 @@ int
 cmd_org_request(struct cmd_env *env, int argc, char **argv)
 {
 	static const char usage[] = "org request ORG [--new]";
-	sqlite3_stmt	*q;
+	struct org_req	 r = { 0 };
 	const char	*pos[1], *what;
 	char		 raw[ORG_CODE_CHARS + 1], code[ORG_CODE_CHARS + 2];
 	char		 hash[65], detail[256], until[32];
-	char		*shown = NULL, *name = NULL;
-	long long	 org, rid = 0, expires = 0, now = clock_now();
+	char		*shown, *name;
+	long long	 org, rid, expires, now = clock_now();
 	int		 i, j, renew = 0, rc = 1;
 
 	if (wants_help(argc, argv, usage))
@@ -422,20 +411,12 @@ cmd_org_request(struct cmd_env *env, int argc, char **argv)
 		return cli_err("org request: database busy");
 	if (expire_stale_requests(env->st) == -1)
 		goto fail;
-	if ((q = store_prep(env->st, "SELECT r.id, r.code, r.expires, o.name"
-	    " FROM organization o LEFT JOIN org_request r ON r.org_id = o.id"
-	    " AND r.state = 'open' WHERE o.id = ? ORDER BY r.id DESC LIMIT 1",
-	    "i", org)) == NULL)
+	if (org_request_open(env->st, org, &r) != 1)
 		goto fail;
-	if (sqlite3_step(q) == SQLITE_ROW) {
-		rid = sqlite3_column_int64(q, 0);
-		shown = store_col_text(q, 1);
-		expires = sqlite3_column_int64(q, 2);
-		name = store_col_text(q, 3);
-	}
-	store_release(q);
-	if (name == NULL)
-		goto fail;
+	rid = r.id;
+	shown = r.code;
+	expires = r.expires;
+	name = r.org;
 
 	if (rid == 0) {
 		/* None open (none yet, used, expired or locked): a new one. */
@@ -443,12 +424,7 @@ cmd_org_request(struct cmd_env *env, int argc, char **argv)
 		    sizeof(code))) == -1)
 			goto fail;
 		expires = now + ORG_REQUEST_TTL;
-		snprintf(detail, sizeof(detail), "organization %lld request "
-		    "%lld opened by the operator (S/MIME BR 3.2.3)", org, rid);
-		if (store_done(env->st, store_prep(env->st, "UPDATE org_request"
-		    " SET code = ? WHERE id = ?", "ti", code, rid)) == -1 ||
-		    store_event(env->st, "org_validation_requested", 0, 0, 0,
-		    NULL, "open", NULL, detail) == -1)
+		if (org_request_opened(env->st, org, rid, code) == -1)
 			goto fail;
 		what = "opened";
 	} else if (shown != NULL && !renew) {
@@ -460,16 +436,12 @@ cmd_org_request(struct cmd_env *env, int argc, char **argv)
 		token_hash(raw, hash);
 		snprintf(code, sizeof(code), "%.5s-%s", raw, raw + 5);
 		expires = now + ORG_REQUEST_TTL;
-		if (store_done(env->st, store_prep(env->st, "UPDATE org_request"
-		    " SET code_hash = ?, code = ?, tries = 0, expires = ?"
-		    " WHERE id = ?", "ttii", hash, code, expires, rid)) == -1)
-			goto fail;
 		snprintf(detail, sizeof(detail), "organization %lld request "
 		    "%lld: %s, tries reset", org, rid, shown != NULL ?
 		    "new code (--new), the previous one void" :
 		    "its first code shown");
-		if (store_event(env->st, "org_request_reissued", 0, 0, 0,
-		    "open", "open", NULL, detail) == -1)
+		if (org_request_reissue(env->st, rid, hash, code, expires,
+		    detail) == -1)
 			goto fail;
 		what = shown != NULL ? "has a new code (the previous one no "
 		    "longer works)" : "is open";
@@ -485,8 +457,7 @@ fail:
 	store_rollback(env->st);
 	rc = cli_err("org request: database error");
 out:
-	free(shown);
-	free(name);
+	org_req_free(&r);
 	return rc;
 }
 
@@ -494,12 +465,12 @@ int
 cmd_org_verify(struct cmd_env *env, int argc, char **argv)
 {
 	static const char usage[] = "org verify ORG CODE";
-	sqlite3_stmt	*q = NULL;
+	struct org_req	 r = { 0 };
 	const char	*pos[2];
-	char		*stored = NULL, *state = NULL, *name = NULL;
+	char		*stored, *state, *name;
 	char		 canon[TOKEN_MAX + 1], hash[65], when[32], by[96];
 	char		 detail[512];
-	long long	 org, rid = 0, expires = 0, tries = 0, now = clock_now();
+	long long	 org, rid, expires, tries, now = clock_now();
 	int		 match, rc = 1;
 
 	if (wants_help(argc, argv, usage))
@@ -510,22 +481,14 @@ cmd_org_verify(struct cmd_env *env, int argc, char **argv)
 		return 1;
 	if (store_begin(env->st) == -1)
 		return cli_err("org verify: database busy");
-	q = store_prep(env->st, "SELECT r.id, r.code_hash, r.expires, r.tries,"
-	    " r.state, o.name FROM org_request r JOIN organization o ON"
-	    " o.id = r.org_id WHERE r.org_id = ? ORDER BY r.id DESC LIMIT 1",
-	    "i", org);
-	if (q == NULL)
+	if (org_request_latest(env->st, org, &r) == -1)
 		goto fail;
-	if (sqlite3_step(q) == SQLITE_ROW) {
-		rid = sqlite3_column_int64(q, 0);
-		stored = store_col_text(q, 1);
-		expires = sqlite3_column_int64(q, 2);
-		tries = sqlite3_column_int64(q, 3);
-		state = store_col_text(q, 4);
-		name = store_col_text(q, 5);
-	}
-	store_release(q);
-	q = NULL;
+	rid = r.id;
+	stored = r.code_hash;
+	expires = r.expires;
+	tries = r.tries;
+	state = r.state;
+	name = r.org;
 
 	if (rid == 0) {
 		cli_err("org verify: organization %lld has no validation "
@@ -564,17 +527,8 @@ cmd_org_verify(struct cmd_env *env, int argc, char **argv)
 	match = strlen(stored) == 64 && canon[0] != '\0' &&
 	    CRYPTO_memcmp(hash, stored, 64) == 0;
 	if (!match) {
-		tries++;
-		snprintf(detail, sizeof(detail), "organization %lld request "
-		    "%lld: wrong code, try %lld of %d", org, rid, tries,
-		    ORG_MAX_TRIES);
-		if (store_done(env->st, store_prep(env->st, "UPDATE org_request"
-		    " SET tries = ?, state = ? WHERE id = ?", "iti", tries,
-		    tries >= ORG_MAX_TRIES ? "locked" : "open", rid)) == -1 ||
-		    store_event(env->st, tries >= ORG_MAX_TRIES ?
-		    "org_request_locked" : "org_verify_failed", 0, 0, 0, "open",
-		    tries >= ORG_MAX_TRIES ? "locked" : "open", NULL,
-		    detail) == -1 || store_commit(env->st) == -1)
+		if ((tries = org_request_wrong_code(env->st, org, rid,
+		    tries)) == -1 || store_commit(env->st) == -1)
 			goto fail;
 		if (tries >= ORG_MAX_TRIES)
 			rc = cli_err("org verify: verification code does not "
@@ -592,16 +546,10 @@ cmd_org_verify(struct cmd_env *env, int argc, char **argv)
 	snprintf(detail, sizeof(detail), "organization %lld \"%s\" request "
 	    "%lld: phone verification code (S/MIME BR 3.2.3), %s", org, name,
 	    rid, by);
-	if (store_done(env->st, store_prep(env->st, "UPDATE org_request SET"
-	    " state = 'used' WHERE id = ?", "i", rid)) == -1 ||
-	    store_done(env->st, store_prep(env->st, "UPDATE organization SET"
-	    " validated_at = ?, validated_by = ?, validation_method = ?"
-	    " WHERE id = ?", "itti", now, by,
-	    "phone verification code (S/MIME BR 3.2.3)", org)) == -1 ||
-	    store_event(env->st, "org_validated", 0, 0, 0, "open", "used",
-	    NULL, detail) == -1 || store_commit(env->st) == -1)
+	if (org_validate(env->st, org, rid, by, now, detail) == -1 ||
+	    store_commit(env->st) == -1)
 		goto fail;
-	time_fmt((time_t)(now + ORG_REUSE), when, sizeof(when));
+	time_fmt((time_t)dcv_reuse_until(REUSE_ORG, now), when, sizeof(when));
 	printf("organization %lld \"%s\" validated (S/MIME BR 3.2.3); "
 	    "reusable until %s\n", org, name, when);
 	rc = 0;
@@ -610,13 +558,10 @@ refuse:
 	store_rollback(env->st);
 	goto out;
 fail:
-	store_release(q);
 	store_rollback(env->st);
 	rc = cli_err("org verify: database error");
 out:
-	free(stored);
-	free(state);
-	free(name);
+	org_req_free(&r);
 	return rc;
 }
 
@@ -639,9 +584,8 @@ int
 cmd_domain_add(struct cmd_env *env, int argc, char **argv)
 {
 	static const char usage[] = "domain add ORG DOMAIN";
-	sqlite3_stmt	*q;
 	const char	*pos[2];
-	char		 dom[256], detail[384], *name = NULL;
+	char		 dom[256], *name = NULL;
 	long long	 org, n, id;
 
 	if (wants_help(argc, argv, usage))
@@ -657,28 +601,15 @@ cmd_domain_add(struct cmd_env *env, int argc, char **argv)
 		    pos[1]);
 	if (store_begin(env->st) == -1)
 		return cli_err("domain add: database busy");
-	if (store_int(env->st, &n, 0, store_prep(env->st, "SELECT id FROM"
-	    " domain WHERE org_id = ? AND name = ?", "it", org, dom)) == -1)
+	if ((n = domain_find(env->st, org, dom)) == -1)
 		goto fail;
 	if (n != 0) {
 		store_rollback(env->st);
 		return cli_err("domain add: organization %lld already has "
 		    "domain %s (id %lld)", org, dom, n);
 	}
-	if (store_done(env->st, store_prep(env->st, "INSERT INTO domain"
-	    " (org_id, name) VALUES (?, ?)", "it", org, dom)) == -1)
-		goto fail;
-	id = store_last_id(env->st);
-	snprintf(detail, sizeof(detail), "domain %lld %s of organization "
-	    "%lld", id, dom, org);
-	if (store_event(env->st, "domain_added", 0, 0, 0, NULL, NULL, NULL,
-	    detail) == -1 ||
-	    (q = store_prep(env->st, "SELECT name FROM organization WHERE"
-	    " id = ?", "i", org)) == NULL)
-		goto fail;
-	name = sqlite3_step(q) == SQLITE_ROW ? store_col_text(q, 0) : NULL;
-	store_release(q);
-	if (name == NULL || store_commit(env->st) == -1)
+	if ((id = domain_add(env->st, org, dom, 0, 0, NULL)) == -1 ||
+	    org_name(env->st, org, &name) != 1 || store_commit(env->st) == -1)
 		goto fail;
 	printf("domain %lld %s added to organization %lld \"%s\"\n", id, dom,
 	    org, name);
@@ -731,7 +662,6 @@ cmd_domain_dcv(struct cmd_env *env, int argc, char **argv)
 	    "[--method email|dns-txt|dns-cname|http]";
 	struct opt	 o[] = { { "--org", NULL }, { "--method", NULL } };
 	struct dcv_start ds;
-	sqlite3_stmt	*q;
 	const char	*pos[1], *m;
 	char		 dom[256], exp[32];
 	long long	 org = 0, did = 0, n = 0;
@@ -750,15 +680,8 @@ cmd_domain_dcv(struct cmd_env *env, int argc, char **argv)
 	if (o[0].val != NULL && (org = cli_org_id(env, o[0].val)) == 0)
 		return 1;
 
-	q = store_prep(env->st, "SELECT id FROM domain WHERE name = ? AND"
-	    " (? = 0 OR org_id = ?)", "tii", dom, org, org);
-	if (q == NULL)
+	if (domain_by_name(env->st, dom, org, &n, &did) == -1)
 		return cli_err("domain dcv: database error");
-	while (sqlite3_step(q) == SQLITE_ROW) {
-		did = sqlite3_column_int64(q, 0);
-		n++;
-	}
-	store_release(q);
 	if (n == 0 && org != 0)
 		return cli_err("domain dcv: organization %lld has no domain %s; "
 		    "certspool domain add %lld %s adds it", org, dom, org, dom);

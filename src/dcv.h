@@ -1,25 +1,22 @@
 /*
  * dcv.h: organization, domain and mailbox validation shared by the
  * validation stages (stage_org.c, stage_dcv.c) and the operator commands
- * (cmd_validate.c): reuse periods, secret codes and tokens (checked by
- * their SHA-256; only an open organization request's code is also kept,
- * schema 4), and the start of an Email DCV.
+ * (cmd_validate.c): secret codes and tokens (checked by their SHA-256;
+ * only an open organization request's code is also kept, schema 4), and
+ * the start of an Email DCV.  The reuse periods, and the store side of
+ * each validation, are in store_dcv.h and store_validation.h.
  */
 #ifndef CERTSPOOL_DCV_H
 #define CERTSPOOL_DCV_H
 
 #include "extern.h"
+/* The reuse windows (S/MIME BR 4.2.1), the DCV lifetimes and the
+ * dcv_info of a token; the organization requests' ORG_MAX_TRIES. */
+#include "store_dcv.h"
+#include "store_validation.h"
 
-#define DAY			86400LL
-/* Reuse of completed validations (S/MIME BR 4.2.1). */
-#define ORG_REUSE		(825 * DAY)
-#define DOMAIN_REUSE		(398 * DAY)
-#define MAILBOX_REUSE		(30 * DAY)
-/* Lifetime of secrets handed out. */
+/* Lifetime of an organization request's code. */
 #define ORG_REQUEST_TTL		(30 * DAY)
-#define DCV_EMAIL_TTL		(30 * DAY)	/* SPEC 3.4 */
-#define DCV_MAILBOX_TTL		(1 * DAY)	/* S/MIME BR 3.2.2.2 */
-#define ORG_MAX_TRIES		5
 
 /*
  * Secrets are Crockford base32 (no I, L, O, U).  An organization code is
@@ -83,10 +80,8 @@ int	 dcv_start_email(struct store *, const struct conf *,
  *   dns-cname: <value in lower case>.DOMAIN CNAME dcv_cname_target
  *   http:      http://DOMAIN/.well-known/pki-validation/<file> holding VALUE
  */
-#define DCV_NET_TTL		(30 * DAY)
 #define DCV_TXT_LABEL		"_certspool-challenge"
 #define DCV_HTTP_DIR		"/.well-known/pki-validation/"
-#define DCV_NET_METHODS		"'dns-txt', 'dns-cname', 'http'"
 
 /* Is m one of dns-txt, dns-cname, http? */
 int	 is_net_method(const char *m);
@@ -144,21 +139,13 @@ int	 is_public_domain(const struct conf *, const char *domain);
  * Confirming an Email DCV or a mailbox control by its token (confirm.c),
  * for the portal and certspool domain confirm.
  */
-struct dcv_info {
-	long long	 id, domain_id, account_id, org_id;
-	long long	 created, expires;
-	int		 is_mailbox;	/* mailbox control, else Email DCV */
-	char		 method[16], state[16];
-	char		*mailbox, *domain, *org, *account;	/* or NULL */
-};
 enum { DCV_CONFIRMED = 0, DCV_UNKNOWN, DCV_NOT_TOKEN, DCV_USED, DCV_VOID,
 	DCV_EXPIRED };
 /* The DCV a token names: 1 found, 0 unknown or malformed, -1 error. */
 int	 dcv_lookup(struct store *, const char *token, struct dcv_info *);
-void	 dcv_info_free(struct dcv_info *);
 /* Confirm in a transaction of its own, recording "confirmed by BY":
  * DCV_CONFIRMED, another DCV_* with a sentence in msg, or -1 (store). */
-int	 dcv_confirm(struct store *, const char *token, const char *by,
+int	 dcv_confirm_token(struct store *, const char *token, const char *by,
 	    struct dcv_info *, char *msg, size_t msglen);
 
 #endif

@@ -10,6 +10,8 @@
  * one of its alphanumeric words hashes to it.  The CNAME method puts the
  * value in the owner name (DigiCert style), so its label is stored.
  *
+ * The dcv and domain rows are written by store_dcv.c.
+ *
  * Failure policy: a lookup that fails or finds no match leaves the DCV
  * open until it expires (DCV_NET_TTL) and says why; only store errors
  * are errors.
@@ -23,7 +25,6 @@
 #include <openssl/crypto.h>
 
 #include "extern.h"
-#include "store.h"
 #include "dcv.h"
 #include "dns.h"
 #include "http.h"
@@ -62,11 +63,11 @@ int
 dcv_start_net(struct store *st, const struct conf *c, long long domain_id,
     const char *method, struct dcv_start *ds, struct dcv_publish *pub)
 {
-	sqlite3_stmt	*q = NULL;
+	struct dcv_new	 n;
 	char		*domain = NULL;
 	char		 hash[65], value[80] = "", exp[32], detail[512], *p;
 	long long	 now = clock_now(), account = 0;
-	int		 rc = -1;
+	int		 rc = -1, found;
 
 	memset(pub, 0, sizeof(*pub));
 	if (strcmp(method, "dns-cname") == 0 &&
@@ -75,17 +76,12 @@ dcv_start_net(struct store *st, const struct conf *c, long long domain_id,
 		    c->dcv_cname_target);
 		return -1;
 	}
-	q = store_prep(st, "SELECT d.name, o.account_id FROM domain d"
-	    " JOIN organization o ON o.id = d.org_id WHERE d.id = ?", "i",
-	    domain_id);
-	if (q == NULL)
-		goto out;
-	if (sqlite3_step(q) != SQLITE_ROW) {
-		log_err("dcv: domain %lld does not exist", domain_id);
+	if ((found = dcv_domain(st, domain_id, &domain, NULL,
+	    &account)) != 1) {
+		if (found == 0)
+			log_err("dcv: domain %lld does not exist", domain_id);
 		goto out;
 	}
-	domain = store_col_text(q, 0);
-	account = sqlite3_column_int64(q, 1);
 
 	token_new(pub->token, DCV_TOKEN_CHARS);
 	token_hash(pub->token, hash);
@@ -119,24 +115,24 @@ dcv_start_net(struct store *st, const struct conf *c, long long domain_id,
 		strlcpy_(pub->rtype, "URL", sizeof(pub->rtype));
 		strlcpy_(pub->data, pub->token, sizeof(pub->data));
 	}
-	ds->expires = (time_t)(now + DCV_NET_TTL);
-	if (store_done(st, store_prep(st, "INSERT INTO dcv (domain_id,"
-	    " account_id, mailbox, method, token_hash, value, created,"
-	    " expires, state) VALUES (?, ?, NULL, ?, ?, NULLIF(?, ''), ?, ?,"
-	    " 'open')", "iittti" "i", domain_id, account, method, hash, value,
-	    now, (long long)ds->expires)) == -1)
+	memset(&n, 0, sizeof(n));
+	n.method = method;
+	n.domain_id = domain_id;
+	n.account_id = account;
+	n.token_hash = hash;
+	n.value = value;
+	if (dcv_request_new(st, &n, now) == -1)
 		goto out;
-	ds->id = store_last_id(st);
+	ds->expires = (time_t)n.expires;
+	ds->id = n.id;
 	time_fmt(ds->expires, exp, sizeof(exp));
 	snprintf(detail, sizeof(detail), "%s dcv %lld for %s (S/MIME BR "
 	    "3.2.2.1): %s %s; expires %s", net_method_name(method), ds->id,
 	    domain, pub->rtype, pub->name, exp);
-	if (store_event(st, "dcv_started", ds->batch_id, ds->order_id, 0,
-	    NULL, "open", NULL, detail) == -1)
+	if (dcv_started(st, ds->batch_id, ds->order_id, detail) == -1)
 		goto out;
 	rc = 0;
 out:
-	store_release(q);
 	free(domain);
 	return rc;
 }
@@ -263,15 +259,17 @@ int
 dcv_net_complete(struct store *st, long long id, long long domain_id,
     const char *method, long long batch, long long order, const char *detail)
 {
-	if (store_done(st, store_prep(st, "UPDATE dcv SET state = 'used'"
-	    " WHERE id = ?", "i", id)) == -1 ||
-	    store_done(st, store_prep(st, "UPDATE domain SET validated_at = ?,"
-	    " method = ? WHERE id = ?", "iti", (long long)clock_now(), method,
-	    domain_id)) == -1 ||
-	    store_event(st, "domain_validated", batch, order, 0, "open",
-	    "used", NULL, detail) == -1)
-		return -1;
-	return 0;
+	struct dcv_use	 u;
+
+	memset(&u, 0, sizeof(u));
+	u.id = id;
+	u.method = method;
+	u.domain_id = domain_id;
+	u.at = clock_now();
+	u.batch = batch;
+	u.order = order;
+	u.detail = detail;
+	return dcv_confirm(st, &u) == -1 ? -1 : 0;
 }
 
 /* The pipeline's probe, remembered PROBE_TTL_MS. */
@@ -301,55 +299,63 @@ probe_memo(const struct conf *c, long long id, const char *method,
 	return old->match;
 }
 
+/* What dcv_net_check's look-ups share. */
+struct net_check {
+	struct store		*st;
+	const struct conf	*c;
+	long long		 domain_id, batch, order;
+	int			 dry_run;
+	int			*ok;
+	char			*note;
+	size_t			 notelen;
+};
+
+/* One open DCV: probe it; complete it on a match.  1 stop, 0 next. */
+static int
+net_check_one(void *arg, const struct dcv_row *r)
+{
+	struct net_check	*k = arg;
+	char			 msg[320], detail[512];
+
+	if (!probe_memo(k->c, r->id, r->method, r->domain, r->token_hash,
+	    r->value, msg, sizeof(msg))) {
+		if (k->note[0] == '\0')
+			strlcpy_(k->note, msg, k->notelen);
+		log_info("domain %s: %s", r->domain, msg);
+		return 0;
+	}
+	*k->ok = 1;
+	k->note[0] = '\0';
+	snprintf(detail, sizeof(detail), "dcv %lld: domain %s by %s "
+	    "(S/MIME BR 3.2.2.1), checked by the daemon: %s", r->id, r->domain,
+	    net_method_name(r->method), msg);
+	log_info("%s", detail);
+	if (!k->dry_run && dcv_net_complete(k->st, r->id, k->domain_id,
+	    r->method, k->batch, k->order, detail) == -1)
+		return -1;
+	return 1;
+}
+
 int
 dcv_net_check(struct store *st, const struct conf *c, long long domain_id,
     long long batch, long long order, int dry_run, int *ok, char *note,
     size_t notelen)
 {
-	sqlite3_stmt	*q = NULL;
-	char		 msg[320], detail[512];
-	long long	 now = clock_now(), id;
-	int		 rc = -1;
+	struct net_check	 k;
+	long long		 now = clock_now();
 
 	*ok = 0;
 	note[0] = '\0';
-	if (!dry_run && store_done(st, store_prep(st, "UPDATE dcv SET"
-	    " state = 'expired' WHERE domain_id = ? AND state = 'open' AND"
-	    " expires <= ? AND method IN (" DCV_NET_METHODS ")", "ii",
-	    domain_id, now)) == -1)
+	if (!dry_run && dcv_expire_due_net(st, domain_id, now) == -1)
 		return -1;
-	q = store_prep(st, "SELECT v.id, v.method, v.token_hash, v.value,"
-	    " d.name FROM dcv v JOIN domain d ON d.id = v.domain_id"
-	    " WHERE v.domain_id = ? AND v.state = 'open' AND v.expires > ?"
-	    " AND v.method IN (" DCV_NET_METHODS ") ORDER BY v.id DESC", "ii",
-	    domain_id, now);
-	if (q == NULL)
-		return -1;
-	while (!*ok && sqlite3_step(q) == SQLITE_ROW) {
-		const char *method = (const char *)sqlite3_column_text(q, 1);
-		const char *dom = (const char *)sqlite3_column_text(q, 4);
-
-		id = sqlite3_column_int64(q, 0);
-		if (!probe_memo(c, id, method, dom,
-		    (const char *)sqlite3_column_text(q, 2),
-		    (const char *)sqlite3_column_text(q, 3), msg, sizeof(msg))) {
-			if (note[0] == '\0')
-				strlcpy_(note, msg, notelen);
-			log_info("domain %s: %s", dom, msg);
-			continue;
-		}
-		*ok = 1;
-		note[0] = '\0';
-		snprintf(detail, sizeof(detail), "dcv %lld: domain %s by %s "
-		    "(S/MIME BR 3.2.2.1), checked by the daemon: %s", id, dom,
-		    net_method_name(method), msg);
-		log_info("%s", detail);
-		if (!dry_run && dcv_net_complete(st, id, domain_id, method,
-		    batch, order, detail) == -1)
-			goto out;
-	}
-	rc = 0;
-out:
-	store_release(q);
-	return rc;
+	k.st = st;
+	k.c = c;
+	k.domain_id = domain_id;
+	k.batch = batch;
+	k.order = order;
+	k.dry_run = dry_run;
+	k.ok = ok;
+	k.note = note;
+	k.notelen = notelen;
+	return dcv_net_each(st, domain_id, now, net_check_one, &k);
 }

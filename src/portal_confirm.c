@@ -16,7 +16,6 @@
 #include "extern.h"
 #include "dcv.h"
 #include "portal.h"
-#include "store.h"
 
 /* The refusal page for a DCV that cannot be confirmed. */
 static void
@@ -124,7 +123,7 @@ confirm_post(struct portal *p, const struct web_req *req, const char *token,
 
 	snprintf(by, sizeof(by), "the recipient at the portal from %s",
 	    req->peer);
-	rc = dcv_confirm(p->st, token, by, &d, msg, sizeof(msg));
+	rc = dcv_confirm_token(p->st, token, by, &d, msg, sizeof(msg));
 	if (rc == -1) {
 		dcv_info_free(&d);
 		return -1;

@@ -19,6 +19,9 @@
  * each time the stage needs the domain, so a published record validates
  * it in the next pass; while one is open no Email DCV is started.
  *
+ * Whether a validation may be reused, which requests are open and the
+ * rows themselves are store_dcv.c's.
+ *
  * Messages are written inside the pipeline's transaction and named after
  * the dcv row (dcv-<id>-<local part>).  Rows are never deleted, so a
  * committed row's id is never handed out again and its messages are
@@ -38,7 +41,6 @@
 
 #include "extern.h"
 #include "pipeline.h"
-#include "store.h"
 #include "dcv.h"
 #include "portal.h"
 
@@ -225,15 +227,14 @@ dcv_failed(struct store *st, long long id, long long batch, long long order,
     const char *what)
 {
 	char	 detail[320];
+	int	 n;
 
-	snprintf(detail, sizeof(detail), "dcv %lld: message to %s not "
+	/* A detail cut short at a long address is still the detail. */
+	n = snprintf(detail, sizeof(detail), "dcv %lld: message to %s not "
 	    "written; a later attempt starts afresh", id, what);
-	if (store_done(st, store_prep(st, "UPDATE dcv SET state = 'failed'"
-	    " WHERE id = ?", "i", id)) == -1 ||
-	    store_event(st, "dcv_mail_failed", batch, order, 0, "open",
-	    "failed", NULL, detail) == -1)
-		return -1;
-	return 0;
+	if (n < 0)
+		detail[0] = '\0';
+	return dcv_fail(st, id, batch, order, detail);
 }
 
 /* Write one confirmation message as dcv-<id>-<tag>.eml. */
@@ -260,40 +261,32 @@ int
 dcv_start_email(struct store *st, const struct conf *c, long long domain_id,
     struct dcv_start *ds)
 {
-	sqlite3_stmt	*q = NULL;
+	struct dcv_new	 n;
 	struct buf	 body = { 0 };
 	char		*domain = NULL, *org = NULL;
 	char		 tok[DCV_TOKEN_CHARS + 1], hash[65], exp[32];
 	char		 to[320], subject[320], detail[512], link[512];
 	long long	 now = clock_now(), account = 0, id;
 	size_t		 i;
-	int		 rc = -1;
+	int		 rc = -1, found;
 
-	q = store_prep(st, "SELECT d.name, o.name, o.account_id FROM domain d"
-	    " JOIN organization o ON o.id = d.org_id WHERE d.id = ?", "i",
-	    domain_id);
-	if (q == NULL)
-		goto out;
-	if (sqlite3_step(q) != SQLITE_ROW) {
-		log_err("dcv: domain %lld does not exist", domain_id);
+	if ((found = dcv_domain(st, domain_id, &domain, &org, &account)) != 1) {
+		if (found == 0)
+			log_err("dcv: domain %lld does not exist", domain_id);
 		goto out;
 	}
-	domain = store_col_text(q, 0);
-	org = store_col_text(q, 1);
-	account = sqlite3_column_int64(q, 2);
-	store_release(q);
-	q = NULL;
 
 	token_new(tok, DCV_TOKEN_CHARS);
 	token_hash(tok, hash);
-	ds->expires = (time_t)(now + DCV_EMAIL_TTL);
-	if (store_done(st, store_prep(st, "INSERT INTO dcv (domain_id,"
-	    " account_id, mailbox, method, token_hash, value, created,"
-	    " expires, state) VALUES (?, ?, NULL, 'email', ?, NULL, ?, ?,"
-	    " 'open')", "iitii", domain_id, account, hash, now,
-	    (long long)ds->expires)) == -1)
+	memset(&n, 0, sizeof(n));
+	n.method = "email";
+	n.domain_id = domain_id;
+	n.account_id = account;
+	n.token_hash = hash;
+	if (dcv_request_new(st, &n, now) == -1)
 		goto out;
-	ds->id = id = store_last_id(st);
+	ds->expires = (time_t)n.expires;
+	ds->id = id = n.id;
 	time_fmt(ds->expires, exp, sizeof(exp));
 	portal_link(c, "confirm", tok, link, sizeof(link));
 
@@ -331,12 +324,10 @@ dcv_start_email(struct store *st, const struct conf *c, long long domain_id,
 	    "organization \"%s\" (S/MIME BR 3.2.2.1): token sent to admin@, "
 	    "administrator@, webmaster@, hostmaster@, postmaster@; expires %s",
 	    id, domain, org, exp);
-	if (store_event(st, "dcv_started", ds->batch_id, ds->order_id, 0,
-	    NULL, "open", NULL, detail) == -1)
+	if (dcv_started(st, ds->batch_id, ds->order_id, detail) == -1)
 		goto out;
 	rc = 0;
 out:
-	store_release(q);
 	buf_free(&body);
 	free(domain);
 	free(org);
@@ -348,23 +339,24 @@ static int
 dcv_start_mailbox(struct eval *e, const char *mailbox)
 {
 	struct order	*o = e->o;
+	struct dcv_new	 n;
 	struct buf	 body = { 0 };
 	char		 tok[DCV_TOKEN_CHARS + 1], hash[65], exp[32];
 	char		 detail[512], link[512];
-	long long	 now = clock_now(), expires, id;
+	long long	 now = clock_now(), id;
 	int		 rc = -1;
 
 	token_new(tok, DCV_TOKEN_CHARS);
 	token_hash(tok, hash);
-	expires = now + DCV_MAILBOX_TTL;
-	if (store_done(e->st, store_prep(e->st, "INSERT INTO dcv (domain_id,"
-	    " account_id, mailbox, method, token_hash, value, created,"
-	    " expires, state) VALUES (NULL, ?, ?, 'mailbox', ?, NULL, ?, ?,"
-	    " 'open')", "ittii", o->account_id, mailbox, hash, now,
-	    expires)) == -1)
+	memset(&n, 0, sizeof(n));
+	n.method = "mailbox";
+	n.account_id = o->account_id;
+	n.mailbox = mailbox;
+	n.token_hash = hash;
+	if (dcv_request_new(e->st, &n, now) == -1)
 		goto out;
-	id = store_last_id(e->st);
-	time_fmt((time_t)expires, exp, sizeof(exp));
+	id = n.id;
+	time_fmt((time_t)n.expires, exp, sizeof(exp));
 	portal_link(e->conf, "confirm", tok, link, sizeof(link));
 
 	buf_addf(&body, "An S/MIME certificate was ordered for this "
@@ -391,8 +383,7 @@ dcv_start_mailbox(struct eval *e, const char *mailbox)
 	snprintf(detail, sizeof(detail), "mailbox dcv %lld for %s (S/MIME "
 	    "BR 3.2.2.2): token sent to the mailbox; expires %s", id,
 	    mailbox, exp);
-	if (store_event(e->st, "dcv_started", o->batch_id, o->id, 0, NULL,
-	    "open", NULL, detail) == -1)
+	if (dcv_started(e->st, o->batch_id, o->id, detail) == -1)
 		goto out;
 	rc = 0;
 out:
@@ -400,47 +391,25 @@ out:
 	return rc;
 }
 
-/* Open rows past their expiry become 'expired' (bookkeeping only). */
-static int
-dcv_expire(struct eval *e, const char *where, const char *fmt,
-    long long a, const char *b)
-{
-	char	 sql[256];
-
-	snprintf(sql, sizeof(sql), "UPDATE dcv SET state = 'expired' WHERE"
-	    " state = 'open' AND expires <= ? AND %s", where);
-	if (b != NULL)
-		return store_done(e->st, store_prep(e->st, sql, fmt,
-		    (long long)clock_now(), a, b));
-	return store_done(e->st, store_prep(e->st, sql, fmt,
-	    (long long)clock_now(), a));
-}
-
 /* Mailbox-validated products: 0 with w->ok filled, or -1 (store). */
 static int
 check_mailboxes(struct eval *e, struct want *w)
 {
-	long long	 v, open;
+	long long	 open, acct = e->o->account_id;
 	size_t		 i;
+	int		 v;
 
 	for (i = 0; i < w->n; i++) {
-		if (store_int(e->st, &v, 0, store_prep(e->st,
-		    "SELECT COUNT(*) FROM mailbox WHERE account_id = ? AND"
-		    " email = ? AND validated_at IS NOT NULL AND ? -"
-		    " validated_at < ?", "itii", e->o->account_id, w->name[i],
-		    (long long)clock_now(), MAILBOX_REUSE)) == -1)
+		if ((v = dcv_mailbox_reusable(e->st, acct, w->name[i],
+		    clock_now())) == -1)
 			return -1;
 		if ((w->ok[i] = v > 0) || e->dry_run)
 			continue;
-		if (dcv_expire(e, "account_id = ? AND mailbox = ? AND"
-		    " method = 'mailbox'", "iit", e->o->account_id,
-		    w->name[i]) == -1)
+		if (dcv_expire_due_mailbox(e->st, acct, w->name[i],
+		    clock_now()) == -1)
 			return -1;
-		if (store_int(e->st, &open, 0, store_prep(e->st,
-		    "SELECT COUNT(*) FROM dcv WHERE account_id = ? AND"
-		    " mailbox = ? AND method = 'mailbox' AND state = 'open'"
-		    " AND expires > ?", "iti", e->o->account_id, w->name[i],
-		    (long long)clock_now())) == -1)
+		if ((open = dcv_mailbox_pending(e->st, acct, w->name[i],
+		    clock_now())) == -1)
 			return -1;
 		if (open == 0 && dcv_start_mailbox(e, w->name[i]) == -1)
 			return -1;
@@ -456,19 +425,16 @@ check_mailboxes(struct eval *e, struct want *w)
 static int
 domain_valid(struct eval *e, struct want *w, const char *domain, int *ok)
 {
-	long long	 v, did;
+	long long	 did;
 	char		 note[320];
+	int		 v;
 
-	if (store_int(e->st, &v, 0, store_prep(e->st,
-	    "SELECT COUNT(*) FROM domain WHERE org_id = ? AND name = ? AND"
-	    " validated_at IS NOT NULL AND ? - validated_at < ?", "itii",
-	    e->o->org_id, domain, (long long)clock_now(), DOMAIN_REUSE)) == -1)
+	if ((v = dcv_domain_reusable(e->st, e->o->org_id, domain,
+	    clock_now())) == -1)
 		return -1;
 	if ((*ok = v > 0))
 		return 0;
-	if (store_int(e->st, &did, 0, store_prep(e->st, "SELECT id FROM"
-	    " domain WHERE org_id = ? AND name = ?", "it", e->o->org_id,
-	    domain)) == -1)
+	if ((did = domain_find(e->st, e->o->org_id, domain)) == -1)
 		return -1;
 	if (did == 0)
 		return 0;
@@ -486,33 +452,16 @@ domain_start(struct eval *e, const char *domain)
 {
 	struct dcv_start ds;
 	long long	 did, open;
-	char		 detail[320];
 
-	if (store_int(e->st, &did, 0, store_prep(e->st, "SELECT id FROM"
-	    " domain WHERE org_id = ? AND name = ?", "it", e->o->org_id,
-	    domain)) == -1)
+	if ((did = domain_find(e->st, e->o->org_id, domain)) == -1)
 		return -1;
-	if (did == 0) {
-		if (store_done(e->st, store_prep(e->st, "INSERT INTO domain"
-		    " (org_id, name) VALUES (?, ?)", "it", e->o->org_id,
-		    domain)) == -1)
-			return -1;
-		did = store_last_id(e->st);
-		snprintf(detail, sizeof(detail), "domain %lld %s of "
-		    "organization %lld, from an order", did, domain,
-		    e->o->org_id);
-		if (store_event(e->st, "domain_added", e->o->batch_id,
-		    e->o->id, 0, NULL, NULL, NULL, detail) == -1)
-			return -1;
-	}
-	if (dcv_expire(e, "domain_id = ? AND method = 'email'", "ii", did,
-	    NULL) == -1)
+	if (did == 0 && (did = domain_add(e->st, e->o->org_id, domain,
+	    e->o->batch_id, e->o->id, "from an order")) == -1)
+		return -1;
+	if (dcv_expire_due_email(e->st, did, clock_now()) == -1)
 		return -1;
 	/* An open DNS/HTTP DCV (the organization chose it) is enough too. */
-	if (store_int(e->st, &open, 0, store_prep(e->st, "SELECT COUNT(*)"
-	    " FROM dcv WHERE domain_id = ? AND method IN ('email', "
-	    DCV_NET_METHODS ") AND state = 'open' AND expires > ?", "ii", did,
-	    (long long)clock_now())) == -1)
+	if ((open = dcv_domain_pending(e->st, did, clock_now())) == -1)
 		return -1;
 	if (open > 0)
 		return 0;
