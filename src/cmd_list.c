@@ -212,7 +212,7 @@ cmd_account_list(struct cmd_env *env, int argc, char **argv)
 }
 
 static int
-org_row(void *arg, const struct org_row *r)
+org_row(void *arg, const struct org_list_row *r)
 {
 	struct lister	*l = arg;
 	const char	*state;

@@ -8,7 +8,7 @@
  * DCV tokens are printed or mailed once and stored only as SHA-256; the
  * phone code of an open organization request is kept in clear until the
  * request is used, replaced or expires (schema 4), so that org request
- * shows the same code again.  The rows are written by store_validation.c
+ * shows the same code again.  The rows are written by store_org.c
  * (organizations, requests) and store_dcv.c (domains, DCVs).
  * Failure policy: every change runs in one transaction with its event
  * rows; bad input or a refused secret is one line on stderr and exit 1;
@@ -29,7 +29,7 @@
 #include "cmd.h"
 #include "pipeline.h"
 #include "dcv.h"
-#include "store_validation.h"
+#include "store_org.h"
 
 #define NAME_MAX_CHARS	64	/* X.520 ub-organization-name */
 #define ORGID_MAX	64
@@ -344,7 +344,7 @@ cmd_org_add(struct cmd_env *env, int argc, char **argv)
 
 	if (store_begin(env->st) == -1)
 		return cli_err("org add: database busy");
-	if ((n = org_find(env->st, aid, pos[1])) == -1)
+	if ((n = org_id_by_name(env->st, aid, pos[1])) == -1)
 		goto fail;
 	if (n != 0) {
 		store_rollback(env->st);

@@ -4,7 +4,7 @@
  * (cmd_validate.c): secret codes and tokens (checked by their SHA-256;
  * only an open organization request's code is also kept, schema 4), and
  * the start of an Email DCV.  The reuse periods, and the store side of
- * each validation, are in store_dcv.h and store_validation.h.
+ * each validation, are in store_dcv.h and store_org.h.
  */
 #ifndef CERTSPOOL_DCV_H
 #define CERTSPOOL_DCV_H
@@ -13,42 +13,7 @@
 /* The reuse windows (S/MIME BR 4.2.1), the DCV lifetimes and the
  * dcv_info of a token; the organization requests' ORG_MAX_TRIES. */
 #include "store_dcv.h"
-#include "store_validation.h"
-
-/* Lifetime of an organization request's code. */
-#define ORG_REQUEST_TTL		(30 * DAY)
-
-/*
- * Secrets are Crockford base32 (no I, L, O, U).  An organization code is
- * read out on the phone: 10 characters, 50 bits, shown as XXXXX-XXXXX;
- * guessing is bounded by ORG_MAX_TRIES and the request's expiry.  A DCV
- * token travels by mail: 32 characters, 160 bits.
- */
-#define ORG_CODE_CHARS		10
-#define DCV_TOKEN_CHARS		32
-#define TOKEN_MAX		64
-
-/* nchars random Crockford base32 characters plus NUL into out. */
-void	 token_new(char *out, size_t nchars);
-/* Canonical form of a typed secret: dashes and white space dropped, upper
- * case, O->0, I/L->1.  -1 if a character is not base32 or it is too long. */
-int	 token_norm(const char *in, char *out, size_t outlen);
-/* SHA-256 (hex) of the canonical form; what the store keeps. */
-void	 token_hash(const char *canon, char out[65]);
-
-/*
- * Insert an open validation request for organization org_id with a fresh
- * code (expires ORG_REQUEST_TTL from now).  The code, if code is not
- * NULL (ORG_CODE_CHARS + 2 bytes or more), is returned formatted
- * XXXXX-XXXXX.  Returns the request id, or -1 (store).
- */
-long long org_request_insert(struct store *, long long org_id, char *code,
-	    size_t codelen);
-
-/* Mark the organization's open requests past their expiry 'expired',
- * with events (batch, order: 0 when not from an order).  0 or -1. */
-int	 org_request_expire(struct store *, long long org_id, long long batch,
-	    long long order);
+#include "store_org.h"
 
 /* Where a started Email DCV is reported; batch/order only for events. */
 struct dcv_start {

@@ -40,11 +40,9 @@
 #include <string.h>
 
 #include "extern.h"
-#include "pipeline.h"
+#include "stage.h"
 #include "dcv.h"
 #include "portal.h"
-
-static const char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 /* The constructed addresses of S/MIME BR 3.2.2.1 via TLS BR 3.2.2.4.4. */
 static const char *const constructed[] = {
@@ -59,53 +57,6 @@ struct want {
 	size_t	  n;
 	char	  note[320];	/* why a DNS/HTTP DCV did not match yet */
 };
-
-void
-token_new(char *out, size_t nchars)
-{
-	unsigned char	 r[TOKEN_MAX];
-	size_t		 i;
-
-	if (nchars > sizeof(r))
-		abort();
-	rnd_bytes(r, nchars);
-	/* 256 is a multiple of 32: the low five bits are uniform. */
-	for (i = 0; i < nchars; i++)
-		out[i] = crockford[r[i] & 31];
-	out[nchars] = '\0';
-}
-
-int
-token_norm(const char *in, char *out, size_t outlen)
-{
-	size_t	 n = 0;
-	int	 c;
-
-	for (; *in != '\0'; in++) {
-		if (*in == '-' || isspace((unsigned char)*in))
-			continue;
-		c = toupper((unsigned char)*in);
-		if (c == 'O')
-			c = '0';
-		else if (c == 'I' || c == 'L')
-			c = '1';
-		if (c == '\0' || strchr(crockford, c) == NULL)
-			return -1;
-		if (n + 1 >= outlen)
-			return -1;
-		out[n++] = (char)c;
-	}
-	if (outlen == 0)
-		return -1;
-	out[n] = '\0';
-	return n == 0 ? -1 : 0;
-}
-
-void
-token_hash(const char *canon, char out[65])
-{
-	sha256_hex(canon, strlen(canon), out);
-}
 
 int
 is_public_domain(const struct conf *c, const char *domain)

@@ -9,6 +9,7 @@
  * the caller rolls back and keeps its input.  Row loops stop quietly at
  * a step error, as a missing row would.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -455,4 +456,53 @@ dcv_confirm(struct store *st, const struct dcv_use *u)
 	return store_event(st, strcmp(u->method, "mailbox") == 0 ?
 	    "mailbox_validated" : "domain_validated", u->batch, u->order, 0,
 	    "open", "used", NULL, u->detail);
+}
+
+static const char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+void
+token_new(char *out, size_t nchars)
+{
+	unsigned char	 r[TOKEN_MAX];
+	size_t		 i;
+
+	if (nchars > sizeof(r))
+		abort();
+	rnd_bytes(r, nchars);
+	/* 256 is a multiple of 32: the low five bits are uniform. */
+	for (i = 0; i < nchars; i++)
+		out[i] = crockford[r[i] & 31];
+	out[nchars] = '\0';
+}
+
+int
+token_norm(const char *in, char *out, size_t outlen)
+{
+	size_t	 n = 0;
+	int	 c;
+
+	for (; *in != '\0'; in++) {
+		if (*in == '-' || isspace((unsigned char)*in))
+			continue;
+		c = toupper((unsigned char)*in);
+		if (c == 'O')
+			c = '0';
+		else if (c == 'I' || c == 'L')
+			c = '1';
+		if (c == '\0' || strchr(crockford, c) == NULL)
+			return -1;
+		if (n + 1 >= outlen)
+			return -1;
+		out[n++] = (char)c;
+	}
+	if (outlen == 0)
+		return -1;
+	out[n] = '\0';
+	return n == 0 ? -1 : 0;
+}
+
+void
+token_hash(const char *canon, char out[65])
+{
+	sha256_hex(canon, strlen(canon), out);
 }

@@ -14,6 +14,8 @@
 #ifndef CERTSPOOL_STORE_DCV_H
 #define CERTSPOOL_STORE_DCV_H
 
+#include <stddef.h>
+
 struct store;
 
 /* ---- reuse windows (S/MIME BR 4.2.1; 3.2.2.1, 3.2.2.2, 3.2.3) ---- */
@@ -176,5 +178,24 @@ struct dcv_use {
  * domain_validated event.  Caller's transaction.  0 or -1.
  */
 int	 dcv_confirm(struct store *, const struct dcv_use *);
+
+/* ---- tokens ---- */
+
+/*
+ * Secrets are Crockford base32 (no I, L, O, U).  An organization code is
+ * read out on the phone (ORG_CODE_CHARS, store_org.h); guessing is
+ * bounded by ORG_MAX_TRIES and the request's expiry.  A DCV token
+ * travels by mail: 32 characters, 160 bits.
+ */
+#define DCV_TOKEN_CHARS		32
+#define TOKEN_MAX		64
+
+/* nchars random Crockford base32 characters plus NUL into out. */
+void	 token_new(char *out, size_t nchars);
+/* Canonical form of a typed secret: dashes and white space dropped, upper
+ * case, O->0, I/L->1.  -1 if a character is not base32 or it is too long. */
+int	 token_norm(const char *in, char *out, size_t outlen);
+/* SHA-256 (hex) of the canonical form; what the store keeps. */
+void	 token_hash(const char *canon, char out[65]);
 
 #endif

@@ -84,9 +84,9 @@ account_list(struct store *st, int (*fn)(void *, const struct account_row *),
 
 int
 org_list(struct store *st, long long now, long long aid,
-    int (*fn)(void *, const struct org_row *), void *arg)
+    int (*fn)(void *, const struct org_list_row *), void *arg)
 {
-	struct org_row	 r;
+	struct org_list_row	 r;
 	sqlite3_stmt	*q;
 	int		 stop;
 

@@ -40,7 +40,7 @@ struct validated {
 	const char	*method;
 };
 
-struct org_row {
+struct org_list_row {
 	long long	 id;
 	const char	*account, *name, *country, *org_identifier;
 	struct validated v;
@@ -50,7 +50,7 @@ struct org_row {
 /* The organizations of account aid (0: all) by account name, then id;
  * now decides which requests are open.  0, or -1 on a database error. */
 int	 org_list(struct store *, long long now, long long aid,
-	    int (*fn)(void *, const struct org_row *), void *arg);
+	    int (*fn)(void *, const struct org_list_row *), void *arg);
 
 struct domain_row {
 	long long	 id;

@@ -13,7 +13,6 @@
 #include <sqlite3.h>
 
 #include "extern.h"
-#include "dcv.h"
 #include "store.h"
 #include "store_org.h"
 
@@ -108,4 +107,203 @@ org_request_pending(struct store *st, long long org_id)
 	}
 	store_release(q);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? pending : -1;
+}
+
+long long
+org_account_id(struct store *st, const char *account)
+{
+	return store_account_id(st, account);
+}
+
+int
+org_exists(struct store *st, long long id)
+{
+	long long	 n;
+
+	if (store_int(st, &n, 0, store_prep(st, "SELECT COUNT(*)"
+	    " FROM organization WHERE id = ?", "i", id)) == -1)
+		return -1;
+	return n != 0;
+}
+
+long long
+org_id_by_name(struct store *st, long long account_id, const char *name)
+{
+	long long	 id;
+
+	if (store_int(st, &id, 0, store_prep(st, "SELECT id FROM"
+	    " organization WHERE account_id = ? AND name = ?", "it",
+	    account_id, name)) == -1)
+		return -1;
+	return id;
+}
+
+long long
+org_add(struct store *st, long long account_id, const char *account,
+    const char *name, const char *country, const char *org_identifier)
+{
+	char		 detail[320];
+	long long	 id;
+
+	if (store_done(st, store_prep(st, "INSERT INTO organization"
+	    " (account_id, name, country, org_identifier, created)"
+	    " VALUES (?, ?, ?, ?, ?)", "ittti",
+	    account_id, name, country, org_identifier,
+	    (long long)clock_now())) == -1)
+		return -1;
+	id = store_last_id(st);
+	snprintf(detail, sizeof(detail), "organization %lld \"%s\" of account "
+	    "%s, %s, %s", id, name, account, country, org_identifier);
+	if (store_event(st, "org_added", 0, 0, 0, NULL, NULL, NULL,
+	    detail) == -1)
+		return -1;
+	return id;
+}
+
+int
+org_name(struct store *st, long long id, char **name)
+{
+	sqlite3_stmt	*q;
+
+	*name = NULL;
+	if ((q = store_prep(st, "SELECT name FROM organization WHERE"
+	    " id = ?", "i", id)) == NULL)
+		return -1;
+	*name = sqlite3_step(q) == SQLITE_ROW ? store_col_text(q, 0) : NULL;
+	store_release(q);
+	return *name != NULL;
+}
+
+void
+org_req_free(struct org_req *r)
+{
+	free(r->code);
+	free(r->code_hash);
+	free(r->state);
+	free(r->org);
+	memset(r, 0, sizeof(*r));
+}
+
+long long
+org_request_stale(struct store *st, long long now)
+{
+	long long	 org;
+
+	if (store_int(st, &org, 0, store_prep(st, "SELECT org_id FROM"
+	    " org_request WHERE state = 'open' AND expires <= ?"
+	    " LIMIT 1", "i", now)) == -1)
+		return -1;
+	return org;
+}
+
+int
+org_request_open(struct store *st, long long org, struct org_req *r)
+{
+	sqlite3_stmt	*q;
+
+	memset(r, 0, sizeof(*r));
+	if ((q = store_prep(st, "SELECT r.id, r.code, r.expires, o.name"
+	    " FROM organization o LEFT JOIN org_request r ON r.org_id = o.id"
+	    " AND r.state = 'open' WHERE o.id = ? ORDER BY r.id DESC LIMIT 1",
+	    "i", org)) == NULL)
+		return -1;
+	if (sqlite3_step(q) == SQLITE_ROW) {
+		r->id = sqlite3_column_int64(q, 0);
+		r->code = store_col_text(q, 1);
+		r->expires = sqlite3_column_int64(q, 2);
+		r->org = store_col_text(q, 3);
+	}
+	store_release(q);
+	return r->org != NULL;
+}
+
+int
+org_request_latest(struct store *st, long long org, struct org_req *r)
+{
+	sqlite3_stmt	*q;
+
+	memset(r, 0, sizeof(*r));
+	q = store_prep(st, "SELECT r.id, r.code_hash, r.expires, r.tries,"
+	    " r.state, o.name FROM org_request r JOIN organization o ON"
+	    " o.id = r.org_id WHERE r.org_id = ? ORDER BY r.id DESC LIMIT 1",
+	    "i", org);
+	if (q == NULL)
+		return -1;
+	if (sqlite3_step(q) == SQLITE_ROW) {
+		r->id = sqlite3_column_int64(q, 0);
+		r->code_hash = store_col_text(q, 1);
+		r->expires = sqlite3_column_int64(q, 2);
+		r->tries = sqlite3_column_int64(q, 3);
+		r->state = store_col_text(q, 4);
+		r->org = store_col_text(q, 5);
+	}
+	store_release(q);
+	return 0;
+}
+
+int
+org_request_opened(struct store *st, long long org, long long rid,
+    const char *code)
+{
+	char	 detail[256];
+
+	snprintf(detail, sizeof(detail), "organization %lld request "
+	    "%lld opened by the operator (S/MIME BR 3.2.3)", org, rid);
+	if (store_done(st, store_prep(st, "UPDATE org_request"
+	    " SET code = ? WHERE id = ?", "ti", code, rid)) == -1 ||
+	    store_event(st, "org_validation_requested", 0, 0, 0,
+	    NULL, "open", NULL, detail) == -1)
+		return -1;
+	return 0;
+}
+
+int
+org_request_reissue(struct store *st, long long rid, const char *hash,
+    const char *code, long long expires, const char *detail)
+{
+	if (store_done(st, store_prep(st, "UPDATE org_request"
+	    " SET code_hash = ?, code = ?, tries = 0, expires = ?"
+	    " WHERE id = ?", "ttii", hash, code, expires, rid)) == -1 ||
+	    store_event(st, "org_request_reissued", 0, 0, 0,
+	    "open", "open", NULL, detail) == -1)
+		return -1;
+	return 0;
+}
+
+long long
+org_request_wrong_code(struct store *st, long long org, long long rid,
+    long long tries)
+{
+	char	 detail[512];
+	int	 locked;
+
+	tries++;
+	locked = tries >= ORG_MAX_TRIES;
+	snprintf(detail, sizeof(detail), "organization %lld request "
+	    "%lld: wrong code, try %lld of %d", org, rid, tries,
+	    ORG_MAX_TRIES);
+	if (store_done(st, store_prep(st, "UPDATE org_request"
+	    " SET tries = ?, state = ? WHERE id = ?", "iti", tries,
+	    locked ? "locked" : "open", rid)) == -1 ||
+	    store_event(st, locked ? "org_request_locked" :
+	    "org_verify_failed", 0, 0, 0, "open", locked ? "locked" : "open",
+	    NULL, detail) == -1)
+		return -1;
+	return tries;
+}
+
+int
+org_validate(struct store *st, long long org, long long rid, const char *by,
+    long long now, const char *detail)
+{
+	if (store_done(st, store_prep(st, "UPDATE org_request SET"
+	    " state = 'used' WHERE id = ?", "i", rid)) == -1 ||
+	    store_done(st, store_prep(st, "UPDATE organization SET"
+	    " validated_at = ?, validated_by = ?, validation_method = ?"
+	    " WHERE id = ?", "itti", now, by,
+	    "phone verification code (S/MIME BR 3.2.3)", org)) == -1 ||
+	    store_event(st, "org_validated", 0, 0, 0, "open", "used",
+	    NULL, detail) == -1)
+		return -1;
+	return 0;
 }
