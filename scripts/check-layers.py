@@ -68,7 +68,7 @@ def sql_outside_layer(files):
 
 
 GROUPS = ["stage", "pipeline", "profile", "ca", "p11", "csr",
-          "lint", "batch", "portal", "web", "report", "revoke", "crl",
+          "lint", "batch", "portal", "report", "revoke", "crl",
           "cmd", "doctor", "dcv", "key", "ledger", "billing", "spool",
           "signer", "daemon", "metrics", "purge", "mail"]
 

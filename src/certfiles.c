@@ -14,7 +14,8 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-#include "report.h"
+#include "certfiles.h"
+#include "store_result.h"
 
 #define PEM_BEGIN	"-----BEGIN CERTIFICATE-----\n"
 #define PEM_END		"-----END CERTIFICATE-----\n"

@@ -18,7 +18,6 @@ struct cmd_env {
 };
 
 /* Print "certspool: <message>" on stderr; returns 1 (the exit status). */
-int	 cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Organization by numeric id, checked to exist; 0 and message if not. */
 long long cli_org_id(struct cmd_env *, const char *arg);
 
@@ -49,7 +48,7 @@ int	 cmd_order_cancel(struct cmd_env *, int argc, char **argv);
 int	 cmd_renew(struct cmd_env *, int argc, char **argv);
 /* cmd_crl.c */
 int	 cmd_crl(struct cmd_env *, int argc, char **argv);
-/* web.c: the recipient portal */
+/* cmd_web.c: the recipient portal (web.c) */
 int	 cmd_web(struct cmd_env *, int argc, char **argv);
 /* cmd_purge.c */
 int	 cmd_purge(struct cmd_env *, int argc, char **argv);

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "extern.h"
+#include "spool.h"
 #include "billing.h"
 #include "cmd.h"
 #include "pipeline.h"

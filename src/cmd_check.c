@@ -29,9 +29,11 @@
 
 
 #include "extern.h"
+#include "spool.h"
 #include "cmd.h"
 #include "pipeline.h"
 #include "store_check.h"
+#include "store_order.h"
 #include "store_list.h"
 #include "store_state.h"
 

@@ -34,6 +34,9 @@
 #include <unistd.h>
 
 #include "extern.h"
+#include "signer.h"
+#include "spool.h"
+#include "report.h"
 #include "billing.h"
 #include "pipeline.h"
 #include "store_order.h"

@@ -1,33 +1,12 @@
 /*
- * doctor.h: start-up truth.  The demo-only settings a config may leave
- * in force (demo_settings.c), logged as warnings when the daemon and the
- * portal start, and certspool doctor (doctor.c), which checks a
- * deployment and reports them too.
+ * doctor.h: certspool doctor (doctor.c, doctor_ca.c), which checks a
+ * deployment and reports the demo-only settings in force too
+ * (demo_settings.h).
  */
 #ifndef CERTSPOOL_DOCTOR_H
 #define CERTSPOOL_DOCTOR_H
 
-#include <stddef.h>
-
-struct conf;
-
-#define DEMO_SETTINGS_MAX	8
-
-/* One demo-only setting: in force or not, and a sentence. */
-struct demo_setting {
-	const char	*name;		/* its check name in certspool doctor */
-	int		 web;		/* concerns certspool web too */
-	int		 in_force;
-	char		 text[1024];	/* in force: what it means and which
-					 * key fixes it; else what is set */
-};
-
-/* Every demo-only setting of c, in a fixed order, into v; the count. */
-size_t	 demo_settings(const struct conf *c,
-	    struct demo_setting v[DEMO_SETTINGS_MAX]);
-/* Log one warning per demo-only setting in force (web: only those
- * that concern certspool web); how many were logged. */
-int	 demo_settings_log(const struct conf *c, int web);
+#include "demo_settings.h"
 
 /* certspool doctor [--json] [--strict]: loads confpath itself, so that
  * a config that does not load is reported as a problem.  Exit status. */

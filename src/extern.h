@@ -43,6 +43,14 @@ void	 time_fmt(time_t t, char *buf, size_t len);
 /* Parse "YYYY-MM-DDTHH:MM:SSZ" or "YYYY-MM-DD" (00:00:00Z); -1 if bad. */
 int	 time_parse(const char *s, time_t *t);
 
+/* ---- crash points of the torture tests (crash.c) ---- */
+/* Die here if CERTSPOOL_CRASH_AT names this point (tests only). */
+void		 crash_point(const char *name);
+
+/* "certspool: " and the message on stderr, for the operator at a
+ * command; returns 1, the commands' failure status (cli.c). */
+int		 cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* ---- logging (log.c) ---- */
 
 #define LOGL_ERR	3

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "extern.h"
+#include "spool.h"
 #include "pipeline.h"
 #include "store_order.h"
 

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "extern.h"
+#include "spool.h"
 #include "ca_ceremony.h"
 #include "p11.h"
 #include "cmd.h"

@@ -11,7 +11,7 @@
 #define CERTSPOOL_PORTAL_H
 
 #include "store_portal.h"
-#include "web.h"
+#include "web_page.h"
 
 struct store;
 struct conf;

@@ -28,7 +28,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "report.h"
+#include "certfiles.h"
+#include "store_result.h"
 #include "dcv.h"
 #include "portal.h"
 

@@ -32,6 +32,7 @@
 #include <openssl/x509.h>
 
 #include "report.h"
+#include "store_state.h"
 
 #define NS_RESULT	"urn:certspool:result:1"
 

@@ -1,47 +1,19 @@
 /*
- * report.h: what report.c (passes, archive, result.xml) and report_mail.c
- * (the per-recipient messages) share: the CA chain, the issued
- * certificate rows (store_result.h, store_mail.h), and the certificate
- * files made from their stored DER.
+ * report.h: the results (SPEC 4): report.c writes each pass of a batch
+ * (archive, messages, result.xml last) and the error report of a refused
+ * input; report_mail.c the per-recipient messages; certfiles.c the
+ * certificate files made from stored DER (PEM, PKCS#7, the chains), which
+ * the portal serves too.  The rows come from store_result.h and
+ * store_mail.h.
  */
 #ifndef CERTSPOOL_REPORT_H
 #define CERTSPOOL_REPORT_H
 
 #include "extern.h"
-#include "pipeline.h"
 #include "store_mail.h"
 #include "store_result.h"
+#include "certfiles.h"
 
-/* The CA chain of a pass, as PEM and as concatenated DER. */
-struct chain {
-	char		*pem;
-	size_t		 pemlen;
-	unsigned char	*der;
-	size_t		 derlen;
-};
-
-/* The chain of each loaded issuer (issuer.c), the current CA first:
- * chain.pem and cert.p7b of a certificate are its own issuer's. */
-#define CHAINS_MAX	65
-struct chains {
-	struct chain	 ch[CHAINS_MAX];
-	int		 id[CHAINS_MAX];	/* issuer ids */
-	int		 n;
-};
-int		 chains_load(const struct ca *, struct chains *);
-/* The chain of issuer id; the current CA's if it is not loaded. */
-const struct chain *chains_get(const struct chains *, int id);
-void		 chains_free(struct chains *);
-
-/* PEM of one certificate's DER, byte for byte what PEM_write_bio_X509
- * writes; *outlen its length. */
-char		*pem_of_der(const unsigned char *der, size_t len,
-		    size_t *outlen);
-/* The certs-only PKCS#7 of the certificate der followed by the chain. */
-unsigned char	*p7b_of_der(const unsigned char *der, size_t derlen,
-		    const struct chain *ch, size_t *outlen);
-int		 chain_load(const struct ca *, struct chain *);
-void		 chain_free(struct chain *);
 
 /* report_mail.c: every message of the certificates selected by sel
  * (with its parameters a, b: store_mail.h), piece by piece; *nstuck
@@ -50,5 +22,23 @@ void		 chain_free(struct chain *);
 int		 report_mail_certs(struct store *, const struct conf *,
 		    const struct ca *, enum mail_sel sel, long long a,
 		    long long b, int *nstuck);
+
+/* report.c: write the outbound results of every batch that changed. */
+int		 report_publish(struct store *, const struct conf *,
+		    const struct ca *);
+/* report.c: <error> report for a refused input. */
+int		 report_error(int dirfd, const char *name, const char *file,
+		    const struct problems *);
+/*
+ * report_mail.c: the messages of the certificates with ids lo..hi (at most
+ * 256), ahead of their batch's pass: read them (this thread), write and
+ * publish them (report_mail_write: no database, any thread), then mark
+ * them mailed (this thread; frees the work, written or not).
+ */
+struct mail_work;
+struct mail_work *report_mail_load(struct store *, const struct conf *,
+		    const struct ca *, long long lo, long long hi);
+int		 report_mail_write(struct mail_work *);
+int		 report_mail_finish(struct store *, struct mail_work *);
 
 #endif

@@ -33,6 +33,8 @@
 #include <openssl/x509.h>
 
 #include "extern.h"
+#include "signer.h"
+#include "report.h"
 #include "billing.h"
 #include "fairq.h"
 #include "pipeline.h"

@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #include "extern.h"
+#include "spool.h"
+#include "report.h"
 #include "billing.h"
 #include "order_check.h"
 #include "pipeline.h"

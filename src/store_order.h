@@ -125,6 +125,10 @@ int	 recipient_take_csr(struct store *, long long rid, long long oid,
 
 /* ---- evaluation (pipeline.c, fairq.c, daemon.c) ---- */
 
+/* An order with its recipients, for evaluation (stage.h); order_free()
+ * it.  NULL on a database error. */
+struct order	*order_load(struct store *, long long id);
+
 /* An order and its recipients (pipeline.h), or NULL. */
 struct order	*order_load(struct store *, long long id);
 /* Up to max open orders of an account with ids above after, in id

@@ -35,9 +35,8 @@
 #include <microhttpd.h>
 
 #include "extern.h"
-#include "cmd.h"
-#include "doctor.h"
-#include "web.h"
+#include "demo_settings.h"
+#include "web_page.h"
 #include "web_srv.h"
 
 #define WATCH_MS	200		/* the watchdog's period */
@@ -368,9 +367,8 @@ web_sigwait(const sigset_t *set, int *sig)
 }
 
 int
-cmd_web(struct cmd_env *env, int argc, char **argv)
+web_run(struct conf *c, struct store *st)
 {
-	struct conf	*c = env->conf;
 	struct web_srv	 srv;
 	struct MHD_Daemon *d = NULL;
 	pthread_t	 wd;
@@ -382,14 +380,12 @@ cmd_web(struct cmd_env *env, int argc, char **argv)
 	char		 err[512];
 	int		 fd = -1, v6 = 0, sig, rc = 1, watching = 0;
 
-	if (argc != 0)
-		return cli_err("usage: certspool web");
 	if (log_open(c->log, c->log_level, conf_log_socket(c), err,
 	    sizeof(err)) == -1)
 		return cli_err("web: %s", err);
 	memset(&srv, 0, sizeof(srv));
 	srv.conf = c;
-	srv.st = env->st;
+	srv.st = st;
 	pthread_mutex_init(&srv.db_mu, NULL);
 	atomic_init(&srv.stopping, 0);
 	srv.tls = *c->web_tls_cert != '\0';

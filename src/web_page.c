@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "extern.h"
-#include "web.h"
+#include "web_page.h"
 
 char *
 web_esc(const char *s)

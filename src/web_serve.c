@@ -36,7 +36,7 @@
 
 #include "extern.h"
 #include "portal.h"
-#include "web.h"
+#include "web_page.h"
 #include "web_srv.h"
 
 #ifndef WEB_ASSET_DIR

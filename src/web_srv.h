@@ -44,4 +44,10 @@ void		 web_conn_restart(struct MHD_Connection *);
  * address's log line). */
 int		 web_rate_take(struct web_srv *, const char *key);
 
+/* certspool web (web.c): serve the portal until SIGTERM or SIGINT; the
+ * process exit status (0, or 1 after an error on stderr). */
+struct conf;
+struct store;
+int	 web_run(struct conf *, struct store *);
+
 #endif

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "extern.h"
-#include "web.h"
+#include "web_page.h"
 #include "t.h"
 
 static struct web_req

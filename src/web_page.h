@@ -1,13 +1,14 @@
 /*
- * web.h: the recipient portal's HTTP layer (web.c, on GNU libmicrohttpd)
- * and what its pages (portal_*.c) see of a request.  web.c owns the
+ * web_page.h: what the portal's pages (portal_*.c) see of a request and
+ * how they answer (web_page.c: layout, escaping, forms), below the HTTP
+ * layer (web.c and web_serve.c, on GNU libmicrohttpd).  web.c owns the
  * sockets, the limits (connections, request size and time), the
  * per-address rate limit on token pages, the anti-CSRF check of every
  * POST, the security headers, static files (assets, CRLs) and the one
  * database connection, which it hands to one page at a time.
  */
-#ifndef CERTSPOOL_WEB_H
-#define CERTSPOOL_WEB_H
+#ifndef CERTSPOOL_WEB_PAGE_H
+#define CERTSPOOL_WEB_PAGE_H
 
 #include <stddef.h>
 
@@ -53,6 +54,5 @@ void	 web_data(struct web_resp *, int status, const char *ctype,
 void	 web_error(struct web_resp *, int status, const char *title,
 	    const char *sentence);
 
-/* certspool web: serve until SIGTERM/SIGINT (cmd_web in web.c). */
 
 #endif
