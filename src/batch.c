@@ -42,6 +42,7 @@
 #include <libxml/xmlschemas.h>
 
 #include "extern.h"
+#include "batch.h"
 #include "xmlguard.h"
 #include "batch_local.h"
 

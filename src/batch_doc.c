@@ -12,6 +12,7 @@
 #include <libxml/xmlreader.h>
 
 #include "extern.h"
+#include "batch.h"
 #include "xmlguard.h"
 #include "batch_local.h"
 

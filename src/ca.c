@@ -50,6 +50,7 @@
 #include <openssl/x509v3.h>
 
 #include "extern.h"
+#include "ca.h"
 #include "ca_local.h"
 #include "keyproc.h"
 

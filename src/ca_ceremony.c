@@ -34,6 +34,7 @@
 #include <openssl/x509.h>
 
 #include "extern.h"
+#include "ca.h"
 #include "ca_ceremony.h"
 #include "p11.h"
 

@@ -27,6 +27,7 @@
 #include <openssl/x509v3.h>
 
 #include "extern.h"
+#include "ca.h"
 #include "ca_local.h"
 
 static const char *const demo_files[] = {

@@ -28,7 +28,7 @@ int	 ca_key_curve(const EVP_PKEY *key);
 int	 ca_check(X509 *cert, EVP_PKEY *key, STACK_OF(X509) *chain,
 	    const char *what, char *err, size_t errlen);
 /*
- * The next issuing CA of a rollover (ca_rollover.c): ca_dir's demo root
+ * The next issuing CA of a rollover (cmd_rollover.c): ca_dir's demo root
  * (root.pem, root.key) signs a certificate named cn (same profile as the
  * demo's issuing CA) for ipub, or for a new file key of kind ec (P-384,
  * else RSA-4096) when ipub is NULL; written in outdir as new files:

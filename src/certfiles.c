@@ -15,6 +15,7 @@
 #include <openssl/x509.h>
 
 #include "certfiles.h"
+#include "ca.h"
 #include "store_result.h"
 
 #define PEM_BEGIN	"-----BEGIN CERTIFICATE-----\n"

@@ -7,6 +7,7 @@
 #define CERTSPOOL_CERTFILES_H
 
 #include "extern.h"
+#include "ca.h"
 
 /* The CA chain of a pass, as PEM and as concatenated DER. */
 struct chain {

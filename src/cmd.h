@@ -35,7 +35,7 @@ int	 cmd_account_list(struct cmd_env *, int argc, char **argv);
 int	 cmd_org_list(struct cmd_env *, int argc, char **argv);
 int	 cmd_domain_list(struct cmd_env *, int argc, char **argv);
 int	 cmd_validations(struct cmd_env *, int argc, char **argv);
-/* ca_rollover.c */
+/* cmd_rollover.c */
 int	 cmd_ca_rollover(struct cmd_env *, int argc, char **argv);
 /* cmd_check.c */
 int	 cmd_check(struct cmd_env *, int argc, char **argv);

@@ -29,6 +29,8 @@
 
 
 #include "extern.h"
+#include "batch.h"
+#include "ca.h"
 #include "spool.h"
 #include "cmd.h"
 #include "pipeline.h"

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "ca.h"
+#include "crl.h"
 
 int
 cmd_crl(struct cmd_env *env, int argc, char **argv)

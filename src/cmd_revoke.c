@@ -21,6 +21,7 @@
 #include <openssl/x509.h>
 
 #include "extern.h"
+#include "revoke.h"
 #include "billing.h"
 #include "cmd.h"
 #include "store_revoke.h"

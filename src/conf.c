@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "extern.h"
+#include "ca.h"
 #include "billing.h"
 
 enum ktype { K_STR, K_PATH, K_INT, K_BOOL, K_READY, K_LEVEL, K_FORMAT,

@@ -34,6 +34,9 @@
 #include <openssl/x509v3.h>
 
 #include "extern.h"
+#include "ca.h"
+#include "crl.h"
+#include "revoke.h"
 #include "keyproc.h"
 #include "pipeline.h"
 #include "store_crl.h"

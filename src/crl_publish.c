@@ -51,6 +51,8 @@
 #include <openssl/x509.h>
 
 #include "extern.h"
+#include "ca.h"
+#include "crl.h"
 #include "pipeline.h"
 #include "store_crl.h"
 

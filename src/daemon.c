@@ -34,6 +34,10 @@
 #include <unistd.h>
 
 #include "extern.h"
+#include "batch.h"
+#include "ca.h"
+#include "crl.h"
+#include "revoke.h"
 #include "signer.h"
 #include "spool.h"
 #include "report.h"

@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "extern.h"
+#include "ca.h"
 #include "demo_settings.h"
 
 /* The host of an http:// URL ends in ".invalid" (or is "invalid"). */

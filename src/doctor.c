@@ -28,6 +28,7 @@
 
 
 #include "extern.h"
+#include "batch.h"
 #include "cmd.h"
 #include "dns.h"
 #include "doctor.h"

@@ -19,6 +19,7 @@
 #include <openssl/x509_vfy.h>
 
 #include "extern.h"
+#include "ca.h"
 #include "doctor_local.h"
 #include "issuer.h"
 #include "keyproc.h"

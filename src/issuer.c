@@ -3,7 +3,7 @@
  * (schema 7 table issuer), and their files under ca_dir.
  *
  * ca_dir/ca.pem, chain.pem and ca.key (a file key) are always the
- * current issuer's.  A rollover (ca_rollover.c) keeps each issuer's own
+ * current issuer's.  A rollover (cmd_rollover.c) keeps each issuer's own
  * files in ca_dir/issuer-N/ (N its id) and records the new issuer as
  * current in one transaction, the commit point; the current issuer's
  * files are then hard-linked over ca_dir's (issuer_install).  When
@@ -38,6 +38,7 @@
 #include <openssl/x509.h>
 
 #include "extern.h"
+#include "ca.h"
 #include "issuer.h"
 #include "keyproc.h"
 #include "store_issuer.h"

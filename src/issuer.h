@@ -1,5 +1,5 @@
 /*
- * issuer.h: issuer.c's helpers for the rollover (ca_rollover.c), the
+ * issuer.h: issuer.c's helpers for the rollover (cmd_rollover.c), the
  * signer's start (main.c) and ca show; issuer_load and the URL rules are
  * in extern.h.
  */
@@ -28,7 +28,7 @@ void	 issuer_signers_free(struct kp_issuer *, int n);
 struct keyproc *issuer_keyproc_start(struct store *, const struct conf *,
 	    char *err, size_t errlen);
 /* ca show: each issuer (id, state, subject, key, notAfter, crl_url) on
- * out (ca_rollover.c).  0 or -1. */
+ * out (cmd_rollover.c).  0 or -1. */
 int	 issuer_show(struct store *, FILE *out);
 
 #endif

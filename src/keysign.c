@@ -35,6 +35,7 @@
 #include <openssl/x509.h>
 
 #include "extern.h"
+#include "ca.h"
 #include "keyproc.h"
 #include "p11.h"
 

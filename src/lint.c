@@ -31,6 +31,9 @@
 #include <openssl/x509v3.h>
 
 #include "extern.h"
+#include "batch.h"
+#include "ca.h"
+#include "profile.h"
 #include "lint_local.h"
 
 int

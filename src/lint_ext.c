@@ -20,6 +20,9 @@
 #include <openssl/x509v3.h>
 
 #include "extern.h"
+#include "ca.h"
+#include "crl.h"
+#include "profile.h"
 #include "lint_local.h"
 
 static const int allowed_ext[] = {

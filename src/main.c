@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include "extern.h"
+#include "batch.h"
+#include "ca.h"
 #include "spool.h"
 #include "ca_ceremony.h"
 #include "p11.h"

@@ -40,6 +40,7 @@
 #include <unistr.h>
 
 #include "extern.h"
+#include "batch.h"
 #include "order_check.h"
 
 #define LOCAL_MAX	64	/* RFC 5321 4.5.3.1.1, octets */

@@ -6,6 +6,7 @@
 #define CERTSPOOL_ORDER_CHECK_H
 
 #include "extern.h"
+#include "batch.h"
 
 struct order_refusal {
 	char	 reason[48];	/* reason code (README "Reason codes") */

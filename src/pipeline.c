@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "extern.h"
+#include "ca.h"
 #include "fairq.h"
 #include "pipeline.h"
 #include "store_order.h"

@@ -9,6 +9,7 @@
 #define CERTSPOOL_PIPELINE_H
 
 #include "extern.h"
+#include "ca.h"
 #include "stage.h"
 
 struct slice;

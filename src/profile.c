@@ -32,6 +32,10 @@
 #include <openssl/x509v3.h>
 
 #include "extern.h"
+#include "batch.h"
+#include "ca.h"
+#include "crl.h"
+#include "profile.h"
 #include "profile_local.h"
 
 #define MAX_VALIDITY	(825LL * 86400 - 1)	/* S/MIME BR 6.3.2 */

@@ -16,6 +16,7 @@
 #include <openssl/x509.h>
 
 #include "extern.h"
+#include "profile.h"
 #include "profile_local.h"
 
 /* Extension ::= SEQUENCE { extnID, critical DEFAULT FALSE, OCTET STRING } */

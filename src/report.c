@@ -32,6 +32,8 @@
 #include <openssl/x509.h>
 
 #include "report.h"
+#include "batch.h"
+#include "ca.h"
 #include "store_state.h"
 
 #define NS_RESULT	"urn:certspool:result:1"

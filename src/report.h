@@ -10,6 +10,8 @@
 #define CERTSPOOL_REPORT_H
 
 #include "extern.h"
+#include "batch.h"
+#include "ca.h"
 #include "store_mail.h"
 #include "store_result.h"
 #include "certfiles.h"

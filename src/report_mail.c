@@ -40,6 +40,7 @@
 #include <openssl/hmac.h>
 
 #include "report.h"
+#include "ca.h"
 #include "dcv.h"
 #include "portal.h"
 

@@ -23,6 +23,8 @@
 #include <time.h>
 
 #include "extern.h"
+#include "batch.h"
+#include "revoke.h"
 #include "billing.h"
 #include "store_revoke.h"
 #include "store_state.h"

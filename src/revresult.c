@@ -21,6 +21,8 @@
 #include <libxml/xmlwriter.h>
 
 #include "extern.h"
+#include "batch.h"
+#include "revoke.h"
 #include "pipeline.h"
 #include "store_revoke.h"
 

@@ -33,6 +33,10 @@
 #include <openssl/x509.h>
 
 #include "extern.h"
+#include "batch.h"
+#include "ca.h"
+#include "crl.h"
+#include "profile.h"
 #include "signer.h"
 #include "report.h"
 #include "billing.h"

@@ -9,6 +9,7 @@
 #define CERTSPOOL_SIGNER_H
 
 #include "extern.h"
+#include "ca.h"
 
 struct slice;
 

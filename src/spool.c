@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #include "extern.h"
+#include "batch.h"
+#include "revoke.h"
 #include "spool.h"
 #include "report.h"
 #include "billing.h"

@@ -8,6 +8,7 @@
 #define CERTSPOOL_SPOOL_H
 
 #include "extern.h"
+#include "batch.h"
 
 /* ---- intake.c ---- */
 

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "extern.h"
+#include "batch.h"
 #include "billing.h"
 #include "stage.h"
 #include "store_stage.h"

@@ -10,6 +10,8 @@
 #define CERTSPOOL_STAGE_H
 
 #include "extern.h"
+#include "batch.h"
+#include "ca.h"
 #include "store_state.h"
 
 struct rcpt {

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "stage.h"
+#include "batch.h"
 #include "store_stage.h"
 
 enum stage_rc

@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "extern.h"
+#include "batch.h"
 #include "billing.h"
 #include "stage.h"
 #include "store_account.h"

@@ -17,6 +17,8 @@
 #include <time.h>
 
 #include "stage.h"
+#include "batch.h"
+#include "ca.h"
 #include "store_stage.h"
 
 /* The end of the coverage the order asks for, from now; an order with

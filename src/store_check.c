@@ -12,6 +12,7 @@
 #include <sqlite3.h>
 
 #include "extern.h"
+#include "batch.h"
 #include "store.h"
 #include "store_check.h"
 #include "store_state.h"

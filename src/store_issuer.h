@@ -2,7 +2,7 @@
  * store_issuer.h: what the store holds about the issuing CAs (table
  * issuer: each generation's certificate, key location, chain, URLs and
  * state, current or retired) and the rollover that changes the current
- * one (issuer.c, ca_rollover.c); and the encrypted PKCS#12 of
+ * one (issuer.c, cmd_rollover.c); and the encrypted PKCS#12 of
  * server-generated keys that are kept until their retention ends
  * (p12keep.c).  Errors are logged here and returned as -1.
  */

@@ -14,6 +14,7 @@
 #include <sqlite3.h>
 
 #include "extern.h"
+#include "batch.h"
 #include "stage.h"
 #include "store.h"
 #include "store_order.h"

@@ -16,6 +16,7 @@
 #include <sqlite3.h>
 
 #include "extern.h"
+
 #include "store.h"
 #include "store_revoke.h"
 

@@ -14,6 +14,21 @@
 
 #include <time.h>
 
+/* One request to revoke (SPEC 7.1, 7.2): kind "email", "order" (value
+ * the order id, batch_ext its batch), "serial" (lower-case hex) or
+ * "key" (SPKI SHA-256 hex); account_id 0: any account (the operator);
+ * at 0: now. */
+struct revoke_req {
+	long long	 doc_id;
+	long long	 account_id;
+	int		 line;
+	const char	*kind;
+	const char	*value;
+	const char	*batch_ext;
+	const char	*reason;
+	time_t		 at;
+};
+
 struct store;
 struct revoke_req;
 

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "store_schema.h"
+#include "batch.h"
 
 const char *const store_schema_v1 =
 "CREATE TABLE account ("
@@ -422,7 +423,7 @@ static const char schema_v6[] =
 "";
 
 /*
- * Version 7: issuing CA rollover (issuer.c, ca_rollover.c).
+ * Version 7: issuing CA rollover (issuer.c, cmd_rollover.c).
  */
 static const char schema_v7[] =
 /* ---- schema 7: issuers (issuer.c) ----

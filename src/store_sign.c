@@ -15,6 +15,7 @@
 #include <sqlite3.h>
 
 #include "extern.h"
+#include "batch.h"
 #include "store.h"
 #include "store_order.h"
 #include "store_sign.h"

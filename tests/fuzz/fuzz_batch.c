@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "extern.h"
+#include "batch.h"
 
 int	 LLVMFuzzerInitialize(int *, char ***);
 int	 LLVMFuzzerTestOneInput(const uint8_t *, size_t);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "extern.h"
+#include "batch.h"
 #include "t.h"
 
 #define CORPUS		"tests/data/xml"

@@ -19,6 +19,7 @@
 #include <archive_entry.h>
 
 #include "extern.h"
+#include "ca.h"
 #include "t.h"
 
 #define NOW_STR		"2026-11-24T04:00:00Z"

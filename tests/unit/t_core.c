@@ -17,6 +17,8 @@
 #include <sqlite3.h>
 
 #include "extern.h"
+#include "batch.h"
+#include "ca.h"
 #include "store.h"
 #include "t.h"
 

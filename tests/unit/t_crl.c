@@ -18,6 +18,8 @@
 #include <openssl/x509v3.h>
 
 #include "extern.h"
+#include "ca.h"
+#include "crl.h"
 #include "keyproc.h"
 #include "store.h"
 #include "t.h"

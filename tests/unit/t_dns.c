@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "extern.h"
+#include "ca.h"
 #include "dns.h"
 #include "t.h"
 

@@ -19,6 +19,7 @@
 #include <openssl/x509.h>
 
 #include "extern.h"
+#include "ca.h"
 #include "ca_local.h"
 #include "keyproc.h"
 #include "t.h"

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "extern.h"
+#include "batch.h"
 #include "order_check.h"
 #include "t.h"
 

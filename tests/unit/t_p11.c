@@ -22,6 +22,7 @@
 #include <p11-kit/uri.h>
 
 #include "extern.h"
+#include "ca.h"
 #include "p11.h"
 #include "t.h"
 

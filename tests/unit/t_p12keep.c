@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "extern.h"
+#include "batch.h"
 #include "store.h"
 #include "t.h"
 

@@ -30,6 +30,10 @@
 #include <openssl/x509v3.h>
 
 #include "extern.h"
+#include "batch.h"
+#include "ca.h"
+#include "crl.h"
+#include "profile.h"
 #include "keyproc.h"
 #include "t.h"
 

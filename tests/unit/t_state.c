@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "extern.h"
+#include "batch.h"
 #include "store.h"
 #include "store_state.h"
 #include "t.h"

@@ -1,5 +1,5 @@
 /*
- * ca_rollover.c: `certspool ca rollover`, the change of issuing CA, and
+ * cmd_rollover.c: `certspool ca rollover`, the change of issuing CA, and
  * the issuer list of `certspool ca show`.
  *
  * With the demo root in ca_dir (root.pem, root.key) the root signs a new
@@ -43,6 +43,7 @@
 #include <openssl/x509.h>
 
 #include "extern.h"
+#include "ca.h"
 #include "ca_ceremony.h"
 #include "ca_local.h"
 #include "cmd.h"
