@@ -204,6 +204,9 @@ def main():
     text = open(readme).read()
     m = re.search(r"^## Layout\n(.*?)^## ", text, re.S | re.M)
     sect = m.group(1) if m else ""
+    # "name.c/.h" names both files
+    sect += " " + " ".join(m + ".c " + m + ".h" for m in
+                           re.findall(r"(\w+)\.c/\.h", sect))
     unnamed = [f for f in files
                if not re.search(r"(?<![\w.])" + re.escape(f) + r"\b", sect)]
     check(not unnamed, "README's Layout section names every source file",
