@@ -29,6 +29,7 @@
 
 
 #include "extern.h"
+#include "store_account.h"
 #include "batch.h"
 #include "ca.h"
 #include "spool.h"
@@ -88,7 +89,7 @@ on_head(void *arg, const struct batch_head *h)
 		return -1;
 	}
 	strlcpy_(d->account, acct, sizeof(d->account));
-	if ((d->account_id = account_by_name(d->st, acct)) == -1)
+	if ((d->account_id = account_lookup(d->st, acct)) == -1)
 		return db_problem(d, 0);
 	if (d->account_id == 0) {
 		problems_add(d->pr, 0, "no account \"%s\"", acct);

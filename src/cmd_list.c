@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "extern.h"
+#include "store_account.h"
 #include "cmd.h"
 #include "dcv.h"
 #include "store_list.h"
@@ -273,7 +274,7 @@ cmd_org_list(struct cmd_env *env, int argc, char **argv)
 	if (list_args(argc, argv, 1, pos, &l.json, usage) == -1)
 		return 1;
 	if (pos[0] != NULL &&
-	    (aid = account_by_name(env->st, pos[0])) <= 0)
+	    (aid = account_lookup(env->st, pos[0])) <= 0)
 		return cli_err(aid == 0 ? "org list: no account \"%s\"" :
 		    "org list: database error (account \"%s\")", pos[0]);
 	return list_end(org_list(env->st, l.now, aid, org_row, &l), l.json,
@@ -297,7 +298,7 @@ domain_scope(struct cmd_env *env, const char *arg, long long *org,
 		*org = strtoll(arg, &end, 10);
 		if (errno != 0 || *end != '\0')
 			*org = 0;
-		else if ((n = org_id_exists(env->st, *org)) == -1) {
+		else if ((n = org_exists(env->st, *org)) == -1) {
 			cli_err("domain list: database error");
 			return -1;
 		}
@@ -305,7 +306,7 @@ domain_scope(struct cmd_env *env, const char *arg, long long *org,
 			return 0;
 		*org = 0;
 	}
-	if ((*acct = account_by_name(env->st, arg)) == -1) {
+	if ((*acct = account_lookup(env->st, arg)) == -1) {
 		cli_err("domain list: database error");
 		return -1;
 	}

@@ -21,6 +21,7 @@
 #include <openssl/x509.h>
 
 #include "extern.h"
+#include "store_account.h"
 #include "revoke.h"
 #include "billing.h"
 #include "cmd.h"
@@ -193,7 +194,7 @@ cmd_revoke(struct cmd_env *env, int argc, char **argv)
 		return cli_err("revoke: --at \"%s\" is not a time "
 		    "(YYYY-MM-DDTHH:MM:SSZ)", at);
 	if (account != NULL) {
-		if ((r.account_id = revoke_account_id(env->st, account)) == -1)
+		if ((r.account_id = account_lookup(env->st, account)) == -1)
 			return cli_err("revoke: database error");
 		if (r.account_id == 0)
 			return cli_err("revoke: no account \"%s\"", account);

@@ -26,6 +26,7 @@
 #include <openssl/crypto.h>
 
 #include "extern.h"
+#include "store_account.h"
 #include "cmd.h"
 #include "pipeline.h"
 #include "dcv.h"
@@ -327,7 +328,7 @@ cmd_org_add(struct cmd_env *env, int argc, char **argv)
 		return 1;
 	if (o[0].val == NULL || o[1].val == NULL)
 		return cli_err("usage: certspool %s", usage);
-	if ((aid = org_account_id(env->st, pos[0])) == -1)
+	if ((aid = account_lookup(env->st, pos[0])) == -1)
 		return cli_err("org add: database error");
 	if (aid == 0)
 		return cli_err("org add: no account \"%s\"", pos[0]);

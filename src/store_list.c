@@ -39,23 +39,6 @@ validated_get(sqlite3_stmt *q, int at, int method, struct validated *v)
 	v->method = col_text(q, method);
 }
 
-long long
-account_by_name(struct store *st, const char *name)
-{
-	return store_account_id(st, name);
-}
-
-int
-org_id_exists(struct store *st, long long id)
-{
-	long long	 n = 0;
-
-	if (store_int(st, &n, 0, store_prep(st,
-	    "SELECT count(*) FROM organization WHERE id = ?", "i", id)) == -1)
-		return -1;
-	return n != 0;
-}
-
 int
 account_list(struct store *st, int (*fn)(void *, const struct account_row *),
     void *arg)

@@ -13,13 +13,6 @@
 
 struct store;
 
-/* ---- names ---- */
-
-/* Account id by name: > 0 found, 0 none, -1 on a database error. */
-long long	 account_by_name(struct store *, const char *name);
-/* 1 if an organization has this id, 0 if none, -1 on a database error. */
-int		 org_id_exists(struct store *, long long id);
-
 /* ---- account list, org list, domain list, validations ---- */
 
 struct account_row {

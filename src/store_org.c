@@ -109,12 +109,6 @@ org_request_pending(struct store *st, long long org_id)
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? pending : -1;
 }
 
-long long
-org_account_id(struct store *st, const char *account)
-{
-	return store_account_id(st, account);
-}
-
 int
 org_exists(struct store *st, long long id)
 {

@@ -63,9 +63,6 @@ int	 org_request_pending(struct store *, long long org_id);
 
 /* ---- organizations ---- */
 
-/* The account an organization is added to, by name (store_account_id):
- * > 0 its id, 0 none, -1 error. */
-long long org_account_id(struct store *, const char *account);
 /* Does organization id exist?  1 yes, 0 no, -1 error. */
 int	 org_exists(struct store *, long long id);
 /* Organization of account_id by name: > 0 its id, 0 none, -1 error. */

@@ -360,12 +360,6 @@ revoke_request_state(struct store *st, long long id, char **state)
 	return q == NULL ? -1 : 0;
 }
 
-long long
-revoke_account_id(struct store *st, const char *name)
-{
-	return store_account_id(st, name);
-}
-
 int
 revoke_order_accounts(struct store *st, const char *batch_ext,
     const char *order_ext, long long *n)

@@ -121,9 +121,6 @@ int	 revoke_request_withdrawn(struct store *, long long id, long long seq,
 int	 revoke_requests_due(struct store *, time_t now, struct revoke_ids *);
 /* Request id's state, malloc'd; *state NULL if there is no such request. */
 int	 revoke_request_state(struct store *, long long id, char **state);
-/* The account a request names (store_account_id): > 0 its id, 0 none,
- * -1 error. */
-long long revoke_account_id(struct store *, const char *name);
 /* How many accounts have order order_ext in a batch batch_ext. */
 int	 revoke_order_accounts(struct store *, const char *batch_ext,
 	    const char *order_ext, long long *n);
