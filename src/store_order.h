@@ -46,9 +46,9 @@ int	 account_name_known(struct store *, const char *name);
 struct input_seen {
 	long long	 id;		/* the input row */
 	int		 accepted;	/* its outcome was 'accepted' */
-	char		*work_name;	/* the file it came in (or NULL) */
+	char		*work_name;	/* its file, or NULL */
 	long long	 received;
-	char		*batch;		/* its batch's id (or NULL) */
+	char		*batch;		/* its batch's id, or NULL */
 };
 void	 input_seen_free(struct input_seen *);
 
@@ -94,8 +94,8 @@ struct order_row {
 	const struct order_in	*in;
 	const char		*organization;	/* NFC */
 	const char		*pay_ref;	/* NULL: screened out */
-	int			 card_flag;	/* pay_ref was a card number */
-	const char		*state;		/* S_NEW, or S_REJECTED */
+	int			 card_flag;	/* pay_ref: a card */
+	const char		*state;		/* new, or rejected */
 	const char		*reason, *message; /* a refusal at intake */
 };
 /* Subject names of a recipient as stored (NFC). */

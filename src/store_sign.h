@@ -25,10 +25,10 @@ struct approved_row {
 	long long	 rid, oid, bid;
 	const char	*cn, *given_name, *surname, *pseudonym, *email;
 	const char	*csr, *keygen, *product, *sig_hash;
-	long long	 coverage_end;	/* the recipient's, else the order's */
+	long long	 coverage_end;	/* recipient's, else order's */
 	const char	*org_name, *org_country, *org_identifier;
 	int		 cn_type, round;
-	const char	*spki;		/* SHA-256 recorded when validated */
+	const char	*spki;		/* validated key SHA-256 */
 	const char	*account, *batch, *order;	/* log context */
 };
 /* fn(arg, row) for up to lim approved recipients of an account, in id
@@ -77,7 +77,8 @@ struct signing_row {
 	char		*serial, *keygen;
 	unsigned char	*tbs;
 	size_t		 tbslen;
-	char		*account, *batch, *order, *email;	/* log context */
+	/* log context */
+	char		*account, *batch, *order, *email;
 };
 /* The oldest certificate still 'signing': 1, 0 if none. */
 int	 cert_signing_first(struct store *, struct signing_row *);
@@ -96,8 +97,8 @@ struct renew_due {
 	int		 round, renewals, auto_renew, cov_years;
 	time_t		 cov_start, cov_end, notice_at, cert_end;
 	long long	 cid;		/* the certificate */
-	char		*email, *add_emails, *order_ext, *batch_ext, *account;
-	char		*product, *pay_used;
+	char		*email, *add_emails, *order_ext, *batch_ext;
+	char		*account, *product, *pay_used;
 };
 /* The next one whose certificate ends by horizon, after (last_end,
  * last_cid) in the order of the end (certificate_expiry index): 1, 0
