@@ -264,14 +264,7 @@ keep_outcome(struct store *st, const struct order *o, const struct rcpt *r,
 	struct state_move	 m;
 	int			 rc;
 
-	memset(&m, 0, sizeof(m));
-	m.batch = o->batch_id;
-	m.order = o->id;
-	m.rcpt = r->id;
-	m.from = r->state;
-	m.to = r->new_state;
-	m.reason = r->reason;
-	m.message = r->message;
+	rcpt_outcome(o, r, &m);
 	if ((rc = check_rcpt_keep(st, &m, r->spki)) == 1) {
 		cli_err("check: order %s, recipient %s: the state machine "
 		    "(SPEC 4) refuses the move %s -> %s; not made", o->ext_id,

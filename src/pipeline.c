@@ -162,14 +162,7 @@ save(struct eval *e)
 		if (strcmp(r->state, r->new_state) == 0)
 			continue;
 		changed = 1;
-		memset(&m, 0, sizeof(m));
-		m.batch = o->batch_id;
-		m.order = o->id;
-		m.rcpt = r->id;
-		m.from = r->state;
-		m.to = r->new_state;
-		m.reason = r->reason;
-		m.message = r->message;
+		rcpt_outcome(o, r, &m);
 		m.spki = r->spki;
 		if (rcpt_move(e->st, &m) == -1)
 			return -1;

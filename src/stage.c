@@ -154,3 +154,17 @@ order_free(struct order *o)
 	free(o->org_identifier);
 	free(o);
 }
+
+void
+rcpt_outcome(const struct order *o, const struct rcpt *r,
+    struct state_move *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->batch = o->batch_id;
+	m->order = o->id;
+	m->rcpt = r->id;
+	m->from = r->state;
+	m->to = r->new_state;
+	m->reason = r->reason;
+	m->message = r->message;
+}

@@ -111,6 +111,10 @@ void	 rcpt_set(struct rcpt *, const char *state, const char *reason,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* Domain part of an address (after the last '@'), or NULL. */
 const char *email_domain(const char *email);
+/* The move of r from its state to the one the stages gave it (new_state,
+ * reason, message), for rcpt_move(). */
+void	 rcpt_outcome(const struct order *, const struct rcpt *,
+	    struct state_move *);
 /* Free an order loaded for evaluation and its recipients. */
 void	 order_free(struct order *);
 /*
