@@ -157,8 +157,11 @@ save(struct eval *e)
 	for (i = 0; i < o->nr; i++) {
 		struct rcpt *r = &o->r[i];
 
-		if (strcmp(r->state, r->new_state) == 0 && r->reason[0] == 0)
-			continue;
+		/* Only open recipients move in an evaluation: one already
+		 * issued (a reopened order) keeps its state, whatever an
+		 * order-level stage concluded for the others. */
+		if (!is_open(r->state) && strcmp(r->state, r->new_state) != 0)
+			strlcpy_(r->new_state, r->state, sizeof(r->new_state));
 		if (strcmp(r->state, r->new_state) == 0)
 			continue;
 		changed = 1;
