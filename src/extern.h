@@ -381,13 +381,7 @@ void		 store_close(struct store *);
 int		 store_begin(struct store *);	/* BEGIN IMMEDIATE */
 int		 store_commit(struct store *);
 void		 store_rollback(struct store *);
-/* Run SQL with no result; printf-free, use bound statements elsewhere. */
-int		 store_exec(struct store *, const char *sql);
 /* Append an event (part of the caller's transaction). */
-/* Store a csrLater recipient's CSR and make it evaluated again (spool.c);
- * caller's transaction.  source goes into the csr_received event. */
-int		 recipient_take_csr(struct store *, long long rid, long long oid,
-		    long long bid, const char *csr, const char *source);
 int		 store_event(struct store *, const char *kind, long long batch,
 		    long long order, long long rcpt, const char *from,
 		    const char *to, const char *reason, const char *detail);

@@ -21,6 +21,7 @@
 
 #include "extern.h"
 #include "portal.h"
+#include "store_order.h"
 
 /* What the page and the status answer know of the recipient. */
 struct kg {

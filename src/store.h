@@ -8,6 +8,8 @@
 #include <stdarg.h>
 #include <sqlite3.h>
 
+/* Run SQL with no result; printf-free, use bound statements elsewhere. */
+int		 store_exec(struct store *, const char *sql);
 sqlite3_stmt	*store_prep(struct store *, const char *sql, const char *fmt,
 		    ...);
 /* Give back a statement from store_prep (it is kept for reuse); the

@@ -118,8 +118,9 @@ int	 order_refused_at_intake(struct store *, long long batch_id,
 int	 csr_waiting_rcpt(struct store *, long long account_id,
 	    const char *order_ext, const char *email, long long *rid,
 	    long long *bid, long long *oid);
-/* recipient_take_csr (extern.h) is defined here: the CSR stored, the
- * recipient (if still open) and a waiting_csr order moved to new. */
+/* Store a csrLater recipient's CSR and make it evaluated again: the
+ * recipient (if still open) and a waiting_csr order moved to new; source
+ * goes into the csr_received event (csrSubmission, portal keygen). */
 int	 recipient_take_csr(struct store *, long long rid, long long oid,
 	    long long bid, const char *csr, const char *source);
 
