@@ -75,6 +75,8 @@ GROUPS = ["stage", "pipeline", "profile", "ca", "p11", "csr",
 
 def group(name):
     base = re.sub(r"\.(c|h|o)$", "", name)
+    if base == "portal_token":
+        return base     # the links stages and messages hand out
     if base.startswith("store_") or base == "store":
         return base     # each file of the data layer is a module
     if base in ("revdoc", "revresult"):

@@ -10,6 +10,7 @@
 #ifndef CERTSPOOL_PORTAL_H
 #define CERTSPOOL_PORTAL_H
 
+#include "portal_token.h"
 #include "store_portal.h"
 #include "web_page.h"
 
@@ -38,24 +39,5 @@ int	 portal_pickup(struct portal *, const struct web_req *,
 int	 portal_cert(struct portal *, const struct web_req *,
 	    const char *token, const char *sub, struct web_resp *);
 
-/* Portal tokens (portal_token.c): kinds "keygen", "pickup", "cert". */
-#define PORTAL_TOKEN_CHARS	32	/* 160 bits, as DCV tokens */
-#define KEYGEN_TTL		(30 * 86400LL)
-/* Make a token for recipient (and certificate, or 0); writes the token
- * (PORTAL_TOKEN_CHARS + 1 bytes) and returns the row id, -1 on error. */
-long long portal_token_new(struct store *, const char *kind,
-	    long long recipient_id, long long certificate_id,
-	    long long ttl, char *token);
-/* Look a token of this kind up: 1 found (t filled in), 0 unknown (also
- * for a malformed one), -1 database error.  Expiry and use are the
- * caller's to judge. */
-int	 portal_token_find(struct store *, const char *kind,
-	    const char *token, struct portal_tok *t);
-/* The link mailed for a token: web_base_url/KIND/TOKEN into out. */
-void	 portal_link(const struct conf *, const char *kind,
-	    const char *token, char *out, size_t outlen);
-/* Tell a running daemon there is work (a CSR, a confirmation): touch
- * SPOOL/portal/wake, which the daemon watches.  Best effort. */
-void	 portal_wake(const struct conf *);
 
 #endif

@@ -19,7 +19,7 @@
 
 #include "extern.h"
 #include "dcv.h"
-#include "portal.h"
+#include "portal_token.h"
 
 long long
 portal_token_new(struct store *st, const char *kind, long long recipient_id,

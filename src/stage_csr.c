@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "stage.h"
-#include "portal.h"
+#include "portal_token.h"
 #include "store_stage.h"
 
 void

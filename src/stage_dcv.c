@@ -42,7 +42,7 @@
 #include "extern.h"
 #include "stage.h"
 #include "dcv.h"
-#include "portal.h"
+#include "portal_token.h"
 
 /* The constructed addresses of S/MIME BR 3.2.2.1 via TLS BR 3.2.2.4.4. */
 static const char *const constructed[] = {
