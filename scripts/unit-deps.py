@@ -35,14 +35,14 @@ def main():
           " unit-deps\n# rewrites this file from the objects).")
     for t in sys.argv[1:]:
         need = set()
-        todo = list(nm(t, "-u"))
-        while todo:
-            s = todo.pop()
+        pending = list(nm(t, "-u"))
+        while pending:
+            s = pending.pop()
             o = owner.get(s)
             if o is None or o in need:
                 continue
             need.add(o)
-            todo.extend(undef[o])
+            pending.extend(undef[o])
         name = os.path.basename(t)[:-2]
         srcs = sorted(o[:-2] + ".c" for o in need)
         line = name + "_SRCS ="
