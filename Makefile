@@ -1,12 +1,14 @@
 # certspool — build, test, demo.
 #   make                 build ./certspool
-#   make test            every test (installs its tools on Debian if missing)
+#   make test            every test, on SQLite then on PostgreSQL (installs
+#                        its tools on Debian if missing)
+#   make test-pg         every test on PostgreSQL only
 #   make demo            init a demo directory, drop a sample batch, run once
 #   make SANITIZE=address,undefined test
 #   make install / make uninstall   PREFIX, DESTDIR, ... (install.mk)
 
 PKGS	 = libcrypto libxml-2.0 libarchive sqlite3 libidn2 libmicrohttpd \
-	   libseccomp p11-kit-1 libsystemd
+	   libseccomp p11-kit-1 libsystemd libpq
 CC	?= cc
 PREFIX	?= /usr/local
 SCHEMA_DIR ?= $(CURDIR)/schemas
@@ -56,6 +58,11 @@ tests/unit/t_%: tests/unit/t_%.c tests/unit/t.h $$(call unit_objs,t_$$*)
 
 units: $(UNITS)
 
+# t_dbpg against a throwaway PostgreSQL cluster (PostgreSQL 15 server).
+unit-pg: tests/unit/t_dbpg
+	sh tests/unit/pg-unit.sh run "$$(mktemp -d /tmp/certspool-pg.XXXXXX)" \
+	    tests/unit/t_dbpg
+
 unit-deps: $(LIBOBJS)
 	mkdir -p tests/tmp/unit-deps
 	for t in $(UNITS); do \
@@ -68,11 +75,20 @@ unit-deps: $(LIBOBJS)
 deps:
 	sh scripts/install-deps.sh $(DEPS_FOR)
 
-# make test also installs what only the tests need (chromium, npm packages).
+# make test also installs what only the tests need (chromium, npm packages,
+# PostgreSQL) and runs the suite on SQLite, then on PostgreSQL (a
+# throwaway cluster, tests/unit/pg-unit.sh); it fails if either failed.
+# make test-pg: the suite on PostgreSQL only.
 test: DEPS_FOR = test
 test: deps
 	$(MAKE) certspool units
-	sh tests/run.sh
+	rc=0; sh tests/run.sh --engine sqlite || rc=1; \
+	sh tests/run.sh --engine postgresql || rc=1; exit $$rc
+
+test-pg: DEPS_FOR = test
+test-pg: deps
+	$(MAKE) certspool units
+	sh tests/run.sh --engine postgresql
 
 demo: deps
 	$(MAKE) certspool
@@ -82,7 +98,7 @@ clean: fuzz-clean
 	rm -f certspool src/*.o $(UNITS)
 	rm -rf tests/tmp
 
-.PHONY: all units unit-deps deps test demo clean
+.PHONY: all units unit-pg unit-deps deps test test-pg demo clean
 
 # The browser asset web/assets/keygen.js and its THIRD-PARTY-LICENSES.txt,
 # rebuilt from web/src with the npm packages pinned in web/package-lock.json
@@ -105,3 +121,13 @@ include install.mk
 # crash torture, valgrind (tests/torture.mk); benchmark (scripts/bench.mk)
 -include tests/torture.mk
 -include scripts/bench.mk
+
+# Several daemons on one PostgreSQL and one spool, under SIGKILL and
+# SIGSTOP (scripts/torture-cluster.sh; README "Several daemons"):
+#   make torture-cluster [CLUSTER_ORDERS=3000] [CLUSTER_SEED=N]
+torture-cluster: deps
+	$(MAKE) certspool
+	bash scripts/torture-cluster.sh --orders $${CLUSTER_ORDERS:-3000} \
+	    $${CLUSTER_SEED:+--seed $$CLUSTER_SEED}
+
+.PHONY: torture-cluster

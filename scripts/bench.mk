@@ -16,7 +16,8 @@
 #                              batch of one account alone, then with 20
 #                              one-order batches of another: their p50/p99
 #                              and the big batch's slowdown);
-#                              prints markdown tables at the end
+#                              prints markdown tables at the end; then
+#                              make bench-pg
 #   make bench BENCH_ARGS='--n "" --rss-n "" --drops 0 --no-cfssl --revoke-n 0 --ca p384'
 #                              fair share alone
 #   make bench BENCH_ARGS='--n "" --rss-n "" --drops 0 --no-cfssl --ca rsa2048'
@@ -27,12 +28,28 @@
 #   make bench-smoke           N = 200 (P-384, RSA-2048 and hsm-p384 CAs),
 #                              no cfssl, a drill of 300: checks that it all
 #                              works (needs softhsm2, a test dependency)
+#   make bench-pg              PostgreSQL (scripts/bench-pg.sh): N = 10,000
+#                              with the P-384 demo CA split among 2
+#                              accounts, 1 then 2 running daemons on one
+#                              spool and a throwaway PostgreSQL cluster
+#                              (pg_stat_statements, fsync on): certs/s,
+#                              transactions, statements, server and daemon
+#                              CPU per certificate; a markdown table
+#   make bench-pg BENCH_PG_ARGS='--n 2000 --daemons "1 2 3"'
+#   make bench-smoke           also the PostgreSQL smoke (N = 100, 1 and 2
+#                              daemons)
 BENCH_ARGS ?=
+BENCH_PG_ARGS ?=
 
 bench: certspool
 	sh scripts/bench.sh $(BENCH_ARGS)
+	sh scripts/bench.sh --engine postgresql $(BENCH_PG_ARGS)
+
+bench-pg: certspool
+	sh scripts/bench.sh --engine postgresql $(BENCH_PG_ARGS)
 
 bench-smoke: certspool
 	sh scripts/bench.sh --smoke
+	sh scripts/bench.sh --engine postgresql --smoke
 
-.PHONY: bench bench-smoke
+.PHONY: bench bench-pg bench-smoke

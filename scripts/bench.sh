@@ -107,7 +107,23 @@
 #   --smoke              N=200, CAs p384, rsa2048 and hsm-p384, no cfssl,
 #                        5 drops, 1 s speed, 1 s C_Sign loop,
 #                        drill with 300 certificates in orders of 3,
-#                        fair share with 2000 orders and 3 drops, 1 round
+#                        fair share with 2000 orders and 3 drops, 1 round;
+#                        with --engine postgresql: N=100, CA p384, 1 s
+#                        speed, daemons 1 and 2
+#   --engine sqlite|postgresql
+#                        sqlite (default): everything above, with the
+#                        embedded database.  postgresql: only the
+#                        throughput runs (--n, --ca, default p384), on a
+#                        throwaway PostgreSQL cluster, with running
+#                        daemons sharing one spool and one database
+#                        (scripts/bench-pg.sh: certs/s, transactions,
+#                        statements, server and daemon CPU per
+#                        certificate); the other measurements are skipped
+#   --daemons "D ..."    with --engine postgresql: daemon counts, one run
+#                        each (default "1 2")
+#   --pg-accounts A      with --engine postgresql: accounts the orders are
+#                        split among (default 2, or the largest D; the
+#                        account is the unit the daemons share)
 # Environment: BENCH_DIR (default tests/tmp/bench) holds the CSR cache
 # (csr-<key>.pem, reused and extended across invocations) and the runs;
 # BENCH_BIN (default ./certspool) the binary, e.g. to compare two builds.
@@ -141,10 +157,16 @@ REVOKETIMEOUT=900
 FAIRN=100000
 FAIRDROPS=20
 FAIRROUNDS=2
+ENGINE=sqlite
+DAEMONS="1 2"
+PGACCOUNTS=""
+CAS_SET=0
+SMOKE=0
+DBURI=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	--n) NS=$2; shift ;;
-	--ca) CAS=$2; shift ;;
+	--ca) CAS=$2; CAS_SET=1; shift ;;
 	--rss-n) RSSNS=$2; shift ;;
 	--key) KEY=$2; shift ;;
 	--per-file) PERFILE=$2; shift ;;
@@ -164,8 +186,11 @@ while [ $# -gt 0 ]; do
 	--fair-n) FAIRN=$2; shift ;;
 	--fair-drops) FAIRDROPS=$2; shift ;;
 	--fair-rounds) FAIRROUNDS=$2; shift ;;
+	--engine) ENGINE=$2; shift ;;
+	--daemons) DAEMONS=$2; shift ;;
+	--pg-accounts) PGACCOUNTS=$2; shift ;;
 	--setup-only) SETUP_ONLY=1; KEEP=1; CFSSL=0; DROPS=0 ;;
-	--smoke) NS=200; CAS="p384 rsa2048 hsm-p384"; RSSNS=""; CFSSL=0
+	--smoke) SMOKE=1; NS=200; CAS="p384 rsa2048 hsm-p384"; RSSNS=""; CFSSL=0
 		DROPS=5; SPEED_SECONDS=1; P11_SECONDS=1; PERFILE=10000
 		REVOKEN=300; REVOKEPER=3; FAIRN=2000; FAIRDROPS=3
 		FAIRROUNDS=1 ;;
@@ -175,6 +200,22 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
+case $ENGINE in
+sqlite) ;;
+postgresql)
+	# the throughput runs only
+	[ "$CAS_SET" = 1 ] || CAS=p384
+	[ "$SMOKE" = 1 ] && NS=100
+	RSSNS="" CFSSL=0 DROPS=0 REVOKEN="" FAIRN="" PERF=0
+	for d in $DAEMONS; do
+		[ "$d" -ge 1 ] 2>/dev/null || { echo "bench: --daemons takes counts >= 1" >&2; exit 2; }
+		[ -n "$PGACCOUNTS" ] && continue
+		[ "$d" -gt "${maxd:-2}" ] && maxd=$d
+	done
+	PGACCOUNTS=${PGACCOUNTS:-${maxd:-2}}
+	;;
+*) echo "bench: --engine is sqlite or postgresql" >&2; exit 2 ;;
+esac
 case $KEY in
 p256) SPEED_VERIFY=ecdsap256 ;;
 rsa2048) SPEED_VERIFY=rsa2048 ;;
@@ -354,11 +395,13 @@ setup_dir() {
 		    die "softhsm2-util --init-token failed"
 		printf '246810\n' >"$H/pin"
 		chmod 600 "$H/pin"
-		"$BIN" init "$W" --hsm "$P11MOD" --token certspool-bench \
+		"$BIN" init "$W" ${DBURI:+--database "$DBURI"} \
+		    --hsm "$P11MOD" --token certspool-bench \
 		    --pin-file "$H/pin" --ca-key "$initkey" >/dev/null ||
 		    die "certspool init --hsm failed"
 		;;
-	*)	"$BIN" init "$W" --ca-key "$initkey" >/dev/null ||
+	*)	"$BIN" init "$W" ${DBURI:+--database "$DBURI"} \
+		    --ca-key "$initkey" >/dev/null ||
 		    die "certspool init failed" ;;
 	esac
 	sed -i -e "s/^settle_seconds = .*/settle_seconds = 0/" \
@@ -976,7 +1019,14 @@ export CRL_COUNT_FN="$CRL_COUNT"
 # ---- fair share (scripts/bench-fair.sh) ----------------------------
 . "$ROOT/scripts/bench-fair.sh"
 
+# ---- PostgreSQL (scripts/bench-pg.sh) ------------------------------
+. "$ROOT/scripts/bench-pg.sh"
+
 # ---- main ------------------------------------------------------------
+if [ "$ENGINE" = postgresql ]; then
+	pg_main
+	exit 0
+fi
 [ "$REVOKEN" = 0 ] && REVOKEN=""
 [ "$FAIRN" = 0 ] && FAIRN=""
 maxn=$DROPS

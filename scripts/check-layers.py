@@ -2,10 +2,11 @@
 """check-layers.py: the module boundaries of src/, checked on the sources
 and on the objects of a build (make certspool first).
 
-1. The data layer is src/store.c, src/store_*.c and src/ledger.c.  No
-   other source file contains SQL text in a string literal, names a
-   sqlite3_* function or type, or includes sqlite3.h or a store header
-   that exposes statements (store.h).
+1. The data layer is src/store.c, src/store_*.c, src/ledger.c and its
+   drivers, src/db.c and src/db_*.c.  No other source file contains SQL
+   text in a string literal, names a sqlite3_* or libpq (PQ*) function or
+   type, or includes sqlite3.h, libpq-fe.h or a header that exposes
+   statements (store.h, db.h, db_pg.h).
 2. The #include graph of the modules has no cycle.  A module is a group
    of files sharing a name prefix: stage (stage.c/h, stage_*.c), ca
    (ca*.c, ca*.h), profile (profile*), pipeline, p11, ... (see group());
@@ -38,8 +39,8 @@ def check(ok, what, detail=""):
 
 
 def layer(name):
-    return name in ("store.c", "ledger.c") or re.match(r"store_\w+\.c$",
-                                                       name) is not None
+    return name in ("store.c", "ledger.c", "db.c") or \
+        re.match(r"(store|db)_\w+\.c$", name) is not None
 
 
 def strip_comments(text):
@@ -51,13 +52,15 @@ SQL = re.compile(r'"(?:[^"\\\n]|\\.)*\b(SELECT\s+[a-z0-9*(]|SELECT"|INSERT\s+INT
                  r'(?:\s+INDEXED\s+BY\s+\w+)?\s+SET|DELETE\s+FROM|'
                  r'CREATE\s+(?:TABLE|INDEX|TRIGGER|UNIQUE)|PRAGMA|'
                  r'BEGIN(?:\s+IMMEDIATE)?"|COMMIT"|ROLLBACK")')
-SQLITE = re.compile(r"\bsqlite3_\w+|<sqlite3\.h>|\"store\.h\"")
+SQLITE = re.compile(r"\bsqlite3_\w+|<sqlite3\.h>|<libpq-fe\.h>|\bPQ[a-z]\w*\(|"
+                    r"\bPG(?:conn|result)\b|\"store\.h\"|\"db(?:_\w+)?\.h\"")
 
 
 def sql_outside_layer(files):
     bad = []
     for f in files:
-        if layer(f) or f in ("store.h",) or re.match(r"store_\w+\.h$", f):
+        if layer(f) or f in ("store.h", "db.h") or \
+                re.match(r"(?:store|db)_\w+\.h$", f):
             continue
         text = strip_comments(open(os.path.join(SRC, f)).read())
         for n, line in enumerate(text.split("\n"), 1):
@@ -79,6 +82,8 @@ def group(name):
         return base     # the links stages and messages hand out
     if base.startswith("store_") or base == "store":
         return base     # each file of the data layer is a module
+    if base == "db" or base.startswith("db_"):
+        return "db"     # the drivers under the data layer
     if base in ("revdoc", "revresult"):
         return "revoke"
     if base in ("card",):

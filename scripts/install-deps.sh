@@ -5,11 +5,14 @@
 # server and client module (a token over a socket), systemd (its
 # systemd-analyze, systemd-tmpfiles and systemd-sysusers, offline),
 # prometheus (promtool), mandoc (the man pages' lint), dnsmasq (a loopback
-# resolver), node and npm, and the npm packages of tests/web
-# (playwright-core) -- the build and the demo need none of them.
+# resolver), node and npm, the npm packages of tests/web
+# (playwright-core), and PostgreSQL 15's server and client (the suite's
+# second engine: tests/unit/pg-unit.sh starts a throwaway cluster with
+# initdb and pg_ctl; Debian's "main" cluster and its service are not
+# made) -- the build and the demo need none of them.
 set -eu
 PKGS="build-essential pkg-config libssl-dev libxml2-dev libarchive-dev
-libsqlite3-dev libunistring-dev libidn2-dev libmicrohttpd-dev libseccomp-dev libp11-kit-dev libsystemd-dev sqlite3 openssl libarchive-tools gnutls-bin libnss3-tools
+libsqlite3-dev libunistring-dev libidn2-dev libmicrohttpd-dev libseccomp-dev libp11-kit-dev libsystemd-dev libpq-dev sqlite3 openssl libarchive-tools gnutls-bin libnss3-tools
 gpgsm libxml2-utils python3 procps curl"
 TESTS=""
 [ "${1:-}" = test ] && TESTS=1
@@ -17,6 +20,8 @@ TESTS=""
 systemd prometheus mandoc"
 # dnsmasq: the loopback resolver of the DNS, CAA and doctor tests.
 [ -n "$TESTS" ] && PKGS="$PKGS dnsmasq"
+# PostgreSQL: the binaries only (initdb, pg_ctl, psql, pg_dump).
+[ -n "$TESTS" ] && PKGS="$PKGS postgresql-15 postgresql-client-15"
 # node and npm: Debian's, unless a node with its own npm is there already.
 [ -n "$TESTS" ] && ! command -v npm >/dev/null 2>&1 && PKGS="$PKGS nodejs npm"
 missing=""
@@ -29,6 +34,16 @@ if [ -n "$missing" ]; then
 	SUDO=""
 	[ "$(id -u)" -eq 0 ] || SUDO=sudo
 	export DEBIAN_FRONTEND=noninteractive
+	# No cluster "main" (and so no service running it) when the server
+	# package comes in: the tests start their own.
+	case " $missing " in
+	*" postgresql-15 "*)
+		$SUDO mkdir -p /etc/postgresql-common/createcluster.d
+		echo "create_main_cluster = false" | $SUDO tee \
+		    /etc/postgresql-common/createcluster.d/certspool-tests.conf \
+		    >/dev/null
+		;;
+	esac
 	$SUDO apt-get update -qq
 	# shellcheck disable=SC2086
 	$SUDO apt-get install -y -qq $missing >/dev/null

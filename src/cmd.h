@@ -17,6 +17,21 @@ struct cmd_env {
 	struct keyproc	*kp;		/* the signer, for commands that sign */
 };
 
+/* cmd_init.c: init [DIR] with its options (hsm.module NULL: a file
+ * key; database NULL: certspool.db in DIR). */
+struct init_hsm {
+	const char	*module, *token, *pin_file;
+};
+struct init_opts {
+	const char	*ca_key;	/* p384 or rsa4096 */
+	const char	*database;	/* postgresql:// URI, or NULL */
+	struct init_hsm	 hsm;
+};
+int	 cmd_init(int argc, char **argv, const struct init_opts *);
+
+/* cmd_db.c: db migrate|check|copy (what), before any store is open. */
+int	 cmd_db(const char *confpath, const char *what, int argc, char **argv);
+
 /* Print "certspool: <message>" on stderr; returns 1 (the exit status). */
 /* Organization by numeric id, checked to exist; 0 and message if not. */
 long long cli_org_id(struct cmd_env *, const char *arg);

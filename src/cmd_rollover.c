@@ -398,6 +398,15 @@ cmd_ca_rollover(struct cmd_env *env, int argc, char **argv)
 		return cli_err("ca rollover: %s: the daemon is running (or the "
 		    "spool lock cannot be taken); stop it first",
 		    c->spool_dir);
+	/* Daemons sharing a PostgreSQL database take no spool lock. */
+	if (store_is_uri(c->database) &&
+	    (issuer_live_daemons(env->st, &maxid) == -1 || maxid > 0)) {
+		close(lockfd);
+		return cli_err("ca rollover: %s daemon%s running on the "
+		    "database (or it cannot be read); stop %s first",
+		    maxid > 1 ? "several" : "a", maxid > 1 ? "s are" : " is",
+		    maxid > 1 ? "them all" : "it");
+	}
 	if ((list = issuer_load(env->st, c, NULL, err, sizeof(err))) == NULL)
 		goto fail;
 	if (issuer_max_id(env->st, &maxid) == -1) {

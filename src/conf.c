@@ -36,7 +36,8 @@ static const struct key keys[] = {
 	  "Root of the spool: inbound/, work/, archive/, rejected/,\n"
 	  "# outbound/, mail/ (SPEC section 1)." },
 	{ "database", K_PATH, O(database), "certspool.db", 0, 0,
-	  "The SQLite database holding all state." },
+	  "The database holding all state: an SQLite file, or a\n"
+	  "# PostgreSQL database named by a libpq URI (postgresql://...)." },
 	{ "ca_dir", K_PATH, O(ca_dir), "ca", 0, 0,
 	  "Issuing CA: ca.pem, ca.key (mode 0600), chain.pem." },
 	{ "ca_key", K_STR, O(ca_key), "", 0, 0,
@@ -56,6 +57,10 @@ static const struct key keys[] = {
 	  "Seconds a file must be unchanged with ready = settle." },
 	{ "poll_seconds", K_INT, O(poll_seconds), "5", 1, 3600,
 	  "The daemon scans the spool this often (and on inotify events)." },
+	{ "lease_seconds", K_INT, O(lease_seconds), "30", 3, 3600,
+	  "With several daemons on one PostgreSQL database: a daemon\n"
+	  "# silent this long (dead, paused or cut off) loses its accounts\n"
+	  "# to the others and can no longer commit." },
 	{ "max_batch_bytes", K_INT, O(max_batch_bytes), "67108864", 1024,
 	  4294967296LL,
 	  "Inbound files larger than this are rejected unread." },
@@ -565,7 +570,8 @@ conf_load(const char *path, char *err, size_t errlen)
 	}
 	fclose(f);
 	resolve_path(c, &c->spool_dir);
-	resolve_path(c, &c->database);
+	if (!store_is_uri(c->database))
+		resolve_path(c, &c->database);
 	resolve_path(c, &c->ca_dir);
 	if (conf_check_key(c, err, errlen) == -1)
 		goto bad2;

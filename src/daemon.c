@@ -49,6 +49,7 @@
 #include "purge.h"
 #include "doctor.h"
 #include "metrics.h"
+#include "cluster.h"
 
 static volatile sig_atomic_t	 got_term;
 /* Self-pipe: a signal or a config ready to apply wakes the loop's poll. */
@@ -319,6 +320,14 @@ read_events(int ifd)
 }
 
 /*
+ * Several daemons: a commit of this node was refused because its lease
+ * had run out (store_commit's fence).  Its accounts are another node's
+ * now, or soon: the pass stops before the next step writes anything
+ * (results, archives, mail, CRLs), and the next pass joins anew.
+ */
+#define LOST(st)	((st)->lost != 0)
+
+/*
  * One pass over everything; 0 or -1 if some step must be retried.  The
  * evaluation and the signing each stop once their share of the slice is
  * used (sl->cut: the next pass goes on at once; NULL: no limit).
@@ -327,24 +336,33 @@ int
 daemon_pass(struct store *st, const struct conf *c, const struct schema *sch,
     const struct ca *ca, struct slice *sl)
 {
-	int	 rc = 0;
+	int	 rc = 0, duty;
 
+	/* Several daemons: this node's share of the accounts, and whether
+	 * it does the installation-wide steps (cluster.c); one daemon does
+	 * everything. */
+	if ((duty = cluster_pass(st, c)) == -1) {
+		log_warn("cannot take a share of the accounts; retrying");
+		return -1;
+	}
 	/* Inputs kept in work/ by an earlier failure are retried first. */
 	if (spool_recover(st, c, sch) == -1)
 		rc = -1;
+	if (LOST(st))
+		return -1;
 	if (spool_intake(st, c, sch) == -1)
 		rc = -1;
-	if (got_term)
-		return rc;
+	if (got_term || LOST(st))
+		return got_term ? rc : -1;
 	/* Reissues within coverage, renewals, notices (renew.c). */
-	if (renew_run(st, c, NULL, NULL, NULL) == -1)
+	if (duty && renew_run(st, c, NULL, NULL, NULL) == -1)
 		rc = -1;
 	if (sl != NULL)
 		slice_phase(sl);
 	if (pipeline_evaluate(st, c, ca, sl) == -1)
 		rc = -1;
-	if (got_term)
-		return rc;
+	if (got_term || LOST(st))
+		return got_term ? rc : -1;
 	/* Write-ahead records a failed signature left behind (the CA key
 	 * was unavailable): signed again before new work. */
 	if (sl != NULL)
@@ -352,11 +370,18 @@ daemon_pass(struct store *st, const struct conf *c, const struct schema *sch,
 	if (signer_recover(st, c, ca) == -1 ||
 	    signer_run(st, c, ca, sl) == -1)
 		rc = -1;
+	if (LOST(st))
+		return -1;
 	/* Card captures of what was issued, releases of what was not. */
-	if (billing_settle(st, c, 0) == -1)
+	if (duty && billing_settle(st, c, 0) == -1)
 		rc = -1;
+	if (LOST(st))
+		return -1;
 	if (report_publish(st, c, ca) == -1)
 		rc = -1;
+	if (!duty || LOST(st))
+		return LOST(st) ? -1 : rc;
+	/* The installation-wide steps, on the node on duty. */
 	/* Messages a failed sendmail command left behind. */
 	if (mail_flush(c) == -1)
 		rc = -1;
@@ -429,7 +454,11 @@ daemon_run(struct conf **cp, struct store *st, const char *confpath,
 		log_err("pipe: %s", strerror(errno));
 		goto out;
 	}
-	if ((lockfd = lock_spool(c)) == -1)
+	/* One daemon per spool, unless several share a PostgreSQL database
+	 * (cluster.c): each is then a node with its lease. */
+	if (!cluster_shared(c) && (lockfd = lock_spool(c)) == -1)
+		goto out;
+	if (cluster_start(st, c) == -1)
 		goto out;
 	/* The current issuing CA and the retired ones (issuer.c). */
 	if ((ca = issuer_load(st, c, kp, err, sizeof(err))) == NULL) {
@@ -525,6 +554,7 @@ daemon_run(struct conf **cp, struct store *st, const char *confpath,
 	}
 out:
 	hup_stop();
+	cluster_stop(st);
 	if (ifd != -1)
 		close(ifd);
 	if (lockfd != -1)

@@ -10,8 +10,9 @@
  * detail", or one JSON document.
  * Failure policy: every failure is a line of the report, never an early
  * exit, except a config that does not load (nothing else can be
- * checked).  Nothing is created or changed: the database is only
- * stat(2)ed, and the test signature is discarded.
+ * checked).  Nothing is created or changed: an SQLite database is only
+ * stat(2)ed, a PostgreSQL one only connected to and its schema version
+ * read, and the test signature is discarded.
  */
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -188,6 +189,55 @@ dir_of(const char *path, char *buf, size_t len)
 		snprintf(buf, len, "%.*s", (int)(s - path), path);
 }
 
+/* A URI as it may be shown: a password in it replaced by "***". */
+static void
+uri_shown(const char *uri, char *buf, size_t len)
+{
+	const char	*u, *at, *colon;
+
+	snprintf(buf, len, "%s", uri);
+	if ((u = strstr(uri, "://")) == NULL)
+		return;
+	u += 3;
+	at = strchr(u, '@');
+	colon = strchr(u, ':');
+	if (at == NULL || colon == NULL || colon > at ||
+	    strcspn(u, "/?") < (size_t)(at - u))
+		return;
+	snprintf(buf, len, "%.*s***%s", (int)(colon + 1 - uri), uri, at);
+}
+
+/*
+ * A database on a server (PostgreSQL): it answers, and its schema is
+ * this program's (an older one is migrated by certspool db migrate or
+ * the daemon's start; a newer one is a newer program's).  Its files,
+ * modes and disk are the server's business.
+ */
+static void
+check_database_server(struct report *r, const struct conf *c)
+{
+	char	 shown[1024], err[512];
+	int	 v, cur;
+
+	uri_shown(c->database, shown, sizeof(shown));
+	if (store_probe(c->database, &v, &cur, err, sizeof(err)) == -1)
+		doctor_add(r, "database", ST_PROBLEM, "%s: %s", shown, err);
+	else if (v == 0)
+		doctor_add(r, "database", ST_PROBLEM, "%s: connects, but has "
+		    "no certspool schema (certspool init --database creates "
+		    "it)", shown);
+	else if (v < cur)
+		doctor_add(r, "database", ST_PROBLEM, "%s: schema version %d, "
+		    "this program's is %d (certspool db migrate)", shown, v,
+		    cur);
+	else if (v > cur)
+		doctor_add(r, "database", ST_PROBLEM, "%s: schema version %d "
+		    "is newer than this program's %d", shown, v, cur);
+	else
+		doctor_add(r, "database", ST_OK, "%s: connects, schema "
+		    "version %d", shown, v);
+}
+
 static void
 check_database(struct report *r, const struct conf *c)
 {
@@ -195,6 +245,10 @@ check_database(struct report *r, const struct conf *c)
 	struct stat	 sb;
 	char		 dir[PATH_MAX], ok[PATH_MAX + 64];
 
+	if (store_is_uri(c->database)) {
+		check_database_server(r, c);
+		return;
+	}
 	memset(&sb, 0, sizeof(sb));
 	dir_of(c->database, dir, sizeof(dir));
 	if (lstat(c->database, &sb) == -1)
@@ -512,8 +566,10 @@ cmd_doctor(const char *confpath, int argc, char **argv)
 		check_database(&r, c);
 		check_key_file(&r, c);
 		check_disk(&r, "disk_spool", c->spool_dir);
-		dir_of(c->database, dir, sizeof(dir));
-		check_disk(&r, "disk_database", dir);
+		if (!store_is_uri(c->database)) {
+			dir_of(c->database, dir, sizeof(dir));
+			check_disk(&r, "disk_database", dir);
+		}
 		doctor_check_chain(&r, c, &cert);
 		doctor_check_key(&r, c, cert);
 		check_mta(&r, c);

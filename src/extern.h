@@ -277,6 +277,7 @@ struct conf {
 	enum ready_mode	 ready;
 	int		 settle_seconds;
 	int		 poll_seconds;
+	int		 lease_seconds;		/* several daemons */
 	long long	 max_batch_bytes;
 	int		 workers;
 	char		*archive_format;	/* "tar.gz" or "zip" */
@@ -369,16 +370,32 @@ void			 product_policy_oid(const struct product *, char *,
 int		 revoke_reason_code(const char *name);
 const char	*revoke_reason_name(int code);	/* NULL if not allowed */
 
-/* ---- store (store.c) ---- */
+/* ---- store (store.c over a driver, db.h) ---- */
 
-struct sqlite3;
+struct db_driver;
 struct store {
-	struct sqlite3	*db;
-	int		 in_tx;
+	const struct db_driver	*drv;
+	void			*conn;		/* the driver's connection */
+	int			 in_tx;
+	/* A daemon of several (cluster.c): its node id, whose lease every
+	 * commit renews and checks (fencing); 0 for one daemon and the
+	 * commands.  lost: a commit found the lease gone and rolled back. */
+	long long		 node;
+	int			 lease_seconds;
+	int			 lost;
 };
-struct store	*store_open(const char *path, char *err, size_t errlen);
+/* target: an SQLite file path, or a postgresql:// URI (libpq). */
+struct store	*store_open(const char *target, char *err, size_t errlen);
+/* The database setting names a server (postgresql:// or postgres://),
+ * not a file. */
+int		 store_is_uri(const char *target);
+/* Connect to target without migrating it and read its schema version
+ * (0 for an empty database) into *version and this program's into
+ * *current; 0, or -1 with err set.  Read-only (certspool doctor). */
+int		 store_probe(const char *target, int *version, int *current,
+		    char *err, size_t errlen);
 void		 store_close(struct store *);
-int		 store_begin(struct store *);	/* BEGIN IMMEDIATE */
+int		 store_begin(struct store *);	/* one writer at a time */
 int		 store_commit(struct store *);
 void		 store_rollback(struct store *);
 /* Append an event (part of the caller's transaction). */

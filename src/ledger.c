@@ -213,7 +213,7 @@ int
 ledger_refund(struct store *st, long long rcpt_id, int round, const char *why)
 {
 	struct ledger_row	 l;
-	sqlite3_stmt		*q;
+	struct dbstmt		*q;
 	int			 rc = 0;
 
 	/* The charge of this round that was not given back yet. */
@@ -226,15 +226,15 @@ ledger_refund(struct store *st, long long rcpt_id, int round, const char *why)
 	    (long long)round);
 	if (q == NULL)
 		return -1;
-	if (sqlite3_step(q) == SQLITE_ROW) {
+	if (db_step(q) == DB_ROW) {
 		memset(&l, 0, sizeof(l));
-		l.account_id = sqlite3_column_int64(q, 0);
-		l.kind = strcmp((const char *)sqlite3_column_text(q, 1),
+		l.account_id = db_int64(q, 0);
+		l.kind = strcmp((const char *)db_text(q, 1),
 		    L_DEBIT) == 0 ? L_REFUND : L_UNIT_CREDIT;
-		l.amount = -sqlite3_column_int64(q, 2);
-		l.contract_id = sqlite3_column_int64(q, 3);
-		l.batch_id = sqlite3_column_int64(q, 4);
-		l.order_id = sqlite3_column_int64(q, 5);
+		l.amount = -db_int64(q, 2);
+		l.contract_id = db_int64(q, 3);
+		l.batch_id = db_int64(q, 4);
+		l.order_id = db_int64(q, 5);
 		l.rcpt_id = rcpt_id;
 		l.round = round;
 		l.detail = why;
@@ -257,15 +257,15 @@ const char *
 ledger_instance(struct store *st)
 {
 	static char	 id[40];
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 
 	if (id[0] != '\0')
 		return id;
 	if ((q = store_prep(st, "SELECT value FROM meta WHERE key ="
 	    " 'instance'", NULL)) == NULL)
 		return "";
-	if (sqlite3_step(q) == SQLITE_ROW)
-		strlcpy_(id, (const char *)sqlite3_column_text(q, 0),
+	if (db_step(q) == DB_ROW)
+		strlcpy_(id, (const char *)db_text(q, 0),
 		    sizeof(id));
 	store_release(q);
 	return id;
@@ -296,7 +296,7 @@ static int
 settle_next(struct store *st, long long order_id, long long *after,
     struct settle *s)
 {
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 	int		 rc = 0;
 
 	memset(s, 0, sizeof(*s));
@@ -320,18 +320,18 @@ settle_next(struct store *st, long long order_id, long long *after,
 	    " ORDER BY l.id LIMIT 1", "iii", *after, order_id, order_id);
 	if (q == NULL)
 		return -1;
-	if (sqlite3_step(q) == SQLITE_ROW) {
-		s->account_id = sqlite3_column_int64(q, 0);
-		s->batch_id = sqlite3_column_int64(q, 1);
-		s->order_id = sqlite3_column_int64(q, 2);
-		s->rcpt_id = sqlite3_column_int64(q, 3);
-		s->round = sqlite3_column_int(q, 4);
-		s->amount = sqlite3_column_int64(q, 5);
+	if (db_step(q) == DB_ROW) {
+		s->account_id = db_int64(q, 0);
+		s->batch_id = db_int64(q, 1);
+		s->order_id = db_int64(q, 2);
+		s->rcpt_id = db_int64(q, 3);
+		s->round = db_int(q, 4);
+		s->amount = db_int64(q, 5);
 		s->auth = store_col_text(q, 6);
 		s->account = store_col_text(q, 7);
 		s->order_ext = store_col_text(q, 8);
-		s->capture = sqlite3_column_int(q, 9);
-		*after = sqlite3_column_int64(q, 10);
+		s->capture = db_int(q, 9);
+		*after = db_int64(q, 10);
 		rc = 1;
 	}
 	store_release(q);
@@ -402,19 +402,19 @@ billing_settle(struct store *st, const struct conf *c, long long order_id)
 
 /* A contract's id and end (0: open-ended) from q's first row, if any. */
 static int
-contract_row(sqlite3_stmt *q, long long *id, long long *ends)
+contract_row(struct dbstmt *q, long long *id, long long *ends)
 {
 	int	 rc;
 
 	*id = *ends = 0;
 	if (q == NULL)
 		return -1;
-	if ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		*id = sqlite3_column_int64(q, 0);
-		*ends = sqlite3_column_int64(q, 1);
+	if ((rc = db_step(q)) == DB_ROW) {
+		*id = db_int64(q, 0);
+		*ends = db_int64(q, 1);
 	}
 	store_release(q);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+	return rc == DB_ROW || rc == DB_DONE ? 0 : -1;
 }
 
 int
@@ -440,7 +440,7 @@ int
 contract_units(struct store *st, long long contract_id, char **ref,
     long long *units, long long *ends)
 {
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 	int		 rc;
 
 	*ref = NULL;
@@ -448,13 +448,13 @@ contract_units(struct store *st, long long contract_id, char **ref,
 	if ((q = store_prep(st, "SELECT ref, units, COALESCE(ends,"
 	    " 0) FROM contract WHERE id = ?", "i", contract_id)) == NULL)
 		return -1;
-	if ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+	if ((rc = db_step(q)) == DB_ROW) {
 		*ref = store_col_text(q, 0);
-		*units = sqlite3_column_int64(q, 1);
-		*ends = sqlite3_column_int64(q, 2);
+		*units = db_int64(q, 1);
+		*ends = db_int64(q, 2);
 	}
 	store_release(q);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+	return rc == DB_ROW || rc == DB_DONE ? 0 : -1;
 }
 
 int
@@ -487,22 +487,22 @@ contract_list(struct store *st, long long account_id,
     int (*fn)(void *, const struct contract_row *), void *arg)
 {
 	struct contract_row	 c;
-	sqlite3_stmt		*q;
+	struct dbstmt		*q;
 	int			 rc;
 
 	if ((q = store_prep(st, "SELECT ref, units, ends FROM contract"
 	    " WHERE account_id = ? ORDER BY id", "i", account_id)) == NULL)
 		return -1;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		c.ref = (const char *)sqlite3_column_text(q, 0);
-		c.units = sqlite3_column_int64(q, 1);
-		c.has_end = sqlite3_column_type(q, 2) != SQLITE_NULL;
-		c.ends = sqlite3_column_int64(q, 2);
+	while ((rc = db_step(q)) == DB_ROW) {
+		c.ref = (const char *)db_text(q, 0);
+		c.units = db_int64(q, 1);
+		c.has_end = !db_null(q, 2);
+		c.ends = db_int64(q, 2);
 		if (fn(arg, &c) == -1)
 			break;
 	}
 	store_release(q);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == DB_DONE ? 0 : -1;
 }
 
 /* ---- charges at approval (stage_payment.c) ---- */
@@ -530,7 +530,7 @@ ledger_debit_balance(struct store *st, const struct ledger_row *base,
 	    " balance = balance - ?1 WHERE id = ?2 AND balance >= ?1",
 	    "ii", amount, l.account_id)) == -1)
 		return -1;
-	if (sqlite3_changes(st->db) == 0)
+	if (db_changes(st) == 0)
 		return ledger_balance(st, l.account_id, have) == -1 ? -1 : 0;
 	l.kind = L_DEBIT;
 	l.amount = -amount;
@@ -585,7 +585,7 @@ ledger_history(struct store *st, long long account_id, long long limit,
     int (*fn)(void *, const struct ledger_entry *), void *arg)
 {
 	struct ledger_entry	 e;
-	sqlite3_stmt		*q;
+	struct dbstmt		*q;
 	int			 rc;
 
 	if ((q = store_prep(st, "SELECT l.id, l.at, l.kind, l.amount,"
@@ -596,19 +596,19 @@ ledger_history(struct store *st, long long account_id, long long limit,
 	    " WHERE l.account_id = ? ORDER BY l.id DESC LIMIT ?", "ii",
 	    account_id, limit)) == NULL)
 		return -1;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		e.id = sqlite3_column_int64(q, 0);
-		e.at = sqlite3_column_int64(q, 1);
-		e.kind = (const char *)sqlite3_column_text(q, 2);
-		e.amount = sqlite3_column_int64(q, 3);
-		e.batch = (const char *)sqlite3_column_text(q, 4);
-		e.order = (const char *)sqlite3_column_text(q, 5);
-		e.email = (const char *)sqlite3_column_text(q, 6);
-		e.round = (const char *)sqlite3_column_text(q, 7);
-		e.ref = (const char *)sqlite3_column_text(q, 8);
+	while ((rc = db_step(q)) == DB_ROW) {
+		e.id = db_int64(q, 0);
+		e.at = db_int64(q, 1);
+		e.kind = (const char *)db_text(q, 2);
+		e.amount = db_int64(q, 3);
+		e.batch = (const char *)db_text(q, 4);
+		e.order = (const char *)db_text(q, 5);
+		e.email = (const char *)db_text(q, 6);
+		e.round = (const char *)db_text(q, 7);
+		e.ref = (const char *)db_text(q, 8);
 		if (fn(arg, &e) == -1)
 			break;
 	}
 	store_release(q);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == DB_DONE ? 0 : -1;
 }

@@ -76,97 +76,6 @@ take_flag(int *argc, char **argv, const char *name)
 	return 0;
 }
 
-/* ---- init ---- */
-
-/* init --hsm MODULE --token LABEL [--pin-file FILE]: module NULL if not. */
-struct init_hsm {
-	const char	*module, *token, *pin_file;
-};
-
-static int
-cmd_init(int argc, char **argv, const char *ca_key,
-    const struct init_hsm *hsm)
-{
-	const char	*dir = argc > 0 ? argv[0] : ".";
-	char		 path[PATH_MAX], capem[PATH_MAX], err[512], *text;
-	char		 uri[1024];
-	struct conf	*c = NULL;
-	struct store	*st = NULL;
-	static const char *tree[] = { "inbound", "work", "archive",
-	    "rejected", "outbound", "mail" };
-	size_t		 i;
-	int		 rc = 1;
-
-	if (argc > 1)
-		return cli_err("init: too many arguments");
-	if (ca_keyalg(ca_key, err, sizeof(err)) == -1)
-		return cli_err("init: %s", err);
-	if (fs_mkdirs(dir, 0750) == -1)
-		return cli_err("init: %s: %s", dir, strerror(errno));
-	snprintf(path, sizeof(path), "%s/certspool.conf", dir);
-	if (access(path, F_OK) == 0)
-		return cli_err("init: %s exists; not overwritten", path);
-	/* The token key first: a wrong PIN or token writes nothing. */
-	if (hsm->module != NULL) {
-		snprintf(capem, sizeof(capem), "%s/ca/ca.pem", dir);
-		if (access(capem, F_OK) == 0)
-			return cli_err("init: %s exists; not overwritten",
-			    capem);
-		if (ceremony_generate(hsm->module, hsm->token, hsm->pin_file,
-		    ca_key, uri, sizeof(uri), err, sizeof(err)) == -1)
-			return cli_err("init: --hsm: %s", err);
-		printf("issuing CA key generated in the token: %s\n", uri);
-	}
-	text = conf_default_text(dir);
-	if (fs_write_atomic_path(dir, "certspool.conf", text, strlen(text),
-	    0640) == -1) {
-		free(text);
-		return cli_err("init: cannot write %s", path);
-	}
-	free(text);
-	if ((c = conf_load(path, err, sizeof(err))) == NULL)
-		return cli_err("init: %s", err);
-	for (i = 0; i < sizeof(tree) / sizeof(tree[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", c->spool_dir, tree[i]);
-		if (fs_mkdirs(path, 0750) == -1) {
-			cli_err("init: %s: %s", path, strerror(errno));
-			goto out;
-		}
-	}
-	if ((st = store_open(c->database, err, sizeof(err))) == NULL) {
-		cli_err("init: %s", err);
-		goto out;
-	}
-	/* Orders, tokens and keys: not for other users (certspool doctor). */
-	if (chmod(c->database, 0640) == -1) {
-		cli_err("init: %s: %s", c->database, strerror(errno));
-		goto out;
-	}
-	if (fs_mkdirs(c->ca_dir, 0700) == -1) {
-		cli_err("init: %s: %s", c->ca_dir, strerror(errno));
-		goto out;
-	}
-	snprintf(path, sizeof(path), "%s/ca.key", c->ca_dir);
-	if (hsm->module != NULL) {
-		if (ceremony_demo_ca(c->ca_dir, c->path, hsm->module, uri,
-		    hsm->pin_file, err, sizeof(err)) == -1) {
-			cli_err("init: demo CA: %s", err);
-			goto out;
-		}
-	} else if (access(path, F_OK) != 0 &&
-	    ca_init_demo(c->ca_dir, ca_key, err, sizeof(err)) == -1) {
-		cli_err("init: demo CA: %s", err);
-		goto out;
-	}
-	printf("initialized %s: config %s, spool %s, database %s, CA %s\n",
-	    dir, c->path, c->spool_dir, c->database, c->ca_dir);
-	rc = 0;
-out:
-	store_close(st);
-	conf_free(c);
-	return rc;
-}
-
 /* ---- accounts: cmd_billing.c ---- */
 
 /* ---- status ---- */
@@ -316,15 +225,19 @@ struct command {
 
 static const struct command commands[] = {
 	{ "init", NULL, NULL, "init [DIR] [--ca-key p384|rsa4096] "
-	  "[--hsm MODULE --token LABEL [--pin-file FILE]]",
+	  "[--database URI] [--hsm MODULE --token LABEL [--pin-file FILE]]",
 	  "Set up DIR (default .): certspool.conf with every key, its default\n"
-	  "and an explanation, the spool tree, the SQLite database, and a demo\n"
+	  "and an explanation, the spool tree, the database, and a demo\n"
 	  "root and issuing CA.  The config's paths point inside DIR.  An\n"
 	  "existing certspool.conf is never overwritten.  New CA keys follow\n"
 	  "S/MIME BR 6.1.5 (ballot SMC017v2): RSA keys under 4096 bits are\n"
 	  "refused.  A P-384 CA signs with SHA-384 only (S/MIME BR 7.1.3.2.2).\n"
 	  "  DIR                    the directory, created if missing\n"
 	  "  --ca-key p384|rsa4096  key type of the demo CAs (default p384)\n"
+	  "  --database URI         keep the state in this PostgreSQL database\n"
+	  "                         (postgresql://...), created beforehand;\n"
+	  "                         init migrates it and writes the URI into\n"
+	  "                         the config (default: certspool.db in DIR)\n"
 	  "  --hsm MODULE           key ceremony: the issuing CA key is made\n"
 	  "                         inside a PKCS#11 token (non-extractable)\n"
 	  "                         through this module; the demo root (a file\n"
@@ -362,6 +275,29 @@ static const struct command commands[] = {
 	  "  --strict  warnings count as problems for the exit status\n",
 	  "Exit status: 0 when no check found a problem (with --strict, nor a\n"
 	  "warning); 1 otherwise, also when the config does not load.\n" },
+	{ "db", "migrate", NULL, "db migrate",
+	  "Bring the configured database to this program's schema version and\n"
+	  "say from which version to which (every command and the daemon\n"
+	  "also migrate the database they open); a second run changes\n"
+	  "nothing.\n", NULL },
+	{ "db", "check", NULL, "db check",
+	  "Check the database's integrity, one line per check, \"ok NAME\" or\n"
+	  "\"problem NAME: N rows: ...\" with the rows' ids: orphan rows of\n"
+	  "every reference between tables, balances and contract units\n"
+	  "against the ledger, serial numbers unique per issuer, known\n"
+	  "states (issued recipients with their certificate, revoked\n"
+	  "certificates with their reason), CRL numbers.  Changes nothing;\n"
+	  "a database at another schema version is not checked.\n",
+	  "Exit status: 0 when every check passes; 1 otherwise.\n" },
+	{ "db", "copy", NULL, "db copy --to URI",
+	  "Copy the configured SQLite database into the empty PostgreSQL\n"
+	  "database URI (postgresql://...): the schema, then every table in\n"
+	  "one transaction, verified by row count and digest per table;\n"
+	  "prints the rows copied per table.  Refused while a daemon runs on\n"
+	  "the spool, and when the target holds any table.  Then set\n"
+	  "database = URI in the config.\n"
+	  "  --to URI  the PostgreSQL database, empty (created beforehand)\n",
+	  NULL },
 	{ "account", "add", cmd_account_add, "account add NAME [--contract REF "
 	  "--units N [--ends DATE]] [--balance CENTS]",
 	  "Add account NAME and its spool directories (inbound/NAME, ...).\n"
@@ -589,6 +525,7 @@ static const struct {
 	{ "domain", "Domains and their domain control validation." },
 	{ "ca", "The issuing CA." },
 	{ "key", "Keys known to be compromised." },
+	{ "db", "The database: schema, integrity, moving to PostgreSQL." },
 };
 
 static void
@@ -684,8 +621,8 @@ main(int argc, char *argv[])
 {
 	const struct command *c;
 	struct cmd_env	 env;
-	const char	*confpath, *cakey;
-	struct init_hsm	 hsm;
+	const char	*confpath;
+	struct init_opts	 io;
 	char		 err[512];
 	int		 rc, once = -1, help, want_help = 0;
 
@@ -727,20 +664,25 @@ main(int argc, char *argv[])
 	argc -= c->w2 != NULL ? 2 : 1;
 	argv += c->w2 != NULL ? 2 : 1;
 	if (strcmp(c->w1, "init") == 0) {
-		cakey = take_opt(&argc, argv, "--ca-key");
-		hsm.module = take_opt(&argc, argv, "--hsm");
-		hsm.token = take_opt(&argc, argv, "--token");
-		hsm.pin_file = take_opt(&argc, argv, "--pin-file");
-		if (hsm.module == NULL && (hsm.token != NULL ||
-		    hsm.pin_file != NULL))
+		io.ca_key = take_opt(&argc, argv, "--ca-key");
+		io.database = take_opt(&argc, argv, "--database");
+		io.hsm.module = take_opt(&argc, argv, "--hsm");
+		io.hsm.token = take_opt(&argc, argv, "--token");
+		io.hsm.pin_file = take_opt(&argc, argv, "--pin-file");
+		if (io.hsm.module == NULL && (io.hsm.token != NULL ||
+		    io.hsm.pin_file != NULL))
 			return cli_err("init: --token and --pin-file go with "
 			    "--hsm");
-		if (hsm.module != NULL && hsm.token == NULL)
+		if (io.hsm.module != NULL && io.hsm.token == NULL)
 			return cli_err("init: --hsm needs --token LABEL");
-		return cmd_init(argc, argv, cakey ? cakey : "p384", &hsm);
+		if (io.ca_key == NULL)
+			io.ca_key = "p384";
+		return cmd_init(argc, argv, &io);
 	}
 	if (strcmp(c->w1, "doctor") == 0)
 		return cmd_doctor(confpath, argc, argv);
+	if (strcmp(c->w1, "db") == 0)
+		return cmd_db(confpath, c->w2, argc, argv);
 	if (strcmp(c->w1, "daemon") == 0) {
 		once = take_flag(&argc, argv, "--once");
 		if (argc != 0)

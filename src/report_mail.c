@@ -169,25 +169,30 @@ write_mails(struct mail_batch *mb, const struct conf *c,
 }
 
 /*
- * The link key (LINK_KEY_FILE in the database's directory) into key;
- * made from rnd_bytes on first use.  -1 if it cannot be read or made.
+ * The link key (LINK_KEY_FILE in the database's directory; with a
+ * PostgreSQL database, which has no directory, in the one holding
+ * ca_dir, where init puts the database file) into key; made from
+ * rnd_bytes on first use.  -1 if it cannot be read or made.
  */
 static int
 link_key(const struct conf *c, unsigned char key[LINK_KEY_LEN])
 {
 	unsigned char	*p = NULL, fresh[LINK_KEY_LEN];
 	char		 dir[PATH_MAX], path[PATH_MAX + sizeof(LINK_KEY_FILE)];
-	const char	*slash;
+	const char	*slash, *base;
 	size_t		 len = 0;
 	int		 rc = -1;
 
-	if ((slash = strrchr(c->database, '/')) == NULL)
+	/* On PostgreSQL (a URI, several daemons): beside the config, which
+	 * every node has a copy of. */
+	base = store_is_uri(c->database) ? c->path : c->database;
+	if ((slash = strrchr(base, '/')) == NULL)
 		snprintf(dir, sizeof(dir), ".");
-	else if ((size_t)(slash - c->database) >= sizeof(dir))
+	else if ((size_t)(slash - base) >= sizeof(dir))
 		return -1;
 	else
-		snprintf(dir, sizeof(dir), "%.*s", slash == c->database ? 1 :
-		    (int)(slash - c->database), c->database);
+		snprintf(dir, sizeof(dir), "%.*s", slash == base ? 1 :
+		    (int)(slash - base), base);
 	snprintf(path, sizeof(path), "%s/%s", dir, LINK_KEY_FILE);
 	if (fs_read_file(path, 4 * LINK_KEY_LEN, &p, &len) == -1) {
 		if (errno != ENOENT) {

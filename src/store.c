@@ -1,9 +1,9 @@
 /*
- * store.c: the SQLite store.  One database file in WAL mode with foreign
- * keys on and synchronous=FULL; the schema is versioned (user_version)
- * and migrated on open inside one transaction.  Every state change runs
- * in a transaction together with its append-only event row.
- * Failure policy: SQLITE_BUSY is retried by the busy timeout; any other
+ * store.c: the store over its driver (db.h): connection, schema
+ * migration on open (one transaction), transactions, the statement
+ * helpers of store.h and the event log.  Every state change runs in a
+ * transaction together with its append-only event row.
+ * Failure policy: a busy database is waited for by the driver; any other
  * error is logged and returned, and the caller rolls back and keeps its
  * input for the next pass.
  */
@@ -11,33 +11,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "extern.h"
+#include "db.h"
 #include "store.h"
 #include "store_schema.h"
 
 #define SCHEMA_VERSION	STORE_SCHEMA_VERSION
-
-static int
-exec_err(struct store *s, const char *sql, char *err, size_t errlen)
-{
-	char	*msg = NULL;
-
-	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		snprintf(err, errlen, "sqlite: %s", msg ? msg : "error");
-		sqlite3_free(msg);
-		return -1;
-	}
-	return 0;
-}
 
 int
 store_exec(struct store *s, const char *sql)
 {
 	char	 err[512];
 
-	if (exec_err(s, sql, err, sizeof(err)) == -1) {
+	if (s->drv->exec(s, sql, err, sizeof(err)) == -1) {
 		log_err("%s", err);
 		return -1;
 	}
@@ -45,78 +31,93 @@ store_exec(struct store *s, const char *sql)
 }
 
 /* A random id of this database, for idempotency references given to
- * outside services (the card processor). */
+ * outside services (the card processor); set once. */
 static int
-meta_instance(struct store *s, char *err, size_t errlen)
+meta_instance(struct store *s)
 {
 	unsigned char	 r[8];
-	char		 hex[17], sql[96];
+	char		 hex[17];
 
 	rnd_bytes(r, sizeof(r));
 	hex_encode(r, sizeof(r), hex);
-	snprintf(sql, sizeof(sql), "INSERT INTO meta (key, value)"
-	    " VALUES ('instance', '%s')", hex);
-	return exec_err(s, sql, err, errlen);
+	return store_done(s, store_prep(s, "INSERT INTO meta (key, value)"
+	    " VALUES ('instance', ?) ON CONFLICT (key) DO NOTHING", "t", hex));
+}
+
+static int
+migrate_steps(struct store *s, int v, char *err, size_t errlen)
+{
+	const struct db_driver	*d = s->drv;
+
+	if (v > SCHEMA_VERSION) {
+		snprintf(err, errlen, "database schema version %d is newer "
+		    "than this program's %d", v, SCHEMA_VERSION);
+		return -1;
+	}
+	if (v == 0 && d->full != NULL) {
+		if (d->exec(s, d->full, err, errlen) == -1)
+			return -1;
+		v = d->full_version;
+	}
+	for (; v < SCHEMA_VERSION; v++) {
+		if (d->step_sql == NULL || d->step_sql[v] == NULL) {
+			snprintf(err, errlen, "%s: no migration from schema "
+			    "version %d", d->name, v);
+			return -1;
+		}
+		if (d->exec(s, d->step_sql[v], err, errlen) == -1)
+			return -1;
+	}
+	return 0;
 }
 
 static int
 migrate(struct store *s, char *err, size_t errlen)
 {
-	sqlite3_stmt	*st = NULL;
-	int		 v, rc = -1;
-	char		 sql[64];
+	int	 v;
 
-	if (exec_err(s, "BEGIN IMMEDIATE", err, errlen) == -1)
+	if (s->drv->begin(s) == -1) {
+		snprintf(err, errlen, "%s: cannot begin: %s", s->drv->name,
+		    s->drv->errmsg(s));
 		return -1;
-	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st,
-	    NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
-		snprintf(err, errlen, "sqlite: %s", sqlite3_errmsg(s->db));
-		goto out;
 	}
-	v = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	st = NULL;
-	if (v > SCHEMA_VERSION) {
-		snprintf(err, errlen, "database schema version %d is newer "
-		    "than this program's %d", v, SCHEMA_VERSION);
-		goto out;
+	s->in_tx = 1;
+	if (s->drv->version(s, &v) == -1) {
+		snprintf(err, errlen, "%s: schema version: %s", s->drv->name,
+		    s->drv->errmsg(s));
+		goto bad;
 	}
-	if (v == 0 && exec_err(s, store_schema_v1, err, errlen) == -1)
-		goto out;
-	for (v = v == 0 ? 1 : v; v < SCHEMA_VERSION; v++)
-		if (exec_err(s, store_migrations[v], err, errlen) == -1 ||
-		    (v == 1 && meta_instance(s, err, errlen) == -1))
-			goto out;
-	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", SCHEMA_VERSION);
-	if (exec_err(s, sql, err, errlen) == -1)
-		goto out;
-	if (exec_err(s, "COMMIT", err, errlen) == -1)
-		goto out;
-	rc = 0;
-out:
-	sqlite3_finalize(st);
-	if (rc == -1)
-		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-	return rc;
+	if (v == SCHEMA_VERSION) {
+		store_rollback(s);
+		return 0;
+	}
+	if (migrate_steps(s, v, err, errlen) == -1)
+		goto bad;
+	if (s->drv->set_version(s, SCHEMA_VERSION) == -1 ||
+	    meta_instance(s) == -1) {
+		snprintf(err, errlen, "%s: %s", s->drv->name,
+		    s->drv->errmsg(s));
+		goto bad;
+	}
+	if (store_commit(s) == -1) {
+		snprintf(err, errlen, "%s: commit: %s", s->drv->name,
+		    s->drv->errmsg(s));
+		return -1;
+	}
+	return 0;
+bad:
+	store_rollback(s);
+	return -1;
 }
 
 struct store *
-store_open(const char *path, char *err, size_t errlen)
+store_open(const char *target, char *err, size_t errlen)
 {
 	struct store	*s;
 
 	s = xcalloc(1, sizeof(*s));
-	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: %s", path,
-		    s->db ? sqlite3_errmsg(s->db) : "cannot open");
-		goto bad;
-	}
-	sqlite3_busy_timeout(s->db, 10000);
-	if (exec_err(s, "PRAGMA journal_mode = WAL;"
-	    "PRAGMA synchronous = FULL;"
-	    "PRAGMA foreign_keys = ON;"
-	    "PRAGMA secure_delete = ON;", err, errlen) == -1)
+	s->drv = db_driver_for(target);
+	if (s->drv->open(s, target, err, errlen) == -1)
 		goto bad;
 	if (migrate(s, err, errlen) == -1)
 		goto bad;
@@ -126,97 +127,28 @@ bad:
 	return NULL;
 }
 
-/*
- * Prepared statements are kept for reuse (the same SQL is run for every
- * order and certificate, and preparing it anew costs more than running
- * it).  store_prep takes a cached statement that is not in use, or
- * prepares one and caches it while there is room; store_release gives
- * it back reset, or finalizes a statement that is not cached.  The
- * database is used from one thread only.
- */
-#define STMT_CACHE	192
-
-static struct cached_stmt {
-	sqlite3		*db;
-	char		*sql;
-	unsigned int	 hash;
-	sqlite3_stmt	*st;
-	int		 busy;
-} stmts[STMT_CACHE];
-
-static unsigned int
-sql_hash(const char *s)
-{
-	unsigned int	 h = 2166136261u;
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
-}
-
-static sqlite3_stmt *
-stmt_get(struct store *s, const char *sql)
-{
-	sqlite3_stmt	*st;
-	unsigned int	 h = sql_hash(sql);
-	size_t		 i, free_slot = STMT_CACHE;
-
-	for (i = 0; i < STMT_CACHE; i++) {
-		if (stmts[i].st == NULL) {
-			if (free_slot == STMT_CACHE)
-				free_slot = i;
-			continue;
-		}
-		if (stmts[i].db == s->db && stmts[i].hash == h &&
-		    !stmts[i].busy && strcmp(stmts[i].sql, sql) == 0) {
-			stmts[i].busy = 1;
-			return stmts[i].st;
-		}
-	}
-	if (sqlite3_prepare_v3(s->db, sql, -1, free_slot < STMT_CACHE ?
-	    SQLITE_PREPARE_PERSISTENT : 0, &st, NULL) != SQLITE_OK) {
-		log_err("sqlite: prepare: %s: %s", sqlite3_errmsg(s->db), sql);
-		return NULL;
-	}
-	if (free_slot < STMT_CACHE) {
-		stmts[free_slot].db = s->db;
-		stmts[free_slot].sql = xstrdup(sql);
-		stmts[free_slot].hash = h;
-		stmts[free_slot].st = st;
-		stmts[free_slot].busy = 1;
-	}
-	return st;
-}
-
 int
-store_release(sqlite3_stmt *st)
+store_probe(const char *target, int *version, int *current, char *err,
+    size_t errlen)
 {
-	size_t	 i;
-	int	 rc;
+	struct store	*s;
+	int		 rc = -1;
 
-	if (st == NULL)
-		return SQLITE_OK;
-	for (i = 0; i < STMT_CACHE; i++)
-		if (stmts[i].st == st) {
-			rc = sqlite3_reset(st);
-			sqlite3_clear_bindings(st);
-			stmts[i].busy = 0;
-			return rc;
-		}
-	return sqlite3_finalize(st);
-}
-
-static void
-stmt_forget(sqlite3 *db)
-{
-	size_t	 i;
-
-	for (i = 0; i < STMT_CACHE; i++)
-		if (stmts[i].st != NULL && stmts[i].db == db) {
-			sqlite3_finalize(stmts[i].st);
-			free(stmts[i].sql);
-			memset(&stmts[i], 0, sizeof(stmts[i]));
-		}
+	*version = 0;
+	*current = SCHEMA_VERSION;
+	s = xcalloc(1, sizeof(*s));
+	s->drv = db_driver_for(target);
+	if (s->drv->open(s, target, err, errlen) == -1) {
+		free(s);
+		return -1;
+	}
+	if (s->drv->version(s, version) == -1)
+		snprintf(err, errlen, "%s: schema version: %s", s->drv->name,
+		    s->drv->errmsg(s));
+	else
+		rc = 0;
+	store_close(s);
+	return rc;
 }
 
 void
@@ -224,28 +156,44 @@ store_close(struct store *s)
 {
 	if (s == NULL)
 		return;
-	if (s->db != NULL) {
-		stmt_forget(s->db);
-		sqlite3_close_v2(s->db);
-	}
+	s->drv->close(s);
 	free(s);
 }
 
 int
 store_begin(struct store *s)
 {
-	if (store_exec(s, "BEGIN IMMEDIATE") == -1)
+	if (s->drv->begin(s) == -1)
 		return -1;
 	s->in_tx = 1;
 	return 0;
 }
 
+/*
+ * A daemon of several commits only while it holds its lease (fencing):
+ * the renewal is part of the transaction, so a node that was paused or
+ * cut off past its lease, and whose accounts another node may have
+ * taken, commits nothing of what it did meanwhile.
+ */
 int
 store_commit(struct store *s)
 {
+	char	 err[512];
+	int	 f;
+
 	s->in_tx = 0;
-	if (store_exec(s, "COMMIT") == -1) {
-		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	if (s->node != 0 && (f = node_fence(s)) != 1) {
+		if (f == 0) {
+			log_warn("node %lld: lease lost; the transaction is "
+			    "rolled back", s->node);
+			s->lost = 1;
+		}
+		s->drv->exec(s, "ROLLBACK", err, sizeof(err));
+		return -1;
+	}
+	if (s->drv->exec(s, "COMMIT", err, sizeof(err)) == -1) {
+		log_err("%s", err);
+		s->drv->exec(s, "ROLLBACK", err, sizeof(err));
 		return -1;
 	}
 	return 0;
@@ -254,8 +202,10 @@ store_commit(struct store *s)
 void
 store_rollback(struct store *s)
 {
-	if (s->in_tx)
-		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	char	 err[512];
+
+	if (s->in_tx || s->drv->in_tx(s))
+		s->drv->exec(s, "ROLLBACK", err, sizeof(err));
 	s->in_tx = 0;
 }
 
@@ -263,32 +213,29 @@ store_rollback(struct store *s)
  * Prepare sql and bind the arguments described by fmt: 'i' long long,
  * 't' text (NULL allowed), 'b' blob (pointer, size_t length).
  */
-sqlite3_stmt *
+struct dbstmt *
 store_prep(struct store *s, const char *sql, const char *fmt, ...)
 {
-	sqlite3_stmt	*st;
-	va_list		 ap;
-	int		 i, rc = SQLITE_OK;
+	const struct db_driver	*d = s->drv;
+	struct dbstmt		*q;
+	va_list			 ap;
+	int			 i, rc = 0;
 
-	if ((st = stmt_get(s, sql)) == NULL)
+	if ((q = d->prepare(s, sql)) == NULL)
 		return NULL;
 	va_start(ap, fmt);
-	for (i = 0; fmt != NULL && fmt[i] != '\0' && rc == SQLITE_OK; i++) {
+	for (i = 0; fmt != NULL && fmt[i] != '\0' && rc == 0; i++) {
 		switch (fmt[i]) {
 		case 'i':
-			rc = sqlite3_bind_int64(st, i + 1, va_arg(ap, long long));
+			rc = d->bind_int(q, i + 1, va_arg(ap, long long));
 			break;
-		case 't': {
-			const char *t = va_arg(ap, const char *);
-			rc = t == NULL ? sqlite3_bind_null(st, i + 1) :
-			    sqlite3_bind_text(st, i + 1, t, -1, SQLITE_TRANSIENT);
+		case 't':
+			rc = d->bind_text(q, i + 1, va_arg(ap, const char *));
 			break;
-		}
 		case 'b': {
 			const void *p = va_arg(ap, const void *);
 			size_t n = va_arg(ap, size_t);
-			rc = p == NULL ? sqlite3_bind_null(st, i + 1) :
-			    sqlite3_bind_blob64(st, i + 1, p, n, SQLITE_TRANSIENT);
+			rc = d->bind_blob(q, i + 1, p, n);
 			break;
 		}
 		default:
@@ -296,27 +243,33 @@ store_prep(struct store *s, const char *sql, const char *fmt, ...)
 		}
 	}
 	va_end(ap);
-	if (rc != SQLITE_OK) {
-		log_err("sqlite: bind: %s", sqlite3_errmsg(s->db));
-		store_release(st);
+	if (rc != 0) {
+		log_err("%s: bind: %s", d->name, d->errmsg(s));
+		store_release(q);
 		return NULL;
 	}
-	return st;
+	return q;
 }
 
-/* Step a statement prepared by store_prep to completion and finalize it. */
 int
-store_done(struct store *s, sqlite3_stmt *st)
+store_release(struct dbstmt *q)
+{
+	return q == NULL ? DB_OK : q->drv->release(q);
+}
+
+/* Step a statement prepared by store_prep to completion and release it. */
+int
+store_done(struct store *s, struct dbstmt *q)
 {
 	int	 rc;
 
-	if (st == NULL)
+	if (q == NULL)
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+	while ((rc = db_step(q)) == DB_ROW)
 		;
-	store_release(st);
-	if (rc != SQLITE_DONE) {
-		log_err("sqlite: %s", sqlite3_errmsg(s->db));
+	store_release(q);
+	if (rc != DB_DONE) {
+		log_err("%s: %s", s->drv->name, s->drv->errmsg(s));
 		return -1;
 	}
 	return 0;
@@ -324,21 +277,20 @@ store_done(struct store *s, sqlite3_stmt *st)
 
 /* A single integer from the first row; def if there is no row. */
 int
-store_int(struct store *s, long long *out, long long def, sqlite3_stmt *st)
+store_int(struct store *s, long long *out, long long def, struct dbstmt *q)
 {
 	int	 rc;
 
-	if (st == NULL)
+	if (q == NULL)
 		return -1;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*out = sqlite3_column_type(st, 0) == SQLITE_NULL ? def :
-		    sqlite3_column_int64(st, 0);
-	else if (rc == SQLITE_DONE)
+	rc = db_step(q);
+	if (rc == DB_ROW)
+		*out = db_null(q, 0) ? def : db_int64(q, 0);
+	else if (rc == DB_DONE)
 		*out = def;
-	store_release(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		log_err("sqlite: %s", sqlite3_errmsg(s->db));
+	store_release(q);
+	if (rc != DB_ROW && rc != DB_DONE) {
+		log_err("%s: %s", s->drv->name, s->drv->errmsg(s));
 		return -1;
 	}
 	return 0;
@@ -346,9 +298,9 @@ store_int(struct store *s, long long *out, long long def, sqlite3_stmt *st)
 
 /* malloc'd copy of a text column, NULL for NULL. */
 char *
-store_col_text(sqlite3_stmt *st, int col)
+store_col_text(struct dbstmt *q, int col)
 {
-	const unsigned char *t = sqlite3_column_text(st, col);
+	const unsigned char *t = db_text(q, col);
 
 	return t == NULL ? NULL : xstrdup((const char *)t);
 }
@@ -356,7 +308,7 @@ store_col_text(sqlite3_stmt *st, int col)
 long long
 store_last_id(struct store *s)
 {
-	return sqlite3_last_insert_rowid(s->db);
+	return s->drv->last_id(s);
 }
 
 int

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
 
 #include "extern.h"
 #include "store.h"
@@ -35,42 +34,42 @@ account_insert(struct store *st, const char *name)
 int
 account_name(struct store *st, long long id, char **name)
 {
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 	int		 rc;
 
 	*name = NULL;
 	if ((q = store_prep(st, "SELECT name FROM account WHERE id = ?",
 	    "i", id)) == NULL)
 		return -1;
-	if ((rc = sqlite3_step(q)) == SQLITE_ROW)
+	if ((rc = db_step(q)) == DB_ROW)
 		*name = store_col_text(q, 0);
 	store_release(q);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+	return rc == DB_ROW || rc == DB_DONE ? 0 : -1;
 }
 
 int
 order_find_ext(struct store *st, const char *batch_ext,
     const char *order_ext, const char *account, struct order_ref *out)
 {
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 	int		 rc, n = 0;
 
 	memset(out, 0, sizeof(*out));
 	if ((q = store_prep(st, "SELECT o.id, o.batch_id, o.state FROM"
 	    " orders o JOIN batch b ON b.id = o.batch_id JOIN account a ON"
 	    " a.id = b.account_id WHERE b.ext_id = ? AND o.ext_id = ? AND"
-	    " (? IS NULL OR a.name = ?)", "tttt", batch_ext, order_ext,
-	    account, account)) == NULL)
+	    " (CAST(? AS TEXT) IS NULL OR a.name = ?)", "tttt", batch_ext,
+	    order_ext, account, account)) == NULL)
 		return -1;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		out->id = sqlite3_column_int64(q, 0);
-		out->batch_id = sqlite3_column_int64(q, 1);
+	while ((rc = db_step(q)) == DB_ROW) {
+		out->id = db_int64(q, 0);
+		out->batch_id = db_int64(q, 1);
 		free(out->state);
 		out->state = store_col_text(q, 2);
 		n++;
 	}
 	store_release(q);
-	if (rc != SQLITE_DONE) {
+	if (rc != DB_DONE) {
 		free(out->state);
 		out->state = NULL;
 		return -1;
@@ -100,7 +99,7 @@ static int
 open_rcpts(struct store *st, long long order_id, struct open_rcpt **v,
     size_t *n)
 {
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 	struct open_rcpt *t;
 	const char	*s;
 	int		 rc;
@@ -111,19 +110,19 @@ open_rcpts(struct store *st, long long order_id, struct open_rcpt **v,
 	    " order_id = ? AND state NOT IN ('issued', 'rejected',"
 	    " 'cancelled')", "i", order_id)) == NULL)
 		return -1;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+	while ((rc = db_step(q)) == DB_ROW) {
 		if ((t = reallocarray(*v, *n + 1, sizeof(**v))) == NULL) {
 			log_err("out of memory");
 			abort();
 		}
 		*v = t;
-		t[*n].id = sqlite3_column_int64(q, 0);
-		s = (const char *)sqlite3_column_text(q, 1);
+		t[*n].id = db_int64(q, 0);
+		s = (const char *)db_text(q, 1);
 		strlcpy_(t[*n].state, s ? s : "", sizeof(t[*n].state));
 		(*n)++;
 	}
 	store_release(q);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == DB_DONE ? 0 : -1;
 }
 
 int
@@ -132,7 +131,7 @@ order_cancel(struct store *st, long long batch_id, long long order_id)
 	struct state_move	 m;
 	struct open_rcpt	*r = NULL;
 	char			*from = NULL;
-	sqlite3_stmt		*q;
+	struct dbstmt		*q;
 	size_t			 n = 0, i;
 	int			 rc = -1;
 
@@ -155,7 +154,7 @@ order_cancel(struct store *st, long long batch_id, long long order_id)
 	if ((q = store_prep(st, "SELECT state FROM orders WHERE id = ?", "i",
 	    order_id)) == NULL)
 		goto out;
-	if (sqlite3_step(q) == SQLITE_ROW)
+	if (db_step(q) == DB_ROW)
 		from = store_col_text(q, 0);
 	store_release(q);
 	if (from == NULL)

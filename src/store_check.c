@@ -9,7 +9,6 @@
  */
 #include <string.h>
 
-#include <sqlite3.h>
 
 #include "extern.h"
 #include "batch.h"
@@ -19,7 +18,7 @@
 
 /* count(*) from q > 0: 1, 0 if not, -1 on error. */
 static int
-any(struct store *st, sqlite3_stmt *q)
+any(struct store *st, struct dbstmt *q)
 {
 	long long	 n = 0;
 
@@ -60,14 +59,14 @@ check_batch_store(struct store *st, long long aid, const struct batch_head *h,
 int
 check_failed_on_constraint(struct store *st)
 {
-	return sqlite3_errcode(st->db) == SQLITE_CONSTRAINT;
+	return db_constraint(st);
 }
 
 int
 check_csr_waiting(struct store *st, long long aid, const char *ext_id,
     const char *email, long long *rid, long long *oid)
 {
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 
 	*rid = *oid = 0;
 	q = store_prep(st, "SELECT r.id, o.id FROM recipient r"
@@ -79,9 +78,9 @@ check_csr_waiting(struct store *st, long long aid, const char *ext_id,
 	    " ORDER BY b.id DESC LIMIT 1", "itt", aid, ext_id, email);
 	if (q == NULL)
 		return -1;
-	if (sqlite3_step(q) == SQLITE_ROW) {
-		*rid = sqlite3_column_int64(q, 0);
-		*oid = sqlite3_column_int64(q, 1);
+	if (db_step(q) == DB_ROW) {
+		*rid = db_int64(q, 0);
+		*oid = db_int64(q, 1);
 	}
 	store_release(q);
 	return *rid != 0;
@@ -109,7 +108,7 @@ int
 check_order_ids(struct store *st, long long batch, long long after,
     long long *ids, int max)
 {
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 	int		 n = 0;
 
 	q = store_prep(st, "SELECT id FROM orders WHERE batch_id = ?"
@@ -117,8 +116,8 @@ check_order_ids(struct store *st, long long batch, long long after,
 	    (long long)max);
 	if (q == NULL)
 		return -1;
-	while (n < max && sqlite3_step(q) == SQLITE_ROW)
-		ids[n++] = sqlite3_column_int64(q, 0);
+	while (n < max && db_step(q) == DB_ROW)
+		ids[n++] = db_int64(q, 0);
 	store_release(q);
 	return n;
 }
@@ -127,12 +126,12 @@ int
 check_refusal(struct store *st, long long oid, char **reason,
     char **message)
 {
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 
 	*reason = *message = NULL;
 	q = store_prep(st, "SELECT reason, message FROM orders WHERE id = ?",
 	    "i", oid);
-	if (q == NULL || sqlite3_step(q) != SQLITE_ROW) {
+	if (q == NULL || db_step(q) != DB_ROW) {
 		store_release(q);
 		return -1;
 	}

@@ -8,7 +8,6 @@
  */
 #include <stdio.h>
 
-#include <sqlite3.h>
 
 #include "extern.h"
 #include "store.h"
@@ -37,7 +36,7 @@ crl_entries_each(struct store *st, int issuer, int shard, time_t cutoff,
     int (*fn)(void *, const struct crl_entry_row *), void *arg)
 {
 	struct crl_entry_row	 row;
-	sqlite3_stmt		*q;
+	struct dbstmt		*q;
 	int			 r, rc = -1;
 
 	q = store_prep(st, "SELECT serial, revoked_at, revoke_reason,"
@@ -47,17 +46,17 @@ crl_entries_each(struct store *st, int issuer, int shard, time_t cutoff,
 	    "iii", (long long)issuer, (long long)shard, (long long)cutoff);
 	if (q == NULL)
 		return -1;
-	while ((r = sqlite3_step(q)) == SQLITE_ROW) {
-		row.serial = (const char *)sqlite3_column_text(q, 0);
-		row.revoked_at = (time_t)sqlite3_column_int64(q, 1);
-		row.reason = (const char *)sqlite3_column_text(q, 2);
-		row.invalidity_at = (time_t)sqlite3_column_int64(q, 3);
+	while ((r = db_step(q)) == DB_ROW) {
+		row.serial = (const char *)db_text(q, 0);
+		row.revoked_at = (time_t)db_int64(q, 1);
+		row.reason = (const char *)db_text(q, 2);
+		row.invalidity_at = (time_t)db_int64(q, 3);
 		if (fn(arg, &row) == -1)
 			goto out;
 	}
-	if (r != SQLITE_DONE) {
-		log_err("crl: shard %d: sqlite: %s", shard,
-		    sqlite3_errmsg(st->db));
+	if (r != DB_DONE) {
+		log_err("crl: shard %d: db: %s", shard,
+		    db_errmsg(st));
 		goto out;
 	}
 	rc = 0;
@@ -70,7 +69,7 @@ int
 crl_shard_status(struct store *st, int iss, int shard,
     struct crl_shard_status *s)
 {
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 	int		 r;
 
 	s->dirty = 1;
@@ -81,14 +80,14 @@ crl_shard_status(struct store *st, int iss, int shard,
 	    (long long)iss, (long long)shard);
 	if (q == NULL)
 		return -1;
-	if ((r = sqlite3_step(q)) == SQLITE_ROW) {
-		s->dirty = sqlite3_column_int64(q, 0);
-		if (sqlite3_column_type(q, 1) != SQLITE_NULL)
-			s->number = sqlite3_column_int64(q, 1);
-		s->this_update = (time_t)sqlite3_column_int64(q, 2);
+	if ((r = db_step(q)) == DB_ROW) {
+		s->dirty = db_int64(q, 0);
+		if (!db_null(q, 1))
+			s->number = db_int64(q, 1);
+		s->this_update = (time_t)db_int64(q, 2);
 	}
 	store_release(q);
-	if (r != SQLITE_ROW && r != SQLITE_DONE)
+	if (r != DB_ROW && r != DB_DONE)
 		return -1;
 	return 0;
 }
@@ -115,11 +114,12 @@ crl_number_allocate(struct store *st, int iss, int shard, long long fmax,
 		a = fmax;
 	*number = a + 1;
 	*cutoff = (time_t)c;
-	if (store_done(st, store_prep(st, "INSERT OR REPLACE INTO meta"
-	    " (key, value) VALUES ('crl_number', CAST(? AS TEXT))", "i",
+	if (store_done(st, store_prep(st, "INSERT INTO meta (key, value)"
+	    " VALUES ('crl_number', CAST(? AS TEXT)) ON CONFLICT (key)"
+	    " DO UPDATE SET value = excluded.value", "i",
 	    *number)) == -1 ||
-	    store_done(st, store_prep(st, "INSERT OR IGNORE INTO"
-	    " crl_shard_state (issuer_id, shard, dirty) VALUES (?, ?, 2)",
+	    store_done(st, store_prep(st, "INSERT INTO crl_shard_state"
+	    " (issuer_id, shard, dirty) VALUES (?, ?, 2) ON CONFLICT DO NOTHING",
 	    "ii", (long long)iss, (long long)shard)) == -1 ||
 	    store_done(st, store_prep(st, "UPDATE crl_shard_state SET"
 	    " dirty = 2 WHERE issuer_id = ? AND shard = ?", "ii",

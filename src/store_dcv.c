@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
 
 #include "extern.h"
 #include "store.h"
@@ -36,7 +35,7 @@ dcv_reuse_until(enum reuse what, long long at)
 
 /* 1 if the count query q counts more than none, 0 if not, -1 error. */
 static int
-any(struct store *st, sqlite3_stmt *q)
+any(struct store *st, struct dbstmt *q)
 {
 	long long	 v;
 
@@ -101,15 +100,15 @@ int
 domain_by_name(struct store *st, const char *name, long long org_id,
     long long *n, long long *id)
 {
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 
 	*n = *id = 0;
 	q = store_prep(st, "SELECT id FROM domain WHERE name = ? AND"
 	    " (? = 0 OR org_id = ?)", "tii", name, org_id, org_id);
 	if (q == NULL)
 		return -1;
-	while (sqlite3_step(q) == SQLITE_ROW) {
-		*id = sqlite3_column_int64(q, 0);
+	while (db_step(q) == DB_ROW) {
+		*id = db_int64(q, 0);
 		(*n)++;
 	}
 	store_release(q);
@@ -132,7 +131,7 @@ int
 dcv_domain(struct store *st, long long domain_id, char **name, char **org,
     long long *account_id)
 {
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 	int		 found;
 
 	*name = NULL;
@@ -147,11 +146,11 @@ dcv_domain(struct store *st, long long domain_id, char **name, char **org,
 		    "i", domain_id);
 	if (q == NULL)
 		return -1;
-	if ((found = sqlite3_step(q) == SQLITE_ROW)) {
+	if ((found = db_step(q) == DB_ROW)) {
 		*name = store_col_text(q, 0);
 		if (org != NULL)
 			*org = store_col_text(q, 1);
-		*account_id = sqlite3_column_int64(q, org != NULL ? 2 : 1);
+		*account_id = db_int64(q, org != NULL ? 2 : 1);
 	}
 	store_release(q);
 	return found;
@@ -171,7 +170,7 @@ request_ttl(const char *method)
 int
 dcv_request_new(struct store *st, struct dcv_new *n, long long now)
 {
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 
 	n->expires = now + request_ttl(n->method);
 	if (strcmp(n->method, "email") == 0)
@@ -306,7 +305,7 @@ dcv_is_open(struct store *st, long long id)
 
 /* Step q, calling fn per row made by row(); q released.  0 or -1. */
 static int
-each(sqlite3_stmt *q, void (*row)(sqlite3_stmt *, struct dcv_row *),
+each(struct dbstmt *q, void (*row)(struct dbstmt *, struct dcv_row *),
     int (*fn)(void *, const struct dcv_row *), void *arg)
 {
 	struct dcv_row	 r;
@@ -314,7 +313,7 @@ each(sqlite3_stmt *q, void (*row)(sqlite3_stmt *, struct dcv_row *),
 
 	if (q == NULL)
 		return -1;
-	while (rc == 0 && sqlite3_step(q) == SQLITE_ROW) {
+	while (rc == 0 && db_step(q) == DB_ROW) {
 		memset(&r, 0, sizeof(r));
 		row(q, &r);
 		rc = fn(arg, &r);
@@ -331,13 +330,13 @@ dcv_check_failed(struct store *st, const char *detail)
 }
 
 static void
-net_row(sqlite3_stmt *q, struct dcv_row *r)
+net_row(struct dbstmt *q, struct dcv_row *r)
 {
-	r->id = sqlite3_column_int64(q, 0);
-	r->method = (const char *)sqlite3_column_text(q, 1);
-	r->token_hash = (const char *)sqlite3_column_text(q, 2);
-	r->value = (const char *)sqlite3_column_text(q, 3);
-	r->domain = (const char *)sqlite3_column_text(q, 4);
+	r->id = db_int64(q, 0);
+	r->method = (const char *)db_text(q, 1);
+	r->token_hash = (const char *)db_text(q, 2);
+	r->value = (const char *)db_text(q, 3);
+	r->domain = (const char *)db_text(q, 4);
 }
 
 int
@@ -352,16 +351,16 @@ dcv_net_each(struct store *st, long long domain_id, long long now,
 }
 
 static void
-named_row(sqlite3_stmt *q, struct dcv_row *r)
+named_row(struct dbstmt *q, struct dcv_row *r)
 {
-	r->id = sqlite3_column_int64(q, 0);
-	r->domain_id = sqlite3_column_int64(q, 1);
-	r->org_id = sqlite3_column_int64(q, 2);
-	r->expires = sqlite3_column_int64(q, 3);
-	r->method = (const char *)sqlite3_column_text(q, 4);
-	r->token_hash = (const char *)sqlite3_column_text(q, 5);
-	r->value = (const char *)sqlite3_column_text(q, 6);
-	r->org = (const char *)sqlite3_column_text(q, 7);
+	r->id = db_int64(q, 0);
+	r->domain_id = db_int64(q, 1);
+	r->org_id = db_int64(q, 2);
+	r->expires = db_int64(q, 3);
+	r->method = (const char *)db_text(q, 4);
+	r->token_hash = (const char *)db_text(q, 5);
+	r->value = (const char *)db_text(q, 6);
+	r->org = (const char *)db_text(q, 7);
 }
 
 int
@@ -391,7 +390,7 @@ dcv_info_free(struct dcv_info *d)
 int
 dcv_by_token(struct store *st, const char *hash, struct dcv_info *d)
 {
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 	int		 rc;
 
 	memset(d, 0, sizeof(*d));
@@ -404,27 +403,27 @@ dcv_by_token(struct store *st, const char *hash, struct dcv_info *d)
 	    " WHERE v.token_hash = ? ORDER BY v.id DESC LIMIT 1", "t", hash);
 	if (q == NULL)
 		return -1;
-	if ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		d->id = sqlite3_column_int64(q, 0);
-		strlcpy_(d->method, (const char *)sqlite3_column_text(q, 1),
+	if ((rc = db_step(q)) == DB_ROW) {
+		d->id = db_int64(q, 0);
+		strlcpy_(d->method, (const char *)db_text(q, 1),
 		    sizeof(d->method));
-		d->domain_id = sqlite3_column_int64(q, 2);
-		d->account_id = sqlite3_column_int64(q, 3);
+		d->domain_id = db_int64(q, 2);
+		d->account_id = db_int64(q, 3);
 		d->mailbox = store_col_text(q, 4);
-		d->created = sqlite3_column_int64(q, 5);
-		d->expires = sqlite3_column_int64(q, 6);
-		strlcpy_(d->state, (const char *)sqlite3_column_text(q, 7),
+		d->created = db_int64(q, 5);
+		d->expires = db_int64(q, 6);
+		strlcpy_(d->state, (const char *)db_text(q, 7),
 		    sizeof(d->state));
 		d->domain = store_col_text(q, 8);
-		d->org_id = sqlite3_column_int64(q, 9);
+		d->org_id = db_int64(q, 9);
 		d->org = store_col_text(q, 10);
 		d->account = store_col_text(q, 11);
 		d->is_mailbox = strcmp(d->method, "mailbox") == 0;
 	}
 	store_release(q);
-	if (rc == SQLITE_ROW)
+	if (rc == DB_ROW)
 		return 1;
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == DB_DONE ? 0 : -1;
 }
 
 /* Record the validation u completes: the mailbox, or the domain. */

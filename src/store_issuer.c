@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
 
 #include "extern.h"
 #include "store.h"
@@ -29,6 +28,14 @@ issuer_max_id(struct store *st, long long *id)
 {
 	return store_int(st, id, 0, store_prep(st, "SELECT"
 	    " max(id) FROM issuer", NULL));
+}
+
+int
+issuer_live_daemons(struct store *st, long long *n)
+{
+	return store_int(st, n, 0, store_prep(st, "SELECT count(*) FROM node"
+	    " WHERE expires >= CAST(extract(epoch FROM clock_timestamp())"
+	    " AS BIGINT)", NULL));
 }
 
 int
@@ -51,7 +58,7 @@ issuer_record_first(struct store *st, const struct issuer_new *n)
 int
 issuer_current(struct store *st, int *id, unsigned char **der, size_t *len)
 {
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 	int		 r;
 
 	*id = 0;
@@ -59,27 +66,27 @@ issuer_current(struct store *st, int *id, unsigned char **der, size_t *len)
 	if ((q = store_prep(st, "SELECT id, cert, crl_url, aia_url FROM"
 	    " issuer WHERE state = 'current'", NULL)) == NULL)
 		return -1;
-	if ((r = sqlite3_step(q)) == SQLITE_ROW) {
-		*id = sqlite3_column_int(q, 0);
-		*len = (size_t)sqlite3_column_bytes(q, 1);
+	if ((r = db_step(q)) == DB_ROW) {
+		*id = db_int(q, 0);
+		*len = (size_t)db_bytes(q, 1);
 		*der = xcalloc(1, *len + 1);
-		memcpy(*der, sqlite3_column_blob(q, 1), *len);
+		memcpy(*der, db_blob(q, 1), *len);
 	}
 	store_release(q);
-	return r == SQLITE_ROW ? 0 : -1;
+	return r == DB_ROW ? 0 : -1;
 }
 
 int
 issuer_urls(struct store *st, int id, char **crl_url, char **aia_url)
 {
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 	int		 found = 0;
 
 	*crl_url = *aia_url = NULL;
 	if ((q = store_prep(st, "SELECT crl_url, aia_url FROM issuer WHERE"
 	    " id = ?", "i", (long long)id)) == NULL)
 		return -1;
-	if (sqlite3_step(q) == SQLITE_ROW) {
+	if (db_step(q) == DB_ROW) {
 		*crl_url = store_col_text(q, 0);
 		*aia_url = store_col_text(q, 1);
 		found = 1;
@@ -90,7 +97,7 @@ issuer_urls(struct store *st, int id, char **crl_url, char **aia_url)
 
 /* Run q (from store_prep) to its end, fn on each row read by get. */
 static int
-each_row(sqlite3_stmt *q, void (*get)(sqlite3_stmt *, struct issuer_row *),
+each_row(struct dbstmt *q, void (*get)(struct dbstmt *, struct issuer_row *),
     int (*fn)(void *, const struct issuer_row *), void *arg)
 {
 	struct issuer_row	 row;
@@ -98,13 +105,13 @@ each_row(sqlite3_stmt *q, void (*get)(sqlite3_stmt *, struct issuer_row *),
 
 	if (q == NULL)
 		return -1;
-	while ((s = sqlite3_step(q)) == SQLITE_ROW) {
+	while ((s = db_step(q)) == DB_ROW) {
 		memset(&row, 0, sizeof(row));
 		get(q, &row);
 		if (fn(arg, &row) == -1)
 			goto out;
 	}
-	if (s == SQLITE_DONE)
+	if (s == DB_DONE)
 		rc = 0;
 out:
 	store_release(q);
@@ -112,12 +119,12 @@ out:
 }
 
 static void
-get_retired(sqlite3_stmt *q, struct issuer_row *r)
+get_retired(struct dbstmt *q, struct issuer_row *r)
 {
-	r->id = sqlite3_column_int(q, 0);
-	r->crl_url = (const char *)sqlite3_column_text(q, 1);
-	r->aia_url = (const char *)sqlite3_column_text(q, 2);
-	r->crl_ended = sqlite3_column_type(q, 3) != SQLITE_NULL;
+	r->id = db_int(q, 0);
+	r->crl_url = (const char *)db_text(q, 1);
+	r->aia_url = (const char *)db_text(q, 2);
+	r->crl_ended = !db_null(q, 3);
 }
 
 int
@@ -130,10 +137,10 @@ issuer_retired_each(struct store *st, long long now,
 }
 
 static void
-get_signer(sqlite3_stmt *q, struct issuer_row *r)
+get_signer(struct dbstmt *q, struct issuer_row *r)
 {
-	r->id = sqlite3_column_int(q, 0);
-	r->key = (const char *)sqlite3_column_text(q, 1);
+	r->id = db_int(q, 0);
+	r->key = (const char *)db_text(q, 1);
 }
 
 int
@@ -146,16 +153,16 @@ issuer_signer_each(struct store *st, long long now,
 }
 
 static void
-get_show(sqlite3_stmt *q, struct issuer_row *r)
+get_show(struct dbstmt *q, struct issuer_row *r)
 {
-	r->cert = sqlite3_column_blob(q, 5);
-	r->certlen = (size_t)sqlite3_column_bytes(q, 5);
-	r->not_after = sqlite3_column_int64(q, 3);
-	r->id = sqlite3_column_int(q, 0);
-	r->state = (const char *)sqlite3_column_text(q, 1);
-	r->crl_ended = sqlite3_column_type(q, 4) != SQLITE_NULL;
-	r->key = (const char *)sqlite3_column_text(q, 2);
-	r->crl_url = (const char *)sqlite3_column_text(q, 6);
+	r->cert = db_blob(q, 5);
+	r->certlen = (size_t)db_bytes(q, 5);
+	r->not_after = db_int64(q, 3);
+	r->id = db_int(q, 0);
+	r->state = (const char *)db_text(q, 1);
+	r->crl_ended = !db_null(q, 4);
+	r->key = (const char *)db_text(q, 2);
+	r->crl_url = (const char *)db_text(q, 6);
 }
 
 int
@@ -193,7 +200,7 @@ int
 p12keep_due(struct store *st, long long cutoff, int max,
     struct p12keep_due *k)
 {
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 	int		 n = 0;
 
 	q = store_prep(st, "SELECT c.id, c.recipient_id, o.id, o.batch_id,"
@@ -203,15 +210,15 @@ p12keep_due(struct store *st, long long cutoff, int max,
 	    " ORDER BY c.created LIMIT ?", "ii", cutoff, (long long)max);
 	if (q == NULL)
 		return -1;
-	while (n < max && sqlite3_step(q) == SQLITE_ROW) {
-		k[n].cid = sqlite3_column_int64(q, 0);
-		k[n].rid = sqlite3_column_int64(q, 1);
-		k[n].oid = sqlite3_column_int64(q, 2);
-		k[n].bid = sqlite3_column_int64(q, 3);
+	while (n < max && db_step(q) == DB_ROW) {
+		k[n].cid = db_int64(q, 0);
+		k[n].rid = db_int64(q, 1);
+		k[n].oid = db_int64(q, 2);
+		k[n].bid = db_int64(q, 3);
 		k[n].serial = store_col_text(q, 4);
 		n++;
 	}
-	if (store_release(q) != SQLITE_OK) {
+	if (store_release(q) != DB_OK) {
 		while (n > 0)
 			free(k[--n].serial);
 		return -1;

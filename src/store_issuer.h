@@ -32,6 +32,10 @@ struct issuer_new {
 int	 issuer_count(struct store *, long long *n);
 /* The highest issuer id (0 if none).  0 or -1. */
 int	 issuer_max_id(struct store *, long long *id);
+/* Daemons sharing a PostgreSQL database whose lease is running (by the
+ * server's clock) into *n, for a rollover that must run alone (there
+ * is no spool lock between them); 0 or -1.  PostgreSQL only. */
+int	 issuer_live_daemons(struct store *, long long *n);
 /*
  * Record n (its cert, key, chain, not_after, created; id 1, empty URLs)
  * as issuer 1, the current one, if the table is still empty.

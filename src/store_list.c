@@ -8,34 +8,33 @@
  */
 #include <stdio.h>
 
-#include <sqlite3.h>
 
 #include "extern.h"
 #include "store.h"
 #include "store_list.h"
 
 static const char *
-col_text(sqlite3_stmt *q, int col)
+col_text(struct dbstmt *q, int col)
 {
-	return (const char *)sqlite3_column_text(q, col);
+	return (const char *)db_text(q, col);
 }
 
 /* The end of a walk: q given back; -1 if fn stopped it or a step
  * failed, else 0. */
 static int
-walk_end(sqlite3_stmt *q, int stopped)
+walk_end(struct dbstmt *q, int stopped)
 {
-	if (store_release(q) != SQLITE_OK || stopped)
+	if (store_release(q) != DB_OK || stopped)
 		return -1;
 	return 0;
 }
 
 /* A validation's time (column at, NULL if never) and method. */
 static void
-validated_get(sqlite3_stmt *q, int at, int method, struct validated *v)
+validated_get(struct dbstmt *q, int at, int method, struct validated *v)
 {
-	v->present = sqlite3_column_type(q, at) != SQLITE_NULL;
-	v->at = sqlite3_column_int64(q, at);
+	v->present = !db_null(q, at);
+	v->at = db_int64(q, at);
 	v->method = col_text(q, method);
 }
 
@@ -44,7 +43,7 @@ account_list(struct store *st, int (*fn)(void *, const struct account_row *),
     void *arg)
 {
 	struct account_row	 r;
-	sqlite3_stmt		*q;
+	struct dbstmt		*q;
 	int			 stop;
 
 	if ((q = store_prep(st, "SELECT a.id, a.name, a.balance,"
@@ -53,13 +52,13 @@ account_list(struct store *st, int (*fn)(void *, const struct account_row *),
 	    " a.created FROM account a ORDER BY a.name", NULL)) == NULL)
 		return -1;
 	stop = fn(arg, NULL) == -1;
-	while (!stop && sqlite3_step(q) == SQLITE_ROW) {
-		r.id = sqlite3_column_int64(q, 0);
+	while (!stop && db_step(q) == DB_ROW) {
+		r.id = db_int64(q, 0);
 		r.name = col_text(q, 1);
-		r.balance = sqlite3_column_int64(q, 2);
-		r.contracts = sqlite3_column_int(q, 3);
-		r.organizations = sqlite3_column_int(q, 4);
-		r.created = sqlite3_column_int64(q, 5);
+		r.balance = db_int64(q, 2);
+		r.contracts = db_int(q, 3);
+		r.organizations = db_int(q, 4);
+		r.created = db_int64(q, 5);
 		stop = fn(arg, &r) == -1;
 	}
 	return walk_end(q, stop);
@@ -70,7 +69,7 @@ org_list(struct store *st, long long now, long long aid,
     int (*fn)(void *, const struct org_list_row *), void *arg)
 {
 	struct org_list_row	 r;
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 	int		 stop;
 
 	if ((q = store_prep(st, "SELECT o.id, a.name, o.name, o.country,"
@@ -84,16 +83,16 @@ org_list(struct store *st, long long now, long long aid,
 	    aid)) == NULL)
 		return -1;
 	stop = fn(arg, NULL) == -1;
-	while (!stop && sqlite3_step(q) == SQLITE_ROW) {
-		r.id = sqlite3_column_int64(q, 0);
+	while (!stop && db_step(q) == DB_ROW) {
+		r.id = db_int64(q, 0);
 		r.account = col_text(q, 1);
 		r.name = col_text(q, 2);
 		r.country = col_text(q, 3);
 		r.org_identifier = col_text(q, 4);
 		validated_get(q, 5, 6, &r.v);
-		r.request = sqlite3_column_type(q, 7) == SQLITE_NULL ? 0 :
-		    sqlite3_column_int64(q, 7);
-		r.request_expires = sqlite3_column_int64(q, 8);
+		r.request = db_null(q, 7) ? 0 :
+		    db_int64(q, 7);
+		r.request_expires = db_int64(q, 8);
 		stop = fn(arg, &r) == -1;
 	}
 	return walk_end(q, stop);
@@ -104,7 +103,7 @@ domain_list(struct store *st, long long now, long long org, long long acct,
     int (*fn)(void *, const struct domain_row *), void *arg)
 {
 	struct domain_row	 r;
-	sqlite3_stmt		*q;
+	struct dbstmt		*q;
 	int			 stop;
 
 	if ((q = store_prep(st, "SELECT d.id, d.name, o.id, o.name,"
@@ -119,15 +118,15 @@ domain_list(struct store *st, long long now, long long org, long long acct,
 	    " ORDER BY a.name, o.id, d.name", "iii", now, org, acct)) == NULL)
 		return -1;
 	stop = fn(arg, NULL) == -1;
-	while (!stop && sqlite3_step(q) == SQLITE_ROW) {
-		r.id = sqlite3_column_int64(q, 0);
+	while (!stop && db_step(q) == DB_ROW) {
+		r.id = db_int64(q, 0);
 		r.name = col_text(q, 1);
-		r.org_id = sqlite3_column_int64(q, 2);
+		r.org_id = db_int64(q, 2);
 		r.org_name = col_text(q, 3);
 		r.account = col_text(q, 4);
 		validated_get(q, 5, 6, &r.v);
 		r.dcv_method = col_text(q, 7);
-		r.dcv_expires = sqlite3_column_int64(q, 8);
+		r.dcv_expires = db_int64(q, 8);
 		stop = fn(arg, &r) == -1;
 	}
 	return walk_end(q, stop);
@@ -139,7 +138,7 @@ validations_lapsing(struct store *st, long long org_reuse,
     int (*fn)(void *, const struct lapse_row *), void *arg)
 {
 	struct lapse_row	 r;
-	sqlite3_stmt		*q;
+	struct dbstmt		*q;
 	int			 stop;
 
 	q = store_prep(st, "SELECT kind, account, org, domain, at, lapse"
@@ -153,20 +152,20 @@ validations_lapsing(struct store *st, long long org_reuse,
 	    "  d.validated_at + ?"
 	    "  FROM domain d JOIN organization o ON o.id = d.org_id"
 	    "  JOIN account a ON a.id = o.account_id"
-	    "  WHERE d.validated_at IS NOT NULL)"
+	    "  WHERE d.validated_at IS NOT NULL) v"
 	    " WHERE lapse > ? AND lapse <= ?"
 	    " ORDER BY lapse, kind, account, org, domain", "iiii", org_reuse,
 	    domain_reuse, from, until);
 	if (q == NULL)
 		return -1;
 	stop = fn(arg, NULL) == -1;
-	while (!stop && sqlite3_step(q) == SQLITE_ROW) {
+	while (!stop && db_step(q) == DB_ROW) {
 		r.kind = col_text(q, 0);
 		r.account = col_text(q, 1);
 		r.org = col_text(q, 2);
 		r.domain = col_text(q, 3);
-		r.at = sqlite3_column_int64(q, 4);
-		r.lapse = sqlite3_column_int64(q, 5);
+		r.at = db_int64(q, 4);
+		r.lapse = db_int64(q, 5);
 		stop = fn(arg, &r) == -1;
 	}
 	return walk_end(q, stop);
@@ -177,21 +176,22 @@ status_batches(struct store *st,
     int (*fn)(void *, const struct batch_state_row *), void *arg)
 {
 	struct batch_state_row	 r;
-	sqlite3_stmt		*q;
+	struct dbstmt		*q;
 	int			 stop;
 
 	q = store_prep(st, "SELECT a.name, b.ext_id, o.state,"
 	    " count(*) FROM orders o JOIN batch b ON b.id = o.batch_id"
 	    " JOIN account a ON a.id = b.account_id"
-	    " GROUP BY b.id, o.state ORDER BY b.id, o.state", NULL);
+	    " GROUP BY b.id, a.name, b.ext_id, o.state"
+	    " ORDER BY b.id, o.state", NULL);
 	if (q == NULL)
 		return -1;
 	stop = fn(arg, NULL) == -1;
-	while (!stop && sqlite3_step(q) == SQLITE_ROW) {
+	while (!stop && db_step(q) == DB_ROW) {
 		r.account = col_text(q, 0);
 		r.batch = col_text(q, 1);
 		r.state = col_text(q, 2);
-		r.orders = sqlite3_column_int(q, 3);
+		r.orders = db_int(q, 3);
 		stop = fn(arg, &r) == -1;
 	}
 	store_release(q);
@@ -203,7 +203,7 @@ status_recipients(struct store *st, const char *id,
     int (*fn)(void *, const struct status_row *), void *arg)
 {
 	struct status_row	 r;
-	sqlite3_stmt		*q;
+	struct dbstmt		*q;
 	int			 n = 0, stop;
 
 	q = store_prep(st, "SELECT a.name, b.ext_id, o.ext_id, o.state,"
@@ -219,7 +219,7 @@ status_recipients(struct store *st, const char *id,
 	if (q == NULL)
 		return -1;
 	stop = fn(arg, NULL) == -1;
-	while (!stop && sqlite3_step(q) == SQLITE_ROW) {
+	while (!stop && db_step(q) == DB_ROW) {
 		r.account = col_text(q, 0);
 		r.batch = col_text(q, 1);
 		r.order = col_text(q, 2);
@@ -241,7 +241,7 @@ certs_stuck(struct store *st, const char *id,
     int (*fn)(void *, const struct stuck_row *), void *arg)
 {
 	struct stuck_row	 r;
-	sqlite3_stmt		*q;
+	struct dbstmt		*q;
 	int			 n = 0, stop;
 
 	q = store_prep(st, "SELECT a.name, b.ext_id, o.ext_id, r.email,"
@@ -249,18 +249,18 @@ certs_stuck(struct store *st, const char *id,
 	    " FROM certificate c JOIN recipient r ON r.id = c.recipient_id"
 	    " JOIN orders o ON o.id = r.order_id JOIN batch b ON"
 	    " b.id = o.batch_id JOIN account a ON a.id = b.account_id"
-	    " WHERE c.stuck IS NOT NULL AND c.mailed = 0 AND (?1 IS NULL OR"
+	    " WHERE c.stuck IS NOT NULL AND c.mailed = 0 AND (CAST(?1 AS TEXT) IS NULL OR"
 	    " b.ext_id = ?1 OR o.ext_id = ?1) ORDER BY c.id", "t", id);
 	if (q == NULL)
 		return -1;
 	stop = fn(arg, NULL) == -1;
-	while (!stop && sqlite3_step(q) == SQLITE_ROW) {
+	while (!stop && db_step(q) == DB_ROW) {
 		r.account = col_text(q, 0);
 		r.batch = col_text(q, 1);
 		r.order = col_text(q, 2);
 		r.email = col_text(q, 3);
 		r.stuck = col_text(q, 4);
-		r.since = sqlite3_column_int64(q, 5);
+		r.since = db_int64(q, 5);
 		r.detail = col_text(q, 6);
 		stop = fn(arg, &r) == -1;
 		n++;

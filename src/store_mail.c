@@ -18,7 +18,9 @@ static const struct {
 	int		 nparam;
 } sels[] = {
 	[MAIL_OF_PASS] = { "c.pass_id = ?", 1 },
-	[MAIL_STUCK] = { "c.stuck IS NOT NULL", 0 },
+	[MAIL_STUCK] = { "c.stuck IS NOT NULL AND c.recipient_id IN (SELECT"
+	    " r.id FROM recipient r WHERE r.id > 0"
+	    STORE_HELD("r.account_id") ")", 2 },
 	[MAIL_ID_RANGE] = { "c.id >= ? AND c.id <= ?", 2 },
 };
 
@@ -56,6 +58,8 @@ mail_certs_load(struct store *st, enum mail_sel sel, long long a,
 	    " LIMIT %d", cert_cols, sels[sel].cond, (int)max);
 	bind[0] = a;
 	bind[1] = b;
+	if (sel == MAIL_STUCK)
+		bind[0] = bind[1] = st->node;
 	bind[np] = after;
 	return cert_rows_query(st, sql, np + 1, bind, load_row, &l);
 }
@@ -64,7 +68,9 @@ int
 mail_stuck_count(struct store *st, long long *n)
 {
 	return store_int(st, n, 0, store_prep(st, "SELECT count(*) FROM"
-	    " certificate WHERE stuck IS NOT NULL AND mailed = 0", NULL));
+	    " certificate c JOIN recipient r ON r.id = c.recipient_id"
+	    " WHERE c.stuck IS NOT NULL AND c.mailed = 0"
+	    STORE_HELD("r.account_id"), "ii", st->node, st->node));
 }
 
 int

@@ -9,7 +9,6 @@
  */
 #include <string.h>
 
-#include <sqlite3.h>
 
 #include "extern.h"
 #include "store.h"
@@ -18,22 +17,22 @@
 /* Rows of q (labels: the nlabels columns before the last, an integer)
  * streamed to fn. */
 static int
-each_row(sqlite3_stmt *q, int nlabels, metrics_row_fn fn, void *arg)
+each_row(struct dbstmt *q, int nlabels, metrics_row_fn fn, void *arg)
 {
 	struct metrics_row	 row;
 	int			 i, r, stop = 0;
 
 	if (q == NULL)
 		return -1;
-	while (!stop && (r = sqlite3_step(q)) == SQLITE_ROW) {
+	while (!stop && (r = db_step(q)) == DB_ROW) {
 		memset(&row, 0, sizeof(row));
 		for (i = 0; i < nlabels; i++)
-			row.label[i] = (const char *)sqlite3_column_text(q, i);
-		row.n = sqlite3_column_int64(q, nlabels);
+			row.label[i] = (const char *)db_text(q, i);
+		row.n = db_int64(q, nlabels);
 		stop = fn(arg, &row) == -1;
 	}
 	store_release(q);
-	return !stop && r == SQLITE_DONE ? 0 : -1;
+	return !stop && r == DB_DONE ? 0 : -1;
 }
 
 int
@@ -48,7 +47,7 @@ metrics_events_after(struct store *st, long long after,
     int (*fn)(void *, const struct metrics_event *), void *arg)
 {
 	struct metrics_event	 e;
-	sqlite3_stmt		*q;
+	struct dbstmt		*q;
 	int			 r, stop = 0;
 
 	q = store_prep(st, "SELECT e.id, e.kind, e.to_state, e.reason,"
@@ -57,17 +56,17 @@ metrics_events_after(struct store *st, long long after,
 	    " FROM event e WHERE e.id > ? ORDER BY e.id", "i", after);
 	if (q == NULL)
 		return -1;
-	while (!stop && (r = sqlite3_step(q)) == SQLITE_ROW) {
-		e.id = sqlite3_column_int64(q, 0);
-		e.kind = (const char *)sqlite3_column_text(q, 1);
-		e.to_state = (const char *)sqlite3_column_text(q, 2);
-		e.reason = (const char *)sqlite3_column_text(q, 3);
-		e.has_latency = sqlite3_column_type(q, 4) != SQLITE_NULL;
-		e.latency = e.has_latency ? sqlite3_column_int64(q, 4) : 0;
+	while (!stop && (r = db_step(q)) == DB_ROW) {
+		e.id = db_int64(q, 0);
+		e.kind = (const char *)db_text(q, 1);
+		e.to_state = (const char *)db_text(q, 2);
+		e.reason = (const char *)db_text(q, 3);
+		e.has_latency = !db_null(q, 4);
+		e.latency = e.has_latency ? db_int64(q, 4) : 0;
 		stop = fn(arg, &e) == -1;
 	}
 	store_release(q);
-	return !stop && r == SQLITE_DONE ? 0 : -1;
+	return !stop && r == DB_DONE ? 0 : -1;
 }
 
 int

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
 
 #include "extern.h"
 #include "batch.h"
@@ -26,15 +25,16 @@ int
 account_each(struct store *st, int (*fn)(void *, long long, const char *),
     void *arg)
 {
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 	int		 rc = 0;
 
-	q = store_prep(st, "SELECT id, name FROM account ORDER BY name", NULL);
+	q = store_prep(st, "SELECT id, name FROM account WHERE id > 0"
+	    STORE_HELD("id") " ORDER BY name", "ii", st->node, st->node);
 	if (q == NULL)
 		return -1;
-	while (rc == 0 && sqlite3_step(q) == SQLITE_ROW) {
+	while (rc == 0 && db_step(q) == DB_ROW) {
 		char		*name = store_col_text(q, 1);
-		long long	 id = sqlite3_column_int64(q, 0);
+		long long	 id = db_int64(q, 0);
 
 		rc = fn(arg, id, name);
 		free(name);
@@ -47,13 +47,13 @@ int
 account_each_name(struct store *st, int (*fn)(void *, const char *),
     void *arg)
 {
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 	int		 rc = 0;
 
 	if ((q = store_prep(st, "SELECT name FROM account", NULL)) == NULL)
 		return -1;
-	while (rc == 0 && sqlite3_step(q) == SQLITE_ROW)
-		rc = fn(arg, (const char *)sqlite3_column_text(q, 0));
+	while (rc == 0 && db_step(q) == DB_ROW)
+		rc = fn(arg, (const char *)db_text(q, 0));
 	store_release(q);
 	return rc == -1 ? -1 : 0;
 }
@@ -61,13 +61,13 @@ account_each_name(struct store *st, int (*fn)(void *, const char *),
 int
 account_name_known(struct store *st, const char *name)
 {
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 	int		 known;
 
 	if ((q = store_prep(st, "SELECT 1 FROM account WHERE name = ?",
 	    "t", name)) == NULL)
 		return -1;
-	known = sqlite3_step(q) == SQLITE_ROW;
+	known = db_step(q) == DB_ROW;
 	store_release(q);
 	return known;
 }
@@ -86,7 +86,7 @@ int
 batch_submitted(struct store *st, long long account_id, const char *ext_id,
     struct input_seen *s)
 {
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 	int		 found = 0;
 
 	memset(s, 0, sizeof(*s));
@@ -96,10 +96,10 @@ batch_submitted(struct store *st, long long account_id, const char *ext_id,
 	    account_id, ext_id);
 	if (q == NULL)
 		return -1;
-	if (sqlite3_step(q) == SQLITE_ROW) {
-		s->id = sqlite3_column_int64(q, 0);
+	if (db_step(q) == DB_ROW) {
+		s->id = db_int64(q, 0);
 		s->work_name = store_col_text(q, 1);
-		s->received = sqlite3_column_int64(q, 2);
+		s->received = db_int64(q, 2);
 		found = s->id != 0;
 	}
 	store_release(q);
@@ -140,15 +140,15 @@ void
 batch_log_names(struct store *st, long long batch_id, char *acct,
     char *bext, size_t len)
 {
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 
 	acct[0] = bext[0] = '\0';
 	q = store_prep(st, "SELECT a.name, b.ext_id FROM batch b JOIN"
 	    " account a ON a.id = b.account_id WHERE b.id = ?", "i",
 	    batch_id);
-	if (q != NULL && sqlite3_step(q) == SQLITE_ROW) {
-		snprintf(acct, len, "%s", sqlite3_column_text(q, 0));
-		snprintf(bext, len, "%s", sqlite3_column_text(q, 1));
+	if (q != NULL && db_step(q) == DB_ROW) {
+		snprintf(acct, len, "%s", db_text(q, 0));
+		snprintf(bext, len, "%s", db_text(q, 1));
 	}
 	store_release(q);
 }
@@ -175,16 +175,16 @@ int
 input_last(struct store *st, long long account_id, const char *sha,
     const char *name, struct input_seen *s)
 {
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 	int		 found = 0;
 
 	memset(s, 0, sizeof(*s));
 	q = store_prep(st, "SELECT id, outcome FROM input WHERE"
 	    " account_id = ? AND sha256 = ? AND work_name = ?"
 	    " ORDER BY id DESC LIMIT 1", "itt", account_id, sha, name);
-	if (q != NULL && sqlite3_step(q) == SQLITE_ROW) {
-		s->id = sqlite3_column_int64(q, 0);
-		s->accepted = strcmp((const char *)sqlite3_column_text(q, 1),
+	if (q != NULL && db_step(q) == DB_ROW) {
+		s->id = db_int64(q, 0);
+		s->accepted = strcmp((const char *)db_text(q, 1),
 		    "accepted") == 0;
 		found = 1;
 	}
@@ -196,7 +196,7 @@ int
 input_accepted_first(struct store *st, long long account_id, const char *sha,
     struct input_seen *s)
 {
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 	int		 found = 0;
 
 	memset(s, 0, sizeof(*s));
@@ -207,9 +207,9 @@ input_accepted_first(struct store *st, long long account_id, const char *sha,
 	    account_id, sha);
 	if (q == NULL)
 		return -1;
-	if (sqlite3_step(q) == SQLITE_ROW) {
+	if (db_step(q) == DB_ROW) {
 		s->work_name = store_col_text(q, 0);
-		s->received = sqlite3_column_int64(q, 1);
+		s->received = db_int64(q, 1);
 		s->batch = store_col_text(q, 2);
 		s->accepted = found = 1;
 	}
@@ -220,7 +220,7 @@ input_accepted_first(struct store *st, long long account_id, const char *sha,
 int
 input_conflict(struct store *st)
 {
-	return sqlite3_errcode(st->db) == SQLITE_CONSTRAINT;
+	return db_constraint(st);
 }
 
 /* ---- a parsed order ---- */
@@ -279,7 +279,7 @@ int
 csr_waiting_rcpt(struct store *st, long long account_id, const char *order,
     const char *email, long long *rid, long long *bid, long long *oid)
 {
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 
 	*rid = *bid = *oid = 0;
 	q = store_prep(st, "SELECT r.id, o.batch_id, o.id FROM recipient r"
@@ -292,10 +292,10 @@ csr_waiting_rcpt(struct store *st, long long account_id, const char *order,
 	    " ORDER BY b.id DESC LIMIT 1", "itt", account_id, order, email);
 	if (q == NULL)
 		return -1;
-	if (sqlite3_step(q) == SQLITE_ROW) {
-		*rid = sqlite3_column_int64(q, 0);
-		*bid = sqlite3_column_int64(q, 1);
-		*oid = sqlite3_column_int64(q, 2);
+	if (db_step(q) == DB_ROW) {
+		*rid = db_int64(q, 0);
+		*bid = db_int64(q, 1);
+		*oid = db_int64(q, 2);
 	}
 	store_release(q);
 	return *rid != 0;
@@ -322,14 +322,14 @@ recipient_take_csr(struct store *st, long long rid, long long oid,
 {
 	struct state_move	 m;
 	char			 from[24];
-	sqlite3_stmt		*q;
+	struct dbstmt		*q;
 
 	from[0] = '\0';
 	if ((q = store_prep(st, "SELECT state FROM recipient WHERE id = ?",
 	    "i", rid)) == NULL)
 		return -1;
-	if (sqlite3_step(q) == SQLITE_ROW)
-		strlcpy_(from, (const char *)sqlite3_column_text(q, 0),
+	if (db_step(q) == DB_ROW)
+		strlcpy_(from, (const char *)db_text(q, 0),
 		    sizeof(from));
 	store_release(q);
 	if (!csr_awaited(from))
@@ -366,7 +366,7 @@ recipient_take_csr(struct store *st, long long rid, long long oid,
 static int
 order_load_rcpts(struct store *st, struct order *o)
 {
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 	size_t		 n = 0;
 
 	q = store_prep(st, "SELECT id, idx, cn_type, cn, given_name, surname,"
@@ -374,7 +374,7 @@ order_load_rcpts(struct store *st, struct order *o)
 	    " FROM recipient WHERE order_id = ? ORDER BY idx", "i", o->id);
 	if (q == NULL)
 		return -1;
-	while (sqlite3_step(q) == SQLITE_ROW) {
+	while (db_step(q) == DB_ROW) {
 		struct rcpt	*r;
 
 		if (n == o->nr) {
@@ -388,19 +388,19 @@ order_load_rcpts(struct store *st, struct order *o)
 			o->nr = cap;
 		}
 		r = &o->r[n++];
-		r->id = sqlite3_column_int64(q, 0);
-		r->idx = sqlite3_column_int(q, 1);
-		r->cn_type = (enum cn_type)sqlite3_column_int(q, 2);
+		r->id = db_int64(q, 0);
+		r->idx = db_int(q, 1);
+		r->cn_type = (enum cn_type)db_int(q, 2);
 		r->cn = store_col_text(q, 3);
 		r->given_name = store_col_text(q, 4);
 		r->surname = store_col_text(q, 5);
 		r->pseudonym = store_col_text(q, 6);
 		r->email = store_col_text(q, 7);
 		r->csr = store_col_text(q, 8);
-		r->csr_later = sqlite3_column_int(q, 9);
+		r->csr_later = db_int(q, 9);
 		r->keygen = store_col_text(q, 10);
 		r->spki = store_col_text(q, 11);
-		strlcpy_(r->state, (const char *)sqlite3_column_text(q, 12),
+		strlcpy_(r->state, (const char *)db_text(q, 12),
 		    sizeof(r->state));
 	}
 	store_release(q);
@@ -412,7 +412,7 @@ struct order *
 order_load(struct store *st, long long id)
 {
 	struct order	*o = NULL;
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 
 	q = store_prep(st, "SELECT o.id, o.batch_id, b.account_id,"
 	    " o.ext_id, o.product, o.organization, o.sig_hash, o.vkind,"
@@ -424,28 +424,28 @@ order_load(struct store *st, long long id)
 	    " WHERE o.id = ?", "i", id);
 	if (q == NULL)
 		return NULL;
-	if (sqlite3_step(q) != SQLITE_ROW) {
+	if (db_step(q) != DB_ROW) {
 		store_release(q);
 		return NULL;
 	}
 	o = xcalloc(1, sizeof(*o));
-	o->id = sqlite3_column_int64(q, 0);
-	o->batch_id = sqlite3_column_int64(q, 1);
-	o->account_id = sqlite3_column_int64(q, 2);
+	o->id = db_int64(q, 0);
+	o->batch_id = db_int64(q, 1);
+	o->account_id = db_int64(q, 2);
 	o->ext_id = store_col_text(q, 3);
 	o->product = store_col_text(q, 4);
 	o->organization = store_col_text(q, 5);
 	o->sig_hash = store_col_text(q, 6);
-	o->vkind = (enum validity_kind)sqlite3_column_int(q, 7);
+	o->vkind = (enum validity_kind)db_int(q, 7);
 	o->vvalue = store_col_text(q, 8);
-	o->auto_renew = sqlite3_column_int(q, 9);
+	o->auto_renew = db_int(q, 9);
 	o->att_officer = store_col_text(q, 10);
 	o->att_title = store_col_text(q, 11);
 	o->add_emails = store_col_text(q, 12);
 	o->pay_method = store_col_text(q, 13);
 	o->pay_ref = store_col_text(q, 14);
-	o->agreement = sqlite3_column_int(q, 15);
-	strlcpy_(o->state, (const char *)sqlite3_column_text(q, 16),
+	o->agreement = db_int(q, 15);
+	strlcpy_(o->state, (const char *)db_text(q, 16),
 	    sizeof(o->state));
 	store_release(q);
 	if (order_load_rcpts(st, o) == -1) {
@@ -459,7 +459,7 @@ int
 orders_open_next(struct store *st, long long account, long long after,
     long long *ids, size_t max)
 {
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 	size_t		 n = 0;
 
 	q = store_prep(st, "SELECT id FROM orders INDEXED BY orders_open"
@@ -468,8 +468,8 @@ orders_open_next(struct store *st, long long account, long long after,
 	    (long long)max);
 	if (q == NULL)
 		return -1;
-	while (n < max && sqlite3_step(q) == SQLITE_ROW)
-		ids[n++] = sqlite3_column_int64(q, 0);
+	while (n < max && db_step(q) == DB_ROW)
+		ids[n++] = db_int64(q, 0);
 	store_release(q);
 	return (int)n;
 }
@@ -486,18 +486,18 @@ orders_open_by_state(struct store *st, long long n[5])
 {
 	static const char *const states[5] = { "new", "waiting_org",
 	    "waiting_dcv", "waiting_csr", "waiting_funds" };
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 	size_t		 i;
 
 	if ((q = store_prep(st, "SELECT state, count(*) FROM orders WHERE"
 	    " state IN ('new', 'waiting_org', 'waiting_dcv', 'waiting_csr',"
 	    " 'waiting_funds') GROUP BY state", NULL)) == NULL)
 		return -1;
-	while (sqlite3_step(q) == SQLITE_ROW)
+	while (db_step(q) == DB_ROW)
 		for (i = 0; i < 5; i++)
-			if (strcmp((const char *)sqlite3_column_text(q, 0),
+			if (strcmp((const char *)db_text(q, 0),
 			    states[i]) == 0)
-				n[i] = sqlite3_column_int64(q, 1);
+				n[i] = db_int64(q, 1);
 	store_release(q);
 	return 0;
 }
@@ -509,14 +509,16 @@ fairq_account_after(struct store *st, enum fairq_kind kind, long long after)
 		[FAIRQ_OPEN_ORDERS] = "SELECT account_id FROM orders"
 		    " INDEXED BY orders_open WHERE state IN "
 		    FAIRQ_OPEN_STATES " AND account_id > ?"
-		    " ORDER BY account_id LIMIT 1",
+		    STORE_HELD("account_id") " ORDER BY account_id LIMIT 1",
 		[FAIRQ_APPROVED] = "SELECT account_id FROM recipient"
 		    " INDEXED BY recipient_approved WHERE state = 'approved'"
-		    " AND account_id > ? ORDER BY account_id LIMIT 1",
+		    " AND account_id > ?" STORE_HELD("account_id")
+		    " ORDER BY account_id LIMIT 1",
 	};
 	long long	 a;
 
-	if (store_int(st, &a, 0, store_prep(st, sql[kind], "i", after)) == -1)
+	if (store_int(st, &a, 0, store_prep(st, sql[kind], "iii", after,
+	    st->node, st->node)) == -1)
 		return -1;
 	return a;
 }

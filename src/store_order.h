@@ -31,7 +31,8 @@ struct recipient_in;
 
 /* ---- accounts (intake, recovery, daemon) ---- */
 
-/* fn(arg, id, name) for every account in name order. */
+/* fn(arg, id, name) for every account this daemon holds (STORE_HELD;
+ * all of them on one daemon), in name order. */
 int	 account_each(struct store *,
 	    int (*fn)(void *, long long id, const char *name), void *arg);
 /* fn(arg, name) for every account, in no order (watches). */

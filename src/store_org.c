@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
 
 #include "extern.h"
 #include "store.h"
@@ -20,7 +19,7 @@ int
 org_find(struct store *st, long long account_id, const char *name,
     struct org_row *out)
 {
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 	int		 rc;
 
 	memset(out, 0, sizeof(*out));
@@ -30,18 +29,18 @@ org_find(struct store *st, long long account_id, const char *name,
 	    " name = ?", "it", account_id, name);
 	if (q == NULL)
 		return -1;
-	if ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		out->id = sqlite3_column_int64(q, 0);
+	if ((rc = db_step(q)) == DB_ROW) {
+		out->id = db_int64(q, 0);
 		out->name = store_col_text(q, 1);
 		out->country = store_col_text(q, 2);
 		out->identifier = store_col_text(q, 3);
-		out->validated = sqlite3_column_type(q, 4) != SQLITE_NULL;
-		out->validated_at = sqlite3_column_int64(q, 4);
+		out->validated = !db_null(q, 4);
+		out->validated_at = db_int64(q, 4);
 	}
 	store_release(q);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	if (rc != DB_ROW && rc != DB_DONE)
 		return -1;
-	return rc == SQLITE_ROW;
+	return rc == DB_ROW;
 }
 
 long long
@@ -67,16 +66,16 @@ int
 org_request_expire(struct store *st, long long org_id, long long batch,
     long long order)
 {
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 	long long	 now = clock_now();
 	char		 detail[128];
 
 	if ((q = store_prep(st, "SELECT id FROM org_request WHERE org_id = ?"
 	    " AND state = 'open' AND expires <= ?", "ii", org_id, now)) == NULL)
 		return -1;
-	while (sqlite3_step(q) == SQLITE_ROW) {
+	while (db_step(q) == DB_ROW) {
 		snprintf(detail, sizeof(detail), "organization %lld request "
-		    "%lld", org_id, (long long)sqlite3_column_int64(q, 0));
+		    "%lld", org_id, (long long)db_int64(q, 0));
 		if (store_event(st, "org_request_expired", batch, order, 0,
 		    "open", "expired", NULL, detail) == -1) {
 			store_release(q);
@@ -92,7 +91,7 @@ org_request_expire(struct store *st, long long org_id, long long batch,
 int
 org_request_pending(struct store *st, long long org_id)
 {
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 	const char	*s;
 	int		 rc, pending = 0;
 
@@ -100,13 +99,13 @@ org_request_pending(struct store *st, long long org_id)
 	    " ORDER BY id DESC LIMIT 1", "i", org_id);
 	if (q == NULL)
 		return -1;
-	if ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		s = (const char *)sqlite3_column_text(q, 0);
+	if ((rc = db_step(q)) == DB_ROW) {
+		s = (const char *)db_text(q, 0);
 		pending = s != NULL && (strcmp(s, "open") == 0 ||
 		    strcmp(s, "locked") == 0);
 	}
 	store_release(q);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? pending : -1;
+	return rc == DB_ROW || rc == DB_DONE ? pending : -1;
 }
 
 int
@@ -157,13 +156,13 @@ org_add(struct store *st, long long account_id, const char *account,
 int
 org_name(struct store *st, long long id, char **name)
 {
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 
 	*name = NULL;
 	if ((q = store_prep(st, "SELECT name FROM organization WHERE"
 	    " id = ?", "i", id)) == NULL)
 		return -1;
-	*name = sqlite3_step(q) == SQLITE_ROW ? store_col_text(q, 0) : NULL;
+	*name = db_step(q) == DB_ROW ? store_col_text(q, 0) : NULL;
 	store_release(q);
 	return *name != NULL;
 }
@@ -193,7 +192,7 @@ org_request_stale(struct store *st, long long now)
 int
 org_request_open(struct store *st, long long org, struct org_req *r)
 {
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 
 	memset(r, 0, sizeof(*r));
 	if ((q = store_prep(st, "SELECT r.id, r.code, r.expires, o.name"
@@ -201,10 +200,10 @@ org_request_open(struct store *st, long long org, struct org_req *r)
 	    " AND r.state = 'open' WHERE o.id = ? ORDER BY r.id DESC LIMIT 1",
 	    "i", org)) == NULL)
 		return -1;
-	if (sqlite3_step(q) == SQLITE_ROW) {
-		r->id = sqlite3_column_int64(q, 0);
+	if (db_step(q) == DB_ROW) {
+		r->id = db_int64(q, 0);
 		r->code = store_col_text(q, 1);
-		r->expires = sqlite3_column_int64(q, 2);
+		r->expires = db_int64(q, 2);
 		r->org = store_col_text(q, 3);
 	}
 	store_release(q);
@@ -214,7 +213,7 @@ org_request_open(struct store *st, long long org, struct org_req *r)
 int
 org_request_latest(struct store *st, long long org, struct org_req *r)
 {
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 
 	memset(r, 0, sizeof(*r));
 	q = store_prep(st, "SELECT r.id, r.code_hash, r.expires, r.tries,"
@@ -223,11 +222,11 @@ org_request_latest(struct store *st, long long org, struct org_req *r)
 	    "i", org);
 	if (q == NULL)
 		return -1;
-	if (sqlite3_step(q) == SQLITE_ROW) {
-		r->id = sqlite3_column_int64(q, 0);
+	if (db_step(q) == DB_ROW) {
+		r->id = db_int64(q, 0);
 		r->code_hash = store_col_text(q, 1);
-		r->expires = sqlite3_column_int64(q, 2);
-		r->tries = sqlite3_column_int64(q, 3);
+		r->expires = db_int64(q, 2);
+		r->tries = db_int64(q, 3);
 		r->state = store_col_text(q, 4);
 		r->org = store_col_text(q, 5);
 	}

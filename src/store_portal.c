@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
 
 #include "extern.h"
 #include "store.h"
@@ -34,7 +33,7 @@ int
 portal_token_by_hash(struct store *st, const char *kind, const char *hash,
     struct portal_tok *t)
 {
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 	int		 rc;
 
 	memset(t, 0, sizeof(*t));
@@ -44,19 +43,19 @@ portal_token_by_hash(struct store *st, const char *kind, const char *hash,
 	    " WHERE token_hash = ? AND kind = ?", "tt", hash, kind);
 	if (q == NULL)
 		return -1;
-	rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW) {
-		t->id = sqlite3_column_int64(q, 0);
-		t->recipient_id = sqlite3_column_int64(q, 1);
-		t->certificate_id = sqlite3_column_int64(q, 2);
-		t->created = sqlite3_column_int64(q, 3);
-		t->expires = sqlite3_column_int64(q, 4);
-		t->used_at = sqlite3_column_int64(q, 5);
+	rc = db_step(q);
+	if (rc == DB_ROW) {
+		t->id = db_int64(q, 0);
+		t->recipient_id = db_int64(q, 1);
+		t->certificate_id = db_int64(q, 2);
+		t->created = db_int64(q, 3);
+		t->expires = db_int64(q, 4);
+		t->used_at = db_int64(q, 5);
 	}
 	store_release(q);
-	if (rc == SQLITE_ROW)
+	if (rc == DB_ROW)
 		return 1;
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == DB_DONE ? 0 : -1;
 }
 
 int
@@ -79,7 +78,7 @@ keygen_token_use(struct store *st, long long id, long long now,
 int
 pickup_load(struct store *st, const struct portal_tok *t, struct pickup *pk)
 {
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 	int		 rc;
 
 	memset(pk, 0, sizeof(*pk));
@@ -93,24 +92,24 @@ pickup_load(struct store *st, const struct portal_tok *t, struct pickup *pk)
 	    t->recipient_id);
 	if (q == NULL)
 		return -1;
-	if ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		pk->cid = sqlite3_column_int64(q, 0);
-		pk->rid = sqlite3_column_int64(q, 1);
-		pk->oid = sqlite3_column_int64(q, 2);
-		pk->bid = sqlite3_column_int64(q, 3);
-		pk->not_before = sqlite3_column_int64(q, 4);
-		pk->not_after = sqlite3_column_int64(q, 5);
-		pk->purged_at = sqlite3_column_int64(q, 6);
-		pk->revoked_at = sqlite3_column_int64(q, 7);
-		pk->has_p12 = sqlite3_column_int(q, 8);
+	if ((rc = db_step(q)) == DB_ROW) {
+		pk->cid = db_int64(q, 0);
+		pk->rid = db_int64(q, 1);
+		pk->oid = db_int64(q, 2);
+		pk->bid = db_int64(q, 3);
+		pk->not_before = db_int64(q, 4);
+		pk->not_after = db_int64(q, 5);
+		pk->purged_at = db_int64(q, 6);
+		pk->revoked_at = db_int64(q, 7);
+		pk->has_p12 = db_int(q, 8);
 		pk->serial = store_col_text(q, 9);
 		pk->email = store_col_text(q, 10);
 		pk->org = store_col_text(q, 11);
 	}
 	store_release(q);
-	if (rc == SQLITE_ROW)
+	if (rc == DB_ROW)
 		return pk->serial != NULL && pk->email != NULL ? 1 : -1;
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == DB_DONE ? 0 : -1;
 }
 
 void
@@ -126,7 +125,7 @@ int
 pickup_p12(struct store *st, long long cid, unsigned char **p12,
     size_t *len)
 {
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 	int		 found = 0;
 
 	*p12 = NULL;
@@ -134,15 +133,15 @@ pickup_p12(struct store *st, long long cid, unsigned char **p12,
 	if ((q = store_prep(st, "SELECT p12 FROM certificate WHERE id = ? AND"
 	    " p12 IS NOT NULL", "i", cid)) == NULL)
 		return -1;
-	if (sqlite3_step(q) == SQLITE_ROW) {
-		*len = (size_t)sqlite3_column_bytes(q, 0);
+	if (db_step(q) == DB_ROW) {
+		*len = (size_t)db_bytes(q, 0);
 		if (*len > 0) {
 			*p12 = xcalloc(1, *len);
-			memcpy(*p12, sqlite3_column_blob(q, 0), *len);
+			memcpy(*p12, db_blob(q, 0), *len);
 		}
 		found = 1;
 	}
-	if (store_release(q) != SQLITE_OK) {
+	if (store_release(q) != DB_OK) {
 		free(*p12);
 		*p12 = NULL;
 		*len = 0;
@@ -162,7 +161,7 @@ pickup_p12_erase(struct store *st, long long cid, long long now)
 int
 keygen_rcpt_load(struct store *st, long long rid, struct keygen_rcpt *r)
 {
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 	int		 rc;
 
 	memset(r, 0, sizeof(*r));
@@ -172,20 +171,20 @@ keygen_rcpt_load(struct store *st, long long rid, struct keygen_rcpt *r)
 	    " WHERE r.id = ?", "i", rid);
 	if (q == NULL)
 		return -1;
-	if ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+	if ((rc = db_step(q)) == DB_ROW) {
 		r->email = store_col_text(q, 0);
-		strlcpy_(r->rstate, (const char *)sqlite3_column_text(q, 1),
+		strlcpy_(r->rstate, (const char *)db_text(q, 1),
 		    sizeof(r->rstate));
 		r->message = store_col_text(q, 2);
 		r->org = store_col_text(q, 3);
-		r->has_csr = sqlite3_column_int(q, 4);
-		r->order_id = sqlite3_column_int64(q, 5);
-		r->batch_id = sqlite3_column_int64(q, 6);
+		r->has_csr = db_int(q, 4);
+		r->order_id = db_int64(q, 5);
+		r->batch_id = db_int64(q, 6);
 	}
 	store_release(q);
-	if (rc == SQLITE_ROW)
+	if (rc == DB_ROW)
 		return 1;
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == DB_DONE ? 0 : -1;
 }
 
 void
@@ -201,7 +200,7 @@ int
 keygen_issued_der(struct store *st, long long rid, unsigned char **der,
     size_t *len)
 {
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 	int		 rc;
 
 	*der = NULL;
@@ -211,24 +210,24 @@ keygen_issued_der(struct store *st, long long rid, unsigned char **der,
 	    " ORDER BY round DESC LIMIT 1", "i", rid);
 	if (q == NULL)
 		return -1;
-	if ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		*len = (size_t)sqlite3_column_bytes(q, 0);
+	if ((rc = db_step(q)) == DB_ROW) {
+		*len = (size_t)db_bytes(q, 0);
 		*der = xcalloc(1, *len + 1);
 		if (*len > 0)
-			memcpy(*der, sqlite3_column_blob(q, 0), *len);
+			memcpy(*der, db_blob(q, 0), *len);
 	}
 	store_release(q);
-	if (rc == SQLITE_ROW)
+	if (rc == DB_ROW)
 		return 1;
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == DB_DONE ? 0 : -1;
 }
 
 int
 portal_tx_left_open(struct store *st)
 {
-	if (sqlite3_get_autocommit(st->db))
+	if (!db_in_tx(st))
 		return 0;
-	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-	st->in_tx = 0;
+	st->in_tx = 1;
+	store_rollback(st);
 	return 1;
 }

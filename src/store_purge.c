@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
 
 #include "extern.h"
 #include "store.h"
@@ -18,21 +17,21 @@
 int
 purge_accounts_load(struct store *st, struct purge_accounts *a)
 {
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 
 	memset(a, 0, sizeof(*a));
 	if ((q = store_prep(st, "SELECT id, name FROM account ORDER BY"
 	    " name", NULL)) == NULL)
 		return -1;
-	while (sqlite3_step(q) == SQLITE_ROW) {
+	while (db_step(q) == DB_ROW) {
 		a->name = reallocarray(a->name, a->n + 1, sizeof(*a->name));
 		a->id = reallocarray(a->id, a->n + 1, sizeof(*a->id));
 		if (a->name == NULL || a->id == NULL)
 			abort();
-		a->id[a->n] = sqlite3_column_int64(q, 0);
+		a->id[a->n] = db_int64(q, 0);
 		a->name[a->n++] = store_col_text(q, 1);
 	}
-	if (store_release(q) != SQLITE_OK) {
+	if (store_release(q) != DB_OK) {
 		purge_accounts_free(a);
 		return -1;
 	}
@@ -55,7 +54,7 @@ int
 archived_input_find(struct store *st, long long account_id, const char *sha,
     struct archived_input *in)
 {
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 	long long	 v = 0;
 
 	memset(in, 0, sizeof(*in));
@@ -64,14 +63,14 @@ archived_input_find(struct store *st, long long account_id, const char *sha,
 	    " ORDER BY id LIMIT 1", "it", account_id, sha);
 	if (q == NULL)
 		return -1;
-	if (sqlite3_step(q) == SQLITE_ROW) {
-		in->id = sqlite3_column_int64(q, 0);
-		if (sqlite3_column_text(q, 1) != NULL)
-			strlcpy_(in->kind, (const char *)sqlite3_column_text(q,
+	if (db_step(q) == DB_ROW) {
+		in->id = db_int64(q, 0);
+		if (db_text(q, 1) != NULL)
+			strlcpy_(in->kind, (const char *)db_text(q,
 			    1), sizeof(in->kind));
-		in->batch_id = sqlite3_column_int64(q, 2);
+		in->batch_id = db_int64(q, 2);
 	}
-	if (store_release(q) != SQLITE_OK)
+	if (store_release(q) != DB_OK)
 		return -1;
 	if (in->id == 0)
 		return 0;
@@ -116,8 +115,9 @@ purge_mark_run(struct store *st, long long now, const char *detail)
 		return -1;
 	if (store_event(st, "purge", 0, 0, 0, NULL, NULL, "retention",
 	    detail) == -1 ||
-	    store_done(st, store_prep(st, "INSERT OR REPLACE INTO meta"
-	    " (key, value) VALUES ('purge_last', CAST(? AS TEXT))", "i",
+	    store_done(st, store_prep(st, "INSERT INTO meta (key, value)"
+	    " VALUES ('purge_last', CAST(? AS TEXT)) ON CONFLICT (key)"
+	    " DO UPDATE SET value = excluded.value", "i",
 	    now)) == -1 || store_commit(st) == -1) {
 		store_rollback(st);
 		return -1;

@@ -13,7 +13,6 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
-#include <sqlite3.h>
 
 #include "extern.h"
 #include "batch.h"
@@ -24,9 +23,9 @@
 static int
 step_failed(struct store *st, int rc)
 {
-	if (rc == SQLITE_DONE)
+	if (rc == DB_DONE)
 		return 0;
-	log_err("sqlite: %s", sqlite3_errmsg(st->db));
+	log_err("db: %s", db_errmsg(st));
 	return 1;
 }
 
@@ -45,8 +44,8 @@ batch_result_due(struct store *st, long long *id)
 	    " orders_waiting JOIN recipient r ON r.order_id = o.id"
 	    " WHERE o.batch_id = b.id AND o.state IN ('waiting_org',"
 	    " 'waiting_dcv', 'waiting_csr', 'waiting_funds') AND"
-	    " r.state IN ('new', 'approved'))"
-	    " ORDER BY b.id LIMIT 1", NULL));
+	    " r.state IN ('new', 'approved'))" STORE_HELD("b.account_id")
+	    " ORDER BY b.id LIMIT 1", "ii", st->node, st->node));
 }
 
 int
@@ -80,9 +79,10 @@ pass_open(struct store *st, long long id)
 int
 pass_next_open(struct store *st, long long after, long long *id)
 {
-	return store_int(st, id, 0, store_prep(st, "SELECT id FROM pass"
-	    " WHERE state = 'open' AND id > ? ORDER BY id LIMIT 1", "i",
-	    after));
+	return store_int(st, id, 0, store_prep(st, "SELECT p.id FROM pass p"
+	    " JOIN batch b ON b.id = p.batch_id WHERE p.state = 'open'"
+	    " AND p.id > ?" STORE_HELD("b.account_id") " ORDER BY p.id"
+	    " LIMIT 1", "iii", after, st->node, st->node));
 }
 
 int
@@ -104,7 +104,7 @@ pass_mark_written(struct store *st, long long pass_id, long long batch_id,
 int
 pass_load(struct store *st, long long pass_id, struct pass_info *p)
 {
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 	int		 rc;
 
 	memset(p, 0, sizeof(*p));
@@ -113,9 +113,9 @@ pass_load(struct store *st, long long pass_id, struct pass_info *p)
 	    " ON a.id = b.account_id WHERE p.id = ?", "i", pass_id);
 	if (q == NULL)
 		return -1;
-	if ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		p->batch_id = sqlite3_column_int64(q, 0);
-		p->seq = sqlite3_column_int64(q, 1);
+	if ((rc = db_step(q)) == DB_ROW) {
+		p->batch_id = db_int64(q, 0);
+		p->seq = db_int64(q, 1);
 		p->batch_ext = store_col_text(q, 2);
 		p->account = store_col_text(q, 3);
 	} else if (step_failed(st, rc)) {
@@ -182,7 +182,7 @@ pass_certs(struct store *st, long long pass_id,
 int
 batch_totals(struct store *st, long long batch_id, struct batch_totals *t)
 {
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 	int		 rc;
 
 	memset(t, 0, sizeof(*t));
@@ -191,27 +191,27 @@ batch_totals(struct store *st, long long batch_id, struct batch_totals *t)
 	    " WHERE o.batch_id = ?", "i", batch_id);
 	if (q == NULL)
 		return -1;
-	if ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		t->total = sqlite3_column_int64(q, 0);
-		t->charged = sqlite3_column_int64(q, 1);
-		t->units = sqlite3_column_int64(q, 2);
+	if ((rc = db_step(q)) == DB_ROW) {
+		t->total = db_int64(q, 0);
+		t->charged = db_int64(q, 1);
+		t->units = db_int64(q, 2);
 	} else
 		(void)step_failed(st, rc);
 	store_release(q);
-	return rc == SQLITE_ROW ? 0 : -1;
+	return rc == DB_ROW ? 0 : -1;
 }
 
 static const char *
-col_text(sqlite3_stmt *q, int col)
+col_text(struct dbstmt *q, int col)
 {
-	return (const char *)sqlite3_column_text(q, col);
+	return (const char *)db_text(q, col);
 }
 
 static void
-result_row_get(sqlite3_stmt *q, struct result_row *r)
+result_row_get(struct dbstmt *q, struct result_row *r)
 {
 	memset(r, 0, sizeof(*r));
-	r->oid = sqlite3_column_int64(q, 0);
+	r->oid = db_int64(q, 0);
 	r->order_ext = col_text(q, 1);
 	r->ostate = col_text(q, 2);
 	r->oreason = col_text(q, 3);
@@ -221,18 +221,18 @@ result_row_get(sqlite3_stmt *q, struct result_row *r)
 	r->rreason = col_text(q, 7);
 	r->rmessage = col_text(q, 8);
 	r->serial = col_text(q, 9);
-	r->not_after = sqlite3_column_int64(q, 10);
-	r->der = sqlite3_column_blob(q, 11);
-	r->derlen = sqlite3_column_bytes(q, 11);
-	r->price = sqlite3_column_int64(q, 12);
+	r->not_after = db_int64(q, 10);
+	r->der = db_blob(q, 11);
+	r->derlen = db_bytes(q, 11);
+	r->price = db_int64(q, 12);
 	r->pay_used = col_text(q, 13);
-	r->charged = sqlite3_column_int64(q, 14);
-	r->units = sqlite3_column_int64(q, 15);
-	r->has_cov_end = sqlite3_column_type(q, 16) != SQLITE_NULL;
-	r->cov_end = sqlite3_column_int64(q, 16);
+	r->charged = db_int64(q, 14);
+	r->units = db_int64(q, 15);
+	r->has_cov_end = !db_null(q, 16);
+	r->cov_end = db_int64(q, 16);
 	r->stuck = col_text(q, 17);
 	r->stuck_detail = col_text(q, 18);
-	r->stuck_since = sqlite3_column_int64(q, 19);
+	r->stuck_since = db_int64(q, 19);
 }
 
 int
@@ -240,8 +240,8 @@ batch_result_rows(struct store *st, long long batch_id,
     int (*fn)(void *, const struct result_row *), void *arg)
 {
 	struct result_row	 r;
-	sqlite3_stmt		*q;
-	int			 rc = SQLITE_DONE, stop = 0;
+	struct dbstmt		*q;
+	int			 rc = DB_DONE, stop = 0;
 
 	q = store_prep(st, "SELECT o.id, o.ext_id, o.state, o.reason,"
 	    " o.message, r.email, r.state, r.reason, r.message, c.serial,"
@@ -254,7 +254,7 @@ batch_result_rows(struct store *st, long long batch_id,
 	    " ORDER BY o.id, r.idx", "i", batch_id);
 	if (q == NULL)
 		return -1;
-	while (!stop && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+	while (!stop && (rc = db_step(q)) == DB_ROW) {
 		result_row_get(q, &r);
 		stop = fn(arg, &r) == -1;
 	}
@@ -267,7 +267,7 @@ batch_result_rows(struct store *st, long long batch_id,
 int
 cert_current_load(struct store *st, long long rid, struct cert_current *cu)
 {
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 	int		 rc;
 
 	memset(cu, 0, sizeof(*cu));
@@ -279,22 +279,22 @@ cert_current_load(struct store *st, long long rid, struct cert_current *cu)
 	    " NULL ORDER BY c.round DESC, c.id DESC LIMIT 1", "i", rid);
 	if (q == NULL)
 		return -1;
-	if ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+	if ((rc = db_step(q)) == DB_ROW) {
 		cu->serial = store_col_text(q, 0);
 		cu->email = store_col_text(q, 1);
-		cu->not_before = sqlite3_column_int64(q, 2);
-		cu->not_after = sqlite3_column_int64(q, 3);
-		cu->revoked_at = sqlite3_column_int64(q, 4);
-		cu->issuer_id = sqlite3_column_int(q, 6);
-		cu->derlen = (size_t)sqlite3_column_bytes(q, 5);
+		cu->not_before = db_int64(q, 2);
+		cu->not_after = db_int64(q, 3);
+		cu->revoked_at = db_int64(q, 4);
+		cu->issuer_id = db_int(q, 6);
+		cu->derlen = (size_t)db_bytes(q, 5);
 		cu->der = xcalloc(1, cu->derlen + 1);
-		memcpy(cu->der, sqlite3_column_blob(q, 5), cu->derlen);
+		memcpy(cu->der, db_blob(q, 5), cu->derlen);
 	}
 	store_release(q);
-	if (rc == SQLITE_ROW)
+	if (rc == DB_ROW)
 		return cu->serial != NULL && cu->email != NULL &&
 		    cu->derlen > 0 ? 1 : -1;
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == DB_DONE ? 0 : -1;
 }
 
 void
@@ -320,41 +320,41 @@ const char *const cert_cols = "SELECT c.id, c.recipient_id, o.id, c.serial,"
 /* The current row of a cert_cols query into r: 0, or -1 if it has no
  * DER stored (logged; r is filled and must be freed all the same). */
 static int
-cert_row_get(sqlite3_stmt *q, struct cert_row *r)
+cert_row_get(struct dbstmt *q, struct cert_row *r)
 {
 	const void	*der;
 
 	memset(r, 0, sizeof(*r));
-	r->cid = sqlite3_column_int64(q, 0);
-	r->rid = sqlite3_column_int64(q, 1);
-	r->oid = sqlite3_column_int64(q, 2);
+	r->cid = db_int64(q, 0);
+	r->rid = db_int64(q, 1);
+	r->oid = db_int64(q, 2);
 	r->serial = store_col_text(q, 3);
 	r->email = store_col_text(q, 4);
 	r->order_ext = store_col_text(q, 5);
 	r->add_emails = store_col_text(q, 6);
 	r->password = store_col_text(q, 7);
-	r->idx = sqlite3_column_int(q, 8);
-	r->mailed = sqlite3_column_int(q, 9);
-	if ((der = sqlite3_column_blob(q, 10)) != NULL &&
-	    sqlite3_column_bytes(q, 10) > 0) {
-		r->derlen = (size_t)sqlite3_column_bytes(q, 10);
+	r->idx = db_int(q, 8);
+	r->mailed = db_int(q, 9);
+	if ((der = db_blob(q, 10)) != NULL &&
+	    db_bytes(q, 10) > 0) {
+		r->derlen = (size_t)db_bytes(q, 10);
 		r->der = xcalloc(1, r->derlen);
 		memcpy(r->der, der, r->derlen);
 	}
-	if (sqlite3_column_type(q, 11) != SQLITE_NULL) {
-		r->p12len = (size_t)sqlite3_column_bytes(q, 11);
+	if (!db_null(q, 11)) {
+		r->p12len = (size_t)db_bytes(q, 11);
 		r->p12 = xcalloc(1, r->p12len);
-		memcpy(r->p12, sqlite3_column_blob(q, 11), r->p12len);
+		memcpy(r->p12, db_blob(q, 11), r->p12len);
 	}
-	r->kind = sqlite3_column_int(q, 12);
-	r->cov_end = (time_t)sqlite3_column_int64(q, 13);
-	r->not_after = (time_t)sqlite3_column_int64(q, 14);
-	r->bid = sqlite3_column_int64(q, 15);
+	r->kind = db_int(q, 12);
+	r->cov_end = (time_t)db_int64(q, 13);
+	r->not_after = (time_t)db_int64(q, 14);
+	r->bid = db_int64(q, 15);
 	r->batch_ext = store_col_text(q, 16);
 	r->name = store_col_text(q, 17);
 	r->stuck = store_col_text(q, 18);
 	r->stuck_detail = store_col_text(q, 19);
-	r->issuer_id = sqlite3_column_int(q, 20);
+	r->issuer_id = db_int(q, 20);
 	if (r->der == NULL) {
 		log_err("certificate %s: no DER stored", r->serial ?
 		    r->serial : "?");
@@ -368,8 +368,8 @@ cert_rows_query(struct store *st, const char *sql, int nbind,
     const long long *bind, int (*fn)(void *, struct cert_row *), void *arg)
 {
 	struct cert_row	 r;
-	sqlite3_stmt	*q;
-	int		 rc = SQLITE_DONE, stop = 0;
+	struct dbstmt	*q;
+	int		 rc = DB_DONE, stop = 0;
 
 	q = nbind == 0 ? store_prep(st, sql, NULL) :
 	    nbind == 1 ? store_prep(st, sql, "i", bind[0]) :
@@ -377,7 +377,7 @@ cert_rows_query(struct store *st, const char *sql, int nbind,
 	    store_prep(st, sql, "iii", bind[0], bind[1], bind[2]);
 	if (q == NULL)
 		return -1;
-	while (!stop && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+	while (!stop && (rc = db_step(q)) == DB_ROW) {
 		stop = cert_row_get(q, &r) == -1 || fn(arg, &r) == -1;
 		cert_row_free(&r);
 	}

@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
 
 #include "extern.h"
 
@@ -29,13 +28,13 @@ revoke_ids_free(struct revoke_ids *s)
 
 /* Append every first column of q (released) to s; 0 or -1. */
 static int
-ids_collect(sqlite3_stmt *q, struct revoke_ids *s)
+ids_collect(struct dbstmt *q, struct revoke_ids *s)
 {
 	long long	*nv;
 
 	if (q == NULL)
 		return -1;
-	while (sqlite3_step(q) == SQLITE_ROW) {
+	while (db_step(q) == DB_ROW) {
 		if (s->n == s->cap) {
 			s->cap = s->cap ? s->cap * 2 : 16;
 			if ((nv = reallocarray(s->v, s->cap,
@@ -45,15 +44,15 @@ ids_collect(sqlite3_stmt *q, struct revoke_ids *s)
 			}
 			s->v = nv;
 		}
-		s->v[s->n++] = sqlite3_column_int64(q, 0);
+		s->v[s->n++] = db_int64(q, 0);
 	}
-	return store_release(q) == SQLITE_OK ? 0 : -1;
+	return store_release(q) == DB_OK ? 0 : -1;
 }
 
 static const char *
-col(sqlite3_stmt *q, int i)
+col(struct dbstmt *q, int i)
 {
-	return (const char *)sqlite3_column_text(q, i);
+	return (const char *)db_text(q, i);
 }
 
 /* ---- one certificate ---- */
@@ -61,7 +60,7 @@ col(sqlite3_stmt *q, int i)
 int
 revoke_cert_get(struct store *st, long long cert_id, struct revoke_cert *c)
 {
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 	int		 found = 0;
 
 	memset(c, 0, sizeof(*c));
@@ -73,17 +72,17 @@ revoke_cert_get(struct store *st, long long cert_id, struct revoke_cert *c)
 	    " WHERE c.id = ? AND c.state = 'issued'", "i", cert_id);
 	if (q == NULL)
 		return -1;
-	if (sqlite3_step(q) == SQLITE_ROW) {
+	if (db_step(q) == DB_ROW) {
 		found = 1;
-		c->shard = sqlite3_column_int64(q, 0);
+		c->shard = db_int64(q, 0);
 		c->reason = store_col_text(q, 1);
-		c->revoked = sqlite3_column_int(q, 2);
-		c->rcpt = sqlite3_column_int64(q, 3);
-		c->order = sqlite3_column_int64(q, 4);
-		c->batch = sqlite3_column_int64(q, 5);
-		c->issuer = sqlite3_column_int64(q, 6);
+		c->revoked = db_int(q, 2);
+		c->rcpt = db_int64(q, 3);
+		c->order = db_int64(q, 4);
+		c->batch = db_int64(q, 5);
+		c->issuer = db_int64(q, 6);
 	}
-	if (store_release(q) != SQLITE_OK) {
+	if (store_release(q) != DB_OK) {
 		revoke_cert_free(c);
 		return -1;
 	}
@@ -117,8 +116,8 @@ revoke_cert_rereason(struct store *st, long long cert_id, const char *reason)
 int
 revoke_shard_dirty(struct store *st, long long issuer, long long shard)
 {
-	if (store_done(st, store_prep(st, "INSERT OR IGNORE INTO"
-	    " crl_shard_state (issuer_id, shard, dirty) VALUES (?, ?, 1)",
+	if (store_done(st, store_prep(st, "INSERT INTO crl_shard_state"
+	    " (issuer_id, shard, dirty) VALUES (?, ?, 1) ON CONFLICT DO NOTHING",
 	    "ii", issuer, shard)) == -1 || store_done(st, store_prep(st,
 	    "UPDATE crl_shard_state SET dirty = 1 WHERE issuer_id = ? AND"
 	    " shard = ?", "ii", issuer, shard)) == -1)
@@ -132,7 +131,7 @@ int
 revoke_match(struct store *st, const char *kind, long long acct,
     const char *value, const char *batch, time_t now, struct revoke_ids *ids)
 {
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 
 #define SEL "SELECT c.id FROM certificate c" \
 	" JOIN recipient r ON r.id = c.recipient_id" \
@@ -191,14 +190,14 @@ revoke_cert_account(struct store *st, long long cert_id, long long *acct)
 int
 revoke_cert_spki(struct store *st, long long cert_id, char **spki)
 {
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 
 	*spki = NULL;
 	q = store_prep(st, "SELECT spki_sha256 FROM certificate WHERE"
 	    " id = ?", "i", cert_id);
 	if (q == NULL)
 		return -1;
-	if (sqlite3_step(q) == SQLITE_ROW)
+	if (db_step(q) == DB_ROW)
 		*spki = store_col_text(q, 0);
 	store_release(q);
 	return 0;
@@ -208,7 +207,7 @@ int
 revoke_cert_holder(struct store *st, long long cert_id,
     struct revoke_holder *h)
 {
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 	int		 found = 0;
 
 	memset(h, 0, sizeof(*h));
@@ -218,15 +217,15 @@ revoke_cert_holder(struct store *st, long long cert_id,
 	    cert_id);
 	if (q == NULL)
 		return -1;
-	if (sqlite3_step(q) == SQLITE_ROW) {
-		h->rcpt = sqlite3_column_int64(q, 0);
+	if (db_step(q) == DB_ROW) {
+		h->rcpt = db_int64(q, 0);
 		h->state = store_col_text(q, 1);
-		h->order = sqlite3_column_int64(q, 2);
-		h->batch = sqlite3_column_int64(q, 3);
+		h->order = db_int64(q, 2);
+		h->batch = db_int64(q, 3);
 		h->email = store_col_text(q, 4);
 		found = h->state != NULL;
 	}
-	if (store_release(q) != SQLITE_OK) {
+	if (store_release(q) != DB_OK) {
 		revoke_holder_free(h);
 		return -1;
 	}
@@ -244,8 +243,9 @@ revoke_holder_free(struct revoke_holder *h)
 int
 revoke_key_block(struct store *st, const char *spki, const char *why)
 {
-	return store_done(st, store_prep(st, "INSERT OR IGNORE INTO"
-	    " compromised_key (spki_sha256, reason, added) VALUES (?, ?, ?)",
+	return store_done(st, store_prep(st, "INSERT INTO compromised_key"
+	    " (spki_sha256, reason, added) VALUES (?, ?, ?)"
+	    " ON CONFLICT DO NOTHING",
 	    "tti", spki, why, (long long)clock_now()));
 }
 
@@ -268,7 +268,7 @@ revoke_request_insert(struct store *st, const struct revoke_req *r,
 int
 revoke_request_get(struct store *st, long long id, struct revoke_request *r)
 {
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 
 	memset(r, 0, sizeof(*r));
 	q = store_prep(st, "SELECT COALESCE(doc_id, 0),"
@@ -277,17 +277,17 @@ revoke_request_get(struct store *st, long long id, struct revoke_request *r)
 	    id);
 	if (q == NULL)
 		return -1;
-	if (sqlite3_step(q) == SQLITE_ROW) {
-		r->doc = sqlite3_column_int64(q, 0);
-		r->account = sqlite3_column_int64(q, 1);
+	if (db_step(q) == DB_ROW) {
+		r->doc = db_int64(q, 0);
+		r->account = db_int64(q, 1);
 		r->kind = store_col_text(q, 2);
 		r->value = store_col_text(q, 3);
 		r->batch = store_col_text(q, 4);
 		r->reason = store_col_text(q, 5);
-		r->at = (time_t)sqlite3_column_int64(q, 6);
+		r->at = (time_t)db_int64(q, 6);
 		r->state = store_col_text(q, 7);
 	}
-	if (store_release(q) != SQLITE_OK) {
+	if (store_release(q) != DB_OK) {
 		revoke_request_free(r);
 		return -1;
 	}
@@ -349,12 +349,12 @@ revoke_requests_due(struct store *st, time_t now, struct revoke_ids *ids)
 int
 revoke_request_state(struct store *st, long long id, char **state)
 {
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 
 	*state = NULL;
 	q = store_prep(st, "SELECT state FROM revoke_request WHERE id = ?",
 	    "i", id);
-	if (q != NULL && sqlite3_step(q) == SQLITE_ROW)
+	if (q != NULL && db_step(q) == DB_ROW)
 		*state = store_col_text(q, 0);
 	store_release(q);
 	return q == NULL ? -1 : 0;
@@ -375,7 +375,7 @@ revoke_requests_pending(struct store *st,
     int (*fn)(void *, const struct revoke_request_row *), void *arg)
 {
 	struct revoke_request_row	 r;
-	sqlite3_stmt			*q;
+	struct dbstmt			*q;
 	int				 rc = 0;
 
 	q = store_prep(st, "SELECT q.id, COALESCE(a.name, '*'),"
@@ -387,20 +387,20 @@ revoke_requests_pending(struct store *st,
 	    " WHERE q.state = 'pending' ORDER BY q.at, q.id", NULL);
 	if (q == NULL)
 		return -1;
-	while (rc == 0 && sqlite3_step(q) == SQLITE_ROW) {
+	while (rc == 0 && db_step(q) == DB_ROW) {
 		memset(&r, 0, sizeof(r));
-		r.id = sqlite3_column_int64(q, 0);
+		r.id = db_int64(q, 0);
 		r.account = col(q, 1);
 		r.kind = col(q, 2);
 		r.value = col(q, 3);
 		r.batch = col(q, 4);
 		r.reason = col(q, 5);
-		r.at = (time_t)sqlite3_column_int64(q, 6);
+		r.at = (time_t)db_int64(q, 6);
 		r.from = col(q, 7);
 		r.state = "pending";
 		rc = fn(arg, &r) != 0 ? -1 : 0;
 	}
-	if (store_release(q) != SQLITE_OK)
+	if (store_release(q) != DB_OK)
 		rc = -1;
 	return rc;
 }
@@ -411,8 +411,9 @@ int
 revoke_hit_add(struct store *st, long long req, long long cert_id,
     int listed)
 {
-	return store_done(st, store_prep(st, "INSERT OR IGNORE INTO revoke_hit"
-	    " (request_id, certificate_id, listed) VALUES (?, ?, ?)", "iii",
+	return store_done(st, store_prep(st, "INSERT INTO revoke_hit"
+	    " (request_id, certificate_id, listed) VALUES (?, ?, ?)"
+	    " ON CONFLICT DO NOTHING", "iii",
 	    req, cert_id, (long long)listed));
 }
 
@@ -425,7 +426,7 @@ revoke_hit_count(struct store *st, long long req, long long *n)
 
 /* Call fn for each row of q (released), as row() reads it. */
 static int
-hit_rows(sqlite3_stmt *q, void (*row)(sqlite3_stmt *,
+hit_rows(struct dbstmt *q, void (*row)(struct dbstmt *,
     struct revoke_hit_row *), int (*fn)(void *, const struct revoke_hit_row *),
     void *arg)
 {
@@ -434,24 +435,24 @@ hit_rows(sqlite3_stmt *q, void (*row)(sqlite3_stmt *,
 
 	if (q == NULL)
 		return -1;
-	while (rc == 0 && sqlite3_step(q) == SQLITE_ROW) {
+	while (rc == 0 && db_step(q) == DB_ROW) {
 		memset(&h, 0, sizeof(h));
 		row(q, &h);
 		rc = fn(arg, &h) != 0 ? -1 : 0;
 	}
-	if (store_release(q) != SQLITE_OK)
+	if (store_release(q) != DB_OK)
 		rc = -1;
 	return rc;
 }
 
 static void
-row_hits(sqlite3_stmt *q, struct revoke_hit_row *h)
+row_hits(struct dbstmt *q, struct revoke_hit_row *h)
 {
 	h->serial = col(q, 0);
 	h->email = col(q, 1);
 	h->account = col(q, 2);
 	h->reason = col(q, 3);
-	h->at = (time_t)sqlite3_column_int64(q, 4);
+	h->at = (time_t)db_int64(q, 4);
 }
 
 int
@@ -470,13 +471,13 @@ revoke_hits(struct store *st, long long req,
 }
 
 static void
-row_listed(sqlite3_stmt *q, struct revoke_hit_row *h)
+row_listed(struct dbstmt *q, struct revoke_hit_row *h)
 {
 	h->serial = col(q, 0);
 	h->email = col(q, 1);
 	h->reason = col(q, 2);
-	h->at = (time_t)sqlite3_column_int64(q, 3);
-	h->invalidity = (time_t)sqlite3_column_int64(q, 4);
+	h->at = (time_t)db_int64(q, 3);
+	h->invalidity = (time_t)db_int64(q, 4);
 }
 
 int
@@ -493,10 +494,10 @@ revoke_hits_listed(struct store *st, long long req,
 }
 
 static void
-row_unmailed(sqlite3_stmt *q, struct revoke_hit_row *h)
+row_unmailed(struct dbstmt *q, struct revoke_hit_row *h)
 {
-	h->req = sqlite3_column_int64(q, 0);
-	h->cert = sqlite3_column_int64(q, 1);
+	h->req = db_int64(q, 0);
+	h->cert = db_int64(q, 1);
 	h->serial = col(q, 2);
 	h->email = col(q, 3);
 	h->add_emails = col(q, 4);
@@ -504,7 +505,7 @@ row_unmailed(sqlite3_stmt *q, struct revoke_hit_row *h)
 	h->batch = col(q, 6);
 	h->account = col(q, 7);
 	h->reason = col(q, 8);
-	h->at = (time_t)sqlite3_column_int64(q, 9);
+	h->at = (time_t)db_int64(q, 9);
 }
 
 int
@@ -534,12 +535,12 @@ revoke_hit_mailed(struct store *st, long long req, long long cert_id)
 }
 
 static void
-row_revoked_of(sqlite3_stmt *q, struct revoke_hit_row *h)
+row_revoked_of(struct dbstmt *q, struct revoke_hit_row *h)
 {
 	h->serial = col(q, 0);
 	h->email = col(q, 1);
 	h->reason = col(q, 2);
-	h->at = (time_t)sqlite3_column_int64(q, 3);
+	h->at = (time_t)db_int64(q, 3);
 	h->order = col(q, 4);
 }
 
@@ -563,7 +564,7 @@ int
 revdoc_find(struct store *st, long long account, const char *ext,
     char **file, time_t *received)
 {
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 	int		 found = 0;
 
 	*file = NULL;
@@ -571,12 +572,12 @@ revdoc_find(struct store *st, long long account, const char *ext,
 	    " WHERE account_id = ? AND ext_id = ?", "it", account, ext);
 	if (q == NULL)
 		return -1;
-	if (sqlite3_step(q) == SQLITE_ROW) {
-		*received = (time_t)sqlite3_column_int64(q, 1);
+	if (db_step(q) == DB_ROW) {
+		*received = (time_t)db_int64(q, 1);
 		*file = store_col_text(q, 0);
 		found = 1;
 	}
-	if (store_release(q) != SQLITE_OK) {
+	if (store_release(q) != DB_OK) {
 		free(*file);
 		*file = NULL;
 		return -1;
@@ -588,7 +589,7 @@ int
 revdoc_batch_file(struct store *st, long long account, const char *ext,
     char **file)
 {
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 	int		 found = 0;
 
 	*file = NULL;
@@ -596,11 +597,11 @@ revdoc_batch_file(struct store *st, long long account, const char *ext,
 	    " AND ext_id = ?", "it", account, ext);
 	if (q == NULL)
 		return -1;
-	if (sqlite3_step(q) == SQLITE_ROW) {
+	if (db_step(q) == DB_ROW) {
 		*file = store_col_text(q, 0);
 		found = 1;
 	}
-	if (store_release(q) != SQLITE_OK) {
+	if (store_release(q) != DB_OK) {
 		free(*file);
 		*file = NULL;
 		return -1;
@@ -625,18 +626,18 @@ revdoc_add(struct store *st, long long account, const char *ext,
 int
 revdoc_result_seq(struct store *st, long long doc, long long *seq)
 {
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 	long long	 s = 0, w = 0;
 
 	q = store_prep(st, "SELECT seq, written FROM revocation_doc WHERE"
 	    " id = ?", "i", doc);
 	if (q == NULL)
 		return -1;
-	if (sqlite3_step(q) == SQLITE_ROW) {
-		s = sqlite3_column_int64(q, 0);
-		w = sqlite3_column_int64(q, 1);
+	if (db_step(q) == DB_ROW) {
+		s = db_int64(q, 0);
+		w = db_int64(q, 1);
 	}
-	if (store_release(q) != SQLITE_OK || s == 0)
+	if (store_release(q) != DB_OK || s == 0)
 		return -1;
 	if (w >= s) {
 		s = w + 1;
@@ -653,7 +654,7 @@ revdoc_items(struct store *st, long long doc, long long seq,
     int (*fn)(void *, const struct revoke_request_row *), void *arg)
 {
 	struct revoke_request_row	 r;
-	sqlite3_stmt			*q;
+	struct dbstmt			*q;
 	int				 rc = 0;
 
 	/* Resolved in this seq, or still pending then. */
@@ -663,20 +664,20 @@ revdoc_items(struct store *st, long long doc, long long seq,
 	    " state = 'pending' OR seq > ?2) ORDER BY id", "ii", doc, seq);
 	if (q == NULL)
 		return -1;
-	while (rc == 0 && sqlite3_step(q) == SQLITE_ROW) {
+	while (rc == 0 && db_step(q) == DB_ROW) {
 		memset(&r, 0, sizeof(r));
-		r.id = sqlite3_column_int64(q, 0);
+		r.id = db_int64(q, 0);
 		r.kind = col(q, 1);
 		r.value = col(q, 2);
 		r.batch = col(q, 3);
 		r.reason = col(q, 4);
 		r.state = col(q, 5);
-		r.line = sqlite3_column_int64(q, 6);
-		r.at = (time_t)sqlite3_column_int64(q, 7);
-		r.seq = sqlite3_column_int64(q, 8);
+		r.line = db_int64(q, 6);
+		r.at = (time_t)db_int64(q, 7);
+		r.seq = db_int64(q, 8);
 		rc = fn(arg, &r) != 0 ? -1 : 0;
 	}
-	if (store_release(q) != SQLITE_OK)
+	if (store_release(q) != DB_OK)
 		rc = -1;
 	return rc;
 }
@@ -684,7 +685,7 @@ revdoc_items(struct store *st, long long doc, long long seq,
 int
 revdoc_owed_next(struct store *st, long long after, struct revdoc_owed *d)
 {
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 	int		 got;
 
 	memset(d, 0, sizeof(*d));
@@ -694,11 +695,11 @@ revdoc_owed_next(struct store *st, long long after, struct revdoc_owed *d)
 	    " LIMIT 1", "i", after);
 	if (q == NULL)
 		return -1;
-	if ((got = sqlite3_step(q) == SQLITE_ROW)) {
-		d->doc = sqlite3_column_int64(q, 0);
+	if ((got = db_step(q) == DB_ROW)) {
+		d->doc = db_int64(q, 0);
 		d->ext = store_col_text(q, 1);
 		d->account = store_col_text(q, 2);
-		d->seq = sqlite3_column_int64(q, 3);
+		d->seq = db_int64(q, 3);
 	}
 	store_release(q);
 	return got;

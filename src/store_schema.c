@@ -9,7 +9,7 @@
 #include "store_schema.h"
 #include "batch.h"
 
-const char *const store_schema_v1 =
+static const char schema_v1[] =
 "CREATE TABLE account ("
 "  id INTEGER PRIMARY KEY,"
 "  name TEXT NOT NULL UNIQUE,"
@@ -511,9 +511,28 @@ static const char schema_v8[] =
 /* ---- end of schema 8: account of each order and recipient ---- */
 "";
 
-/* Each entry migrates from version i to i + 1. */
+/*
+ * Version 9: several daemons on one database (PostgreSQL; cluster.c,
+ * store_node.c).  A node row per running daemon with its lease; each
+ * account is held by one live node (lease_node), which does its work.
+ * Unused with SQLite (one daemon), but the same schema for both.
+ */
+static const char schema_v9[] =
+/* ---- schema 9: nodes and account leases ---- */
+"CREATE TABLE node ("
+"  id INTEGER PRIMARY KEY,"
+"  name TEXT NOT NULL,"
+"  started INTEGER NOT NULL,"
+"  expires INTEGER NOT NULL);"
+"ALTER TABLE account ADD COLUMN lease_node INTEGER;"
+"CREATE INDEX account_lease ON account(lease_node);"
+/* ---- end of schema 9: nodes and account leases ---- */
+"";
+
+/* Each entry migrates from version i to i + 1; entry 0 creates version 1
+ * in an empty database. */
 const char *const store_migrations[STORE_SCHEMA_VERSION] = {
-	NULL,		/* 0 -> 1 is schema_v1 */
+	schema_v1,	/* empty -> 1 */
 	schema_v2,	/* 1 -> 2 */
 	schema_v3,	/* 2 -> 3 */
 	schema_v4,	/* 3 -> 4 */
@@ -521,4 +540,5 @@ const char *const store_migrations[STORE_SCHEMA_VERSION] = {
 	schema_v6,	/* 5 -> 6 */
 	schema_v7,	/* 6 -> 7 */
 	schema_v8,	/* 7 -> 8 */
+	schema_v9,	/* 8 -> 9 */
 };

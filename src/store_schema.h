@@ -1,15 +1,14 @@
 /*
- * store_schema.h: the schema's SQL texts (store_schema.c), for store.c.
+ * store_schema.h: the SQLite schema's SQL texts (store_schema.c), for
+ * db_sqlite.c.
  */
 #ifndef CERTSPOOL_STORE_SCHEMA_H
 #define CERTSPOOL_STORE_SCHEMA_H
 
-#define STORE_SCHEMA_VERSION	8
+#define STORE_SCHEMA_VERSION	9
 
-/* Creates schema version 1. */
-extern const char *const store_schema_v1;
-/* Entry v (1 <= v < STORE_SCHEMA_VERSION) migrates version v to v + 1;
- * entry 0 is NULL (version 1 is store_schema_v1). */
+/* SQLite: entry v (1 <= v < STORE_SCHEMA_VERSION) migrates version v to
+ * v + 1; entry 0 creates version 1 in an empty database. */
 extern const char *const store_migrations[STORE_SCHEMA_VERSION];
 
 #endif

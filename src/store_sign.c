@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
 
 #include "extern.h"
 #include "batch.h"
@@ -24,9 +23,9 @@
 /* ---- the signer's queue ---- */
 
 static const char *
-col(sqlite3_stmt *q, int i)
+col(struct dbstmt *q, int i)
 {
-	return (const char *)sqlite3_column_text(q, i);
+	return (const char *)db_text(q, i);
 }
 
 int
@@ -34,7 +33,7 @@ approved_each(struct store *st, long long acct, size_t lim,
     int (*fn)(void *, const struct approved_row *), void *arg)
 {
 	struct approved_row	 w;
-	sqlite3_stmt		*q;
+	struct dbstmt		*q;
 	int			 rc = 0;
 
 	q = store_prep(st, "SELECT r.id, o.id, o.batch_id, r.cn, r.given_name,"
@@ -54,10 +53,10 @@ approved_each(struct store *st, long long acct, size_t lim,
 	    " ORDER BY r.id LIMIT ?", "ii", acct, (long long)lim);
 	if (q == NULL)
 		return -1;
-	while (rc == 0 && sqlite3_step(q) == SQLITE_ROW) {
-		w.rid = sqlite3_column_int64(q, 0);
-		w.oid = sqlite3_column_int64(q, 1);
-		w.bid = sqlite3_column_int64(q, 2);
+	while (rc == 0 && db_step(q) == DB_ROW) {
+		w.rid = db_int64(q, 0);
+		w.oid = db_int64(q, 1);
+		w.bid = db_int64(q, 2);
 		w.cn = col(q, 3);
 		w.given_name = col(q, 4);
 		w.surname = col(q, 5);
@@ -67,12 +66,12 @@ approved_each(struct store *st, long long acct, size_t lim,
 		w.keygen = col(q, 9);
 		w.product = col(q, 10);
 		w.sig_hash = col(q, 11);
-		w.coverage_end = sqlite3_column_int64(q, 12);
+		w.coverage_end = db_int64(q, 12);
 		w.org_name = col(q, 13);
 		w.org_country = col(q, 14);
 		w.org_identifier = col(q, 15);
-		w.cn_type = sqlite3_column_int(q, 16);
-		w.round = sqlite3_column_int(q, 17);
+		w.cn_type = db_int(q, 16);
+		w.round = db_int(q, 17);
 		w.spki = col(q, 18);
 		w.account = col(q, 19);
 		w.batch = col(q, 20);
@@ -176,7 +175,7 @@ signing_row_free(struct signing_row *s)
 int
 cert_signing_first(struct store *st, struct signing_row *s)
 {
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 
 	memset(s, 0, sizeof(*s));
 	q = store_prep(st, "SELECT c.id, c.recipient_id, o.id,"
@@ -186,22 +185,23 @@ cert_signing_first(struct store *st, struct signing_row *s)
 	    " JOIN orders o ON o.id = r.order_id"
 	    " JOIN batch b ON b.id = o.batch_id"
 	    " JOIN account a ON a.id = b.account_id"
-	    " WHERE c.state = 'signing' ORDER BY c.id LIMIT 1", NULL);
+	    " WHERE c.state = 'signing'" STORE_HELD("a.id")
+	    " ORDER BY c.id LIMIT 1", "ii", st->node, st->node);
 	if (q == NULL)
 		return -1;
-	if (sqlite3_step(q) != SQLITE_ROW) {
+	if (db_step(q) != DB_ROW) {
 		store_release(q);
 		return 0;
 	}
-	s->cid = sqlite3_column_int64(q, 0);
-	s->rid = sqlite3_column_int64(q, 1);
-	s->oid = sqlite3_column_int64(q, 2);
-	s->bid = sqlite3_column_int64(q, 3);
+	s->cid = db_int64(q, 0);
+	s->rid = db_int64(q, 1);
+	s->oid = db_int64(q, 2);
+	s->bid = db_int64(q, 3);
 	s->serial = store_col_text(q, 4);
 	s->keygen = store_col_text(q, 5);
-	s->tbslen = (size_t)sqlite3_column_bytes(q, 6);
+	s->tbslen = (size_t)db_bytes(q, 6);
 	s->tbs = xcalloc(1, s->tbslen);
-	memcpy(s->tbs, sqlite3_column_blob(q, 6), s->tbslen);
+	memcpy(s->tbs, db_blob(q, 6), s->tbslen);
 	s->account = store_col_text(q, 7);
 	s->batch = store_col_text(q, 8);
 	s->order = store_col_text(q, 9);
@@ -238,30 +238,30 @@ renew_due_free(struct renew_due *d)
 }
 
 static int
-due_next(sqlite3_stmt *q, struct renew_due *d)
+due_next(struct dbstmt *q, struct renew_due *d)
 {
 	memset(d, 0, sizeof(*d));
-	if (sqlite3_step(q) != SQLITE_ROW)
+	if (db_step(q) != DB_ROW)
 		return 0;
-	d->rid = sqlite3_column_int64(q, 0);
-	d->oid = sqlite3_column_int64(q, 1);
-	d->bid = sqlite3_column_int64(q, 2);
-	d->round = sqlite3_column_int(q, 3);
-	d->cov_start = (time_t)sqlite3_column_int64(q, 4);
-	d->cov_end = (time_t)sqlite3_column_int64(q, 5);
-	d->renewals = sqlite3_column_int(q, 6);
-	d->auto_renew = sqlite3_column_int(q, 7);
-	d->notice_at = (time_t)sqlite3_column_int64(q, 8);
-	d->cert_end = (time_t)sqlite3_column_int64(q, 9);
+	d->rid = db_int64(q, 0);
+	d->oid = db_int64(q, 1);
+	d->bid = db_int64(q, 2);
+	d->round = db_int(q, 3);
+	d->cov_start = (time_t)db_int64(q, 4);
+	d->cov_end = (time_t)db_int64(q, 5);
+	d->renewals = db_int(q, 6);
+	d->auto_renew = db_int(q, 7);
+	d->notice_at = (time_t)db_int64(q, 8);
+	d->cert_end = (time_t)db_int64(q, 9);
 	d->email = store_col_text(q, 10);
 	d->add_emails = store_col_text(q, 11);
 	d->order_ext = store_col_text(q, 12);
 	d->batch_ext = store_col_text(q, 13);
 	d->account = store_col_text(q, 14);
 	d->product = store_col_text(q, 15);
-	d->cov_years = sqlite3_column_int(q, 16);
+	d->cov_years = db_int(q, 16);
 	d->pay_used = store_col_text(q, 17);
-	d->cid = sqlite3_column_int64(q, 18);
+	d->cid = db_int64(q, 18);
 	return 1;
 }
 
@@ -269,7 +269,7 @@ int
 renew_due_next(struct store *st, time_t horizon, long long last_end,
     long long last_cid, struct renew_due *d)
 {
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 	int		 got;
 
 	q = store_prep(st, "SELECT r.id, r.order_id, o.batch_id,"
@@ -304,13 +304,13 @@ rcpt_next_round(struct store *st, const struct renew_due *d, int covered)
 
 	if (store_done(st, store_prep(st, "UPDATE recipient SET round ="
 	    " round + 1, round_covered = ?, renewals = renewals + ?,"
-	    " notice_at = CASE WHEN ? THEN notice_at END WHERE id = ? AND"
-	    " state = 'issued' AND round = ?", "iiiii", (long long)covered,
-	    (long long)!covered, (long long)covered, d->rid,
-	    (long long)d->round)) == -1)
+	    " notice_at = CASE WHEN ? <> 0 THEN notice_at END"
+	    " WHERE id = ? AND state = 'issued' AND round = ?", "iiiii",
+	    (long long)covered, (long long)!covered, (long long)covered,
+	    d->rid, (long long)d->round)) == -1)
 		return -1;
 	/* Not issued in that round any more: no new round. */
-	if (sqlite3_changes(st->db) == 0)
+	if (db_changes(st) == 0)
 		return 0;
 	memset(&m, 0, sizeof(m));
 	m.kind = covered ? "reissue_started" : "renewal_started";

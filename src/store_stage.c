@@ -8,7 +8,6 @@
  */
 #include <string.h>
 
-#include <sqlite3.h>
 
 #include "extern.h"
 #include "store.h"
@@ -16,7 +15,7 @@
 
 /* A count or flag from stmt as 1 (non-zero) or 0; -1 on error. */
 static int
-some(struct store *st, sqlite3_stmt *q)
+some(struct store *st, struct dbstmt *q)
 {
 	long long	 n;
 
@@ -101,7 +100,7 @@ int
 rcpt_coverage_get(struct store *st, long long rcpt_id,
     struct rcpt_coverage *c)
 {
-	sqlite3_stmt	*q;
+	struct dbstmt	*q;
 	int		 rc;
 
 	memset(c, 0, sizeof(*c));
@@ -110,15 +109,15 @@ rcpt_coverage_get(struct store *st, long long rcpt_id,
 	    " COALESCE(cov_years, 0) FROM recipient WHERE id = ?", "i",
 	    rcpt_id)) == NULL)
 		return -1;
-	if ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		c->round = sqlite3_column_int(q, 0);
-		c->covered = sqlite3_column_int(q, 1);
-		c->start = (time_t)sqlite3_column_int64(q, 2);
-		c->end = (time_t)sqlite3_column_int64(q, 3);
-		c->years = sqlite3_column_int(q, 4);
+	if ((rc = db_step(q)) == DB_ROW) {
+		c->round = db_int(q, 0);
+		c->covered = db_int(q, 1);
+		c->start = (time_t)db_int64(q, 2);
+		c->end = (time_t)db_int64(q, 3);
+		c->years = db_int(q, 4);
 	}
 	store_release(q);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+	return rc == DB_ROW || rc == DB_DONE ? 0 : -1;
 }
 
 int

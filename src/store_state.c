@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
 
 #include "extern.h"
 #include "store.h"
@@ -121,7 +120,7 @@ rcpt_move(struct store *st, const struct state_move *m)
 	    " spki_sha256) WHERE id = ? AND state = ?", "ttttit", m->to,
 	    nz(m->reason), nz(m->message), m->spki, m->rcpt, m->from)) == -1)
 		return -1;
-	if (sqlite3_changes(st->db) == 0)
+	if (db_changes(st) == 0)
 		return 0;
 	return event(st, m, "recipient_state") == -1 ? -1 : 1;
 }
@@ -137,7 +136,7 @@ order_move(struct store *st, const struct state_move *m)
 	    nz(m->reason), nz(m->message), m->org_id, m->not_after,
 	    (long long)clock_now(), m->order, m->from)) == -1)
 		return -1;
-	if (sqlite3_changes(st->db) == 0)
+	if (db_changes(st) == 0)
 		return 0;
 	return event(st, m, "order_state") == -1 ? -1 : 1;
 }

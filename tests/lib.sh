@@ -9,7 +9,26 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/certspool-t.XXXXXX")
 export CERTSPOOL_SCHEMA_DIR=$ROOT/schemas
 pass=0
 fail=0
+# The database engine (tests/run.sh --engine): sqlite, the database a
+# file in the test's directory, or postgresql, a database of its own in
+# the run's cluster (CERTSPOOL_PG_DIR) for each directory set up.
+ENGINE=${CERTSPOOL_TEST_ENGINE:-sqlite}
+PGUNIT=$ROOT/tests/unit/pg-unit.sh
+PGDBS=$T.pgdbs		# the databases made, one a line
+if [ "$ENGINE" = postgresql ] && [ -z "${CERTSPOOL_PG_DIR:-}" ]; then
+	echo "FAIL: engine postgresql without a cluster (run through" \
+	    "tests/run.sh --engine postgresql)"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
 cleanup() {
+	if [ -f "$PGDBS" ]; then
+		while read -r c_db; do
+			sh "$PGUNIT" dropdb "$CERTSPOOL_PG_DIR" "$c_db" \
+			    >/dev/null 2>&1
+		done <"$PGDBS"
+		rm -f "$PGDBS"
+	fi
 	if [ "$fail" -ne 0 ] || [ -n "${KEEP:-}" ]; then
 		echo "work directory kept: $T"
 	else
@@ -80,13 +99,74 @@ wait_until() {
 # cs ARGS...: the binary with the test's config.  CERTSPOOL_WRAP, if set,
 # runs it under a wrapper (make valgrind: CERTSPOOL_WRAP="valgrind ...").
 cs() {
+	[ "${1:-}" = daemon ] && dead_nodes_wait
 	${CERTSPOOL_WRAP:-} "$BIN" --config "$T/certspool.conf" "$@"
+}
+# dead_nodes_wait: on PostgreSQL, wait until the leases of this host's
+# daemons that are gone (killed by a crash point or SIGKILL) ran out, so
+# that the next daemon gets their accounts, as a restarted one would
+# after lease_seconds (setup sets 4).
+dead_nodes_wait() {
+	[ "$ENGINE" = postgresql ] && [ -f "$T/certspool.conf" ] || return 0
+	d_now="CAST(extract(epoch FROM clock_timestamp()) AS BIGINT)"
+	d_left=$(sql "SELECT name, expires - $d_now FROM node
+	    WHERE expires >= $d_now" 2>/dev/null | while IFS='|' read -r n l; do
+		case $n in "$(hostname)":*) ;; *) continue ;; esac
+		kill -0 "${n##*:}" 2>/dev/null || echo "$l"
+	done | sort -n | tail -n 1)
+	[ -z "$d_left" ] || sleep $((d_left + 1))
+}
+# new_db: on PostgreSQL, a new empty database in the run's cluster,
+# dropped when the test ends; its URI printed.  Nothing on SQLite.
+new_db() {
+	[ "$ENGINE" = postgresql ] || return 0
+	n_name=t$$_$(($(cat "$PGDBS" 2>/dev/null | wc -l) + 1))
+	echo "$n_name" >>"$PGDBS"
+	sh "$PGUNIT" createdb "$CERTSPOOL_PG_DIR" "$n_name"
+}
+# init_dir DIR [INIT-ARGS...]: certspool init DIR on the test's engine
+# (on PostgreSQL with --database, a new database); init's status.
+init_dir() {
+	i_dir=$1
+	shift
+	if [ "$ENGINE" = postgresql ]; then
+		i_uri=$(new_db) || return 1
+		"$BIN" init "$i_dir" --database "$i_uri" "$@"
+	else
+		"$BIN" init "$i_dir" "$@"
+	fi
+}
+# db_target [DIR]: the database setting of DIR's config (default $T).
+db_target() {
+	d_t=$(sed -n 's/^database = //p' "${1:-$T}/certspool.conf" |
+	    tail -n 1 | sed 's/^"\(.*\)"$/\1/')
+	case $d_t in
+	/*|postgresql:*|postgres:*) echo "$d_t" ;;
+	*) echo "${1:-$T}/$d_t" ;;
+	esac
+}
+# sqlite_only DESCRIPTION: true on SQLite; on PostgreSQL prints a skip
+# line for a check that only means something for an SQLite file
+# (PRAGMAs, user_version, the file's mode or owner) and is false.
+sqlite_only() {
+	[ "$ENGINE" = sqlite ] && return 0
+	echo "SKIP: $1 (SQLite only; engine $ENGINE)"
+	return 1
+}
+# schema_version [DIR]: the schema version of DIR's database (SQLite's
+# user_version, PostgreSQL's meta row).
+schema_version() {
+	if [ "$ENGINE" = postgresql ]; then
+		sql "SELECT value FROM meta WHERE key = 'schema_version'" "$@"
+	else
+		sql 'PRAGMA user_version' "$@"
+	fi
 }
 # setup [CAKEY]: a fresh certspool directory in $T with settle_seconds = 0;
 # CAKEY goes to init --ca-key (default: init's P-384 CA, which signs with
 # sha384 only; rsa4096 for a test that needs an RSA CA or sha256).
 setup() {
-	"$BIN" init "$T" ${1:+--ca-key "$1"} >/dev/null || {
+	init_dir "$T" ${1:+--ca-key "$1"} >/dev/null || {
 		echo "FAIL: init"; fail=$((fail + 1)); finish; exit 1; }
 	sed -i 's/^settle_seconds = .*/settle_seconds = 0/' "$T/certspool.conf"
 	# Retention off: CERTSPOOL_NOW makes new files look years old, and
@@ -94,6 +174,8 @@ setup() {
 	sed -i 's/^\(mail\|archive\|card_archive\|outbound\)_retention_days = .*/\1_retention_days = 0/' "$T/certspool.conf"
 	# Card payments go to the demo processor, its ledger in $T.
 	sed -i "s|^card_processor_command = .*|card_processor_command = \"$ROOT/scripts/demo-card-processor $T/card-ledger.json\"|" "$T/certspool.conf"
+	# A killed daemon's accounts wait for its lease (dead_nodes_wait).
+	sed -i 's/^lease_seconds = .*/lease_seconds = 4/' "$T/certspool.conf"
 	S=$T/spool
 }
 # run_once: one daemon pass; its log goes to $T/daemon.log.
@@ -107,9 +189,82 @@ check_once() {
 	st=$?
 	check_eq "$1" "$2" "$st"
 }
-# sql QUERY: one query on the test database.
+# sql QUERY [DIR]: one query (or several) on the database of DIR's
+# config (default $T); rows as sqlite3 -batch -noheader prints them
+# (columns joined by "|", NULL as nothing), on PostgreSQL through psql.
 sql() {
-	sqlite3 -batch -noheader -cmd ".timeout 10000" "$T/certspool.db" "$1"
+	if [ "$ENGINE" = postgresql ]; then
+		psql -X -q -A -t -F '|' -v ON_ERROR_STOP=1 \
+		    -d "$(db_target "${2:-$T}")" -c "$1"
+	else
+		sqlite3 -batch -noheader -cmd ".timeout 10000" \
+		    "$(db_target "${2:-$T}")" "$1"
+	fi
+}
+# SQL fragments for the few things the two engines spell differently:
+#   q_agg EXPR SEP   the values of EXPR joined by SEP (in input order)
+#   q_hex EXPR       a blob in upper-case hex;  q_hextext EXPR  a text's
+#                    UTF-8 bytes in upper-case hex
+#   q_now            the current time in seconds since the epoch
+q_agg() {
+	if [ "$ENGINE" = postgresql ]; then
+		echo "string_agg(CAST($1 AS TEXT), '$2')"
+	else
+		echo "group_concat($1, '$2')"
+	fi
+}
+q_hex() {
+	if [ "$ENGINE" = postgresql ]; then
+		echo "upper(encode($1, 'hex'))"
+	else
+		echo "hex($1)"
+	fi
+}
+q_hextext() {
+	if [ "$ENGINE" = postgresql ]; then
+		echo "upper(encode(convert_to($1, 'UTF8'), 'hex'))"
+	else
+		echo "hex($1)"
+	fi
+}
+q_now() {
+	if [ "$ENGINE" = postgresql ]; then
+		echo "CAST(extract(epoch FROM now()) AS BIGINT)"
+	else
+		echo "CAST(strftime('%s', 'now') AS INTEGER)"
+	fi
+}
+# blob_to FILE EXPR FROM...: the blob EXPR of the one row the rest of
+# the query (FROM ...) selects, written to FILE (as sqlite3's writefile).
+blob_to() {
+	b_f=$1 b_e=$2
+	shift 2
+	sql "SELECT $(q_hex "$b_e") $*" | xxd -r -p >"$b_f"
+}
+# db_backup FILE, db_restore FILE: a copy of the test's database, and
+# the database put back to it (as restoring an older backup would).
+db_backup() {
+	if [ "$ENGINE" = postgresql ]; then
+		pg_dump -Fc -f "$1" -d "$(db_target)"
+	else
+		sql ".backup '$1'"
+	fi
+}
+db_restore() {
+	if [ "$ENGINE" = postgresql ]; then
+		pg_restore --clean --if-exists --no-owner -d "$(db_target)" "$1"
+	else
+		cp "$1" "$(db_target)" &&
+		    rm -f "$(db_target)-wal" "$(db_target)-shm"
+	fi
+}
+# db_dump [DIR]: the whole database of DIR (default $T) as SQL text.
+db_dump() {
+	if [ "$ENGINE" = postgresql ]; then
+		pg_dump --no-owner -d "$(db_target "${1:-$T}")"
+	else
+		sqlite3 "$(db_target "${1:-$T}")" .dump
+	fi
 }
 # drop ACCOUNT FILE [NAME]: deliver a file as a client would (.part, rename).
 drop() {

@@ -5,24 +5,59 @@
 set -u
 usage() {
 	cat <<'EOF'
-usage: sh tests/run.sh [PATTERN ...]
+usage: sh tests/run.sh [--engine sqlite|postgresql] [PATTERN ...]
 Runs the C unit tests (tests/unit/t_*, built by make units) and the
 end-to-end scripts (tests/e2e/t*.sh), one line "NAME N passed, M failed"
 each and the total "N passed, M failed" last.  With PATTERNs, only the
 tests whose name (t_core, t63-mta, ...) contains one of them run:
   sh tests/run.sh t63        sh tests/run.sh mta        sh tests/run.sh t_core
-Logs are in tests/tmp/NAME.log.  make test builds everything and runs all.
+--engine (or CERTSPOOL_TEST_ENGINE) selects the database the tests run
+on: sqlite (the default) or postgresql, for which one throwaway cluster
+(tests/unit/pg-unit.sh, initdb and pg_ctl on a unix socket in a
+temporary directory) is started for the run and stopped at its end;
+each test makes its own databases in it.  The total line names the engine.
+Logs are in tests/tmp/NAME.log.  make test builds everything and runs all
+on both engines, make test-pg on PostgreSQL only.
 Exit status: 0 if every test that ran passed; 1 if one failed or no test
 matched.
 EOF
 }
-for a in "$@"; do
-	case $a in
+engine=${CERTSPOOL_TEST_ENGINE:-sqlite}
+pats=
+while [ $# -gt 0 ]; do
+	case $1 in
 	-h|--help) usage; exit 0 ;;
+	--engine) [ $# -gt 1 ] || { usage >&2; exit 1; }; engine=$2; shift ;;
+	--engine=*) engine=${1#--engine=} ;;
 	-*) usage >&2; exit 1 ;;
+	*) pats="$pats $1" ;;
 	esac
+	shift
 done
+# shellcheck disable=SC2086
+set -- $pats
+case $engine in
+sqlite|postgresql) ;;
+*) echo "run.sh: unknown engine $engine (sqlite or postgresql)" >&2; exit 1 ;;
+esac
 cd "$(dirname "$0")/.."
+export CERTSPOOL_TEST_ENGINE=$engine
+if [ "$engine" = postgresql ]; then
+	# One cluster for the run, stopped however the run ends.
+	pgdir=$(mktemp -d "${TMPDIR:-/tmp}/certspool-pg.XXXXXX")
+	chmod 755 "$pgdir"	# the socket, for tests that drop privileges
+	trap 'sh tests/unit/pg-unit.sh stop "$pgdir"' EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	CERTSPOOL_PG_URI=$(sh tests/unit/pg-unit.sh start "$pgdir") || {
+		echo "run.sh: cannot start a PostgreSQL cluster" \
+		    "(log in $pgdir)" >&2
+		cat "$pgdir"/*.log >&2 2>/dev/null
+		exit 1
+	}
+	CERTSPOOL_PG_DIR=$pgdir
+	export CERTSPOOL_PG_URI CERTSPOOL_PG_DIR
+fi
 # wanted NAME [PATTERN...]: no pattern given, or NAME contains one.
 wanted() {
 	[ $# -gt 1 ] || return 0
@@ -78,5 +113,5 @@ if [ "$ran" -eq 0 ]; then
 	echo "run.sh: no test matches: $*" >&2
 	exit 1
 fi
-echo "$total_p passed, $total_f failed"
+echo "$total_p passed, $total_f failed ($engine)"
 [ "$total_f" -eq 0 ]

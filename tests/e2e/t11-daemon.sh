@@ -18,6 +18,7 @@ touch -d '-5 minutes' "$S/outbound/acme/.B.1.result.xml.0123456789ab.tmp"
 echo writing >"$S/mail/.cert-02.eml.0123456789ab.tmp"
 echo uploading >"$S/inbound/acme/.upload.xml.0123456789ab.tmp"
 touch -d '-5 minutes' "$S/inbound/acme/.upload.xml.0123456789ab.tmp"
+dead_nodes_wait
 "$BIN" --config "$T/certspool.conf" daemon >>"$L" 2>&1 &
 dpid=$!
 trap 'kill "$dpid" 2>/dev/null; cleanup' EXIT
@@ -64,6 +65,7 @@ check "stop logged" grep -q "daemon stopped" "$L"
 sed -i 's/^settle_seconds = .*/settle_seconds = 5/' "$T/certspool.conf"
 grep -q '^settle_seconds = 5' "$T/certspool.conf" ||
 	echo "settle_seconds = 5" >>"$T/certspool.conf"
+dead_nodes_wait
 "$BIN" --config "$T/certspool.conf" daemon >>"$L" 2>&1 &
 dpid=$!
 sleep 1

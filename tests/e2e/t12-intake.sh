@@ -77,7 +77,7 @@ refused() {
 	    "$(sql "SELECT count(*) FROM recipient r JOIN orders o ON o.id = r.order_id JOIN batch b ON b.id = o.batch_id WHERE b.ext_id = '$id' AND o.ext_id = 'BAD' AND (r.state != 'rejected' OR r.reason != '$reason')")"
 	check_eq "$name: refusal event" 1 \
 	    "$(sql "SELECT count(*) FROM event e JOIN orders o ON o.id = e.order_id JOIN batch b ON b.id = o.batch_id WHERE b.ext_id = '$id' AND o.ext_id = 'BAD' AND e.kind = 'order_state' AND e.to_state = 'rejected' AND e.reason = '$reason'")"
-	check_eq "$name: no stage ran (no price, no agreement recorded)" "||" "$(dbo "$id" BAD "COALESCE(price, '') || '|' || COALESCE(agreement_at, '') || '|' || COALESCE(pay_used, '')")"
+	check_eq "$name: no stage ran (no price, no agreement recorded)" "||" "$(dbo "$id" BAD "COALESCE(CAST(price AS TEXT), '') || '|' || COALESCE(CAST(agreement_at AS TEXT), '') || '|' || COALESCE(CAST(pay_used AS TEXT), '')")"
 	check_eq "$name: nothing signed" 0 \
 	    "$(sql "SELECT count(*) FROM certificate c JOIN recipient r ON r.id = c.recipient_id JOIN orders o ON o.id = r.order_id JOIN batch b ON b.id = o.batch_id WHERE b.ext_id = '$id' AND o.ext_id = 'BAD'")"
 	check_eq "$name: nothing charged" 0 \
@@ -148,9 +148,9 @@ R=$OB/NFD-1.1.result.xml
 check_eq "NFD name: order issued" issued "$(oval "$R" NFD state)"
 # ö is C3 B6 and ü C3 BC in NFC; NFD would be 6F CC 88 and 75 CC 88
 check_eq "NFD name: givenName stored in NFC" 4AC3B67267 \
-    "$(sql "SELECT hex(given_name) FROM recipient WHERE email = 'jorg@acme.example'")"
+    "$(sql "SELECT $(q_hextext given_name) FROM recipient WHERE email = 'jorg@acme.example'")"
 check_eq "NFD name: surname stored in NFC" 4DC3BC6C6C6572 \
-    "$(sql "SELECT hex(surname) FROM recipient WHERE email = 'jorg@acme.example'")"
+    "$(sql "SELECT $(q_hextext surname) FROM recipient WHERE email = 'jorg@acme.example'")"
 mkdir -p "$T/nfd"
 (cd "$T/nfd" && bsdtar -xf "$OB/NFD-1.1.tar.gz")
 c=$T/nfd/NFD/jorg@acme.example/cert.pem

@@ -89,6 +89,7 @@ check_eq "nothing left, nothing said left" "" "$(grep 'left in inbound' "$T/once
 
 # ---- 2. the running daemon: IN_CLOSE_WRITE wakes it ----
 sed -i 's/^poll_seconds = .*/poll_seconds = 3600/' "$T/certspool.conf"
+dead_nodes_wait
 "$BIN" --config "$T/certspool.conf" daemon >>"$L" 2>&1 &
 DPID=$!
 check "daemon started" wait_until 10 grep -q "daemon started" "$L"

@@ -28,6 +28,7 @@ orders_batch acme BIG-1 "$N" "Acme Corp" acme.example || bail "orders_batch"
 mv "$T/BIG-1.xml" "$T/big.xml"
 check_eq "batch has $N orders" "$N" "$(grep -c '<order ' "$T/big.xml")"
 
+dead_nodes_wait
 "$BIN" --config "$T/certspool.conf" daemon 2>>"$L" &
 dpid=$!
 trap 'kill "$dpid" 2>/dev/null; cleanup' EXIT
@@ -89,7 +90,12 @@ check_eq "every line parsed (time, level)" "unparsed 0" "$(grep '^unparsed' "$T/
 check "many lines" grep -q '^lines [1-9]' "$T/lines.txt"
 check "lines during the pass at most 6 s apart" grep -q '^maxgap_ok 1' "$T/lines.txt"
 check "done/total progress line during the pass" grep -q '^progress [1-9]' "$T/lines.txt"
-check "signing progress counts $N" grep -q "^progline signing: $N/$N certificates done in " "$T/lines.txt"
+# The signing line spans the slices of one run; on a slower database the
+# evaluation may approve the batch in parts, each signed to the end with
+# its own line: their totals add up to N.
+signed=$(sed -n 's|^progline signing: \([0-9]*\)/\1 certificates done in .*|\1|p' \
+    "$T/lines.txt" | awk '{ s += $1 } END { print s + 0 }')
+check_eq "signing progress lines count $N in all" "$N" "$signed"
 check "accepted and written lines carry account, file, batch" grep -q '^ctx_ok 1' "$T/lines.txt"
 check "the SIGHUP error came during the pass, not after it" grep -q '^hup_before_end 1' "$T/lines.txt"
 check_eq "the SIGHUP line is an error" "hup_level error" "$(grep '^hup_level' "$T/lines.txt")"
@@ -123,6 +129,7 @@ sed 's/account="acme-hr"/account="acme"/; s/NIGHTLY.2026-11-25_01/NOT-TAKEN/' \
     "$EXAMPLES/multi-order.xml" >"$T/m3.xml"
 drop acme "$T/m3.xml"
 for mode in "--once" ""; do
+	dead_nodes_wait
 	"$BIN" --config "$T/certspool.conf" daemon $mode >"$T/start.out" 2>"$T/start.err"
 	check_eq "missing syslog socket, daemon $mode: exit 1" 1 "$?"
 	check_eq "daemon $mode: one line on stderr" 1 "$(wc -l <"$T/start.err")"
@@ -145,7 +152,7 @@ with open(sys.argv[2], "wb") as f:
             f.write(d + b"\n")
             f.flush()
             if b"NOT-TAKEN.1.result.xml written" in d:
-                break
+                s.settimeout(2)  # the lines after it, to the exit
     except socket.timeout:
         pass
 EOF

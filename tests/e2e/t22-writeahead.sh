@@ -29,6 +29,7 @@ mkbatch() {
 }
 # crash POINT: one daemon pass that must die at POINT (SIGKILL).
 crash() {
+	dead_nodes_wait
 	CERTSPOOL_CRASH_AT=$1 "$BIN" --config "$T/certspool.conf" daemon --once >>"$T/daemon.log" 2>&1
 	st=$?
 	check_eq "killed at $1" 137 "$st"
@@ -38,11 +39,12 @@ invariants() {
 	    "$(sql "SELECT count(*) FROM recipient WHERE state = 'issued'")" \
 	    "$(sql "SELECT count(*) FROM certificate WHERE state = 'issued'")"
 	check_eq "$1: no recipient with two live certificates" 0 \
-	    "$(sql "SELECT count(*) FROM (SELECT recipient_id FROM certificate WHERE state != 'void' GROUP BY recipient_id, round HAVING count(*) > 1)")"
+	    "$(sql "SELECT count(*) FROM (SELECT recipient_id FROM certificate WHERE state != 'void' GROUP BY recipient_id, round HAVING count(*) > 1) x")"
 	check_eq "$1: serials unique" "$(sql "SELECT count(*) FROM certificate")" \
 	    "$(sql "SELECT count(DISTINCT serial) FROM certificate")"
 	check_eq "$1: nothing left signing" 0 "$(sql "SELECT count(*) FROM certificate WHERE state = 'signing'")"
-	check_eq "$1: integrity" ok "$(sql "PRAGMA integrity_check")"
+	sqlite_only "$1: integrity_check" &&
+	    check_eq "$1: integrity" ok "$(sql "PRAGMA integrity_check")"
 }
 
 # 1. killed after the CA signed, before the certificates were committed
@@ -63,7 +65,7 @@ check "B1 archive" test -f "$A"
 check_eq "B1 archive: each certificate once" 5 "$(bsdtar -tf "$A" | grep -c /cert.pem)"
 # the recovered certificate verifies and its TBS is the recorded one
 for s in $(cat "$T/issued-serials"); do
-	sql "SELECT writefile('$T/c.der', der) FROM certificate WHERE serial = '$s'" >/dev/null
+	blob_to "$T/c.der" der "FROM certificate WHERE serial = '$s'"
 	check "recovered $s verifies" openssl verify -purpose smimesign -CAfile "$T/ca/root.pem" -untrusted "$T/ca/ca.pem" "$T/c.der"
 	check_eq "recovered $s serial" "$(echo "$s" | tr a-f A-F)" "$(openssl x509 -inform DER -in "$T/c.der" -noout -serial | cut -d= -f2)"
 done 2>/dev/null
@@ -75,7 +77,8 @@ crash after_writeahead
 sql "SELECT serial FROM certificate WHERE state = 'signing' ORDER BY serial" >"$T/wal2"
 run_once
 invariants "after_writeahead"
-check "B2 serials are the write-ahead ones" sh -c "sql() { sqlite3 -batch -noheader '$T/certspool.db' \"\$1\"; }; sql \"SELECT c.serial FROM certificate c JOIN recipient r ON r.id = c.recipient_id JOIN orders o ON o.id = r.order_id JOIN batch b ON b.id = o.batch_id WHERE b.ext_id = 'B2' ORDER BY c.serial\" | cmp -s - '$T/wal2'"
+sql "SELECT c.serial FROM certificate c JOIN recipient r ON r.id = c.recipient_id JOIN orders o ON o.id = r.order_id JOIN batch b ON b.id = o.batch_id WHERE b.ext_id = 'B2' ORDER BY c.serial" >"$T/b2serials"
+check "B2 serials are the write-ahead ones" cmp -s "$T/b2serials" "$T/wal2"
 
 # 3. killed after the issue commit, before any output was written
 mkbatch B3 3

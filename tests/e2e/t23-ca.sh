@@ -61,7 +61,7 @@ check "legacy p12 is 3DES" sh -c "openssl pkcs12 -legacy -in '$p' -passin 'pass:
 check "server RSA-3072 key in the p12" sh -c "openssl pkcs12 -legacy -in '$p' -passin 'pass:$pw' -nocerts -nodes | openssl pkey -noout -text | grep -q '3072 bit'"
 
 # ca import: another directory's CA, checked before it is taken.
-"$BIN" init "$T/other" >/dev/null
+init_dir "$T/other" >/dev/null
 mkdir -p "$T/imp"
 cp "$T/certspool.conf" "$T/imp.conf"
 sed -i "s|^ca_dir = .*|ca_dir = $T/imp/ca|" "$T/imp.conf"
@@ -75,7 +75,7 @@ check_eq "init's default CA key is P-384" "P-384" \
 
 # S/MIME BR 6.1.5 (ballot SMC017v2): a new RSA CA key needs 4096 bits.
 for k in rsa3072 rsa2048; do
-	"$BIN" init "$T/new-$k" --ca-key "$k" >"$T/init-$k.out" 2>"$T/init-$k.err"
+	init_dir "$T/new-$k" --ca-key "$k" >"$T/init-$k.out" 2>"$T/init-$k.err"
 	check_eq "init --ca-key $k refused" 1 "$?"
 	check "the refusal names the rule" grep -q "S/MIME BR 6.1.5 (ballot SMC017v2.*at least 4096 bits" "$T/init-$k.err"
 	check_eq "one line" 1 "$(wc -l <"$T/init-$k.err")"
@@ -124,12 +124,14 @@ imp late3072 3072 2027-09-15T00:00:00Z
 check_eq "RSA-3072 CA still imported then" 0 "$?"
 # The CA imported before the date into a certspool directory: the day
 # before, the daemon runs with it; from the date on, it does not start.
-"$BIN" init "$T/d2048" >/dev/null || bail "init d2048"
+init_dir "$T/d2048" >/dev/null || bail "init d2048"
 mv "$T/d2048/ca" "$T/d2048/ca.p384"
 "$BIN" --config "$T/d2048/certspool.conf" ca import "$T/rsa2048/ca.pem" \
     "$T/rsa2048/ca.key" "$T/rsa2048/chain.pem" >/dev/null 2>&1 || bail "import d2048"
+dead_nodes_wait
 CERTSPOOL_NOW=2027-09-14T00:00:00Z "$BIN" --config "$T/d2048/certspool.conf" daemon --once >"$T/d1.log" 2>&1
 check_eq "the RSA-2048 CA works on 2027-09-14" 0 "$?"
+dead_nodes_wait
 CERTSPOOL_NOW=2027-09-15T00:00:01Z "$BIN" --config "$T/d2048/certspool.conf" daemon --once >"$T/d2.log" 2>&1
 check_eq "the daemon refuses it on 2027-09-15" 1 "$?"
 check "and says why" grep -q "S/MIME BR 6.1.5 (ballot SMC017v2).*under 3072 bits" "$T/d2.log"

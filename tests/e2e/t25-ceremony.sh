@@ -54,9 +54,9 @@ for alg in p384 rsa4096; do
 	D=$T/$alg
 	before=$(nobj)
 	if [ $alg = p384 ]; then
-		"$BIN" init "$D" --hsm "$MOD" --token certspool-test --pin-file "$H/pin" >"$T/init-$alg.out" 2>"$T/init-$alg.err"
+		init_dir "$D" --hsm "$MOD" --token certspool-test --pin-file "$H/pin" >"$T/init-$alg.out" 2>"$T/init-$alg.err"
 	else
-		"$BIN" init "$D" --hsm "$MOD" --token certspool-test --pin-file "$H/pin" --ca-key rsa4096 >"$T/init-$alg.out" 2>"$T/init-$alg.err"
+		init_dir "$D" --hsm "$MOD" --token certspool-test --pin-file "$H/pin" --ca-key rsa4096 >"$T/init-$alg.out" 2>"$T/init-$alg.err"
 	fi
 	check_eq "$alg: init --hsm exit status" 0 "$?"
 	check_eq "$alg: a key pair more in the token" $((before + 2)) "$(nobj)"
@@ -120,7 +120,7 @@ done
 "$BIN" --config "$T/rsa4096/certspool.conf" ca show >"$T/show2.txt" 2>&1
 check_eq "ca show (RSA): key algorithm" "RSA 4096 bits" "$(sed -n 's/^key algorithm: //p' "$T/show2.txt")"
 # a file CA: where the file is and its mode
-"$BIN" init "$T/filed" >/dev/null 2>&1
+init_dir "$T/filed" >/dev/null 2>&1
 "$BIN" --config "$T/filed/certspool.conf" ca show >"$T/show3.txt" 2>&1
 check_eq "ca show (file key)" "key: file $T/filed/ca/ca.key (mode 0600)" "$(sed -n 2p "$T/show3.txt")"
 # the token key gone from the config's view: a wrong PIN file
@@ -134,25 +134,25 @@ check "the chain is printed all the same" grep -q '^  \[1\]$' "$T/show4.txt"
 
 # ---- refusals: nothing written, no key made ----
 before=$(nobj)
-"$BIN" init "$T/wrongpin" --hsm "$MOD" --token certspool-test --pin-file "$H/badpin" >/dev/null 2>"$T/e1"
+init_dir "$T/wrongpin" --hsm "$MOD" --token certspool-test --pin-file "$H/badpin" >/dev/null 2>"$T/e1"
 check_eq "wrong PIN: init fails" 1 "$?"
 check "wrong PIN: a clear error" grep -q "CKR_PIN_INCORRECT" "$T/e1"
 check_eq "wrong PIN: one line" 1 "$(wc -l <"$T/e1")"
 check "wrong PIN: no config written" test ! -e "$T/wrongpin/certspool.conf"
 cp "$H/pin" "$H/pin644"
 chmod 644 "$H/pin644"
-"$BIN" init "$T/pin644" --hsm "$MOD" --token certspool-test --pin-file "$H/pin644" >/dev/null 2>"$T/e2"
+init_dir "$T/pin644" --hsm "$MOD" --token certspool-test --pin-file "$H/pin644" >/dev/null 2>"$T/e2"
 check_eq "PIN file mode 0644 refused" 1 "$?"
 check "the refusal names the mode" grep -q "0644" "$T/e2"
 check "PIN file 0644: no config written" test ! -e "$T/pin644/certspool.conf"
-"$BIN" init "$T/notoken" --hsm "$MOD" --token no-such-token --pin-file "$H/pin" >/dev/null 2>"$T/e3"
+init_dir "$T/notoken" --hsm "$MOD" --token no-such-token --pin-file "$H/pin" >/dev/null 2>"$T/e3"
 check_eq "unknown token refused" 1 "$?"
 check "the error names the token" grep -q "no-such-token" "$T/e3"
-"$BIN" init "$T/rsa3072" --hsm "$MOD" --token certspool-test --pin-file "$H/pin" --ca-key rsa3072 >/dev/null 2>"$T/e4"
+init_dir "$T/rsa3072" --hsm "$MOD" --token certspool-test --pin-file "$H/pin" --ca-key rsa3072 >/dev/null 2>"$T/e4"
 check_eq "--ca-key rsa3072 refused with --hsm" 1 "$?"
 check "the refusal names S/MIME BR 6.1.5 and SMC017v2" grep -q "6.1.5 (ballot SMC017v2" "$T/e4"
 check_eq "no key made by any refused init" "$before" "$(nobj)"
-check_not "--hsm without --token" "$BIN" init "$T/x" --hsm "$MOD"
+check_not "--hsm without --token" init_dir "$T/x" --hsm "$MOD"
 
 # ---- ca import of a key made with pkcs11-tool ----
 p11 --keypairgen --key-type EC:secp384r1 --label imported-ca --id 0a0b0c >/dev/null || bail "pkcs11-tool --keypairgen"
@@ -168,7 +168,7 @@ openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -out "$T/other.ke
 openssl pkey -in "$T/other.key" -pubout -out "$T/other-pub.pem"
 issue "t25 Other CA" "$T/other-pub.pem" "$T/other.pem" || bail "issue the other certificate"
 # the target: a fresh certspool directory without a CA
-"$BIN" init "$T/imp" >/dev/null 2>&1
+init_dir "$T/imp" >/dev/null 2>&1
 mv "$T/imp/ca" "$T/imp/ca.demo"
 IURI="pkcs11:token=certspool-test;object=imported-ca;type=private"
 "$BIN" --config "$T/imp/certspool.conf" ca import "$T/other.pem" "$IURI" "$R/root.pem" \

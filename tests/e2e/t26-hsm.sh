@@ -32,7 +32,7 @@ T0=$T
 # T, S and the config then point at DIR.
 hsm_setup() {
 	T=$1
-	"$BIN" init "$T" --hsm "$MOD" --token certspool-hsm --pin-file "$H/pin" \
+	init_dir "$T" --hsm "$MOD" --token certspool-hsm --pin-file "$H/pin" \
 	    ${2:+--ca-key "$2"} >"$T0/init.out" 2>&1 || bail "init --hsm: $(cat "$T0/init.out")"
 	sed -i 's/^settle_seconds = .*/settle_seconds = 0/' "$T/certspool.conf"
 	sed -i "s|^card_processor_command = .*|card_processor_command = \"$ROOT/scripts/demo-card-processor $T/card-ledger.json\"|" "$T/certspool.conf"
@@ -82,7 +82,7 @@ crl_lists() {	# crl_lists SERIAL: the CRL lists SERIAL (hex)
 once_per_recipient() {	# recipients of batch $1 with other than one certificate
 	sql "SELECT count(*) FROM (SELECT r.id FROM recipient r JOIN orders o ON o.id = r.order_id
 	    JOIN batch b ON b.id = o.batch_id LEFT JOIN certificate c ON c.recipient_id = r.id
-	    WHERE b.ext_id = '$1' GROUP BY r.id HAVING count(c.id) <> 1)"
+	    WHERE b.ext_id = '$1' GROUP BY r.id HAVING count(c.id) <> 1) x"
 }
 
 # ---- P-384 CA in the token ----
@@ -142,6 +142,7 @@ check_eq "token back: one certificate per recipient" 0 "$(once_per_recipient H3)
 # ---- a running daemon whose token goes away and comes back ----
 L=$T/running.log
 sed -i 's/^poll_seconds = .*/poll_seconds = 1/' "$T/certspool.conf"
+dead_nodes_wait
 "$BIN" --config "$T/certspool.conf" daemon >>"$L" 2>&1 &
 dpid=$!
 trap 'kill "$dpid" 2>/dev/null; T=$T0; cleanup' EXIT
@@ -182,6 +183,7 @@ serve
 export P11_KIT_SERVER_ADDRESS="unix:path=$H/p11.sock"
 sed -i "s|^pkcs11_module = .*|pkcs11_module = \"$CLIENT\"|" "$T/certspool.conf"
 L=$T/remote.log
+dead_nodes_wait
 "$BIN" --config "$T/certspool.conf" daemon >>"$L" 2>&1 &
 dpid=$!
 trap 'kill "$dpid" 2>/dev/null; pkill -P "$srv"; kill "$srv" 2>/dev/null; T=$T0; cleanup' EXIT
@@ -240,7 +242,7 @@ ext_issue "$R" "/C=US/O=Acme Corp/CN=t26 Imported Issuing CA" "$T0/imp-pub.pem" 
     bail "the imported CA's certificate"
 mkdir -p "$T0/imp"
 T=$T0/imp
-"$BIN" init "$T" >/dev/null 2>&1 || bail "init"
+init_dir "$T" >/dev/null 2>&1 || bail "init"
 sed -i 's/^settle_seconds = .*/settle_seconds = 0/' "$T/certspool.conf"
 sed -i "s|^card_processor_command = .*|card_processor_command = \"$ROOT/scripts/demo-card-processor $T/card-ledger.json\"|" "$T/certspool.conf"
 S=$T/spool

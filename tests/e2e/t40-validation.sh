@@ -28,7 +28,7 @@ counts() {
 	    || ' ' || (SELECT COUNT(*) FROM dcv) || ' ' || (SELECT COUNT(*) FROM org_request)
 	    || ' ' || (SELECT COUNT(*) FROM domain) || ' ' || (SELECT COUNT(*) FROM event)
 	    || ' ' || (SELECT COUNT(*) FROM input) || ' ' ||
-	    (SELECT group_concat(state) FROM (SELECT state FROM orders ORDER BY id))")" \
+	    (SELECT $(q_agg state ,) FROM (SELECT state FROM orders ORDER BY id) o)")" \
 	    "$(ls -A "$S/mail" | wc -l)" "$(ls -A "$S/outbound/acme" | wc -l)"
 }
 # order OID PRODUCT ORG RECIPIENTS...: an <order>; RECIPIENT is
@@ -186,7 +186,7 @@ tok=$(mail_token admin@late.example)
 CERTSPOOL_NOW=+$((31 * DAY)) cs domain confirm "$tok" 2>"$T/err"
 check_eq "Email DCV token refused after 30 days" 1 $?
 check "says expired, valid 30 days" grep -q "token expired at .* (valid 30 days)" "$T/err"
-check_eq "late.example not validated" "" "$(sql "SELECT COALESCE(validated_at, '') FROM domain WHERE name = 'late.example'")"
+check_eq "late.example not validated" "" "$(sql "SELECT COALESCE(CAST(validated_at AS TEXT), '') FROM domain WHERE name = 'late.example'")"
 order I2 secure_email_individual - carol@gmail.com | batch V-3 acme yes >"$T/v3.xml"
 drop acme "$T/v3.xml"
 run_once

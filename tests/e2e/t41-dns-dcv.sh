@@ -37,7 +37,7 @@ check_eq "record to publish is at _certspool-challenge" "_certspool-challenge.ac
 TOK=$(echo "$rec" | sed -n 's/.* IN TXT "\([0-9A-Z]*\)"$/\1/p')
 check_eq "value is 32 base32 characters (160 bits)" 32 "${#TOK}"
 check_eq "dcv row open, method dns-txt, value hashed" "open|dns-txt|" \
-    "$(sql "SELECT state || '|' || method || '|' || COALESCE(value, '') FROM dcv WHERE method = 'dns-txt'")"
+    "$(sql "SELECT state || '|' || method || '|' || COALESCE(CAST(value AS TEXT), '') FROM dcv WHERE method = 'dns-txt'")"
 check_eq "the value itself is not stored" 0 "$(sql "SELECT COUNT(*) FROM dcv WHERE token_hash = '$TOK' OR value = '$TOK'")"
 
 # nothing listens at the resolver's address yet
@@ -124,7 +124,7 @@ CERTSPOOL_NOW=+$((31 * 86400)) cs domain check gamma.test 2>"$T/err" >/dev/null
 check_eq "31 days later the DNS DCV is refused" 1 $?
 check "says no open DCV" grep -q "no open DNS or HTTP DCV" "$T/err"
 check_eq "and it is marked expired" expired "$(sql "SELECT d.state FROM dcv d JOIN domain m ON m.id = d.domain_id WHERE m.name = 'gamma.test'")"
-check_eq "gamma.test not validated" "" "$(sql "SELECT COALESCE(validated_at, '') FROM domain WHERE name = 'gamma.test'")"
+check_eq "gamma.test not validated" "" "$(sql "SELECT COALESCE(CAST(validated_at AS TEXT), '') FROM domain WHERE name = 'gamma.test'")"
 
 # ---- bad input ----
 check_not "unknown method refused" cs domain dcv acme.test --method smoke-signal

@@ -101,7 +101,7 @@ http_dcv web.test
 check "URL under /.well-known/pki-validation/ at http_dcv_port" sh -c "echo '$URL' | grep -Eq '^http://web\.test:$HTTPPORT/\.well-known/pki-validation/certspool-[0-9a-z]{16}\.txt$'"
 check_eq "value to serve: 32 characters" 32 "${#HTOK}"
 check_eq "file name stored, value only hashed" "$FILE|0" \
-    "$(sql "SELECT value || '|' || (token_hash = '$HTOK') FROM dcv WHERE method = 'http'")"
+    "$(sql "SELECT value || '|' || (CASE WHEN token_hash = '$HTOK' THEN 1 ELSE 0 END) FROM dcv WHERE method = 'http'")"
 W=$T/www
 
 check_eq "no file: not validated" 1 "$(hcheck web.test)"

@@ -99,7 +99,7 @@ check_eq "B4 total" 13800 "$(xval "$R" 'string(/*/@total)')"
 check_eq "B4 charged: the 3-year order" 9900 "$(xval "$R" 'string(/*/@charged)')"
 check_eq "refused order charged nothing" 0 "$(oval "$R" O1 charged)"
 check_eq "acceptance recorded with version and time" "MSA-2026-07|1" \
-    "$(sql "SELECT o.agreement_version || '|' || (o.agreement_at IS NOT NULL) FROM orders o JOIN batch b ON b.id = o.batch_id WHERE b.ext_id = 'B4' AND o.ext_id = 'O2'")"
+    "$(sql "SELECT o.agreement_version || '|' || (CASE WHEN o.agreement_at IS NOT NULL THEN 1 ELSE 0 END) FROM orders o JOIN batch b ON b.id = o.batch_id WHERE b.ext_id = 'B4' AND o.ext_id = 'O2'")"
 check_eq "no acceptance recorded for the refused order" "" \
     "$(sql "SELECT o.agreement_version FROM orders o JOIN batch b ON b.id = o.batch_id WHERE b.ext_id = 'B4' AND o.ext_id = 'O1'")"
 check_eq "acceptance event names the batch" 1 \

@@ -41,6 +41,7 @@ pj() {
 	python3 -c "import json; L = json.load(open('$CL')); print($1)"
 }
 crash() {
+	dead_nodes_wait
 	CERTSPOOL_CRASH_AT=$1 "$BIN" --config "$T/certspool.conf" daemon --once >>"$T/daemon.log" 2>&1
 	check_eq "killed at $1" 137 "$?"
 }
@@ -75,6 +76,7 @@ drop acme "$T/C2.xml"
 crash after_eval_commit
 qauth=$(sql "SELECT l.ref FROM ledger l JOIN orders o ON o.id = l.order_id WHERE o.ext_id = 'Q1' AND l.kind = 'card_authorize'")
 check "authorized before the crash" test -n "$qauth"
+dead_nodes_wait
 CERTSPOOL_NOW=+$((2 * 86400)) "$BIN" --config "$T/certspool.conf" daemon --once >>"$T/daemon.log" 2>&1
 R=$OB/C2.1.result.xml
 check_eq "refused at signing" rejected "$(oval "$R" Q1 state)"
@@ -153,7 +155,7 @@ k2rid=$(sql "SELECT recipient_id FROM ledger WHERE kind = 'card_capture' AND det
 check_eq "the processor was asked twice, captured once" "2 3900" \
     "$(pj "[n for r, n in L['calls'].items() if r.endswith('-capture-$k2rid-0')][0], L['authorizations']['$k2auth']['captured']")"
 check_eq "every capture is of a distinct authorization" 0 \
-    "$(sql "SELECT count(*) FROM (SELECT detail FROM ledger WHERE kind = 'card_capture' GROUP BY detail HAVING count(*) > 1)")"
+    "$(sql "SELECT count(*) FROM (SELECT detail FROM ledger WHERE kind = 'card_capture' GROUP BY detail HAVING count(*) > 1) x")"
 check_eq "captures + releases never exceed authorizations" 0 \
     "$(sql "SELECT count(*) FROM ledger a WHERE a.kind = 'card_authorize' AND (SELECT count(*) FROM ledger x WHERE x.recipient_id = a.recipient_id AND x.round = a.round AND x.kind IN ('card_capture', 'card_release')) > 1")"
 check_eq "balance untouched by card payments" 0 "$(sql "SELECT balance FROM account WHERE name = 'acme'")"

@@ -108,7 +108,7 @@ run_once
 RR=$(ls -t "$OB"/B-RENEW.*.result.xml | head -n 1)
 check_eq "renewal issued" issued "$(rval "$RR" renew@acme.example state)"
 check_eq "renewal charged like a new order" "2|-7800" "$(charges R1)"
-check_eq "charged for its new round" "0 1" "$(sql "SELECT group_concat(l.round, ' ') FROM ledger l JOIN orders o ON o.id = l.order_id WHERE o.ext_id = 'R1' AND l.kind = 'debit'")"
+check_eq "charged for its new round" "0 1" "$(sql "SELECT $(q_agg l.round ' ') FROM ledger l JOIN orders o ON o.id = l.order_id WHERE o.ext_id = 'R1' AND l.kind = 'debit'")"
 check "renewal archive in outbound" test -f "${RR%.result.xml}.tar.gz"
 check "renewal mailed as renewed" grep -lq "^Subject: Client certificate renewed for renew@acme.example" "$S"/mail/cert-*.eml
 c1=$(sql "SELECT cov_end - cov_start + 1 FROM recipient WHERE email = 'renew@acme.example'")
@@ -142,7 +142,7 @@ check "reissue archive in outbound" sh -c "bsdtar -tf '${RL%.result.xml}.tar.gz'
 check_eq "the reissue ends with the coverage" "$(rval "$RL" long@acme.example coverageEnd)" "$(rval "$RL" long@acme.example notAfter)"
 check_eq "coverage end kept from the first issuance" "$ce" "$(epoch "$(rval "$RL" long@acme.example coverageEnd)")"
 check_eq "rounds: first superseded, second issued" "0 superseded|1 issued" \
-    "$(sql "SELECT group_concat(c.round || ' ' || c.state, '|') FROM (SELECT * FROM certificate ORDER BY round) c JOIN recipient r ON r.id = c.recipient_id WHERE r.email = 'long@acme.example'")"
+    "$(sql "SELECT $(q_agg "c.round || ' ' || c.state" '|') FROM (SELECT * FROM certificate ORDER BY round) c JOIN recipient r ON r.id = c.recipient_id WHERE r.email = 'long@acme.example'")"
 check "reissue mailed as reissued" grep -lq "^Subject: Client certificate reissued for long@acme.example" "$S"/mail/cert-*.eml
 run_once
 check "no further reissue" test "$(ls -t "$OB"/B-LONG.*.result.xml | head -n 1)" = "$RL"

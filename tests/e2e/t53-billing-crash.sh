@@ -28,6 +28,7 @@ mkbatch() {
 	} >"$T/$1.xml"
 }
 crash() {
+	dead_nodes_wait
 	CERTSPOOL_CRASH_AT=$1 "$BIN" --config "$T/certspool.conf" daemon --once >>"$T/daemon.log" 2>&1
 	check_eq "killed at $1" 137 "$?"
 }
@@ -96,6 +97,7 @@ check_eq "and a new PKCS#12 with its password mail" 2 \
 check_eq "the CSR recipient keeps its key" 1 \
     "$(sql "SELECT count(DISTINCT c.spki_sha256) FROM certificate c JOIN recipient r ON r.id = c.recipient_id WHERE r.email = 'u0.X$k@acme.example'")"
 check_eq "one live certificate per recipient" 0 \
-    "$(sql "SELECT count(*) FROM (SELECT recipient_id FROM certificate WHERE state = 'issued' GROUP BY recipient_id HAVING count(*) > 1)")"
-check_eq "integrity" ok "$(sql "PRAGMA integrity_check")"
+    "$(sql "SELECT count(*) FROM (SELECT recipient_id FROM certificate WHERE state = 'issued' GROUP BY recipient_id HAVING count(*) > 1) x")"
+sqlite_only "integrity_check" &&
+    check_eq "integrity" ok "$(sql "PRAGMA integrity_check")"
 finish

@@ -162,6 +162,7 @@ check_eq "sftp login with the client key" 0 "$st"
 [ "$st" -eq 0 ] || { tail -n 20 "$K/sftp.out" "$K/sshd.log"; bail "sftp cannot log in"; }
 
 # ---- the daemon ----
+dead_nodes_wait
 timeout 900 "$BIN" --config "$T/certspool.conf" daemon >>"$T/daemon.log" 2>&1 &
 DAEMON_PID=$!
 check "daemon started" wait_until 10 grep -q "daemon started" "$T/daemon.log"
@@ -255,7 +256,7 @@ check_eq "every recipient of A stored" "$NA" \
 check_eq "stored sha256 is the uploaded file's" "$(sha256sum "$A" | cut -c1-64)" \
     "$(sql "SELECT sha256 FROM batch WHERE ext_id = 'SFTP-BIG-A'")"
 check_eq "one input row, accepted" "1 accepted" \
-    "$(sql "SELECT count(*) || ' ' || group_concat(outcome) FROM input WHERE work_name = 'bigA.xml'")"
+    "$(sql "SELECT count(*) || ' ' || $(q_agg outcome ,) FROM input WHERE work_name = 'bigA.xml'")"
 check "result.xml A well-formed" xmllint --noout "$RA"
 check_eq "result.xml A lists every order" "$NA" "$(xval "$RA" 'count(/*/*[local-name()="order"])')"
 check_eq "result.xml A batch id" "SFTP-BIG-A" "$(xval "$RA" 'string(/*/@batch)')"
@@ -357,7 +358,7 @@ check "archived C is byte-identical (complete)" cmp -s "$C" "$S/archive/acme/sta
 check_eq "no rejected entry for C" "" "$(ls "$S/rejected/acme" | grep '^stallC')"
 check_eq "one batch row for C" 1 "$(sql "SELECT count(*) FROM batch WHERE ext_id = 'SFTP-STALL-C'")"
 check_eq "one input row for C, accepted" "1 accepted" \
-    "$(sql "SELECT count(*) || ' ' || group_concat(outcome) FROM input WHERE work_name = 'stallC.xml'")"
+    "$(sql "SELECT count(*) || ' ' || $(q_agg outcome ,) FROM input WHERE work_name = 'stallC.xml'")"
 check_eq "every order of C stored" "$NC" \
     "$(sql "SELECT count(*) FROM orders o JOIN batch b ON b.id = o.batch_id WHERE b.ext_id = 'SFTP-STALL-C'")"
 check_eq "result.xml C lists every order" "$NC" "$(xval "$RC" 'count(/*/*[local-name()="order"])')"

@@ -408,7 +408,7 @@ for e in rsa.org@acme.example jane.doe@acme.example raj.patel@acme.example; do
 	[ -n "$d" ] || { check "$e: in the archive" false; continue; }
 	serial=$(sql "SELECT c.serial FROM certificate c JOIN recipient r ON r.id = c.recipient_id WHERE r.email = '$e' AND c.state = 'issued'")
 	rm -f "$T/c.der"
-	sql "SELECT writefile('$T/c.der', der) FROM certificate WHERE serial = '$serial'" >/dev/null
+	blob_to "$T/c.der" der "FROM certificate WHERE serial = '$serial'"
 	openssl x509 -inform DER -in "$T/c.der" -outform PEM -out "$T/c.pem" 2>/dev/null
 	check "$e: cert.pem is openssl x509 -outform PEM of the stored DER" cmp -s "$T/c.pem" "$d/cert.pem"
 	check "$e: chain.pem is the CA's chain" cmp -s "$T/ca/chain.pem" "$d/chain.pem"
@@ -462,9 +462,14 @@ crashbatch() {
 	} >"$T/$1.xml"
 	drop acme "$T/$1.xml"
 }
-# of ID COLUMN-EXPR: one value per certificate of batch ID
+# of ID COLUMN-EXPR: one value per certificate of batch ID (in serial
+# order), or an aggregate (count(...), sum(...)) over them
 of() {
-	sql "SELECT $2 FROM certificate c JOIN recipient r ON r.id = c.recipient_id JOIN orders o ON o.id = r.order_id JOIN batch b ON b.id = o.batch_id WHERE b.ext_id = '$1' AND c.state = 'issued' ORDER BY c.serial"
+	case $2 in
+	*"("*) o_order= ;;
+	*) o_order=" ORDER BY c.serial" ;;
+	esac
+	sql "SELECT $2 FROM certificate c JOIN recipient r ON r.id = c.recipient_id JOIN orders o ON o.id = r.order_id JOIN batch b ON b.id = o.batch_id WHERE b.ext_id = '$1' AND c.state = 'issued'$o_order"
 }
 # names ID: the final mail names of batch ID that exist
 names() {
@@ -477,6 +482,7 @@ names() {
 for point in after_mail:1 before_mail_commit after_mail_commit; do
 	id=CRASH-$(echo "$point" | tr -c 'a-z0-9\n' '-' | tr a-z A-Z)
 	crashbatch "$id"
+	dead_nodes_wait
 	CERTSPOOL_CRASH_AT=$point "$BIN" --config "$T/certspool.conf" daemon --once >>"$T/daemon.log" 2>&1
 	check_eq "$point: killed" 137 "$?"
 	check_eq "$point: two certificates issued" 2 "$(of "$id" 'count(*)')"

@@ -43,6 +43,7 @@ done
 setup
 # run_once_t: one bounded daemon pass; prints its exit status.
 run_once_t() {
+	dead_nodes_wait
 	timeout -k 5 120 "$BIN" --config "$T/certspool.conf" daemon --once >>"$T/daemon.log" 2>&1
 	echo $?
 }

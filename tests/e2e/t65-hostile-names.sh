@@ -119,12 +119,15 @@ touch "$T/marker"
 sleep 1
 # Exit 75 (EX_TEMPFAIL): the symlinked inbound/other cannot be read, work
 # left undone (README, exit status of daemon --once); never a hang.
+dead_nodes_wait
 timeout 60 "$BIN" --config "$T/certspool.conf" daemon --once >/dev/null 2>&1
 check_eq "daemon --once exits 75 within 60 s" 75 "$?"
 cs daemon --once >>"$T/daemon.log" 2>&1
+dead_nodes_wait
 timeout 60 "$BIN" --config "$T/certspool.conf" daemon --once >/dev/null 2>&1
 check_eq "second --once exits 75 within 60 s" 75 "$?"
 check "the unreadable account directory is named in the log" grep -q 'inbound/other: Not a directory' "$T/daemon.log"
+dead_nodes_wait
 timeout 60 "$BIN" --config "$T/certspool.conf" daemon --once >>"$T/daemon.log" 2>&1
 
 R=$S/rejected/acme
@@ -165,7 +168,7 @@ check_eq "no raw escape or non-UTF-8 byte in the log" 0 \
     "$(LC_ALL=C grep -c "$(printf '[\033\377\351\300]')" "$T/daemon.log")"
 check_eq "no raw bad byte in any report" 0 \
     "$(cat "$R"/*.error.xml | LC_ALL=C grep -c "$(printf '[\033\377\351\300]')")"
-check_eq "only the valid batch stored" "A..B" "$(sql "SELECT group_concat(ext_id) FROM batch")"
+check_eq "only the valid batch stored" "A..B" "$(sql "SELECT $(q_agg ext_id ,) FROM batch")"
 check "valid batch archived" test -f "$S/archive/acme/dots.xml"
 check "its result written under its id" test -f "$S/outbound/acme/A..B.1.result.xml"
 check "its result well-formed" xmllint --noout "$S/outbound/acme/A..B.1.result.xml"

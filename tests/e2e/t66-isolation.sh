@@ -125,6 +125,7 @@ check_eq "A: the ASCII mailbox's message has 7-bit headers only" "" \
 batch ISO-1 O-1 O-2 >"$T/iso.xml"
 drop acme "$T/iso.xml"
 : >"$T/daemon.log"
+dead_nodes_wait
 CERTSPOOL_CRASH_AT=after_issue_commit "$BIN" --config "$T/certspool.conf" daemon --once >>"$T/daemon.log" 2>&1
 check_eq "B0: killed at after_issue_commit" 137 "$?"
 sj=$(serial ISO-1 "$J")

@@ -7,7 +7,10 @@
 # account alone, then with 3 one-order batches of another).  Only that it runs and prints every field is
 # checked, the HSM run's certificates are checked against its chain and
 # the token, and the drill's CRLs are read back with openssl; speed is
-# never asserted in tests.
+# never asserted in tests.  Then the PostgreSQL runs (--engine
+# postgresql --smoke: 100 orders, 1 and 2 daemons): their figures are
+# printed and positive, and their certificates are read back from the
+# archives and results.
 . "$(dirname "$0")/../lib.sh"
 need_tools softhsm2-util openssl sqlite3
 OUT=$T/bench.out
@@ -97,4 +100,70 @@ sqlite3 "$D/certspool.db" "SELECT lower(serial) FROM certificate WHERE revoked_a
 check_eq "300 serials in the CRLs" 300 "$(wc -l <"$T/crl-serials")"
 check "CRL serials are the revoked ones" cmp -s "$T/crl-serials" "$T/db-serials"
 [ "$fail" -eq 0 ] || { echo "---- bench output"; cat "$OUT"; }
+
+# PostgreSQL (--engine postgresql --smoke): 100 orders in 2 accounts, 1
+# then 2 running daemons on a throwaway cluster; every figure printed,
+# numeric and positive, and the certificates really issued (the kept
+# runs' archives and results, read back here).
+if [ ! -x /usr/lib/postgresql/15/bin/initdb ] || ! command -v psql >/dev/null; then
+	bail "PostgreSQL 15 server and client are needed (postgresql, postgresql-client)"
+fi
+PGOUT=$T/bench-pg.out
+BENCH_DIR=$T/bench sh "$ROOT/scripts/bench.sh" --engine postgresql --smoke \
+    --keep >"$PGOUT" 2>&1
+st=$?
+check_eq "bench.sh --engine postgresql --smoke exit status" 0 "$st"
+PGD=$(sed -n 's/^PostgreSQL: .* in \(.*certspool-benchpg\.[A-Za-z0-9]*\) (fsync .*/\1/p' "$PGOUT")
+check "the cluster's directory is printed" test -n "$PGD"
+check "the cluster was stopped and removed" test ! -e "${PGD:-/nonexistent}"
+check_not "no server of the bench left" pgrep -f "${PGD:-/nonexistent}/data"
+check "pg_stat_statements and fsync on" grep -qE '^PostgreSQL: 15\.[0-9.]+ .*\(fsync on, ' "$PGOUT"
+# pgfield D LABEL: the number after "LABEL: " in the run with D daemons
+pgfield() {
+	sed -n "/^== run: postgresql, $1 daemon(s), CA p384, CSR p256, N 100 in 2 accounts\$/,/^top statements/s|^$2: \([0-9.]*\).*|\1|p" "$PGOUT"
+}
+positive() { awk -v v="$1" 'BEGIN { exit !(v + 0 > 0) }'; }
+for d in 1 2; do
+	W=$T/bench/run-pg-p384-100-${d}d
+	check_eq "$d daemon(s): issued 100/100, counted in the database" 1 \
+	    "$(sed -n "/^== run: postgresql, $d daemon(s),/,/^top statements/p" "$PGOUT" | grep -c '^issued: 100/100 (counted in the database)$')"
+	for f in certs/s "transactions per certificate" "statements per certificate" \
+	    "server CPU per certificate" "daemon CPU per certificate" \
+	    "server core capacity" "node cores per server core" \
+	    "nodes per server core"; do
+		v=$(pgfield "$d" "$f")
+		check "$d daemon(s): $f positive ($v)" positive "$v"
+	done
+	check "$d daemon(s): elapsed measured" grep -qE '^elapsed: [0-9]+\.[0-9]{3} s ' "$PGOUT"
+	# statements include the transactions' BEGIN/COMMIT: more of them
+	check "$d daemon(s): more statements than transactions" awk \
+	    -v s="$(pgfield "$d" "statements per certificate")" \
+	    -v x="$(pgfield "$d" "transactions per certificate")" 'BEGIN { exit !(s > x) }'
+	check "$d daemon(s): statements.txt lists the INSERT of certificates" \
+	    grep -q 'INSERT INTO certificate' "$W/statements.txt"
+	check_eq "$d daemon(s): the config names the run's database" 1 \
+	    "$(grep -c "^database = \"\{0,1\}postgresql:///bench_p384_100_${d}d?" "$W/certspool.conf")"
+	check_eq "$d daemon(s): $d daemon log(s), each joined as a node" "$d" \
+	    "$(grep -l ': joined, lease ' "$W"/daemon-*.log | wc -l)"
+	# the certificates themselves: 100 cert.pem in the archives, 100
+	# issued recipients in the results, one verifies under the chain
+	n=0
+	for a in "$W"/spool/outbound/*/*.tar.gz; do
+		n=$(( n + $(tar -tzf "$a" | grep -c '/cert\.pem$') ))
+	done
+	check_eq "$d daemon(s): 100 certificates in the archives" 100 "$n"
+	check_eq "$d daemon(s): 100 issued recipients in the results" 100 \
+	    "$(cat "$W"/spool/outbound/*/*.result.xml | grep -o '<recipient [^>]*state="issued"' | wc -l)"
+	a=$(ls "$W"/spool/outbound/bench2/*.tar.gz | head -n 1)
+	c=$(tar -tzf "$a" | grep '/cert\.pem$' | head -n 1)
+	tar -xzOf "$a" "$c" >"$T/pg-cert-$d.pem"
+	check "$d daemon(s): a certificate of account bench2 verifies" sh -c \
+	    "openssl verify -partial_chain -purpose any -CAfile '$W/ca/chain.pem' '$T/pg-cert-$d.pem' | grep -q ': OK\$'"
+done
+check "2 daemons: each took one account's batch" grep -q '^batch files: 2, result.xml files: 2, taken per daemon: 1 1$' "$PGOUT"
+check_eq "two table rows" 2 "$(grep -cE '^\| .* \| [12] \| p384 \| 100 \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| [0-9]+ us \| [0-9]+ us \| [0-9.]+ certs/s \| [0-9.]+ \| [0-9.]+ \| [0-9.]+/[0-9.]+ \|$' "$PGOUT")"
+# the table repeats the runs' figures
+check_eq "table certs/s = the runs' certs/s" "$(pgfield 1 certs/s) $(pgfield 2 certs/s)" \
+    "$(awk -F' [|] ' '/^\| .* \| [12] \| p384 \| 100 \| / { printf "%s%s", s, $5; s = " " }' "$PGOUT")"
+[ "$fail" -eq 0 ] || { echo "---- bench output (postgresql)"; cat "$PGOUT"; }
 finish

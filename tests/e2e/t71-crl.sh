@@ -50,8 +50,9 @@ entry() {	# entry ID: its entry in its shard's CRL
 revoke() {
 	sql "BEGIN; UPDATE certificate SET revoked_at = $(date +%s) + $OFF - 10,
 	    revoke_reason = '$2', invalidity_at = ${3:-NULL} WHERE id = $1;
-	    INSERT OR IGNORE INTO crl_shard_state (shard, dirty)
-	    SELECT crl_shard, 1 FROM certificate WHERE id = $1;
+	    INSERT INTO crl_shard_state (shard, dirty)
+	    SELECT crl_shard, 1 FROM certificate WHERE id = $1
+	    ON CONFLICT DO NOTHING;
 	    UPDATE crl_shard_state SET dirty = 1
 	    WHERE shard = (SELECT crl_shard FROM certificate WHERE id = $1);
 	    COMMIT;"
@@ -97,7 +98,7 @@ nums "$(grep 'crl: published shard' "$T/daemon.log")"
 mkdir -p "$T/c"
 bad=0
 for id in $(sql "SELECT id FROM certificate ORDER BY id"); do
-	sql "SELECT writefile('$T/c/$id.der', der) FROM certificate WHERE id = $id" >/dev/null
+	blob_to "$T/c/$id.der" der "FROM certificate WHERE id = $id"
 	openssl x509 -inform DER -in "$T/c/$id.der" -out "$T/c/$id.pem"
 	cdp=$(openssl x509 -in "$T/c/$id.pem" -noout -ext crlDistributionPoints | sed -n 's/^ *URI://p')
 	[ "$cdp" = "$(url_of "$(shard_of "$id")")" ] || bad=$((bad + 1))
@@ -257,13 +258,12 @@ check "CRL numbers strictly increase across runs and shards" increasing
 [ -n "${KEEP:-}" ] && echo "CRL numbers: $NUMS"
 
 # A restored older database never lowers a number.
-sql ".backup '$T/old.db'"
+db_backup "$T/old.db"
 OFF=$((OFF + 60))
 out=$(csat crl --now 2>>"$T/crl.log")
 top=0
 for s in 0 1 2 3; do n=$(crlnum $s); [ "$n" -gt "$top" ] && top=$n; done
-cp "$T/old.db" "$T/certspool.db"
-rm -f "$T/certspool.db-wal" "$T/certspool.db-shm"
+db_restore "$T/old.db"
 OFF=$((OFF + 60))
 out=$(csat crl --now 2>>"$T/crl.log")
 low=999999999
@@ -285,7 +285,7 @@ rm -f "$CD/.shard-1.crl.ba9876543210.tmp"
 # with sha256WithRSAEncryption.
 check "the CA above is P-384" sh -c "openssl x509 -in '$T/ca/ca.pem' -noout -text | grep -q 'NIST CURVE: P-384'"
 check "its CRLs: ecdsa-with-SHA384" sh -c "openssl crl -inform DER -in '$CD/shard-0.crl' -noout -text | grep -q 'Signature Algorithm: ecdsa-with-SHA384'"
-"$BIN" init "$T/rsa" --ca-key rsa4096 >/dev/null 2>&1
+init_dir "$T/rsa" --ca-key rsa4096 >/dev/null 2>&1
 out=$("$BIN" --config "$T/rsa/certspool.conf" crl --now 2>/dev/null)
 P=$(echo "$out" | awk '{ print $1 }')
 check "RSA-4096 CA: CRL written" test -s "$P"

@@ -45,7 +45,7 @@ batch() {
 }
 # pem EMAIL: its certificate from the database, PEM
 pem() {
-	sql "SELECT writefile('$T/der.tmp', c.der) FROM certificate c JOIN recipient r ON r.id = c.recipient_id WHERE r.email = '$1' AND c.state = 'issued'" >/dev/null
+	blob_to "$T/der.tmp" c.der "FROM certificate c JOIN recipient r ON r.id = c.recipient_id WHERE r.email = '$1' AND c.state = 'issued'"
 	openssl x509 -inform DER -in "$T/der.tmp"
 }
 serial_of() {

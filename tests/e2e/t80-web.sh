@@ -86,7 +86,7 @@ drop acme "$T/w1.xml"
 run_once
 cs crl >/dev/null 2>>"$T/crl.log"
 for e in alice bob; do
-	sql "SELECT writefile('$T/der.tmp', c.der) FROM certificate c JOIN recipient r ON r.id = c.recipient_id WHERE r.email = '$e@acme.example'" >/dev/null
+	blob_to "$T/der.tmp" c.der "FROM certificate c JOIN recipient r ON r.id = c.recipient_id WHERE r.email = '$e@acme.example'"
 	openssl x509 -inform DER -in "$T/der.tmp" -out "$T/$e.pem" 2>/dev/null
 done
 check "certificates issued" test -s "$T/alice.pem" -a -s "$T/bob.pem"

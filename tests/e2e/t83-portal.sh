@@ -150,6 +150,7 @@ check_eq "refusals stored nothing" "" "$(sql "SELECT csr FROM recipient WHERE em
 
 # the daemon runs from here; only the portal's wake-up can start a pass
 setconf poll_seconds 3600
+dead_nodes_wait
 ${CERTSPOOL_WRAP:-} "$BIN" --config "$T/certspool.conf" daemon >"$T/daemon-bg.log" 2>&1 &
 DPID=$!
 PIDS="$PIDS $DPID"

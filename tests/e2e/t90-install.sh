@@ -57,7 +57,7 @@ check "unit: @system-service" grep -q '^SystemCallFilter=@system-service' "$U"
 # The example config: init's text (every key and its comment) with the
 # installed paths; a valid config for the installed binary.
 E=$R/etc/certspool/certspool.conf.example
-"$BIN" init "$T/ref" >/dev/null
+init_dir "$T/ref" >/dev/null
 check_eq "example: every key of init" "$(grep -c '^[a-z_0-9]* = ' "$T/ref/certspool.conf")" "$(grep -c '^[a-z_0-9]* = ' "$E")"
 check_eq "example: every comment of init" "$(grep -c '^#' "$T/ref/certspool.conf")" "$(($(grep -c '^#' "$E") - 2))"
 check "example: spool_dir" grep -qx 'spool_dir = /var/spool/certspool' "$E"

@@ -39,6 +39,7 @@ for p in $PAGES; do
 done
 
 # ---- certspool.conf(5) and the config init writes ----
+# (init without --database on either engine: its defaults are documented)
 "$BIN" init "$T/init" >/dev/null || bail "certspool init"
 # keycheck: one line per finding, "ok KEY" or "FAIL TEXT".
 python3 - "$T/init/certspool.conf" "$MAN/certspool.conf.5" >"$T/keys.out" <<'EOF'

@@ -125,6 +125,7 @@ check_eq "no temporary after the second write" "" "$(ls -A "$T/metrics" | grep -
 # (metrics_interval_seconds = 0: written after each pass).
 sed -i "s/^metrics_interval_seconds = .*/metrics_interval_seconds = 0/" "$T/certspool.conf"
 sed -i 's/^poll_seconds = .*/poll_seconds = 1/' "$T/certspool.conf"
+dead_nodes_wait
 "$BIN" --config "$T/certspool.conf" daemon >>"$T/daemon2.log" 2>&1 &
 dpid=$!
 trap 'kill "$dpid" 2>/dev/null; wait "$dpid" 2>/dev/null; cleanup' EXIT

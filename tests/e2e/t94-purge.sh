@@ -182,6 +182,7 @@ conf outbound_retention_days 0
 # ---- the daemon: once a day ----
 conf mail_retention_days 30
 once_at() {	# once_at SECONDS: a daemon pass that much later
+	dead_nodes_wait
 	CERTSPOOL_NOW=+$1 "$BIN" --config "$T/certspool.conf" daemon --once >>"$T/daemon.log" 2>&1
 }
 npurge() {

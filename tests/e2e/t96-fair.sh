@@ -27,6 +27,7 @@ for k in 1 2 3; do
 	    bail "orders_batch small"
 done
 L=$T/daemon.log
+dead_nodes_wait
 "$BIN" --config "$T/certspool.conf" daemon 2>>"$L" &
 dpid=$!
 trap 'kill "$dpid" 2>/dev/null; cleanup' EXIT

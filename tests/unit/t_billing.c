@@ -8,7 +8,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
 
 #include "extern.h"
 #include "billing.h"

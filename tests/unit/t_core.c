@@ -14,9 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
 
 #include "extern.h"
+#include "store_schema.h"
 #include "batch.h"
 #include "ca.h"
 #include "store.h"
@@ -167,7 +167,7 @@ test_store(void)
 	if (st == NULL)
 		return;
 	T_CHECK(store_int(st, &v, -1, store_prep(st, "PRAGMA user_version",
-	    NULL)) == 0 && v == 8, "schema version %lld", v);
+	    NULL)) == 0 && v == STORE_SCHEMA_VERSION, "schema version %lld", v);
 	T_CHECK(store_int(st, &v, -1, store_prep(st, "PRAGMA foreign_keys",
 	    NULL)) == 0 && v == 1, "foreign keys on");
 	T_CHECK(store_int(st, &v, -1, store_prep(st, "PRAGMA synchronous",
@@ -195,6 +195,8 @@ test_store(void)
 	    " ALTER TABLE certificate DROP COLUMN stuck;"
 	    " ALTER TABLE certificate DROP COLUMN stuck_detail;"
 	    " ALTER TABLE certificate DROP COLUMN stuck_since;"
+	    " DROP TABLE node; DROP INDEX account_lease;"
+	    " ALTER TABLE account DROP COLUMN lease_node;"
 	    " DROP TABLE issuer;"
 	    " DROP INDEX certificate_revoked;"
 	    " ALTER TABLE certificate DROP COLUMN issuer_id;"
@@ -227,7 +229,8 @@ test_store(void)
 	if (st == NULL)
 		return;
 	T_CHECK(store_int(st, &v, -1, store_prep(st, "PRAGMA user_version",
-	    NULL)) == 0 && v == 8, "migrated to version %lld", v);
+	    NULL)) == 0 && v == STORE_SCHEMA_VERSION, "migrated to version %lld",
+	    v);
 	T_CHECK(store_int(st, &v, -1, store_prep(st, "SELECT count(*) FROM"
 	    " orders o JOIN recipient r ON r.order_id = o.id WHERE"
 	    " o.account_id = 7 AND r.account_id = 7", NULL)) == 0 && v == 1,

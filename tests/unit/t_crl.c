@@ -80,32 +80,23 @@ fill(struct store *st, int shard, int n, int tag, time_t not_after,
 	static const char	*reasons[] = { "keyCompromise", "unspecified",
 	    "affiliationChanged", "superseded", "cessationOfOperation",
 	    "privilegeWithdrawn" };
-	sqlite3_stmt		*q;
 	char			 serial[41];
 	int			 i;
 
 	store_exec(st, "PRAGMA foreign_keys = OFF");
 	store_begin(st);
-	sqlite3_prepare_v2(st->db, "INSERT INTO certificate (recipient_id,"
-	    " round, serial, state, tbs, not_before, not_after, spki_sha256,"
-	    " created, crl_shard, revoked_at, revoke_reason, invalidity_at)"
-	    " VALUES (?, ?, ?, 'issued', x'00', 0, ?, 'x', 0, ?, ?, ?,"
-	    " NULLIF(?, 0))", -1, &q, NULL);
 	for (i = 0; i < n; i++) {
 		snprintf(serial, sizeof(serial), "%02X%038d", 0x10 + tag, i);
-		sqlite3_bind_int64(q, 1, 1000000 + tag);
-		sqlite3_bind_int64(q, 2, i);
-		sqlite3_bind_text(q, 3, serial, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(q, 4, not_after);
-		sqlite3_bind_int64(q, 5, shard);
-		sqlite3_bind_int64(q, 6, revoked);
-		sqlite3_bind_text(q, 7, reasons[i % 6], -1, SQLITE_STATIC);
-		sqlite3_bind_int64(q, 8, i % 7 == 0 ? revoked - 86400 : 0);
-		if (sqlite3_step(q) != SQLITE_DONE)
-			fprintf(stderr, "insert: %s\n", sqlite3_errmsg(st->db));
-		sqlite3_reset(q);
+		if (store_done(st, store_prep(st, "INSERT INTO certificate"
+		    " (recipient_id, round, serial, state, tbs, not_before,"
+		    " not_after, spki_sha256, created, crl_shard, revoked_at,"
+		    " revoke_reason, invalidity_at) VALUES (?, ?, ?, 'issued',"
+		    " x'00', 0, ?, 'x', 0, ?, ?, ?, NULLIF(?, 0))", "iitiiiti",
+		    1000000LL + tag, (long long)i, serial, (long long)not_after,
+		    (long long)shard, (long long)revoked, reasons[i % 6],
+		    (long long)(i % 7 == 0 ? revoked - 86400 : 0))) == -1)
+			fprintf(stderr, "insert: %s\n", db_errmsg(st));
 	}
-	sqlite3_finalize(q);
 	store_commit(st);
 	store_exec(st, "PRAGMA foreign_keys = ON");
 }

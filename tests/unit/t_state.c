@@ -151,8 +151,8 @@ row(struct store *st, const char *sql, char *out, size_t len)
 	char	*s = NULL;
 
 	out[0] = '\0';
-	sqlite3_stmt *q = store_prep(st, sql, NULL);
-	if (q != NULL && sqlite3_step(q) == SQLITE_ROW)
+	struct dbstmt *q = store_prep(st, sql, NULL);
+	if (q != NULL && db_step(q) == DB_ROW)
 		s = store_col_text(q, 0);
 	store_release(q);
 	if (s != NULL)
