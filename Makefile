@@ -78,12 +78,17 @@ deps:
 # make test also installs what only the tests need (chromium, npm packages,
 # PostgreSQL) and runs the suite on SQLite, then on PostgreSQL (a
 # throwaway cluster, tests/unit/pg-unit.sh); it fails if either failed.
-# make test-pg: the suite on PostgreSQL only.
+# make test-sqlite, make test-pg: the suite on one engine only.
 test: DEPS_FOR = test
 test: deps
 	$(MAKE) certspool units
 	rc=0; sh tests/run.sh --engine sqlite || rc=1; \
 	sh tests/run.sh --engine postgresql || rc=1; exit $$rc
+
+test-sqlite: DEPS_FOR = test
+test-sqlite: deps
+	$(MAKE) certspool units
+	sh tests/run.sh --engine sqlite
 
 test-pg: DEPS_FOR = test
 test-pg: deps
@@ -98,7 +103,7 @@ clean: fuzz-clean
 	rm -f certspool src/*.o $(UNITS)
 	rm -rf tests/tmp
 
-.PHONY: all units unit-pg unit-deps deps test test-pg demo clean
+.PHONY: all units unit-pg unit-deps deps test test-sqlite test-pg demo clean
 
 # The browser asset web/assets/keygen.js and its THIRD-PARTY-LICENSES.txt,
 # rebuilt from web/src with the npm packages pinned in web/package-lock.json

@@ -122,7 +122,8 @@ check "XXE content never leaked" sh -c "! grep -rq 'root:x:0:0' '$S/outbound' '$
 check "line numbers in reports" grep -q '<problem line="[1-9]' "$S/rejected/acme/h-wrong_ns.xml.error.xml"
 check "work/ is empty" test -z "$(ls -A "$S/work/acme")"
 check_eq "no orders from hostile files" 6 "$(sql "SELECT count(*) FROM orders")"
-check "nothing written outside the test directory" sh -c "! find / -xdev -newer '$T/certspool.conf' -name 'h-*' -not -path '$T/*' 2>/dev/null | grep -q ."
+# (other tests' directories aside: a run on the other engine may be going on)
+check "nothing written outside the test directory" sh -c "! find / -xdev -newer '$T/certspool.conf' -name 'h-*' -not -path '${T%.*}.*/*' 2>/dev/null | grep -q ."
 
 # marker mode: a file waits for its .done marker.
 sed -i 's/^ready = .*/ready = marker/' "$T/certspool.conf"
