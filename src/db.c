@@ -20,6 +20,62 @@ db_driver_for(const char *target)
 	return store_is_uri(target) ? &db_pg : &db_sqlite;
 }
 
+static unsigned int
+sql_hash(const char *s)
+{
+	unsigned int	 h = 2166136261u;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+struct dbstmt *
+db_cache_take(struct dbcache *c, const char *sql, int *room)
+{
+	struct dbstmt	*s;
+	unsigned int	 h = sql_hash(sql);
+	size_t		 i;
+
+	*room = 0;
+	for (i = 0; i < DB_STMT_CACHE; i++) {
+		if ((s = c->slot[i]) == NULL) {
+			*room = 1;
+			continue;
+		}
+		if (s->hash == h && !s->busy && strcmp(s->sql, sql) == 0) {
+			s->busy = 1;
+			return s;
+		}
+	}
+	return NULL;
+}
+
+void
+db_stmt_init(struct dbstmt *s, const struct db_driver *drv,
+    struct store *st, const char *sql)
+{
+	s->drv = drv;
+	s->st = st;
+	s->sql = xstrdup(sql);
+	s->hash = sql_hash(sql);
+	s->cached = 0;
+	s->busy = 1;
+}
+
+void
+db_cache_keep(struct dbcache *c, struct dbstmt *s)
+{
+	size_t	 i;
+
+	for (i = 0; i < DB_STMT_CACHE; i++)
+		if (c->slot[i] == NULL) {
+			c->slot[i] = s;
+			s->cached = 1;
+			return;
+		}
+}
+
 int
 db_step(struct dbstmt *q)
 {

@@ -24,10 +24,30 @@ struct store;
 #define DB_ROW		100
 #define DB_DONE		101
 
-/* A statement; each driver's own struct starts with this one. */
+/* A statement; each driver's own struct starts with this one.  sql,
+ * hash, cached and busy serve the connection's statement cache. */
 struct dbstmt {
 	const struct db_driver	*drv;
 	struct store		*st;
+	char			*sql;		/* as given: the cache key */
+	unsigned int		 hash;
+	int			 cached;	/* kept in the cache */
+	int			 busy;		/* handed out, not released */
+};
+
+/*
+ * Prepared statements kept for reuse, per connection: the same SQL runs
+ * for every order and certificate, and preparing it anew costs more than
+ * running it.  A driver's prepare asks db_cache_take for a kept statement
+ * not in use; if there is none it makes one, sets its header with
+ * db_stmt_init and, when db_cache_take said there is room, keeps it with
+ * db_cache_keep.  Its release gives a kept statement back (busy = 0) and
+ * frees any other.
+ */
+#define DB_STMT_CACHE	192
+
+struct dbcache {
+	struct dbstmt	*slot[DB_STMT_CACHE];
 };
 
 struct db_driver {
@@ -86,6 +106,15 @@ extern const struct db_driver db_pg;
  * postgres:// URI (store_is_uri), db_sqlite for anything else (a file
  * path). */
 const struct db_driver *db_driver_for(const char *target);
+
+/* A kept statement for sql not in use, now busy; or NULL, *room set to
+ * whether a new one can be kept. */
+struct dbstmt	*db_cache_take(struct dbcache *, const char *sql, int *room);
+/* The header of a new statement for sql: busy, not kept. */
+void		 db_stmt_init(struct dbstmt *, const struct db_driver *,
+		    struct store *, const char *sql);
+/* Keep s in an empty slot (db_cache_take said there is room). */
+void		 db_cache_keep(struct dbcache *, struct dbstmt *);
 
 int		 db_step(struct dbstmt *);
 int		 db_null(struct dbstmt *, int col);

@@ -130,20 +130,21 @@ out:
 	return rc;
 }
 
-
 static void
 pg_close(struct store *st)
 {
 	struct pgconn	*c = CONN(st);
+	struct pgstmt	*s;
 	size_t		 i;
 
 	if (c == NULL)
 		return;
-	for (i = 0; i < STMT_CACHE; i++) {
-		if (c->cache[i] != NULL && c->cache[i]->busy)
+	for (i = 0; i < DB_STMT_CACHE; i++) {
+		s = (struct pgstmt *)c->cache.slot[i];
+		if (s != NULL && s->hdr.busy)
 			log_err("postgresql: statement still in use at "
-			    "close: %.200s", c->cache[i]->sql);
-		pg_stmt_free(c->cache[i]);
+			    "close: %.200s", s->hdr.sql);
+		pg_stmt_free(s);
 	}
 	PQfinish(c->conn);
 	free(c);
@@ -250,9 +251,9 @@ pg_alive(struct store *st)
 		return -1;
 	}
 	log_warn("postgresql: connection lost; connected again");
-	for (i = 0; i < STMT_CACHE; i++)
-		if (c->cache[i] != NULL)
-			c->cache[i]->prepared = 0;
+	for (i = 0; i < DB_STMT_CACHE; i++)
+		if (c->cache.slot[i] != NULL)
+			((struct pgstmt *)c->cache.slot[i])->prepared = 0;
 	c->idle_timeout = 0;
 	return pg_exec(st, "SET client_min_messages = warning;"
 	    " SET TIME ZONE 'UTC'", err, sizeof(err));

@@ -13,9 +13,6 @@
 #define INT8OID		20
 #define BYTEAOID	17
 
-/* Statements kept prepared per connection. */
-#define STMT_CACHE	192
-
 /*
  * Taken by every write transaction (begin): the data layer was written
  * for SQLite's BEGIN IMMEDIATE, one writer at a time, and reads then
@@ -34,16 +31,12 @@ struct pgparam {
 
 struct pgstmt {
 	struct dbstmt	 hdr;
-	char		*sql;		/* as given: the cache key */
 	char		*pgsql;		/* with $n parameters */
-	unsigned int	 hash;
 	int		 nparam;
 	struct pgparam	*param;
 	unsigned int	*ptype;		/* types prepared with (cached) */
-	char		 name[16];	/* server-side name (cached) */
-	int		 cached;
+	char		 name[16];	/* server-side name (kept) */
 	int		 prepared;
-	int		 busy;
 	int		 executed;
 	int		 failed;
 	PGresult	*res;
@@ -56,7 +49,7 @@ struct pgstmt {
 struct pgconn {
 	PGconn		*conn;
 	int		 idle_timeout;	/* the session's, in s (0: none set) */
-	struct pgstmt	*cache[STMT_CACHE];
+	struct dbcache	 cache;		/* of struct pgstmt */
 	unsigned int	 nextname;
 	long long	 changes;
 	int		 inserted;	/* an INSERT added a row */

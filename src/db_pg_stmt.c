@@ -18,7 +18,7 @@ pg_stmt_free(struct pgstmt *s)
 {
 	if (s == NULL)
 		return;
-	free(s->sql);
+	free(s->hdr.sql);
 	free(s->pgsql);
 	free(s->param);
 	free(s->ptype);
@@ -89,54 +89,30 @@ pg_sql(const char *sql, int *np)
 	return out;
 }
 
-static unsigned int
-sql_hash(const char *s)
-{
-	unsigned int	 h = 2166136261u;
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
-}
-
 /*
- * A cached statement for sql that is not in use, or a new one (cached
- * while there is room).  The server prepares it at its first step.
+ * A kept statement for sql that is not in use, or a new one (kept while
+ * there is room).  The server prepares a kept one at its first step.
  */
 struct dbstmt *
 pg_prepare(struct store *st, const char *sql)
 {
 	struct pgconn	*c = CONN(st);
+	struct dbstmt	*d;
 	struct pgstmt	*s;
-	unsigned int	 h = sql_hash(sql);
-	size_t		 i, free_slot = STMT_CACHE;
+	int		 room;
 
-	for (i = 0; i < STMT_CACHE; i++) {
-		if ((s = c->cache[i]) == NULL) {
-			if (free_slot == STMT_CACHE)
-				free_slot = i;
-			continue;
-		}
-		if (s->hash == h && !s->busy && strcmp(s->sql, sql) == 0) {
-			s->busy = 1;
-			return &s->hdr;
-		}
-	}
+	if ((d = db_cache_take(&c->cache, sql, &room)) != NULL)
+		return d;
 	s = xcalloc(1, sizeof(*s));
-	s->hdr.drv = &db_pg;
-	s->hdr.st = st;
-	s->sql = xstrdup(sql);
-	s->hash = h;
+	db_stmt_init(&s->hdr, &db_pg, st, sql);
 	s->pgsql = pg_sql(sql, &s->nparam);
 	if (s->nparam > 0) {
 		s->param = xcalloc(s->nparam, sizeof(*s->param));
 		s->ptype = xcalloc(s->nparam, sizeof(*s->ptype));
 	}
-	s->busy = 1;
-	if (free_slot < STMT_CACHE) {
+	if (room) {
 		snprintf(s->name, sizeof(s->name), "s%u", c->nextname++);
-		s->cached = 1;
-		c->cache[free_slot] = s;
+		db_cache_keep(&c->cache, &s->hdr);
 	}
 	return &s->hdr;
 }
@@ -248,7 +224,7 @@ pg_run(struct pgstmt *s)
 		fmts[i] = s->param[i].fmt;
 		types[i] = s->param[i].type;
 	}
-	if (s->cached && !s->prepared) {
+	if (s->hdr.cached && !s->prepared) {
 		res = PQprepare(c->conn, s->name, s->pgsql, n, types);
 		if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK)
 			goto out;
@@ -292,7 +268,7 @@ pg_step(struct dbstmt *d)
 		}
 		res = pg_run(s);
 		if (res == NULL || !pg_ok(res)) {
-			pg_fail(c, res, s->sql);
+			pg_fail(c, res, s->hdr.sql);
 			PQclear(res);
 			s->failed = 1;
 			return DB_ERROR;
@@ -322,8 +298,8 @@ pg_release(struct dbstmt *d)
 	}
 	s->executed = s->failed = 0;
 	s->row = 0;
-	if (s->cached)
-		s->busy = 0;
+	if (s->hdr.cached)
+		s->hdr.busy = 0;
 	else
 		pg_stmt_free(s);
 	return rc;

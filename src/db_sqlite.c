@@ -14,27 +14,16 @@
 #include "db.h"
 #include "store_schema.h"
 
-/*
- * Prepared statements are kept for reuse (the same SQL is run for every
- * order and certificate, and preparing it anew costs more than running
- * it): prepare takes a cached statement that is not in use, or prepares
- * one and caches it while there is room; release gives it back reset,
- * or finalizes one that is not cached.
- */
-#define STMT_CACHE	192
-
+/* Statements are kept for reuse (db.h, struct dbcache); a kept one is
+ * prepared SQLITE_PREPARE_PERSISTENT and reset at its release. */
 struct sqstmt {
 	struct dbstmt	 hdr;
 	sqlite3_stmt	*q;
-	char		*sql;
-	unsigned int	 hash;
-	int		 cached;
-	int		 busy;
 };
 
 struct sqconn {
 	sqlite3		*db;
-	struct sqstmt	*cache[STMT_CACHE];
+	struct dbcache	 cache;
 };
 
 #define CONN(st)	((struct sqconn *)(st)->conn)
@@ -77,15 +66,16 @@ static void
 sq_close(struct store *st)
 {
 	struct sqconn	*c = CONN(st);
+	struct sqstmt	*s;
 	size_t		 i;
 
 	if (c == NULL)
 		return;
-	for (i = 0; i < STMT_CACHE; i++)
-		if (c->cache[i] != NULL) {
-			sqlite3_finalize(c->cache[i]->q);
-			free(c->cache[i]->sql);
-			free(c->cache[i]);
+	for (i = 0; i < DB_STMT_CACHE; i++)
+		if ((s = (struct sqstmt *)c->cache.slot[i]) != NULL) {
+			sqlite3_finalize(s->q);
+			free(s->hdr.sql);
+			free(s);
 		}
 	if (c->db != NULL)
 		sqlite3_close_v2(c->db);
@@ -93,51 +83,26 @@ sq_close(struct store *st)
 	st->conn = NULL;
 }
 
-static unsigned int
-sql_hash(const char *s)
-{
-	unsigned int	 h = 2166136261u;
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
-}
-
 static struct dbstmt *
 sq_prepare(struct store *st, const char *sql)
 {
 	struct sqconn	*c = CONN(st);
+	struct dbstmt	*d;
 	struct sqstmt	*s;
-	unsigned int	 h = sql_hash(sql);
-	size_t		 i, free_slot = STMT_CACHE;
+	int		 room;
 
-	for (i = 0; i < STMT_CACHE; i++) {
-		if ((s = c->cache[i]) == NULL) {
-			if (free_slot == STMT_CACHE)
-				free_slot = i;
-			continue;
-		}
-		if (s->hash == h && !s->busy && strcmp(s->sql, sql) == 0) {
-			s->busy = 1;
-			return &s->hdr;
-		}
-	}
+	if ((d = db_cache_take(&c->cache, sql, &room)) != NULL)
+		return d;
 	s = xcalloc(1, sizeof(*s));
-	if (sqlite3_prepare_v3(c->db, sql, -1, free_slot < STMT_CACHE ?
+	if (sqlite3_prepare_v3(c->db, sql, -1, room ?
 	    SQLITE_PREPARE_PERSISTENT : 0, &s->q, NULL) != SQLITE_OK) {
 		log_err("sqlite: prepare: %s: %s", sqlite3_errmsg(c->db), sql);
 		free(s);
 		return NULL;
 	}
-	s->hdr.drv = &db_sqlite;
-	s->hdr.st = st;
-	s->busy = 1;
-	if (free_slot < STMT_CACHE) {
-		s->sql = xstrdup(sql);
-		s->hash = h;
-		s->cached = 1;
-		c->cache[free_slot] = s;
-	}
+	db_stmt_init(&s->hdr, &db_sqlite, st, sql);
+	if (room)
+		db_cache_keep(&c->cache, &s->hdr);
 	return &s->hdr;
 }
 
@@ -178,12 +143,13 @@ sq_release(struct dbstmt *d)
 	struct sqstmt	*s = (struct sqstmt *)d;
 	int		 rc;
 
-	if (s->cached) {
+	if (s->hdr.cached) {
 		rc = sqlite3_reset(s->q);
 		sqlite3_clear_bindings(s->q);
-		s->busy = 0;
+		s->hdr.busy = 0;
 	} else {
 		rc = sqlite3_finalize(s->q);
+		free(s->hdr.sql);
 		free(s);
 	}
 	return rc == SQLITE_OK ? DB_OK : DB_ERROR;

@@ -16,8 +16,8 @@ t_crl_SRCS = ca.c ca_create.c clock.c crash.c crl.c crl_publish.c db.c \
 	keysign.c log.c notify.c p11.c p11_ceremony.c p11_pub.c reasons.c store.c \
 	store_crl.c store_issuer.c store_node.c store_schema.c store_schema_pg.c \
 	util.c
-t_dbpg_SRCS = clock.c db_pg.c db_pg_stmt.c log.c notify.c \
-	store_schema_pg.c util.c
+t_dbpg_SRCS = clock.c db.c db_pg.c db_pg_stmt.c db_sqlite.c log.c notify.c \
+	store_schema.c store_schema_pg.c util.c
 t_dns_SRCS = card.c clock.c crash.c db.c db_pg.c db_pg_stmt.c db_sqlite.c \
 	dns.c ledger.c log.c notify.c stage.c stage_caa.c store.c store_node.c \
 	store_schema.c store_schema_pg.c store_stage.c util.c
