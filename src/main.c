@@ -29,6 +29,7 @@
 #include "keyproc.h"
 #include "pipeline.h"
 #include "store_list.h"
+#include "store_node.h"
 
 static int
 has_help(int argc, char **argv)
@@ -113,6 +114,19 @@ batch_state_row(void *arg, const struct batch_state_row *r)
 	return 0;
 }
 
+/* A live daemon sharing the database (PostgreSQL). */
+static int
+node_line(void *arg, const struct node_row *n)
+{
+	char	 since[32];
+
+	time_fmt((time_t)n->started, since, sizeof(since));
+	printf("node %lld %s since %s: %lld account%s, lease %lld s%s\n",
+	    n->id, n->name, since, n->accounts, n->accounts == 1 ? "" : "s",
+	    n->left, n->on_duty ? ", on duty" : "");
+	return 0;
+}
+
 static int
 status_row(void *arg, const struct status_row *r)
 {
@@ -140,7 +154,8 @@ cmd_status(struct cmd_env *env, int argc, char **argv)
 			    "(%s)\n", n, (char *)b.p);
 		buf_free(&b);
 		if (status_stuck(env, NULL) == -1 ||
-		    revoke_status(env, NULL) == -1)
+		    revoke_status(env, NULL) == -1 ||
+		    node_list(env->st, node_line, NULL) == -1)
 			return cli_err("status: database error");
 		return 0;
 	}

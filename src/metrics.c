@@ -33,6 +33,7 @@
 #include "extern.h"
 #include "metrics.h"
 #include "store_metrics.h"
+#include "store_node.h"
 
 #define WARN_EVERY_MS	(10 * 60 * 1000LL)
 #define MAX_REASONS	64		/* label values kept; then "other" */
@@ -323,6 +324,47 @@ collect_queue(struct store *st, struct buf *b, time_t now)
 	return 0;
 }
 
+/* This daemon among several (PostgreSQL): the live nodes, its share. */
+struct nodes_seen {
+	long long	 self, live, accounts;
+	int		 duty;
+};
+
+static int
+node_seen(void *arg, const struct node_row *n)
+{
+	struct nodes_seen	*s = arg;
+
+	s->live++;
+	if (n->id == s->self) {
+		s->accounts = n->accounts;
+		s->duty = n->on_duty;
+	}
+	return 0;
+}
+
+static int
+collect_nodes(struct store *st, struct buf *b)
+{
+	struct nodes_seen	 s = { st->node, 0, 0, 0 };
+
+	if (st->node == 0)
+		return 0;	/* one daemon (SQLite) */
+	if (node_list(st, node_seen, &s) == -1)
+		return -1;
+	head(b, "certspool_nodes", "gauge", "Daemons sharing the database "
+	    "whose lease has not run out.");
+	buf_addf(b, "certspool_nodes %lld\n", s.live);
+	head(b, "certspool_node_accounts", "gauge", "Accounts this daemon "
+	    "holds.");
+	buf_addf(b, "certspool_node_accounts %lld\n", s.accounts);
+	head(b, "certspool_node_on_duty", "gauge", "1 if this daemon runs "
+	    "the installation-wide steps (CRLs, revocations, renewals, "
+	    "settlement, retention), else 0.");
+	buf_addf(b, "certspool_node_on_duty %d\n", s.duty);
+	return 0;
+}
+
 static int
 collect_certs(struct store *st, struct buf *b)
 {
@@ -430,7 +472,7 @@ collect(struct store *st, const struct conf *c, struct buf *b)
 	    "certspool_recipients", as, 2 }) == -1)
 		return -1;
 	if (collect_queue(st, b, now) == -1 || collect_certs(st, b) == -1 ||
-	    collect_crl(st, b, now) == -1)
+	    collect_crl(st, b, now) == -1 || collect_nodes(st, b) == -1)
 		return -1;
 	head(b, "certspool_dcv", "gauge", "Domain and mailbox control "
 	    "validations by method and state (open, used, failed, "

@@ -154,6 +154,36 @@ out:
 }
 
 int
+node_list(struct store *st, int (*fn)(void *, const struct node_row *),
+    void *arg)
+{
+	struct dbstmt	*q;
+	struct node_row	 n;
+	int		 r, stop = 0, first = 1;
+
+	if (st->drv != &db_pg)
+		return 0;
+	q = store_prep(st, "SELECT n.id, n.name, n.started, n.expires - "
+	    DB_NOW ", (SELECT count(*) FROM account a WHERE a.lease_node ="
+	    " n.id) FROM node n WHERE n.expires >= " DB_NOW " ORDER BY n.id",
+	    NULL);
+	if (q == NULL)
+		return -1;
+	while (!stop && (r = db_step(q)) == DB_ROW) {
+		n.id = db_int64(q, 0);
+		n.name = (const char *)db_text(q, 1);
+		n.started = db_int64(q, 2);
+		n.left = db_int64(q, 3);
+		n.accounts = db_int64(q, 4);
+		n.on_duty = first;
+		first = 0;
+		stop = fn(arg, &n) == -1;
+	}
+	store_release(q);
+	return !stop && r == DB_DONE ? 0 : -1;
+}
+
+int
 node_forget(struct store *st, long long age)
 {
 	/* abs(): an ended node's expires is minus the time it ended. */

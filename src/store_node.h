@@ -41,4 +41,20 @@ int		 node_leave(struct store *, long long id);
  * account: deleted.  0 or -1. */
 int		 node_forget(struct store *, long long age);
 
+/* A live node as status and the metrics show it; name valid during the
+ * callback only. */
+struct node_row {
+	long long	 id;
+	const char	*name;		/* host:pid */
+	long long	 started;	/* Unix time, the server's clock */
+	long long	 left;		/* seconds of lease left */
+	long long	 accounts;	/* held */
+	int		 on_duty;	/* the smallest live id */
+};
+/* The live nodes (lease not run out) by id, to fn; none on SQLite (one
+ * daemon, no lease).  Reads only, one statement.  0, or -1 on a
+ * database error or when fn returned -1. */
+int		 node_list(struct store *,
+		    int (*fn)(void *, const struct node_row *), void *);
+
 #endif

@@ -10,11 +10,13 @@
 #   is taken over by the other node, which issues the batch; continued,
 #   the stopped node's commit is refused (lease lost) and nothing is
 #   issued, charged, archived or mailed twice;
+# - while both nodes run, certspool status lists them (one on duty, the
+#   account held by one) and each node's metrics file says the same;
 # - SQLite: a second daemon on the same spool is refused with a clear
 #   message.
 # Ends with "N passed, M failed".
 . "$(dirname "$0")/../lib.sh"
-need_tools psql bsdtar xmllint openssl python3 cc
+need_tools psql bsdtar xmllint openssl python3 cc promtool
 
 # ---------------------------------------------------------------- torture
 out=$(bash "$ROOT/scripts/torture-cluster.sh" --orders 240 --accounts 3 \
@@ -63,7 +65,13 @@ URI=$(sh "$ROOT/tests/unit/pg-unit.sh" start "$PGDIR") || bail "PostgreSQL did n
 S=$T/spool
 sed -i -e 's/^settle_seconds = .*/settle_seconds = 0/' \
     -e 's/^poll_seconds = .*/poll_seconds = 1/' \
-    -e 's/^lease_seconds = .*/lease_seconds = 3/' "$T/certspool.conf"
+    -e 's/^lease_seconds = .*/lease_seconds = 3/' \
+    -e 's/^metrics_interval_seconds = .*/metrics_interval_seconds = 0/' \
+    "$T/certspool.conf"
+# Each node its own metrics file (two daemons on one host): B's config
+# differs from A's in that only.
+sed 's/^metrics_file = .*/metrics_file = b.prom/' "$T/certspool.conf" >"$T/b.conf"
+sed -i 's/^metrics_file = .*/metrics_file = a.prom/' "$T/certspool.conf"
 psql_() { psql -X -q -At -F '|' "$URI" -c "$1"; }
 cs account add acme --balance 100000000 >/dev/null
 check "organization and domain validated" validated_org acme "Acme Corp" acme.example
@@ -82,7 +90,7 @@ c0=$(psql_ "SELECT count(*) FROM certificate WHERE der IS NOT NULL")
 p0=$(psql_ "SELECT count(*) FROM pass WHERE state = 'written'")
 echo "node A stopped with $c0 of $N certificates signed, $p0 results written"
 check "node A stopped in the middle of the batch" test "$p0" -eq 0
-"$BIN" --config "$T/certspool.conf" daemon >"$T/b.log" 2>&1 &
+"$BIN" --config "$T/b.conf" daemon >"$T/b.log" 2>&1 &
 B=$!
 check "node B takes the account once A's lease ran out" \
     wait_until 30 grep -q 'holds 1 account' "$T/b.log"
@@ -95,6 +103,30 @@ check "node A, continued, finds its lease lost" wait_until 20 grep -q 'lease los
 sleep 3
 check "node A joins again as a new node" wait_until 10 grep -q 'node [0-9]* (.*): joined' "$T/a.log"
 echo "node A: $(grep -c 'transaction is rolled back' "$T/a.log") commits refused"
+
+# Both nodes live: status and the metrics show them.
+nodes_ok() {	# two live nodes, one on duty, the one account held once
+	cs status >"$T/status.out" 2>&1 &&
+	    [ "$(grep -c '^node [0-9]* [^ ]*:[0-9]* since ' "$T/status.out")" = 2 ] &&
+	    [ "$(grep -c '^node .*, on duty$' "$T/status.out")" = 1 ] &&
+	    [ "$(sed -n 's/^node .*: \([0-9]*\) accounts\{0,1\}, lease [0-9]* s.*/\1/p' "$T/status.out" |
+	    awk '{ s += $1 } END { print s }')" = 1 ]
+}
+check "status lists two live nodes, one on duty, one account held" \
+    wait_until 20 nodes_ok
+cat "$T/status.out" | grep '^node '
+check_eq "the nodes status lists are A's and B's" \
+    "$(printf '%s\n' "$A" "$B" | sort -n | tr '\n' ' ')" \
+    "$(sed -n 's/^node [0-9]* [^ ]*:\([0-9]*\) since .*/\1/p' "$T/status.out" | sort -n | tr '\n' ' ')"
+prom_ok() {	# both files: 2 nodes; duty and accounts add up to 1
+	grep -qx 'certspool_nodes 2' "$T/a.prom" && grep -qx 'certspool_nodes 2' "$T/b.prom" &&
+	    [ "$(cat "$T/a.prom" "$T/b.prom" | sed -n 's/^certspool_node_on_duty //p' | awk '{ s += $1 } END { print s }')" = 1 ] &&
+	    [ "$(cat "$T/a.prom" "$T/b.prom" | sed -n 's/^certspool_node_accounts //p' | awk '{ s += $1 } END { print s }')" = 1 ]
+}
+check "metrics: each node sees 2 nodes; one on duty, one account held" \
+    wait_until 20 prom_ok
+check "promtool accepts node A's metrics" sh -c "promtool check metrics <'$T/a.prom'"
+check "promtool accepts node B's metrics" sh -c "promtool check metrics <'$T/b.prom'"
 for p in $A $B; do kill -TERM "$p"; done
 wait "$A"; check_eq "node A stops with 0" 0 "$?"
 wait "$B"; check_eq "node B stops with 0" 0 "$?"
