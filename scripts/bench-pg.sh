@@ -89,14 +89,14 @@ for p in os.listdir("/proc"):
     f = s[s.rindex(")") + 2:].split()
     ticks[int(p)] = sum(int(x) for x in f[11:15])
     kids.setdefault(int(f[1]), []).append(int(p))
-todo, seen, tot = [int(a) for a in sys.argv[1:]], set(), 0
-while todo:
-    p = todo.pop()
+pending, seen, tot = [int(a) for a in sys.argv[1:]], set(), 0
+while pending:
+    p = pending.pop()
     if p in seen or p not in ticks:
         continue
     seen.add(p)
     tot += ticks[p]
-    todo += kids.get(p, [])
+    pending += kids.get(p, [])
 print("%.2f" % (tot / float(hz)))
 '
 tree_cpu() { python3 -c "$TREE_CPU" "$@"; }

@@ -119,24 +119,10 @@ grep -q "^lease_seconds = $LEASE\$" "$T/certspool.conf" || die "cannot set lease
 CRLDIR=$(sed -n 's/^crl_dir = "\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$T/certspool.conf")
 [ -n "$CRLDIR" ] || CRLDIR=$S/crl
 
-mail_token() {
-	f=$(grep -l "^To: $1" "$S"/mail/*.eml 2>/dev/null | xargs -r ls -t | head -n 1)
-	[ -n "$f" ] || return 1
-	tr -d '\r' <"$f" | sed -n 's/.*certspool domain confirm \([A-Za-z0-9_-]*\).*/\1/p' | head -n 1
-}
-validated_org() {
-	oid=$(cs org add "$1" "$2" --country US --org-id NTRUS+CA-1234567) || return 1
-	oid=${oid#organization }; oid=${oid%% *}
-	code=$(cs org request "$oid" | tail -n 1 | awk '{print $NF}')
-	cs org verify "$oid" "$code" >/dev/null || return 1
-	cs domain add "$oid" "$3" >/dev/null || return 1
-	cs domain dcv "$3" --org "$oid" >/dev/null || return 1
-	tok=$(mail_token "admin@$3") || return 1
-	cs domain confirm "$tok" >/dev/null || return 1
-}
+. "$ROOT/tests/org.sh"	# validated_org, mail_token
 for ((a = 1; a <= ACCOUNTS; a++)); do
 	cs account add "acct$a" --balance 100000000000 >/dev/null &&
-	    validated_org "acct$a" "Org $a Inc" "a$a.example" ||
+	    validated_org "acct$a" "Org $a Inc" "a$a.example" >/dev/null ||
 	    die "setup of account acct$a failed"
 done
 

@@ -95,27 +95,13 @@ sed -i -e "s|^crl_url = .*|crl_url = http://crl.torture.invalid/torture-{shard}.
 grep -q "^crl_shards = $SHARDS\$" "$T/certspool.conf" || {
 	echo "torture: cannot set crl_shards"; echo "0 passed, 1 failed"; exit 1; }
 
-mail_token() {
-	f=$(grep -l "^To: $1" "$S"/mail/*.eml 2>/dev/null | xargs -r ls -t | head -n 1)
-	[ -n "$f" ] || return 1
-	tr -d '\r' <"$f" | sed -n 's/.*certspool domain confirm \([A-Za-z0-9_-]*\).*/\1/p' | head -n 1
-}
-validated_org() {
-	oid=$(cs org add "$1" "$2" --country US --org-id NTRUS+CA-1234567) || return 1
-	oid=${oid#organization }; oid=${oid%% *}	# "organization ID ..."
-	code=$(cs org request "$oid" | tail -n 1 | awk '{print $NF}')
-	cs org verify "$oid" "$code" >/dev/null || return 1
-	cs domain add "$oid" "$3" >/dev/null || return 1
-	cs domain dcv "$3" --org "$oid" >/dev/null || return 1
-	tok=$(mail_token "admin@$3") || return 1
-	cs domain confirm "$tok" >/dev/null || return 1
-}
+. "$ROOT/tests/org.sh"	# validated_org, mail_token
 ACCTS=(acme beta)
 declare -A ORGNAME=([acme]="Acme Corp" [beta]="Beta GmbH")
 declare -A DOMAIN=([acme]=acme.example [beta]=beta.example)
 for a in "${ACCTS[@]}"; do
 	cs account add "$a" --contract "TORTURE-$a" --units 1000000 >/dev/null &&
-	    validated_org "$a" "${ORGNAME[$a]}" "${DOMAIN[$a]}" || {
+	    validated_org "$a" "${ORGNAME[$a]}" "${DOMAIN[$a]}" >/dev/null || {
 		echo "torture: setup of account $a failed"; echo "0 passed, 1 failed"; exit 1; }
 done
 

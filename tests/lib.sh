@@ -275,20 +275,7 @@ drop() {
 xval() {
 	xmllint --xpath "$2" "$1" 2>/dev/null
 }
-# A validated organization with a validated domain for ACCOUNT; prints
-# the organization id.  Uses only the CLI and the mail spool.
-validated_org() {
-	acct=$1 name=$2 domain=$3
-	oid=$(cs org add "$acct" "$name" --country US --org-id NTRUS+CA-1234567) || return 1
-	oid=${oid#organization }; oid=${oid%% *}	# "organization ID ..."
-	code=$(cs org request "$oid" | tail -n 1 | awk '{print $NF}')
-	cs org verify "$oid" "$code" >/dev/null || return 1
-	cs domain add "$oid" "$domain" >/dev/null || return 1
-	cs domain dcv "$domain" --org "$oid" >/dev/null || return 1
-	tok=$(mail_token "admin@$domain") || return 1
-	cs domain confirm "$tok" >/dev/null || return 1
-	echo "$oid"
-}
+. "$ROOT/tests/org.sh"	# validated_org, mail_token
 # setup_acme: setup, then account acme (balance 100000000) with a
 # validated organization "Acme Corp" and domain acme.example; its id in
 # $oid.
@@ -297,12 +284,6 @@ setup_acme() {
 	cs account add acme --balance 100000000 >/dev/null
 	oid=$(validated_org acme "Acme Corp" acme.example)
 	check "organization and domain validated" test -n "$oid"
-}
-# mail_token ADDRESS: the newest DCV token mailed to ADDRESS.
-mail_token() {
-	f=$(grep -l "^To: $1" "$S"/mail/*.eml 2>/dev/null | xargs -r ls -t | head -n 1)
-	[ -n "$f" ] || return 1
-	tr -d '\r' <"$f" | sed -n 's/.*certspool domain confirm \([A-Za-z0-9_-]*\).*/\1/p' | head -n 1
 }
 # mail_link KIND ADDRESS: the newest portal link of KIND (confirm, keygen,
 # pickup, cert) mailed to ADDRESS.

@@ -197,61 +197,55 @@ check "the republished CRL numbers continue ($maxnum -> $minnew)" test "$minnew"
 check_eq "db check after the republish" 0 "$(cs db check | grep -c '^problem')"
 
 # ---- db check finds corruption (PostgreSQL) ----
-# probe CHECK SQL...: the SQL breaks the database, db check names CHECK
-probe_pg() {
-	name=$1
-	psq "$2" || { fail=$((fail + 1)); echo "FAIL: $name: cannot inject"; return; }
+# probe ENGINE CHECK SQL UNDO: SQL (run by psq on postgresql, by sql on
+# sqlite) breaks the database, db check names CHECK; UNDO mends it
+probe() {
+	engine=$1 name=$2 run=psq
+	[ "$engine" = sqlite ] && run=sql
+	$run "$3" || { fail=$((fail + 1)); echo "FAIL: $name: cannot inject"; return; }
 	cs db check >"$T/probe.out" 2>&1
-	check_eq "postgresql: $name: exit 1" 1 $?
-	check "postgresql: $name: named" grep -q "^problem $name: " "$T/probe.out"
-	psq "$3" || { fail=$((fail + 1)); echo "FAIL: $name: cannot undo"; }
+	check_eq "$engine: $name: exit 1" 1 $?
+	check "$engine: $name: named" grep -q "^problem $name: " "$T/probe.out"
+	$run "$4" || { fail=$((fail + 1)); echo "FAIL: $name: cannot undo"; }
 }
-probe_pg "orphans portal_token.recipient_id -> recipient" \
+probe postgresql "orphans portal_token.recipient_id -> recipient" \
     "SET session_replication_role = replica; INSERT INTO portal_token (kind, token_hash, recipient_id, created, expires) VALUES ('cert', 'orphan', 999999, 0, 1)" \
     "DELETE FROM portal_token WHERE token_hash = 'orphan'"
-probe_pg "orphans account.lease_node -> node" \
+probe postgresql "orphans account.lease_node -> node" \
     "UPDATE account SET lease_node = 999999 WHERE name = 'beta'" \
     "UPDATE account SET lease_node = NULL WHERE name = 'beta'"
-probe_pg "ledger_balance" "UPDATE account SET balance = balance + 1 WHERE name = 'acme'" \
+probe postgresql "ledger_balance" "UPDATE account SET balance = balance + 1 WHERE name = 'acme'" \
     "UPDATE account SET balance = balance - 1 WHERE name = 'acme'"
-probe_pg "order_state" "UPDATE orders SET state = 'shipped' WHERE ext_id = 'O1'" \
+probe postgresql "order_state" "UPDATE orders SET state = 'shipped' WHERE ext_id = 'O1'" \
     "UPDATE orders SET state = 'issued' WHERE ext_id = 'O1'"
-probe_pg "issued_certificate" \
+probe postgresql "issued_certificate" \
     "UPDATE certificate SET state = 'void' WHERE serial = '$(sq "SELECT c.serial FROM certificate c JOIN recipient r ON r.id = c.recipient_id WHERE r.email = 'ann@acme.example'")'" \
     "UPDATE certificate SET state = 'issued' WHERE state = 'void'"
 SER=$(sq "SELECT serial FROM certificate WHERE serial <> upper(serial) ORDER BY id LIMIT 1")
 DUP="INSERT INTO certificate (recipient_id, round, serial, state, tbs, not_before, not_after, spki_sha256, created, issuer_id) SELECT recipient_id, round, SERIAL, 'void', tbs, not_before, not_after, spki_sha256, created, issuer_id FROM certificate WHERE serial = '$SER'"
 check_not "postgresql refuses the same serial twice" psq "$(echo "$DUP" | sed "s/SERIAL/'$SER'/")"
-probe_pg "serial_unique" "$(echo "$DUP" | sed "s/SERIAL/upper('$SER')/")" \
+probe postgresql "serial_unique" "$(echo "$DUP" | sed "s/SERIAL/upper('$SER')/")" \
     "DELETE FROM certificate WHERE serial = upper('$SER')"
 check_eq "PostgreSQL passes again" 0 "$(cs db check | grep -c '^problem')"
 
 # ---- db check finds corruption (SQLite) ----
 cp "$T/certspool.conf" "$T/pg.conf"
 cp "$T/sqlite.conf" "$T/certspool.conf"
-probe_sq() {
-	name=$1
-	sql "$2" || { fail=$((fail + 1)); echo "FAIL: $name: cannot inject"; return; }
-	cs db check >"$T/probe.out" 2>&1
-	check_eq "sqlite: $name: exit 1" 1 $?
-	check "sqlite: $name: named" grep -q "^problem $name: " "$T/probe.out"
-	sql "$3" || { fail=$((fail + 1)); echo "FAIL: $name: cannot undo"; }
-}
-probe_sq "orphans portal_token.recipient_id -> recipient" \
+probe sqlite "orphans portal_token.recipient_id -> recipient" \
     "PRAGMA foreign_keys = OFF; INSERT INTO portal_token (kind, token_hash, recipient_id, created, expires) VALUES ('cert', 'orphan', 999999, 0, 1)" \
     "DELETE FROM portal_token WHERE token_hash = 'orphan'"
-probe_sq "orphans certificate.recipient_id -> recipient" \
+probe sqlite "orphans certificate.recipient_id -> recipient" \
     "PRAGMA foreign_keys = OFF; UPDATE certificate SET recipient_id = 999999 WHERE serial = '$SER'" \
     "UPDATE certificate SET recipient_id = $(sql "SELECT recipient_id FROM certificate WHERE serial = '$SER'") WHERE serial = '$SER'"
-probe_sq "ledger_units" "UPDATE contract SET units = units + 3" "UPDATE contract SET units = units - 3"
-probe_sq "recipient_state" "UPDATE recipient SET state = 'lost' WHERE email = 'bob@acme.example'" \
+probe sqlite "ledger_units" "UPDATE contract SET units = units + 3" "UPDATE contract SET units = units - 3"
+probe sqlite "recipient_state" "UPDATE recipient SET state = 'lost' WHERE email = 'bob@acme.example'" \
     "UPDATE recipient SET state = 'issued' WHERE email = 'bob@acme.example'"
-probe_sq "revocation_hits" "UPDATE certificate SET revoked_at = NULL, revoke_reason = NULL WHERE id = (SELECT certificate_id FROM revoke_hit LIMIT 1)" \
+probe sqlite "revocation_hits" "UPDATE certificate SET revoked_at = NULL, revoke_reason = NULL WHERE id = (SELECT certificate_id FROM revoke_hit LIMIT 1)" \
     "$(sql "SELECT 'UPDATE certificate SET revoked_at = ' || revoked_at || ', revoke_reason = ''' || revoke_reason || ''' WHERE id = ' || id FROM certificate WHERE id = (SELECT certificate_id FROM revoke_hit LIMIT 1)")"
 check_not "sqlite refuses the same serial twice" sql "$(echo "$DUP" | sed "s/SERIAL/'$SER'/")"
-probe_sq "serial_unique" "$(echo "$DUP" | sed "s/SERIAL/upper('$SER')/")" \
+probe sqlite "serial_unique" "$(echo "$DUP" | sed "s/SERIAL/upper('$SER')/")" \
     "DELETE FROM certificate WHERE serial = upper('$SER')"
-probe_sq "crl_numbers" "UPDATE meta SET value = '1' WHERE key = 'crl_number'" \
+probe sqlite "crl_numbers" "UPDATE meta SET value = '1' WHERE key = 'crl_number'" \
     "UPDATE meta SET value = '$(sql "SELECT value FROM meta WHERE key = 'crl_number'")' WHERE key = 'crl_number'"
 check_eq "SQLite passes again" 0 "$(cs db check | grep -c '^problem')"
 
