@@ -268,4 +268,25 @@ check "db migrate --help" cs db migrate --help
 check "db --help lists copy" sh -c "'$BIN' db --help | grep -q 'db copy --to URI'"
 check_not "db copy without --to" cs db copy
 
+# ---- hostile targets (a path, an unknown host, a missing socket, bidi
+# and control characters, a 5,000-character name): one line, exit 1,
+# nothing written anywhere ----
+before=$(psq "SELECT count(*) FROM certificate")
+PGSOCK=$(echo "$URI" | sed -n 's/.*host=\([^&]*\).*/\1/p')
+for to in "$T/other.db" "postgresql://nohost.invalid/certspool" \
+    "postgresql:///certspool?host=$T/nowhere" \
+    "$(printf 'postgresql:///cert\342\200\256spool\001?host=%s' "$PGSOCK")" \
+    "postgresql:///$(head -c 5000 /dev/zero | tr '\0' x)?host=$PGSOCK"; do
+	i=$((${i:-0} + 1))
+	cs db copy --to "$to" >"$T/out" 2>"$T/err"
+	check_eq "copy to bad target $i: exit 1" 1 $?
+	check_eq "copy to bad target $i: one line on stderr" 1 "$(wc -l <"$T/err")"
+	check_eq "copy to bad target $i: nothing on stdout" 0 "$(wc -c <"$T/out")"
+done
+cs db copy --to "$T/other.db" 2>"$T/err"
+check "a path is refused as not a URI" grep -q "needs a postgresql:// URI" "$T/err"
+check "no file made for a path target" test ! -e "$T/other.db"
+check_eq "the copied database kept its rows" "$before" "$(psq "SELECT count(*) FROM certificate")"
+check_eq "the source still passes db check" 0 "$(cs db check | grep -c '^problem')"
+
 finish
